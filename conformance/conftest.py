@@ -1,0 +1,64 @@
+"""Starts a real Floe server for the conformance suite and hands its port to the tests."""
+
+import os
+import pathlib
+import re
+import subprocess
+import tempfile
+import threading
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def floe_binary() -> str:
+    explicit = os.environ.get("FLOE_BIN")
+    if explicit:
+        return explicit
+    target = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
+    return str(pathlib.Path(target) / "release" / "floe")
+
+
+class Server:
+    def __init__(self):
+        self.data_dir = tempfile.TemporaryDirectory(prefix="floe-conformance-")
+        self.proc = subprocess.Popen(
+            [floe_binary(), "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir.name],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.log = []
+        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        line = self.proc.stdout.readline()
+        m = re.match(r"floe listening on 127\.0\.0\.1:(\d+)", line)
+        if not m:
+            self.proc.kill()
+            raise RuntimeError(f"floe did not start: {line!r} {self.log}")
+        self.port = int(m.group(1))
+        self.host = "127.0.0.1"
+
+    def _drain_stderr(self):
+        for line in self.proc.stderr:
+            self.log.append(line)
+
+    def dsn(self, **extra):
+        parts = {"host": self.host, "port": self.port, "user": "floe", "dbname": "floe"}
+        parts.update(extra)
+        return " ".join(f"{k}={v}" for k, v in parts.items())
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.data_dir.cleanup()
+
+
+@pytest.fixture(scope="session")
+def server():
+    s = Server()
+    yield s
+    s.stop()

@@ -1,0 +1,219 @@
+//! Floe's configuration: one TOML file, overridden by `FLOE_*` environment
+//! variables, overridden by command-line flags. Every default works on a laptop.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// Sections not used yet (catalog, storage, cache sizes, worker counts) are parsed
+/// and validated already, so configuration files written for the full design load.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct Config {
+    #[serde(default = "default_listen")]
+    pub listen: String,
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    #[serde(default)]
+    pub catalog: CatalogConfig,
+    #[serde(default)]
+    pub storage: BTreeMap<String, toml::Value>,
+    #[serde(default)]
+    pub cache: CacheConfig,
+    #[serde(default)]
+    pub workers: WorkersConfig,
+    #[serde(default)]
+    pub session: SessionConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct CatalogConfig {
+    pub name: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub uri: Option<String>,
+    pub warehouse: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct CacheConfig {
+    pub dir: Option<PathBuf>,
+    pub ssd_max_bytes: Option<u64>,
+    pub memory_max_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct WorkersConfig {
+    pub count: Option<usize>,
+    pub min: Option<usize>,
+    pub max: Option<usize>,
+    /// DuckDB memory limit per worker, e.g. "4GB".
+    pub memory_limit: Option<String>,
+    /// DuckDB threads per worker.
+    pub threads: Option<usize>,
+}
+
+/// Defaults for client sessions.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    /// The `TimeZone` new sessions start with (default UTC).
+    pub timezone: Option<String>,
+}
+
+fn default_listen() -> String {
+    "127.0.0.1:5432".into()
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("./floe-data")
+}
+
+/// Command-line values that override the file and the environment.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub workers: Option<usize>,
+}
+
+impl Config {
+    /// Loads the file (if given), then `FLOE_*` variables from `env`, then flags.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        flags: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let mut root = match file {
+            Some(p) => {
+                let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                    path: p.to_path_buf(),
+                    source,
+                })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Invalid(format!("{}: {e}", p.display())))?
+            }
+            None => toml::Table::new(),
+        };
+        for (k, v) in env {
+            let Some(rest) = k.strip_prefix("FLOE_") else { continue };
+            let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+            set_path(&mut root, &path, env_value(&v))?;
+        }
+        if let Some(l) = &flags.listen {
+            root.insert("listen".into(), toml::Value::String(l.clone()));
+        }
+        if let Some(d) = &flags.data_dir {
+            root.insert("data_dir".into(), toml::Value::String(d.to_string_lossy().into_owned()));
+        }
+        if let Some(w) = flags.workers {
+            set_path(&mut root, &["workers".into(), "count".into()], toml::Value::Integer(w as i64))?;
+        }
+        let config: Config = toml::Value::Table(root)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
+        config.listen_addr()?;
+        Ok(config)
+    }
+
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen
+            .parse()
+            .map_err(|_| ConfigError::Invalid(format!("listen = \"{}\" is not an address:port", self.listen)))
+    }
+}
+
+/// Environment values are strings; numbers and booleans are read as such so they
+/// fit numeric and boolean keys.
+fn env_value(v: &str) -> toml::Value {
+    if let Ok(i) = v.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    match v {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(v.to_string()),
+    }
+}
+
+fn set_path(root: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), ConfigError> {
+    match path {
+        [] => Ok(()),
+        [key] => {
+            root.insert(key.clone(), value);
+            Ok(())
+        }
+        [section, rest @ ..] => {
+            let entry = root
+                .entry(section.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match entry {
+                toml::Value::Table(t) => set_path(t, rest, value),
+                _ => Err(ConfigError::Invalid(format!("{section} is not a section"))),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_work_without_anything() {
+        let c = Config::load(None, Vec::new(), &Overrides::default()).expect("config");
+        assert_eq!(c.listen, "127.0.0.1:5432");
+        assert_eq!(c.data_dir, PathBuf::from("./floe-data"));
+    }
+
+    #[test]
+    fn flags_beat_env_beat_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("floe.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:1000\"\ndata_dir = \"/from/file\"\n[workers]\nthreads = 3\n[catalog]\nuri = \"sqlite://x\"\n",
+        )
+        .expect("write");
+        let env = vec![
+            ("FLOE_LISTEN".to_string(), "127.0.0.1:2000".to_string()),
+            ("FLOE_WORKERS__THREADS".to_string(), "5".to_string()),
+            ("FLOE_CATALOG__URI".to_string(), "sqlite://y".to_string()),
+            ("OTHER".to_string(), "ignored".to_string()),
+        ];
+        let flags = Overrides {
+            listen: Some("127.0.0.1:3000".into()),
+            ..Default::default()
+        };
+        let c = Config::load(Some(&file), env, &flags).expect("config");
+        assert_eq!(c.listen, "127.0.0.1:3000");
+        assert_eq!(c.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(c.workers.threads, Some(5));
+        assert_eq!(c.catalog.uri.as_deref(), Some("sqlite://y"));
+    }
+
+    #[test]
+    fn bad_values_are_reported() {
+        let env = vec![("FLOE_LISTEN".to_string(), "nonsense".to_string())];
+        assert!(Config::load(None, env, &Overrides::default()).is_err());
+        let env = vec![("FLOE_WORKERS__BOGUS".to_string(), "1".to_string())];
+        assert!(Config::load(None, env, &Overrides::default()).is_err());
+    }
+}

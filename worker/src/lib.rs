@@ -1,0 +1,22 @@
+//! `floe-worker` owns query execution: a DuckDB database behind a Postgres wire
+//! protocol back-end. It accepts Postgres connections, runs each session's SQL on
+//! its own DuckDB connection, and streams results by encoding DuckDB's column
+//! vectors straight into `DataRow` messages. It also owns the DuckDB sandbox (no
+//! file access outside Floe's directories, no extensions, locked configuration) and
+//! the mapping of DuckDB types and errors to Postgres ones.
+
+pub mod duck;
+pub mod params;
+pub mod pg_error;
+pub mod pg_text;
+pub mod row_encoder;
+pub mod sandbox;
+pub mod server;
+pub mod session;
+pub mod settings;
+pub mod sql_text;
+pub mod types;
+pub mod wire;
+
+pub use sandbox::{open_sandboxed, SandboxConfig};
+pub use server::Worker;

@@ -1,0 +1,445 @@
+//! Postgres errors as the wire carries them, and the mapping from DuckDB's errors.
+//!
+//! DuckDB runs with `errors_as_json`, so every engine error arrives as a JSON object
+//! with its exception type, message and extra fields (`error_subtype`, `position`, …).
+//! That structure, not the English text, chooses the SQLSTATE wherever it can.
+
+use std::collections::HashMap;
+
+/// SQLSTATE codes Floe emits.
+pub mod sqlstate {
+    pub const SUCCESSFUL_COMPLETION: &str = "00000";
+    pub const WARNING: &str = "01000";
+    pub const NO_ACTIVE_SQL_TRANSACTION: &str = "25P01";
+    pub const ACTIVE_SQL_TRANSACTION: &str = "25001";
+    pub const IN_FAILED_SQL_TRANSACTION: &str = "25P02";
+    pub const SYNTAX_ERROR: &str = "42601";
+    pub const SYNTAX_OR_ACCESS_RULE: &str = "42000";
+    pub const UNDEFINED_TABLE: &str = "42P01";
+    pub const UNDEFINED_COLUMN: &str = "42703";
+    pub const UNDEFINED_FUNCTION: &str = "42883";
+    pub const UNDEFINED_OBJECT: &str = "42704";
+    pub const UNDEFINED_PARAMETER: &str = "42P02";
+    pub const INDETERMINATE_DATATYPE: &str = "42P18";
+    pub const INVALID_SCHEMA_NAME: &str = "3F000";
+    pub const DUPLICATE_TABLE: &str = "42P07";
+    pub const DUPLICATE_SCHEMA: &str = "42P06";
+    pub const DUPLICATE_OBJECT: &str = "42710";
+    pub const DUPLICATE_FUNCTION: &str = "42723";
+    pub const AMBIGUOUS_COLUMN: &str = "42702";
+    pub const GROUPING_ERROR: &str = "42803";
+    pub const DATATYPE_MISMATCH: &str = "42804";
+    pub const INSUFFICIENT_PRIVILEGE: &str = "42501";
+    pub const DIVISION_BY_ZERO: &str = "22012";
+    pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
+    pub const NUMERIC_VALUE_OUT_OF_RANGE: &str = "22003";
+    pub const DATETIME_FIELD_OVERFLOW: &str = "22008";
+    pub const INVALID_PARAMETER_VALUE: &str = "22023";
+    pub const INVALID_BINARY_REPRESENTATION: &str = "22P03";
+    pub const CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
+    pub const DATA_EXCEPTION: &str = "22000";
+    pub const NOT_NULL_VIOLATION: &str = "23502";
+    pub const FOREIGN_KEY_VIOLATION: &str = "23503";
+    pub const UNIQUE_VIOLATION: &str = "23505";
+    pub const CHECK_VIOLATION: &str = "23514";
+    pub const INTEGRITY_CONSTRAINT: &str = "23000";
+    pub const DEPENDENT_OBJECTS_STILL_EXIST: &str = "2BP01";
+    pub const SERIALIZATION_FAILURE: &str = "40001";
+    pub const FEATURE_NOT_SUPPORTED: &str = "0A000";
+    pub const QUERY_CANCELED: &str = "57014";
+    pub const ADMIN_SHUTDOWN: &str = "57P01";
+    pub const OUT_OF_MEMORY: &str = "53200";
+    pub const PROGRAM_LIMIT_EXCEEDED: &str = "54000";
+    pub const IO_ERROR: &str = "58030";
+    pub const PROTOCOL_VIOLATION: &str = "08P01";
+    pub const CONNECTION_EXCEPTION: &str = "08000";
+    pub const INVALID_SQL_STATEMENT_NAME: &str = "26000";
+    pub const INVALID_CURSOR_NAME: &str = "34000";
+    pub const INVALID_AUTHORIZATION: &str = "28000";
+    pub const INTERNAL_ERROR: &str = "XX000";
+}
+
+/// Severity of an error or notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Fatal,
+    Warning,
+    Notice,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "ERROR",
+            Severity::Fatal => "FATAL",
+            Severity::Warning => "WARNING",
+            Severity::Notice => "NOTICE",
+        }
+    }
+}
+
+/// An error or notice as sent in ErrorResponse / NoticeResponse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgError {
+    pub severity: Severity,
+    pub code: &'static str,
+    pub message: String,
+    pub detail: Option<String>,
+    pub hint: Option<String>,
+    /// 1-based character position in the statement text.
+    pub position: Option<usize>,
+}
+
+impl std::fmt::Display for PgError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.message, self.code)
+    }
+}
+
+impl std::error::Error for PgError {}
+
+impl PgError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> PgError {
+        PgError {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            detail: None,
+            hint: None,
+            position: None,
+        }
+    }
+
+    pub fn warning(message: impl Into<String>, code: &'static str) -> PgError {
+        PgError {
+            severity: Severity::Warning,
+            ..PgError::new(code, message)
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> PgError {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn fatal(mut self) -> PgError {
+        self.severity = Severity::Fatal;
+        self
+    }
+
+    pub fn canceled() -> PgError {
+        PgError::new(
+            sqlstate::QUERY_CANCELED,
+            "canceling statement due to user request",
+        )
+    }
+
+    pub fn in_failed_transaction() -> PgError {
+        PgError::new(
+            sqlstate::IN_FAILED_SQL_TRANSACTION,
+            "current transaction is aborted, commands ignored until end of transaction block",
+        )
+    }
+
+    /// The (field code, value) pairs of an ErrorResponse / NoticeResponse.
+    pub fn fields(&self) -> Vec<(u8, String)> {
+        let mut f = vec![
+            (b'S', self.severity.as_str().to_string()),
+            (b'V', self.severity.as_str().to_string()),
+            (b'C', self.code.to_string()),
+            (b'M', self.message.clone()),
+        ];
+        if let Some(d) = &self.detail {
+            f.push((b'D', d.clone()));
+        }
+        if let Some(h) = &self.hint {
+            f.push((b'H', h.clone()));
+        }
+        if let Some(p) = self.position {
+            f.push((b'P', p.to_string()));
+        }
+        f
+    }
+
+    /// Maps a DuckDB error to a Postgres error. `sql` is the text DuckDB saw, used to
+    /// turn its byte offset into the 1-based character position Postgres reports.
+    pub fn from_duckdb(raw: &str, sql: Option<&str>) -> PgError {
+        let parsed = DuckErrorInfo::parse(raw);
+        let (code, message) = parsed.classify();
+        let mut err = PgError::new(code, message);
+        if let (Some(offset), Some(sql)) = (parsed.position(), sql) {
+            if offset <= sql.len() && sql.is_char_boundary(offset) {
+                err.position = Some(sql[..offset].chars().count() + 1);
+            }
+        }
+        err
+    }
+}
+
+/// DuckDB's structured error: exception type, message and extra fields.
+#[derive(Debug, Default)]
+struct DuckErrorInfo {
+    kind: String,
+    message: String,
+    extra: HashMap<String, String>,
+}
+
+impl DuckErrorInfo {
+    fn parse(raw: &str) -> DuckErrorInfo {
+        let trimmed = raw.trim_start();
+        if trimmed.starts_with('{') {
+            if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(trimmed) {
+                let mut info = DuckErrorInfo::default();
+                for (k, v) in map {
+                    let v = match v {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    };
+                    match k.as_str() {
+                        "exception_type" => info.kind = v,
+                        "exception_message" => info.message = v,
+                        _ => {
+                            info.extra.insert(k, v);
+                        }
+                    }
+                }
+                return info;
+            }
+        }
+        // Plain "<Type> Error: <message>" form.
+        if let Some((head, rest)) = raw.split_once(" Error: ") {
+            if !head.contains('\n') && head.len() < 40 {
+                return DuckErrorInfo {
+                    kind: head.to_string(),
+                    message: rest.to_string(),
+                    extra: HashMap::new(),
+                };
+            }
+        }
+        DuckErrorInfo {
+            kind: String::new(),
+            message: raw.to_string(),
+            extra: HashMap::new(),
+        }
+    }
+
+    fn position(&self) -> Option<usize> {
+        self.extra.get("position").and_then(|p| p.parse().ok())
+    }
+
+    fn classify(&self) -> (&'static str, String) {
+        use sqlstate::*;
+        let msg = self.message.trim().to_string();
+        let lower = msg.to_ascii_lowercase();
+        let subtype = self.extra.get("error_subtype").map(String::as_str);
+        let code = match self.kind.as_str() {
+            "Parser" | "Syntax" => SYNTAX_ERROR,
+            "Catalog" => {
+                let object = self
+                    .extra
+                    .get("type")
+                    .map(|s| s.to_ascii_lowercase())
+                    .unwrap_or_default();
+                if subtype == Some("MISSING_ENTRY") || lower.contains("does not exist") {
+                    if object.contains("function") || object.contains("macro") {
+                        UNDEFINED_FUNCTION
+                    } else if object.contains("schema") {
+                        INVALID_SCHEMA_NAME
+                    } else if object.contains("table") || object.contains("view") || object.contains("sequence") {
+                        UNDEFINED_TABLE
+                    } else if lower.contains("function with name") {
+                        UNDEFINED_FUNCTION
+                    } else if lower.contains("table with name") || lower.contains("view with name") {
+                        UNDEFINED_TABLE
+                    } else if lower.contains("schema with name") {
+                        INVALID_SCHEMA_NAME
+                    } else {
+                        UNDEFINED_OBJECT
+                    }
+                } else if lower.contains("already exists") {
+                    if lower.starts_with("schema") {
+                        DUPLICATE_SCHEMA
+                    } else if lower.starts_with("table") || lower.starts_with("view") {
+                        DUPLICATE_TABLE
+                    } else if lower.contains("function") || lower.contains("macro") {
+                        DUPLICATE_FUNCTION
+                    } else {
+                        DUPLICATE_OBJECT
+                    }
+                } else if lower.contains("depend") {
+                    DEPENDENT_OBJECTS_STILL_EXIST
+                } else {
+                    SYNTAX_OR_ACCESS_RULE
+                }
+            }
+            "Binder" => {
+                if subtype == Some("COLUMN_NOT_FOUND")
+                    || lower.contains("referenced column")
+                    || lower.contains("does not have a column")
+                    || lower.contains("column") && lower.contains("not found")
+                {
+                    UNDEFINED_COLUMN
+                } else if lower.contains("no function matches") || lower.contains("function with name") {
+                    UNDEFINED_FUNCTION
+                } else if lower.contains("referenced table") {
+                    UNDEFINED_TABLE
+                } else if lower.contains("group by") {
+                    GROUPING_ERROR
+                } else if lower.contains("ambiguous") {
+                    AMBIGUOUS_COLUMN
+                } else if lower.contains("could not determine type of parameter")
+                    || lower.contains("could not be resolved")
+                {
+                    INDETERMINATE_DATATYPE
+                } else if lower.contains("type mismatch") || lower.contains("cannot compare") {
+                    DATATYPE_MISMATCH
+                } else if lower.contains("not null") {
+                    NOT_NULL_VIOLATION
+                } else {
+                    SYNTAX_OR_ACCESS_RULE
+                }
+            }
+            "Conversion" => {
+                if lower.contains("out of range") || lower.contains("overflow") {
+                    NUMERIC_VALUE_OUT_OF_RANGE
+                } else {
+                    INVALID_TEXT_REPRESENTATION
+                }
+            }
+            "Out of Range" | "Decimal" => NUMERIC_VALUE_OUT_OF_RANGE,
+            "Divide by Zero" => DIVISION_BY_ZERO,
+            "Constraint" => {
+                if lower.contains("not null") {
+                    NOT_NULL_VIOLATION
+                } else if lower.contains("foreign key") {
+                    FOREIGN_KEY_VIOLATION
+                } else if lower.contains("check constraint") {
+                    CHECK_VIOLATION
+                } else if lower.contains("duplicate key") || lower.contains("unique") || lower.contains("primary key") {
+                    UNIQUE_VIOLATION
+                } else {
+                    INTEGRITY_CONSTRAINT
+                }
+            }
+            "INTERRUPT" => QUERY_CANCELED,
+            "Not implemented" => FEATURE_NOT_SUPPORTED,
+            "Permission" => INSUFFICIENT_PRIVILEGE,
+            "Missing Extension" | "Extension Autoloading" => FEATURE_NOT_SUPPORTED,
+            "TransactionContext" => {
+                if lower.contains("aborted") {
+                    IN_FAILED_SQL_TRANSACTION
+                } else if lower.contains("conflict") {
+                    SERIALIZATION_FAILURE
+                } else if lower.contains("no transaction is active") {
+                    NO_ACTIVE_SQL_TRANSACTION
+                } else if lower.contains("within a transaction") {
+                    ACTIVE_SQL_TRANSACTION
+                } else {
+                    SERIALIZATION_FAILURE
+                }
+            }
+            "Invalid Input" => {
+                if lower.starts_with("division by zero") {
+                    DIVISION_BY_ZERO
+                } else if lower.contains("configuration has been locked")
+                    || lower.contains("disabled by configuration")
+                    || lower.contains("disabled through configuration")
+                    || lower.contains("external access")
+                {
+                    INSUFFICIENT_PRIVILEGE
+                } else if lower.contains("out of range") {
+                    NUMERIC_VALUE_OUT_OF_RANGE
+                } else {
+                    INVALID_PARAMETER_VALUE
+                }
+            }
+            "Out of Memory" => OUT_OF_MEMORY,
+            "Object Size" => PROGRAM_LIMIT_EXCEEDED,
+            "IO" => {
+                if lower.contains("permission") || lower.contains("external access") {
+                    INSUFFICIENT_PRIVILEGE
+                } else {
+                    IO_ERROR
+                }
+            }
+            "Invalid type" | "Mismatch Type" | "Unknown Type" => DATATYPE_MISMATCH,
+            "Dependency" => DEPENDENT_OBJECTS_STILL_EXIST,
+            "Parameter Not Resolved" => INDETERMINATE_DATATYPE,
+            "Parameter Not Allowed" => UNDEFINED_PARAMETER,
+            "Settings" | "Invalid Configuration" => INVALID_PARAMETER_VALUE,
+            "Sequence" => DATA_EXCEPTION,
+            "Serialization" => DATA_EXCEPTION,
+            "Connection" | "HTTP" => CONNECTION_EXCEPTION,
+            "Expression" => SYNTAX_OR_ACCESS_RULE,
+            _ => INTERNAL_ERROR,
+        };
+        let message = match code {
+            DIVISION_BY_ZERO => "division by zero".to_string(),
+            QUERY_CANCELED => "canceling statement due to user request".to_string(),
+            _ => first_line(&msg),
+        };
+        (code, message)
+    }
+}
+
+/// DuckDB appends suggestions and context after the first line; Postgres messages are
+/// one line, so the rest is dropped from the message.
+fn first_line(msg: &str) -> String {
+    msg.lines().next().unwrap_or("").trim_end().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_missing_table_is_undefined_table() {
+        let raw = r#"{"exception_type":"Catalog","exception_message":"Table with name nope does not exist!\nDid you mean \"x\"?","name":"nope","type":"Table","error_subtype":"MISSING_ENTRY","position":"14"}"#;
+        let e = PgError::from_duckdb(raw, Some("SELECT * FROM nope"));
+        assert_eq!(e.code, sqlstate::UNDEFINED_TABLE);
+        assert_eq!(e.message, "Table with name nope does not exist!");
+        assert_eq!(e.position, Some(15));
+    }
+
+    #[test]
+    fn missing_function_and_column() {
+        let f = r#"{"exception_type":"Catalog","exception_message":"Scalar Function with name nofn does not exist!","name":"nofn","type":"Scalar Function","error_subtype":"MISSING_ENTRY"}"#;
+        assert_eq!(PgError::from_duckdb(f, None).code, sqlstate::UNDEFINED_FUNCTION);
+        let c = r#"{"exception_type":"Binder","exception_message":"Referenced column \"zz\" not found in FROM clause!","error_subtype":"COLUMN_NOT_FOUND","position":"7"}"#;
+        let e = PgError::from_duckdb(c, Some("SELECT zz FROM t"));
+        assert_eq!(e.code, sqlstate::UNDEFINED_COLUMN);
+        assert_eq!(e.position, Some(8));
+    }
+
+    #[test]
+    fn conversion_and_range() {
+        let c = r#"{"exception_type":"Conversion","exception_message":"Could not convert string 'abc' to INT32"}"#;
+        assert_eq!(PgError::from_duckdb(c, None).code, sqlstate::INVALID_TEXT_REPRESENTATION);
+        let r = r#"{"exception_type":"Conversion","exception_message":"Type INT32 with value 300000 can't be cast because the value is out of range for the destination type INT16"}"#;
+        assert_eq!(PgError::from_duckdb(r, None).code, sqlstate::NUMERIC_VALUE_OUT_OF_RANGE);
+    }
+
+    #[test]
+    fn division_by_zero_message_is_postgres_like() {
+        let d = r#"{"exception_type":"Invalid Input","exception_message":"Division by zero in expression (1 / 0). Use TRY(...)"}"#;
+        let e = PgError::from_duckdb(d, None);
+        assert_eq!(e.code, sqlstate::DIVISION_BY_ZERO);
+        assert_eq!(e.message, "division by zero");
+    }
+
+    #[test]
+    fn plain_text_errors_parse_their_prefix() {
+        let e = PgError::from_duckdb("Parser Error: syntax error at or near \"SELEC\"", None);
+        assert_eq!(e.code, sqlstate::SYNTAX_ERROR);
+        assert_eq!(e.message, "syntax error at or near \"SELEC\"");
+    }
+
+    #[test]
+    fn position_counts_characters_not_bytes() {
+        let raw = r#"{"exception_type":"Parser","exception_message":"syntax error","position":"9"}"#;
+        // 'é' is two bytes: byte offset 9 is character 8 (0-based).
+        let e = PgError::from_duckdb(raw, Some("SELECT 'é' frm"));
+        assert_eq!(e.position, Some(9));
+    }
+}

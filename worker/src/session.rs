@@ -1,0 +1,1535 @@
+//! One client session: the Postgres protocol state machine over one DuckDB connection.
+//!
+//! A session runs on its own thread, because DuckDB calls block. It receives decoded
+//! frontend messages in order and writes backend messages into a buffer that is
+//! handed to the connection's writer in pieces; the bounded hand-off is what makes a
+//! slow client slow down DuckDB instead of filling memory. It owns prepared
+//! statements, portals (which may hold a suspended streaming result), session
+//! parameters and the transaction state Postgres clients expect.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use pgwire::messages::extendedquery::{Bind, Close, Describe, Execute, Parse};
+use pgwire::messages::response::TransactionStatus;
+use pgwire::messages::PgWireFrontendMessage;
+use tokio::sync::mpsc;
+
+use crate::duck::{statement_type as st, Connection, DataChunk, InterruptHandle, Prepared, QueryResult, Value};
+use crate::params;
+use crate::pg_error::{sqlstate, PgError};
+use crate::row_encoder::{encode_rows, ColumnEncoder, OutputSettings};
+use crate::settings::{is_session_parameter, SessionParams};
+use crate::sql_text::{self, SessionCommand, Tok, Token};
+use crate::types::{oid, ValueKind};
+use crate::wire::{self, Field};
+
+/// Output is handed to the writer once this much is buffered.
+const FLUSH_BYTES: usize = 128 * 1024;
+/// Queries slower than this are logged.
+const SLOW_QUERY: Duration = Duration::from_secs(1);
+
+/// Why a running query was interrupted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelReason {
+    User,
+    Timeout,
+    ClientGone,
+}
+
+#[derive(Default)]
+struct ControlState {
+    running: Option<u64>,
+    reason: Option<CancelReason>,
+}
+
+/// The part of a session other threads may touch: cancel requests, statement
+/// timeouts and client disconnects interrupt the running query through it.
+pub struct QueryControl {
+    interrupt: InterruptHandle,
+    state: Mutex<ControlState>,
+    seq: AtomicU64,
+}
+
+impl QueryControl {
+    pub fn new(interrupt: InterruptHandle) -> QueryControl {
+        QueryControl {
+            interrupt,
+            state: Mutex::new(ControlState::default()),
+            seq: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, ControlState> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// Interrupts the running query, if any (a cancel between queries is a no-op, as
+    /// in Postgres).
+    pub fn cancel(&self, reason: CancelReason) {
+        let mut g = self.lock();
+        if g.running.is_some() {
+            g.reason = Some(reason);
+            self.interrupt.interrupt();
+        }
+    }
+
+    fn cancel_if_running(&self, seq: u64, reason: CancelReason) {
+        let mut g = self.lock();
+        if g.running == Some(seq) {
+            g.reason = Some(reason);
+            self.interrupt.interrupt();
+        }
+    }
+
+    fn begin(&self) -> u64 {
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed) + 1;
+        let mut g = self.lock();
+        g.running = Some(seq);
+        g.reason = None;
+        seq
+    }
+
+    fn end(&self) -> Option<CancelReason> {
+        let mut g = self.lock();
+        g.running = None;
+        g.reason.take()
+    }
+}
+
+/// What a session needs from the worker that started it.
+pub struct SessionInit {
+    pub user: String,
+    pub database: String,
+    pub startup_params: Vec<(String, String)>,
+    pub default_params: Vec<(&'static str, String)>,
+    pub pid: i32,
+    pub secret: i32,
+    pub runtime: tokio::runtime::Handle,
+}
+
+enum SessionError {
+    Pg(PgError),
+    /// The client went away; the session ends without further output.
+    ClientGone,
+}
+
+impl From<PgError> for SessionError {
+    fn from(e: PgError) -> Self {
+        SessionError::Pg(e)
+    }
+}
+
+type SResult<T> = Result<T, SessionError>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TxnState {
+    Idle,
+    InBlock,
+    Failed,
+}
+
+/// What kind of completion tag a DuckDB statement produces.
+#[derive(Debug, Clone)]
+enum Tag {
+    Select,
+    Insert,
+    Update,
+    Delete,
+    Merge,
+    CreateTableAs,
+    Copy,
+    Fixed(String),
+}
+
+struct DuckStatement {
+    prepared: std::cell::RefCell<Prepared>,
+    tag: Tag,
+    returns_rows: bool,
+    /// Statement types that run inside an implicit transaction in extended protocol.
+    modifies: bool,
+}
+
+enum StatementKind {
+    Empty,
+    Session(SessionCommand),
+    Duck(DuckStatement),
+}
+
+struct Statement {
+    sql: String,
+    kind: StatementKind,
+    param_types: Vec<u32>,
+    /// `None` when the statement returns no rows (NoData).
+    fields: Option<Vec<Field>>,
+}
+
+/// A DuckDB result being streamed to the client.
+struct ActiveQuery {
+    result: QueryResult,
+    encoders: Vec<ColumnEncoder>,
+    chunk: Option<DataChunk>,
+    pos: usize,
+    rows: u64,
+}
+
+enum PortalState {
+    NotStarted,
+    Streaming(Box<ActiveQuery>),
+    /// Rows drained from DuckDB (encoded) because another statement needed the
+    /// connection while this portal was suspended.
+    Buffered { rows: std::collections::VecDeque<Bytes>, total: u64 },
+    Done,
+}
+
+struct Portal {
+    stmt: Rc<Statement>,
+    params: Vec<Value>,
+    binary: Vec<bool>,
+    state: PortalState,
+    settings: OutputSettings,
+}
+
+impl Portal {
+    fn is_binary(&self, i: usize) -> bool {
+        self.binary.get(i).copied().unwrap_or(false)
+    }
+}
+
+pub struct Session {
+    tx: mpsc::Sender<Bytes>,
+    rx: mpsc::Receiver<PgWireFrontendMessage>,
+    out: BytesMut,
+    params: SessionParams,
+    /// Parameters as they were when the explicit transaction began.
+    params_at_begin: Option<SessionParams>,
+    /// Session-level values set inside the transaction (SET without LOCAL).
+    params_after_commit: Option<SessionParams>,
+    txn: TxnState,
+    /// A DuckDB transaction Floe opened for a batch of extended-protocol messages or
+    /// a multi-statement query, committed at Sync (or the end of the query).
+    implicit_open: bool,
+    ignore_till_sync: bool,
+    statements: HashMap<String, Rc<Statement>>,
+    portals: HashMap<String, Portal>,
+    control: Arc<QueryControl>,
+    runtime: tokio::runtime::Handle,
+    user: String,
+    database: String,
+    pid: i32,
+    secret: i32,
+    // Dropped last: everything above may hold DuckDB objects of this connection.
+    conn: Connection,
+}
+
+impl Session {
+    /// Creates the session on the thread that will run it; `control` is shared with
+    /// the cancel registry.
+    pub fn new(
+        conn: Connection,
+        control: Arc<QueryControl>,
+        init: SessionInit,
+        tx: mpsc::Sender<Bytes>,
+        rx: mpsc::Receiver<PgWireFrontendMessage>,
+    ) -> Session {
+        let params = SessionParams::new(&init.user, &init.default_params, &init.startup_params);
+        Session {
+            tx,
+            rx,
+            out: BytesMut::with_capacity(FLUSH_BYTES + 16 * 1024),
+            params,
+            params_at_begin: None,
+            params_after_commit: None,
+            txn: TxnState::Idle,
+            implicit_open: false,
+            ignore_till_sync: false,
+            statements: HashMap::new(),
+            portals: HashMap::new(),
+            control,
+            runtime: init.runtime,
+            user: init.user,
+            database: init.database,
+            pid: init.pid,
+            secret: init.secret,
+            conn,
+        }
+    }
+
+    /// Runs the session until the client terminates or disconnects.
+    pub fn run(mut self) {
+        let started = Instant::now();
+        tracing::info!(
+            pid = self.pid,
+            user = %self.user,
+            database = %self.database,
+            application_name = self.params.get("application_name").unwrap_or(""),
+            "session started"
+        );
+        let mut queries = 0u64;
+        if self.startup().is_ok() {
+            loop {
+                let msg = match self.rx.try_recv() {
+                    Ok(m) => m,
+                    Err(mpsc::error::TryRecvError::Empty) => {
+                        if self.flush().is_err() {
+                            break;
+                        }
+                        match self.rx.blocking_recv() {
+                            Some(m) => m,
+                            None => break,
+                        }
+                    }
+                    Err(mpsc::error::TryRecvError::Disconnected) => break,
+                };
+                if matches!(msg, PgWireFrontendMessage::Query(_) | PgWireFrontendMessage::Execute(_)) {
+                    queries += 1;
+                }
+                match self.handle(msg) {
+                    Ok(true) => {}
+                    Ok(false) | Err(()) => break,
+                }
+            }
+        }
+        let _ = self.flush();
+        // Close results before rolling back, so DuckDB sees no open result.
+        self.portals.clear();
+        if self.txn != TxnState::Idle || self.implicit_open {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        tracing::info!(
+            pid = self.pid,
+            user = %self.user,
+            queries,
+            duration_ms = started.elapsed().as_millis() as u64,
+            "session ended"
+        );
+    }
+
+    fn startup(&mut self) -> Result<(), ()> {
+        wire::authentication_ok(&mut self.out);
+        for (k, v) in self.params.reported() {
+            wire::parameter_status(&mut self.out, k, &v);
+        }
+        wire::backend_key_data(&mut self.out, self.pid, self.secret);
+        self.ready_for_query();
+        self.flush().map_err(|_| ())
+    }
+
+    /// Handles one message; `Ok(false)` ends the session.
+    fn handle(&mut self, msg: PgWireFrontendMessage) -> Result<bool, ()> {
+        use PgWireFrontendMessage as M;
+        let result = match msg {
+            M::Query(q) => {
+                let r = self.simple_query(&q.query);
+                self.report(r);
+                self.ready_for_query();
+                Ok(())
+            }
+            M::Sync(_) => {
+                self.ignore_till_sync = false;
+                let r = self.sync();
+                self.report(r);
+                self.ready_for_query();
+                Ok(())
+            }
+            M::Flush(_) => self.flush(),
+            M::Terminate(_) => return Ok(false),
+            M::Parse(m) => self.extended(|s| s.parse(m)),
+            M::Bind(m) => self.extended(|s| s.bind(m)),
+            M::Describe(m) => self.extended(|s| s.describe(m)),
+            M::Execute(m) => self.extended(|s| s.execute(m)),
+            M::Close(m) => self.extended(|s| s.close(m)),
+            // COPY data outside a COPY is ignored, as Postgres does.
+            M::CopyData(_) | M::CopyDone(_) | M::CopyFail(_) => Ok(()),
+            other => {
+                let e = PgError::new(
+                    sqlstate::PROTOCOL_VIOLATION,
+                    format!("unexpected message {other:?}"),
+                );
+                wire::error_or_notice(&mut self.out, &e.fatal());
+                return Ok(false);
+            }
+        };
+        match result {
+            Ok(()) => Ok(true),
+            Err(SessionError::ClientGone) => Err(()),
+            Err(SessionError::Pg(_)) => Ok(true),
+        }
+    }
+
+    /// Runs an extended-protocol message, skipping it after an earlier error until
+    /// Sync, and turning its error into ErrorResponse.
+    fn extended(&mut self, f: impl FnOnce(&mut Session) -> SResult<()>) -> SResult<()> {
+        if self.ignore_till_sync {
+            return Ok(());
+        }
+        let r = f(self);
+        if let Err(SessionError::Pg(_)) = &r {
+            self.ignore_till_sync = true;
+        }
+        self.report(r);
+        Ok(())
+    }
+
+    /// Sends a statement-level error and updates the transaction state.
+    fn report(&mut self, r: SResult<()>) {
+        if let Err(SessionError::Pg(e)) = r {
+            wire::error_or_notice(&mut self.out, &e);
+            self.on_error();
+        }
+    }
+
+    fn on_error(&mut self) {
+        if self.implicit_open {
+            self.close_all_streams();
+            let _ = self.conn.execute_batch("ROLLBACK");
+            self.implicit_open = false;
+        }
+        if self.txn == TxnState::InBlock {
+            self.txn = TxnState::Failed;
+        }
+    }
+
+    fn ready_for_query(&mut self) {
+        let status = match self.txn {
+            TxnState::Idle => TransactionStatus::Idle,
+            TxnState::InBlock => TransactionStatus::Transaction,
+            TxnState::Failed => TransactionStatus::Error,
+        };
+        wire::ready_for_query(&mut self.out, status);
+    }
+
+    fn flush(&mut self) -> SResult<()> {
+        if self.out.is_empty() {
+            return Ok(());
+        }
+        let chunk = self.out.split().freeze();
+        self.tx.blocking_send(chunk).map_err(|_| SessionError::ClientGone)
+    }
+
+    fn maybe_flush(&mut self) -> SResult<()> {
+        if self.out.len() >= FLUSH_BYTES {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn notice(&mut self, e: PgError) {
+        wire::error_or_notice(&mut self.out, &e);
+    }
+
+    // ---- simple query ----------------------------------------------------------
+
+    fn simple_query(&mut self, sql: &str) -> SResult<()> {
+        // A simple query discards the unnamed statement and portal.
+        self.portals.remove("");
+        self.statements.remove("");
+        let tokens = sql_text::tokenize(sql);
+        let pieces = split_statements(sql, &tokens);
+        if pieces.is_empty() {
+            wire::empty_query(&mut self.out);
+            return Ok(());
+        }
+        if pieces.len() > 1 {
+            self.check_syntax(sql, &pieces)?;
+        }
+        let has_txn_control = pieces.iter().any(|p| {
+            matches!(
+                sql_text::session_command(&p.tokens),
+                Some(SessionCommand::Begin | SessionCommand::Commit | SessionCommand::Rollback)
+            )
+        });
+        // Several statements in one query run as one transaction, as in Postgres.
+        let wrap = pieces.len() > 1 && self.txn == TxnState::Idle && !has_txn_control && !self.implicit_open;
+        if wrap {
+            self.begin_implicit()?;
+        }
+        for piece in &pieces {
+            if self.txn == TxnState::Failed && !is_txn_end_command(&piece.tokens) {
+                return Err(PgError::in_failed_transaction().into());
+            }
+            let stmt = self
+                .prepare_statement(piece.text, &piece.tokens, &[])
+                .map_err(|e| match e {
+                    SessionError::Pg(p) => SessionError::Pg(shift_position(p, sql, piece.offset)),
+                    other => other,
+                })?;
+            let stmt = Rc::new(stmt);
+            self.check_failed_txn(&stmt)?;
+            let mut portal = Portal {
+                stmt: stmt.clone(),
+                params: Vec::new(),
+                binary: Vec::new(),
+                state: PortalState::NotStarted,
+                settings: self.params.output_settings(),
+            };
+            if let Some(fields) = &stmt.fields {
+                wire::row_description(&mut self.out, fields, &|_| false);
+            }
+            self.run_portal(&mut portal, 0)
+                .map_err(|e| match e {
+                    SessionError::Pg(p) => SessionError::Pg(shift_position(p, sql, piece.offset)),
+                    other => other,
+                })?;
+        }
+        if wrap && self.implicit_open {
+            self.commit_implicit()?;
+        }
+        Ok(())
+    }
+
+    /// Parses every statement of a multi-statement query before running any, so a
+    /// syntax error anywhere runs nothing (as in Postgres).
+    fn check_syntax(&mut self, sql: &str, pieces: &[Piece<'_>]) -> SResult<()> {
+        for p in pieces {
+            if sql_text::session_command(&p.tokens).is_some() {
+                continue;
+            }
+            self.close_all_streams();
+            if let Err(e) = self.conn.check_syntax(p.text) {
+                return Err(shift_position(PgError::from_duckdb(&e.message, Some(p.text)), sql, p.offset).into());
+            }
+        }
+        Ok(())
+    }
+
+    // ---- extended query --------------------------------------------------------
+
+    fn parse(&mut self, m: Parse) -> SResult<()> {
+        let name = m.name.unwrap_or_default();
+        if !name.is_empty() && self.statements.contains_key(&name) {
+            return Err(PgError::new("42P05", format!("prepared statement \"{name}\" already exists")).into());
+        }
+        let tokens = sql_text::tokenize(&m.query);
+        let pieces = split_statements(&m.query, &tokens);
+        if pieces.len() > 1 {
+            return Err(PgError::new(
+                sqlstate::SYNTAX_ERROR,
+                "cannot insert multiple commands into a prepared statement",
+            )
+            .into());
+        }
+        if self.txn == TxnState::Failed && !pieces.first().is_some_and(|p| is_txn_end_command(&p.tokens)) {
+            return Err(PgError::in_failed_transaction().into());
+        }
+        let stmt = match pieces.first() {
+            None => Statement {
+                sql: m.query.clone(),
+                kind: StatementKind::Empty,
+                param_types: m.type_oids.clone(),
+                fields: None,
+            },
+            Some(p) => {
+                let text = p.text.to_string();
+                self.prepare_statement(&text, &p.tokens, &m.type_oids)?
+            }
+        };
+        self.statements.insert(name, Rc::new(stmt));
+        wire::parse_complete(&mut self.out);
+        Ok(())
+    }
+
+    fn bind(&mut self, m: Bind) -> SResult<()> {
+        let stmt_name = m.statement_name.unwrap_or_default();
+        let stmt = self.statements.get(&stmt_name).cloned().ok_or_else(|| {
+            PgError::new(
+                sqlstate::INVALID_SQL_STATEMENT_NAME,
+                format!("prepared statement \"{stmt_name}\" does not exist"),
+            )
+        })?;
+        if self.txn == TxnState::Failed && !is_txn_end(&stmt) {
+            return Err(PgError::in_failed_transaction().into());
+        }
+        let portal_name = m.portal_name.unwrap_or_default();
+        if !portal_name.is_empty() && self.portals.contains_key(&portal_name) {
+            return Err(PgError::new("42P03", format!("cursor \"{portal_name}\" already exists")).into());
+        }
+        let n = stmt.param_types.len();
+        if m.parameters.len() != n {
+            return Err(PgError::new(
+                sqlstate::PROTOCOL_VIOLATION,
+                format!(
+                    "bind message supplies {} parameters, but prepared statement \"{}\" requires {}",
+                    m.parameters.len(),
+                    stmt_name,
+                    n
+                ),
+            )
+            .into());
+        }
+        let fmt = |codes: &[i16], i: usize| -> SResult<bool> {
+            let c = match codes.len() {
+                0 => 0,
+                1 => codes[0],
+                _ => codes.get(i).copied().unwrap_or(0),
+            };
+            match c {
+                0 => Ok(false),
+                1 => Ok(true),
+                other => Err(PgError::new(
+                    sqlstate::PROTOCOL_VIOLATION,
+                    format!("unsupported format code: {other}"),
+                )
+                .into()),
+            }
+        };
+        if m.parameter_format_codes.len() > 1 && m.parameter_format_codes.len() != n {
+            return Err(PgError::new(
+                sqlstate::PROTOCOL_VIOLATION,
+                format!("bind message has {} parameter formats but {} parameters", m.parameter_format_codes.len(), n),
+            )
+            .into());
+        }
+        let mut values = Vec::with_capacity(n);
+        for (i, raw) in m.parameters.iter().enumerate() {
+            let ty = stmt.param_types[i];
+            let v = match raw {
+                None => Value::null(),
+                Some(bytes) => {
+                    if fmt(&m.parameter_format_codes, i)? {
+                        params::decode_binary(ty, bytes)?
+                    } else {
+                        params::decode_text(ty, bytes)?
+                    }
+                }
+            };
+            values.push(v);
+        }
+        let ncols = stmt.fields.as_ref().map_or(0, Vec::len);
+        let mut binary = Vec::with_capacity(ncols);
+        for i in 0..ncols {
+            binary.push(fmt(&m.result_column_format_codes, i)?);
+        }
+        self.portals.remove(&portal_name);
+        self.portals.insert(
+            portal_name,
+            Portal {
+                stmt,
+                params: values,
+                binary,
+                state: PortalState::NotStarted,
+                settings: self.params.output_settings(),
+            },
+        );
+        wire::bind_complete(&mut self.out);
+        Ok(())
+    }
+
+    fn describe(&mut self, m: Describe) -> SResult<()> {
+        let name = m.name.unwrap_or_default();
+        if m.target_type == b'S' {
+            let stmt = self.statements.get(&name).cloned().ok_or_else(|| {
+                PgError::new(
+                    sqlstate::INVALID_SQL_STATEMENT_NAME,
+                    format!("prepared statement \"{name}\" does not exist"),
+                )
+            })?;
+            wire::parameter_description(&mut self.out, &stmt.param_types);
+            match &stmt.fields {
+                Some(f) => wire::row_description(&mut self.out, f, &|_| false),
+                None => wire::no_data(&mut self.out),
+            }
+        } else {
+            let portal = self.portals.get(&name).ok_or_else(|| {
+                PgError::new(sqlstate::INVALID_CURSOR_NAME, format!("portal \"{name}\" does not exist"))
+            })?;
+            match &portal.stmt.fields {
+                Some(f) => {
+                    let binary = portal.binary.clone();
+                    wire::row_description(&mut self.out, f, &|i| binary.get(i).copied().unwrap_or(false))
+                }
+                None => wire::no_data(&mut self.out),
+            }
+        }
+        Ok(())
+    }
+
+    fn close(&mut self, m: Close) -> SResult<()> {
+        let name = m.name.unwrap_or_default();
+        if m.target_type == b'S' {
+            self.statements.remove(&name);
+        } else {
+            self.portals.remove(&name);
+        }
+        wire::close_complete(&mut self.out);
+        Ok(())
+    }
+
+    fn execute(&mut self, m: Execute) -> SResult<()> {
+        let name = m.name.unwrap_or_default();
+        let mut portal = self.portals.remove(&name).ok_or_else(|| {
+            PgError::new(sqlstate::INVALID_CURSOR_NAME, format!("portal \"{name}\" does not exist"))
+        })?;
+        if self.txn == TxnState::Failed && !is_txn_end(&portal.stmt) {
+            return Err(PgError::in_failed_transaction().into());
+        }
+        let max_rows = if m.max_rows > 0 { m.max_rows as u64 } else { 0 };
+        let r = self.run_portal(&mut portal, max_rows);
+        // A portal that ended with an error is gone; one that finished or suspended
+        // stays until closed or the transaction ends.
+        if r.is_ok() {
+            self.portals.insert(name, portal);
+        }
+        r
+    }
+
+    fn sync(&mut self) -> SResult<()> {
+        if self.implicit_open {
+            self.commit_implicit()?;
+        }
+        if self.txn == TxnState::Idle {
+            // Portals live until the end of the transaction; outside one, that is now.
+            self.portals.clear();
+        }
+        Ok(())
+    }
+
+    // ---- statements --------------------------------------------------------------
+
+    /// Builds a statement from one piece of SQL: a session command the session
+    /// handles, or a DuckDB prepared statement.
+    fn prepare_statement(&mut self, sql: &str, tokens: &[Token], client_types: &[u32]) -> SResult<Statement> {
+        if let Some(cmd) = sql_text::session_command(tokens) {
+            if owned_by_session(&cmd) {
+                let fields = session_fields(&cmd, &self.params);
+                return Ok(Statement {
+                    sql: sql.to_string(),
+                    kind: StatementKind::Session(cmd),
+                    param_types: client_types.to_vec(),
+                    fields,
+                });
+            }
+        }
+        // Typed placeholders: let DuckDB know the types the client declared.
+        let casts: Vec<Option<&'static str>> = client_types.iter().map(|t| duckdb_type_name(*t)).collect();
+        let text = if casts.iter().any(Option::is_some) {
+            sql_text::cast_placeholders(sql, &casts)
+        } else {
+            sql.to_string()
+        };
+        self.close_all_streams();
+        let prepared = self
+            .conn
+            .prepare(&text)
+            .map_err(|e| PgError::from_duckdb(&e.message, Some(&text)))?;
+        let stype = prepared.statement_type();
+        let nparams = prepared.param_count().max(client_types.len());
+        let mut param_types = Vec::with_capacity(nparams);
+        for i in 0..nparams {
+            let declared = client_types.get(i).copied().unwrap_or(0);
+            let t = if declared != 0 {
+                declared
+            } else {
+                prepared
+                    .param_type(i)
+                    .map(|t| ValueKind::from_logical(&t).pg_type())
+                    .unwrap_or(oid::TEXT)
+            };
+            param_types.push(t);
+        }
+        let words = sql_text::leading_words(tokens, 6);
+        let returning = sql_text::has_top_level_word(tokens, "RETURNING");
+        let returns_rows = match stype {
+            st::INSERT | st::UPDATE | st::DELETE | st::MERGE_INTO => returning,
+            st::CREATE | st::ALTER | st::DROP | st::CREATE_FUNC => false,
+            st::COPY => false,
+            _ => prepared.column_count() > 0 && !is_status_only(stype),
+        };
+        let fields = if returns_rows {
+            let mut fields = Vec::with_capacity(prepared.column_count());
+            for i in 0..prepared.column_count() {
+                let (type_oid, typmod) = match prepared.column_type(i) {
+                    Some(t) => {
+                        let k = ValueKind::from_logical(&t);
+                        (k.pg_type(), k.typmod(&t))
+                    }
+                    None => (oid::TEXT, -1),
+                };
+                fields.push(Field {
+                    name: prepared.column_name(i),
+                    type_oid,
+                    typmod,
+                });
+            }
+            Some(fields)
+        } else {
+            None
+        };
+        let tag = command_tag(stype, &words, tokens);
+        let modifies = matches!(
+            stype,
+            st::INSERT | st::UPDATE | st::DELETE | st::MERGE_INTO | st::CREATE | st::ALTER | st::DROP
+        );
+        Ok(Statement {
+            sql: sql.to_string(),
+            kind: StatementKind::Duck(DuckStatement {
+                prepared: std::cell::RefCell::new(prepared),
+                tag,
+                returns_rows,
+                modifies,
+            }),
+            param_types,
+            fields,
+        })
+    }
+
+    fn check_failed_txn(&self, stmt: &Statement) -> SResult<()> {
+        if self.txn == TxnState::Failed && !is_txn_end(stmt) {
+            return Err(PgError::in_failed_transaction().into());
+        }
+        Ok(())
+    }
+
+    /// Runs (or resumes) a portal, sending at most `max_rows` rows (0 = all).
+    fn run_portal(&mut self, portal: &mut Portal, max_rows: u64) -> SResult<()> {
+        let stmt = portal.stmt.clone();
+        match &stmt.kind {
+            StatementKind::Empty => {
+                wire::empty_query(&mut self.out);
+                Ok(())
+            }
+            StatementKind::Session(cmd) => self.run_session_command(cmd),
+            StatementKind::Duck(d) => self.run_duck(portal, d, max_rows),
+        }
+    }
+
+    fn run_duck(&mut self, portal: &mut Portal, d: &DuckStatement, max_rows: u64) -> SResult<()> {
+        if matches!(portal.state, PortalState::NotStarted) {
+            if d.modifies && self.txn == TxnState::Idle && !self.implicit_open {
+                self.begin_implicit()?;
+            }
+            self.close_all_streams();
+            let started = Instant::now();
+            let seq = self.control.begin();
+            self.arm_timeout(seq);
+            let exec = {
+                let mut prepared = d.prepared.borrow_mut();
+                prepared.clear_bindings();
+                let mut bind_err = None;
+                for (i, v) in portal.params.iter().enumerate() {
+                    if let Err(e) = prepared.bind(i, v) {
+                        bind_err = Some(e);
+                        break;
+                    }
+                }
+                match bind_err {
+                    Some(e) => Err(e),
+                    None => prepared.execute(d.returns_rows),
+                }
+            };
+            let reason = if d.returns_rows { None } else { self.control.end() };
+            let mut result = match exec {
+                Ok(r) => r,
+                Err(e) => {
+                    let reason = reason.or_else(|| self.control.end());
+                    return Err(self.engine_error(&e.message, &portal.stmt.sql, reason).into());
+                }
+            };
+            if !d.returns_rows {
+                let count = count_from_result(&mut result).map_err(|e| {
+                    SessionError::Pg(PgError::from_duckdb(&e.message, Some(&portal.stmt.sql)))
+                })?;
+                drop(result);
+                log_if_slow(self.pid, &portal.stmt.sql, started);
+                let tag = format_tag(&d.tag, count);
+                wire::command_complete(&mut self.out, &tag);
+                portal.state = PortalState::Done;
+                return Ok(());
+            }
+            let fields = portal.stmt.fields.as_deref().unwrap_or(&[]);
+            let ncols = result.column_count();
+            if ncols != fields.len() {
+                self.control.end();
+                return Err(PgError::new(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    "cached plan must not change result type",
+                )
+                .into());
+            }
+            let mut encoders = Vec::with_capacity(ncols);
+            for i in 0..ncols {
+                let kind = result
+                    .column_type(i)
+                    .map(|t| ValueKind::from_logical(&t))
+                    .unwrap_or(ValueKind::Text);
+                let enc = ColumnEncoder::new(kind, fields[i].type_oid, portal.is_binary(i));
+                if let Some(name) = enc.unsupported_type() {
+                    self.control.end();
+                    return Err(PgError::new(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        format!("result column \"{}\" has type {name}, which Floe cannot send; cast it to VARCHAR", fields[i].name),
+                    )
+                    .into());
+                }
+                encoders.push(enc);
+            }
+            portal.state = PortalState::Streaming(Box::new(ActiveQuery {
+                result,
+                encoders,
+                chunk: None,
+                pos: 0,
+                rows: 0,
+            }));
+            let r = self.stream(portal, max_rows);
+            log_if_slow(self.pid, &portal.stmt.sql, started);
+            return r;
+        }
+        let seq = self.control.begin();
+        self.arm_timeout(seq);
+        self.stream(portal, max_rows)
+    }
+
+    /// Sends rows of a started portal; ends the query control started by the caller.
+    fn stream(&mut self, portal: &mut Portal, max_rows: u64) -> SResult<()> {
+        let r = self.stream_inner(portal, max_rows);
+        let reason = self.control.end();
+        match r {
+            Err(SessionError::Pg(mut e)) if e.code == sqlstate::QUERY_CANCELED || reason.is_some() => {
+                if let Some(CancelReason::Timeout) = reason {
+                    e = PgError::new(sqlstate::QUERY_CANCELED, "canceling statement due to statement timeout");
+                } else if reason.is_some() {
+                    e = PgError::canceled();
+                }
+                portal.state = PortalState::Done;
+                Err(e.into())
+            }
+            other => other,
+        }
+    }
+
+    fn stream_inner(&mut self, portal: &mut Portal, max_rows: u64) -> SResult<()> {
+        let limit = if max_rows == 0 { u64::MAX } else { max_rows };
+        let mut sent = 0u64;
+        match &mut portal.state {
+            PortalState::Buffered { rows, total } => {
+                while sent < limit {
+                    match rows.pop_front() {
+                        Some(r) => {
+                            self.out.extend_from_slice(&r);
+                            sent += 1;
+                            self.maybe_flush()?;
+                        }
+                        None => break,
+                    }
+                }
+                if rows.is_empty() && sent < limit {
+                    let tag = format!("SELECT {total}");
+                    let _ = total;
+                    portal.state = PortalState::Done;
+                    wire::command_complete(&mut self.out, &tag);
+                } else {
+                    wire::portal_suspended(&mut self.out);
+                }
+                return Ok(());
+            }
+            PortalState::Done => {
+                wire::command_complete(&mut self.out, "SELECT 0");
+                return Ok(());
+            }
+            PortalState::NotStarted => return Ok(()),
+            PortalState::Streaming(_) => {}
+        }
+        let settings = portal.settings.clone();
+        let PortalState::Streaming(active) = &mut portal.state else {
+            return Ok(());
+        };
+        loop {
+            if sent >= limit {
+                wire::portal_suspended(&mut self.out);
+                return Ok(());
+            }
+            if let Some(chunk) = &active.chunk {
+                let available = chunk.len() - active.pos;
+                let take = (available as u64).min(limit - sent) as usize;
+                encode_rows(&active.encoders, chunk, active.pos..active.pos + take, &settings, &mut self.out);
+                active.pos += take;
+                active.rows += take as u64;
+                sent += take as u64;
+                if active.pos >= chunk.len() {
+                    active.chunk = None;
+                }
+                self.maybe_flush()?;
+                continue;
+            }
+            match active.result.fetch() {
+                Ok(Some(chunk)) => {
+                    active.pos = 0;
+                    if !chunk.is_empty() {
+                        active.chunk = Some(chunk);
+                    }
+                }
+                Ok(None) => {
+                    let tag = format!("SELECT {}", active.rows);
+                    portal.state = PortalState::Done;
+                    wire::command_complete(&mut self.out, &tag);
+                    return Ok(());
+                }
+                Err(e) => {
+                    let sql = portal.stmt.sql.clone();
+                    portal.state = PortalState::Done;
+                    return Err(PgError::from_duckdb(&e.message, Some(&sql)).into());
+                }
+            }
+        }
+    }
+
+    /// Drains every suspended streaming portal into memory: DuckDB allows one open
+    /// result per connection, and another statement is about to run.
+    fn close_all_streams(&mut self) {
+        let names: Vec<String> = self
+            .portals
+            .iter()
+            .filter(|(_, p)| matches!(p.state, PortalState::Streaming(_)))
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in names {
+            let Some(portal) = self.portals.get_mut(&name) else { continue };
+            let settings = portal.settings.clone();
+            let PortalState::Streaming(active) = std::mem::replace(&mut portal.state, PortalState::Done) else {
+                continue;
+            };
+            let mut active = *active;
+            let mut rows = std::collections::VecDeque::new();
+            let mut total = active.rows;
+            let mut push_chunk = |chunk: &DataChunk, from: usize, encoders: &[ColumnEncoder]| {
+                for r in from..chunk.len() {
+                    let mut b = BytesMut::new();
+                    encode_rows(encoders, chunk, r..r + 1, &settings, &mut b);
+                    rows.push_back(b.freeze());
+                    total += 1;
+                }
+            };
+            if let Some(chunk) = active.chunk.take() {
+                push_chunk(&chunk, active.pos, &active.encoders);
+            }
+            let mut failed = false;
+            loop {
+                match active.result.fetch() {
+                    Ok(Some(chunk)) => push_chunk(&chunk, 0, &active.encoders),
+                    Ok(None) => break,
+                    Err(_) => {
+                        failed = true;
+                        break;
+                    }
+                }
+            }
+            portal.state = if failed {
+                PortalState::Done
+            } else {
+                PortalState::Buffered { rows, total }
+            };
+        }
+    }
+
+    fn arm_timeout(&self, seq: u64) {
+        let ms = self.params.statement_timeout_ms();
+        if ms == 0 {
+            return;
+        }
+        let control = self.control.clone();
+        self.runtime.spawn(async move {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            control.cancel_if_running(seq, CancelReason::Timeout);
+        });
+    }
+
+    fn engine_error(&self, message: &str, sql: &str, reason: Option<CancelReason>) -> PgError {
+        match reason {
+            Some(CancelReason::Timeout) => {
+                PgError::new(sqlstate::QUERY_CANCELED, "canceling statement due to statement timeout")
+            }
+            Some(_) => PgError::canceled(),
+            None => PgError::from_duckdb(message, Some(sql)),
+        }
+    }
+
+    // ---- transactions --------------------------------------------------------------
+
+    fn begin_implicit(&mut self) -> SResult<()> {
+        self.close_all_streams();
+        self.conn
+            .execute_batch("BEGIN TRANSACTION")
+            .map_err(|e| PgError::from_duckdb(&e.message, None))?;
+        self.implicit_open = true;
+        Ok(())
+    }
+
+    fn commit_implicit(&mut self) -> SResult<()> {
+        self.implicit_open = false;
+        self.close_all_streams();
+        self.conn
+            .execute_batch("COMMIT")
+            .map_err(|e| PgError::from_duckdb(&e.message, None).into())
+    }
+
+    fn run_session_command(&mut self, cmd: &SessionCommand) -> SResult<()> {
+        match cmd {
+            SessionCommand::Begin => {
+                if self.txn != TxnState::Idle {
+                    self.notice(PgError::warning(
+                        "there is already a transaction in progress",
+                        sqlstate::ACTIVE_SQL_TRANSACTION,
+                    ));
+                } else {
+                    if !self.implicit_open {
+                        self.close_all_streams();
+                        self.conn
+                            .execute_batch("BEGIN TRANSACTION")
+                            .map_err(|e| PgError::from_duckdb(&e.message, None))?;
+                    }
+                    self.implicit_open = false;
+                    self.txn = TxnState::InBlock;
+                    self.params_at_begin = Some(self.params.clone());
+                    self.params_after_commit = Some(self.params.clone());
+                }
+                wire::command_complete(&mut self.out, "BEGIN");
+            }
+            SessionCommand::Commit => match self.txn {
+                TxnState::Idle => {
+                    self.notice(PgError::warning(
+                        "there is no transaction in progress",
+                        sqlstate::NO_ACTIVE_SQL_TRANSACTION,
+                    ));
+                    if self.implicit_open {
+                        self.commit_implicit()?;
+                    }
+                    wire::command_complete(&mut self.out, "COMMIT");
+                }
+                TxnState::Failed => {
+                    self.end_transaction(false);
+                    wire::command_complete(&mut self.out, "ROLLBACK");
+                }
+                TxnState::InBlock => {
+                    self.portals.retain(|n, _| n.is_empty());
+                    self.close_all_streams();
+                    let r = self.conn.execute_batch("COMMIT");
+                    match r {
+                        Ok(()) => {
+                            self.txn = TxnState::Idle;
+                            let before = self.params.clone();
+                            if let Some(p) = self.params_after_commit.take() {
+                                self.params = p;
+                            }
+                            self.params_at_begin = None;
+                            self.announce_changes(&before);
+                            wire::command_complete(&mut self.out, "COMMIT");
+                        }
+                        Err(e) => {
+                            self.end_transaction(false);
+                            return Err(PgError::from_duckdb(&e.message, None).into());
+                        }
+                    }
+                }
+            },
+            SessionCommand::Rollback => {
+                if self.txn == TxnState::Idle {
+                    self.notice(PgError::warning(
+                        "there is no transaction in progress",
+                        sqlstate::NO_ACTIVE_SQL_TRANSACTION,
+                    ));
+                    if self.implicit_open {
+                        self.close_all_streams();
+                        let _ = self.conn.execute_batch("ROLLBACK");
+                        self.implicit_open = false;
+                    }
+                } else {
+                    self.end_transaction(false);
+                }
+                wire::command_complete(&mut self.out, "ROLLBACK");
+            }
+            SessionCommand::Set { name, value, local } => {
+                if *local && self.txn == TxnState::Idle {
+                    self.notice(PgError::warning(
+                        "SET LOCAL can only be used in transaction blocks",
+                        sqlstate::NO_ACTIVE_SQL_TRANSACTION,
+                    ));
+                } else {
+                    let before = self.params.clone();
+                    self.params.set(name, value.as_deref())?;
+                    if !*local {
+                        if let Some(after) = &mut self.params_after_commit {
+                            after.set(name, value.as_deref())?;
+                        }
+                    }
+                    self.announce_changes(&before);
+                }
+                wire::command_complete(&mut self.out, "SET");
+            }
+            SessionCommand::Reset(name) => {
+                let before = self.params.clone();
+                match name {
+                    Some(n) => {
+                        self.params.set(n, None)?;
+                    }
+                    None => {
+                        let fresh = SessionParams::new(&self.user, &[], &[]);
+                        for (k, v, _) in fresh.all() {
+                            if self.params.get(k) != Some(&v) {
+                                let _ = self.params.set(k, None);
+                            }
+                        }
+                    }
+                }
+                if let Some(after) = &mut self.params_after_commit {
+                    *after = self.params.clone();
+                }
+                self.announce_changes(&before);
+                wire::command_complete(&mut self.out, "RESET");
+            }
+            SessionCommand::Show(name) => {
+                let (_, value) = self.params.show(name).ok_or_else(|| {
+                    PgError::new(
+                        sqlstate::UNDEFINED_OBJECT,
+                        format!("unrecognized configuration parameter \"{name}\""),
+                    )
+                })?;
+                wire::text_row(&mut self.out, &[Some(&value)]);
+                wire::command_complete(&mut self.out, "SHOW");
+            }
+            SessionCommand::ShowAll => {
+                for (name, value, desc) in self.params.all() {
+                    wire::text_row(&mut self.out, &[Some(name), Some(&value), Some(desc)]);
+                }
+                wire::command_complete(&mut self.out, "SHOW");
+            }
+            SessionCommand::DiscardAll => {
+                if self.txn != TxnState::Idle {
+                    return Err(PgError::new(
+                        sqlstate::ACTIVE_SQL_TRANSACTION,
+                        "DISCARD ALL cannot run inside a transaction block",
+                    )
+                    .into());
+                }
+                let before = self.params.clone();
+                let startup: Vec<(String, String)> = Vec::new();
+                let mut fresh = SessionParams::new(&self.user, &[], &startup);
+                // application_name set at startup survives like other startup options do not;
+                // Postgres resets to the startup values, which are the session defaults.
+                if let Some(app) = before.get("application_name") {
+                    let _ = fresh.set("application_name", Some(app));
+                }
+                self.params = fresh;
+                self.portals.clear();
+                self.statements.clear();
+                self.announce_changes(&before);
+                wire::command_complete(&mut self.out, "DISCARD ALL");
+            }
+            SessionCommand::NoOp(tag) => wire::command_complete(&mut self.out, tag),
+            SessionCommand::Unsupported(what) => {
+                return Err(PgError::new(
+                    sqlstate::FEATURE_NOT_SUPPORTED,
+                    format!("{what} is not supported"),
+                )
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the explicit transaction by rolling back (ROLLBACK, or COMMIT of a failed
+    /// transaction), restoring the parameters it changed.
+    fn end_transaction(&mut self, _commit: bool) {
+        self.portals.retain(|n, _| n.is_empty());
+        self.close_all_streams();
+        let _ = self.conn.execute_batch("ROLLBACK");
+        self.txn = TxnState::Idle;
+        self.implicit_open = false;
+        let before = self.params.clone();
+        if let Some(p) = self.params_at_begin.take() {
+            self.params = p;
+        }
+        self.params_after_commit = None;
+        self.announce_changes(&before);
+    }
+
+    fn announce_changes(&mut self, before: &SessionParams) {
+        for (k, v) in self.params.changed_reported(before) {
+            wire::parameter_status(&mut self.out, k, &v);
+        }
+    }
+}
+
+/// Statement types whose DuckDB result is a status, not rows for the client.
+fn is_status_only(stype: duckdb::ffi::duckdb_statement_type) -> bool {
+    use duckdb::ffi;
+    matches!(
+        stype,
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_TRANSACTION
+            | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_SET
+            | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_VARIABLE_SET
+            | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_ATTACH
+            | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_DETACH
+            | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_LOAD
+            | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_VACUUM
+            | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_ANALYZE
+            | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_PREPARE
+            | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_EXPORT
+            | ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_COPY_DATABASE
+    )
+}
+
+fn is_txn_end_command(tokens: &[Token]) -> bool {
+    matches!(
+        sql_text::session_command(tokens),
+        Some(SessionCommand::Commit | SessionCommand::Rollback)
+    )
+}
+
+fn is_txn_end(stmt: &Statement) -> bool {
+    matches!(
+        stmt.kind,
+        StatementKind::Session(SessionCommand::Commit | SessionCommand::Rollback)
+    )
+}
+
+/// Whether the session (not DuckDB) runs this command.
+fn owned_by_session(cmd: &SessionCommand) -> bool {
+    match cmd {
+        SessionCommand::Set { name, .. } => is_session_parameter(name),
+        SessionCommand::Reset(Some(name)) | SessionCommand::Show(name) => is_session_parameter(name),
+        _ => true,
+    }
+}
+
+fn session_fields(cmd: &SessionCommand, params: &SessionParams) -> Option<Vec<Field>> {
+    let text = |name: &str| Field {
+        name: name.to_string(),
+        type_oid: oid::TEXT,
+        typmod: -1,
+    };
+    match cmd {
+        SessionCommand::Show(name) => {
+            let canonical = params.show(name).map_or(name.as_str(), |(c, _)| c);
+            Some(vec![text(canonical)])
+        }
+        SessionCommand::ShowAll => Some(vec![text("name"), text("setting"), text("description")]),
+        _ => None,
+    }
+}
+
+/// The DuckDB type a declared Postgres parameter type is cast to.
+fn duckdb_type_name(pg: u32) -> Option<&'static str> {
+    Some(match pg {
+        oid::BOOL => "BOOLEAN",
+        oid::INT2 => "SMALLINT",
+        oid::INT4 => "INTEGER",
+        oid::INT8 => "BIGINT",
+        oid::FLOAT4 => "REAL",
+        oid::FLOAT8 => "DOUBLE",
+        oid::NUMERIC => "DECIMAL(38,10)",
+        oid::TEXT | oid::VARCHAR | oid::BPCHAR | oid::NAME => "VARCHAR",
+        oid::BYTEA => "BLOB",
+        oid::DATE => "DATE",
+        oid::TIME => "TIME",
+        oid::TIMETZ => "TIMETZ",
+        oid::TIMESTAMP => "TIMESTAMP",
+        oid::TIMESTAMPTZ => "TIMESTAMPTZ",
+        oid::INTERVAL => "INTERVAL",
+        oid::UUID => "UUID",
+        oid::JSON | oid::JSONB => "JSON",
+        oid::INT4_ARRAY => "INTEGER[]",
+        oid::INT8_ARRAY => "BIGINT[]",
+        oid::INT2_ARRAY => "SMALLINT[]",
+        oid::TEXT_ARRAY | oid::VARCHAR_ARRAY => "VARCHAR[]",
+        oid::FLOAT8_ARRAY => "DOUBLE[]",
+        oid::FLOAT4_ARRAY => "REAL[]",
+        oid::BOOL_ARRAY => "BOOLEAN[]",
+        _ => return None,
+    })
+}
+
+/// One statement of a (possibly multi-statement) query string.
+struct Piece<'a> {
+    text: &'a str,
+    offset: usize,
+    tokens: Vec<Token>,
+}
+
+/// Splits on top-level semicolons; pieces with no tokens (only comments or
+/// whitespace) are dropped.
+fn split_statements<'a>(sql: &'a str, tokens: &[Token]) -> Vec<Piece<'a>> {
+    let mut pieces = Vec::new();
+    let mut current: Vec<Token> = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut flush = |current: &mut Vec<Token>, start: &mut Option<usize>, end: usize| {
+        if let Some(s) = start.take() {
+            let toks: Vec<Token> = std::mem::take(current)
+                .into_iter()
+                .map(|mut t| {
+                    t.span = t.span.start - s..t.span.end - s;
+                    t
+                })
+                .collect();
+            pieces.push(Piece {
+                text: &sql[s..end],
+                offset: s,
+                tokens: toks,
+            });
+        }
+    };
+    for t in tokens {
+        if t.tok == Tok::Punct(';') {
+            flush(&mut current, &mut start, t.span.start);
+            continue;
+        }
+        if start.is_none() {
+            start = Some(t.span.start);
+        }
+        current.push(t.clone());
+    }
+    flush(&mut current, &mut start, sql.len());
+    pieces
+}
+
+/// Adds the piece's offset to an error position, so it points into the whole query.
+fn shift_position(mut e: PgError, sql: &str, byte_offset: usize) -> PgError {
+    if let Some(p) = e.position {
+        if sql.is_char_boundary(byte_offset) {
+            e.position = Some(p + sql[..byte_offset].chars().count());
+        }
+    }
+    e
+}
+
+fn command_tag(stype: duckdb::ffi::duckdb_statement_type, words: &[String], tokens: &[Token]) -> Tag {
+    let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+    match stype {
+        st::SELECT | st::EXPLAIN | st::PRAGMA | st::CALL => {
+            if w(0) == "EXPLAIN" {
+                Tag::Fixed("EXPLAIN".into())
+            } else {
+                Tag::Select
+            }
+        }
+        st::INSERT => Tag::Insert,
+        st::UPDATE => Tag::Update,
+        st::DELETE => {
+            if w(0) == "TRUNCATE" {
+                Tag::Fixed("TRUNCATE TABLE".into())
+            } else {
+                Tag::Delete
+            }
+        }
+        st::MERGE_INTO => Tag::Merge,
+        st::COPY => Tag::Copy,
+        st::CREATE | st::CREATE_FUNC | st::DROP | st::ALTER => {
+            // Skip modifiers to find the object kind: CREATE OR REPLACE TEMP TABLE …
+            let verb = w(0).to_string();
+            let object = words
+                .iter()
+                .skip(1)
+                .find(|x| !matches!(x.as_str(), "OR" | "REPLACE" | "TEMP" | "TEMPORARY" | "UNIQUE" | "PERSISTENT" | "IF" | "NOT" | "EXISTS"))
+                .map(String::as_str)
+                .unwrap_or("");
+            let object = match object {
+                "MACRO" => "FUNCTION",
+                "" => return Tag::Fixed(verb),
+                o => o,
+            };
+            if verb == "CREATE" && object == "TABLE" && is_create_table_as(tokens) {
+                return Tag::CreateTableAs;
+            }
+            Tag::Fixed(format!("{verb} {object}"))
+        }
+        _ => Tag::Fixed(if w(0).is_empty() { "OK".into() } else { w(0).to_string() }),
+    }
+}
+
+fn is_create_table_as(tokens: &[Token]) -> bool {
+    let mut depth = 0;
+    for (i, t) in tokens.iter().enumerate() {
+        match &t.tok {
+            Tok::Punct('(') => depth += 1,
+            Tok::Punct(')') => depth -= 1,
+            _ if depth == 0 && t.is_word("AS") => {
+                return tokens.get(i + 1).is_some_and(|n| {
+                    n.is_word("SELECT") || n.is_word("WITH") || n.is_word("VALUES") || n.is_word("FROM") || n.tok == Tok::Punct('(')
+                });
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+fn format_tag(tag: &Tag, count: u64) -> String {
+    match tag {
+        Tag::Select | Tag::CreateTableAs => format!("SELECT {count}"),
+        Tag::Insert => format!("INSERT 0 {count}"),
+        Tag::Update => format!("UPDATE {count}"),
+        Tag::Delete => format!("DELETE {count}"),
+        Tag::Merge => format!("MERGE {count}"),
+        Tag::Copy => format!("COPY {count}"),
+        Tag::Fixed(s) => s.clone(),
+    }
+}
+
+/// Reads the row count DuckDB reports for DML and CREATE TABLE AS (a single BIGINT
+/// "Count" column); other statements report 0.
+fn count_from_result(result: &mut QueryResult) -> Result<u64, crate::duck::DuckError> {
+    if result.column_count() != 1 || result.column_name(0) != "Count" {
+        // Consume the result so DuckDB finishes the statement.
+        while result.fetch()?.is_some() {}
+        return Ok(0);
+    }
+    let mut count = 0u64;
+    while let Some(chunk) = result.fetch()? {
+        if chunk.len() > 0 {
+            let v = chunk.vector(0);
+            if v.is_valid(0) {
+                // SAFETY: the Count column is BIGINT and the chunk has a row.
+                count = unsafe { v.get::<i64>(0) }.max(0) as u64;
+            }
+        }
+    }
+    Ok(count)
+}
+
+fn log_if_slow(pid: i32, sql: &str, started: Instant) {
+    let elapsed = started.elapsed();
+    if elapsed >= SLOW_QUERY {
+        let mut q: String = sql.chars().take(200).collect();
+        if q.len() < sql.len() {
+            q.push('…');
+        }
+        tracing::info!(pid, duration_ms = elapsed.as_millis() as u64, query = %q, "slow query");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_split_on_top_level_semicolons() {
+        let sql = "SELECT 1; SELECT 'a;b'; ; -- only a comment\n";
+        let tokens = sql_text::tokenize(sql);
+        let pieces = split_statements(sql, &tokens);
+        let texts: Vec<&str> = pieces.iter().map(|p| p.text).collect();
+        assert_eq!(texts, vec!["SELECT 1", "SELECT 'a;b'"]);
+        assert_eq!(pieces[1].offset, 10);
+    }
+
+    #[test]
+    fn tags_follow_postgres() {
+        let t = |sql: &str, stype| {
+            let tokens = sql_text::tokenize(sql);
+            let words = sql_text::leading_words(&tokens, 6);
+            format_tag(&command_tag(stype, &words, &tokens), 3)
+        };
+        assert_eq!(t("CREATE OR REPLACE TEMP TABLE x (a int)", st::CREATE), "CREATE TABLE");
+        assert_eq!(t("CREATE TABLE x AS SELECT 1", st::CREATE), "SELECT 3");
+        assert_eq!(t("CREATE VIEW v AS SELECT 1", st::CREATE), "CREATE VIEW");
+        assert_eq!(t("DROP TABLE IF EXISTS x", st::DROP), "DROP TABLE");
+        assert_eq!(t("INSERT INTO x VALUES (1)", st::INSERT), "INSERT 0 3");
+        assert_eq!(t("UPDATE x SET a = 1", st::UPDATE), "UPDATE 3");
+        assert_eq!(t("CREATE MACRO m(a) AS a", st::CREATE_FUNC), "CREATE FUNCTION");
+    }
+}

@@ -1,0 +1,434 @@
+//! A small SQL tokenizer for the few decisions the worker makes on statement text
+//! before DuckDB sees it: recognizing session and transaction commands, finding
+//! `RETURNING`, and typing `$n` placeholders the client declared types for.
+//! It understands Postgres quoting (`'…'`, `E'…'`, `"…"`, `$tag$…$tag$`) and comments,
+//! so nothing inside literals is ever mistaken for syntax.
+
+use std::ops::Range;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tok {
+    /// An unquoted word (keyword or identifier), as written.
+    Word(String),
+    /// A double-quoted identifier, unescaped.
+    QuotedIdent(String),
+    /// A string literal, unescaped.
+    Str(String),
+    Number(String),
+    /// `$n`
+    Param(u32),
+    /// Any other character or operator.
+    Punct(char),
+}
+
+#[derive(Debug, Clone)]
+pub struct Token {
+    pub tok: Tok,
+    pub span: Range<usize>,
+}
+
+impl Token {
+    pub fn is_word(&self, w: &str) -> bool {
+        matches!(&self.tok, Tok::Word(x) if x.eq_ignore_ascii_case(w))
+    }
+}
+
+/// Tokenizes `sql`; unterminated literals and comments end at the end of the text.
+pub fn tokenize(sql: &str) -> Vec<Token> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let start = i;
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        if c == b'-' && b.get(i + 1) == Some(&b'-') {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+            continue;
+        }
+        if c == b'/' && b.get(i + 1) == Some(&b'*') {
+            let mut depth = 0;
+            while i < b.len() {
+                if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                    depth += 1;
+                    i += 2;
+                } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            continue;
+        }
+        if (c == b'e' || c == b'E') && b.get(i + 1) == Some(&b'\'') {
+            let (s, end) = read_quoted(sql, i + 1, b'\'', true);
+            out.push(Token { tok: Tok::Str(s), span: start..end });
+            i = end;
+            continue;
+        }
+        if c == b'\'' {
+            let (s, end) = read_quoted(sql, i, b'\'', false);
+            out.push(Token { tok: Tok::Str(s), span: start..end });
+            i = end;
+            continue;
+        }
+        if c == b'"' {
+            let (s, end) = read_quoted(sql, i, b'"', false);
+            out.push(Token { tok: Tok::QuotedIdent(s), span: start..end });
+            i = end;
+            continue;
+        }
+        if c == b'$' {
+            // $n placeholder or $tag$ dollar quote.
+            let mut j = i + 1;
+            while j < b.len() && b[j].is_ascii_digit() {
+                j += 1;
+            }
+            if j > i + 1 {
+                let n = sql[i + 1..j].parse().unwrap_or(0);
+                out.push(Token { tok: Tok::Param(n), span: start..j });
+                i = j;
+                continue;
+            }
+            let mut j = i + 1;
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                j += 1;
+            }
+            if j < b.len() && b[j] == b'$' {
+                let tag = &sql[i..=j];
+                let body_start = j + 1;
+                let (body, end) = match sql[body_start..].find(tag) {
+                    Some(k) => (sql[body_start..body_start + k].to_string(), body_start + k + tag.len()),
+                    None => (sql[body_start..].to_string(), b.len()),
+                };
+                out.push(Token { tok: Tok::Str(body), span: start..end });
+                i = end;
+                continue;
+            }
+        }
+        if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
+            let mut j = i;
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b'$' || b[j] >= 0x80) {
+                j += 1;
+            }
+            out.push(Token { tok: Tok::Word(sql[i..j].to_string()), span: start..j });
+            i = j;
+            continue;
+        }
+        if c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(|d| d.is_ascii_digit())) {
+            let mut j = i;
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'.') {
+                j += 1;
+            }
+            out.push(Token { tok: Tok::Number(sql[i..j].to_string()), span: start..j });
+            i = j;
+            continue;
+        }
+        let ch = sql[i..].chars().next().unwrap_or(' ');
+        out.push(Token { tok: Tok::Punct(ch), span: start..i + ch.len_utf8() });
+        i += ch.len_utf8();
+    }
+    out
+}
+
+/// Reads a quoted run starting at `start` (the opening quote); doubled quotes escape
+/// themselves, and with `backslashes` so does `\`. Returns the unescaped text and the
+/// index after the closing quote.
+fn read_quoted(sql: &str, start: usize, q: u8, backslashes: bool) -> (String, usize) {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = start + 1;
+    while i < b.len() {
+        let c = b[i];
+        if backslashes && c == b'\\' && i + 1 < b.len() {
+            let n = b[i + 1];
+            out.push(match n {
+                b'n' => b'\n',
+                b't' => b'\t',
+                b'r' => b'\r',
+                other => other,
+            });
+            i += 2;
+            continue;
+        }
+        if c == q {
+            if b.get(i + 1) == Some(&q) {
+                out.push(q);
+                i += 2;
+                continue;
+            }
+            return (String::from_utf8_lossy(&out).into_owned(), i + 1);
+        }
+        out.push(c);
+        i += 1;
+    }
+    (String::from_utf8_lossy(&out).into_owned(), b.len())
+}
+
+/// The first `n` words of the statement, upper-cased (skipping leading parentheses).
+pub fn leading_words(tokens: &[Token], n: usize) -> Vec<String> {
+    tokens
+        .iter()
+        .skip_while(|t| t.tok == Tok::Punct('('))
+        .take(n)
+        .map_while(|t| match &t.tok {
+            Tok::Word(w) => Some(w.to_ascii_uppercase()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether `word` appears as a keyword outside parentheses.
+pub fn has_top_level_word(tokens: &[Token], word: &str) -> bool {
+    let mut depth = 0i32;
+    for t in tokens {
+        match &t.tok {
+            Tok::Punct('(') => depth += 1,
+            Tok::Punct(')') => depth -= 1,
+            _ if depth == 0 && t.is_word(word) => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Rewrites each `$n` whose type is given into `CAST($n AS type)`, so DuckDB binds
+/// the parameter with the type the client declared.
+pub fn cast_placeholders(sql: &str, types: &[Option<&'static str>]) -> String {
+    let tokens = tokenize(sql);
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut last = 0;
+    for t in &tokens {
+        if let Tok::Param(n) = t.tok {
+            if let Some(Some(ty)) = types.get((n as usize).wrapping_sub(1)) {
+                out.push_str(&sql[last..t.span.start]);
+                out.push_str(&format!("CAST(${n} AS {ty})"));
+                last = t.span.end;
+            }
+        }
+    }
+    out.push_str(&sql[last..]);
+    out
+}
+
+/// A session or transaction command the worker handles itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionCommand {
+    Begin,
+    Commit,
+    Rollback,
+    /// `SET [SESSION|LOCAL] name {TO|=} value`; `None` means DEFAULT.
+    Set { name: String, value: Option<String>, local: bool },
+    Reset(Option<String>),
+    Show(String),
+    ShowAll,
+    DiscardAll,
+    /// Accepted for compatibility, with no effect (e.g. `SET SESSION CHARACTERISTICS`).
+    NoOp(&'static str),
+    /// Savepoints are not supported by the engine.
+    Unsupported(&'static str),
+}
+
+fn token_text(t: &Token) -> String {
+    match &t.tok {
+        Tok::Word(w) => w.clone(),
+        Tok::QuotedIdent(s) | Tok::Str(s) | Tok::Number(s) => s.clone(),
+        Tok::Param(n) => format!("${n}"),
+        Tok::Punct(c) => c.to_string(),
+    }
+}
+
+/// The value list of a SET: items separated by commas, each possibly signed.
+fn set_value(tokens: &[Token]) -> Option<String> {
+    if tokens.len() == 1 && tokens[0].is_word("DEFAULT") {
+        return None;
+    }
+    let mut items: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for t in tokens {
+        match &t.tok {
+            Tok::Punct(',') => items.push(std::mem::take(&mut current)),
+            Tok::Punct(';') => {}
+            _ => {
+                if !current.is_empty() && !current.ends_with(['-', '+']) {
+                    current.push(' ');
+                }
+                current.push_str(&token_text(t));
+            }
+        }
+    }
+    items.push(current);
+    Some(items.join(", "))
+}
+
+/// Recognizes statements the session layer owns; `None` means "give it to DuckDB".
+pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
+    let words = leading_words(tokens, 4);
+    let first = words.first()?.as_str();
+    let toks: Vec<&Token> = tokens.iter().filter(|t| t.tok != Tok::Punct(';')).collect();
+    match first {
+        "BEGIN" => Some(SessionCommand::Begin),
+        "START" if words.get(1).map(String::as_str) == Some("TRANSACTION") => Some(SessionCommand::Begin),
+        "COMMIT" | "END" => {
+            if words.get(1).map(String::as_str) == Some("PREPARED") {
+                Some(SessionCommand::Unsupported("COMMIT PREPARED"))
+            } else {
+                Some(SessionCommand::Commit)
+            }
+        }
+        "ROLLBACK" | "ABORT" => {
+            if toks.iter().any(|t| t.is_word("TO")) {
+                Some(SessionCommand::Unsupported("ROLLBACK TO SAVEPOINT"))
+            } else if words.get(1).map(String::as_str) == Some("PREPARED") {
+                Some(SessionCommand::Unsupported("ROLLBACK PREPARED"))
+            } else {
+                Some(SessionCommand::Rollback)
+            }
+        }
+        "SAVEPOINT" => Some(SessionCommand::Unsupported("SAVEPOINT")),
+        "RELEASE" => Some(SessionCommand::Unsupported("RELEASE SAVEPOINT")),
+        "DISCARD" => match words.get(1).map(String::as_str) {
+            Some("ALL") => Some(SessionCommand::DiscardAll),
+            _ => Some(SessionCommand::NoOp("DISCARD")),
+        },
+        "SHOW" => {
+            let rest = &toks[1..];
+            if rest.len() == 1 && rest[0].is_word("ALL") {
+                return Some(SessionCommand::ShowAll);
+            }
+            let name = rest.iter().map(|t| token_text(t)).collect::<Vec<_>>().join(" ");
+            Some(SessionCommand::Show(name))
+        }
+        "RESET" => {
+            let rest = &toks[1..];
+            if rest.len() == 1 && rest[0].is_word("ALL") {
+                return Some(SessionCommand::Reset(None));
+            }
+            let name = rest.iter().map(|t| token_text(t)).collect::<Vec<_>>().join(" ");
+            Some(SessionCommand::Reset(Some(name)))
+        }
+        "SET" => {
+            let mut rest = &toks[1..];
+            let mut local = false;
+            if rest.first().is_some_and(|t| t.is_word("SESSION")) {
+                if rest.get(1).is_some_and(|t| t.is_word("CHARACTERISTICS") || t.is_word("AUTHORIZATION")) {
+                    return Some(SessionCommand::NoOp("SET"));
+                }
+                rest = &rest[1..];
+            } else if rest.first().is_some_and(|t| t.is_word("LOCAL")) {
+                local = true;
+                rest = &rest[1..];
+            }
+            if rest.first().is_some_and(|t| t.is_word("TRANSACTION")) {
+                return Some(SessionCommand::NoOp("SET"));
+            }
+            if rest.len() >= 2 && rest[0].is_word("TIME") && rest[1].is_word("ZONE") {
+                let v = &rest[2..];
+                let owned: Vec<Token> = v.iter().map(|t| (*t).clone()).collect();
+                let value = if owned.len() == 1 && owned[0].is_word("LOCAL") {
+                    None
+                } else {
+                    set_value(&owned)
+                };
+                return Some(SessionCommand::Set { name: "TimeZone".into(), value, local });
+            }
+            if rest.first().is_some_and(|t| t.is_word("NAMES")) {
+                let owned: Vec<Token> = rest[1..].iter().map(|t| (*t).clone()).collect();
+                return Some(SessionCommand::Set { name: "client_encoding".into(), value: set_value(&owned), local });
+            }
+            // name may be qualified (a.b); then TO or =.
+            let mut name = String::new();
+            let mut idx = 0;
+            while idx < rest.len() {
+                let t = rest[idx];
+                if t.is_word("TO") || t.tok == Tok::Punct('=') {
+                    break;
+                }
+                name.push_str(&token_text(t));
+                idx += 1;
+            }
+            if idx >= rest.len() || name.is_empty() {
+                return None;
+            }
+            let owned: Vec<Token> = rest[idx + 1..].iter().map(|t| (*t).clone()).collect();
+            Some(SessionCommand::Set { name, value: set_value(&owned), local })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_hide_their_contents() {
+        let t = tokenize("SELECT 'a;b''c', E'x\\'y', $$ $1 $$, \"Col\"\"X\" -- $2\n/* $3 */ $4");
+        let params: Vec<u32> = t
+            .iter()
+            .filter_map(|t| if let Tok::Param(n) = t.tok { Some(n) } else { None })
+            .collect();
+        assert_eq!(params, vec![4]);
+        assert!(t.iter().any(|t| t.tok == Tok::Str("a;b'c".into())));
+        assert!(t.iter().any(|t| t.tok == Tok::Str("x'y".into())));
+        assert!(t.iter().any(|t| t.tok == Tok::QuotedIdent("Col\"X".into())));
+    }
+
+    #[test]
+    fn placeholders_get_casts() {
+        let sql = "SELECT $1, '$1', $2 + 1";
+        assert_eq!(
+            cast_placeholders(sql, &[Some("INTEGER"), None]),
+            "SELECT CAST($1 AS INTEGER), '$1', $2 + 1"
+        );
+    }
+
+    #[test]
+    fn returning_is_found_only_at_top_level() {
+        assert!(has_top_level_word(&tokenize("INSERT INTO t VALUES (1) RETURNING id"), "RETURNING"));
+        assert!(!has_top_level_word(&tokenize("INSERT INTO t SELECT 'returning'"), "RETURNING"));
+    }
+
+    #[test]
+    fn session_commands_parse() {
+        let c = |s: &str| session_command(&tokenize(s));
+        assert_eq!(c("begin"), Some(SessionCommand::Begin));
+        assert_eq!(c("START TRANSACTION ISOLATION LEVEL SERIALIZABLE"), Some(SessionCommand::Begin));
+        assert_eq!(c("end;"), Some(SessionCommand::Commit));
+        assert_eq!(
+            c("SET TimeZone TO 'Europe/Paris'"),
+            Some(SessionCommand::Set { name: "TimeZone".into(), value: Some("Europe/Paris".into()), local: false })
+        );
+        assert_eq!(
+            c("set local statement_timeout = 5000"),
+            Some(SessionCommand::Set { name: "statement_timeout".into(), value: Some("5000".into()), local: true })
+        );
+        assert_eq!(
+            c("SET search_path TO myschema, public"),
+            Some(SessionCommand::Set { name: "search_path".into(), value: Some("myschema, public".into()), local: false })
+        );
+        assert_eq!(
+            c("SET TIME ZONE -8"),
+            Some(SessionCommand::Set { name: "TimeZone".into(), value: Some("-8".into()), local: false })
+        );
+        assert_eq!(
+            c("SET application_name = DEFAULT"),
+            Some(SessionCommand::Set { name: "application_name".into(), value: None, local: false })
+        );
+        assert_eq!(c("SHOW ALL"), Some(SessionCommand::ShowAll));
+        assert_eq!(c("show DateStyle"), Some(SessionCommand::Show("DateStyle".into())));
+        assert_eq!(c("SHOW transaction isolation level"), Some(SessionCommand::Show("transaction isolation level".into())));
+        assert_eq!(c("RESET ALL"), Some(SessionCommand::Reset(None)));
+        assert_eq!(c("SAVEPOINT a"), Some(SessionCommand::Unsupported("SAVEPOINT")));
+        assert_eq!(c("SELECT 1"), None);
+    }
+}

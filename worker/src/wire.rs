@@ -1,0 +1,128 @@
+//! Encoding of backend messages into an output buffer.
+
+use bytes::{BufMut, BytesMut};
+use pgwire::messages::data::{FieldDescription, NoData, ParameterDescription, RowDescription};
+use pgwire::messages::extendedquery::{BindComplete, CloseComplete, ParseComplete, PortalSuspended};
+use pgwire::messages::response::{
+    CommandComplete, EmptyQueryResponse, ErrorResponse, NoticeResponse, ReadyForQuery,
+    TransactionStatus,
+};
+use pgwire::messages::startup::ParameterStatus;
+use pgwire::messages::Message;
+
+use crate::pg_error::{PgError, Severity};
+
+/// A column of a result, as announced in RowDescription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    pub name: String,
+    pub type_oid: u32,
+    pub typmod: i32,
+}
+
+fn put(out: &mut BytesMut, msg: impl Message) {
+    // Encoding only fails for messages over the protocol's size limit, which the
+    // messages built here never reach.
+    if let Err(e) = msg.encode(out) {
+        tracing::error!(error = %e, "failed to encode backend message");
+    }
+}
+
+pub fn row_description(out: &mut BytesMut, fields: &[Field], binary: &dyn Fn(usize) -> bool) {
+    let fields = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            FieldDescription::new(
+                f.name.clone(),
+                0,
+                0,
+                f.type_oid,
+                crate::types::type_len(f.type_oid),
+                f.typmod,
+                i16::from(binary(i)),
+            )
+        })
+        .collect();
+    put(out, RowDescription::new(fields));
+}
+
+pub fn parameter_description(out: &mut BytesMut, types: &[u32]) {
+    put(out, ParameterDescription::new(types.to_vec()));
+}
+
+pub fn no_data(out: &mut BytesMut) {
+    put(out, NoData::new());
+}
+
+pub fn parse_complete(out: &mut BytesMut) {
+    put(out, ParseComplete::new());
+}
+
+pub fn bind_complete(out: &mut BytesMut) {
+    put(out, BindComplete::new());
+}
+
+pub fn close_complete(out: &mut BytesMut) {
+    put(out, CloseComplete::new());
+}
+
+pub fn portal_suspended(out: &mut BytesMut) {
+    put(out, PortalSuspended::new());
+}
+
+pub fn command_complete(out: &mut BytesMut, tag: &str) {
+    put(out, CommandComplete::new(tag.to_string()));
+}
+
+pub fn empty_query(out: &mut BytesMut) {
+    put(out, EmptyQueryResponse::new());
+}
+
+pub fn ready_for_query(out: &mut BytesMut, status: TransactionStatus) {
+    put(out, ReadyForQuery::new(status));
+}
+
+pub fn parameter_status(out: &mut BytesMut, name: &str, value: &str) {
+    put(out, ParameterStatus::new(name.to_string(), value.to_string()));
+}
+
+pub fn backend_key_data(out: &mut BytesMut, pid: i32, secret: i32) {
+    out.put_u8(b'K');
+    out.put_i32(12);
+    out.put_i32(pid);
+    out.put_i32(secret);
+}
+
+pub fn authentication_ok(out: &mut BytesMut) {
+    out.put_u8(b'R');
+    out.put_i32(8);
+    out.put_i32(0);
+}
+
+/// ErrorResponse for errors, NoticeResponse for warnings and notices.
+pub fn error_or_notice(out: &mut BytesMut, e: &PgError) {
+    match e.severity {
+        Severity::Error | Severity::Fatal => put(out, ErrorResponse::new(e.fields())),
+        Severity::Warning | Severity::Notice => put(out, NoticeResponse::new(e.fields())),
+    }
+}
+
+/// A DataRow of text values (for rows the session produces itself, e.g. SHOW).
+pub fn text_row(out: &mut BytesMut, values: &[Option<&str>]) {
+    let start = out.len();
+    out.put_u8(b'D');
+    out.put_i32(0);
+    out.put_i16(values.len() as i16);
+    for v in values {
+        match v {
+            Some(s) => {
+                out.put_i32(s.len() as i32);
+                out.put_slice(s.as_bytes());
+            }
+            None => out.put_i32(-1),
+        }
+    }
+    let len = (out.len() - start - 1) as i32;
+    out[start + 1..start + 5].copy_from_slice(&len.to_be_bytes());
+}
