@@ -114,6 +114,10 @@ impl Config {
         };
         for (k, v) in env {
             let Some(rest) = k.strip_prefix("FLOE_") else { continue };
+            // FLOE_LOG is the log filter, not a configuration key.
+            if rest == "LOG" {
+                continue;
+            }
             let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
             set_path(&mut root, &path, env_value(&v))?;
         }

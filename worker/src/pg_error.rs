@@ -187,7 +187,18 @@ struct DuckErrorInfo {
 
 impl DuckErrorInfo {
     fn parse(raw: &str) -> DuckErrorInfo {
+        // DuckDB renders "<Type> Error: <message>", where the message is a JSON
+        // object under errors_as_json.
         let trimmed = raw.trim_start();
+        if let Some((head, rest)) = trimmed.split_once(" Error: ") {
+            if rest.trim_start().starts_with('{') && !head.contains('{') {
+                let mut info = DuckErrorInfo::parse(rest);
+                if info.kind.is_empty() {
+                    info.kind = head.to_string();
+                }
+                return info;
+            }
+        }
         if trimmed.starts_with('{') {
             if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(trimmed) {
                 let mut info = DuckErrorInfo::default();
@@ -426,6 +437,15 @@ mod tests {
         let e = PgError::from_duckdb(d, None);
         assert_eq!(e.code, sqlstate::DIVISION_BY_ZERO);
         assert_eq!(e.message, "division by zero");
+    }
+
+    #[test]
+    fn prefixed_json_errors_parse() {
+        let raw = r#"Catalog Error: {"exception_type":"Catalog","exception_message":"Table with name t does not exist!\nDid you mean \"pg_tables\"?","type":"Table","name":"t","position":"21","error_subtype":"MISSING_ENTRY"}"#;
+        let e = PgError::from_duckdb(raw, Some("SELECT count(*) FROM t"));
+        assert_eq!(e.code, sqlstate::UNDEFINED_TABLE);
+        assert_eq!(e.message, "Table with name t does not exist!");
+        assert_eq!(e.position, Some(22));
     }
 
     #[test]

@@ -216,6 +216,9 @@ pub struct Session {
     /// A DuckDB transaction Floe opened for a batch of extended-protocol messages or
     /// a multi-statement query, committed at Sync (or the end of the query).
     implicit_open: bool,
+    /// Whether extended-protocol messages are being processed (statements that
+    /// modify data then run in an implicit transaction until Sync).
+    in_extended_batch: bool,
     ignore_till_sync: bool,
     statements: HashMap<String, Rc<Statement>>,
     portals: HashMap<String, Portal>,
@@ -249,6 +252,7 @@ impl Session {
             params_after_commit: None,
             txn: TxnState::Idle,
             implicit_open: false,
+            in_extended_batch: false,
             ignore_till_sync: false,
             statements: HashMap::new(),
             portals: HashMap::new(),
@@ -370,7 +374,9 @@ impl Session {
         if self.ignore_till_sync {
             return Ok(());
         }
+        self.in_extended_batch = true;
         let r = f(self);
+        self.in_extended_batch = false;
         if let Err(SessionError::Pg(_)) = &r {
             self.ignore_till_sync = true;
         }
@@ -707,6 +713,17 @@ impl Session {
                 });
             }
         }
+        if let Some(SessionCommand::Set { name, .. } | SessionCommand::Reset(Some(name))) =
+            sql_text::session_command(tokens)
+        {
+            if !tokens.get(1).is_some_and(|t| t.is_word("VARIABLE")) && !self.is_engine_setting(&name)? {
+                return Err(PgError::new(
+                    sqlstate::UNDEFINED_OBJECT,
+                    format!("unrecognized configuration parameter \"{name}\""),
+                )
+                .into());
+            }
+        }
         // Typed placeholders: let DuckDB know the types the client declared.
         let casts: Vec<Option<&'static str>> = client_types.iter().map(|t| duckdb_type_name(*t)).collect();
         let text = if casts.iter().any(Option::is_some) {
@@ -780,6 +797,27 @@ impl Session {
         })
     }
 
+    /// Whether DuckDB has a setting of this name (a SET of it is then DuckDB's to
+    /// accept or refuse; the locked configuration refuses engine settings).
+    fn is_engine_setting(&mut self, name: &str) -> SResult<bool> {
+        self.close_all_streams();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT count(*) FROM duckdb_settings() WHERE lower(name) = lower($1)")
+            .map_err(|e| PgError::from_duckdb(&e.message, None))?;
+        stmt.bind(0, &Value::varchar(name.trim_matches('"')))
+            .map_err(|e| PgError::from_duckdb(&e.message, None))?;
+        let mut result = stmt.execute(false).map_err(|e| PgError::from_duckdb(&e.message, None))?;
+        let mut found = false;
+        while let Some(chunk) = result.fetch().map_err(|e| PgError::from_duckdb(&e.message, None))? {
+            if !chunk.is_empty() {
+                // SAFETY: count(*) is a BIGINT column and the chunk has a row.
+                found = unsafe { chunk.vector(0).get::<i64>(0) } > 0;
+            }
+        }
+        Ok(found)
+    }
+
     fn check_failed_txn(&self, stmt: &Statement) -> SResult<()> {
         if self.txn == TxnState::Failed && !is_txn_end(stmt) {
             return Err(PgError::in_failed_transaction().into());
@@ -802,7 +840,7 @@ impl Session {
 
     fn run_duck(&mut self, portal: &mut Portal, d: &DuckStatement, max_rows: u64) -> SResult<()> {
         if matches!(portal.state, PortalState::NotStarted) {
-            if d.modifies && self.txn == TxnState::Idle && !self.implicit_open {
+            if d.modifies && self.in_extended_batch && self.txn == TxnState::Idle && !self.implicit_open {
                 self.begin_implicit()?;
             }
             self.close_all_streams();
