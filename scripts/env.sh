@@ -8,3 +8,4 @@ if [ -x /usr/lib/ccache/gcc ]; then
   export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/floe/ccache}"
   export CCACHE_MAXSIZE="${CCACHE_MAXSIZE:-20G}"
 fi
+export FLOE_CACHE="${FLOE_CACHE:-$HOME/.cache/floe}"

@@ -10,7 +10,10 @@ use serde::Deserialize;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid configuration: {0}")]
     Invalid(String),
 }
@@ -78,6 +81,9 @@ pub struct SessionConfig {
     pub timezone: Option<String>,
 }
 
+const TOP_LEVEL_KEYS: &[&str] = &["listen", "data_dir"];
+const SECTIONS: &[&str] = &["catalog", "storage", "cache", "workers", "session"];
+
 fn default_listen() -> String {
     "127.0.0.1:5432".into()
 }
@@ -113,22 +119,37 @@ impl Config {
             None => toml::Table::new(),
         };
         for (k, v) in env {
-            let Some(rest) = k.strip_prefix("FLOE_") else { continue };
-            // FLOE_LOG is the log filter, not a configuration key.
-            if rest == "LOG" {
+            let Some(rest) = k.strip_prefix("FLOE_") else {
+                continue;
+            };
+            let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+            // Only FLOE_<KEY> for top-level keys and FLOE_<SECTION>__<KEY> are
+            // configuration; other FLOE_* variables (FLOE_LOG, …) belong to tools.
+            let is_config = match path.as_slice() {
+                [key] => TOP_LEVEL_KEYS.contains(&key.as_str()),
+                [section, ..] => SECTIONS.contains(&section.as_str()),
+                [] => false,
+            };
+            if !is_config {
                 continue;
             }
-            let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
             set_path(&mut root, &path, env_value(&v))?;
         }
         if let Some(l) = &flags.listen {
             root.insert("listen".into(), toml::Value::String(l.clone()));
         }
         if let Some(d) = &flags.data_dir {
-            root.insert("data_dir".into(), toml::Value::String(d.to_string_lossy().into_owned()));
+            root.insert(
+                "data_dir".into(),
+                toml::Value::String(d.to_string_lossy().into_owned()),
+            );
         }
         if let Some(w) = flags.workers {
-            set_path(&mut root, &["workers".into(), "count".into()], toml::Value::Integer(w as i64))?;
+            set_path(
+                &mut root,
+                &["workers".into(), "count".into()],
+                toml::Value::Integer(w as i64),
+            )?;
         }
         let config: Config = toml::Value::Table(root)
             .try_into()
@@ -138,9 +159,12 @@ impl Config {
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
-        self.listen
-            .parse()
-            .map_err(|_| ConfigError::Invalid(format!("listen = \"{}\" is not an address:port", self.listen)))
+        self.listen.parse().map_err(|_| {
+            ConfigError::Invalid(format!(
+                "listen = \"{}\" is not an address:port",
+                self.listen
+            ))
+        })
     }
 }
 
@@ -157,7 +181,11 @@ fn env_value(v: &str) -> toml::Value {
     }
 }
 
-fn set_path(root: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), ConfigError> {
+fn set_path(
+    root: &mut toml::Table,
+    path: &[String],
+    value: toml::Value,
+) -> Result<(), ConfigError> {
     match path {
         [] => Ok(()),
         [key] => {
@@ -201,6 +229,8 @@ mod tests {
             ("FLOE_WORKERS__THREADS".to_string(), "5".to_string()),
             ("FLOE_CATALOG__URI".to_string(), "sqlite://y".to_string()),
             ("OTHER".to_string(), "ignored".to_string()),
+            ("FLOE_LOG".to_string(), "debug".to_string()),
+            ("FLOE_CACHE".to_string(), "/not/config".to_string()),
         ];
         let flags = Overrides {
             listen: Some("127.0.0.1:3000".into()),

@@ -16,7 +16,11 @@ use tokio::sync::watch;
 use config::{Config, Overrides};
 
 #[derive(Parser, Debug)]
-#[command(name = "floe", version, about = "Postgres-compatible analytics on the lakehouse")]
+#[command(
+    name = "floe",
+    version,
+    about = "Postgres-compatible analytics on the lakehouse"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -57,7 +61,12 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let (file, overrides) = match &cli.command {
-        Command::Serve { config, listen, data_dir, workers } => (
+        Command::Serve {
+            config,
+            listen,
+            data_dir,
+            workers,
+        } => (
             config.clone(),
             Overrides {
                 listen: listen.clone(),
@@ -65,7 +74,11 @@ fn main() -> ExitCode {
                 workers: *workers,
             },
         ),
-        Command::Worker { config, listen, data_dir } => (
+        Command::Worker {
+            config,
+            listen,
+            data_dir,
+        } => (
             config.clone(),
             Overrides {
                 listen: Some(listen.clone()),
@@ -81,7 +94,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("floe: cannot start the runtime: {e}");
@@ -104,7 +120,10 @@ enum ServeError {
     #[error("listening on {0} beyond loopback requires authentication, which this build does not have yet; listen on 127.0.0.1")]
     Unauthenticated(SocketAddr),
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: SocketAddr, source: std::io::Error },
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
     #[error("cannot open the DuckDB database: {0}")]
     Engine(String),
     #[error("{0}")]

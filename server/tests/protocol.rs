@@ -13,7 +13,9 @@ use tokio_postgres::SimpleQueryMessage;
 fn text_rows(msgs: &[SimpleQueryMessage]) -> Vec<Vec<Option<String>>> {
     msgs.iter()
         .filter_map(|m| match m {
-            SimpleQueryMessage::Row(r) => Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect()),
+            SimpleQueryMessage::Row(r) => {
+                Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+            }
             _ => None,
         })
         .collect()
@@ -29,7 +31,9 @@ fn command_counts(msgs: &[SimpleQueryMessage]) -> Vec<u64> {
 }
 
 fn code(e: &tokio_postgres::Error) -> String {
-    e.code().map(|c| c.code().to_string()).unwrap_or_else(|| format!("no SQLSTATE: {e}"))
+    e.code()
+        .map(|c| c.code().to_string())
+        .unwrap_or_else(|| format!("no SQLSTATE: {e}"))
 }
 
 /// Postgres `interval` in binary form, for checking the encoding.
@@ -86,7 +90,10 @@ async fn every_type_round_trips_in_binary() {
     assert_eq!(row.get::<_, f32>(10), 1.5);
     assert_eq!(row.get::<_, f64>(11), 2.25);
     assert_eq!(row.get::<_, rust_decimal::Decimal>(12).to_string(), "12.30");
-    assert_eq!(row.get::<_, rust_decimal::Decimal>(13).to_string(), "-0.0005");
+    assert_eq!(
+        row.get::<_, rust_decimal::Decimal>(13).to_string(),
+        "-0.0005"
+    );
     assert_eq!(
         row.get::<_, rust_decimal::Decimal>(14).to_string(),
         "123456789012345678901234.5"
@@ -121,10 +128,22 @@ async fn every_type_round_trips_in_binary() {
         row.get::<_, uuid::Uuid>(22).to_string(),
         "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
     );
-    assert_eq!(row.get::<_, serde_json::Value>(23), serde_json::json!({"a": [1, 2]}));
-    assert_eq!(row.get::<_, Vec<Option<i32>>>(24), vec![Some(1), None, Some(3)]);
-    assert_eq!(row.get::<_, Vec<String>>(25), vec!["x".to_string(), "y z".to_string()]);
-    assert_eq!(row.get::<_, serde_json::Value>(26), serde_json::json!({"k": 1, "s": "v"}));
+    assert_eq!(
+        row.get::<_, serde_json::Value>(23),
+        serde_json::json!({"a": [1, 2]})
+    );
+    assert_eq!(
+        row.get::<_, Vec<Option<i32>>>(24),
+        vec![Some(1), None, Some(3)]
+    );
+    assert_eq!(
+        row.get::<_, Vec<String>>(25),
+        vec!["x".to_string(), "y z".to_string()]
+    );
+    assert_eq!(
+        row.get::<_, serde_json::Value>(26),
+        serde_json::json!({"k": 1, "s": "v"})
+    );
     assert_eq!(row.get::<_, f64>(27), f64::INFINITY);
     assert_eq!(row.columns()[28].type_(), &Type::DATE);
     assert_eq!(row.get::<_, String>(29), "x");
@@ -187,7 +206,9 @@ async fn text_output_matches_postgres() {
 async fn timezone_setting_changes_timestamptz_output() {
     let server = FloeServer::start();
     let c = server.connect().await;
-    c.batch_execute("SET TimeZone = 'America/New_York'").await.expect("set");
+    c.batch_execute("SET TimeZone = 'America/New_York'")
+        .await
+        .expect("set");
     let rows = text_rows(
         &c.simple_query("SELECT TIMESTAMPTZ '2024-01-15 12:00:00+00'; SHOW TimeZone")
             .await
@@ -195,9 +216,16 @@ async fn timezone_setting_changes_timestamptz_output() {
     );
     assert_eq!(rows[0][0].as_deref(), Some("2024-01-15 07:00:00-05"));
     assert_eq!(rows[1][0].as_deref(), Some("America/New_York"));
-    let e = c.batch_execute("SET TimeZone = 'Nowhere/Land'").await.expect_err("bad tz");
+    let e = c
+        .batch_execute("SET TimeZone = 'Nowhere/Land'")
+        .await
+        .expect_err("bad tz");
     assert_eq!(code(&e), "22023");
-    let rows = text_rows(&c.simple_query("RESET TimeZone; SHOW timezone").await.expect("q"));
+    let rows = text_rows(
+        &c.simple_query("RESET TimeZone; SHOW timezone")
+            .await
+            .expect("q"),
+    );
     assert_eq!(rows[0][0].as_deref(), Some("UTC"));
 }
 
@@ -236,7 +264,10 @@ async fn parameters_in_text_and_binary() {
     assert_eq!(stmt.params(), &[Type::INT4]);
     assert_eq!(stmt.columns()[0].type_(), &Type::INT4);
     // Client-declared types are honored.
-    let stmt = c.prepare_typed("SELECT $1", &[Type::INT8]).await.expect("prepare");
+    let stmt = c
+        .prepare_typed("SELECT $1", &[Type::INT8])
+        .await
+        .expect("prepare");
     assert_eq!(stmt.params(), &[Type::INT8]);
     assert_eq!(stmt.columns()[0].type_(), &Type::INT8);
     let row = c.query_one(&stmt, &[&7i64]).await.expect("query");
@@ -265,7 +296,9 @@ async fn parameters_in_text_and_binary() {
 async fn errors_carry_the_right_sqlstate() {
     let server = FloeServer::start();
     let c = server.connect().await;
-    c.batch_execute("CREATE TABLE nn (a INTEGER NOT NULL)").await.expect("create");
+    c.batch_execute("CREATE TABLE nn (a INTEGER NOT NULL)")
+        .await
+        .expect("create");
     let cases: &[(&str, &str)] = &[
         ("SELEC 1", "42601"),
         ("SELECT * FROM no_such_table", "42P01"),
@@ -285,7 +318,10 @@ async fn errors_carry_the_right_sqlstate() {
         assert_eq!(code(&e), *want, "extended {sql}: {e:?}");
     }
     // Syntax errors point at the offending token (1-based).
-    let e = c.simple_query("SELECT 1 FROM WHERE").await.expect_err("syntax");
+    let e = c
+        .simple_query("SELECT 1 FROM WHERE")
+        .await
+        .expect_err("syntax");
     let db = e.as_db_error().expect("db error");
     assert_eq!(db.code(), &SqlState::SYNTAX_ERROR);
     assert!(db.position().is_some(), "position: {db:?}");
@@ -298,23 +334,55 @@ async fn errors_carry_the_right_sqlstate() {
 async fn transactions_and_failed_state() {
     let server = FloeServer::start();
     let c = server.connect().await;
-    c.batch_execute("CREATE TABLE t (a INTEGER)").await.expect("create");
-    c.batch_execute("BEGIN; INSERT INTO t VALUES (1); ROLLBACK").await.expect("rollback");
-    let n: i64 = c.query_one("SELECT count(*) FROM t", &[]).await.expect("count").get(0);
+    c.batch_execute("CREATE TABLE t (a INTEGER)")
+        .await
+        .expect("create");
+    c.batch_execute("BEGIN; INSERT INTO t VALUES (1); ROLLBACK")
+        .await
+        .expect("rollback");
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .expect("count")
+        .get(0);
     assert_eq!(n, 0);
-    c.batch_execute("BEGIN; INSERT INTO t VALUES (1); COMMIT").await.expect("commit");
-    let n: i64 = c.query_one("SELECT count(*) FROM t", &[]).await.expect("count").get(0);
+    c.batch_execute("BEGIN; INSERT INTO t VALUES (1); COMMIT")
+        .await
+        .expect("commit");
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .expect("count")
+        .get(0);
     assert_eq!(n, 1);
 
     // An error inside a transaction fails it until ROLLBACK.
     c.batch_execute("BEGIN").await.expect("begin");
-    c.batch_execute("INSERT INTO t VALUES (2)").await.expect("insert");
-    assert_eq!(code(&c.batch_execute("SELECT 1 / 0").await.expect_err("div")), "22012");
-    assert_eq!(code(&c.batch_execute("SELECT 1").await.expect_err("failed")), "25P02");
-    assert_eq!(code(&c.query("SELECT 1", &[]).await.expect_err("failed ext")), "25P02");
-    let msgs = c.simple_query("COMMIT").await.expect("commit of failed txn");
+    c.batch_execute("INSERT INTO t VALUES (2)")
+        .await
+        .expect("insert");
+    assert_eq!(
+        code(&c.batch_execute("SELECT 1 / 0").await.expect_err("div")),
+        "22012"
+    );
+    assert_eq!(
+        code(&c.batch_execute("SELECT 1").await.expect_err("failed")),
+        "25P02"
+    );
+    assert_eq!(
+        code(&c.query("SELECT 1", &[]).await.expect_err("failed ext")),
+        "25P02"
+    );
+    let msgs = c
+        .simple_query("COMMIT")
+        .await
+        .expect("commit of failed txn");
     assert!(!msgs.is_empty());
-    let n: i64 = c.query_one("SELECT count(*) FROM t", &[]).await.expect("count").get(0);
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .expect("count")
+        .get(0);
     assert_eq!(n, 1, "the failed transaction's insert is gone");
 
     // A multi-statement query is atomic.
@@ -323,15 +391,25 @@ async fn transactions_and_failed_state() {
         .await
         .expect_err("atomic");
     assert_eq!(code(&e), "22012");
-    let n: i64 = c.query_one("SELECT count(*) FROM t", &[]).await.expect("count").get(0);
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .expect("count")
+        .get(0);
     assert_eq!(n, 1, "the first statement was rolled back");
 
     // tokio-postgres transactions (extended protocol).
     let mut c2 = server.connect().await;
     let tx = c2.transaction().await.expect("tx");
-    tx.execute("INSERT INTO t VALUES (3)", &[]).await.expect("insert");
+    tx.execute("INSERT INTO t VALUES (3)", &[])
+        .await
+        .expect("insert");
     tx.commit().await.expect("commit");
-    let n: i64 = c2.query_one("SELECT count(*) FROM t", &[]).await.expect("count").get(0);
+    let n: i64 = c2
+        .query_one("SELECT count(*) FROM t", &[])
+        .await
+        .expect("count")
+        .get(0);
     assert_eq!(n, 2);
 }
 
@@ -347,7 +425,12 @@ async fn command_tags_report_row_counts() {
         .await
         .expect("query");
     assert_eq!(command_counts(&msgs), vec![0, 3, 2, 1, 2]);
-    assert_eq!(c.execute("INSERT INTO tags VALUES ($1, $2)", &[&9i32, &"q"]).await.expect("insert"), 1);
+    assert_eq!(
+        c.execute("INSERT INTO tags VALUES ($1, $2)", &[&9i32, &"q"])
+            .await
+            .expect("insert"),
+        1
+    );
     let rows = c
         .query("INSERT INTO tags VALUES (10, 'r') RETURNING a * 2", &[])
         .await
@@ -365,7 +448,10 @@ async fn cancel_interrupts_and_session_survives() {
     let token = c.cancel_token();
     let canceller = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        token.cancel_query(tokio_postgres::NoTls).await.expect("cancel");
+        token
+            .cancel_query(tokio_postgres::NoTls)
+            .await
+            .expect("cancel");
     });
     let e = c
         .query("SELECT sum(i * 2) FROM range(100000000000) t(i)", &[])
@@ -381,15 +467,22 @@ async fn cancel_interrupts_and_session_survives() {
 async fn statement_timeout_cancels() {
     let server = FloeServer::start();
     let c = server.connect().await;
-    c.batch_execute("SET statement_timeout = 300").await.expect("set");
+    c.batch_execute("SET statement_timeout = 300")
+        .await
+        .expect("set");
     let e = c
         .query("SELECT sum(i * 2) FROM range(100000000000) t(i)", &[])
         .await
         .expect_err("timed out");
     assert_eq!(code(&e), "57014");
-    let message = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_default();
+    let message = e
+        .as_db_error()
+        .map(|d| d.message().to_string())
+        .unwrap_or_default();
     assert!(message.contains("statement timeout"), "{message}");
-    c.batch_execute("SET statement_timeout = 0").await.expect("reset");
+    c.batch_execute("SET statement_timeout = 0")
+        .await
+        .expect("reset");
     let n: i32 = c.query_one("SELECT 1", &[]).await.expect("usable").get(0);
     assert_eq!(n, 1);
 }
@@ -415,16 +508,36 @@ async fn portals_return_rows_in_batches() {
     let server = FloeServer::start();
     let mut c = server.connect().await;
     let tx = c.transaction().await.expect("tx");
-    let stmt = tx.prepare("SELECT i FROM range(10) t(i)").await.expect("prepare");
+    let stmt = tx
+        .prepare("SELECT i FROM range(10) t(i)")
+        .await
+        .expect("prepare");
     let p1 = tx.bind(&stmt, &[]).await.expect("bind");
     let p2 = tx.bind(&stmt, &[]).await.expect("bind");
-    let get = |rows: Vec<tokio_postgres::Row>| rows.iter().map(|r| r.get::<_, i64>(0)).collect::<Vec<_>>();
-    assert_eq!(get(tx.query_portal(&p1, 3).await.expect("p1")), vec![0, 1, 2]);
+    let get = |rows: Vec<tokio_postgres::Row>| {
+        rows.iter().map(|r| r.get::<_, i64>(0)).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        get(tx.query_portal(&p1, 3).await.expect("p1")),
+        vec![0, 1, 2]
+    );
     // Interleaving two open portals.
-    assert_eq!(get(tx.query_portal(&p2, 4).await.expect("p2")), vec![0, 1, 2, 3]);
-    assert_eq!(get(tx.query_portal(&p1, 3).await.expect("p1")), vec![3, 4, 5]);
-    assert_eq!(get(tx.query_portal(&p1, 10).await.expect("p1")), vec![6, 7, 8, 9]);
-    assert_eq!(get(tx.query_portal(&p2, 100).await.expect("p2")), vec![4, 5, 6, 7, 8, 9]);
+    assert_eq!(
+        get(tx.query_portal(&p2, 4).await.expect("p2")),
+        vec![0, 1, 2, 3]
+    );
+    assert_eq!(
+        get(tx.query_portal(&p1, 3).await.expect("p1")),
+        vec![3, 4, 5]
+    );
+    assert_eq!(
+        get(tx.query_portal(&p1, 10).await.expect("p1")),
+        vec![6, 7, 8, 9]
+    );
+    assert_eq!(
+        get(tx.query_portal(&p2, 100).await.expect("p2")),
+        vec![4, 5, 6, 7, 8, 9]
+    );
     assert!(tx.query_portal(&p1, 10).await.expect("p1 done").is_empty());
     tx.commit().await.expect("commit");
 }
@@ -435,14 +548,19 @@ async fn fifty_concurrent_sessions_and_long_queries_do_not_block_connects() {
     // A long query in one session...
     let long = server.connect().await;
     let token = long.cancel_token();
-    let long_task = tokio::spawn(async move { long.query("SELECT sum(i * 2) FROM range(100000000000) t(i)", &[]).await });
+    let long_task = tokio::spawn(async move {
+        long.query("SELECT sum(i * 2) FROM range(100000000000) t(i)", &[])
+            .await
+    });
     tokio::time::sleep(Duration::from_millis(200)).await;
     // ...while fifty others connect and query at once.
     let mut tasks = Vec::new();
     for i in 0..50i64 {
         let conn_str = server.conn_str();
         tasks.push(tokio::spawn(async move {
-            let (client, conn) = tokio_postgres::connect(&conn_str, tokio_postgres::NoTls).await.expect("connect");
+            let (client, conn) = tokio_postgres::connect(&conn_str, tokio_postgres::NoTls)
+                .await
+                .expect("connect");
             tokio::spawn(conn);
             let row = client
                 .query_one("SELECT sum(i) + $1::BIGINT FROM range(100000) t(i)", &[&i])
@@ -458,7 +576,10 @@ async fn fifty_concurrent_sessions_and_long_queries_do_not_block_connects() {
             .expect("task");
         assert_eq!(got, (4_999_950_000i64 + i as i64).to_string());
     }
-    token.cancel_query(tokio_postgres::NoTls).await.expect("cancel");
+    token
+        .cancel_query(tokio_postgres::NoTls)
+        .await
+        .expect("cancel");
     let r = long_task.await.expect("long task");
     assert_eq!(code(&r.expect_err("canceled")), "57014");
 }
@@ -493,11 +614,15 @@ async fn disconnect_mid_result_frees_the_query() {
         .await
         .expect("connect");
     let conn_task = tokio::spawn(conn);
-    let stream = client
-        .query_raw("SELECT i, i::VARCHAR FROM range(1000000000) t(i)", Vec::<i32>::new())
-        .await
-        .expect("stream");
-    futures::pin_mut!(stream);
+    let mut stream = Box::pin(
+        client
+            .query_raw(
+                "SELECT i, i::VARCHAR FROM range(1000000000) t(i)",
+                Vec::<i32>::new(),
+            )
+            .await
+            .expect("stream"),
+    );
     use futures::StreamExt;
     for _ in 0..1000 {
         stream.next().await.expect("row").expect("row ok");
@@ -523,7 +648,10 @@ async fn streaming_keeps_memory_bounded() {
     let c = server.connect().await;
     let baseline = server.rss_bytes();
     let stream = c
-        .query_raw("SELECT i, i * 2.5, 'row ' || i::VARCHAR FROM range(20000000) t(i)", Vec::<i32>::new())
+        .query_raw(
+            "SELECT i, i * 2.5, 'row ' || i::VARCHAR FROM range(20000000) t(i)",
+            Vec::<i32>::new(),
+        )
         .await
         .expect("stream");
     futures::pin_mut!(stream);
@@ -533,7 +661,7 @@ async fn streaming_keeps_memory_bounded() {
     while let Some(row) = stream.next().await {
         row.expect("row");
         n += 1;
-        if n % 1_000_000 == 0 {
+        if n.is_multiple_of(1_000_000) {
             peak = peak.max(server.rss_bytes());
         }
     }

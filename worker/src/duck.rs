@@ -272,8 +272,10 @@ impl Prepared {
 
     pub fn column_name(&self, i: usize) -> String {
         // SAFETY: valid statement; the name is allocated for the caller.
-        owned_str(unsafe { ffi::duckdb_prepared_statement_column_name(self.raw, i as u64) }
-            as *mut c_char)
+        owned_str(
+            unsafe { ffi::duckdb_prepared_statement_column_name(self.raw, i as u64) }
+                as *mut c_char,
+        )
     }
 
     pub fn column_type(&self, i: usize) -> Option<LogicalType> {
@@ -773,17 +775,30 @@ impl Drop for Value {
 /// DuckDB's statement types, as the worker distinguishes them.
 pub mod statement_type {
     use duckdb::ffi;
-    pub const SELECT: ffi::duckdb_statement_type = ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_SELECT;
-    pub const INSERT: ffi::duckdb_statement_type = ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_INSERT;
-    pub const UPDATE: ffi::duckdb_statement_type = ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_UPDATE;
-    pub const DELETE: ffi::duckdb_statement_type = ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_DELETE;
-    pub const EXPLAIN: ffi::duckdb_statement_type = ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_EXPLAIN;
-    pub const CREATE: ffi::duckdb_statement_type = ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_CREATE;
-    pub const ALTER: ffi::duckdb_statement_type = ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_ALTER;
-    pub const DROP: ffi::duckdb_statement_type = ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_DROP;
-    pub const COPY: ffi::duckdb_statement_type = ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_COPY;
-    pub const PRAGMA: ffi::duckdb_statement_type = ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_PRAGMA;
-    pub const CALL: ffi::duckdb_statement_type = ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_CALL;
-    pub const CREATE_FUNC: ffi::duckdb_statement_type = ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_CREATE_FUNC;
-    pub const MERGE_INTO: ffi::duckdb_statement_type = ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_MERGE_INTO;
+    pub const SELECT: ffi::duckdb_statement_type =
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_SELECT;
+    pub const INSERT: ffi::duckdb_statement_type =
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_INSERT;
+    pub const UPDATE: ffi::duckdb_statement_type =
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_UPDATE;
+    pub const DELETE: ffi::duckdb_statement_type =
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_DELETE;
+    pub const EXPLAIN: ffi::duckdb_statement_type =
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_EXPLAIN;
+    pub const CREATE: ffi::duckdb_statement_type =
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_CREATE;
+    pub const ALTER: ffi::duckdb_statement_type =
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_ALTER;
+    pub const DROP: ffi::duckdb_statement_type =
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_DROP;
+    pub const COPY: ffi::duckdb_statement_type =
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_COPY;
+    pub const PRAGMA: ffi::duckdb_statement_type =
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_PRAGMA;
+    pub const CALL: ffi::duckdb_statement_type =
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_CALL;
+    pub const CREATE_FUNC: ffi::duckdb_statement_type =
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_CREATE_FUNC;
+    pub const MERGE_INTO: ffi::duckdb_statement_type =
+        ffi::duckdb_statement_type_DUCKDB_STATEMENT_TYPE_MERGE_INTO;
 }

@@ -75,7 +75,7 @@ fn parse_bool(text: &str) -> Result<bool, PgError> {
 fn parse_bytea(text: &str) -> Result<Vec<u8>, PgError> {
     if let Some(hex) = text.strip_prefix("\\x") {
         let digits: Vec<u8> = hex.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
-        if digits.len() % 2 != 0 {
+        if !digits.len().is_multiple_of(2) {
             return Err(invalid_text("bytea", text));
         }
         digits
@@ -99,8 +99,12 @@ fn parse_bytea(text: &str) -> Result<Vec<u8>, PgError> {
                 if b.get(i + 1) == Some(&b'\\') {
                     out.push(b'\\');
                     i += 2;
-                } else if i + 3 < b.len() && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c)) {
-                    let v = (b[i + 1] - b'0') as u32 * 64 + (b[i + 2] - b'0') as u32 * 8 + (b[i + 3] - b'0') as u32;
+                } else if i + 3 < b.len()
+                    && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
+                {
+                    let v = (b[i + 1] - b'0') as u32 * 64
+                        + (b[i + 2] - b'0') as u32 * 8
+                        + (b[i + 3] - b'0') as u32;
                     if v > 255 {
                         return Err(invalid_text("bytea", text));
                     }
@@ -128,8 +132,12 @@ pub fn decode_text(type_oid: u32, raw: &[u8]) -> Result<Value, PgError> {
     })?;
     Ok(match type_oid {
         oid::BOOL => Value::bool(parse_bool(text)?),
-        oid::INT2 => Value::i16(parse_int(text, "smallint", i16::MIN.into(), i16::MAX.into())? as i16),
-        oid::INT4 => Value::i32(parse_int(text, "integer", i32::MIN.into(), i32::MAX.into())? as i32),
+        oid::INT2 => {
+            Value::i16(parse_int(text, "smallint", i16::MIN.into(), i16::MAX.into())? as i16)
+        }
+        oid::INT4 => {
+            Value::i32(parse_int(text, "integer", i32::MIN.into(), i32::MAX.into())? as i32)
+        }
         oid::INT8 => Value::i64(parse_int(text, "bigint", i64::MIN, i64::MAX)?),
         oid::OID => Value::i64(parse_int(text, "oid", 0, u32::MAX.into())?),
         oid::FLOAT4 => Value::f32(parse_float(text, "real")? as f32),
@@ -184,7 +192,10 @@ pub fn decode_binary(type_oid: u32, raw: &[u8]) -> Result<Value, PgError> {
             match d {
                 i32::MAX => Value::varchar("infinity"),
                 i32::MIN => Value::varchar("-infinity"),
-                _ => Value::date(d.checked_add(PG_EPOCH_DAYS).ok_or_else(|| bad_binary("date"))?),
+                _ => Value::date(
+                    d.checked_add(PG_EPOCH_DAYS)
+                        .ok_or_else(|| bad_binary("date"))?,
+                ),
             }
         }
         oid::TIME => {
@@ -203,7 +214,9 @@ pub fn decode_binary(type_oid: u32, raw: &[u8]) -> Result<Value, PgError> {
             let unix = match t {
                 i64::MAX => return Ok(Value::varchar("infinity")),
                 i64::MIN => return Ok(Value::varchar("-infinity")),
-                _ => t.checked_add(PG_EPOCH_MICROS).ok_or_else(|| bad_binary("timestamp"))?,
+                _ => t
+                    .checked_add(PG_EPOCH_MICROS)
+                    .ok_or_else(|| bad_binary("timestamp"))?,
             };
             if type_oid == oid::TIMESTAMP {
                 Value::timestamp(unix)
@@ -381,7 +394,9 @@ mod tests {
             Some(sqlstate::INVALID_TEXT_REPRESENTATION)
         );
         assert_eq!(
-            decode_text(oid::INT8, b"99999999999999999999").err().map(|e| e.code),
+            decode_text(oid::INT8, b"99999999999999999999")
+                .err()
+                .map(|e| e.code),
             Some(sqlstate::NUMERIC_VALUE_OUT_OF_RANGE)
         );
     }
@@ -392,7 +407,10 @@ mod tests {
         assert!(!parse_bool(" off ").expect("bool"));
         assert!(parse_bool("maybe").is_err());
         assert_eq!(parse_bytea("\\x0aff").expect("hex"), vec![0x0a, 0xff]);
-        assert_eq!(parse_bytea("a\\\\b\\001").expect("escape"), b"a\\b\x01".to_vec());
+        assert_eq!(
+            parse_bytea("a\\\\b\\001").expect("escape"),
+            b"a\\b\x01".to_vec()
+        );
     }
 
     #[test]
@@ -424,7 +442,10 @@ mod tests {
                 None => raw.extend_from_slice(&(-1i32).to_be_bytes()),
             }
         }
-        assert_eq!(array_text_from_binary(&raw).expect("array"), "[1, NULL, -3]");
+        assert_eq!(
+            array_text_from_binary(&raw).expect("array"),
+            "[1, NULL, -3]"
+        );
     }
 
     #[test]

@@ -257,11 +257,15 @@ impl DuckErrorInfo {
                         UNDEFINED_FUNCTION
                     } else if object.contains("schema") {
                         INVALID_SCHEMA_NAME
-                    } else if object.contains("table") || object.contains("view") || object.contains("sequence") {
+                    } else if object.contains("table")
+                        || object.contains("view")
+                        || object.contains("sequence")
+                    {
                         UNDEFINED_TABLE
                     } else if lower.contains("function with name") {
                         UNDEFINED_FUNCTION
-                    } else if lower.contains("table with name") || lower.contains("view with name") {
+                    } else if lower.contains("table with name") || lower.contains("view with name")
+                    {
                         UNDEFINED_TABLE
                     } else if lower.contains("schema with name") {
                         INVALID_SCHEMA_NAME
@@ -291,7 +295,9 @@ impl DuckErrorInfo {
                     || lower.contains("column") && lower.contains("not found")
                 {
                     UNDEFINED_COLUMN
-                } else if lower.contains("no function matches") || lower.contains("function with name") {
+                } else if lower.contains("no function matches")
+                    || lower.contains("function with name")
+                {
                     UNDEFINED_FUNCTION
                 } else if lower.contains("referenced table") {
                     UNDEFINED_TABLE
@@ -327,7 +333,10 @@ impl DuckErrorInfo {
                     FOREIGN_KEY_VIOLATION
                 } else if lower.contains("check constraint") {
                     CHECK_VIOLATION
-                } else if lower.contains("duplicate key") || lower.contains("unique") || lower.contains("primary key") {
+                } else if lower.contains("duplicate key")
+                    || lower.contains("unique")
+                    || lower.contains("primary key")
+                {
                     UNIQUE_VIOLATION
                 } else {
                     INTEGRITY_CONSTRAINT
@@ -416,7 +425,10 @@ mod tests {
     #[test]
     fn missing_function_and_column() {
         let f = r#"{"exception_type":"Catalog","exception_message":"Scalar Function with name nofn does not exist!","name":"nofn","type":"Scalar Function","error_subtype":"MISSING_ENTRY"}"#;
-        assert_eq!(PgError::from_duckdb(f, None).code, sqlstate::UNDEFINED_FUNCTION);
+        assert_eq!(
+            PgError::from_duckdb(f, None).code,
+            sqlstate::UNDEFINED_FUNCTION
+        );
         let c = r#"{"exception_type":"Binder","exception_message":"Referenced column \"zz\" not found in FROM clause!","error_subtype":"COLUMN_NOT_FOUND","position":"7"}"#;
         let e = PgError::from_duckdb(c, Some("SELECT zz FROM t"));
         assert_eq!(e.code, sqlstate::UNDEFINED_COLUMN);
@@ -426,9 +438,15 @@ mod tests {
     #[test]
     fn conversion_and_range() {
         let c = r#"{"exception_type":"Conversion","exception_message":"Could not convert string 'abc' to INT32"}"#;
-        assert_eq!(PgError::from_duckdb(c, None).code, sqlstate::INVALID_TEXT_REPRESENTATION);
+        assert_eq!(
+            PgError::from_duckdb(c, None).code,
+            sqlstate::INVALID_TEXT_REPRESENTATION
+        );
         let r = r#"{"exception_type":"Conversion","exception_message":"Type INT32 with value 300000 can't be cast because the value is out of range for the destination type INT16"}"#;
-        assert_eq!(PgError::from_duckdb(r, None).code, sqlstate::NUMERIC_VALUE_OUT_OF_RANGE);
+        assert_eq!(
+            PgError::from_duckdb(r, None).code,
+            sqlstate::NUMERIC_VALUE_OUT_OF_RANGE
+        );
     }
 
     #[test]
@@ -457,7 +475,8 @@ mod tests {
 
     #[test]
     fn position_counts_characters_not_bytes() {
-        let raw = r#"{"exception_type":"Parser","exception_message":"syntax error","position":"9"}"#;
+        let raw =
+            r#"{"exception_type":"Parser","exception_message":"syntax error","position":"9"}"#;
         // 'é' is two bytes: byte offset 9 is character 8 (0-based).
         let e = PgError::from_duckdb(raw, Some("SELECT 'é' frm"));
         assert_eq!(e.position, Some(9));

@@ -190,7 +190,13 @@ fn bit_string(bytes: &[u8]) -> String {
 }
 
 /// Writes the Postgres text form of the value at `row`.
-fn write_text(kind: &ValueKind, vec: &Vector<'_>, row: usize, s: &OutputSettings, out: &mut BytesMut) {
+fn write_text(
+    kind: &ValueKind,
+    vec: &Vector<'_>,
+    row: usize,
+    s: &OutputSettings,
+    out: &mut BytesMut,
+) {
     // SAFETY (all vector reads below): `kind` was derived from the vector's own
     // logical type, so every read uses the vector's physical layout, and `row` is
     // below the chunk size (or a child offset DuckDB produced).
@@ -201,8 +207,12 @@ fn write_text(kind: &ValueKind, vec: &Vector<'_>, row: usize, s: &OutputSettings
                 let (neg, mag) = read_int(vec, row, *w);
                 pg_text::decimal_text(out, neg, mag, 0);
             }
-            ValueKind::Float32 => pg_text::float4_text(out, vec.get::<f32>(row), s.extra_float_digits),
-            ValueKind::Float64 => pg_text::float8_text(out, vec.get::<f64>(row), s.extra_float_digits),
+            ValueKind::Float32 => {
+                pg_text::float4_text(out, vec.get::<f32>(row), s.extra_float_digits)
+            }
+            ValueKind::Float64 => {
+                pg_text::float8_text(out, vec.get::<f64>(row), s.extra_float_digits)
+            }
             ValueKind::Decimal { width, scale } => {
                 let (neg, mag) = read_int(vec, row, *width);
                 pg_text::decimal_text(out, neg, mag, *scale);
@@ -309,7 +319,8 @@ fn write_array_text(
 fn quote_array_element(v: &[u8], out: &mut BytesMut) {
     let needs = v.is_empty()
         || v.eq_ignore_ascii_case(b"NULL")
-        || v.iter().any(|c| matches!(c, b'{' | b'}' | b',' | b'"' | b'\\') || c.is_ascii_whitespace());
+        || v.iter()
+            .any(|c| matches!(c, b'{' | b'}' | b',' | b'"' | b'\\') || c.is_ascii_whitespace());
     if !needs {
         out.put_slice(v);
         return;
@@ -341,7 +352,13 @@ fn json_string(v: &[u8], out: &mut BytesMut) {
 }
 
 /// Writes the value as JSON (for STRUCT and MAP columns and their contents).
-fn write_json(kind: &ValueKind, vec: &Vector<'_>, row: usize, s: &OutputSettings, out: &mut BytesMut) {
+fn write_json(
+    kind: &ValueKind,
+    vec: &Vector<'_>,
+    row: usize,
+    s: &OutputSettings,
+    out: &mut BytesMut,
+) {
     if !vec.is_valid(row) {
         out.put_slice(b"null");
         return;
@@ -349,12 +366,18 @@ fn write_json(kind: &ValueKind, vec: &Vector<'_>, row: usize, s: &OutputSettings
     // SAFETY: as in `write_text`.
     unsafe {
         match kind {
-            ValueKind::Bool => out.put_slice(if vec.get::<bool>(row) { b"true" } else { b"false" }),
+            ValueKind::Bool => out.put_slice(if vec.get::<bool>(row) {
+                b"true"
+            } else {
+                b"false"
+            }),
             ValueKind::Int(_) | ValueKind::Decimal { .. } => write_text(kind, vec, row, s, out),
             ValueKind::Float32 | ValueKind::Float64 => {
                 let mut b = BytesMut::new();
                 write_text(kind, vec, row, s, &mut b);
-                if b.iter().all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'.' | b'e' | b'+')) {
+                if b.iter()
+                    .all(|c| c.is_ascii_digit() || matches!(c, b'-' | b'.' | b'e' | b'+'))
+                {
                     out.put_slice(&b);
                 } else {
                     json_string(&b, out);
@@ -428,7 +451,13 @@ fn write_json_array(
 }
 
 /// Writes the Postgres binary form of the value at `row`.
-fn write_binary(kind: &ValueKind, vec: &Vector<'_>, row: usize, s: &OutputSettings, out: &mut BytesMut) {
+fn write_binary(
+    kind: &ValueKind,
+    vec: &Vector<'_>,
+    row: usize,
+    s: &OutputSettings,
+    out: &mut BytesMut,
+) {
     // SAFETY: as in `write_text`.
     unsafe {
         match kind {
@@ -448,7 +477,9 @@ fn write_binary(kind: &ValueKind, vec: &Vector<'_>, row: usize, s: &OutputSettin
                 let (neg, mag) = read_int(vec, row, *width);
                 pg_text::numeric_binary(out, neg, mag, *scale);
             }
-            ValueKind::Text | ValueKind::Json | ValueKind::Blob => out.put_slice(vec.get_bytes(row)),
+            ValueKind::Text | ValueKind::Json | ValueKind::Blob => {
+                out.put_slice(vec.get_bytes(row))
+            }
             ValueKind::Bit => {
                 let bits = bit_string(vec.get_bytes(row));
                 out.put_i32(bits.len() as i32);
@@ -462,7 +493,7 @@ fn write_binary(kind: &ValueKind, vec: &Vector<'_>, row: usize, s: &OutputSettin
                         byte = 0;
                     }
                 }
-                if bits.len() % 8 != 0 {
+                if !bits.len().is_multiple_of(8) {
                     out.put_u8(byte);
                 }
             }

@@ -57,8 +57,13 @@ fn sql_quote(s: &str) -> String {
 /// directories can only be set while external access is still on, and the
 /// configuration lock comes last.
 pub fn open_sandboxed(cfg: &SandboxConfig) -> Result<Database, DuckError> {
-    for d in cfg.allowed_dirs.iter().chain(std::iter::once(&cfg.temp_dir)) {
-        std::fs::create_dir_all(d).map_err(|e| DuckError::new(format!("cannot create {}: {e}", d.display())))?;
+    for d in cfg
+        .allowed_dirs
+        .iter()
+        .chain(std::iter::once(&cfg.temp_dir))
+    {
+        std::fs::create_dir_all(d)
+            .map_err(|e| DuckError::new(format!("cannot create {}: {e}", d.display())))?;
     }
     let path = cfg.database_path.as_ref().map(|p| path_str(p));
     let db = Database::open(path.as_deref(), &startup_options(cfg))?;

@@ -92,7 +92,11 @@ impl Worker {
 
     /// Accepts connections until `shutdown` turns true, then ends every session
     /// (their clients get 57P01) and returns once they are gone.
-    pub async fn serve(self: Arc<Self>, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
+    pub async fn serve(
+        self: Arc<Self>,
+        listener: TcpListener,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
         let mut tasks = tokio::task::JoinSet::new();
         loop {
             tokio::select! {
@@ -131,7 +135,11 @@ impl Worker {
         }
     }
 
-    async fn connection(self: Arc<Self>, stream: TcpStream, mut shutdown: watch::Receiver<bool>) -> std::io::Result<()> {
+    async fn connection(
+        self: Arc<Self>,
+        stream: TcpStream,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> std::io::Result<()> {
         stream.set_nodelay(true)?;
         let (mut rd, mut wr) = stream.into_split();
         let Some(startup) = read_startup(&mut rd, &mut wr, &self).await? else {
@@ -148,8 +156,15 @@ impl Worker {
                 return write_error(&mut wr, &e).await;
             }
         };
-        if startup.iter().any(|(k, v)| k == "replication" && v != "false" && v != "0") {
-            let e = PgError::new(sqlstate::FEATURE_NOT_SUPPORTED, "replication connections are not supported").fatal();
+        if startup
+            .iter()
+            .any(|(k, v)| k == "replication" && v != "false" && v != "0")
+        {
+            let e = PgError::new(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "replication connections are not supported",
+            )
+            .fatal();
             return write_error(&mut wr, &e).await;
         }
         let database = startup
@@ -234,7 +249,11 @@ impl Worker {
                     }
                     Ok(None) => break,
                     Err(e) => {
-                        let err = PgError::new(sqlstate::PROTOCOL_VIOLATION, format!("invalid message: {e}")).fatal();
+                        let err = PgError::new(
+                            sqlstate::PROTOCOL_VIOLATION,
+                            format!("invalid message: {e}"),
+                        )
+                        .fatal();
                         let mut b = BytesMut::new();
                         wire::error_or_notice(&mut b, &err);
                         in_tx = None;
@@ -299,7 +318,11 @@ async fn read_startup(
     loop {
         let len = rd.read_i32().await?;
         if len < 8 || len as usize > MAX_STARTUP_PACKET {
-            let e = PgError::new(sqlstate::PROTOCOL_VIOLATION, "invalid length of startup packet").fatal();
+            let e = PgError::new(
+                sqlstate::PROTOCOL_VIOLATION,
+                "invalid length of startup packet",
+            )
+            .fatal();
             write_error(wr, &e).await?;
             return Ok(None);
         }
@@ -357,7 +380,11 @@ async fn read_startup(
             _ => {
                 let e = PgError::new(
                     sqlstate::FEATURE_NOT_SUPPORTED,
-                    format!("unsupported frontend protocol {}.{}", code >> 16, code & 0xFFFF),
+                    format!(
+                        "unsupported frontend protocol {}.{}",
+                        code >> 16,
+                        code & 0xFFFF
+                    ),
                 )
                 .fatal();
                 write_error(wr, &e).await?;

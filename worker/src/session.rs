@@ -19,7 +19,9 @@ use pgwire::messages::response::TransactionStatus;
 use pgwire::messages::PgWireFrontendMessage;
 use tokio::sync::mpsc;
 
-use crate::duck::{statement_type as st, Connection, DataChunk, InterruptHandle, Prepared, QueryResult, Value};
+use crate::duck::{
+    statement_type as st, Connection, DataChunk, InterruptHandle, Prepared, QueryResult, Value,
+};
 use crate::params;
 use crate::pg_error::{sqlstate, PgError};
 use crate::row_encoder::{encode_rows, ColumnEncoder, OutputSettings};
@@ -185,7 +187,10 @@ enum PortalState {
     Streaming(Box<ActiveQuery>),
     /// Rows drained from DuckDB (encoded) because another statement needed the
     /// connection while this portal was suspended.
-    Buffered { rows: std::collections::VecDeque<Bytes>, total: u64 },
+    Buffered {
+        rows: std::collections::VecDeque<Bytes>,
+        total: u64,
+    },
     Done,
 }
 
@@ -292,7 +297,10 @@ impl Session {
                     }
                     Err(mpsc::error::TryRecvError::Disconnected) => break,
                 };
-                if matches!(msg, PgWireFrontendMessage::Query(_) | PgWireFrontendMessage::Execute(_)) {
+                if matches!(
+                    msg,
+                    PgWireFrontendMessage::Query(_) | PgWireFrontendMessage::Execute(_)
+                ) {
                     queries += 1;
                 }
                 match self.handle(msg) {
@@ -417,7 +425,9 @@ impl Session {
             return Ok(());
         }
         let chunk = self.out.split().freeze();
-        self.tx.blocking_send(chunk).map_err(|_| SessionError::ClientGone)
+        self.tx
+            .blocking_send(chunk)
+            .map_err(|_| SessionError::ClientGone)
     }
 
     fn maybe_flush(&mut self) -> SResult<()> {
@@ -453,7 +463,10 @@ impl Session {
             )
         });
         // Several statements in one query run as one transaction, as in Postgres.
-        let wrap = pieces.len() > 1 && self.txn == TxnState::Idle && !has_txn_control && !self.implicit_open;
+        let wrap = pieces.len() > 1
+            && self.txn == TxnState::Idle
+            && !has_txn_control
+            && !self.implicit_open;
         if wrap {
             self.begin_implicit()?;
         }
@@ -479,11 +492,10 @@ impl Session {
             if let Some(fields) = &stmt.fields {
                 wire::row_description(&mut self.out, fields, &|_| false);
             }
-            self.run_portal(&mut portal, 0)
-                .map_err(|e| match e {
-                    SessionError::Pg(p) => SessionError::Pg(shift_position(p, sql, piece.offset)),
-                    other => other,
-                })?;
+            self.run_portal(&mut portal, 0).map_err(|e| match e {
+                SessionError::Pg(p) => SessionError::Pg(shift_position(p, sql, piece.offset)),
+                other => other,
+            })?;
         }
         if wrap && self.implicit_open {
             self.commit_implicit()?;
@@ -500,7 +512,12 @@ impl Session {
             }
             self.close_all_streams();
             if let Err(e) = self.conn.check_syntax(p.text) {
-                return Err(shift_position(PgError::from_duckdb(&e.message, Some(p.text)), sql, p.offset).into());
+                return Err(shift_position(
+                    PgError::from_duckdb(&e.message, Some(p.text)),
+                    sql,
+                    p.offset,
+                )
+                .into());
             }
         }
         Ok(())
@@ -511,7 +528,11 @@ impl Session {
     fn parse(&mut self, m: Parse) -> SResult<()> {
         let name = m.name.unwrap_or_default();
         if !name.is_empty() && self.statements.contains_key(&name) {
-            return Err(PgError::new("42P05", format!("prepared statement \"{name}\" already exists")).into());
+            return Err(PgError::new(
+                "42P05",
+                format!("prepared statement \"{name}\" already exists"),
+            )
+            .into());
         }
         let tokens = sql_text::tokenize(&m.query);
         let pieces = split_statements(&m.query, &tokens);
@@ -522,7 +543,11 @@ impl Session {
             )
             .into());
         }
-        if self.txn == TxnState::Failed && !pieces.first().is_some_and(|p| is_txn_end_command(&p.tokens)) {
+        if self.txn == TxnState::Failed
+            && !pieces
+                .first()
+                .is_some_and(|p| is_txn_end_command(&p.tokens))
+        {
             return Err(PgError::in_failed_transaction().into());
         }
         let stmt = match pieces.first() {
@@ -555,7 +580,9 @@ impl Session {
         }
         let portal_name = m.portal_name.unwrap_or_default();
         if !portal_name.is_empty() && self.portals.contains_key(&portal_name) {
-            return Err(PgError::new("42P03", format!("cursor \"{portal_name}\" already exists")).into());
+            return Err(
+                PgError::new("42P03", format!("cursor \"{portal_name}\" already exists")).into(),
+            );
         }
         let n = stmt.param_types.len();
         if m.parameters.len() != n {
@@ -589,7 +616,11 @@ impl Session {
         if m.parameter_format_codes.len() > 1 && m.parameter_format_codes.len() != n {
             return Err(PgError::new(
                 sqlstate::PROTOCOL_VIOLATION,
-                format!("bind message has {} parameter formats but {} parameters", m.parameter_format_codes.len(), n),
+                format!(
+                    "bind message has {} parameter formats but {} parameters",
+                    m.parameter_format_codes.len(),
+                    n
+                ),
             )
             .into());
         }
@@ -644,12 +675,17 @@ impl Session {
             }
         } else {
             let portal = self.portals.get(&name).ok_or_else(|| {
-                PgError::new(sqlstate::INVALID_CURSOR_NAME, format!("portal \"{name}\" does not exist"))
+                PgError::new(
+                    sqlstate::INVALID_CURSOR_NAME,
+                    format!("portal \"{name}\" does not exist"),
+                )
             })?;
             match &portal.stmt.fields {
                 Some(f) => {
                     let binary = portal.binary.clone();
-                    wire::row_description(&mut self.out, f, &|i| binary.get(i).copied().unwrap_or(false))
+                    wire::row_description(&mut self.out, f, &|i| {
+                        binary.get(i).copied().unwrap_or(false)
+                    })
                 }
                 None => wire::no_data(&mut self.out),
             }
@@ -671,7 +707,10 @@ impl Session {
     fn execute(&mut self, m: Execute) -> SResult<()> {
         let name = m.name.unwrap_or_default();
         let mut portal = self.portals.remove(&name).ok_or_else(|| {
-            PgError::new(sqlstate::INVALID_CURSOR_NAME, format!("portal \"{name}\" does not exist"))
+            PgError::new(
+                sqlstate::INVALID_CURSOR_NAME,
+                format!("portal \"{name}\" does not exist"),
+            )
         })?;
         if self.txn == TxnState::Failed && !is_txn_end(&portal.stmt) {
             return Err(PgError::in_failed_transaction().into());
@@ -701,7 +740,12 @@ impl Session {
 
     /// Builds a statement from one piece of SQL: a session command the session
     /// handles, or a DuckDB prepared statement.
-    fn prepare_statement(&mut self, sql: &str, tokens: &[Token], client_types: &[u32]) -> SResult<Statement> {
+    fn prepare_statement(
+        &mut self,
+        sql: &str,
+        tokens: &[Token],
+        client_types: &[u32],
+    ) -> SResult<Statement> {
         if let Some(cmd) = sql_text::session_command(tokens) {
             if owned_by_session(&cmd) {
                 let fields = session_fields(&cmd, &self.params);
@@ -716,7 +760,9 @@ impl Session {
         if let Some(SessionCommand::Set { name, .. } | SessionCommand::Reset(Some(name))) =
             sql_text::session_command(tokens)
         {
-            if !tokens.get(1).is_some_and(|t| t.is_word("VARIABLE")) && !self.is_engine_setting(&name)? {
+            if !tokens.get(1).is_some_and(|t| t.is_word("VARIABLE"))
+                && !self.is_engine_setting(&name)?
+            {
                 return Err(PgError::new(
                     sqlstate::UNDEFINED_OBJECT,
                     format!("unrecognized configuration parameter \"{name}\""),
@@ -725,7 +771,8 @@ impl Session {
             }
         }
         // Typed placeholders: let DuckDB know the types the client declared.
-        let casts: Vec<Option<&'static str>> = client_types.iter().map(|t| duckdb_type_name(*t)).collect();
+        let casts: Vec<Option<&'static str>> =
+            client_types.iter().map(|t| duckdb_type_name(*t)).collect();
         let text = if casts.iter().any(Option::is_some) {
             sql_text::cast_placeholders(sql, &casts)
         } else {
@@ -782,7 +829,13 @@ impl Session {
         let tag = command_tag(stype, &words, tokens);
         let modifies = matches!(
             stype,
-            st::INSERT | st::UPDATE | st::DELETE | st::MERGE_INTO | st::CREATE | st::ALTER | st::DROP
+            st::INSERT
+                | st::UPDATE
+                | st::DELETE
+                | st::MERGE_INTO
+                | st::CREATE
+                | st::ALTER
+                | st::DROP
         );
         Ok(Statement {
             sql: sql.to_string(),
@@ -807,9 +860,14 @@ impl Session {
             .map_err(|e| PgError::from_duckdb(&e.message, None))?;
         stmt.bind(0, &Value::varchar(name.trim_matches('"')))
             .map_err(|e| PgError::from_duckdb(&e.message, None))?;
-        let mut result = stmt.execute(false).map_err(|e| PgError::from_duckdb(&e.message, None))?;
+        let mut result = stmt
+            .execute(false)
+            .map_err(|e| PgError::from_duckdb(&e.message, None))?;
         let mut found = false;
-        while let Some(chunk) = result.fetch().map_err(|e| PgError::from_duckdb(&e.message, None))? {
+        while let Some(chunk) = result
+            .fetch()
+            .map_err(|e| PgError::from_duckdb(&e.message, None))?
+        {
             if !chunk.is_empty() {
                 // SAFETY: count(*) is a BIGINT column and the chunk has a row.
                 found = unsafe { chunk.vector(0).get::<i64>(0) } > 0;
@@ -840,7 +898,11 @@ impl Session {
 
     fn run_duck(&mut self, portal: &mut Portal, d: &DuckStatement, max_rows: u64) -> SResult<()> {
         if matches!(portal.state, PortalState::NotStarted) {
-            if d.modifies && self.in_extended_batch && self.txn == TxnState::Idle && !self.implicit_open {
+            if d.modifies
+                && self.in_extended_batch
+                && self.txn == TxnState::Idle
+                && !self.implicit_open
+            {
                 self.begin_implicit()?;
             }
             self.close_all_streams();
@@ -862,12 +924,18 @@ impl Session {
                     None => prepared.execute(d.returns_rows),
                 }
             };
-            let reason = if d.returns_rows { None } else { self.control.end() };
+            let reason = if d.returns_rows {
+                None
+            } else {
+                self.control.end()
+            };
             let mut result = match exec {
                 Ok(r) => r,
                 Err(e) => {
                     let reason = reason.or_else(|| self.control.end());
-                    return Err(self.engine_error(&e.message, &portal.stmt.sql, reason).into());
+                    return Err(self
+                        .engine_error(&e.message, &portal.stmt.sql, reason)
+                        .into());
                 }
             };
             if !d.returns_rows {
@@ -892,17 +960,17 @@ impl Session {
                 .into());
             }
             let mut encoders = Vec::with_capacity(ncols);
-            for i in 0..ncols {
+            for (i, field) in fields.iter().enumerate() {
                 let kind = result
                     .column_type(i)
                     .map(|t| ValueKind::from_logical(&t))
                     .unwrap_or(ValueKind::Text);
-                let enc = ColumnEncoder::new(kind, fields[i].type_oid, portal.is_binary(i));
+                let enc = ColumnEncoder::new(kind, field.type_oid, portal.is_binary(i));
                 if let Some(name) = enc.unsupported_type() {
                     self.control.end();
                     return Err(PgError::new(
                         sqlstate::FEATURE_NOT_SUPPORTED,
-                        format!("result column \"{}\" has type {name}, which Floe cannot send; cast it to VARCHAR", fields[i].name),
+                        format!("result column \"{}\" has type {name}, which Floe cannot send; cast it to VARCHAR", field.name),
                     )
                     .into());
                 }
@@ -929,9 +997,14 @@ impl Session {
         let r = self.stream_inner(portal, max_rows);
         let reason = self.control.end();
         match r {
-            Err(SessionError::Pg(mut e)) if e.code == sqlstate::QUERY_CANCELED || reason.is_some() => {
+            Err(SessionError::Pg(mut e))
+                if e.code == sqlstate::QUERY_CANCELED || reason.is_some() =>
+            {
                 if let Some(CancelReason::Timeout) = reason {
-                    e = PgError::new(sqlstate::QUERY_CANCELED, "canceling statement due to statement timeout");
+                    e = PgError::new(
+                        sqlstate::QUERY_CANCELED,
+                        "canceling statement due to statement timeout",
+                    );
                 } else if reason.is_some() {
                     e = PgError::canceled();
                 }
@@ -986,7 +1059,13 @@ impl Session {
             if let Some(chunk) = &active.chunk {
                 let available = chunk.len() - active.pos;
                 let take = (available as u64).min(limit - sent) as usize;
-                encode_rows(&active.encoders, chunk, active.pos..active.pos + take, &settings, &mut self.out);
+                encode_rows(
+                    &active.encoders,
+                    chunk,
+                    active.pos..active.pos + take,
+                    &settings,
+                    &mut self.out,
+                );
                 active.pos += take;
                 active.rows += take as u64;
                 sent += take as u64;
@@ -1028,9 +1107,13 @@ impl Session {
             .map(|(n, _)| n.clone())
             .collect();
         for name in names {
-            let Some(portal) = self.portals.get_mut(&name) else { continue };
+            let Some(portal) = self.portals.get_mut(&name) else {
+                continue;
+            };
             let settings = portal.settings.clone();
-            let PortalState::Streaming(active) = std::mem::replace(&mut portal.state, PortalState::Done) else {
+            let PortalState::Streaming(active) =
+                std::mem::replace(&mut portal.state, PortalState::Done)
+            else {
                 continue;
             };
             let mut active = *active;
@@ -1080,9 +1163,10 @@ impl Session {
 
     fn engine_error(&self, message: &str, sql: &str, reason: Option<CancelReason>) -> PgError {
         match reason {
-            Some(CancelReason::Timeout) => {
-                PgError::new(sqlstate::QUERY_CANCELED, "canceling statement due to statement timeout")
-            }
+            Some(CancelReason::Timeout) => PgError::new(
+                sqlstate::QUERY_CANCELED,
+                "canceling statement due to statement timeout",
+            ),
             Some(_) => PgError::canceled(),
             None => PgError::from_duckdb(message, Some(sql)),
         }
@@ -1331,7 +1415,9 @@ fn is_txn_end(stmt: &Statement) -> bool {
 fn owned_by_session(cmd: &SessionCommand) -> bool {
     match cmd {
         SessionCommand::Set { name, .. } => is_session_parameter(name),
-        SessionCommand::Reset(Some(name)) | SessionCommand::Show(name) => is_session_parameter(name),
+        SessionCommand::Reset(Some(name)) | SessionCommand::Show(name) => {
+            is_session_parameter(name)
+        }
         _ => true,
     }
 }
@@ -1436,7 +1522,11 @@ fn shift_position(mut e: PgError, sql: &str, byte_offset: usize) -> PgError {
     e
 }
 
-fn command_tag(stype: duckdb::ffi::duckdb_statement_type, words: &[String], tokens: &[Token]) -> Tag {
+fn command_tag(
+    stype: duckdb::ffi::duckdb_statement_type,
+    words: &[String],
+    tokens: &[Token],
+) -> Tag {
     let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
     match stype {
         st::SELECT | st::EXPLAIN | st::PRAGMA | st::CALL => {
@@ -1463,7 +1553,19 @@ fn command_tag(stype: duckdb::ffi::duckdb_statement_type, words: &[String], toke
             let object = words
                 .iter()
                 .skip(1)
-                .find(|x| !matches!(x.as_str(), "OR" | "REPLACE" | "TEMP" | "TEMPORARY" | "UNIQUE" | "PERSISTENT" | "IF" | "NOT" | "EXISTS"))
+                .find(|x| {
+                    !matches!(
+                        x.as_str(),
+                        "OR" | "REPLACE"
+                            | "TEMP"
+                            | "TEMPORARY"
+                            | "UNIQUE"
+                            | "PERSISTENT"
+                            | "IF"
+                            | "NOT"
+                            | "EXISTS"
+                    )
+                })
                 .map(String::as_str)
                 .unwrap_or("");
             let object = match object {
@@ -1476,7 +1578,11 @@ fn command_tag(stype: duckdb::ffi::duckdb_statement_type, words: &[String], toke
             }
             Tag::Fixed(format!("{verb} {object}"))
         }
-        _ => Tag::Fixed(if w(0).is_empty() { "OK".into() } else { w(0).to_string() }),
+        _ => Tag::Fixed(if w(0).is_empty() {
+            "OK".into()
+        } else {
+            w(0).to_string()
+        }),
     }
 }
 
@@ -1488,7 +1594,11 @@ fn is_create_table_as(tokens: &[Token]) -> bool {
             Tok::Punct(')') => depth -= 1,
             _ if depth == 0 && t.is_word("AS") => {
                 return tokens.get(i + 1).is_some_and(|n| {
-                    n.is_word("SELECT") || n.is_word("WITH") || n.is_word("VALUES") || n.is_word("FROM") || n.tok == Tok::Punct('(')
+                    n.is_word("SELECT")
+                        || n.is_word("WITH")
+                        || n.is_word("VALUES")
+                        || n.is_word("FROM")
+                        || n.tok == Tok::Punct('(')
                 });
             }
             _ => {}
@@ -1519,7 +1629,7 @@ fn count_from_result(result: &mut QueryResult) -> Result<u64, crate::duck::DuckE
     }
     let mut count = 0u64;
     while let Some(chunk) = result.fetch()? {
-        if chunk.len() > 0 {
+        if !chunk.is_empty() {
             let v = chunk.vector(0);
             if v.is_valid(0) {
                 // SAFETY: the Count column is BIGINT and the chunk has a row.
@@ -1562,12 +1672,18 @@ mod tests {
             let words = sql_text::leading_words(&tokens, 6);
             format_tag(&command_tag(stype, &words, &tokens), 3)
         };
-        assert_eq!(t("CREATE OR REPLACE TEMP TABLE x (a int)", st::CREATE), "CREATE TABLE");
+        assert_eq!(
+            t("CREATE OR REPLACE TEMP TABLE x (a int)", st::CREATE),
+            "CREATE TABLE"
+        );
         assert_eq!(t("CREATE TABLE x AS SELECT 1", st::CREATE), "SELECT 3");
         assert_eq!(t("CREATE VIEW v AS SELECT 1", st::CREATE), "CREATE VIEW");
         assert_eq!(t("DROP TABLE IF EXISTS x", st::DROP), "DROP TABLE");
         assert_eq!(t("INSERT INTO x VALUES (1)", st::INSERT), "INSERT 0 3");
         assert_eq!(t("UPDATE x SET a = 1", st::UPDATE), "UPDATE 3");
-        assert_eq!(t("CREATE MACRO m(a) AS a", st::CREATE_FUNC), "CREATE FUNCTION");
+        assert_eq!(
+            t("CREATE MACRO m(a) AS a", st::CREATE_FUNC),
+            "CREATE FUNCTION"
+        );
     }
 }

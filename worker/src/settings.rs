@@ -22,40 +22,244 @@ struct Guc {
 }
 
 const GUCS: &[Guc] = &[
-    Guc { name: "application_name", default: "", reported: true, read_only: false, description: "Sets the application name to be reported in statistics and logs." },
-    Guc { name: "bytea_output", default: "hex", reported: false, read_only: false, description: "Sets the output format for bytea." },
-    Guc { name: "client_encoding", default: "UTF8", reported: true, read_only: false, description: "Sets the client's character set encoding." },
-    Guc { name: "client_min_messages", default: "notice", reported: false, read_only: false, description: "Sets the message levels that are sent to the client." },
-    Guc { name: "DateStyle", default: "ISO, MDY", reported: true, read_only: false, description: "Sets the display format for date and time values." },
-    Guc { name: "default_transaction_isolation", default: "read committed", reported: false, read_only: false, description: "Sets the transaction isolation level of each new transaction." },
-    Guc { name: "default_transaction_read_only", default: "off", reported: true, read_only: false, description: "Sets the default read-only status of new transactions." },
-    Guc { name: "extra_float_digits", default: "1", reported: false, read_only: false, description: "Sets the number of digits displayed for floating-point values." },
-    Guc { name: "idle_in_transaction_session_timeout", default: "0", reported: false, read_only: false, description: "Sets the maximum allowed idle time between queries, when in a transaction." },
-    Guc { name: "in_hot_standby", default: "off", reported: true, read_only: true, description: "Shows whether hot standby is currently active." },
-    Guc { name: "integer_datetimes", default: "on", reported: true, read_only: true, description: "Shows whether datetimes are integer based." },
-    Guc { name: "IntervalStyle", default: "postgres", reported: true, read_only: false, description: "Sets the display format for interval values." },
-    Guc { name: "is_superuser", default: "on", reported: true, read_only: true, description: "Shows whether the current user is a superuser." },
-    Guc { name: "jit", default: "off", reported: false, read_only: false, description: "Allow JIT compilation." },
-    Guc { name: "lc_messages", default: "C", reported: false, read_only: false, description: "Sets the language in which messages are displayed." },
-    Guc { name: "lc_monetary", default: "C", reported: false, read_only: false, description: "Sets the locale for formatting monetary amounts." },
-    Guc { name: "lc_numeric", default: "C", reported: false, read_only: false, description: "Sets the locale for formatting numbers." },
-    Guc { name: "lc_time", default: "C", reported: false, read_only: false, description: "Sets the locale for formatting date and time values." },
-    Guc { name: "lock_timeout", default: "0", reported: false, read_only: false, description: "Sets the maximum allowed duration of any wait for a lock." },
-    Guc { name: "max_identifier_length", default: "63", reported: false, read_only: true, description: "Shows the maximum identifier length." },
-    Guc { name: "row_security", default: "on", reported: false, read_only: false, description: "Enable row security." },
-    Guc { name: "search_path", default: "\"$user\", public", reported: false, read_only: false, description: "Sets the schema search order for names that are not schema-qualified." },
-    Guc { name: "server_encoding", default: "UTF8", reported: true, read_only: true, description: "Shows the server (database) character set encoding." },
-    Guc { name: "server_version", default: SERVER_VERSION, reported: true, read_only: true, description: "Shows the server version." },
-    Guc { name: "server_version_num", default: SERVER_VERSION_NUM, reported: false, read_only: true, description: "Shows the server version as an integer." },
-    Guc { name: "session_authorization", default: "", reported: true, read_only: true, description: "Sets the session user name." },
-    Guc { name: "standard_conforming_strings", default: "on", reported: true, read_only: false, description: "Causes '...' strings to treat backslashes literally." },
-    Guc { name: "statement_timeout", default: "0", reported: false, read_only: false, description: "Sets the maximum allowed duration of any statement." },
-    Guc { name: "synchronous_commit", default: "on", reported: false, read_only: false, description: "Sets the current transaction's synchronization level." },
-    Guc { name: "TimeZone", default: "UTC", reported: true, read_only: false, description: "Sets the time zone for displaying and interpreting time stamps." },
-    Guc { name: "timezone_abbreviations", default: "Default", reported: false, read_only: false, description: "Selects a file of time zone abbreviations." },
-    Guc { name: "transaction_isolation", default: "read committed", reported: false, read_only: false, description: "Sets the current transaction's isolation level." },
-    Guc { name: "transaction_read_only", default: "off", reported: false, read_only: false, description: "Sets the current transaction's read-only status." },
-    Guc { name: "work_mem", default: "4MB", reported: false, read_only: false, description: "Sets the maximum memory to be used for query workspaces." },
+    Guc {
+        name: "application_name",
+        default: "",
+        reported: true,
+        read_only: false,
+        description: "Sets the application name to be reported in statistics and logs.",
+    },
+    Guc {
+        name: "bytea_output",
+        default: "hex",
+        reported: false,
+        read_only: false,
+        description: "Sets the output format for bytea.",
+    },
+    Guc {
+        name: "client_encoding",
+        default: "UTF8",
+        reported: true,
+        read_only: false,
+        description: "Sets the client's character set encoding.",
+    },
+    Guc {
+        name: "client_min_messages",
+        default: "notice",
+        reported: false,
+        read_only: false,
+        description: "Sets the message levels that are sent to the client.",
+    },
+    Guc {
+        name: "DateStyle",
+        default: "ISO, MDY",
+        reported: true,
+        read_only: false,
+        description: "Sets the display format for date and time values.",
+    },
+    Guc {
+        name: "default_transaction_isolation",
+        default: "read committed",
+        reported: false,
+        read_only: false,
+        description: "Sets the transaction isolation level of each new transaction.",
+    },
+    Guc {
+        name: "default_transaction_read_only",
+        default: "off",
+        reported: true,
+        read_only: false,
+        description: "Sets the default read-only status of new transactions.",
+    },
+    Guc {
+        name: "extra_float_digits",
+        default: "1",
+        reported: false,
+        read_only: false,
+        description: "Sets the number of digits displayed for floating-point values.",
+    },
+    Guc {
+        name: "idle_in_transaction_session_timeout",
+        default: "0",
+        reported: false,
+        read_only: false,
+        description: "Sets the maximum allowed idle time between queries, when in a transaction.",
+    },
+    Guc {
+        name: "in_hot_standby",
+        default: "off",
+        reported: true,
+        read_only: true,
+        description: "Shows whether hot standby is currently active.",
+    },
+    Guc {
+        name: "integer_datetimes",
+        default: "on",
+        reported: true,
+        read_only: true,
+        description: "Shows whether datetimes are integer based.",
+    },
+    Guc {
+        name: "IntervalStyle",
+        default: "postgres",
+        reported: true,
+        read_only: false,
+        description: "Sets the display format for interval values.",
+    },
+    Guc {
+        name: "is_superuser",
+        default: "on",
+        reported: true,
+        read_only: true,
+        description: "Shows whether the current user is a superuser.",
+    },
+    Guc {
+        name: "jit",
+        default: "off",
+        reported: false,
+        read_only: false,
+        description: "Allow JIT compilation.",
+    },
+    Guc {
+        name: "lc_messages",
+        default: "C",
+        reported: false,
+        read_only: false,
+        description: "Sets the language in which messages are displayed.",
+    },
+    Guc {
+        name: "lc_monetary",
+        default: "C",
+        reported: false,
+        read_only: false,
+        description: "Sets the locale for formatting monetary amounts.",
+    },
+    Guc {
+        name: "lc_numeric",
+        default: "C",
+        reported: false,
+        read_only: false,
+        description: "Sets the locale for formatting numbers.",
+    },
+    Guc {
+        name: "lc_time",
+        default: "C",
+        reported: false,
+        read_only: false,
+        description: "Sets the locale for formatting date and time values.",
+    },
+    Guc {
+        name: "lock_timeout",
+        default: "0",
+        reported: false,
+        read_only: false,
+        description: "Sets the maximum allowed duration of any wait for a lock.",
+    },
+    Guc {
+        name: "max_identifier_length",
+        default: "63",
+        reported: false,
+        read_only: true,
+        description: "Shows the maximum identifier length.",
+    },
+    Guc {
+        name: "row_security",
+        default: "on",
+        reported: false,
+        read_only: false,
+        description: "Enable row security.",
+    },
+    Guc {
+        name: "search_path",
+        default: "\"$user\", public",
+        reported: false,
+        read_only: false,
+        description: "Sets the schema search order for names that are not schema-qualified.",
+    },
+    Guc {
+        name: "server_encoding",
+        default: "UTF8",
+        reported: true,
+        read_only: true,
+        description: "Shows the server (database) character set encoding.",
+    },
+    Guc {
+        name: "server_version",
+        default: SERVER_VERSION,
+        reported: true,
+        read_only: true,
+        description: "Shows the server version.",
+    },
+    Guc {
+        name: "server_version_num",
+        default: SERVER_VERSION_NUM,
+        reported: false,
+        read_only: true,
+        description: "Shows the server version as an integer.",
+    },
+    Guc {
+        name: "session_authorization",
+        default: "",
+        reported: true,
+        read_only: true,
+        description: "Sets the session user name.",
+    },
+    Guc {
+        name: "standard_conforming_strings",
+        default: "on",
+        reported: true,
+        read_only: false,
+        description: "Causes '...' strings to treat backslashes literally.",
+    },
+    Guc {
+        name: "statement_timeout",
+        default: "0",
+        reported: false,
+        read_only: false,
+        description: "Sets the maximum allowed duration of any statement.",
+    },
+    Guc {
+        name: "synchronous_commit",
+        default: "on",
+        reported: false,
+        read_only: false,
+        description: "Sets the current transaction's synchronization level.",
+    },
+    Guc {
+        name: "TimeZone",
+        default: "UTC",
+        reported: true,
+        read_only: false,
+        description: "Sets the time zone for displaying and interpreting time stamps.",
+    },
+    Guc {
+        name: "timezone_abbreviations",
+        default: "Default",
+        reported: false,
+        read_only: false,
+        description: "Selects a file of time zone abbreviations.",
+    },
+    Guc {
+        name: "transaction_isolation",
+        default: "read committed",
+        reported: false,
+        read_only: false,
+        description: "Sets the current transaction's isolation level.",
+    },
+    Guc {
+        name: "transaction_read_only",
+        default: "off",
+        reported: false,
+        read_only: false,
+        description: "Sets the current transaction's read-only status.",
+    },
+    Guc {
+        name: "work_mem",
+        default: "4MB",
+        reported: false,
+        read_only: false,
+        description: "Sets the maximum memory to be used for query workspaces.",
+    },
 ];
 
 fn find(name: &str) -> Option<&'static Guc> {
@@ -83,9 +287,15 @@ impl SessionParams {
     /// Defaults, overridden by `defaults` (server configuration) and then by the
     /// startup packet's options (invalid startup values are ignored, as unknown
     /// options are, rather than failing the connection).
-    pub fn new(user: &str, defaults: &[(&str, String)], startup: &[(String, String)]) -> SessionParams {
-        let mut values: BTreeMap<&'static str, String> =
-            GUCS.iter().map(|g| (g.name, g.default.to_string())).collect();
+    pub fn new(
+        user: &str,
+        defaults: &[(&str, String)],
+        startup: &[(String, String)],
+    ) -> SessionParams {
+        let mut values: BTreeMap<&'static str, String> = GUCS
+            .iter()
+            .map(|g| (g.name, g.default.to_string()))
+            .collect();
         values.insert("session_authorization", user.to_string());
         let mut p = SessionParams { values };
         for (k, v) in defaults {
@@ -100,7 +310,9 @@ impl SessionParams {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        find(name).and_then(|g| self.values.get(g.name)).map(String::as_str)
+        find(name)
+            .and_then(|g| self.values.get(g.name))
+            .map(String::as_str)
     }
 
     /// Canonical name and value, for SHOW.
@@ -112,7 +324,13 @@ impl SessionParams {
     /// All (name, value, description) rows, for SHOW ALL.
     pub fn all(&self) -> Vec<(&'static str, String, &'static str)> {
         GUCS.iter()
-            .map(|g| (g.name, self.values.get(g.name).cloned().unwrap_or_default(), g.description))
+            .map(|g| {
+                (
+                    g.name,
+                    self.values.get(g.name).cloned().unwrap_or_default(),
+                    g.description,
+                )
+            })
             .collect()
     }
 
@@ -169,7 +387,9 @@ impl SessionParams {
 
     /// `statement_timeout` in milliseconds (0 = none).
     pub fn statement_timeout_ms(&self) -> u64 {
-        self.get("statement_timeout").and_then(parse_duration_ms).unwrap_or(0)
+        self.get("statement_timeout")
+            .and_then(parse_duration_ms)
+            .unwrap_or(0)
     }
 }
 
@@ -310,7 +530,10 @@ mod tests {
         let p = SessionParams::new(
             "alice",
             &[],
-            &[("application_name".into(), "psql".into()), ("server_version".into(), "1".into())],
+            &[
+                ("application_name".into(), "psql".into()),
+                ("server_version".into(), "1".into()),
+            ],
         );
         assert_eq!(p.get("application_name"), Some("psql"));
         assert_eq!(p.get("server_version"), Some(SERVER_VERSION));
@@ -323,22 +546,45 @@ mod tests {
         let mut p = SessionParams::new("u", &[], &[]);
         let before = p.clone();
         assert_eq!(p.set("timezone", Some("Europe/Paris")), Ok("TimeZone"));
-        assert_eq!(p.changed_reported(&before), vec![("TimeZone", "Europe/Paris".to_string())]);
-        assert_eq!(p.set("TimeZone", Some("Nowhere/Land")).err().map(|e| e.code), Some(sqlstate::INVALID_PARAMETER_VALUE));
-        assert_eq!(p.set("no_such_thing", Some("1")).err().map(|e| e.code), Some(sqlstate::UNDEFINED_OBJECT));
-        assert_eq!(p.set("server_version", Some("9")).err().map(|e| e.code), Some("55P02"));
-        assert_eq!(p.set("extra_float_digits", Some("3")), Ok("extra_float_digits"));
+        assert_eq!(
+            p.changed_reported(&before),
+            vec![("TimeZone", "Europe/Paris".to_string())]
+        );
+        assert_eq!(
+            p.set("TimeZone", Some("Nowhere/Land"))
+                .err()
+                .map(|e| e.code),
+            Some(sqlstate::INVALID_PARAMETER_VALUE)
+        );
+        assert_eq!(
+            p.set("no_such_thing", Some("1")).err().map(|e| e.code),
+            Some(sqlstate::UNDEFINED_OBJECT)
+        );
+        assert_eq!(
+            p.set("server_version", Some("9")).err().map(|e| e.code),
+            Some("55P02")
+        );
+        assert_eq!(
+            p.set("extra_float_digits", Some("3")),
+            Ok("extra_float_digits")
+        );
         assert_eq!(p.output_settings().extra_float_digits, 3);
         assert_eq!(p.set("DateStyle", Some("iso, dmy")), Ok("DateStyle"));
         assert_eq!(p.get("DateStyle"), Some("ISO, DMY"));
-        assert_eq!(p.set("statement_timeout", Some("2s")), Ok("statement_timeout"));
+        assert_eq!(
+            p.set("statement_timeout", Some("2s")),
+            Ok("statement_timeout")
+        );
         assert_eq!(p.statement_timeout_ms(), 2000);
     }
 
     #[test]
     fn show_aliases() {
         let p = SessionParams::new("u", &[], &[]);
-        assert_eq!(p.show("transaction isolation level").map(|s| s.0), Some("transaction_isolation"));
+        assert_eq!(
+            p.show("transaction isolation level").map(|s| s.0),
+            Some("transaction_isolation")
+        );
         assert_eq!(p.show("time zone").map(|s| s.1), Some("UTC".to_string()));
     }
 }

@@ -71,19 +71,28 @@ pub fn tokenize(sql: &str) -> Vec<Token> {
         }
         if (c == b'e' || c == b'E') && b.get(i + 1) == Some(&b'\'') {
             let (s, end) = read_quoted(sql, i + 1, b'\'', true);
-            out.push(Token { tok: Tok::Str(s), span: start..end });
+            out.push(Token {
+                tok: Tok::Str(s),
+                span: start..end,
+            });
             i = end;
             continue;
         }
         if c == b'\'' {
             let (s, end) = read_quoted(sql, i, b'\'', false);
-            out.push(Token { tok: Tok::Str(s), span: start..end });
+            out.push(Token {
+                tok: Tok::Str(s),
+                span: start..end,
+            });
             i = end;
             continue;
         }
         if c == b'"' {
             let (s, end) = read_quoted(sql, i, b'"', false);
-            out.push(Token { tok: Tok::QuotedIdent(s), span: start..end });
+            out.push(Token {
+                tok: Tok::QuotedIdent(s),
+                span: start..end,
+            });
             i = end;
             continue;
         }
@@ -95,7 +104,10 @@ pub fn tokenize(sql: &str) -> Vec<Token> {
             }
             if j > i + 1 {
                 let n = sql[i + 1..j].parse().unwrap_or(0);
-                out.push(Token { tok: Tok::Param(n), span: start..j });
+                out.push(Token {
+                    tok: Tok::Param(n),
+                    span: start..j,
+                });
                 i = j;
                 continue;
             }
@@ -107,20 +119,31 @@ pub fn tokenize(sql: &str) -> Vec<Token> {
                 let tag = &sql[i..=j];
                 let body_start = j + 1;
                 let (body, end) = match sql[body_start..].find(tag) {
-                    Some(k) => (sql[body_start..body_start + k].to_string(), body_start + k + tag.len()),
+                    Some(k) => (
+                        sql[body_start..body_start + k].to_string(),
+                        body_start + k + tag.len(),
+                    ),
                     None => (sql[body_start..].to_string(), b.len()),
                 };
-                out.push(Token { tok: Tok::Str(body), span: start..end });
+                out.push(Token {
+                    tok: Tok::Str(body),
+                    span: start..end,
+                });
                 i = end;
                 continue;
             }
         }
         if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
             let mut j = i;
-            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b'$' || b[j] >= 0x80) {
+            while j < b.len()
+                && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b'$' || b[j] >= 0x80)
+            {
                 j += 1;
             }
-            out.push(Token { tok: Tok::Word(sql[i..j].to_string()), span: start..j });
+            out.push(Token {
+                tok: Tok::Word(sql[i..j].to_string()),
+                span: start..j,
+            });
             i = j;
             continue;
         }
@@ -129,12 +152,18 @@ pub fn tokenize(sql: &str) -> Vec<Token> {
             while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'.') {
                 j += 1;
             }
-            out.push(Token { tok: Tok::Number(sql[i..j].to_string()), span: start..j });
+            out.push(Token {
+                tok: Tok::Number(sql[i..j].to_string()),
+                span: start..j,
+            });
             i = j;
             continue;
         }
         let ch = sql[i..].chars().next().unwrap_or(' ');
-        out.push(Token { tok: Tok::Punct(ch), span: start..i + ch.len_utf8() });
+        out.push(Token {
+            tok: Tok::Punct(ch),
+            span: start..i + ch.len_utf8(),
+        });
         i += ch.len_utf8();
     }
     out
@@ -227,7 +256,11 @@ pub enum SessionCommand {
     Commit,
     Rollback,
     /// `SET [SESSION|LOCAL] name {TO|=} value`; `None` means DEFAULT.
-    Set { name: String, value: Option<String>, local: bool },
+    Set {
+        name: String,
+        value: Option<String>,
+        local: bool,
+    },
     Reset(Option<String>),
     Show(String),
     ShowAll,
@@ -277,7 +310,9 @@ pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
     let toks: Vec<&Token> = tokens.iter().filter(|t| t.tok != Tok::Punct(';')).collect();
     match first {
         "BEGIN" => Some(SessionCommand::Begin),
-        "START" if words.get(1).map(String::as_str) == Some("TRANSACTION") => Some(SessionCommand::Begin),
+        "START" if words.get(1).map(String::as_str) == Some("TRANSACTION") => {
+            Some(SessionCommand::Begin)
+        }
         "COMMIT" | "END" => {
             if words.get(1).map(String::as_str) == Some("PREPARED") {
                 Some(SessionCommand::Unsupported("COMMIT PREPARED"))
@@ -305,7 +340,11 @@ pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
             if rest.len() == 1 && rest[0].is_word("ALL") {
                 return Some(SessionCommand::ShowAll);
             }
-            let name = rest.iter().map(|t| token_text(t)).collect::<Vec<_>>().join(" ");
+            let name = rest
+                .iter()
+                .map(|t| token_text(t))
+                .collect::<Vec<_>>()
+                .join(" ");
             Some(SessionCommand::Show(name))
         }
         "RESET" => {
@@ -313,14 +352,21 @@ pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
             if rest.len() == 1 && rest[0].is_word("ALL") {
                 return Some(SessionCommand::Reset(None));
             }
-            let name = rest.iter().map(|t| token_text(t)).collect::<Vec<_>>().join(" ");
+            let name = rest
+                .iter()
+                .map(|t| token_text(t))
+                .collect::<Vec<_>>()
+                .join(" ");
             Some(SessionCommand::Reset(Some(name)))
         }
         "SET" => {
             let mut rest = &toks[1..];
             let mut local = false;
             if rest.first().is_some_and(|t| t.is_word("SESSION")) {
-                if rest.get(1).is_some_and(|t| t.is_word("CHARACTERISTICS") || t.is_word("AUTHORIZATION")) {
+                if rest
+                    .get(1)
+                    .is_some_and(|t| t.is_word("CHARACTERISTICS") || t.is_word("AUTHORIZATION"))
+                {
                     return Some(SessionCommand::NoOp("SET"));
                 }
                 rest = &rest[1..];
@@ -339,11 +385,19 @@ pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
                 } else {
                     set_value(&owned)
                 };
-                return Some(SessionCommand::Set { name: "TimeZone".into(), value, local });
+                return Some(SessionCommand::Set {
+                    name: "TimeZone".into(),
+                    value,
+                    local,
+                });
             }
             if rest.first().is_some_and(|t| t.is_word("NAMES")) {
                 let owned: Vec<Token> = rest[1..].iter().map(|t| (*t).clone()).collect();
-                return Some(SessionCommand::Set { name: "client_encoding".into(), value: set_value(&owned), local });
+                return Some(SessionCommand::Set {
+                    name: "client_encoding".into(),
+                    value: set_value(&owned),
+                    local,
+                });
             }
             // name may be qualified (a.b); then TO or =.
             let mut name = String::new();
@@ -360,7 +414,11 @@ pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
                 return None;
             }
             let owned: Vec<Token> = rest[idx + 1..].iter().map(|t| (*t).clone()).collect();
-            Some(SessionCommand::Set { name, value: set_value(&owned), local })
+            Some(SessionCommand::Set {
+                name,
+                value: set_value(&owned),
+                local,
+            })
         }
         _ => None,
     }
@@ -375,7 +433,13 @@ mod tests {
         let t = tokenize("SELECT 'a;b''c', E'x\\'y', $$ $1 $$, \"Col\"\"X\" -- $2\n/* $3 */ $4");
         let params: Vec<u32> = t
             .iter()
-            .filter_map(|t| if let Tok::Param(n) = t.tok { Some(n) } else { None })
+            .filter_map(|t| {
+                if let Tok::Param(n) = t.tok {
+                    Some(n)
+                } else {
+                    None
+                }
+            })
             .collect();
         assert_eq!(params, vec![4]);
         assert!(t.iter().any(|t| t.tok == Tok::Str("a;b'c".into())));
@@ -394,41 +458,79 @@ mod tests {
 
     #[test]
     fn returning_is_found_only_at_top_level() {
-        assert!(has_top_level_word(&tokenize("INSERT INTO t VALUES (1) RETURNING id"), "RETURNING"));
-        assert!(!has_top_level_word(&tokenize("INSERT INTO t SELECT 'returning'"), "RETURNING"));
+        assert!(has_top_level_word(
+            &tokenize("INSERT INTO t VALUES (1) RETURNING id"),
+            "RETURNING"
+        ));
+        assert!(!has_top_level_word(
+            &tokenize("INSERT INTO t SELECT 'returning'"),
+            "RETURNING"
+        ));
     }
 
     #[test]
     fn session_commands_parse() {
         let c = |s: &str| session_command(&tokenize(s));
         assert_eq!(c("begin"), Some(SessionCommand::Begin));
-        assert_eq!(c("START TRANSACTION ISOLATION LEVEL SERIALIZABLE"), Some(SessionCommand::Begin));
+        assert_eq!(
+            c("START TRANSACTION ISOLATION LEVEL SERIALIZABLE"),
+            Some(SessionCommand::Begin)
+        );
         assert_eq!(c("end;"), Some(SessionCommand::Commit));
         assert_eq!(
             c("SET TimeZone TO 'Europe/Paris'"),
-            Some(SessionCommand::Set { name: "TimeZone".into(), value: Some("Europe/Paris".into()), local: false })
+            Some(SessionCommand::Set {
+                name: "TimeZone".into(),
+                value: Some("Europe/Paris".into()),
+                local: false
+            })
         );
         assert_eq!(
             c("set local statement_timeout = 5000"),
-            Some(SessionCommand::Set { name: "statement_timeout".into(), value: Some("5000".into()), local: true })
+            Some(SessionCommand::Set {
+                name: "statement_timeout".into(),
+                value: Some("5000".into()),
+                local: true
+            })
         );
         assert_eq!(
             c("SET search_path TO myschema, public"),
-            Some(SessionCommand::Set { name: "search_path".into(), value: Some("myschema, public".into()), local: false })
+            Some(SessionCommand::Set {
+                name: "search_path".into(),
+                value: Some("myschema, public".into()),
+                local: false
+            })
         );
         assert_eq!(
             c("SET TIME ZONE -8"),
-            Some(SessionCommand::Set { name: "TimeZone".into(), value: Some("-8".into()), local: false })
+            Some(SessionCommand::Set {
+                name: "TimeZone".into(),
+                value: Some("-8".into()),
+                local: false
+            })
         );
         assert_eq!(
             c("SET application_name = DEFAULT"),
-            Some(SessionCommand::Set { name: "application_name".into(), value: None, local: false })
+            Some(SessionCommand::Set {
+                name: "application_name".into(),
+                value: None,
+                local: false
+            })
         );
         assert_eq!(c("SHOW ALL"), Some(SessionCommand::ShowAll));
-        assert_eq!(c("show DateStyle"), Some(SessionCommand::Show("DateStyle".into())));
-        assert_eq!(c("SHOW transaction isolation level"), Some(SessionCommand::Show("transaction isolation level".into())));
+        assert_eq!(
+            c("show DateStyle"),
+            Some(SessionCommand::Show("DateStyle".into()))
+        );
+        assert_eq!(
+            c("SHOW transaction isolation level"),
+            Some(SessionCommand::Show("transaction isolation level".into()))
+        );
         assert_eq!(c("RESET ALL"), Some(SessionCommand::Reset(None)));
-        assert_eq!(c("SAVEPOINT a"), Some(SessionCommand::Unsupported("SAVEPOINT")));
+        assert_eq!(
+            c("SAVEPOINT a"),
+            Some(SessionCommand::Unsupported("SAVEPOINT"))
+        );
         assert_eq!(c("SELECT 1"), None);
     }
 }

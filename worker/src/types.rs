@@ -176,7 +176,10 @@ pub enum ValueKind {
     Int(IntWidth),
     Float32,
     Float64,
-    Decimal { width: IntWidth, scale: u8 },
+    Decimal {
+        width: IntWidth,
+        scale: u8,
+    },
     Text,
     Json,
     Blob,
@@ -189,7 +192,10 @@ pub enum ValueKind {
     TimestampTz(TsUnit),
     Interval,
     Uuid,
-    Enum { width: IntWidth, labels: Arc<Vec<String>> },
+    Enum {
+        width: IntWidth,
+        labels: Arc<Vec<String>>,
+    },
     List(Box<ValueKind>),
     Array(Box<ValueKind>, usize),
     Struct(Vec<(String, ValueKind)>),
@@ -327,7 +333,13 @@ mod tests {
 
     #[test]
     fn arrays_and_elements_round_trip() {
-        for e in [oid::INT4, oid::TEXT, oid::TIMESTAMPTZ, oid::NUMERIC, oid::UUID] {
+        for e in [
+            oid::INT4,
+            oid::TEXT,
+            oid::TIMESTAMPTZ,
+            oid::NUMERIC,
+            oid::UUID,
+        ] {
             let a = array_of(e).expect("array type");
             assert_eq!(element_of(a), Some(e));
         }
@@ -336,7 +348,9 @@ mod tests {
 
     #[test]
     fn nested_lists_are_text() {
-        let nested = ValueKind::List(Box::new(ValueKind::List(Box::new(ValueKind::Int(IntWidth::I32)))));
+        let nested = ValueKind::List(Box::new(ValueKind::List(Box::new(ValueKind::Int(
+            IntWidth::I32,
+        )))));
         assert_eq!(nested.pg_type(), oid::TEXT);
         let flat = ValueKind::List(Box::new(ValueKind::Int(IntWidth::I32)));
         assert_eq!(flat.pg_type(), oid::INT4_ARRAY);

@@ -2,7 +2,9 @@
 
 use bytes::{BufMut, BytesMut};
 use pgwire::messages::data::{FieldDescription, NoData, ParameterDescription, RowDescription};
-use pgwire::messages::extendedquery::{BindComplete, CloseComplete, ParseComplete, PortalSuspended};
+use pgwire::messages::extendedquery::{
+    BindComplete, CloseComplete, ParseComplete, PortalSuspended,
+};
 use pgwire::messages::response::{
     CommandComplete, EmptyQueryResponse, ErrorResponse, NoticeResponse, ReadyForQuery,
     TransactionStatus,
@@ -84,7 +86,10 @@ pub fn ready_for_query(out: &mut BytesMut, status: TransactionStatus) {
 }
 
 pub fn parameter_status(out: &mut BytesMut, name: &str, value: &str) {
-    put(out, ParameterStatus::new(name.to_string(), value.to_string()));
+    put(
+        out,
+        ParameterStatus::new(name.to_string(), value.to_string()),
+    );
 }
 
 pub fn backend_key_data(out: &mut BytesMut, pid: i32, secret: i32) {

@@ -53,11 +53,23 @@ impl FloeServer {
             Ok(a) => a,
             Err(_) => {
                 let _ = child.kill();
-                panic!("floe did not start; log:\n{}", log.lock().expect("log").join("\n"));
+                panic!(
+                    "floe did not start; log:\n{}",
+                    log.lock().expect("log").join("\n")
+                );
             }
         };
-        let port = addr.rsplit(':').next().and_then(|p| p.parse().ok()).expect("port");
-        FloeServer { child, port, data_dir, log }
+        let port = addr
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port");
+        FloeServer {
+            child,
+            port,
+            data_dir,
+            log,
+        }
     }
 
     pub fn conn_str(&self) -> String {
@@ -104,7 +116,8 @@ impl FloeServer {
     }
 
     pub fn rss_bytes(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
