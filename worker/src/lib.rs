@@ -7,6 +7,7 @@
 
 pub mod duck;
 pub mod params;
+pub mod pg_compat;
 pub mod pg_error;
 pub mod pg_text;
 pub mod row_encoder;

@@ -476,9 +476,9 @@ mod tests {
     #[test]
     fn position_counts_characters_not_bytes() {
         let raw =
-            r#"{"exception_type":"Parser","exception_message":"syntax error","position":"9"}"#;
-        // 'é' is two bytes: byte offset 9 is character 8 (0-based).
+            r#"{"exception_type":"Parser","exception_message":"syntax error","position":"11"}"#;
+        // 'é' is two bytes: byte offset 11 is the 11th character (1-based), not the 12th.
         let e = PgError::from_duckdb(raw, Some("SELECT 'é' frm"));
-        assert_eq!(e.position, Some(9));
+        assert_eq!(e.position, Some(11));
     }
 }

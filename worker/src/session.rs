@@ -23,6 +23,7 @@ use crate::duck::{
     statement_type as st, Connection, DataChunk, InterruptHandle, Prepared, QueryResult, Value,
 };
 use crate::params;
+use crate::pg_compat;
 use crate::pg_error::{sqlstate, PgError};
 use crate::row_encoder::{encode_rows, ColumnEncoder, OutputSettings};
 use crate::settings::{is_session_parameter, SessionParams};
@@ -325,6 +326,12 @@ impl Session {
     }
 
     fn startup(&mut self) -> Result<(), ()> {
+        if let Err(e) = self.conn.execute_batch(pg_compat::SESSION_SETUP) {
+            let e = PgError::from_duckdb(&e.message, None).fatal();
+            wire::error_or_notice(&mut self.out, &e);
+            let _ = self.flush();
+            return Err(());
+        }
         wire::authentication_ok(&mut self.out);
         for (k, v) in self.params.reported() {
             wire::parameter_status(&mut self.out, k, &v);
@@ -770,13 +777,15 @@ impl Session {
                 .into());
             }
         }
+        let compat = pg_compat::rewrite(sql, tokens);
+        let sql_for_duckdb = compat.as_deref().unwrap_or(sql);
         // Typed placeholders: let DuckDB know the types the client declared.
         let casts: Vec<Option<&'static str>> =
             client_types.iter().map(|t| duckdb_type_name(*t)).collect();
         let text = if casts.iter().any(Option::is_some) {
-            sql_text::cast_placeholders(sql, &casts)
+            sql_text::cast_placeholders(sql_for_duckdb, &casts)
         } else {
-            sql.to_string()
+            sql_for_duckdb.to_string()
         };
         self.close_all_streams();
         let prepared = self
