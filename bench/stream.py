@@ -75,7 +75,6 @@ def main():
         print(f"  {name}: {secs:.2f} s", flush=True)
 
     record("DuckDB in-process, fetchall() (Python tuples)", lambda: len(duck.execute(QUERY).fetchall()))
-    record("DuckDB in-process, Arrow table", lambda: duck.execute(QUERY).fetch_arrow_table().num_rows)
     record("Floe, psycopg text", fetch_psycopg(floe, False))
     record("Floe, psycopg binary", fetch_psycopg(floe, True))
     record("PostgreSQL 15, psycopg text", fetch_psycopg(pg, False))

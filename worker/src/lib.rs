@@ -15,6 +15,7 @@ pub mod sandbox;
 pub mod server;
 pub mod session;
 pub mod settings;
+pub mod socket_writer;
 pub mod sql_text;
 pub mod types;
 pub mod wire;

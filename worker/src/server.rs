@@ -7,11 +7,11 @@
 //! slows the query down rather than growing memory.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, BytesMut};
 use pgwire::messages::{DecodeContext, PgWireFrontendMessage};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -19,7 +19,8 @@ use tokio::sync::{mpsc, watch};
 
 use crate::duck::Database;
 use crate::pg_error::{sqlstate, PgError};
-use crate::session::{CancelReason, QueryControl, Session, SessionInit};
+use crate::session::{CancelReason, QueryControl, Session, SessionInit, SessionInput};
+use crate::socket_writer::SocketWriter;
 use crate::wire;
 
 const SSL_REQUEST: i32 = 80_877_103;
@@ -27,8 +28,6 @@ const GSSENC_REQUEST: i32 = 80_877_104;
 const CANCEL_REQUEST: i32 = 80_877_102;
 /// Largest startup packet accepted (Postgres uses 10000).
 const MAX_STARTUP_PACKET: usize = 10_000;
-/// Buffers in flight from a session to its socket.
-const OUTPUT_QUEUE: usize = 4;
 /// Decoded messages queued ahead of a busy session (pipelining).
 const INPUT_QUEUE: usize = 256;
 
@@ -105,7 +104,7 @@ impl Worker {
                         let worker = self.clone();
                         let shutdown = shutdown.clone();
                         tasks.spawn(async move {
-                            if let Err(e) = worker.connection(stream, shutdown).await {
+                            if let Err(e) = worker.connection(stream, peer, shutdown).await {
                                 tracing::debug!(%peer, error = %e, "connection ended with an error");
                             }
                         });
@@ -138,6 +137,7 @@ impl Worker {
     async fn connection(
         self: Arc<Self>,
         stream: TcpStream,
+        peer: std::net::SocketAddr,
         mut shutdown: watch::Receiver<bool>,
     ) -> std::io::Result<()> {
         stream.set_nodelay(true)?;
@@ -179,10 +179,19 @@ impl Worker {
                 return write_error(&mut wr, &e).await;
             }
         };
+        // The session thread writes to the socket itself; this task keeps reading.
+        let stream = rd
+            .reunite(wr)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let std_stream = stream.into_std()?;
+        let write_half = std_stream.try_clone()?;
+        let mut rd = TcpStream::from_std(std_stream)?;
+        let closing = Arc::new(AtomicBool::new(false));
+        let writer = SocketWriter::new(write_half, closing.clone());
+
         let pid = self.next_pid.fetch_add(1, Ordering::Relaxed);
         let secret: i32 = rand::random();
-        let (out_tx, mut out_rx) = mpsc::channel::<Bytes>(OUTPUT_QUEUE);
-        let (in_tx, in_rx) = mpsc::channel::<PgWireFrontendMessage>(INPUT_QUEUE);
+        let (in_tx, in_rx) = mpsc::channel::<SessionInput>(INPUT_QUEUE);
         let params: Vec<(String, String)> = startup
             .into_iter()
             .filter(|(k, _)| k != "user" && k != "database" && k != "options")
@@ -194,18 +203,18 @@ impl Worker {
             default_params: self.default_params.clone(),
             pid,
             secret,
+            client: peer.to_string(),
             runtime: tokio::runtime::Handle::current(),
         };
         let control = Arc::new(QueryControl::new(conn.interrupt_handle()));
         let session_control = control.clone();
-        let session_out = out_tx.clone();
         self.registry.lock().insert(pid, (secret, control.clone()));
         self.active.fetch_add(1, Ordering::Relaxed);
         let (done_tx, mut done_rx) = tokio::sync::oneshot::channel::<()>();
         let spawned = std::thread::Builder::new()
             .name(format!("floe-session-{pid}"))
             .spawn(move || {
-                Session::new(conn, session_control, init, session_out, in_rx).run();
+                Session::new(conn, session_control, init, writer, in_rx).run();
                 let _ = done_tx.send(());
             });
         if let Err(e) = spawned {
@@ -213,17 +222,6 @@ impl Worker {
             self.active.fetch_sub(1, Ordering::Relaxed);
             return Err(e);
         }
-        let writer_control = control.clone();
-        let writer = tokio::spawn(async move {
-            while let Some(buf) = out_rx.recv().await {
-                if let Err(e) = wr.write_all(&buf).await {
-                    writer_control.cancel(CancelReason::ClientGone);
-                    return Err(e);
-                }
-            }
-            let _ = wr.shutdown().await;
-            Ok(())
-        });
 
         // Read and decode frontend messages until the client leaves, the session
         // ends, or the server shuts down.
@@ -231,42 +229,41 @@ impl Worker {
         ctx.awaiting_frontend_ssl = false;
         ctx.awaiting_frontend_startup = false;
         let mut buf = BytesMut::with_capacity(8 * 1024);
-        let mut in_tx = Some(in_tx);
         let mut session_done = false;
         'read: loop {
             loop {
-                match PgWireFrontendMessage::decode(&mut buf, &ctx) {
-                    Ok(Some(msg)) => {
-                        let terminate = matches!(msg, PgWireFrontendMessage::Terminate(_));
-                        let Some(tx) = &in_tx else { break 'read };
-                        tokio::select! {
-                            sent = tx.send(msg) => if sent.is_err() { break 'read },
-                            _ = &mut done_rx => { session_done = true; break 'read }
-                        }
-                        if terminate {
-                            break 'read;
-                        }
-                    }
+                let input = match PgWireFrontendMessage::decode(&mut buf, &ctx) {
+                    Ok(Some(msg)) => SessionInput::Message(msg),
                     Ok(None) => break,
-                    Err(e) => {
-                        let err = PgError::new(
+                    Err(e) => SessionInput::Fatal(
+                        PgError::new(
                             sqlstate::PROTOCOL_VIOLATION,
                             format!("invalid message: {e}"),
                         )
-                        .fatal();
-                        let mut b = BytesMut::new();
-                        wire::error_or_notice(&mut b, &err);
-                        in_tx = None;
-                        control.cancel(CancelReason::ClientGone);
-                        let _ = out_tx.send(b.freeze()).await;
-                        break 'read;
-                    }
+                        .fatal(),
+                    ),
+                };
+                let last = matches!(
+                    input,
+                    SessionInput::Fatal(_)
+                        | SessionInput::Message(PgWireFrontendMessage::Terminate(_))
+                );
+                if last {
+                    control.cancel(CancelReason::ClientGone);
+                }
+                tokio::select! {
+                    sent = in_tx.send(input) => if sent.is_err() { break 'read },
+                    _ = &mut done_rx => { session_done = true; break 'read }
+                }
+                if last {
+                    break 'read;
                 }
             }
             tokio::select! {
                 n = rd.read_buf(&mut buf) => match n {
                     Ok(0) | Err(_) => {
                         control.cancel(CancelReason::ClientGone);
+                        closing.store(true, Ordering::Relaxed);
                         break 'read;
                     }
                     Ok(_) => {}
@@ -275,25 +272,16 @@ impl Worker {
                 _ = shutdown.changed() => {
                     control.cancel(CancelReason::User);
                     let err = PgError::new(sqlstate::ADMIN_SHUTDOWN, "terminating connection due to administrator command").fatal();
-                    in_tx = None;
-                    if !session_done {
-                        let _ = (&mut done_rx).await;
-                        session_done = true;
-                    }
-                    let mut b = BytesMut::new();
-                    wire::error_or_notice(&mut b, &err);
-                    let _ = out_tx.send(b.freeze()).await;
+                    let _ = in_tx.send(SessionInput::Fatal(err)).await;
                     break 'read;
                 }
             }
         }
-        // Closing the input ends the session loop; wait for it, then for the writer.
+        // Closing the input ends the session loop; wait for it to finish.
         drop(in_tx);
         if !session_done {
             let _ = done_rx.await;
         }
-        drop(out_tx);
-        let _ = writer.await;
         self.registry.lock().remove(&pid);
         self.active.fetch_sub(1, Ordering::Relaxed);
         Ok(())

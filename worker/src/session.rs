@@ -27,12 +27,15 @@ use crate::pg_compat;
 use crate::pg_error::{sqlstate, PgError};
 use crate::row_encoder::{encode_rows, ColumnEncoder, OutputSettings};
 use crate::settings::{is_session_parameter, SessionParams};
+use crate::socket_writer::SocketWriter;
 use crate::sql_text::{self, SessionCommand, Tok, Token};
 use crate::types::{oid, ValueKind};
 use crate::wire::{self, Field};
 
 /// Output is handed to the writer once this much is buffered.
 const FLUSH_BYTES: usize = 128 * 1024;
+/// Prepared statements a session keeps for reuse.
+const STATEMENT_CACHE_SIZE: usize = 256;
 /// Queries slower than this are logged.
 const SLOW_QUERY: Duration = Duration::from_secs(1);
 
@@ -107,6 +110,13 @@ impl QueryControl {
     }
 }
 
+/// What the connection hands a session: the next frontend message, or a fatal
+/// error (bad message, shutdown) that ends the session after it is sent.
+pub enum SessionInput {
+    Message(PgWireFrontendMessage),
+    Fatal(PgError),
+}
+
 /// What a session needs from the worker that started it.
 pub struct SessionInit {
     pub user: String,
@@ -115,6 +125,8 @@ pub struct SessionInit {
     pub default_params: Vec<(&'static str, String)>,
     pub pid: i32,
     pub secret: i32,
+    /// The client's address, for the session log line.
+    pub client: String,
     pub runtime: tokio::runtime::Handle,
 }
 
@@ -158,6 +170,8 @@ struct DuckStatement {
     returns_rows: bool,
     /// Statement types that run inside an implicit transaction in extended protocol.
     modifies: bool,
+    /// DDL and other statements after which cached statements may be stale.
+    changes_schema: bool,
 }
 
 enum StatementKind {
@@ -180,7 +194,6 @@ struct ActiveQuery {
     encoders: Vec<ColumnEncoder>,
     chunk: Option<DataChunk>,
     pos: usize,
-    rows: u64,
 }
 
 enum PortalState {
@@ -188,10 +201,7 @@ enum PortalState {
     Streaming(Box<ActiveQuery>),
     /// Rows drained from DuckDB (encoded) because another statement needed the
     /// connection while this portal was suspended.
-    Buffered {
-        rows: std::collections::VecDeque<Bytes>,
-        total: u64,
-    },
+    Buffered { rows: std::collections::VecDeque<Bytes> },
     Done,
 }
 
@@ -201,6 +211,8 @@ struct Portal {
     binary: Vec<bool>,
     state: PortalState,
     settings: OutputSettings,
+    /// Send RowDescription from the result itself when it starts (simple query).
+    describe: bool,
 }
 
 impl Portal {
@@ -210,8 +222,8 @@ impl Portal {
 }
 
 pub struct Session {
-    tx: mpsc::Sender<Bytes>,
-    rx: mpsc::Receiver<PgWireFrontendMessage>,
+    writer: SocketWriter,
+    rx: mpsc::Receiver<SessionInput>,
     out: BytesMut,
     params: SessionParams,
     /// Parameters as they were when the explicit transaction began.
@@ -227,6 +239,9 @@ pub struct Session {
     in_extended_batch: bool,
     ignore_till_sync: bool,
     statements: HashMap<String, Rc<Statement>>,
+    /// Prepared statements by (text, declared parameter types), reused across
+    /// simple queries and unnamed Parse messages.
+    statement_cache: HashMap<(String, Vec<u32>), Rc<Statement>>,
     portals: HashMap<String, Portal>,
     control: Arc<QueryControl>,
     runtime: tokio::runtime::Handle,
@@ -234,6 +249,7 @@ pub struct Session {
     database: String,
     pid: i32,
     secret: i32,
+    client: String,
     // Dropped last: everything above may hold DuckDB objects of this connection.
     conn: Connection,
 }
@@ -245,12 +261,12 @@ impl Session {
         conn: Connection,
         control: Arc<QueryControl>,
         init: SessionInit,
-        tx: mpsc::Sender<Bytes>,
-        rx: mpsc::Receiver<PgWireFrontendMessage>,
+        writer: SocketWriter,
+        rx: mpsc::Receiver<SessionInput>,
     ) -> Session {
         let params = SessionParams::new(&init.user, &init.default_params, &init.startup_params);
         Session {
-            tx,
+            writer,
             rx,
             out: BytesMut::with_capacity(FLUSH_BYTES + 16 * 1024),
             params,
@@ -261,6 +277,7 @@ impl Session {
             in_extended_batch: false,
             ignore_till_sync: false,
             statements: HashMap::new(),
+            statement_cache: HashMap::new(),
             portals: HashMap::new(),
             control,
             runtime: init.runtime,
@@ -268,6 +285,7 @@ impl Session {
             database: init.database,
             pid: init.pid,
             secret: init.secret,
+            client: init.client,
             conn,
         }
     }
@@ -275,17 +293,10 @@ impl Session {
     /// Runs the session until the client terminates or disconnects.
     pub fn run(mut self) {
         let started = Instant::now();
-        tracing::info!(
-            pid = self.pid,
-            user = %self.user,
-            database = %self.database,
-            application_name = self.params.get("application_name").unwrap_or(""),
-            "session started"
-        );
         let mut queries = 0u64;
         if self.startup().is_ok() {
             loop {
-                let msg = match self.rx.try_recv() {
+                let input = match self.rx.try_recv() {
                     Ok(m) => m,
                     Err(mpsc::error::TryRecvError::Empty) => {
                         if self.flush().is_err() {
@@ -297,6 +308,13 @@ impl Session {
                         }
                     }
                     Err(mpsc::error::TryRecvError::Disconnected) => break,
+                };
+                let msg = match input {
+                    SessionInput::Message(m) => m,
+                    SessionInput::Fatal(e) => {
+                        wire::error_or_notice(&mut self.out, &e);
+                        break;
+                    }
                 };
                 if matches!(
                     msg,
@@ -316,9 +334,13 @@ impl Session {
         if self.txn != TxnState::Idle || self.implicit_open {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
+        // One line per session, written when it ends.
         tracing::info!(
             pid = self.pid,
             user = %self.user,
+            database = %self.database,
+            client = %self.client,
+            application_name = self.params.get("application_name").unwrap_or(""),
             queries,
             duration_ms = started.elapsed().as_millis() as u64,
             "session ended"
@@ -431,10 +453,12 @@ impl Session {
         if self.out.is_empty() {
             return Ok(());
         }
-        let chunk = self.out.split().freeze();
-        self.tx
-            .blocking_send(chunk)
-            .map_err(|_| SessionError::ClientGone)
+        let r = self.writer.write_all(&self.out);
+        self.out.clear();
+        r.map_err(|_| {
+            self.control.cancel(CancelReason::ClientGone);
+            SessionError::ClientGone
+        })
     }
 
     fn maybe_flush(&mut self) -> SResult<()> {
@@ -487,16 +511,17 @@ impl Session {
                     SessionError::Pg(p) => SessionError::Pg(shift_position(p, sql, piece.offset)),
                     other => other,
                 })?;
-            let stmt = Rc::new(stmt);
-            self.check_failed_txn(&stmt)?;
             let mut portal = Portal {
                 stmt: stmt.clone(),
                 params: Vec::new(),
                 binary: Vec::new(),
                 state: PortalState::NotStarted,
                 settings: self.params.output_settings(),
+                describe: true,
             };
-            if let Some(fields) = &stmt.fields {
+            // DuckDB results describe themselves when they run; session commands
+            // (SHOW) are described here.
+            if let (StatementKind::Session(_), Some(fields)) = (&stmt.kind, &stmt.fields) {
                 wire::row_description(&mut self.out, fields, &|_| false);
             }
             self.run_portal(&mut portal, 0).map_err(|e| match e {
@@ -558,18 +583,18 @@ impl Session {
             return Err(PgError::in_failed_transaction().into());
         }
         let stmt = match pieces.first() {
-            None => Statement {
+            None => Rc::new(Statement {
                 sql: m.query.clone(),
                 kind: StatementKind::Empty,
                 param_types: m.type_oids.clone(),
                 fields: None,
-            },
+            }),
             Some(p) => {
                 let text = p.text.to_string();
                 self.prepare_statement(&text, &p.tokens, &m.type_oids)?
             }
         };
-        self.statements.insert(name, Rc::new(stmt));
+        self.statements.insert(name, stmt);
         wire::parse_complete(&mut self.out);
         Ok(())
     }
@@ -660,6 +685,7 @@ impl Session {
                 binary,
                 state: PortalState::NotStarted,
                 settings: self.params.output_settings(),
+                describe: false,
             },
         );
         wire::bind_complete(&mut self.out);
@@ -752,17 +778,23 @@ impl Session {
         sql: &str,
         tokens: &[Token],
         client_types: &[u32],
-    ) -> SResult<Statement> {
+    ) -> SResult<Rc<Statement>> {
         if let Some(cmd) = sql_text::session_command(tokens) {
             if owned_by_session(&cmd) {
                 let fields = session_fields(&cmd, &self.params);
-                return Ok(Statement {
+                return Ok(Rc::new(Statement {
                     sql: sql.to_string(),
                     kind: StatementKind::Session(cmd),
                     param_types: client_types.to_vec(),
                     fields,
-                });
+                }));
             }
+        }
+        // Repeated statements reuse their DuckDB preparation: planning costs more
+        // than running a small query.
+        let cache_key = (sql.to_string(), client_types.to_vec());
+        if let Some(hit) = self.statement_cache.get(&cache_key) {
+            return Ok(hit.clone());
         }
         if let Some(SessionCommand::Set { name, .. } | SessionCommand::Reset(Some(name))) =
             sql_text::session_command(tokens)
@@ -846,17 +878,32 @@ impl Session {
                 | st::ALTER
                 | st::DROP
         );
-        Ok(Statement {
+        let changes_schema = !matches!(
+            stype,
+            st::SELECT | st::INSERT | st::UPDATE | st::DELETE | st::MERGE_INTO | st::EXPLAIN
+        );
+        let stmt = Rc::new(Statement {
             sql: sql.to_string(),
             kind: StatementKind::Duck(DuckStatement {
                 prepared: std::cell::RefCell::new(prepared),
                 tag,
                 returns_rows,
                 modifies,
+                changes_schema,
             }),
             param_types,
             fields,
-        })
+        });
+        if changes_schema {
+            // Cached descriptions may be stale once the schema changes.
+            self.statement_cache.clear();
+        } else {
+            if self.statement_cache.len() >= STATEMENT_CACHE_SIZE {
+                self.statement_cache.clear();
+            }
+            self.statement_cache.insert(cache_key, stmt.clone());
+        }
+        Ok(stmt)
     }
 
     /// Whether DuckDB has a setting of this name (a SET of it is then DuckDB's to
@@ -885,13 +932,6 @@ impl Session {
         Ok(found)
     }
 
-    fn check_failed_txn(&self, stmt: &Statement) -> SResult<()> {
-        if self.txn == TxnState::Failed && !is_txn_end(stmt) {
-            return Err(PgError::in_failed_transaction().into());
-        }
-        Ok(())
-    }
-
     /// Runs (or resumes) a portal, sending at most `max_rows` rows (0 = all).
     fn run_portal(&mut self, portal: &mut Portal, max_rows: u64) -> SResult<()> {
         let stmt = portal.stmt.clone();
@@ -907,6 +947,9 @@ impl Session {
 
     fn run_duck(&mut self, portal: &mut Portal, d: &DuckStatement, max_rows: u64) -> SResult<()> {
         if matches!(portal.state, PortalState::NotStarted) {
+            if d.changes_schema {
+                self.statement_cache.clear();
+            }
             if d.modifies
                 && self.in_extended_batch
                 && self.txn == TxnState::Idle
@@ -958,7 +1001,14 @@ impl Session {
                 portal.state = PortalState::Done;
                 return Ok(());
             }
-            let fields = portal.stmt.fields.as_deref().unwrap_or(&[]);
+            let described;
+            let fields: &[Field] = if portal.describe {
+                described = result_fields(&mut result);
+                wire::row_description(&mut self.out, &described, &|_| false);
+                &described
+            } else {
+                portal.stmt.fields.as_deref().unwrap_or(&[])
+            };
             let ncols = result.column_count();
             if ncols != fields.len() {
                 self.control.end();
@@ -990,7 +1040,6 @@ impl Session {
                 encoders,
                 chunk: None,
                 pos: 0,
-                rows: 0,
             }));
             let r = self.stream(portal, max_rows);
             log_if_slow(self.pid, &portal.stmt.sql, started);
@@ -1028,7 +1077,7 @@ impl Session {
         let limit = if max_rows == 0 { u64::MAX } else { max_rows };
         let mut sent = 0u64;
         match &mut portal.state {
-            PortalState::Buffered { rows, total } => {
+            PortalState::Buffered { rows } => {
                 while sent < limit {
                     match rows.pop_front() {
                         Some(r) => {
@@ -1040,8 +1089,7 @@ impl Session {
                     }
                 }
                 if rows.is_empty() && sent < limit {
-                    let tag = format!("SELECT {total}");
-                    let _ = total;
+                    let tag = format!("SELECT {sent}");
                     portal.state = PortalState::Done;
                     wire::command_complete(&mut self.out, &tag);
                 } else {
@@ -1076,7 +1124,6 @@ impl Session {
                     &mut self.out,
                 );
                 active.pos += take;
-                active.rows += take as u64;
                 sent += take as u64;
                 if active.pos >= chunk.len() {
                     active.chunk = None;
@@ -1092,7 +1139,7 @@ impl Session {
                     }
                 }
                 Ok(None) => {
-                    let tag = format!("SELECT {}", active.rows);
+                    let tag = format!("SELECT {sent}");
                     portal.state = PortalState::Done;
                     wire::command_complete(&mut self.out, &tag);
                     return Ok(());
@@ -1127,13 +1174,11 @@ impl Session {
             };
             let mut active = *active;
             let mut rows = std::collections::VecDeque::new();
-            let mut total = active.rows;
             let mut push_chunk = |chunk: &DataChunk, from: usize, encoders: &[ColumnEncoder]| {
                 for r in from..chunk.len() {
                     let mut b = BytesMut::new();
                     encode_rows(encoders, chunk, r..r + 1, &settings, &mut b);
                     rows.push_back(b.freeze());
-                    total += 1;
                 }
             };
             if let Some(chunk) = active.chunk.take() {
@@ -1153,7 +1198,7 @@ impl Session {
             portal.state = if failed {
                 PortalState::Done
             } else {
-                PortalState::Buffered { rows, total }
+                PortalState::Buffered { rows }
             };
         }
     }
@@ -1234,7 +1279,7 @@ impl Session {
                     wire::command_complete(&mut self.out, "COMMIT");
                 }
                 TxnState::Failed => {
-                    self.end_transaction(false);
+                    self.rollback_transaction();
                     wire::command_complete(&mut self.out, "ROLLBACK");
                 }
                 TxnState::InBlock => {
@@ -1253,7 +1298,7 @@ impl Session {
                             wire::command_complete(&mut self.out, "COMMIT");
                         }
                         Err(e) => {
-                            self.end_transaction(false);
+                            self.rollback_transaction();
                             return Err(PgError::from_duckdb(&e.message, None).into());
                         }
                     }
@@ -1271,7 +1316,7 @@ impl Session {
                         self.implicit_open = false;
                     }
                 } else {
-                    self.end_transaction(false);
+                    self.rollback_transaction();
                 }
                 wire::command_complete(&mut self.out, "ROLLBACK");
             }
@@ -1366,7 +1411,7 @@ impl Session {
 
     /// Ends the explicit transaction by rolling back (ROLLBACK, or COMMIT of a failed
     /// transaction), restoring the parameters it changed.
-    fn end_transaction(&mut self, _commit: bool) {
+    fn rollback_transaction(&mut self) {
         self.portals.retain(|n, _| n.is_empty());
         self.close_all_streams();
         let _ = self.conn.execute_batch("ROLLBACK");
@@ -1385,6 +1430,26 @@ impl Session {
             wire::parameter_status(&mut self.out, k, &v);
         }
     }
+}
+
+/// The fields of a result as it actually came out of DuckDB.
+fn result_fields(result: &mut QueryResult) -> Vec<Field> {
+    (0..result.column_count())
+        .map(|i| {
+            let (type_oid, typmod) = match result.column_type(i) {
+                Some(t) => {
+                    let k = ValueKind::from_logical(&t);
+                    (k.pg_type(), k.typmod(&t))
+                }
+                None => (oid::TEXT, -1),
+            };
+            Field {
+                name: result.column_name(i),
+                type_oid,
+                typmod,
+            }
+        })
+        .collect()
 }
 
 /// Statement types whose DuckDB result is a status, not rows for the client.
