@@ -14,7 +14,7 @@ import psycopg
 
 # The same rows everywhere: an integer, a double, a short text and a timestamp.
 DUCK_TABLE = (
-    "CREATE TABLE bench_rows AS SELECT i::BIGINT AS id, i * 1.5 AS amount, 'name-' || (i % 1000)::VARCHAR AS name, "
+    "CREATE TABLE bench_rows AS SELECT i::BIGINT AS id, (i * 1.5)::DOUBLE AS amount, 'name-' || (i % 1000)::VARCHAR AS name, "
     "TIMESTAMP '2024-01-01 00:00:00' + to_seconds(i) AS ts FROM range({n}) t(i)"
 )
 PG_TABLE = (

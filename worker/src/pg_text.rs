@@ -407,29 +407,56 @@ pub fn numeric_binary(out: &mut BytesMut, negative: bool, magnitude: u128, scale
     }
 }
 
-/// Splits a shortest round-trip rendering ("1.5e-7", "123.0", "1e20") into its
-/// significant digits and the decimal exponent of the first digit.
-fn decompose(shortest: &str) -> (Vec<u8>, i32) {
-    let (mantissa, exp) = match shortest.find(['e', 'E']) {
+/// Significant digits of a float rendering (at most 17 for a double; 40 covers any
+/// `%.*e` precision Postgres allows).
+struct Digits {
+    buf: [u8; 40],
+    len: usize,
+}
+
+impl Digits {
+    fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// Splits a rendering ("1.5e-7", "123.0", "1e20") into its significant digits and
+/// the decimal exponent of the first digit, without allocating.
+fn decompose(rendered: &str) -> (Digits, i32) {
+    let (mantissa, exp) = match rendered.find(['e', 'E']) {
         Some(i) => (
-            &shortest[..i],
-            shortest[i + 1..].parse::<i32>().unwrap_or(0),
+            &rendered[..i],
+            rendered[i + 1..].parse::<i32>().unwrap_or(0),
         ),
-        None => (shortest, 0),
+        None => (rendered, 0),
     };
     let (int_part, frac_part) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let mut digits: Vec<u8> = int_part.bytes().chain(frac_part.bytes()).collect();
+    let mut d = Digits {
+        buf: [0; 40],
+        len: 0,
+    };
     let mut point = int_part.len() as i32 + exp; // digits before the decimal point
-    let lead = digits.iter().take_while(|d| **d == b'0').count();
-    digits.drain(..lead);
-    point -= lead as i32;
-    while digits.last() == Some(&b'0') {
-        digits.pop();
+    let mut leading = true;
+    for c in int_part.bytes().chain(frac_part.bytes()) {
+        if leading && c == b'0' {
+            point -= 1;
+            continue;
+        }
+        leading = false;
+        if d.len < d.buf.len() {
+            d.buf[d.len] = c;
+            d.len += 1;
+        }
     }
-    if digits.is_empty() {
-        return (vec![b'0'], 0);
+    while d.len > 0 && d.buf[d.len - 1] == b'0' {
+        d.len -= 1;
     }
-    (digits, point - 1)
+    if d.len == 0 {
+        d.buf[0] = b'0';
+        d.len = 1;
+        return (d, 0);
+    }
+    (d, point - 1)
 }
 
 /// Renders digits with exponent `exp` (of the first digit) in `%g` style: fixed
@@ -496,11 +523,11 @@ pub fn float8_text(out: &mut BytesMut, v: f64, extra_float_digits: i32) {
     if extra_float_digits > 0 {
         let mut b = ryu::Buffer::new();
         let (digits, exp) = decompose(b.format_finite(v.abs()));
-        put_general(out, v < 0.0, &digits, exp, 15);
+        put_general(out, v < 0.0, digits.as_slice(), exp, 15);
     } else {
         let precision = (15 + extra_float_digits).max(1) as usize;
         let (digits, exp) = decompose(&format!("{:.*e}", precision - 1, v.abs()));
-        put_general(out, v < 0.0, &digits, exp, precision as i32);
+        put_general(out, v < 0.0, digits.as_slice(), exp, precision as i32);
     }
 }
 
@@ -516,11 +543,11 @@ pub fn float4_text(out: &mut BytesMut, v: f32, extra_float_digits: i32) {
     if extra_float_digits > 0 {
         let mut b = ryu::Buffer::new();
         let (digits, exp) = decompose(b.format_finite(v.abs()));
-        put_general(out, v < 0.0, &digits, exp, 6);
+        put_general(out, v < 0.0, digits.as_slice(), exp, 6);
     } else {
         let precision = (6 + extra_float_digits).max(1) as usize;
         let (digits, exp) = decompose(&format!("{:.*e}", precision - 1, v.abs()));
-        put_general(out, v < 0.0, &digits, exp, precision as i32);
+        put_general(out, v < 0.0, digits.as_slice(), exp, precision as i32);
     }
 }
 

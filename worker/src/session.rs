@@ -201,7 +201,9 @@ enum PortalState {
     Streaming(Box<ActiveQuery>),
     /// Rows drained from DuckDB (encoded) because another statement needed the
     /// connection while this portal was suspended.
-    Buffered { rows: std::collections::VecDeque<Bytes> },
+    Buffered {
+        rows: std::collections::VecDeque<Bytes>,
+    },
     Done,
 }
 
