@@ -167,6 +167,11 @@ async fn run_worker(config: Config) -> Result<(), ServeError> {
     if !addr.ip().is_loopback() {
         return Err(ServeError::Unauthenticated(addr));
     }
+    if config.workers.count.is_some_and(|n| n > 1) {
+        tracing::warn!(
+            "workers.count > 1 takes effect with the router; running one in-process worker"
+        );
+    }
     let layout = DataLayout::new(&config);
     layout.create()?;
     let sandbox = floe_worker::SandboxConfig {

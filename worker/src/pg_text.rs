@@ -513,6 +513,26 @@ fn special_float(out: &mut BytesMut, v: f64) -> bool {
 /// `float8` text. With `extra_float_digits > 0` (the default) Postgres prints the
 /// shortest string that reads back exactly; otherwise `%.{15+efd}g`.
 pub fn float8_text(out: &mut BytesMut, v: f64, extra_float_digits: i32) {
+    float_text(out, v, extra_float_digits, 15, |b| b.format_finite(v.abs()));
+}
+
+/// `float4` text, as `float8_text` with `FLT_DIG` = 6 and the shortest string that
+/// reads back as the same `float4`.
+pub fn float4_text(out: &mut BytesMut, v: f32, extra_float_digits: i32) {
+    float_text(out, f64::from(v), extra_float_digits, 6, |b| {
+        b.format_finite(v.abs())
+    });
+}
+
+/// Shared rules of `float4out`/`float8out`: `dig` is `FLT_DIG` or `DBL_DIG`, and
+/// `shortest` renders the value's magnitude in its own width.
+fn float_text(
+    out: &mut BytesMut,
+    v: f64,
+    extra_float_digits: i32,
+    dig: i32,
+    shortest: impl for<'a> FnOnce(&'a mut ryu::Buffer) -> &'a str,
+) {
     if special_float(out, v) {
         return;
     }
@@ -522,30 +542,10 @@ pub fn float8_text(out: &mut BytesMut, v: f64, extra_float_digits: i32) {
     }
     if extra_float_digits > 0 {
         let mut b = ryu::Buffer::new();
-        let (digits, exp) = decompose(b.format_finite(v.abs()));
-        put_general(out, v < 0.0, digits.as_slice(), exp, 15);
+        let (digits, exp) = decompose(shortest(&mut b));
+        put_general(out, v < 0.0, digits.as_slice(), exp, dig);
     } else {
-        let precision = (15 + extra_float_digits).max(1) as usize;
-        let (digits, exp) = decompose(&format!("{:.*e}", precision - 1, v.abs()));
-        put_general(out, v < 0.0, digits.as_slice(), exp, precision as i32);
-    }
-}
-
-/// `float4` text, as `float8_text` with `FLT_DIG` = 6.
-pub fn float4_text(out: &mut BytesMut, v: f32, extra_float_digits: i32) {
-    if special_float(out, f64::from(v)) {
-        return;
-    }
-    if v == 0.0 {
-        out.put_slice(if v.is_sign_negative() { b"-0" } else { b"0" });
-        return;
-    }
-    if extra_float_digits > 0 {
-        let mut b = ryu::Buffer::new();
-        let (digits, exp) = decompose(b.format_finite(v.abs()));
-        put_general(out, v < 0.0, digits.as_slice(), exp, 6);
-    } else {
-        let precision = (6 + extra_float_digits).max(1) as usize;
+        let precision = (dig + extra_float_digits).max(1) as usize;
         let (digits, exp) = decompose(&format!("{:.*e}", precision - 1, v.abs()));
         put_general(out, v < 0.0, digits.as_slice(), exp, precision as i32);
     }
