@@ -108,3 +108,11 @@ def test_parameter_status(server):
         assert info.parameter_status("application_name") == "conformance"
         conn.execute("SET DateStyle = 'ISO, DMY'")
         assert info.parameter_status("DateStyle") == "ISO, DMY"
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_array_parameters(server, binary):
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        cur = conn.cursor(binary=binary)
+        cur.execute("SELECT list_sum(%s::BIGINT[]), %s::VARCHAR[]", [[1, 2, 3], ["a b", "it's", None]])
+        assert cur.fetchone() == (6, ["a b", "it's", None])

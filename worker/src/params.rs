@@ -143,8 +143,128 @@ pub fn decode_text(type_oid: u32, raw: &[u8]) -> Result<Value, PgError> {
         oid::FLOAT4 => Value::f32(parse_float(text, "real")? as f32),
         oid::FLOAT8 => Value::f64(parse_float(text, "double precision")?),
         oid::BYTEA => Value::blob(&parse_bytea(text)?),
+        t if element_of(t).is_some() && text.trim_start().starts_with(['{', '[']) => {
+            Value::varchar(&array_literal_to_duckdb(text)?)
+        }
         _ => Value::varchar(text),
     })
+}
+
+/// Converts a Postgres array literal (`{1,NULL,"a b"}`, nested braces for more
+/// dimensions) into the list literal DuckDB casts from (`['1', NULL, 'a b']`).
+fn array_literal_to_duckdb(text: &str) -> Result<String, PgError> {
+    let t = text.trim();
+    // Optional dimension decoration: [1:3]={...}
+    let body = match (t.starts_with('['), t.find('=')) {
+        (true, Some(eq)) => t[eq + 1..].trim_start(),
+        (true, None) => return Ok(t.to_string()),
+        _ => t,
+    };
+    let chars: Vec<char> = body.chars().collect();
+    let mut pos = 0;
+    let mut out = String::with_capacity(body.len() + 8);
+    parse_array(&chars, &mut pos, &mut out).ok_or_else(|| invalid_text("array", text))?;
+    while pos < chars.len() && chars[pos].is_whitespace() {
+        pos += 1;
+    }
+    if pos != chars.len() {
+        return Err(invalid_text("array", text));
+    }
+    Ok(out)
+}
+
+fn parse_array(c: &[char], pos: &mut usize, out: &mut String) -> Option<()> {
+    if c.get(*pos) != Some(&'{') {
+        return None;
+    }
+    *pos += 1;
+    out.push('[');
+    let mut first = true;
+    loop {
+        while c.get(*pos)?.is_whitespace() {
+            *pos += 1;
+        }
+        if c[*pos] == '}' && first {
+            *pos += 1;
+            out.push(']');
+            return Some(());
+        }
+        if !first {
+            out.push_str(", ");
+        }
+        first = false;
+        match c[*pos] {
+            '{' => parse_array(c, pos, out)?,
+            '"' => {
+                *pos += 1;
+                let mut v = String::new();
+                loop {
+                    match *c.get(*pos)? {
+                        '\\' => {
+                            v.push(*c.get(*pos + 1)?);
+                            *pos += 2;
+                        }
+                        '"' => {
+                            *pos += 1;
+                            break;
+                        }
+                        ch => {
+                            v.push(ch);
+                            *pos += 1;
+                        }
+                    }
+                }
+                push_quoted(out, &v);
+            }
+            _ => {
+                let mut v = String::new();
+                while let Some(&ch) = c.get(*pos) {
+                    if ch == ',' || ch == '}' {
+                        break;
+                    }
+                    if ch == '\\' {
+                        v.push(*c.get(*pos + 1)?);
+                        *pos += 2;
+                        continue;
+                    }
+                    v.push(ch);
+                    *pos += 1;
+                }
+                let v = v.trim();
+                if v.eq_ignore_ascii_case("NULL") {
+                    out.push_str("NULL");
+                } else if v.is_empty() {
+                    return None;
+                } else {
+                    push_quoted(out, v);
+                }
+            }
+        }
+        while c.get(*pos)?.is_whitespace() {
+            *pos += 1;
+        }
+        match c.get(*pos)? {
+            ',' => *pos += 1,
+            '}' => {
+                *pos += 1;
+                out.push(']');
+                return Some(());
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// A single-quoted element of a DuckDB list literal (backslash escapes).
+fn push_quoted(out: &mut String, v: &str) {
+    out.push('\'');
+    for ch in v.chars() {
+        if ch == '\'' || ch == '\\' {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push('\'');
 }
 
 /// Decodes one binary-format parameter of Postgres type `type_oid`.
@@ -446,6 +566,21 @@ mod tests {
             array_text_from_binary(&raw).expect("array"),
             "[1, NULL, -3]"
         );
+    }
+
+    #[test]
+    fn text_arrays_become_duckdb_lists() {
+        let c = |t: &str| array_literal_to_duckdb(t).expect(t);
+        assert_eq!(c("{1,2,3}"), "['1', '2', '3']");
+        assert_eq!(c("{}"), "[]");
+        assert_eq!(
+            c(r#"{"a b",NULL,"it's","x\"y",c}"#),
+            r#"['a b', NULL, 'it\'s', 'x"y', 'c']"#
+        );
+        assert_eq!(c("{{1,2},{3,4}}"), "[['1', '2'], ['3', '4']]");
+        assert_eq!(c("[1:2]={5,6}"), "['5', '6']");
+        assert!(array_literal_to_duckdb("{1,2").is_err());
+        assert!(array_literal_to_duckdb("{1,,2}").is_err());
     }
 
     #[test]
