@@ -189,8 +189,9 @@ async fn run_worker(config: Config) -> Result<(), ServeError> {
     if let Some(tz) = &config.session.timezone {
         defaults.push(("TimeZone", tz.clone()));
     }
-    let worker = floe_worker::Worker::new(db, defaults);
-    let listener = tokio::net::TcpListener::bind(addr)
+    let worker = floe_worker::Worker::new(db, defaults, None);
+    let listen = floe_protocol::ListenAddr::Tcp(addr);
+    let listener = floe_protocol::Listener::bind(&listen)
         .await
         .map_err(|source| ServeError::Listen { addr, source })?;
     let local = listener.local_addr()?;

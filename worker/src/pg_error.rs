@@ -1,4 +1,4 @@
-//! Postgres errors as the wire carries them, and the mapping from DuckDB's errors.
+//! The mapping from DuckDB's errors to Postgres errors.
 //!
 //! DuckDB runs with `errors_as_json`, so every engine error arrives as a JSON object
 //! with its exception type, message and extra fields (`error_subtype`, `position`, …).
@@ -6,165 +6,17 @@
 
 use std::collections::HashMap;
 
-/// SQLSTATE codes Floe emits.
-pub mod sqlstate {
-    pub const SUCCESSFUL_COMPLETION: &str = "00000";
-    pub const WARNING: &str = "01000";
-    pub const NO_ACTIVE_SQL_TRANSACTION: &str = "25P01";
-    pub const ACTIVE_SQL_TRANSACTION: &str = "25001";
-    pub const IN_FAILED_SQL_TRANSACTION: &str = "25P02";
-    pub const SYNTAX_ERROR: &str = "42601";
-    pub const SYNTAX_OR_ACCESS_RULE: &str = "42000";
-    pub const UNDEFINED_TABLE: &str = "42P01";
-    pub const UNDEFINED_COLUMN: &str = "42703";
-    pub const UNDEFINED_FUNCTION: &str = "42883";
-    pub const UNDEFINED_OBJECT: &str = "42704";
-    pub const UNDEFINED_PARAMETER: &str = "42P02";
-    pub const INDETERMINATE_DATATYPE: &str = "42P18";
-    pub const INVALID_SCHEMA_NAME: &str = "3F000";
-    pub const DUPLICATE_TABLE: &str = "42P07";
-    pub const DUPLICATE_SCHEMA: &str = "42P06";
-    pub const DUPLICATE_OBJECT: &str = "42710";
-    pub const DUPLICATE_FUNCTION: &str = "42723";
-    pub const AMBIGUOUS_COLUMN: &str = "42702";
-    pub const GROUPING_ERROR: &str = "42803";
-    pub const DATATYPE_MISMATCH: &str = "42804";
-    pub const INSUFFICIENT_PRIVILEGE: &str = "42501";
-    pub const DIVISION_BY_ZERO: &str = "22012";
-    pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
-    pub const NUMERIC_VALUE_OUT_OF_RANGE: &str = "22003";
-    pub const DATETIME_FIELD_OVERFLOW: &str = "22008";
-    pub const INVALID_PARAMETER_VALUE: &str = "22023";
-    pub const INVALID_BINARY_REPRESENTATION: &str = "22P03";
-    pub const CHARACTER_NOT_IN_REPERTOIRE: &str = "22021";
-    pub const DATA_EXCEPTION: &str = "22000";
-    pub const NOT_NULL_VIOLATION: &str = "23502";
-    pub const FOREIGN_KEY_VIOLATION: &str = "23503";
-    pub const UNIQUE_VIOLATION: &str = "23505";
-    pub const CHECK_VIOLATION: &str = "23514";
-    pub const INTEGRITY_CONSTRAINT: &str = "23000";
-    pub const DEPENDENT_OBJECTS_STILL_EXIST: &str = "2BP01";
-    pub const SERIALIZATION_FAILURE: &str = "40001";
-    pub const FEATURE_NOT_SUPPORTED: &str = "0A000";
-    pub const QUERY_CANCELED: &str = "57014";
-    pub const ADMIN_SHUTDOWN: &str = "57P01";
-    pub const OUT_OF_MEMORY: &str = "53200";
-    pub const PROGRAM_LIMIT_EXCEEDED: &str = "54000";
-    pub const IO_ERROR: &str = "58030";
-    pub const PROTOCOL_VIOLATION: &str = "08P01";
-    pub const CONNECTION_EXCEPTION: &str = "08000";
-    pub const INVALID_SQL_STATEMENT_NAME: &str = "26000";
-    pub const INVALID_CURSOR_NAME: &str = "34000";
-    pub const INVALID_AUTHORIZATION: &str = "28000";
-    pub const INTERNAL_ERROR: &str = "XX000";
+pub use floe_protocol::pg_error::*;
+
+/// Conversion of DuckDB error text into a Postgres error.
+pub trait FromDuckdb {
+    /// Maps a DuckDB error to a Postgres error. `sql` is the text DuckDB saw, used
+    /// to turn its byte offset into the 1-based character position Postgres reports.
+    fn from_duckdb(raw: &str, sql: Option<&str>) -> PgError;
 }
 
-/// Severity of an error or notice.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Severity {
-    Error,
-    Fatal,
-    Warning,
-    Notice,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "ERROR",
-            Severity::Fatal => "FATAL",
-            Severity::Warning => "WARNING",
-            Severity::Notice => "NOTICE",
-        }
-    }
-}
-
-/// An error or notice as sent in ErrorResponse / NoticeResponse.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PgError {
-    pub severity: Severity,
-    pub code: &'static str,
-    pub message: String,
-    pub detail: Option<String>,
-    pub hint: Option<String>,
-    /// 1-based character position in the statement text.
-    pub position: Option<usize>,
-}
-
-impl std::fmt::Display for PgError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} ({})", self.message, self.code)
-    }
-}
-
-impl std::error::Error for PgError {}
-
-impl PgError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> PgError {
-        PgError {
-            severity: Severity::Error,
-            code,
-            message: message.into(),
-            detail: None,
-            hint: None,
-            position: None,
-        }
-    }
-
-    pub fn warning(message: impl Into<String>, code: &'static str) -> PgError {
-        PgError {
-            severity: Severity::Warning,
-            ..PgError::new(code, message)
-        }
-    }
-
-    pub fn with_hint(mut self, hint: impl Into<String>) -> PgError {
-        self.hint = Some(hint.into());
-        self
-    }
-
-    pub fn fatal(mut self) -> PgError {
-        self.severity = Severity::Fatal;
-        self
-    }
-
-    pub fn canceled() -> PgError {
-        PgError::new(
-            sqlstate::QUERY_CANCELED,
-            "canceling statement due to user request",
-        )
-    }
-
-    pub fn in_failed_transaction() -> PgError {
-        PgError::new(
-            sqlstate::IN_FAILED_SQL_TRANSACTION,
-            "current transaction is aborted, commands ignored until end of transaction block",
-        )
-    }
-
-    /// The (field code, value) pairs of an ErrorResponse / NoticeResponse.
-    pub fn fields(&self) -> Vec<(u8, String)> {
-        let mut f = vec![
-            (b'S', self.severity.as_str().to_string()),
-            (b'V', self.severity.as_str().to_string()),
-            (b'C', self.code.to_string()),
-            (b'M', self.message.clone()),
-        ];
-        if let Some(d) = &self.detail {
-            f.push((b'D', d.clone()));
-        }
-        if let Some(h) = &self.hint {
-            f.push((b'H', h.clone()));
-        }
-        if let Some(p) = self.position {
-            f.push((b'P', p.to_string()));
-        }
-        f
-    }
-
-    /// Maps a DuckDB error to a Postgres error. `sql` is the text DuckDB saw, used to
-    /// turn its byte offset into the 1-based character position Postgres reports.
-    pub fn from_duckdb(raw: &str, sql: Option<&str>) -> PgError {
+impl FromDuckdb for PgError {
+    fn from_duckdb(raw: &str, sql: Option<&str>) -> PgError {
         let parsed = DuckErrorInfo::parse(raw);
         let (code, message) = parsed.classify();
         let mut err = PgError::new(code, message);

@@ -1,33 +1,27 @@
-//! The worker's Postgres listener: accepts connections, runs the startup handshake,
-//! answers cancel requests, and wires each session's thread to its socket.
+//! The worker's Postgres listener: accepts connections (TCP or unix socket), runs
+//! the startup handshake (with the internal token when one is set), answers cancel
+//! requests, and wires each session's thread to its socket.
 //!
-//! Per connection there are three parts: this task reads and decodes frontend
-//! messages, a session thread runs them on DuckDB, and a writer task writes the
-//! session's output. The session-to-writer channel is bounded, so a slow reader
-//! slows the query down rather than growing memory.
+//! Per connection, this task reads and decodes frontend messages and a session
+//! thread runs them on DuckDB, writing its output straight to the socket.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::{Buf, BufMut, BytesMut};
+use bytes::BytesMut;
+use floe_protocol::startup::{self, StartupPacket};
+use floe_protocol::{Listener, Stream};
 use pgwire::messages::{DecodeContext, PgWireFrontendMessage};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 
 use crate::duck::Database;
 use crate::pg_error::{sqlstate, PgError};
 use crate::session::{CancelReason, QueryControl, Session, SessionInit, SessionInput};
 use crate::socket_writer::SocketWriter;
-use crate::wire;
 
-const SSL_REQUEST: i32 = 80_877_103;
-const GSSENC_REQUEST: i32 = 80_877_104;
-const CANCEL_REQUEST: i32 = 80_877_102;
-/// Largest startup packet accepted (Postgres uses 10000).
-const MAX_STARTUP_PACKET: usize = 10_000;
 /// Decoded messages queued ahead of a busy session (pipelining).
 const INPUT_QUEUE: usize = 256;
 
@@ -53,18 +47,26 @@ pub struct Worker {
     next_pid: AtomicI32,
     active: AtomicUsize,
     default_params: Vec<(&'static str, String)>,
+    /// When set, clients must present it as their password (router-to-worker
+    /// authentication); the router authenticates end users.
+    token: Option<String>,
 }
 
 impl Worker {
     /// `default_params` are session parameter defaults from the configuration
     /// (e.g. `TimeZone`).
-    pub fn new(db: Database, default_params: Vec<(&'static str, String)>) -> Arc<Worker> {
+    pub fn new(
+        db: Database,
+        default_params: Vec<(&'static str, String)>,
+        token: Option<String>,
+    ) -> Arc<Worker> {
         Arc::new(Worker {
             db: Arc::new(db),
             registry: Registry::default(),
             next_pid: AtomicI32::new(std::process::id() as i32 % 10_000 * 1_000 + 1),
             active: AtomicUsize::new(0),
             default_params,
+            token,
         })
     }
 
@@ -91,11 +93,7 @@ impl Worker {
 
     /// Accepts connections until `shutdown` turns true, then ends every session
     /// (their clients get 57P01) and returns once they are gone.
-    pub async fn serve(
-        self: Arc<Self>,
-        listener: TcpListener,
-        mut shutdown: watch::Receiver<bool>,
-    ) {
+    pub async fn serve(self: Arc<Self>, listener: Listener, mut shutdown: watch::Receiver<bool>) {
         let mut tasks = tokio::task::JoinSet::new();
         loop {
             tokio::select! {
@@ -104,7 +102,7 @@ impl Worker {
                         let worker = self.clone();
                         let shutdown = shutdown.clone();
                         tasks.spawn(async move {
-                            if let Err(e) = worker.connection(stream, peer, shutdown).await {
+                            if let Err(e) = worker.connection(stream, peer.clone(), shutdown).await {
                                 tracing::debug!(%peer, error = %e, "connection ended with an error");
                             }
                         });
@@ -136,56 +134,54 @@ impl Worker {
 
     async fn connection(
         self: Arc<Self>,
-        stream: TcpStream,
-        peer: std::net::SocketAddr,
+        mut stream: Stream,
+        peer: String,
         mut shutdown: watch::Receiver<bool>,
     ) -> std::io::Result<()> {
-        stream.set_nodelay(true)?;
-        let (mut rd, mut wr) = stream.into_split();
-        let Some(startup) = read_startup(&mut rd, &mut wr, &self).await? else {
+        let Some(startup) = self.startup(&mut stream).await? else {
             return Ok(());
         };
-        let user = match startup.iter().find(|(k, _)| k == "user") {
-            Some((_, u)) if !u.is_empty() => u.clone(),
+        let user = match StartupPacket::param(&startup, "user") {
+            Some(u) if !u.is_empty() => u.to_string(),
             _ => {
                 let e = PgError::new(
                     sqlstate::INVALID_AUTHORIZATION,
                     "no PostgreSQL user name specified in startup packet",
                 )
                 .fatal();
-                return write_error(&mut wr, &e).await;
+                return write_error(&mut stream, &e).await;
             }
         };
-        if startup
-            .iter()
-            .any(|(k, v)| k == "replication" && v != "false" && v != "0")
-        {
+        if StartupPacket::param(&startup, "replication").is_some_and(|v| v != "false" && v != "0") {
             let e = PgError::new(
                 sqlstate::FEATURE_NOT_SUPPORTED,
                 "replication connections are not supported",
             )
             .fatal();
-            return write_error(&mut wr, &e).await;
+            return write_error(&mut stream, &e).await;
         }
-        let database = startup
-            .iter()
-            .find(|(k, _)| k == "database")
-            .map(|(_, d)| d.clone())
-            .unwrap_or_else(|| user.clone());
+        if let Some(token) = &self.token {
+            if !authenticate_token(&mut stream, token).await? {
+                let e = PgError::new(
+                    sqlstate::INVALID_PASSWORD,
+                    format!("password authentication failed for user \"{user}\""),
+                )
+                .fatal();
+                return write_error(&mut stream, &e).await;
+            }
+        }
+        let database = StartupPacket::param(&startup, "database")
+            .unwrap_or(&user)
+            .to_string();
         let conn = match self.db.connect() {
             Ok(c) => c,
             Err(e) => {
                 let e = PgError::new(sqlstate::CONNECTION_EXCEPTION, e.message).fatal();
-                return write_error(&mut wr, &e).await;
+                return write_error(&mut stream, &e).await;
             }
         };
         // The session thread writes to the socket itself; this task keeps reading.
-        let stream = rd
-            .reunite(wr)
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        let std_stream = stream.into_std()?;
-        let write_half = std_stream.try_clone()?;
-        let mut rd = TcpStream::from_std(std_stream)?;
+        let (mut rd, write_half) = stream.into_async_and_std()?;
         let closing = Arc::new(AtomicBool::new(false));
         let writer = SocketWriter::new(write_half, closing.clone());
 
@@ -203,7 +199,7 @@ impl Worker {
             default_params: self.default_params.clone(),
             pid,
             secret,
-            client: peer.to_string(),
+            client: peer,
             runtime: tokio::runtime::Handle::current(),
         };
         let control = Arc::new(QueryControl::new(conn.interrupt_handle()));
@@ -288,95 +284,63 @@ impl Worker {
     }
 }
 
-async fn write_error(wr: &mut tokio::net::tcp::OwnedWriteHalf, e: &PgError) -> std::io::Result<()> {
-    let mut b = BytesMut::new();
-    wire::error_or_notice(&mut b, e);
-    wr.write_all(&b).await?;
-    wr.shutdown().await
+async fn write_error(stream: &mut Stream, e: &PgError) -> std::io::Result<()> {
+    stream.write_all(&startup::error_message(e)).await?;
+    stream.shutdown().await
 }
 
-/// Runs the pre-startup exchange: answers SSL and GSS requests with 'N', handles a
-/// cancel request, and returns the startup parameters (or `None` if the
-/// connection was only a cancel request or was refused).
-async fn read_startup(
-    rd: &mut tokio::net::tcp::OwnedReadHalf,
-    wr: &mut tokio::net::tcp::OwnedWriteHalf,
-    worker: &Worker,
-) -> std::io::Result<Option<Vec<(String, String)>>> {
-    loop {
-        let len = rd.read_i32().await?;
-        if len < 8 || len as usize > MAX_STARTUP_PACKET {
-            let e = PgError::new(
-                sqlstate::PROTOCOL_VIOLATION,
-                "invalid length of startup packet",
-            )
-            .fatal();
-            write_error(wr, &e).await?;
-            return Ok(None);
-        }
-        let mut body = vec![0u8; len as usize - 4];
-        rd.read_exact(&mut body).await?;
-        let mut b = &body[..];
-        let code = b.get_i32();
-        match code {
-            SSL_REQUEST | GSSENC_REQUEST => {
-                wr.write_all(b"N").await?;
-            }
-            CANCEL_REQUEST => {
-                if b.remaining() >= 8 {
-                    let pid = b.get_i32();
-                    let secret = b.get_i32();
-                    worker.cancel(pid, secret);
+/// Asks for the password and checks it against the internal token.
+async fn authenticate_token(stream: &mut Stream, token: &str) -> std::io::Result<bool> {
+    stream
+        .write_all(&startup::request_cleartext_password())
+        .await?;
+    let tag = stream.read_u8().await?;
+    let len = stream.read_i32().await?;
+    if tag != b'p' || !(5..=1024).contains(&len) {
+        return Ok(false);
+    }
+    let mut body = vec![0u8; len as usize - 4];
+    stream.read_exact(&mut body).await?;
+    let given = body.strip_suffix(&[0]).unwrap_or(&body);
+    // Compare in constant time so the token cannot be guessed byte by byte.
+    let want = token.as_bytes();
+    let mut diff = given.len() ^ want.len();
+    for (i, w) in want.iter().enumerate() {
+        diff |= usize::from(given.get(i).copied().unwrap_or(0) ^ w);
+    }
+    Ok(diff == 0)
+}
+
+impl Worker {
+    /// Runs the pre-startup exchange: answers SSL and GSS requests with 'N', handles
+    /// a cancel request, and returns the startup parameters (or `None` if the
+    /// connection was only a cancel request or was refused).
+    async fn startup(&self, stream: &mut Stream) -> std::io::Result<Option<Vec<(String, String)>>> {
+        loop {
+            match startup::read_startup_packet(stream).await? {
+                StartupPacket::SslRequest | StartupPacket::GssEncRequest => {
+                    stream.write_all(b"N").await?;
                 }
-                return Ok(None);
-            }
-            v if v >> 16 == 3 => {
-                let minor = v & 0xFFFF;
-                let mut params = Vec::new();
-                let mut unsupported = Vec::new();
-                let mut fields = b.split(|c| *c == 0);
-                while let (Some(k), Some(v)) = (fields.next(), fields.next()) {
-                    if k.is_empty() {
-                        break;
-                    }
-                    let k = String::from_utf8_lossy(k).into_owned();
-                    let v = String::from_utf8_lossy(v).into_owned();
-                    if k.starts_with("_pq_.") {
-                        unsupported.push(k);
-                    } else {
-                        params.push((k, v));
-                    }
+                StartupPacket::Cancel { pid, secret } => {
+                    self.cancel(pid, secret);
+                    return Ok(None);
                 }
-                if minor > 0 || !unsupported.is_empty() {
-                    // Protocol 3.x for x > 0: say we speak 3.0.
-                    let mut m = BytesMut::new();
-                    m.put_u8(b'v');
-                    let at = m.len();
-                    m.put_i32(0);
-                    m.put_i32(0);
-                    m.put_i32(unsupported.len() as i32);
-                    for o in &unsupported {
-                        m.put_slice(o.as_bytes());
-                        m.put_u8(0);
+                StartupPacket::Startup {
+                    minor,
+                    params,
+                    unsupported,
+                } => {
+                    if minor > 0 || !unsupported.is_empty() {
+                        stream
+                            .write_all(&startup::negotiate_protocol_version(&unsupported))
+                            .await?;
                     }
-                    let l = (m.len() - at) as i32;
-                    m[at..at + 4].copy_from_slice(&l.to_be_bytes());
-                    wr.write_all(&m).await?;
+                    return Ok(Some(params));
                 }
-                return Ok(Some(params));
-            }
-            _ => {
-                let e = PgError::new(
-                    sqlstate::FEATURE_NOT_SUPPORTED,
-                    format!(
-                        "unsupported frontend protocol {}.{}",
-                        code >> 16,
-                        code & 0xFFFF
-                    ),
-                )
-                .fatal();
-                write_error(wr, &e).await?;
-                return Ok(None);
+                StartupPacket::Invalid(e) => {
+                    write_error(stream, &e).await?;
+                    return Ok(None);
+                }
             }
         }
     }

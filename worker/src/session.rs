@@ -24,7 +24,7 @@ use crate::duck::{
 };
 use crate::params;
 use crate::pg_compat;
-use crate::pg_error::{sqlstate, PgError};
+use crate::pg_error::{sqlstate, FromDuckdb, PgError};
 use crate::row_encoder::{encode_rows, ColumnEncoder, OutputSettings};
 use crate::settings::{is_session_parameter, SessionParams};
 use crate::socket_writer::SocketWriter;

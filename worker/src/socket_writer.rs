@@ -6,19 +6,20 @@
 //! that reads slowly simply holds the session (and its DuckDB stream) back.
 
 use std::io::{self, Write};
-use std::net::TcpStream;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use floe_protocol::listen::StdStream;
+
 pub struct SocketWriter {
-    stream: TcpStream,
+    stream: StdStream,
     /// Set when the connection is being torn down; a blocked write gives up.
     closing: Arc<AtomicBool>,
 }
 
 impl SocketWriter {
-    pub fn new(stream: TcpStream, closing: Arc<AtomicBool>) -> SocketWriter {
+    pub fn new(stream: StdStream, closing: Arc<AtomicBool>) -> SocketWriter {
         SocketWriter { stream, closing }
     }
 

@@ -1,0 +1,12 @@
+//! `floe-protocol` holds the Postgres wire-protocol pieces both the router and the
+//! workers need: errors with SQLSTATEs, listen addresses (TCP or unix socket) and
+//! their streams, the startup-packet exchange, and message framing for relaying
+//! messages without decoding them.
+
+pub mod frame;
+pub mod listen;
+pub mod pg_error;
+pub mod startup;
+
+pub use listen::{ListenAddr, Listener, Stream};
+pub use pg_error::{sqlstate, PgError, Severity};
