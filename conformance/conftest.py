@@ -31,8 +31,13 @@ class Server:
         )
         self.log = []
         threading.Thread(target=self._drain_stderr, daemon=True).start()
-        line = self.proc.stdout.readline()
-        m = re.match(r"floe listening on 127\.0\.0\.1:(\d+)", line)
+        m = None
+        line = ""
+        for _ in range(20):
+            line = self.proc.stdout.readline()
+            m = re.match(r"floe listening on 127\.0\.0\.1:(\d+)", line)
+            if m or not line:
+                break
         if not m:
             self.proc.kill()
             raise RuntimeError(f"floe did not start: {line!r} {self.log}")

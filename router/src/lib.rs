@@ -1,5 +1,13 @@
-//! `floe-router` will own the client-facing front-end: TLS and authentication,
-//! SQL analysis with sqlparser (classification, policy, Postgres-dialect
-//! rewrites), session balancing over workers, cancel mapping and the result cache.
-//! Until it lands, `floe serve` exposes the worker's Postgres listener directly
-//! (on loopback only).
+//! `floe-router` owns the client-facing front-end: it accepts Postgres clients,
+//! authenticates them, pins each session to one worker (the least loaded healthy
+//! one), relays messages both ways without re-encoding rows, maps cancel requests
+//! to the worker running the query, and turns a worker's death into a clean
+//! Postgres error for its sessions only.
+
+pub mod backend;
+pub mod cancel;
+pub mod proxy;
+pub mod workers;
+
+pub use proxy::{Router, RouterConfig};
+pub use workers::WorkerSet;

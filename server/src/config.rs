@@ -2,7 +2,6 @@
 //! variables, overridden by command-line flags. Every default works on a laptop.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -71,6 +70,8 @@ pub struct WorkersConfig {
     pub memory_limit: Option<String>,
     /// DuckDB threads per worker.
     pub threads: Option<usize>,
+    /// The internal token routers present to workers (`floe serve` makes one).
+    pub token: Option<String>,
 }
 
 /// Defaults for client sessions.
@@ -158,10 +159,10 @@ impl Config {
         Ok(config)
     }
 
-    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+    pub fn listen_addr(&self) -> Result<floe_protocol::ListenAddr, ConfigError> {
         self.listen.parse().map_err(|_| {
             ConfigError::Invalid(format!(
-                "listen = \"{}\" is not an address:port",
+                "listen = \"{}\" is neither host:port nor unix:/path",
                 self.listen
             ))
         })

@@ -1,17 +1,18 @@
 //! The `floe` binary: command line, configuration, and process lifecycle.
 //!
-//! `floe serve` is the embedded default: one command that keeps everything under
-//! the data directory and accepts Postgres clients at once. `floe worker` runs a
-//! single worker on a given address.
+//! `floe serve` is the embedded default: one command that starts a router and
+//! supervised local worker processes, keeps everything under the data directory and
+//! accepts Postgres clients at once. `floe worker` runs one worker; `floe router`
+//! fronts workers running elsewhere.
 
 mod config;
+mod run;
+mod supervisor;
 
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use tokio::sync::watch;
 
 use config::{Config, Overrides};
 
@@ -28,7 +29,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run Floe on its embedded default (local warehouse directory).
+    /// Run Floe on its embedded default: a router plus supervised local workers.
     Serve {
         #[arg(long)]
         config: Option<PathBuf>,
@@ -36,10 +37,11 @@ enum Command {
         listen: Option<String>,
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Local worker processes to run.
         #[arg(long)]
         workers: Option<usize>,
     },
-    /// Run one worker listening on ADDR.
+    /// Run one worker on ADDR (host:port or unix:/path).
     Worker {
         #[arg(long)]
         config: Option<PathBuf>,
@@ -47,6 +49,19 @@ enum Command {
         listen: String,
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Which of several workers sharing a data directory this is.
+        #[arg(long)]
+        id: Option<usize>,
+    },
+    /// Run a router in front of workers at the given addresses.
+    Router {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        listen: Option<String>,
+        /// A worker address (host:port or unix:/path); repeat for several.
+        #[arg(long = "worker", required = true)]
+        workers: Vec<String>,
     },
 }
 
@@ -78,12 +93,20 @@ fn main() -> ExitCode {
             config,
             listen,
             data_dir,
+            ..
         } => (
             config.clone(),
             Overrides {
                 listen: Some(listen.clone()),
                 data_dir: data_dir.clone(),
                 workers: None,
+            },
+        ),
+        Command::Router { config, listen, .. } => (
+            config.clone(),
+            Overrides {
+                listen: listen.clone(),
+                ..Default::default()
             },
         ),
     };
@@ -104,132 +127,18 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run_worker(config)) {
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve { config: file, .. } => run::serve(config, file).await,
+            Command::Worker { id, .. } => run::worker(config, id).await,
+            Command::Router { workers, .. } => run::router(config, workers).await,
+        }
+    });
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("floe: {e}");
             ExitCode::FAILURE
         }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-enum ServeError {
-    #[error("{0}")]
-    Config(#[from] config::ConfigError),
-    #[error("listening on {0} beyond loopback requires authentication, which this build does not have yet; listen on 127.0.0.1")]
-    Unauthenticated(SocketAddr),
-    #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-    #[error("cannot open the DuckDB database: {0}")]
-    Engine(String),
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-}
-
-/// Directories under the data directory that the engine may touch.
-struct DataLayout {
-    database: PathBuf,
-    tmp: PathBuf,
-    cache: PathBuf,
-    warehouse: PathBuf,
-}
-
-impl DataLayout {
-    fn new(config: &Config) -> DataLayout {
-        let d = &config.data_dir;
-        DataLayout {
-            database: d.join("duckdb").join("floe.duckdb"),
-            tmp: d.join("tmp"),
-            cache: config.cache.dir.clone().unwrap_or_else(|| d.join("cache")),
-            warehouse: d.join("warehouse"),
-        }
-    }
-
-    fn create(&self) -> std::io::Result<()> {
-        for dir in [
-            self.database.parent().unwrap_or(Path::new(".")),
-            &self.tmp,
-            &self.cache,
-            &self.warehouse,
-        ] {
-            std::fs::create_dir_all(dir)?;
-        }
-        Ok(())
-    }
-}
-
-async fn run_worker(config: Config) -> Result<(), ServeError> {
-    let addr = config.listen_addr()?;
-    if !addr.ip().is_loopback() {
-        return Err(ServeError::Unauthenticated(addr));
-    }
-    if config.workers.count.is_some_and(|n| n > 1) {
-        tracing::warn!(
-            "workers.count > 1 takes effect with the router; running one in-process worker"
-        );
-    }
-    let layout = DataLayout::new(&config);
-    layout.create()?;
-    let sandbox = floe_worker::SandboxConfig {
-        database_path: Some(layout.database.clone()),
-        allowed_dirs: vec![layout.cache.clone(), layout.warehouse.clone()],
-        temp_dir: layout.tmp.clone(),
-        threads: config.workers.threads,
-        memory_limit: config.workers.memory_limit.clone(),
-    };
-    let db = tokio::task::spawn_blocking(move || floe_worker::open_sandboxed(&sandbox))
-        .await
-        .map_err(|e| ServeError::Engine(e.to_string()))?
-        .map_err(|e| ServeError::Engine(e.message))?;
-    let mut defaults = Vec::new();
-    if let Some(tz) = &config.session.timezone {
-        defaults.push(("TimeZone", tz.clone()));
-    }
-    let worker = floe_worker::Worker::new(db, defaults, None);
-    let listen = floe_protocol::ListenAddr::Tcp(addr);
-    let listener = floe_protocol::Listener::bind(&listen)
-        .await
-        .map_err(|source| ServeError::Listen { addr, source })?;
-    let local = listener.local_addr()?;
-    tracing::info!(listen = %local, data_dir = %config.data_dir.display(), "Floe is ready for connections");
-    // A line on stdout that scripts and tests can wait for.
-    println!("floe listening on {local}");
-
-    let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        tracing::info!("shutting down");
-        let _ = stop_tx.send(true);
-    });
-    worker.clone().serve(listener, stop_rx).await;
-    // The database closes (and checkpoints) when the last reference goes.
-    drop(worker);
-    tracing::info!("stopped");
-    Ok(())
-}
-
-async fn wait_for_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }

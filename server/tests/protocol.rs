@@ -632,7 +632,9 @@ async fn disconnect_mid_result_frees_the_query() {
     drop(client);
     conn_task.abort();
     assert!(
-        server.wait_for_log(Duration::from_secs(10), |l| l.contains("session ended")),
+        server.wait_for_log(Duration::from_secs(10), |l| l.contains("floe_worker")
+            && l.contains("session ended")
+            && l.contains("queries=1")),
         "session did not end after the client left: {:?}",
         server.log()
     );

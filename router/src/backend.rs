@@ -1,0 +1,109 @@
+//! A router-to-worker connection: the startup handshake with the internal token,
+//! and what the worker reports (parameters, cancel key) before the session starts.
+
+use std::io;
+
+use bytes::{Bytes, BytesMut};
+use floe_protocol::startup;
+use floe_protocol::{ListenAddr, Stream};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A started worker session, ready for relaying.
+pub struct Backend {
+    pub stream: Stream,
+    pub pid: i32,
+    pub secret: i32,
+    /// ParameterStatus messages the worker sent, raw, in order.
+    pub parameter_status: Vec<Bytes>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    #[error("cannot reach worker: {0}")]
+    Io(#[from] io::Error),
+    /// The worker refused the session; its ErrorResponse, to pass on as is.
+    #[error("worker refused the session")]
+    Refused(Bytes),
+    #[error("unexpected message from worker: {0}")]
+    Protocol(String),
+}
+
+/// Reads one message: (type, whole message bytes).
+async fn read_message(stream: &mut Stream) -> Result<(u8, Bytes), BackendError> {
+    let tag = stream.read_u8().await?;
+    let len = stream.read_i32().await?;
+    if !(4..=1 << 20).contains(&len) {
+        return Err(BackendError::Protocol(format!("message length {len}")));
+    }
+    let mut m = BytesMut::with_capacity(len as usize + 1);
+    m.extend_from_slice(&[tag]);
+    m.extend_from_slice(&len.to_be_bytes());
+    m.resize(len as usize + 1, 0);
+    stream.read_exact(&mut m[5..]).await?;
+    Ok((tag, m.freeze()))
+}
+
+/// Connects to `addr` and starts a session with the client's startup parameters,
+/// answering the worker's password request with `token`.
+pub async fn connect(
+    addr: &ListenAddr,
+    params: &[(String, String)],
+    token: Option<&str>,
+) -> Result<Backend, BackendError> {
+    let mut stream = addr.connect().await?;
+    let pairs: Vec<(&str, &str)> = params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    stream.write_all(&startup::startup_packet(&pairs)).await?;
+    let mut pid = 0;
+    let mut secret = 0;
+    let mut parameter_status = Vec::new();
+    loop {
+        let (tag, msg) = read_message(&mut stream).await?;
+        match tag {
+            b'R' => {
+                let code = i32::from_be_bytes([msg[5], msg[6], msg[7], msg[8]]);
+                match (code, token) {
+                    (0, _) => {}
+                    (3, Some(t)) => stream.write_all(&startup::password_message(t)).await?,
+                    _ => {
+                        return Err(BackendError::Protocol(format!(
+                            "authentication request {code}"
+                        )))
+                    }
+                }
+            }
+            b'S' => parameter_status.push(msg),
+            b'K' if msg.len() >= 13 => {
+                pid = i32::from_be_bytes([msg[5], msg[6], msg[7], msg[8]]);
+                secret = i32::from_be_bytes([msg[9], msg[10], msg[11], msg[12]]);
+            }
+            b'N' | b'v' => {}
+            b'E' => return Err(BackendError::Refused(msg)),
+            b'Z' => {
+                return Ok(Backend {
+                    stream,
+                    pid,
+                    secret,
+                    parameter_status,
+                })
+            }
+            other => {
+                return Err(BackendError::Protocol(format!(
+                    "message type {}",
+                    other as char
+                )))
+            }
+        }
+    }
+}
+
+/// Sends a cancel request for the worker session (pid, secret) at `addr`.
+pub async fn cancel(addr: &ListenAddr, pid: i32, secret: i32) -> io::Result<()> {
+    let mut stream = addr.connect().await?;
+    stream
+        .write_all(&startup::cancel_packet(pid, secret))
+        .await?;
+    stream.shutdown().await
+}

@@ -1,0 +1,351 @@
+//! The client-facing listener and the per-session relay.
+//!
+//! A client session is pinned to one worker connection for its life. Messages are
+//! relayed in both directions as whole frames, never decoded and re-encoded: the
+//! router only looks at the type byte (and at ReadyForQuery's status) as the frames
+//! pass. A worker that goes away ends only its own sessions, each with a Postgres
+//! error; new sessions go to the healthy workers.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{BufMut, BytesMut};
+use floe_protocol::frame;
+use floe_protocol::startup::{self, StartupPacket};
+use floe_protocol::{sqlstate, Listener, PgError, Stream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::watch;
+
+use crate::backend::{self, BackendError};
+use crate::cancel::{CancelRegistry, WorkerKey};
+use crate::workers::WorkerSet;
+
+/// Read buffer per direction; frames larger than this are read in several steps.
+const RELAY_BUFFER: usize = 64 * 1024;
+
+/// How the router is set up.
+#[derive(Debug, Clone, Default)]
+pub struct RouterConfig {
+    /// The internal token workers require (none for workers that require none).
+    pub worker_token: Option<String>,
+}
+
+pub struct Router {
+    workers: WorkerSet,
+    cancels: CancelRegistry,
+    config: RouterConfig,
+    active: AtomicUsize,
+}
+
+impl Router {
+    pub fn new(workers: WorkerSet, config: RouterConfig) -> Arc<Router> {
+        Arc::new(Router {
+            workers,
+            cancels: CancelRegistry::new(),
+            config,
+            active: AtomicUsize::new(0),
+        })
+    }
+
+    pub fn workers(&self) -> &WorkerSet {
+        &self.workers
+    }
+
+    /// Client sessions currently open.
+    pub fn active_sessions(&self) -> usize {
+        self.active.load(Ordering::Relaxed)
+    }
+
+    /// Accepts clients until `shutdown` turns true, then waits (up to 15 s) for
+    /// open sessions to end.
+    pub async fn serve(self: Arc<Self>, listener: Listener, mut shutdown: watch::Receiver<bool>) {
+        let mut tasks = tokio::task::JoinSet::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, peer)) => {
+                        let router = self.clone();
+                        let shutdown = shutdown.clone();
+                        tasks.spawn(async move {
+                            if let Err(e) = router.client(stream, peer.clone(), shutdown).await {
+                                tracing::debug!(%peer, error = %e, "client connection ended with an error");
+                            }
+                        });
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                },
+                _ = shutdown.changed() => break,
+                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
+            }
+        }
+        drop(listener);
+        let deadline = tokio::time::sleep(Duration::from_secs(15));
+        tokio::pin!(deadline);
+        loop {
+            tokio::select! {
+                next = tasks.join_next() => if next.is_none() { break },
+                _ = &mut deadline => {
+                    tracing::warn!(remaining = tasks.len(), "client sessions did not end in time");
+                    tasks.abort_all();
+                    break;
+                }
+            }
+        }
+    }
+
+    async fn client(
+        self: Arc<Self>,
+        mut client: Stream,
+        peer: String,
+        shutdown: watch::Receiver<bool>,
+    ) -> std::io::Result<()> {
+        let params = loop {
+            match startup::read_startup_packet(&mut client).await? {
+                StartupPacket::SslRequest | StartupPacket::GssEncRequest => {
+                    client.write_all(b"N").await?;
+                }
+                StartupPacket::Cancel { pid, secret } => {
+                    self.forward_cancel(pid, secret).await;
+                    return Ok(());
+                }
+                StartupPacket::Startup {
+                    minor,
+                    params,
+                    unsupported,
+                } => {
+                    if minor > 0 || !unsupported.is_empty() {
+                        client
+                            .write_all(&startup::negotiate_protocol_version(&unsupported))
+                            .await?;
+                    }
+                    break params;
+                }
+                StartupPacket::Invalid(e) => return fatal(&mut client, &e).await,
+            }
+        };
+        let user = match StartupPacket::param(&params, "user") {
+            Some(u) if !u.is_empty() => u.to_string(),
+            _ => {
+                let e = PgError::new(
+                    sqlstate::INVALID_AUTHORIZATION,
+                    "no PostgreSQL user name specified in startup packet",
+                );
+                return fatal(&mut client, &e.fatal()).await;
+            }
+        };
+
+        // Pin the session to the least-loaded healthy worker that accepts it.
+        let mut chosen = None;
+        for slot in self.workers.candidates() {
+            match backend::connect(&slot.addr, &params, self.config.worker_token.as_deref()).await {
+                Ok(b) => {
+                    chosen = Some((slot, b));
+                    break;
+                }
+                Err(BackendError::Refused(msg)) => {
+                    client.write_all(&msg).await?;
+                    return client.shutdown().await;
+                }
+                Err(e) => {
+                    tracing::warn!(worker = %slot.addr, error = %e, "worker connection failed");
+                    slot.mark(false);
+                }
+            }
+        }
+        let Some((slot, backend)) = chosen else {
+            let e = PgError::new(
+                sqlstate::CANNOT_CONNECT_NOW,
+                "no Floe worker is available; try again shortly",
+            );
+            return fatal(&mut client, &e.fatal()).await;
+        };
+        let lease = self.workers.lease(&slot);
+        let (pid, secret) = self.cancels.register(WorkerKey {
+            addr: slot.addr.clone(),
+            pid: backend.pid,
+            secret: backend.secret,
+        });
+        self.active.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+
+        let mut hello = BytesMut::new();
+        hello.put_u8(b'R');
+        hello.put_i32(8);
+        hello.put_i32(0);
+        for s in &backend.parameter_status {
+            hello.extend_from_slice(s);
+        }
+        hello.put_u8(b'K');
+        hello.put_i32(12);
+        hello.put_i32(pid);
+        hello.put_i32(secret);
+        hello.put_u8(b'Z');
+        hello.put_i32(5);
+        hello.put_u8(b'I');
+        let result = match client.write_all(&hello).await {
+            Ok(()) => relay(client, backend.stream, shutdown).await,
+            Err(e) => Err(e),
+        };
+
+        self.cancels.unregister(pid);
+        self.active.fetch_sub(1, Ordering::Relaxed);
+        tracing::info!(
+            pid,
+            %user,
+            client = %peer,
+            worker = %lease.slot().addr,
+            worker_pid = backend.pid,
+            duration_ms = started.elapsed().as_millis() as u64,
+            ended = ?result.as_ref().map(|e| *e).unwrap_or(SessionEnd::ClientGone),
+            "client session ended"
+        );
+        if matches!(result, Ok(SessionEnd::WorkerGone)) {
+            // The worker may be dead: let the next sessions go elsewhere until a
+            // health check finds it back.
+            if slot.addr.connect().await.is_err() {
+                slot.mark(false);
+            }
+        }
+        drop(lease);
+        result.map(|_| ())
+    }
+
+    async fn forward_cancel(&self, pid: i32, secret: i32) {
+        match self.cancels.lookup(pid, secret) {
+            Some(key) => {
+                tracing::info!(pid, worker = %key.addr, "cancel request");
+                if let Err(e) = backend::cancel(&key.addr, key.pid, key.secret).await {
+                    tracing::warn!(worker = %key.addr, error = %e, "could not forward cancel request");
+                }
+            }
+            None => tracing::debug!(pid, "cancel request for unknown session"),
+        }
+    }
+}
+
+/// How a relayed session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// The client terminated or disconnected.
+    ClientGone,
+    /// The worker connection closed or failed.
+    WorkerGone,
+    Shutdown,
+}
+
+async fn fatal(client: &mut Stream, e: &PgError) -> std::io::Result<()> {
+    client.write_all(&startup::error_message(e)).await?;
+    client.shutdown().await
+}
+
+/// Relays frames both ways until one side ends.
+async fn relay(
+    client: Stream,
+    backend: Stream,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<SessionEnd> {
+    let (mut client_rd, mut client_wr) = tokio::io::split(client);
+    let (mut backend_rd, mut backend_wr) = tokio::io::split(backend);
+    enum Outcome {
+        Client(std::io::Result<bool>),
+        Worker(std::io::Result<bool>),
+        Shutdown,
+    }
+    let outcome = {
+        let upstream = pump(&mut client_rd, &mut backend_wr, Direction::ToWorker);
+        let downstream = pump(&mut backend_rd, &mut client_wr, Direction::ToClient);
+        tokio::select! {
+            r = upstream => Outcome::Client(r),
+            r = downstream => Outcome::Worker(r),
+            _ = shutdown.changed() => Outcome::Shutdown,
+        }
+    };
+    // Closing the worker side ends the worker session (and interrupts its query).
+    let _ = backend_wr.shutdown().await;
+    let (end, message) = match outcome {
+        Outcome::Client(Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => (
+            SessionEnd::ClientGone,
+            Some(PgError::new(
+                sqlstate::PROTOCOL_VIOLATION,
+                format!("invalid message: {e}"),
+            )),
+        ),
+        Outcome::Client(_) => (SessionEnd::ClientGone, None),
+        Outcome::Worker(Ok(last_was_error)) => (
+            SessionEnd::WorkerGone,
+            (!last_was_error).then(|| {
+                PgError::new(
+                    sqlstate::ADMIN_SHUTDOWN,
+                    "terminating connection because its Floe worker exited",
+                )
+            }),
+        ),
+        Outcome::Worker(Err(_)) => (SessionEnd::ClientGone, None),
+        Outcome::Shutdown => (
+            SessionEnd::Shutdown,
+            Some(PgError::new(
+                sqlstate::ADMIN_SHUTDOWN,
+                "terminating connection due to administrator command",
+            )),
+        ),
+    };
+    if let Some(e) = message {
+        let _ = client_wr
+            .write_all(&startup::error_message(&e.fatal()))
+            .await;
+    }
+    let _ = client_wr.shutdown().await;
+    Ok(end)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    ToWorker,
+    ToClient,
+}
+
+/// Copies whole frames from `rd` to `wr`. Returns when the reading side ends:
+/// `Ok(true)` if the last frame was an ErrorResponse (e.g. a FATAL the worker
+/// sent before closing), an error when writing fails.
+async fn pump<R, W>(rd: &mut R, wr: &mut W, dir: Direction) -> std::io::Result<bool>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut buf = BytesMut::with_capacity(RELAY_BUFFER);
+    let mut frames = Vec::with_capacity(64);
+    let mut last_tag = 0u8;
+    loop {
+        if buf.capacity() - buf.len() < 1024 {
+            buf.reserve(RELAY_BUFFER);
+        }
+        let n = rd.read_buf(&mut buf).await?;
+        if n == 0 {
+            return Ok(last_tag == b'E');
+        }
+        frames.clear();
+        let complete = match frame::scan(&buf, &mut frames) {
+            Ok(n) => n,
+            Err(e) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    e.to_string(),
+                ))
+            }
+        };
+        if let Some(f) = frames.last() {
+            last_tag = f.tag;
+        }
+        if complete > 0 {
+            let chunk = frame::take(&mut buf, complete);
+            wr.write_all(&chunk).await?;
+        }
+        if dir == Direction::ToWorker && frames.iter().any(|f| f.tag == b'X') {
+            return Ok(false);
+        }
+    }
+}

@@ -1,0 +1,278 @@
+//! The three ways to run Floe: `serve` (router plus supervised workers), `worker`
+//! and `router`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use floe_protocol::{ListenAddr, Listener};
+use floe_router::{Router, RouterConfig, WorkerSet};
+use tokio::sync::watch;
+
+use crate::config::{self, Config};
+use crate::supervisor::{self, WorkerSpec};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Config(#[from] config::ConfigError),
+    #[error("listening on {0} beyond loopback requires client authentication, which this build does not have yet; listen on 127.0.0.1")]
+    Unauthenticated(ListenAddr),
+    #[error(
+        "a worker listening on {0} beyond loopback needs an internal token (FLOE_WORKERS__TOKEN)"
+    )]
+    WorkerWithoutToken(ListenAddr),
+    #[error("invalid address {0}")]
+    Address(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: ListenAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot open the DuckDB database: {0}")]
+    Engine(String),
+    #[error("worker {0} did not start")]
+    WorkerStart(usize),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+fn is_loopback(addr: &ListenAddr) -> bool {
+    match addr {
+        ListenAddr::Tcp(a) => a.ip().is_loopback(),
+        ListenAddr::Unix(_) => true,
+    }
+}
+
+fn parse_addr(s: &str) -> Result<ListenAddr, RunError> {
+    s.parse().map_err(RunError::Address)
+}
+
+async fn bind(addr: &ListenAddr) -> Result<Listener, RunError> {
+    Listener::bind(addr)
+        .await
+        .map_err(|source| RunError::Listen {
+            addr: addr.clone(),
+            source,
+        })
+}
+
+/// A stop signal for SIGTERM / Ctrl-C.
+fn stop_on_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// Where a worker keeps its files under the data directory.
+struct WorkerLayout {
+    database: PathBuf,
+    tmp: PathBuf,
+    cache: PathBuf,
+    warehouse: PathBuf,
+}
+
+impl WorkerLayout {
+    fn new(config: &Config, id: Option<usize>) -> WorkerLayout {
+        let d = &config.data_dir;
+        let own = match id {
+            Some(i) => d.join("workers").join(i.to_string()),
+            None => d.to_path_buf(),
+        };
+        WorkerLayout {
+            database: own.join("duckdb").join("floe.duckdb"),
+            tmp: own.join("tmp"),
+            cache: config.cache.dir.clone().unwrap_or_else(|| d.join("cache")),
+            warehouse: d.join("warehouse"),
+        }
+    }
+
+    fn create(&self) -> std::io::Result<()> {
+        for dir in [
+            self.database.parent().unwrap_or(Path::new(".")),
+            &self.tmp,
+            &self.cache,
+            &self.warehouse,
+        ] {
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(())
+    }
+}
+
+/// `floe worker`: one DuckDB worker behind a Postgres listener.
+pub async fn worker(config: Config, id: Option<usize>) -> Result<(), RunError> {
+    let addr = config.listen_addr()?;
+    let token = config.workers.token.clone();
+    if !is_loopback(&addr) && token.is_none() {
+        return Err(RunError::WorkerWithoutToken(addr));
+    }
+    let layout = WorkerLayout::new(&config, id);
+    layout.create()?;
+    let sandbox = floe_worker::SandboxConfig {
+        database_path: Some(layout.database.clone()),
+        allowed_dirs: vec![layout.cache.clone(), layout.warehouse.clone()],
+        temp_dir: layout.tmp.clone(),
+        threads: config.workers.threads,
+        memory_limit: config.workers.memory_limit.clone(),
+    };
+    let db = tokio::task::spawn_blocking(move || floe_worker::open_sandboxed(&sandbox))
+        .await
+        .map_err(|e| RunError::Engine(e.to_string()))?
+        .map_err(|e| RunError::Engine(e.message))?;
+    let mut defaults = Vec::new();
+    if let Some(tz) = &config.session.timezone {
+        defaults.push(("TimeZone", tz.clone()));
+    }
+    let worker = floe_worker::Worker::new(db, defaults, token);
+    let listener = bind(&addr).await?;
+    let local = listener.local_addr()?;
+    tracing::info!(listen = %local, data_dir = %config.data_dir.display(), "worker ready");
+    println!("floe worker listening on {local}");
+    worker.clone().serve(listener, stop_on_signal()).await;
+    // The database closes (and checkpoints) when the last reference goes.
+    drop(worker);
+    tracing::info!("worker stopped");
+    Ok(())
+}
+
+/// Runs a router over `workers` on the configured address until a stop signal.
+async fn run_router(
+    config: &Config,
+    workers: WorkerSet,
+    token: Option<String>,
+    stop: watch::Receiver<bool>,
+) -> Result<(), RunError> {
+    let addr = config.listen_addr()?;
+    if !is_loopback(&addr) {
+        return Err(RunError::Unauthenticated(addr));
+    }
+    tokio::spawn(
+        workers
+            .clone()
+            .health_check_loop(Duration::from_millis(500)),
+    );
+    let router = Router::new(
+        workers,
+        RouterConfig {
+            worker_token: token,
+        },
+    );
+    let listener = bind(&addr).await?;
+    let local = listener.local_addr()?;
+    tracing::info!(listen = %local, data_dir = %config.data_dir.display(), "Floe is ready for connections");
+    // A line on stdout that scripts and tests can wait for.
+    println!("floe listening on {local}");
+    router.serve(listener, stop).await;
+    Ok(())
+}
+
+/// `floe router`: a router in front of workers running elsewhere.
+pub async fn router(config: Config, workers: Vec<String>) -> Result<(), RunError> {
+    let addrs = workers
+        .iter()
+        .map(|w| parse_addr(w))
+        .collect::<Result<Vec<_>, _>>()?;
+    let token = config.workers.token.clone();
+    run_router(&config, WorkerSet::new(addrs), token, stop_on_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// A directory for worker sockets: under the data directory unless that path is
+/// too long for a unix socket (about 100 bytes).
+fn socket_dir(data_dir: &Path) -> PathBuf {
+    let preferred = data_dir.join("run");
+    let absolute = std::fs::canonicalize(data_dir)
+        .map(|d| d.join("run"))
+        .unwrap_or_else(|_| preferred.clone());
+    if absolute.as_os_str().len() + "/worker-00.sock".len() < 100 {
+        absolute
+    } else {
+        std::env::temp_dir().join(format!("floe-{}", std::process::id()))
+    }
+}
+
+/// `floe serve`: the embedded default, a router plus supervised local workers.
+pub async fn serve(config: Config, config_file: Option<PathBuf>) -> Result<(), RunError> {
+    let addr = config.listen_addr()?;
+    if !is_loopback(&addr) {
+        return Err(RunError::Unauthenticated(addr));
+    }
+    std::fs::create_dir_all(&config.data_dir)?;
+    // Until tables live in the lakehouse, each worker has its own DuckDB database,
+    // so one worker is the default: every session then sees the same tables.
+    let count = config.workers.count.unwrap_or(1).max(1);
+    let token: String = (0..16)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect();
+    let run_dir = socket_dir(&config.data_dir);
+    std::fs::create_dir_all(&run_dir)?;
+    let exe = std::env::current_exe()?;
+    let data_dir = std::fs::canonicalize(&config.data_dir)?;
+    let (stop_workers_tx, stop_workers) = watch::channel(false);
+    let mut supervisors = Vec::new();
+    let mut addrs = Vec::new();
+    for id in 0..count {
+        let addr = ListenAddr::Unix(run_dir.join(format!("worker-{id}.sock")));
+        let mut args = vec![
+            "worker".to_string(),
+            "--listen".to_string(),
+            addr.to_string(),
+            "--data-dir".to_string(),
+            data_dir.to_string_lossy().into_owned(),
+            "--id".to_string(),
+            id.to_string(),
+        ];
+        if let Some(f) = &config_file {
+            args.push("--config".into());
+            args.push(f.to_string_lossy().into_owned());
+        }
+        let spec = WorkerSpec {
+            id,
+            addr: addr.clone(),
+            exe: exe.clone(),
+            args,
+            env: vec![("FLOE_WORKERS__TOKEN".into(), token.clone())],
+        };
+        supervisors.push(tokio::spawn(supervisor::supervise(
+            spec,
+            stop_workers.clone(),
+        )));
+        addrs.push(addr);
+    }
+    for (id, a) in addrs.iter().enumerate() {
+        if !supervisor::wait_ready(a, Duration::from_secs(120)).await {
+            let _ = stop_workers_tx.send(true);
+            return Err(RunError::WorkerStart(id));
+        }
+    }
+    let stop = stop_on_signal();
+    let result = run_router(&config, WorkerSet::new(addrs), Some(token), stop).await;
+    // Clients are gone (or told to go); now the workers.
+    let _ = stop_workers_tx.send(true);
+    for s in supervisors {
+        let _ = s.await;
+    }
+    let _ = std::fs::remove_dir(&run_dir);
+    tracing::info!("stopped");
+    result
+}
