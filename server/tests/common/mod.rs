@@ -21,10 +21,19 @@ impl FloeServer {
     }
 
     pub fn start_with(extra_env: &[(&str, &str)]) -> FloeServer {
+        Self::launch(&[], extra_env)
+    }
+
+    pub fn start_with_args(args: &[&str]) -> FloeServer {
+        Self::launch(args, &[])
+    }
+
+    fn launch(args: &[&str], extra_env: &[(&str, &str)]) -> FloeServer {
         let data_dir = tempfile::tempdir().expect("tempdir");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_floe"));
         cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir.path())
+            .args(args)
             .env("FLOE_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -117,22 +126,29 @@ impl FloeServer {
 
     /// Resident memory of the server and its worker processes.
     pub fn rss_bytes(&self) -> u64 {
-        let pid = self.child.id();
-        let children =
-            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap_or_default();
-        std::iter::once(pid)
-            .chain(children.split_whitespace().filter_map(|c| c.parse().ok()))
+        std::iter::once(self.child.id())
+            .chain(self.worker_pids())
             .map(rss_of)
             .sum()
     }
 
-    /// Pids of the worker processes.
+    /// Pids of the worker processes (the server's child processes).
     pub fn worker_pids(&self) -> Vec<u32> {
-        let pid = self.child.id();
-        std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-            .unwrap_or_default()
-            .split_whitespace()
-            .filter_map(|c| c.parse().ok())
+        let me = self.child.id();
+        let Ok(procs) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        procs
+            .filter_map(Result::ok)
+            .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+            .filter(|pid| {
+                // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces.
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                    .and_then(|ppid| ppid.parse::<u32>().ok())
+                    == Some(me)
+            })
             .collect()
     }
 }
