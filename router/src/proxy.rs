@@ -17,6 +17,7 @@ use floe_protocol::{sqlstate, Listener, PgError, Stream};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
+use crate::auth::{self, AuthConfig, AuthMethod};
 use crate::backend::{self, BackendError};
 use crate::cancel::{CancelRegistry, WorkerKey};
 use crate::workers::WorkerSet;
@@ -29,6 +30,9 @@ const RELAY_BUFFER: usize = 64 * 1024;
 pub struct RouterConfig {
     /// The internal token workers require (none for workers that require none).
     pub worker_token: Option<String>,
+    pub auth: AuthConfig,
+    /// Database names clients may connect to; others get 3D000.
+    pub databases: Vec<String>,
 }
 
 pub struct Router {
@@ -137,6 +141,32 @@ impl Router {
                 return fatal(&mut client, &e.fatal()).await;
             }
         };
+
+        let database = StartupPacket::param(&params, "database")
+            .unwrap_or(&user)
+            .to_string();
+        if !self.config.databases.contains(&database) {
+            let e = PgError::new(
+                sqlstate::INVALID_CATALOG_NAME,
+                format!("database \"{database}\" does not exist"),
+            );
+            return fatal(&mut client, &e.fatal()).await;
+        }
+        let auth = &self.config.auth;
+        if auth.method == AuthMethod::Trust
+            && !auth.users.is_empty()
+            && !auth.users.contains_key(&user)
+        {
+            let e = PgError::new(
+                sqlstate::INVALID_AUTHORIZATION,
+                format!("role \"{user}\" does not exist"),
+            );
+            return fatal(&mut client, &e.fatal()).await;
+        }
+        if let Err(e) = auth::authenticate(&mut client, auth, &user, false).await {
+            tracing::info!(%user, client = %peer, error = %e.message, "authentication failed");
+            return fatal(&mut client, &e).await;
+        }
 
         // Pin the session to the least-loaded healthy worker that accepts it.
         let mut chosen = None;

@@ -37,6 +37,29 @@ pub struct Config {
     pub workers: WorkersConfig,
     #[serde(default)]
     pub session: SessionConfig,
+    #[serde(default)]
+    pub auth: AuthSection,
+}
+
+/// Client authentication: the method and the users with their password
+/// verifiers (as `floe user add` writes them).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// `scram-sha-256` (default), `md5`, `password` (TLS only) or `trust`.
+    pub method: Option<String>,
+    #[serde(default)]
+    pub users: Vec<UserEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserEntry {
+    pub name: String,
+    /// `SCRAM-SHA-256$…` or `md5…` verifier, never the password itself.
+    pub password: String,
+    #[serde(default)]
+    pub superuser: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -83,7 +106,7 @@ pub struct SessionConfig {
 }
 
 const TOP_LEVEL_KEYS: &[&str] = &["listen", "data_dir"];
-const SECTIONS: &[&str] = &["catalog", "storage", "cache", "workers", "session"];
+const SECTIONS: &[&str] = &["catalog", "storage", "cache", "workers", "session", "auth"];
 
 fn default_listen() -> String {
     "127.0.0.1:5432".into()

@@ -8,6 +8,7 @@
 mod config;
 mod run;
 mod supervisor;
+mod users;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,6 +54,24 @@ enum Command {
         #[arg(long)]
         id: Option<usize>,
     },
+    /// Add a user (or change its password) in the configuration file. The password
+    /// is read from --password or the first line of standard input.
+    #[command(name = "user")]
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Change a user's password (same as `user add` for an existing user).
+    Passwd {
+        name: String,
+        #[arg(long, default_value = "floe.toml")]
+        config: PathBuf,
+        #[arg(long)]
+        password: Option<String>,
+        /// Store an md5 verifier instead of SCRAM-SHA-256.
+        #[arg(long)]
+        md5: bool,
+    },
     /// Run a router in front of workers at the given addresses.
     Router {
         #[arg(long)]
@@ -65,6 +84,56 @@ enum Command {
     },
 }
 
+#[derive(Subcommand, Debug)]
+enum UserAction {
+    /// Add a user, or replace the password of an existing one.
+    Add {
+        name: String,
+        #[arg(long, default_value = "floe.toml")]
+        config: PathBuf,
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long)]
+        superuser: bool,
+        /// Store an md5 verifier instead of SCRAM-SHA-256.
+        #[arg(long)]
+        md5: bool,
+    },
+}
+
+/// The password from the flag, or the first line of standard input.
+fn read_password(flag: Option<String>) -> Option<String> {
+    if flag.is_some() {
+        return flag;
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).ok()?;
+    Some(line.trim_end_matches(['\n', '\r']).to_string())
+}
+
+fn manage_user(
+    name: &str,
+    config: &std::path::Path,
+    password: Option<String>,
+    superuser: Option<bool>,
+    md5: bool,
+) -> ExitCode {
+    let Some(password) = read_password(password) else {
+        eprintln!("floe: no password given");
+        return ExitCode::from(2);
+    };
+    match users::set_password(config, name, &password, superuser, md5) {
+        Ok(()) => {
+            println!("user {name} written to {}", config.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("floe: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -75,6 +144,25 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();
+    match cli.command {
+        Command::User {
+            action:
+                UserAction::Add {
+                    name,
+                    config,
+                    password,
+                    superuser,
+                    md5,
+                },
+        } => return manage_user(&name, &config, password, Some(superuser), md5),
+        Command::Passwd {
+            name,
+            config,
+            password,
+            md5,
+        } => return manage_user(&name, &config, password, None, md5),
+        _ => {}
+    }
     let (file, overrides) = match &cli.command {
         Command::Serve {
             config,
@@ -109,6 +197,7 @@ fn main() -> ExitCode {
                 ..Default::default()
             },
         ),
+        Command::User { .. } | Command::Passwd { .. } => return ExitCode::SUCCESS,
     };
     let config = match Config::load(file.as_deref(), std::env::vars(), &overrides) {
         Ok(c) => c,
@@ -132,6 +221,7 @@ fn main() -> ExitCode {
             Command::Serve { config: file, .. } => run::serve(config, file).await,
             Command::Worker { id, .. } => run::worker(config, id).await,
             Command::Router { workers, .. } => run::router(config, workers).await,
+            Command::User { .. } | Command::Passwd { .. } => Ok(()),
         }
     });
     match result {

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use floe_protocol::{ListenAddr, Listener};
+use floe_router::auth::{AuthConfig, AuthMethod, User, Verifier};
 use floe_router::{Router, RouterConfig, WorkerSet};
 use tokio::sync::watch;
 
@@ -15,12 +16,14 @@ use crate::supervisor::{self, WorkerSpec};
 pub enum RunError {
     #[error("{0}")]
     Config(#[from] config::ConfigError),
-    #[error("listening on {0} beyond loopback requires client authentication, which this build does not have yet; listen on 127.0.0.1")]
+    #[error("listening on {0} beyond loopback requires authentication: add users to [auth] (floe user add NAME)")]
     Unauthenticated(ListenAddr),
     #[error(
         "a worker listening on {0} beyond loopback needs an internal token (FLOE_WORKERS__TOKEN)"
     )]
     WorkerWithoutToken(ListenAddr),
+    #[error("invalid [auth] configuration: {0}")]
+    Auth(String),
     #[error("invalid address {0}")]
     Address(String),
     #[error("cannot listen on {addr}: {source}")]
@@ -162,7 +165,8 @@ async fn run_router(
     stop: watch::Receiver<bool>,
 ) -> Result<(), RunError> {
     let addr = config.listen_addr()?;
-    if !is_loopback(&addr) {
+    let auth = auth_config(config)?;
+    if !is_loopback(&addr) && auth.users.is_empty() {
         return Err(RunError::Unauthenticated(addr));
     }
     tokio::spawn(
@@ -170,10 +174,16 @@ async fn run_router(
             .clone()
             .health_check_loop(Duration::from_millis(500)),
     );
+    let mut databases = vec!["floe".to_string(), "postgres".to_string()];
+    if let Some(name) = &config.catalog.name {
+        databases.push(name.clone());
+    }
     let router = Router::new(
         workers,
         RouterConfig {
             worker_token: token,
+            auth,
+            databases,
         },
     );
     let listener = bind(&addr).await?;
@@ -183,6 +193,32 @@ async fn run_router(
     println!("floe listening on {local}");
     router.serve(listener, stop).await;
     Ok(())
+}
+
+/// The router's authentication settings: trust with no users configured (loopback
+/// only), else the configured method (SCRAM-SHA-256 by default).
+fn auth_config(config: &Config) -> Result<AuthConfig, RunError> {
+    if config.auth.users.is_empty() {
+        return Ok(AuthConfig::trust());
+    }
+    let method = match &config.auth.method {
+        Some(m) => m.parse::<AuthMethod>().map_err(RunError::Auth)?,
+        None => AuthMethod::ScramSha256,
+    };
+    let mut users = std::collections::HashMap::new();
+    for u in &config.auth.users {
+        let verifier = Verifier::parse(&u.password)
+            .map_err(|e| RunError::Auth(format!("user {}: {e}", u.name)))?;
+        users.insert(
+            u.name.clone(),
+            User {
+                name: u.name.clone(),
+                verifier,
+                superuser: u.superuser,
+            },
+        );
+    }
+    Ok(AuthConfig { method, users })
 }
 
 /// `floe router`: a router in front of workers running elsewhere.

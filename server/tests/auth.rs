@@ -1,0 +1,137 @@
+//! Client authentication through the router: SCRAM-SHA-256 and md5 against users
+//! written by `floe user add`, with PostgreSQL's error codes for failures.
+
+mod common;
+
+use std::process::Command;
+
+use common::FloeServer;
+
+fn add_user(config: &std::path::Path, name: &str, password: &str, extra: &[&str]) {
+    let status = Command::new(env!("CARGO_BIN_EXE_floe"))
+        .args(["user", "add", name, "--password", password, "--config"])
+        .arg(config)
+        .args(extra)
+        .status()
+        .expect("floe user add");
+    assert!(status.success());
+}
+
+async fn connect(
+    server: &FloeServer,
+    user: &str,
+    password: &str,
+    db: &str,
+) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    let conn_str = format!(
+        "host=127.0.0.1 port={} user={user} password={password} dbname={db}",
+        server.port
+    );
+    let (client, conn) = tokio_postgres::connect(&conn_str, tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+fn code(e: &tokio_postgres::Error) -> String {
+    e.code()
+        .map(|c| c.code().to_string())
+        .unwrap_or_else(|| format!("{e}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scram_users_and_failures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("floe.toml");
+    add_user(&config, "alice", "s3cret", &["--superuser"]);
+    let text = std::fs::read_to_string(&config).expect("config");
+    assert!(text.contains("SCRAM-SHA-256$4096:"), "{text}");
+    assert!(
+        !text.contains("s3cret"),
+        "the password itself is never stored"
+    );
+    let server = FloeServer::start_with_args(&["--config", config.to_str().expect("path")]);
+
+    let c = connect(&server, "alice", "s3cret", "floe")
+        .await
+        .expect("alice logs in");
+    let n: i32 = c.query_one("SELECT 1", &[]).await.expect("query").get(0);
+    assert_eq!(n, 1);
+    let e = connect(&server, "alice", "wrong", "floe")
+        .await
+        .err()
+        .expect("wrong password");
+    assert_eq!(code(&e), "28P01");
+    let e = connect(&server, "mallory", "s3cret", "floe")
+        .await
+        .err()
+        .expect("unknown user");
+    assert_eq!(code(&e), "28P01", "unknown users fail like wrong passwords");
+    let e = connect(&server, "alice", "s3cret", "nope")
+        .await
+        .err()
+        .expect("unknown database");
+    assert_eq!(code(&e), "3D000");
+
+    // psql (libpq) through SCRAM.
+    let out = Command::new("psql")
+        .args([
+            "-X",
+            "-At",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &server.port.to_string(),
+            "-U",
+            "alice",
+            "-d",
+            "floe",
+            "-c",
+            "SELECT 40 + 2",
+        ])
+        .env("PGPASSWORD", "s3cret")
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42");
+    // Changing the password takes effect on restart.
+    let status = Command::new(env!("CARGO_BIN_EXE_floe"))
+        .args(["passwd", "alice", "--password", "n3w", "--config"])
+        .arg(&config)
+        .status()
+        .expect("floe passwd");
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn md5_method() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("floe.toml");
+    std::fs::write(&config, "[auth]\nmethod = \"md5\"\n").expect("write");
+    add_user(&config, "bob", "hunter2", &["--md5"]);
+    add_user(&config, "carol", "scrampw", &[]);
+    let server = FloeServer::start_with_args(&["--config", config.to_str().expect("path")]);
+    let c = connect(&server, "bob", "hunter2", "floe")
+        .await
+        .expect("bob via md5");
+    let n: i32 = c.query_one("SELECT 2", &[]).await.expect("query").get(0);
+    assert_eq!(n, 2);
+    assert_eq!(
+        code(
+            &connect(&server, "bob", "nope", "floe")
+                .await
+                .err()
+                .expect("wrong")
+        ),
+        "28P01"
+    );
+    // A SCRAM verifier under method md5 uses SCRAM, as PostgreSQL does.
+    let c = connect(&server, "carol", "scrampw", "floe")
+        .await
+        .expect("carol via scram");
+    let n: i32 = c.query_one("SELECT 3", &[]).await.expect("query").get(0);
+    assert_eq!(n, 3);
+}
