@@ -58,18 +58,15 @@ async fn scram_users_and_failures() {
     assert_eq!(n, 1);
     let e = connect(&server, "alice", "wrong", "floe")
         .await
-        .err()
-        .expect("wrong password");
+        .expect_err("wrong password");
     assert_eq!(code(&e), "28P01");
     let e = connect(&server, "mallory", "s3cret", "floe")
         .await
-        .err()
-        .expect("unknown user");
+        .expect_err("unknown user");
     assert_eq!(code(&e), "28P01", "unknown users fail like wrong passwords");
     let e = connect(&server, "alice", "s3cret", "nope")
         .await
-        .err()
-        .expect("unknown database");
+        .expect_err("unknown database");
     assert_eq!(code(&e), "3D000");
 
     // psql (libpq) through SCRAM.
@@ -123,8 +120,7 @@ async fn md5_method() {
         code(
             &connect(&server, "bob", "nope", "floe")
                 .await
-                .err()
-                .expect("wrong")
+                .expect_err("wrong")
         ),
         "28P01"
     );
