@@ -26,13 +26,17 @@ use crate::workers::WorkerSet;
 const RELAY_BUFFER: usize = 64 * 1024;
 
 /// How the router is set up.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct RouterConfig {
     /// The internal token workers require (none for workers that require none).
     pub worker_token: Option<String>,
     pub auth: AuthConfig,
     /// Database names clients may connect to; others get 3D000.
     pub databases: Vec<String>,
+    /// TLS for clients that ask for it (SSLRequest); `None` answers 'N'.
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Refuse clients that do not use TLS.
+    pub require_tls: bool,
 }
 
 pub struct Router {
@@ -107,9 +111,60 @@ impl Router {
         peer: String,
         shutdown: watch::Receiver<bool>,
     ) -> std::io::Result<()> {
+        // The first packet may ask for TLS; everything after runs over it.
+        match startup::read_startup_packet(&mut client).await? {
+            StartupPacket::SslRequest => match &self.config.tls {
+                Some(acceptor) => {
+                    client.write_all(b"S").await?;
+                    let tls = acceptor.accept(client).await?;
+                    self.session(tls, true, peer, shutdown).await
+                }
+                None => {
+                    client.write_all(b"N").await?;
+                    self.session(client, false, peer, shutdown).await
+                }
+            },
+            StartupPacket::GssEncRequest => {
+                client.write_all(b"N").await?;
+                self.session(client, false, peer, shutdown).await
+            }
+            first => {
+                self.session_after(client, false, peer, shutdown, first)
+                    .await
+            }
+        }
+    }
+
+    async fn session<S>(
+        self: Arc<Self>,
+        mut client: S,
+        tls: bool,
+        peer: String,
+        shutdown: watch::Receiver<bool>,
+    ) -> std::io::Result<()>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+    {
+        let first = startup::read_startup_packet(&mut client).await?;
+        self.session_after(client, tls, peer, shutdown, first).await
+    }
+
+    async fn session_after<S>(
+        self: Arc<Self>,
+        mut client: S,
+        tls: bool,
+        peer: String,
+        shutdown: watch::Receiver<bool>,
+        first: StartupPacket,
+    ) -> std::io::Result<()>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send,
+    {
+        let mut packet = first;
         let params = loop {
-            match startup::read_startup_packet(&mut client).await? {
+            match packet {
                 StartupPacket::SslRequest | StartupPacket::GssEncRequest => {
+                    // A second encryption request (after 'N') is answered 'N' again.
                     client.write_all(b"N").await?;
                 }
                 StartupPacket::Cancel { pid, secret } => {
@@ -130,6 +185,7 @@ impl Router {
                 }
                 StartupPacket::Invalid(e) => return fatal(&mut client, &e).await,
             }
+            packet = startup::read_startup_packet(&mut client).await?;
         };
         let user = match StartupPacket::param(&params, "user") {
             Some(u) if !u.is_empty() => u.to_string(),
@@ -163,7 +219,14 @@ impl Router {
             );
             return fatal(&mut client, &e.fatal()).await;
         }
-        if let Err(e) = auth::authenticate(&mut client, auth, &user, false).await {
+        if self.config.require_tls && !tls {
+            let e = PgError::new(
+                sqlstate::INVALID_AUTHORIZATION,
+                format!("no pg_hba.conf entry for host \"{peer}\", user \"{user}\", database \"{database}\", SSL off"),
+            );
+            return fatal(&mut client, &e.fatal()).await;
+        }
+        if let Err(e) = auth::authenticate(&mut client, auth, &user, tls).await {
             tracing::info!(%user, client = %peer, error = %e.message, "authentication failed");
             return fatal(&mut client, &e).await;
         }
@@ -267,14 +330,14 @@ pub enum SessionEnd {
     Shutdown,
 }
 
-async fn fatal(client: &mut Stream, e: &PgError) -> std::io::Result<()> {
+async fn fatal<S: AsyncWrite + Unpin>(client: &mut S, e: &PgError) -> std::io::Result<()> {
     client.write_all(&startup::error_message(e)).await?;
     client.shutdown().await
 }
 
 /// Relays frames both ways until one side ends.
-async fn relay(
-    client: Stream,
+async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
+    client: S,
     backend: Stream,
     mut shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<SessionEnd> {

@@ -39,6 +39,23 @@ pub struct Config {
     pub session: SessionConfig,
     #[serde(default)]
     pub auth: AuthSection,
+    #[serde(default)]
+    pub tls: TlsSection,
+}
+
+/// TLS for client connections.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSection {
+    /// PEM certificate chain and private key.
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    /// Generate a development CA and server certificate under `<data_dir>/tls`.
+    #[serde(default)]
+    pub self_signed: bool,
+    /// Refuse clients that do not use TLS.
+    #[serde(default)]
+    pub require: bool,
 }
 
 /// Client authentication: the method and the users with their password
@@ -106,7 +123,9 @@ pub struct SessionConfig {
 }
 
 const TOP_LEVEL_KEYS: &[&str] = &["listen", "data_dir"];
-const SECTIONS: &[&str] = &["catalog", "storage", "cache", "workers", "session", "auth"];
+const SECTIONS: &[&str] = &[
+    "catalog", "storage", "cache", "workers", "session", "auth", "tls",
+];
 
 fn default_listen() -> String {
     "127.0.0.1:5432".into()

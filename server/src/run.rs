@@ -24,6 +24,8 @@ pub enum RunError {
     WorkerWithoutToken(ListenAddr),
     #[error("invalid [auth] configuration: {0}")]
     Auth(String),
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("invalid address {0}")]
     Address(String),
     #[error("cannot listen on {addr}: {source}")]
@@ -178,12 +180,20 @@ async fn run_router(
     if let Some(name) = &config.catalog.name {
         databases.push(name.clone());
     }
+    let tls = tls_acceptor(config)?;
+    if config.tls.require && tls.is_none() {
+        return Err(RunError::Tls(
+            "[tls] require = true needs cert and key, or self_signed = true".into(),
+        ));
+    }
     let router = Router::new(
         workers,
         RouterConfig {
             worker_token: token,
             auth,
             databases,
+            tls,
+            require_tls: config.tls.require,
         },
     );
     let listener = bind(&addr).await?;
@@ -219,6 +229,26 @@ fn auth_config(config: &Config) -> Result<AuthConfig, RunError> {
         );
     }
     Ok(AuthConfig { method, users })
+}
+
+/// The TLS acceptor for clients, from configured files or a generated
+/// development certificate.
+fn tls_acceptor(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, RunError> {
+    let t = &config.tls;
+    let (cert, key) = match (&t.cert, &t.key) {
+        (Some(c), Some(k)) => (c.clone(), k.clone()),
+        (None, None) if t.self_signed => {
+            let files = floe_router::tls::ensure_self_signed(&config.data_dir.join("tls"))
+                .map_err(|e| RunError::Tls(e.to_string()))?;
+            tracing::info!(ca = %files.ca.display(), "TLS with a generated development certificate; clients verify against this CA");
+            (files.cert, files.key)
+        }
+        (None, None) => return Ok(None),
+        _ => return Err(RunError::Tls("[tls] needs both cert and key".into())),
+    };
+    floe_router::tls::acceptor(&cert, &key)
+        .map(Some)
+        .map_err(|e| RunError::Tls(e.to_string()))
 }
 
 /// `floe router`: a router in front of workers running elsewhere.
