@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod backend;
 pub mod cancel;
+pub mod metrics;
 pub mod proxy;
 pub mod tls;
 pub mod workers;

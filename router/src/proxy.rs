@@ -6,7 +6,7 @@
 //! pass. A worker that goes away ends only its own sessions, each with a Postgres
 //! error; new sessions go to the healthy workers.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,7 @@ use tokio::sync::watch;
 use crate::auth::{self, AuthConfig, AuthMethod};
 use crate::backend::{self, BackendError};
 use crate::cancel::{CancelRegistry, WorkerKey};
+use crate::metrics::Metrics;
 use crate::workers::WorkerSet;
 
 /// Read buffer per direction; frames larger than this are read in several steps.
@@ -43,7 +44,7 @@ pub struct Router {
     workers: WorkerSet,
     cancels: CancelRegistry,
     config: RouterConfig,
-    active: AtomicUsize,
+    metrics: Arc<Metrics>,
 }
 
 impl Router {
@@ -52,7 +53,7 @@ impl Router {
             workers,
             cancels: CancelRegistry::new(),
             config,
-            active: AtomicUsize::new(0),
+            metrics: Metrics::new(),
         })
     }
 
@@ -60,9 +61,8 @@ impl Router {
         &self.workers
     }
 
-    /// Client sessions currently open.
-    pub fn active_sessions(&self) -> usize {
-        self.active.load(Ordering::Relaxed)
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     /// Accepts clients until `shutdown` turns true, then waits (up to 15 s) for
@@ -228,6 +228,9 @@ impl Router {
         }
         if let Err(e) = auth::authenticate(&mut client, auth, &user, tls).await {
             tracing::info!(%user, client = %peer, error = %e.message, "authentication failed");
+            self.metrics
+                .auth_failures_total
+                .fetch_add(1, Ordering::Relaxed);
             return fatal(&mut client, &e).await;
         }
 
@@ -262,7 +265,8 @@ impl Router {
             pid: backend.pid,
             secret: backend.secret,
         });
-        self.active.fetch_add(1, Ordering::Relaxed);
+        self.metrics.sessions_total.fetch_add(1, Ordering::Relaxed);
+        self.metrics.sessions_active.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
 
         let mut hello = BytesMut::new();
@@ -280,12 +284,12 @@ impl Router {
         hello.put_i32(5);
         hello.put_u8(b'I');
         let result = match client.write_all(&hello).await {
-            Ok(()) => relay(client, backend.stream, shutdown).await,
+            Ok(()) => relay(client, backend.stream, shutdown, &self.metrics).await,
             Err(e) => Err(e),
         };
 
         self.cancels.unregister(pid);
-        self.active.fetch_sub(1, Ordering::Relaxed);
+        self.metrics.sessions_active.fetch_sub(1, Ordering::Relaxed);
         tracing::info!(
             pid,
             %user,
@@ -340,7 +344,12 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
     client: S,
     backend: Stream,
     mut shutdown: watch::Receiver<bool>,
+    metrics: &Metrics,
 ) -> std::io::Result<SessionEnd> {
+    let observer = Observer {
+        metrics,
+        pending: std::sync::Mutex::new(None),
+    };
     let (mut client_rd, mut client_wr) = tokio::io::split(client);
     let (mut backend_rd, mut backend_wr) = tokio::io::split(backend);
     enum Outcome {
@@ -349,8 +358,18 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
         Shutdown,
     }
     let outcome = {
-        let upstream = pump(&mut client_rd, &mut backend_wr, Direction::ToWorker);
-        let downstream = pump(&mut backend_rd, &mut client_wr, Direction::ToClient);
+        let upstream = pump(
+            &mut client_rd,
+            &mut backend_wr,
+            Direction::ToWorker,
+            &observer,
+        );
+        let downstream = pump(
+            &mut backend_rd,
+            &mut client_wr,
+            Direction::ToClient,
+            &observer,
+        );
         tokio::select! {
             r = upstream => Outcome::Client(r),
             r = downstream => Outcome::Worker(r),
@@ -395,6 +414,62 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
     Ok(end)
 }
 
+/// Watches frames go by for metrics: queries, errors by SQLSTATE, and the time
+/// from a request to the ReadyForQuery that ends it.
+struct Observer<'a> {
+    metrics: &'a Metrics,
+    pending: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Observer<'_> {
+    fn see(&self, dir: Direction, buf: &[u8], frames: &[frame::FrameInfo]) {
+        for f in frames {
+            match (dir, f.tag) {
+                (Direction::ToWorker, b'Q' | b'E') => {
+                    let counter = if f.tag == b'Q' {
+                        &self.metrics.queries_simple
+                    } else {
+                        &self.metrics.queries_extended
+                    };
+                    counter.fetch_add(1, Ordering::Relaxed);
+                    self.start();
+                }
+                (Direction::ToWorker, b'P' | b'B' | b'S') => self.start(),
+                (Direction::ToClient, b'E') => {
+                    if let Some(code) = sqlstate_of(frame::body(buf, f)) {
+                        self.metrics.error(code);
+                    }
+                }
+                (Direction::ToClient, b'Z') => {
+                    let started = match self.pending.lock() {
+                        Ok(mut g) => g.take(),
+                        Err(p) => p.into_inner().take(),
+                    };
+                    if let Some(t) = started {
+                        self.metrics.latency(t.elapsed());
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn start(&self) {
+        let mut g = match self.pending.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        g.get_or_insert_with(Instant::now);
+    }
+}
+
+/// The SQLSTATE ('C' field) of an ErrorResponse body.
+fn sqlstate_of(body: &[u8]) -> Option<&str> {
+    body.split(|b| *b == 0)
+        .find(|f| f.first() == Some(&b'C'))
+        .and_then(|f| std::str::from_utf8(&f[1..]).ok())
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Direction {
     ToWorker,
@@ -404,7 +479,12 @@ enum Direction {
 /// Copies whole frames from `rd` to `wr`. Returns when the reading side ends:
 /// `Ok(true)` if the last frame was an ErrorResponse (e.g. a FATAL the worker
 /// sent before closing), an error when writing fails.
-async fn pump<R, W>(rd: &mut R, wr: &mut W, dir: Direction) -> std::io::Result<bool>
+async fn pump<R, W>(
+    rd: &mut R,
+    wr: &mut W,
+    dir: Direction,
+    observer: &Observer<'_>,
+) -> std::io::Result<bool>
 where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -433,6 +513,7 @@ where
         if let Some(f) = frames.last() {
             last_tag = f.tag;
         }
+        observer.see(dir, &buf, &frames);
         if complete > 0 {
             let chunk = frame::take(&mut buf, complete);
             wr.write_all(&chunk).await?;

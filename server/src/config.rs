@@ -41,6 +41,16 @@ pub struct Config {
     pub auth: AuthSection,
     #[serde(default)]
     pub tls: TlsSection,
+    #[serde(default)]
+    pub admin: AdminSection,
+}
+
+/// The admin HTTP endpoint (`/metrics`, `/health`); off unless an address is set.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSection {
+    /// e.g. "127.0.0.1:9187"
+    pub listen: Option<String>,
 }
 
 /// TLS for client connections.

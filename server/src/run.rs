@@ -196,6 +196,24 @@ async fn run_router(
             require_tls: config.tls.require,
         },
     );
+    if let Some(admin) = &config.admin.listen {
+        let admin_addr: std::net::SocketAddr = admin
+            .parse()
+            .map_err(|_| RunError::Address(admin.clone()))?;
+        let admin_listener = tokio::net::TcpListener::bind(admin_addr)
+            .await
+            .map_err(|source| RunError::Listen {
+                addr: ListenAddr::Tcp(admin_addr),
+                source,
+            })?;
+        tracing::info!(listen = %admin_listener.local_addr()?, "admin endpoint (/metrics, /health)");
+        tokio::spawn(floe_router::metrics::serve_admin(
+            admin_listener,
+            router.metrics().clone(),
+            router.workers().clone(),
+            stop.clone(),
+        ));
+    }
     let listener = bind(&addr).await?;
     let local = listener.local_addr()?;
     tracing::info!(listen = %local, data_dir = %config.data_dir.display(), "Floe is ready for connections");

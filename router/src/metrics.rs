@@ -1,0 +1,242 @@
+//! Router metrics in Prometheus text format, and the small admin HTTP endpoint
+//! that serves them (`/metrics`) with a liveness check (`/health`).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::workers::WorkerSet;
+
+/// Upper bounds (seconds) of the query latency histogram buckets.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0,
+];
+
+#[derive(Default)]
+pub struct Metrics {
+    pub sessions_total: AtomicU64,
+    pub sessions_active: AtomicU64,
+    pub auth_failures_total: AtomicU64,
+    pub queries_simple: AtomicU64,
+    pub queries_extended: AtomicU64,
+    errors: Mutex<BTreeMap<String, u64>>,
+    latency_buckets: [AtomicU64; BUCKETS.len()],
+    latency_count: AtomicU64,
+    latency_sum_micros: AtomicU64,
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Metrics> {
+        Arc::new(Metrics::default())
+    }
+
+    pub fn error(&self, sqlstate: &str) {
+        let mut m = match self.errors.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *m.entry(sqlstate.to_string()).or_insert(0) += 1;
+    }
+
+    /// Records one round trip (request to ReadyForQuery).
+    pub fn latency(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        for (i, le) in BUCKETS.iter().enumerate() {
+            if secs <= *le {
+                self.latency_buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.latency_count.fetch_add(1, Ordering::Relaxed);
+        self.latency_sum_micros
+            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// The Prometheus exposition of all metrics.
+    pub fn render(&self, workers: &WorkerSet) -> String {
+        let mut out = String::new();
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let mut counter = |name: &str, help: &str, kind: &str, lines: Vec<(String, u64)>| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (labels, v) in lines {
+                let _ = writeln!(out, "{name}{labels} {v}");
+            }
+        };
+        counter(
+            "floe_sessions_total",
+            "Client sessions started.",
+            "counter",
+            vec![(String::new(), load(&self.sessions_total))],
+        );
+        counter(
+            "floe_sessions_active",
+            "Client sessions open now.",
+            "gauge",
+            vec![(String::new(), load(&self.sessions_active))],
+        );
+        counter(
+            "floe_auth_failures_total",
+            "Failed client authentications.",
+            "counter",
+            vec![(String::new(), load(&self.auth_failures_total))],
+        );
+        counter(
+            "floe_queries_total",
+            "Queries by protocol (simple Query messages, extended Execute messages).",
+            "counter",
+            vec![
+                ("{protocol=\"simple\"}".into(), load(&self.queries_simple)),
+                (
+                    "{protocol=\"extended\"}".into(),
+                    load(&self.queries_extended),
+                ),
+            ],
+        );
+        let errors: Vec<(String, u64)> = match self.errors.lock() {
+            Ok(g) => g
+                .iter()
+                .map(|(k, v)| (format!("{{sqlstate=\"{k}\"}}"), *v))
+                .collect(),
+            Err(p) => p
+                .into_inner()
+                .iter()
+                .map(|(k, v)| (format!("{{sqlstate=\"{k}\"}}"), *v))
+                .collect(),
+        };
+        counter(
+            "floe_errors_total",
+            "Errors sent to clients, by SQLSTATE.",
+            "counter",
+            errors,
+        );
+        counter(
+            "floe_worker_up",
+            "Whether the worker is healthy (1) or not (0).",
+            "gauge",
+            workers
+                .slots()
+                .iter()
+                .map(|s| {
+                    (
+                        format!("{{worker=\"{}\"}}", s.addr),
+                        u64::from(s.is_healthy()),
+                    )
+                })
+                .collect(),
+        );
+        counter(
+            "floe_worker_sessions",
+            "Client sessions pinned to each worker.",
+            "gauge",
+            workers
+                .slots()
+                .iter()
+                .map(|s| (format!("{{worker=\"{}\"}}", s.addr), s.sessions() as u64))
+                .collect(),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP floe_query_duration_seconds Time from a request to ReadyForQuery.\n# TYPE floe_query_duration_seconds histogram"
+        );
+        for (i, le) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "floe_query_duration_seconds_bucket{{le=\"{le}\"}} {}",
+                load(&self.latency_buckets[i])
+            );
+        }
+        let count = load(&self.latency_count);
+        let _ = writeln!(
+            out,
+            "floe_query_duration_seconds_bucket{{le=\"+Inf\"}} {count}"
+        );
+        let _ = writeln!(
+            out,
+            "floe_query_duration_seconds_sum {}\nfloe_query_duration_seconds_count {count}",
+            load(&self.latency_sum_micros) as f64 / 1e6
+        );
+        out
+    }
+}
+
+/// Serves `/metrics` and `/health` until `stop` turns true.
+pub async fn serve_admin(
+    listener: TcpListener,
+    metrics: Arc<Metrics>,
+    workers: WorkerSet,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let (mut stream, _) = tokio::select! {
+            a = listener.accept() => match a {
+                Ok(a) => a,
+                Err(_) => continue,
+            },
+            _ = stop.changed() => return,
+        };
+        let metrics = metrics.clone();
+        let workers = workers.clone();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            let n = match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await
+            {
+                Ok(Ok(n)) => n,
+                _ => return,
+            };
+            let request = String::from_utf8_lossy(&buf[..n]);
+            let path = request.split_whitespace().nth(1).unwrap_or("/");
+            let (status, content_type, body) = match path {
+                "/metrics" => (
+                    "200 OK",
+                    "text/plain; version=0.0.4",
+                    metrics.render(&workers),
+                ),
+                "/health" => {
+                    if workers.slots().iter().any(|s| s.is_healthy()) {
+                        ("200 OK", "text/plain", "ok\n".to_string())
+                    } else {
+                        (
+                            "503 Service Unavailable",
+                            "text/plain",
+                            "no healthy worker\n".to_string(),
+                        )
+                    }
+                }
+                _ => ("404 Not Found", "text/plain", "not found\n".to_string()),
+            };
+            let response = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::new();
+        m.sessions_total.fetch_add(3, Ordering::Relaxed);
+        m.error("22012");
+        m.error("22012");
+        m.latency(Duration::from_millis(2));
+        let workers = WorkerSet::new(vec!["unix:/w0".parse().expect("addr")]);
+        let text = m.render(&workers);
+        assert!(text.contains("floe_sessions_total 3"));
+        assert!(text.contains("floe_errors_total{sqlstate=\"22012\"} 2"));
+        assert!(text.contains("floe_worker_up{worker=\"unix:/w0\"} 1"));
+        assert!(text.contains("floe_query_duration_seconds_bucket{le=\"0.0025\"} 1"));
+        assert!(text.contains("floe_query_duration_seconds_bucket{le=\"0.001\"} 0"));
+        assert!(text.contains("floe_query_duration_seconds_count 1"));
+    }
+}
