@@ -8,6 +8,7 @@ pub mod auth;
 pub mod backend;
 pub mod cancel;
 pub mod metrics;
+pub mod policy;
 pub mod proxy;
 pub mod tls;
 pub mod workers;

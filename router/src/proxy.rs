@@ -21,6 +21,7 @@ use crate::auth::{self, AuthConfig, AuthMethod};
 use crate::backend::{self, BackendError};
 use crate::cancel::{CancelRegistry, WorkerKey};
 use crate::metrics::Metrics;
+use crate::policy::SqlGate;
 use crate::workers::WorkerSet;
 
 /// Read buffer per direction; frames larger than this are read in several steps.
@@ -357,18 +358,21 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
         Worker(std::io::Result<bool>),
         Shutdown,
     }
+    let mut gate = SqlGate::default();
     let outcome = {
         let upstream = pump(
             &mut client_rd,
             &mut backend_wr,
             Direction::ToWorker,
             &observer,
+            Some(&mut gate),
         );
         let downstream = pump(
             &mut backend_rd,
             &mut client_wr,
             Direction::ToClient,
             &observer,
+            None,
         );
         tokio::select! {
             r = upstream => Outcome::Client(r),
@@ -484,6 +488,7 @@ async fn pump<R, W>(
     wr: &mut W,
     dir: Direction,
     observer: &Observer<'_>,
+    mut gate: Option<&mut SqlGate>,
 ) -> std::io::Result<bool>
 where
     R: AsyncRead + Unpin,
@@ -516,7 +521,14 @@ where
         observer.see(dir, &buf, &frames);
         if complete > 0 {
             let chunk = frame::take(&mut buf, complete);
-            wr.write_all(&chunk).await?;
+            let filtered = match (dir, gate.as_deref_mut()) {
+                (Direction::ToWorker, Some(g)) => g.filter(&chunk, &frames),
+                _ => None,
+            };
+            match filtered {
+                Some(rewritten) => wr.write_all(&rewritten[..]).await?,
+                None => wr.write_all(&chunk[..]).await?,
+            }
         }
         if dir == Direction::ToWorker && frames.iter().any(|f| f.tag == b'X') {
             return Ok(false);

@@ -1400,6 +1400,9 @@ impl Session {
                 wire::command_complete(&mut self.out, "DISCARD ALL");
             }
             SessionCommand::NoOp(tag) => wire::command_complete(&mut self.out, tag),
+            SessionCommand::Refuse(message) => {
+                return Err(PgError::new(sqlstate::INSUFFICIENT_PRIVILEGE, message.clone()).into());
+            }
             SessionCommand::Unsupported(what) => {
                 return Err(PgError::new(
                     sqlstate::FEATURE_NOT_SUPPORTED,

@@ -269,6 +269,9 @@ pub enum SessionCommand {
     NoOp(&'static str),
     /// Savepoints are not supported by the engine.
     Unsupported(&'static str),
+    /// `FLOE REFUSE 'message'`: what the router sends in place of a statement its
+    /// policy refused; answered with SQLSTATE 42501 and the message.
+    Refuse(String),
 }
 
 fn token_text(t: &Token) -> String {
@@ -330,6 +333,15 @@ pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
             }
         }
         "SAVEPOINT" => Some(SessionCommand::Unsupported("SAVEPOINT")),
+        "FLOE" if words.get(1).map(String::as_str) == Some("REFUSE") => {
+            let message = toks.iter().find_map(|t| match &t.tok {
+                Tok::Str(s) => Some(s.clone()),
+                _ => None,
+            });
+            Some(SessionCommand::Refuse(
+                message.unwrap_or_else(|| "statement refused".into()),
+            ))
+        }
         "RELEASE" => Some(SessionCommand::Unsupported("RELEASE SAVEPOINT")),
         "DISCARD" => match words.get(1).map(String::as_str) {
             Some("ALL") => Some(SessionCommand::DiscardAll),
@@ -532,5 +544,9 @@ mod tests {
             Some(SessionCommand::Unsupported("SAVEPOINT"))
         );
         assert_eq!(c("SELECT 1"), None);
+        assert_eq!(
+            c("FLOE REFUSE 'no ''files'''"),
+            Some(SessionCommand::Refuse("no 'files'".into()))
+        );
     }
 }
