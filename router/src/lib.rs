@@ -4,6 +4,7 @@
 //! to the worker running the query, and turns a worker's death into a clean
 //! Postgres error for its sessions only.
 
+pub mod activity;
 pub mod auth;
 pub mod backend;
 pub mod cancel;

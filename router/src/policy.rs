@@ -199,25 +199,34 @@ impl SqlGate {
     }
 
     /// Returns the frames of `buf` with refused Query and Parse messages replaced
-    /// by refusal statements, or `None` when every statement is allowed (the bytes
-    /// are then forwarded as they are).
-    pub fn filter(&mut self, buf: &[u8], frames: &[frame::FrameInfo]) -> Option<BytesMut> {
+    /// by refusal statements, and allowed ones passed through `rewrite` (which may
+    /// return new text), or `None` when nothing changed (the bytes are then
+    /// forwarded as they are).
+    pub fn filter(
+        &mut self,
+        buf: &[u8],
+        frames: &[frame::FrameInfo],
+        rewrite: &mut (dyn FnMut(&str) -> Option<String> + Send),
+    ) -> Option<BytesMut> {
         let mut out: Option<BytesMut> = None;
         for (i, f) in frames.iter().enumerate() {
             let body = frame::body(buf, f);
             let replacement = match f.tag {
                 b'Q' => {
                     let sql = cstr(body).0;
-                    self.verdict(&sql)
-                        .err()
-                        .map(|r| query_message(&refusal_statement(&r.0)))
+                    match self.verdict(&sql) {
+                        Err(r) => Some(query_message(&refusal_statement(&r.0))),
+                        Ok(()) => rewrite(&sql).map(|new| query_message(&new)),
+                    }
                 }
                 b'P' => {
                     let (name, rest) = cstr(body);
                     let sql = cstr(rest).0;
-                    self.verdict(&sql)
-                        .err()
-                        .map(|r| parse_message(&name, &refusal_statement(&r.0)))
+                    match self.verdict(&sql) {
+                        Err(r) => Some(parse_message(&name, &refusal_statement(&r.0))),
+                        // Declared parameter types are dropped only when the text changes.
+                        Ok(()) => rewrite(&sql).map(|new| parse_message(&name, &new)),
+                    }
                 }
                 _ => None,
             };
@@ -339,7 +348,9 @@ mod tests {
         let n = frame::scan(&buf, &mut frames).expect("scan");
         assert_eq!(n, buf.len());
         let mut gate = SqlGate::default();
-        let out = gate.filter(&buf, &frames).expect("rewritten");
+        let out = gate
+            .filter(&buf, &frames, &mut |_| None)
+            .expect("rewritten");
         let mut again = Vec::new();
         frame::scan(&out, &mut again).expect("scan");
         let tags: Vec<u8> = again.iter().map(|f| f.tag).collect();
@@ -352,7 +363,13 @@ mod tests {
         ok.extend_from_slice(&query_message("SELECT 2"));
         let mut f2 = Vec::new();
         frame::scan(&ok, &mut f2).expect("scan");
-        assert!(gate.filter(&ok, &f2).is_none());
+        assert!(gate.filter(&ok, &f2, &mut |_| None).is_none());
+        let changed = gate
+            .filter(&ok, &f2, &mut |sql| Some(format!("{sql} + 1")))
+            .expect("rewritten");
+        let mut f3 = Vec::new();
+        frame::scan(&changed, &mut f3).expect("scan");
+        assert_eq!(frame::body(&changed, &f3[0]), b"SELECT 2 + 1\0");
     }
 
     #[test]

@@ -8,20 +8,21 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{BufMut, BytesMut};
 use floe_protocol::frame;
 use floe_protocol::startup::{self, StartupPacket};
 use floe_protocol::{sqlstate, Listener, PgError, Stream};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 
+use crate::activity::{self, Activity, AdminAction, LiveState, SessionInfo};
 use crate::auth::{self, AuthConfig, AuthMethod};
 use crate::backend::{self, BackendError};
 use crate::cancel::{CancelRegistry, WorkerKey};
 use crate::metrics::Metrics;
-use crate::policy::SqlGate;
+use crate::policy::{self, SqlGate};
 use crate::workers::WorkerSet;
 
 /// Read buffer per direction; frames larger than this are read in several steps.
@@ -46,6 +47,7 @@ pub struct Router {
     cancels: CancelRegistry,
     config: RouterConfig,
     metrics: Arc<Metrics>,
+    activity: Activity,
 }
 
 impl Router {
@@ -55,6 +57,7 @@ impl Router {
             cancels: CancelRegistry::new(),
             config,
             metrics: Metrics::new(),
+            activity: Activity::default(),
         })
     }
 
@@ -261,11 +264,45 @@ impl Router {
             return fatal(&mut client, &e.fatal()).await;
         };
         let lease = self.workers.lease(&slot);
-        let (pid, secret) = self.cancels.register(WorkerKey {
+        let worker_key = WorkerKey {
             addr: slot.addr.clone(),
             pid: backend.pid,
             secret: backend.secret,
+        };
+        let (pid, secret) = self.cancels.register(worker_key.clone());
+        let superuser = match self.config.auth.method {
+            AuthMethod::Trust => self
+                .config
+                .auth
+                .users
+                .get(&user)
+                .is_none_or(|u| u.superuser),
+            _ => self
+                .config
+                .auth
+                .users
+                .get(&user)
+                .is_some_and(|u| u.superuser),
+        };
+        let info = Arc::new(SessionInfo {
+            pid,
+            user: user.clone(),
+            database: database.clone(),
+            client_addr: peer.clone(),
+            backend_start: SystemTime::now(),
+            superuser,
+            worker: worker_key,
+            terminate: Notify::new(),
+            live: std::sync::Mutex::new(LiveState {
+                application_name: StartupPacket::param(&params, "application_name")
+                    .unwrap_or("")
+                    .to_string(),
+                state: "idle",
+                query: String::new(),
+                query_start: None,
+            }),
         });
+        self.activity.register(info.clone());
         self.metrics.sessions_total.fetch_add(1, Ordering::Relaxed);
         self.metrics.sessions_active.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
@@ -285,11 +322,12 @@ impl Router {
         hello.put_i32(5);
         hello.put_u8(b'I');
         let result = match client.write_all(&hello).await {
-            Ok(()) => relay(client, backend.stream, shutdown, &self.metrics).await,
+            Ok(()) => relay(client, backend.stream, shutdown, &self, &info).await,
             Err(e) => Err(e),
         };
 
         self.cancels.unregister(pid);
+        self.activity.unregister(pid);
         self.metrics.sessions_active.fetch_sub(1, Ordering::Relaxed);
         tracing::info!(
             pid,
@@ -310,6 +348,34 @@ impl Router {
         }
         drop(lease);
         result.map(|_| ())
+    }
+
+    /// Carries out pg_cancel_backend / pg_terminate_backend for `caller`: allowed
+    /// on one's own sessions, or on any for a superuser.
+    fn admin(&self, caller: &SessionInfo, action: AdminAction, pid: i32) -> Result<bool, String> {
+        let Some(target) = self.activity.get(pid) else {
+            return Ok(false);
+        };
+        if !caller.superuser && caller.user != target.user {
+            return Err(match action {
+                AdminAction::Cancel => "must be a superuser or have privileges of the role whose query is being canceled",
+                AdminAction::Terminate => "must be a superuser or have privileges of the role whose process is being terminated",
+            }
+            .to_string());
+        }
+        match action {
+            AdminAction::Cancel => {
+                let key = target.worker.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = backend::cancel(&key.addr, key.pid, key.secret).await {
+                        tracing::warn!(worker = %key.addr, error = %e, "could not forward cancel request");
+                    }
+                });
+            }
+            AdminAction::Terminate => target.terminate.notify_one(),
+        }
+        tracing::info!(pid, by = caller.pid, ?action, "admin function");
+        Ok(true)
     }
 
     async fn forward_cancel(&self, pid: i32, secret: i32) {
@@ -345,11 +411,27 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
     client: S,
     backend: Stream,
     mut shutdown: watch::Receiver<bool>,
-    metrics: &Metrics,
+    router: &Router,
+    info: &Arc<SessionInfo>,
 ) -> std::io::Result<SessionEnd> {
     let observer = Observer {
-        metrics,
+        metrics: &router.metrics,
+        info,
         pending: std::sync::Mutex::new(None),
+        parsed: std::sync::Mutex::new(String::new()),
+    };
+    // Statements about sessions (pg_stat_activity, pg_cancel_backend, …) are
+    // answered from the router's view of all sessions.
+    let mut rewrite = |sql: &str| -> Option<String> {
+        if !activity::mentions(sql) {
+            return None;
+        }
+        match activity::rewrite(sql, &router.activity, info.pid, |action, pid| {
+            router.admin(info, action, pid)
+        }) {
+            Ok(new) => new,
+            Err(why) => Some(policy::refusal_statement(&why)),
+        }
     };
     let (mut client_rd, mut client_wr) = tokio::io::split(client);
     let (mut backend_rd, mut backend_wr) = tokio::io::split(backend);
@@ -357,6 +439,7 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
         Client(std::io::Result<bool>),
         Worker(std::io::Result<bool>),
         Shutdown,
+        Terminated,
     }
     let mut gate = SqlGate::default();
     let outcome = {
@@ -365,7 +448,7 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
             &mut backend_wr,
             Direction::ToWorker,
             &observer,
-            Some(&mut gate),
+            Some((&mut gate, &mut rewrite)),
         );
         let downstream = pump(
             &mut backend_rd,
@@ -378,6 +461,7 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
             r = upstream => Outcome::Client(r),
             r = downstream => Outcome::Worker(r),
             _ = shutdown.changed() => Outcome::Shutdown,
+            _ = info.terminate.notified() => Outcome::Terminated,
         }
     };
     // Closing the worker side ends the worker session (and interrupts its query).
@@ -401,7 +485,7 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
             }),
         ),
         Outcome::Worker(Err(_)) => (SessionEnd::ClientGone, None),
-        Outcome::Shutdown => (
+        Outcome::Shutdown | Outcome::Terminated => (
             SessionEnd::Shutdown,
             Some(PgError::new(
                 sqlstate::ADMIN_SHUTDOWN,
@@ -422,7 +506,10 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
 /// from a request to the ReadyForQuery that ends it.
 struct Observer<'a> {
     metrics: &'a Metrics,
+    info: &'a SessionInfo,
     pending: std::sync::Mutex<Option<Instant>>,
+    /// SQL of the last Parse, shown as the query when it is executed.
+    parsed: std::sync::Mutex<String>,
 }
 
 impl Observer<'_> {
@@ -430,25 +517,54 @@ impl Observer<'_> {
         for f in frames {
             match (dir, f.tag) {
                 (Direction::ToWorker, b'Q' | b'E') => {
-                    let counter = if f.tag == b'Q' {
-                        &self.metrics.queries_simple
+                    let (counter, query) = if f.tag == b'Q' {
+                        let body = frame::body(buf, f);
+                        let end = body.iter().position(|b| *b == 0).unwrap_or(body.len());
+                        (
+                            &self.metrics.queries_simple,
+                            String::from_utf8_lossy(&body[..end]).into_owned(),
+                        )
                     } else {
-                        &self.metrics.queries_extended
+                        (&self.metrics.queries_extended, lock(&self.parsed).clone())
                     };
                     counter.fetch_add(1, Ordering::Relaxed);
+                    let mut live = self.info.live();
+                    live.state = "active";
+                    live.query = query;
+                    live.query_start = Some(SystemTime::now());
+                    drop(live);
                     self.start();
                 }
-                (Direction::ToWorker, b'P' | b'B' | b'S') => self.start(),
+                (Direction::ToWorker, b'P') => {
+                    let body = frame::body(buf, f);
+                    let name_end = body.iter().position(|b| *b == 0).unwrap_or(body.len());
+                    let rest = body.get(name_end + 1..).unwrap_or(&[]);
+                    let end = rest.iter().position(|b| *b == 0).unwrap_or(rest.len());
+                    *lock(&self.parsed) = String::from_utf8_lossy(&rest[..end]).into_owned();
+                    self.start();
+                }
+                (Direction::ToWorker, b'B' | b'S') => self.start(),
+                (Direction::ToClient, b'S') => {
+                    // ParameterStatus: keep application_name current.
+                    let body = frame::body(buf, f);
+                    if let Some(value) = body.strip_prefix(b"application_name\0") {
+                        let end = value.iter().position(|b| *b == 0).unwrap_or(value.len());
+                        self.info.live().application_name =
+                            String::from_utf8_lossy(&value[..end]).into_owned();
+                    }
+                }
                 (Direction::ToClient, b'E') => {
                     if let Some(code) = sqlstate_of(frame::body(buf, f)) {
                         self.metrics.error(code);
                     }
                 }
                 (Direction::ToClient, b'Z') => {
-                    let started = match self.pending.lock() {
-                        Ok(mut g) => g.take(),
-                        Err(p) => p.into_inner().take(),
+                    self.info.live().state = match frame::body(buf, f).first() {
+                        Some(b'T') => "idle in transaction",
+                        Some(b'E') => "idle in transaction (aborted)",
+                        _ => "idle",
                     };
+                    let started = lock(&self.pending).take();
                     if let Some(t) = started {
                         self.metrics.latency(t.elapsed());
                     }
@@ -467,12 +583,22 @@ impl Observer<'_> {
     }
 }
 
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
 /// The SQLSTATE ('C' field) of an ErrorResponse body.
 fn sqlstate_of(body: &[u8]) -> Option<&str> {
     body.split(|b| *b == 0)
         .find(|f| f.first() == Some(&b'C'))
         .and_then(|f| std::str::from_utf8(&f[1..]).ok())
 }
+
+/// Rewrites the text of an allowed statement (or returns `None` to keep it).
+type Rewrite<'a> = dyn FnMut(&str) -> Option<String> + Send + 'a;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Direction {
@@ -488,7 +614,7 @@ async fn pump<R, W>(
     wr: &mut W,
     dir: Direction,
     observer: &Observer<'_>,
-    mut gate: Option<&mut SqlGate>,
+    mut gate: Option<(&mut SqlGate, &mut Rewrite<'_>)>,
 ) -> std::io::Result<bool>
 where
     R: AsyncRead + Unpin,
@@ -521,8 +647,8 @@ where
         observer.see(dir, &buf, &frames);
         if complete > 0 {
             let chunk = frame::take(&mut buf, complete);
-            let filtered = match (dir, gate.as_deref_mut()) {
-                (Direction::ToWorker, Some(g)) => g.filter(&chunk, &frames),
+            let filtered = match (dir, gate.as_mut()) {
+                (Direction::ToWorker, Some((g, rewrite))) => g.filter(&chunk, &frames, *rewrite),
                 _ => None,
             };
             match filtered {
