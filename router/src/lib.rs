@@ -11,6 +11,7 @@ pub mod cancel;
 pub mod metrics;
 pub mod policy;
 pub mod proxy;
+pub mod rewrite;
 pub mod tls;
 pub mod workers;
 

@@ -23,6 +23,7 @@ use crate::backend::{self, BackendError};
 use crate::cancel::{CancelRegistry, WorkerKey};
 use crate::metrics::Metrics;
 use crate::policy::{self, SqlGate};
+use crate::rewrite;
 use crate::workers::WorkerSet;
 
 /// Read buffer per direction; frames larger than this are read in several steps.
@@ -421,17 +422,36 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
         parsed: std::sync::Mutex::new(String::new()),
     };
     // Statements about sessions (pg_stat_activity, pg_cancel_backend, …) are
-    // answered from the router's view of all sessions.
+    // answered from the router's view of all sessions; Postgres-isms DuckDB lacks
+    // are rewritten. Texts known to need neither are remembered.
+    let mut plain: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut rewrite = |sql: &str| -> Option<String> {
-        if !activity::mentions(sql) {
+        if plain.contains(sql) {
             return None;
         }
-        match activity::rewrite(sql, &router.activity, info.pid, |action, pid| {
-            router.admin(info, action, pid)
-        }) {
-            Ok(new) => new,
-            Err(why) => Some(policy::refusal_statement(&why)),
+        let mut current: Option<String> = None;
+        if activity::mentions(sql) {
+            let r = activity::rewrite(sql, &router.activity, info.pid, |action, pid| {
+                router.admin(info, action, pid)
+            });
+            match r {
+                Ok(new) => current = new,
+                Err(why) => return Some(policy::refusal_statement(&why)),
+            }
         }
+        let text = current.as_deref().unwrap_or(sql);
+        if rewrite::mentions(text) {
+            if let Some(new) = rewrite::rewrite(text) {
+                current = Some(new);
+            }
+        }
+        if current.is_none() && !activity::mentions(sql) {
+            if plain.len() >= 256 {
+                plain.clear();
+            }
+            plain.insert(sql.to_string());
+        }
+        current
     };
     let (mut client_rd, mut client_wr) = tokio::io::split(client);
     let (mut backend_rd, mut backend_wr) = tokio::io::split(backend);

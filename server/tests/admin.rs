@@ -9,7 +9,8 @@ use common::FloeServer;
 
 fn get(port: u16, path: &str) -> (String, String) {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect admin");
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").expect("request");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    s.write_all(request.as_bytes()).expect("request");
     let mut text = String::new();
     s.read_to_string(&mut text).expect("response");
     let (head, body) = text.split_once("\r\n\r\n").expect("http response");

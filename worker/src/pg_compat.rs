@@ -1,12 +1,6 @@
-//! Postgres functions and types that clients send verbatim and DuckDB lacks: the
-//! objects each session gets, and the token-level rewrites that reach them. Each
-//! rewrite replaces only the span it matches; the rest of the text reaches DuckDB
-//! untouched.
-//!
-//! Today this covers what psql's `\gdesc` sends (`'23'::pg_catalog.oid`,
-//! `pg_catalog.format_type(oid, typmod)`).
-
-use crate::sql_text::{Tok, Token};
+//! Postgres functions DuckDB lacks, created in every session's DuckDB connection.
+//! The router rewrites the Postgres spellings that reach them (for example
+//! `pg_catalog.format_type(` into `floe_format_type(`).
 
 /// Objects created in every session's DuckDB connection (temporary, so they are
 /// never visible in, or stored with, user schemas).
@@ -35,93 +29,3 @@ CASE WHEN type_oid IS NULL THEN NULL ELSE (CASE type_oid::BIGINT
   WHEN 1563 THEN 'bit varying[]' WHEN 2951 THEN 'uuid[]' WHEN 3807 THEN 'jsonb[]'
   ELSE '???' END) END
 "#;
-
-/// Rewrites the Postgres-isms this module knows; `None` when the text needs none.
-pub fn rewrite(sql: &str, tokens: &[Token]) -> Option<String> {
-    let mut edits: Vec<(std::ops::Range<usize>, &str)> = Vec::new();
-    let mut i = 0;
-    while i < tokens.len() {
-        // [pg_catalog.]name starting at i
-        let (qualified_start, name_idx) = if tokens[i].is_word("pg_catalog")
-            && tokens.get(i + 1).is_some_and(|t| t.tok == Tok::Punct('.'))
-        {
-            (Some(tokens[i].span.start), i + 2)
-        } else {
-            (None, i)
-        };
-        let Some(name) = tokens.get(name_idx) else {
-            break;
-        };
-        let start = qualified_start.unwrap_or(name.span.start);
-        if name.is_word("format_type")
-            && tokens
-                .get(name_idx + 1)
-                .is_some_and(|t| t.tok == Tok::Punct('('))
-        {
-            edits.push((start..name.span.end, "floe_format_type"));
-            i = name_idx + 1;
-            continue;
-        }
-        if name.is_word("oid") && is_type_position(tokens, i, qualified_start.is_some()) {
-            edits.push((start..name.span.end, "UINTEGER"));
-            i = name_idx + 1;
-            continue;
-        }
-        i += 1;
-    }
-    if edits.is_empty() {
-        return None;
-    }
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut last = 0;
-    for (span, replacement) in edits {
-        out.push_str(&sql[last..span.start]);
-        out.push_str(replacement);
-        last = span.end;
-    }
-    out.push_str(&sql[last..]);
-    Some(out)
-}
-
-/// Whether the token at `i` follows `::` (or, for a schema-qualified name, which
-/// cannot be an alias, `AS`), so a name there is a type.
-fn is_type_position(tokens: &[Token], i: usize, qualified: bool) -> bool {
-    if i == 0 {
-        return false;
-    }
-    let prev = &tokens[i - 1];
-    if qualified && prev.is_word("AS") {
-        return true;
-    }
-    i >= 2 && prev.tok == Tok::Punct(':') && tokens[i - 2].tok == Tok::Punct(':')
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sql_text::tokenize;
-
-    fn rw(sql: &str) -> Option<String> {
-        rewrite(sql, &tokenize(sql))
-    }
-
-    #[test]
-    fn gdesc_query_is_rewritten() {
-        let sql = "SELECT name AS \"Column\", pg_catalog.format_type(tp, tpm) AS \"Type\"\nFROM (VALUES ('a', '23'::pg_catalog.oid, -1)) s(name, tp, tpm)";
-        assert_eq!(
-            rw(sql).as_deref(),
-            Some("SELECT name AS \"Column\", floe_format_type(tp, tpm) AS \"Type\"\nFROM (VALUES ('a', '23'::UINTEGER, -1)) s(name, tp, tpm)")
-        );
-    }
-
-    #[test]
-    fn columns_named_oid_are_left_alone() {
-        assert_eq!(rw("SELECT oid FROM t"), None);
-        assert_eq!(rw("SELECT 'format_type(x)'"), None);
-        assert_eq!(rw("SELECT x AS oid FROM t"), None);
-        assert_eq!(
-            rw("SELECT CAST(x AS pg_catalog.oid), y::oid").as_deref(),
-            Some("SELECT CAST(x AS UINTEGER), y::UINTEGER")
-        );
-    }
-}

@@ -811,8 +811,7 @@ impl Session {
                 .into());
             }
         }
-        let compat = pg_compat::rewrite(sql, tokens);
-        let sql_for_duckdb = compat.as_deref().unwrap_or(sql);
+        let sql_for_duckdb = sql;
         // Typed placeholders: let DuckDB know the types the client declared.
         let casts: Vec<Option<&'static str>> =
             client_types.iter().map(|t| duckdb_type_name(*t)).collect();

@@ -1,0 +1,244 @@
+//! Rewrites of Postgres-isms DuckDB lacks, in one place. Each rule replaces only
+//! the token span it matches; the rest of the statement reaches DuckDB untouched.
+//!
+//! | Postgres | becomes |
+//! |---|---|
+//! | `OPERATOR(pg_catalog.~)` | `~` (any operator) |
+//! | `COLLATE pg_catalog."default"` | nothing |
+//! | `'name'::regclass` | the relation's OID from `pg_class` |
+//! | `'name'::regtype` | the type's OID from `pg_type` |
+//! | `'name'::regnamespace` | the schema's OID from `pg_namespace` |
+//! | `x::pg_catalog.oid`, `x::oid` | `x::UINTEGER` |
+//! | `pg_catalog.format_type(` | `floe_format_type(` (Postgres type OIDs) |
+
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+
+/// Whether `sql` may need a rewrite (a cheap pre-check before tokenizing).
+pub fn mentions(sql: &str) -> bool {
+    let lower = sql.to_ascii_lowercase();
+    [
+        "operator(",
+        "operator (",
+        "collate",
+        "::",
+        "format_type",
+        " as pg_catalog.oid",
+    ]
+    .iter()
+    .any(|p| lower.contains(p))
+}
+
+fn offsets(sql: &str, tokens: &[TokenWithSpan]) -> Vec<(usize, usize)> {
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let to_offset = |line: u64, col: u64| -> usize {
+        let start = line_starts
+            .get(line.saturating_sub(1) as usize)
+            .copied()
+            .unwrap_or(sql.len());
+        sql[start..]
+            .char_indices()
+            .nth(col.saturating_sub(1) as usize)
+            .map_or(sql.len(), |(i, _)| start + i)
+    };
+    tokens
+        .iter()
+        .map(|t| {
+            (
+                to_offset(t.span.start.line, t.span.start.column),
+                to_offset(t.span.end.line, t.span.end.column),
+            )
+        })
+        .collect()
+}
+
+fn is_word(t: Option<&Token>, w: &str) -> bool {
+    matches!(t, Some(Token::Word(x)) if x.value.eq_ignore_ascii_case(w))
+}
+
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Applies every rule; `None` when nothing matched.
+pub fn rewrite(sql: &str) -> Option<String> {
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql)
+        .tokenize_with_location()
+        .ok()?;
+    let spans = offsets(sql, &tokens);
+    let sig: Vec<usize> = (0..tokens.len())
+        .filter(|i| !matches!(tokens[*i].token, Token::Whitespace(_)))
+        .collect();
+    let tok = |k: usize| sig.get(k).map(|i| &tokens[*i].token);
+    let span = |k: usize| spans[sig[k]];
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    let mut k = 0;
+    while k < sig.len() {
+        // OPERATOR(pg_catalog.<op>) → <op>
+        if is_word(tok(k), "OPERATOR") && matches!(tok(k + 1), Some(Token::LParen)) {
+            let mut j = k + 2;
+            if is_word(tok(j), "pg_catalog") && matches!(tok(j + 1), Some(Token::Period)) {
+                j += 2;
+            }
+            if let (Some(op), Some(Token::RParen)) = (tok(j), tok(j + 1)) {
+                let op_text = sql[span(j).0..span(j).1].to_string();
+                if !matches!(op, Token::Word(_)) {
+                    edits.push((span(k).0, span(j + 1).1, op_text));
+                    k = j + 2;
+                    continue;
+                }
+            }
+        }
+        // COLLATE pg_catalog."default" → (nothing)
+        if is_word(tok(k), "COLLATE") {
+            let mut j = k + 1;
+            if is_word(tok(j), "pg_catalog") && matches!(tok(j + 1), Some(Token::Period)) {
+                j += 2;
+            }
+            if is_word(tok(j), "default") {
+                edits.push((span(k).0, span(j).1, String::new()));
+                k = j + 1;
+                continue;
+            }
+        }
+        // [pg_catalog.]format_type( → floe_format_type(
+        {
+            let (start_k, name_k) =
+                if is_word(tok(k), "pg_catalog") && matches!(tok(k + 1), Some(Token::Period)) {
+                    (k, k + 2)
+                } else {
+                    (k, k)
+                };
+            if is_word(tok(name_k), "format_type") && matches!(tok(name_k + 1), Some(Token::LParen))
+            {
+                edits.push((span(start_k).0, span(name_k).1, "floe_format_type".into()));
+                k = name_k + 1;
+                continue;
+            }
+        }
+        // <value>::[pg_catalog.]reg* / oid
+        if matches!(tok(k), Some(Token::DoubleColon)) {
+            let mut j = k + 1;
+            if is_word(tok(j), "pg_catalog") && matches!(tok(j + 1), Some(Token::Period)) {
+                j += 2;
+            }
+            let target = match tok(j) {
+                Some(Token::Word(w)) => w.value.to_ascii_lowercase(),
+                _ => String::new(),
+            };
+            let literal = match k.checked_sub(1).and_then(tok) {
+                Some(Token::SingleQuotedString(s)) => Some(s.clone()),
+                _ => None,
+            };
+            let lookup = match (target.as_str(), &literal) {
+                ("regclass", Some(name)) => Some(format!(
+                    "(SELECT oid FROM pg_catalog.pg_class WHERE relname = {} LIMIT 1)",
+                    lit(name.rsplit('.').next().unwrap_or(name).trim_matches('"'))
+                )),
+                ("regtype", Some(name)) => Some(format!(
+                    "(SELECT oid FROM pg_catalog.pg_type WHERE typname = {} LIMIT 1)",
+                    lit(name)
+                )),
+                ("regnamespace", Some(name)) => Some(format!(
+                    "(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = {} LIMIT 1)",
+                    lit(name)
+                )),
+                _ => None,
+            };
+            if let Some(l) = lookup {
+                edits.push((span(k - 1).0, span(j).1, l));
+                k = j + 1;
+                continue;
+            }
+            if target == "oid" {
+                edits.push((span(k).0, span(j).1, "::UINTEGER".into()));
+                k = j + 1;
+                continue;
+            }
+        }
+        // CAST(x AS pg_catalog.oid) — the qualified name cannot be an alias.
+        if is_word(tok(k), "AS")
+            && is_word(tok(k + 1), "pg_catalog")
+            && matches!(tok(k + 2), Some(Token::Period))
+            && is_word(tok(k + 3), "oid")
+        {
+            edits.push((span(k + 1).0, span(k + 3).1, "UINTEGER".into()));
+            k += 4;
+            continue;
+        }
+        k += 1;
+    }
+    if edits.is_empty() {
+        return None;
+    }
+    let mut out = String::with_capacity(sql.len() + 64);
+    let mut last = 0;
+    for (s, e, r) in edits {
+        out.push_str(&sql[last..s]);
+        out.push_str(&r);
+        last = e;
+    }
+    out.push_str(&sql[last..]);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operator_syntax_becomes_the_operator() {
+        assert_eq!(
+            rewrite("WHERE c.relname OPERATOR(pg_catalog.~) '^(t)$'").as_deref(),
+            Some("WHERE c.relname ~ '^(t)$'")
+        );
+        assert_eq!(rewrite("a OPERATOR(=) b").as_deref(), Some("a = b"));
+    }
+
+    #[test]
+    fn default_collation_is_dropped() {
+        assert_eq!(
+            rewrite("ORDER BY 1 COLLATE pg_catalog.\"default\"").as_deref(),
+            Some("ORDER BY 1 ")
+        );
+        assert_eq!(rewrite("x COLLATE \"C\""), None);
+    }
+
+    #[test]
+    fn reg_casts_look_up_oids() {
+        assert_eq!(
+            rewrite("SELECT 'public.t'::regclass").as_deref(),
+            Some("SELECT (SELECT oid FROM pg_catalog.pg_class WHERE relname = 't' LIMIT 1)")
+        );
+        assert_eq!(
+            rewrite("SELECT 'int4'::pg_catalog.regtype").as_deref(),
+            Some("SELECT (SELECT oid FROM pg_catalog.pg_type WHERE typname = 'int4' LIMIT 1)")
+        );
+        assert_eq!(
+            rewrite("SELECT 'main'::regnamespace").as_deref(),
+            Some("SELECT (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'main' LIMIT 1)")
+        );
+    }
+
+    #[test]
+    fn psql_gdesc_query() {
+        let sql = "SELECT name AS \"Column\", pg_catalog.format_type(tp, tpm) AS \"Type\"\nFROM (VALUES ('a', '23'::pg_catalog.oid, -1)) s(name, tp, tpm)";
+        assert_eq!(
+            rewrite(sql).as_deref(),
+            Some("SELECT name AS \"Column\", floe_format_type(tp, tpm) AS \"Type\"\nFROM (VALUES ('a', '23'::UINTEGER, -1)) s(name, tp, tpm)")
+        );
+        assert_eq!(
+            rewrite("SELECT CAST(x AS pg_catalog.oid), y::oid").as_deref(),
+            Some("SELECT CAST(x AS UINTEGER), y::UINTEGER")
+        );
+    }
+
+    #[test]
+    fn ordinary_sql_is_untouched() {
+        assert_eq!(rewrite("SELECT x::INTEGER, 'OPERATOR(x)' FROM t"), None);
+        assert_eq!(rewrite("SELECT oid, x AS oid FROM t"), None);
+        assert!(!mentions("SELECT 1"));
+    }
+}
