@@ -227,6 +227,23 @@ async fn timezone_setting_changes_timestamptz_output() {
             .expect("q"),
     );
     assert_eq!(rows[0][0].as_deref(), Some("UTC"));
+    // set_config() is a SET that returns the value (simple and extended protocol).
+    let rows = text_rows(
+        &c.simple_query("SELECT set_config('TimeZone', 'Asia/Tokyo', false); SHOW TimeZone")
+            .await
+            .expect("set_config"),
+    );
+    assert_eq!(rows[0][0].as_deref(), Some("Asia/Tokyo"));
+    assert_eq!(rows[1][0].as_deref(), Some("Asia/Tokyo"));
+    let v: String = c
+        .query_one(
+            "SELECT pg_catalog.set_config('application_name', 'cfg', false)",
+            &[],
+        )
+        .await
+        .expect("extended set_config")
+        .get(0);
+    assert_eq!(v, "cfg");
 }
 
 #[tokio::test(flavor = "multi_thread")]

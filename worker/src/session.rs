@@ -1321,6 +1321,23 @@ impl Session {
                 }
                 wire::command_complete(&mut self.out, "ROLLBACK");
             }
+            SessionCommand::SetConfig { name, value, local } => {
+                // set_config with is_local outside a transaction has no effect,
+                // as SET LOCAL; the function still returns the value.
+                if !(*local && self.txn == TxnState::Idle) {
+                    let before = self.params.clone();
+                    self.params.set(name, Some(value))?;
+                    if !*local {
+                        if let Some(after) = &mut self.params_after_commit {
+                            after.set(name, Some(value))?;
+                        }
+                    }
+                    self.announce_changes(&before);
+                }
+                let shown = self.params.get(name).unwrap_or(value).to_string();
+                wire::text_row(&mut self.out, &[Some(&shown)]);
+                wire::command_complete(&mut self.out, "SELECT 1");
+            }
             SessionCommand::Set { name, value, local } => {
                 if *local && self.txn == TxnState::Idle {
                     self.notice(PgError::warning(
@@ -1492,7 +1509,9 @@ fn is_txn_end(stmt: &Statement) -> bool {
 /// Whether the session (not DuckDB) runs this command.
 fn owned_by_session(cmd: &SessionCommand) -> bool {
     match cmd {
-        SessionCommand::Set { name, .. } => is_session_parameter(name),
+        SessionCommand::Set { name, .. } | SessionCommand::SetConfig { name, .. } => {
+            is_session_parameter(name)
+        }
         SessionCommand::Reset(Some(name)) | SessionCommand::Show(name) => {
             is_session_parameter(name)
         }
@@ -1512,6 +1531,7 @@ fn session_fields(cmd: &SessionCommand, params: &SessionParams) -> Option<Vec<Fi
             Some(vec![text(canonical)])
         }
         SessionCommand::ShowAll => Some(vec![text("name"), text("setting"), text("description")]),
+        SessionCommand::SetConfig { .. } => Some(vec![text("set_config")]),
         _ => None,
     }
 }

@@ -272,6 +272,12 @@ pub enum SessionCommand {
     /// `FLOE REFUSE 'message'`: what the router sends in place of a statement its
     /// policy refused; answered with SQLSTATE 42501 and the message.
     Refuse(String),
+    /// `SELECT set_config('name', 'value', is_local)`.
+    SetConfig {
+        name: String,
+        value: String,
+        local: bool,
+    },
 }
 
 fn token_text(t: &Token) -> String {
@@ -347,6 +353,7 @@ pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
             Some("ALL") => Some(SessionCommand::DiscardAll),
             _ => Some(SessionCommand::NoOp("DISCARD")),
         },
+        "SELECT" => set_config_call(&toks),
         "SHOW" => {
             let rest = &toks[1..];
             if rest.len() == 1 && rest[0].is_word("ALL") {
@@ -429,6 +436,36 @@ pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
             Some(SessionCommand::Set {
                 name,
                 value: set_value(&owned),
+                local,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// Recognizes a statement that is only `SELECT [pg_catalog.]set_config('n', 'v', b)`.
+fn set_config_call(toks: &[&Token]) -> Option<SessionCommand> {
+    let mut i = 1;
+    if toks.get(i).is_some_and(|t| t.is_word("pg_catalog"))
+        && toks.get(i + 1).is_some_and(|t| t.tok == Tok::Punct('.'))
+    {
+        i += 2;
+    }
+    if !toks.get(i).is_some_and(|t| t.is_word("set_config")) {
+        return None;
+    }
+    let rest: Vec<&Tok> = toks[i + 1..].iter().map(|t| &t.tok).collect();
+    match rest.as_slice() {
+        [Tok::Punct('('), Tok::Str(name), Tok::Punct(','), Tok::Str(value), Tok::Punct(','), Tok::Word(local), Tok::Punct(')')] =>
+        {
+            let local = match local.to_ascii_lowercase().as_str() {
+                "true" => true,
+                "false" => false,
+                _ => return None,
+            };
+            Some(SessionCommand::SetConfig {
+                name: name.clone(),
+                value: value.clone(),
                 local,
             })
         }
@@ -544,6 +581,15 @@ mod tests {
             Some(SessionCommand::Unsupported("SAVEPOINT"))
         );
         assert_eq!(c("SELECT 1"), None);
+        assert_eq!(
+            c("SELECT pg_catalog.set_config('search_path', 'public', false)"),
+            Some(SessionCommand::SetConfig {
+                name: "search_path".into(),
+                value: "public".into(),
+                local: false
+            })
+        );
+        assert_eq!(c("SELECT set_config('a', 'b', false), 1"), None);
         assert_eq!(
             c("FLOE REFUSE 'no ''files'''"),
             Some(SessionCommand::Refuse("no 'files'".into()))
