@@ -49,6 +49,16 @@ pub fn body<'a>(buf: &'a [u8], f: &FrameInfo) -> &'a [u8] {
     &buf[f.start + 5..f.start + f.len]
 }
 
+/// A simple-query message (`Q`) carrying `sql`.
+pub fn query_message(sql: &str) -> BytesMut {
+    let mut m = BytesMut::with_capacity(sql.len() + 6);
+    m.extend_from_slice(b"Q");
+    m.extend_from_slice(&(sql.len() as i32 + 5).to_be_bytes());
+    m.extend_from_slice(sql.as_bytes());
+    m.extend_from_slice(b"\0");
+    m
+}
+
 /// Splits the first `n` bytes off `buf` to forward.
 pub fn take(buf: &mut BytesMut, n: usize) -> Bytes {
     buf.split_to(n).freeze()

@@ -15,6 +15,8 @@ pub struct Backend {
     pub secret: i32,
     /// ParameterStatus messages the worker sent, raw, in order.
     pub parameter_status: Vec<Bytes>,
+    /// Set when the session must not be reused.
+    pub broken: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -87,6 +89,7 @@ pub async fn connect(
                     pid,
                     secret,
                     parameter_status,
+                    broken: false,
                 })
             }
             other => {
@@ -106,4 +109,62 @@ pub async fn cancel(addr: &ListenAddr, pid: i32, secret: i32) -> io::Result<()> 
         .write_all(&startup::cancel_packet(pid, secret))
         .await?;
     stream.shutdown().await
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Runs one internal command and returns the ParameterStatus messages it sent.
+async fn command(backend: &mut Backend, sql: &str) -> Result<Vec<Bytes>, BackendError> {
+    backend
+        .stream
+        .write_all(&floe_protocol::frame::query_message(sql))
+        .await?;
+    let mut status = Vec::new();
+    let mut refused = None;
+    loop {
+        let (tag, msg) = read_message(&mut backend.stream).await?;
+        match tag {
+            b'S' => status.push(msg),
+            b'E' => refused = Some(msg),
+            b'Z' => {
+                if msg.get(5) != Some(&b'I') {
+                    return Err(BackendError::Protocol("pooled session not idle".into()));
+                }
+                return match refused {
+                    Some(m) => Err(BackendError::Refused(m)),
+                    None => Ok(status),
+                };
+            }
+            b'C' | b'N' => {}
+            other => {
+                return Err(BackendError::Protocol(format!(
+                    "message type {}",
+                    other as char
+                )))
+            }
+        }
+    }
+}
+
+/// Hands a pooled worker session to a new client: applies the client's startup
+/// parameters and returns the ParameterStatus messages the client should see.
+pub async fn begin_session(
+    backend: &mut Backend,
+    params: &[(String, String)],
+) -> Result<Vec<Bytes>, BackendError> {
+    let mut sql = String::from("FLOE SESSION");
+    for (k, v) in params {
+        sql.push(' ');
+        sql.push_str(&quote(k));
+        sql.push(' ');
+        sql.push_str(&quote(v));
+    }
+    command(backend, &sql).await
+}
+
+/// Discards everything a client left in a worker session so it can be reused.
+pub async fn reset_session(backend: &mut Backend) -> Result<(), BackendError> {
+    command(backend, "FLOE RESET").await.map(|_| ())
 }

@@ -10,6 +10,7 @@ pub mod backend;
 pub mod cancel;
 pub mod metrics;
 pub mod policy;
+pub mod pool;
 pub mod proxy;
 pub mod rewrite;
 pub mod tls;

@@ -8,7 +8,7 @@
 use std::ops::ControlFlow;
 
 use bytes::{BufMut, BytesMut};
-use floe_protocol::frame;
+use floe_protocol::frame::{self, query_message};
 
 use sqlparser::ast::{CopyTarget, Expr, ObjectName, Set, Statement};
 use sqlparser::dialect::{DuckDbDialect, PostgreSqlDialect};
@@ -258,15 +258,6 @@ fn cstr(b: &[u8]) -> (String, &[u8]) {
         &[][..]
     };
     (String::from_utf8_lossy(&b[..end]).into_owned(), rest)
-}
-
-fn query_message(sql: &str) -> BytesMut {
-    let mut m = BytesMut::with_capacity(sql.len() + 6);
-    m.put_u8(b'Q');
-    m.put_i32(sql.len() as i32 + 5);
-    m.put_slice(sql.as_bytes());
-    m.put_u8(0);
-    m
 }
 
 fn parse_message(name: &str, sql: &str) -> BytesMut {

@@ -23,8 +23,9 @@ use crate::backend::{self, BackendError};
 use crate::cancel::{CancelRegistry, WorkerKey};
 use crate::metrics::Metrics;
 use crate::policy::{self, SqlGate};
+use crate::pool::{new_pool, BackendPool};
 use crate::rewrite;
-use crate::workers::WorkerSet;
+use crate::workers::{WorkerSet, WorkerSlot};
 
 /// Read buffer per direction; frames larger than this are read in several steps.
 const RELAY_BUFFER: usize = 64 * 1024;
@@ -45,6 +46,8 @@ pub struct RouterConfig {
 
 pub struct Router {
     workers: WorkerSet,
+    /// One pool of worker sessions per worker, in the order of `workers.slots()`.
+    pools: Vec<BackendPool>,
     cancels: CancelRegistry,
     config: RouterConfig,
     metrics: Arc<Metrics>,
@@ -53,13 +56,29 @@ pub struct Router {
 
 impl Router {
     pub fn new(workers: WorkerSet, config: RouterConfig) -> Arc<Router> {
+        let pools = workers
+            .slots()
+            .iter()
+            .map(|s| new_pool(s.addr.clone(), config.worker_token.clone()))
+            .collect();
         Arc::new(Router {
+            pools,
             workers,
             cancels: CancelRegistry::new(),
             config,
             metrics: Metrics::new(),
             activity: Activity::default(),
         })
+    }
+
+    fn pool_for(&self, slot: &Arc<WorkerSlot>) -> &BackendPool {
+        let i = self
+            .workers
+            .slots()
+            .iter()
+            .position(|s| Arc::ptr_eq(s, slot))
+            .unwrap_or(0);
+        &self.pools[i]
     }
 
     pub fn workers(&self) -> &WorkerSet {
@@ -241,23 +260,35 @@ impl Router {
 
         // Pin the session to the least-loaded healthy worker that accepts it.
         let mut chosen = None;
-        for slot in self.workers.candidates() {
-            match backend::connect(&slot.addr, &params, self.config.worker_token.as_deref()).await {
-                Ok(b) => {
-                    chosen = Some((slot, b));
-                    break;
-                }
-                Err(BackendError::Refused(msg)) => {
-                    client.write_all(&msg).await?;
-                    return client.shutdown().await;
-                }
-                Err(e) => {
-                    tracing::warn!(worker = %slot.addr, error = %e, "worker connection failed");
-                    slot.mark(false);
+        'workers: for slot in self.workers.candidates() {
+            let pool = self.pool_for(&slot);
+            // A pooled session may belong to a worker that has since restarted:
+            // retry with fresh ones before giving up on the worker.
+            for _ in 0..3 {
+                let mut backend = match pool.get().await {
+                    Ok(b) => b,
+                    Err(e) => {
+                        tracing::warn!(worker = %slot.addr, error = %e, "worker connection failed");
+                        slot.mark(false);
+                        continue 'workers;
+                    }
+                };
+                match backend::begin_session(&mut backend, &params).await {
+                    Ok(status) => {
+                        chosen = Some((slot, backend, status));
+                        break 'workers;
+                    }
+                    Err(BackendError::Refused(msg)) => {
+                        client.write_all(&msg).await?;
+                        return client.shutdown().await;
+                    }
+                    Err(_) => {
+                        let _ = deadpool::managed::Object::take(backend);
+                    }
                 }
             }
         }
-        let Some((slot, backend)) = chosen else {
+        let Some((slot, mut backend, parameter_status)) = chosen else {
             let e = PgError::new(
                 sqlstate::CANNOT_CONNECT_NOW,
                 "no Floe worker is available; try again shortly",
@@ -265,6 +296,7 @@ impl Router {
             return fatal(&mut client, &e.fatal()).await;
         };
         let lease = self.workers.lease(&slot);
+        let worker_pid = backend.pid;
         let worker_key = WorkerKey {
             addr: slot.addr.clone(),
             pid: backend.pid,
@@ -312,7 +344,7 @@ impl Router {
         hello.put_u8(b'R');
         hello.put_i32(8);
         hello.put_i32(0);
-        for s in &backend.parameter_status {
+        for s in &parameter_status {
             hello.extend_from_slice(s);
         }
         hello.put_u8(b'K');
@@ -323,9 +355,19 @@ impl Router {
         hello.put_i32(5);
         hello.put_u8(b'I');
         let result = match client.write_all(&hello).await {
-            Ok(()) => relay(client, backend.stream, shutdown, &self, &info).await,
+            Ok(()) => relay(client, &mut backend.stream, shutdown, &self, &info).await,
             Err(e) => Err(e),
         };
+        // A worker session the client left cleanly and idle goes back to the pool.
+        let reusable = matches!(result, Ok((SessionEnd::ClientGone, true)));
+        let result = result.map(|(end, _)| end);
+        if reusable && backend::reset_session(&mut backend).await.is_ok() {
+            drop(backend);
+        } else {
+            let mut gone = deadpool::managed::Object::take(backend);
+            gone.broken = true;
+            let _ = gone.stream.shutdown().await;
+        }
 
         self.cancels.unregister(pid);
         self.activity.unregister(pid);
@@ -335,7 +377,7 @@ impl Router {
             %user,
             client = %peer,
             worker = %lease.slot().addr,
-            worker_pid = backend.pid,
+            worker_pid = worker_pid,
             duration_ms = started.elapsed().as_millis() as u64,
             ended = ?result.as_ref().map(|e| *e).unwrap_or(SessionEnd::ClientGone),
             "client session ended"
@@ -410,11 +452,11 @@ async fn fatal<S: AsyncWrite + Unpin>(client: &mut S, e: &PgError) -> std::io::R
 /// Relays frames both ways until one side ends.
 async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
     client: S,
-    backend: Stream,
+    backend: &mut Stream,
     mut shutdown: watch::Receiver<bool>,
     router: &Router,
     info: &Arc<SessionInfo>,
-) -> std::io::Result<SessionEnd> {
+) -> std::io::Result<(SessionEnd, bool)> {
     let observer = Observer {
         metrics: &router.metrics,
         info,
@@ -484,8 +526,14 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
             _ = info.terminate.notified() => Outcome::Terminated,
         }
     };
-    // Closing the worker side ends the worker session (and interrupts its query).
-    let _ = backend_wr.shutdown().await;
+    // A client that left cleanly, with nothing running and no transaction open,
+    // leaves a worker session fit for the next client; otherwise closing the
+    // worker side ends it (and interrupts its query).
+    let idle = lock(&observer.pending).is_none() && info.live().state == "idle";
+    let reusable = matches!(outcome, Outcome::Client(Ok(_))) && idle;
+    if !reusable {
+        let _ = backend_wr.shutdown().await;
+    }
     let (end, message) = match outcome {
         Outcome::Client(Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => (
             SessionEnd::ClientGone,
@@ -519,7 +567,7 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
             .await;
     }
     let _ = client_wr.shutdown().await;
-    Ok(end)
+    Ok((end, reusable))
 }
 
 /// Watches frames go by for metrics: queries, errors by SQLSTATE, and the time
@@ -666,7 +714,26 @@ where
         }
         observer.see(dir, &buf, &frames);
         if complete > 0 {
-            let chunk = frame::take(&mut buf, complete);
+            let mut chunk = frame::take(&mut buf, complete);
+            // Terminate ends the client session, not the (pooled) worker session.
+            if dir == Direction::ToWorker {
+                if let Some(x) = frames.iter().position(|f| f.tag == b'X') {
+                    let cut = frames[x].start;
+                    chunk.truncate(cut);
+                    frames.truncate(x);
+                    if !chunk.is_empty() {
+                        let filtered = match gate.as_mut() {
+                            Some((g, rewrite)) => g.filter(&chunk, &frames, *rewrite),
+                            None => None,
+                        };
+                        match filtered {
+                            Some(rewritten) => wr.write_all(&rewritten[..]).await?,
+                            None => wr.write_all(&chunk[..]).await?,
+                        }
+                    }
+                    return Ok(false);
+                }
+            }
             let filtered = match (dir, gate.as_mut()) {
                 (Direction::ToWorker, Some((g, rewrite))) => g.filter(&chunk, &frames, *rewrite),
                 _ => None,

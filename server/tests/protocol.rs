@@ -650,8 +650,7 @@ async fn disconnect_mid_result_frees_the_query() {
     conn_task.abort();
     assert!(
         server.wait_for_log(Duration::from_secs(10), |l| l.contains("floe_worker")
-            && l.contains("session ended")
-            && l.contains("queries=1")),
+            && l.contains("session ended")),
         "session did not end after the client left: {:?}",
         server.log()
     );

@@ -252,6 +252,8 @@ pub struct Session {
     pid: i32,
     secret: i32,
     client: String,
+    /// Parameter defaults from the worker's configuration.
+    default_params: Vec<(&'static str, String)>,
     // Dropped last: everything above may hold DuckDB objects of this connection.
     conn: Connection,
 }
@@ -267,6 +269,7 @@ impl Session {
         rx: mpsc::Receiver<SessionInput>,
     ) -> Session {
         let params = SessionParams::new(&init.user, &init.default_params, &init.startup_params);
+        let default_params = init.default_params.clone();
         Session {
             writer,
             rx,
@@ -288,6 +291,7 @@ impl Session {
             pid: init.pid,
             secret: init.secret,
             client: init.client,
+            default_params,
             conn,
         }
     }
@@ -907,6 +911,43 @@ impl Session {
         Ok(stmt)
     }
 
+    /// Drops the temporary tables and views a client created, so a pooled session
+    /// carries nothing to the next client (Floe's own temporary macros stay).
+    fn drop_temporary_objects(&mut self) -> SResult<()> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT 'DROP TABLE IF EXISTS temp.\"' || replace(table_name, '\"', '\"\"') || '\"' \
+                 FROM duckdb_tables() WHERE temporary \
+                 UNION ALL SELECT 'DROP VIEW IF EXISTS temp.\"' || replace(view_name, '\"', '\"\"') || '\"' \
+                 FROM duckdb_views() WHERE temporary AND NOT internal",
+            )
+            .map_err(|e| PgError::from_duckdb(&e.message, None))?;
+        let mut result = stmt
+            .execute(false)
+            .map_err(|e| PgError::from_duckdb(&e.message, None))?;
+        let mut drops = Vec::new();
+        while let Some(chunk) = result
+            .fetch()
+            .map_err(|e| PgError::from_duckdb(&e.message, None))?
+        {
+            let v = chunk.vector(0);
+            for row in 0..chunk.len() {
+                if v.is_valid(row) {
+                    // SAFETY: the column is VARCHAR and `row` is within the chunk.
+                    drops.push(String::from_utf8_lossy(unsafe { v.get_bytes(row) }).into_owned());
+                }
+            }
+        }
+        drop(result);
+        for sql in drops {
+            self.conn
+                .execute_batch(&sql)
+                .map_err(|e| PgError::from_duckdb(&e.message, None))?;
+        }
+        Ok(())
+    }
+
     /// Whether DuckDB has a setting of this name (a SET of it is then DuckDB's to
     /// accept or refuse; the locked configuration refuses engine settings).
     fn is_engine_setting(&mut self, name: &str) -> SResult<bool> {
@@ -1320,6 +1361,53 @@ impl Session {
                     self.rollback_transaction();
                 }
                 wire::command_complete(&mut self.out, "ROLLBACK");
+            }
+            SessionCommand::PoolReset => {
+                self.portals.clear();
+                if self.txn != TxnState::Idle || self.implicit_open {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                }
+                self.txn = TxnState::Idle;
+                self.implicit_open = false;
+                self.params_at_begin = None;
+                self.params_after_commit = None;
+                self.statements.clear();
+                self.statement_cache.clear();
+                self.drop_temporary_objects()?;
+                self.params = SessionParams::new(&self.user, &self.default_params, &[]);
+                wire::command_complete(&mut self.out, "DISCARD ALL");
+            }
+            SessionCommand::PoolSession(pairs) => {
+                if self.txn != TxnState::Idle {
+                    return Err(PgError::new(
+                        sqlstate::ACTIVE_SQL_TRANSACTION,
+                        "a pooled session cannot change hands inside a transaction",
+                    )
+                    .into());
+                }
+                let get = |k: &str| {
+                    pairs
+                        .iter()
+                        .find(|(key, _)| key == k)
+                        .map(|(_, v)| v.clone())
+                };
+                if let Some(user) = get("user") {
+                    self.user = user;
+                }
+                if let Some(db) = get("database") {
+                    self.database = db;
+                }
+                let startup: Vec<(String, String)> = pairs
+                    .iter()
+                    .filter(|(k, _)| k != "user" && k != "database")
+                    .cloned()
+                    .collect();
+                self.params = SessionParams::new(&self.user, &self.default_params, &startup);
+                // The new client needs every reported parameter, as at startup.
+                for (k, v) in self.params.reported() {
+                    wire::parameter_status(&mut self.out, k, &v);
+                }
+                wire::command_complete(&mut self.out, "SET");
             }
             SessionCommand::SetConfig { name, value, local } => {
                 // set_config with is_local outside a transaction has no effect,

@@ -278,6 +278,12 @@ pub enum SessionCommand {
         value: String,
         local: bool,
     },
+    /// `FLOE RESET`: the router returns a pooled connection; everything the
+    /// client left (transaction, statements, settings) is discarded.
+    PoolReset,
+    /// `FLOE SESSION 'key' 'value' …`: the router hands a pooled connection to a
+    /// new client with these startup parameters (user, database, options).
+    PoolSession(Vec<(String, String)>),
 }
 
 fn token_text(t: &Token) -> String {
@@ -339,6 +345,24 @@ pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
             }
         }
         "SAVEPOINT" => Some(SessionCommand::Unsupported("SAVEPOINT")),
+        "FLOE" if words.get(1).map(String::as_str) == Some("RESET") => {
+            Some(SessionCommand::PoolReset)
+        }
+        "FLOE" if words.get(1).map(String::as_str) == Some("SESSION") => {
+            let values: Vec<String> = toks
+                .iter()
+                .filter_map(|t| match &t.tok {
+                    Tok::Str(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect();
+            Some(SessionCommand::PoolSession(
+                values
+                    .chunks_exact(2)
+                    .map(|p| (p[0].clone(), p[1].clone()))
+                    .collect(),
+            ))
+        }
         "FLOE" if words.get(1).map(String::as_str) == Some("REFUSE") => {
             let message = toks.iter().find_map(|t| match &t.tok {
                 Tok::Str(s) => Some(s.clone()),
@@ -581,6 +605,14 @@ mod tests {
             Some(SessionCommand::Unsupported("SAVEPOINT"))
         );
         assert_eq!(c("SELECT 1"), None);
+        assert_eq!(c("FLOE RESET"), Some(SessionCommand::PoolReset));
+        assert_eq!(
+            c("FLOE SESSION 'user' 'alice' 'application_name' 'psql'"),
+            Some(SessionCommand::PoolSession(vec![
+                ("user".into(), "alice".into()),
+                ("application_name".into(), "psql".into())
+            ]))
+        );
         assert_eq!(
             c("SELECT pg_catalog.set_config('search_path', 'public', false)"),
             Some(SessionCommand::SetConfig {

@@ -1,0 +1,50 @@
+//! Per-worker pools of started worker sessions (deadpool). A client session takes
+//! one for its life; when the client leaves cleanly and idle, the worker session is
+//! reset (`FLOE RESET`: transaction, statements and settings discarded) and goes
+//! back to the pool, so the next client skips the connection and startup cost.
+
+use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
+use floe_protocol::ListenAddr;
+
+use crate::backend::{self, Backend, BackendError};
+
+/// Pooled worker sessions at most kept per worker (busy plus idle).
+pub const MAX_PER_WORKER: usize = 4096;
+
+pub struct BackendManager {
+    pub addr: ListenAddr,
+    pub token: Option<String>,
+}
+
+impl managed::Manager for BackendManager {
+    type Type = Backend;
+    type Error = BackendError;
+
+    async fn create(&self) -> Result<Backend, BackendError> {
+        let params = [
+            ("user".to_string(), "floe".to_string()),
+            ("database".to_string(), "floe".to_string()),
+        ];
+        backend::connect(&self.addr, &params, self.token.as_deref()).await
+    }
+
+    async fn recycle(&self, obj: &mut Backend, _: &Metrics) -> RecycleResult<BackendError> {
+        // Sessions are reset before they return to the pool; one whose worker has
+        // since gone shows it when the new client's session begins.
+        if obj.broken {
+            return Err(RecycleError::Message("worker session broken".into()));
+        }
+        Ok(())
+    }
+}
+
+pub type BackendPool = managed::Pool<BackendManager>;
+
+/// A pool for one worker.
+pub fn new_pool(addr: ListenAddr, token: Option<String>) -> BackendPool {
+    managed::Pool::builder(BackendManager { addr, token })
+        .max_size(MAX_PER_WORKER)
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .unwrap_or_else(|_| unreachable!("a pool with a runtime and no timeouts always builds"))
+}
