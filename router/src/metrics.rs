@@ -26,6 +26,7 @@ pub struct Metrics {
     pub queries_simple: AtomicU64,
     pub queries_extended: AtomicU64,
     errors: Mutex<BTreeMap<String, u64>>,
+    classes: Mutex<BTreeMap<&'static str, u64>>,
     latency_buckets: [AtomicU64; BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_micros: AtomicU64,
@@ -42,6 +43,15 @@ impl Metrics {
             Err(p) => p.into_inner(),
         };
         *m.entry(sqlstate.to_string()).or_insert(0) += 1;
+    }
+
+    /// Counts a statement by class (query, dml, ddl, session, catalog, other).
+    pub fn statement(&self, class: crate::policy::StatementClass) {
+        let mut m = match self.classes.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        *m.entry(class.as_str()).or_insert(0) += 1;
     }
 
     /// Records one round trip (request to ReadyForQuery).
@@ -113,6 +123,23 @@ impl Metrics {
             "Errors sent to clients, by SQLSTATE.",
             "counter",
             errors,
+        );
+        let classes: Vec<(String, u64)> = match self.classes.lock() {
+            Ok(g) => g
+                .iter()
+                .map(|(k, v)| (format!("{{class=\"{k}\"}}"), *v))
+                .collect(),
+            Err(p) => p
+                .into_inner()
+                .iter()
+                .map(|(k, v)| (format!("{{class=\"{k}\"}}"), *v))
+                .collect(),
+        };
+        counter(
+            "floe_statements_total",
+            "Statements by class, as the router classified them.",
+            "counter",
+            classes,
         );
         counter(
             "floe_worker_up",

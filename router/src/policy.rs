@@ -87,11 +87,83 @@ fn last_ident(name: &ObjectName) -> String {
 
 /// Checks every statement of `sql`.
 pub fn check(sql: &str) -> Result<(), Refusal> {
+    analyze(sql).map(|_| ())
+}
+
+/// What kind of statement a client sent (the first one of a multi-statement
+/// query), for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatementClass {
+    Query,
+    Dml,
+    Ddl,
+    Session,
+    /// Reads the catalog (`pg_catalog`, `information_schema`).
+    Catalog,
+    Other,
+}
+
+impl StatementClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatementClass::Query => "query",
+            StatementClass::Dml => "dml",
+            StatementClass::Ddl => "ddl",
+            StatementClass::Session => "session",
+            StatementClass::Catalog => "catalog",
+            StatementClass::Other => "other",
+        }
+    }
+}
+
+fn classify(stmt: &Statement, sql: &str) -> StatementClass {
+    let lower = sql.to_ascii_lowercase();
+    match stmt {
+        Statement::Query(_) | Statement::Explain { .. } | Statement::ExplainTable { .. } => {
+            if lower.contains("pg_catalog.")
+                || lower.contains("information_schema.")
+                || lower.contains("pg_class")
+                || lower.contains("pg_type")
+            {
+                StatementClass::Catalog
+            } else {
+                StatementClass::Query
+            }
+        }
+        Statement::Insert(_)
+        | Statement::Update { .. }
+        | Statement::Delete(_)
+        | Statement::Merge { .. }
+        | Statement::Copy { .. } => StatementClass::Dml,
+        Statement::CreateTable(_)
+        | Statement::CreateView { .. }
+        | Statement::CreateSchema { .. }
+        | Statement::CreateIndex(_)
+        | Statement::AlterTable { .. }
+        | Statement::Drop { .. }
+        | Statement::Truncate { .. } => StatementClass::Ddl,
+        Statement::Set(_)
+        | Statement::ShowVariable { .. }
+        | Statement::StartTransaction { .. }
+        | Statement::Commit { .. }
+        | Statement::Rollback { .. }
+        | Statement::Discard { .. } => StatementClass::Session,
+        _ => StatementClass::Other,
+    }
+}
+
+/// Parses `sql` once: applies the policy and classifies the first statement.
+pub fn analyze(sql: &str) -> Result<StatementClass, Refusal> {
     let parsed = Parser::parse_sql(&PostgreSqlDialect {}, sql)
         .or_else(|_| Parser::parse_sql(&DuckDbDialect {}, sql));
     match parsed {
-        Ok(statements) => statements.iter().try_for_each(check_statement),
-        Err(_) => check_unparsed(sql),
+        Ok(statements) => {
+            statements.iter().try_for_each(check_statement)?;
+            Ok(statements
+                .first()
+                .map_or(StatementClass::Other, |s| classify(s, sql)))
+        }
+        Err(_) => check_unparsed(sql).map(|_| StatementClass::Other),
     }
 }
 
@@ -179,23 +251,23 @@ pub fn refusal_statement(message: &str) -> String {
 /// already allowed so repeated statements are not parsed again.
 #[derive(Default)]
 pub struct SqlGate {
-    allowed: std::collections::HashSet<String>,
+    allowed: std::collections::HashMap<String, StatementClass>,
 }
 
 /// Statements a connection remembers as allowed.
 const ALLOWED_CACHE: usize = 256;
 
 impl SqlGate {
-    fn verdict(&mut self, sql: &str) -> Result<(), Refusal> {
-        if self.allowed.contains(sql) {
-            return Ok(());
+    fn verdict(&mut self, sql: &str) -> Result<StatementClass, Refusal> {
+        if let Some(class) = self.allowed.get(sql) {
+            return Ok(*class);
         }
-        check(sql)?;
+        let class = analyze(sql)?;
         if self.allowed.len() >= ALLOWED_CACHE {
             self.allowed.clear();
         }
-        self.allowed.insert(sql.to_string());
-        Ok(())
+        self.allowed.insert(sql.to_string(), class);
+        Ok(class)
     }
 
     /// Returns the frames of `buf` with refused Query and Parse messages replaced
@@ -207,6 +279,7 @@ impl SqlGate {
         buf: &[u8],
         frames: &[frame::FrameInfo],
         rewrite: &mut (dyn FnMut(&str) -> Option<String> + Send),
+        classes: &mut dyn FnMut(StatementClass),
     ) -> Option<BytesMut> {
         let mut out: Option<BytesMut> = None;
         for (i, f) in frames.iter().enumerate() {
@@ -216,7 +289,10 @@ impl SqlGate {
                     let sql = cstr(body).0;
                     match self.verdict(&sql) {
                         Err(r) => Some(query_message(&refusal_statement(&r.0))),
-                        Ok(()) => rewrite(&sql).map(|new| query_message(&new)),
+                        Ok(class) => {
+                            classes(class);
+                            rewrite(&sql).map(|new| query_message(&new))
+                        }
                     }
                 }
                 b'P' => {
@@ -225,7 +301,10 @@ impl SqlGate {
                     match self.verdict(&sql) {
                         Err(r) => Some(parse_message(&name, &refusal_statement(&r.0))),
                         // Declared parameter types are dropped only when the text changes.
-                        Ok(()) => rewrite(&sql).map(|new| parse_message(&name, &new)),
+                        Ok(class) => {
+                            classes(class);
+                            rewrite(&sql).map(|new| parse_message(&name, &new))
+                        }
                     }
                 }
                 _ => None,
@@ -340,7 +419,7 @@ mod tests {
         assert_eq!(n, buf.len());
         let mut gate = SqlGate::default();
         let out = gate
-            .filter(&buf, &frames, &mut |_| None)
+            .filter(&buf, &frames, &mut |_| None, &mut |_| {})
             .expect("rewritten");
         let mut again = Vec::new();
         frame::scan(&out, &mut again).expect("scan");
@@ -354,13 +433,27 @@ mod tests {
         ok.extend_from_slice(&query_message("SELECT 2"));
         let mut f2 = Vec::new();
         frame::scan(&ok, &mut f2).expect("scan");
-        assert!(gate.filter(&ok, &f2, &mut |_| None).is_none());
+        assert!(gate.filter(&ok, &f2, &mut |_| None, &mut |_| {}).is_none());
         let changed = gate
-            .filter(&ok, &f2, &mut |sql| Some(format!("{sql} + 1")))
+            .filter(&ok, &f2, &mut |sql| Some(format!("{sql} + 1")), &mut |_| {})
             .expect("rewritten");
         let mut f3 = Vec::new();
         frame::scan(&changed, &mut f3).expect("scan");
         assert_eq!(frame::body(&changed, &f3[0]), b"SELECT 2 + 1\0");
+    }
+
+    #[test]
+    fn statements_are_classified() {
+        let c = |sql: &str| analyze(sql).expect(sql);
+        assert_eq!(c("SELECT 1"), StatementClass::Query);
+        assert_eq!(
+            c("SELECT * FROM pg_catalog.pg_class"),
+            StatementClass::Catalog
+        );
+        assert_eq!(c("INSERT INTO t VALUES (1)"), StatementClass::Dml);
+        assert_eq!(c("CREATE TABLE t (a INT)"), StatementClass::Ddl);
+        assert_eq!(c("SET TimeZone = 'UTC'"), StatementClass::Session);
+        assert_eq!(c("BEGIN"), StatementClass::Session);
     }
 
     #[test]

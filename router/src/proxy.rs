@@ -723,7 +723,9 @@ where
                     frames.truncate(x);
                     if !chunk.is_empty() {
                         let filtered = match gate.as_mut() {
-                            Some((g, rewrite)) => g.filter(&chunk, &frames, *rewrite),
+                            Some((g, rewrite)) => g.filter(&chunk, &frames, *rewrite, &mut |c| {
+                                observer.metrics.statement(c)
+                            }),
                             None => None,
                         };
                         match filtered {
@@ -735,7 +737,11 @@ where
                 }
             }
             let filtered = match (dir, gate.as_mut()) {
-                (Direction::ToWorker, Some((g, rewrite))) => g.filter(&chunk, &frames, *rewrite),
+                (Direction::ToWorker, Some((g, rewrite))) => {
+                    g.filter(&chunk, &frames, *rewrite, &mut |c| {
+                        observer.metrics.statement(c)
+                    })
+                }
                 _ => None,
             };
             match filtered {

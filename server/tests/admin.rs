@@ -65,6 +65,10 @@ async fn health_and_metrics() {
         "{body}"
     );
     assert!(body.contains("floe_worker_up{worker=\"unix:"), "{body}");
+    assert!(
+        body.contains("floe_statements_total{class=\"query\"} 3"),
+        "{body}"
+    );
     let count: u64 = body
         .lines()
         .find_map(|l| l.strip_prefix("floe_query_duration_seconds_count "))
