@@ -6,6 +6,7 @@
 pub mod frame;
 pub mod listen;
 pub mod pg_error;
+pub mod serve;
 pub mod startup;
 
 pub use listen::{ListenAddr, Listener, Stream};

@@ -11,11 +11,11 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+use sqlparser::tokenizer::Token;
 use tokio::sync::Notify;
 
 use crate::cancel::WorkerKey;
+use crate::sql_spans::{apply, significant_tokens};
 
 /// What changes while a session runs.
 #[derive(Debug, Clone)]
@@ -142,32 +142,6 @@ pub fn mentions(sql: &str) -> bool {
         || lower.contains("pg_backend_pid")
 }
 
-/// Byte offsets of each line start, to turn tokenizer locations into offsets.
-fn offsets(sql: &str, tokens: &[TokenWithSpan]) -> Vec<(usize, usize)> {
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
-    let to_offset = |line: u64, col: u64| -> usize {
-        let start = line_starts
-            .get(line.saturating_sub(1) as usize)
-            .copied()
-            .unwrap_or(sql.len());
-        sql[start..]
-            .char_indices()
-            .nth(col.saturating_sub(1) as usize)
-            .map_or(sql.len(), |(i, _)| start + i)
-    };
-    tokens
-        .iter()
-        .map(|t| {
-            (
-                to_offset(t.span.start.line, t.span.start.column),
-                to_offset(t.span.end.line, t.span.end.column),
-            )
-        })
-        .collect()
-}
-
 fn word(t: &Token) -> Option<String> {
     match t {
         Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_lowercase()),
@@ -185,15 +159,13 @@ pub fn rewrite(
     caller_pid: i32,
     mut act: impl FnMut(AdminAction, i32) -> Result<bool, String>,
 ) -> Result<Option<String>, String> {
-    let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location() else {
+    let Some(toks) = significant_tokens(sql) else {
         return Ok(None);
     };
-    let spans = offsets(sql, &tokens);
-    // Significant tokens (no whitespace) with their byte spans.
-    let sig: Vec<(usize, &Token)> = tokens
+    let spans: Vec<(usize, usize)> = toks.iter().map(|t| (t.start, t.end)).collect();
+    let sig: Vec<(usize, &Token)> = toks
         .iter()
         .enumerate()
-        .filter(|(_, t)| !matches!(t.token, Token::Whitespace(_)))
         .map(|(i, t)| (i, &t.token))
         .collect();
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
@@ -276,15 +248,7 @@ pub fn rewrite(
     if edits.is_empty() {
         return Ok(None);
     }
-    let mut out = String::with_capacity(sql.len() + 256);
-    let mut last = 0;
-    for (s, e, r) in edits {
-        out.push_str(&sql[last..s]);
-        out.push_str(&r);
-        last = e;
-    }
-    out.push_str(&sql[last..]);
-    Ok(Some(out))
+    Ok(Some(apply(sql, edits)))
 }
 
 #[cfg(test)]

@@ -91,42 +91,23 @@ impl Router {
 
     /// Accepts clients until `shutdown` turns true, then waits (up to 15 s) for
     /// open sessions to end.
-    pub async fn serve(self: Arc<Self>, listener: Listener, mut shutdown: watch::Receiver<bool>) {
-        let mut tasks = tokio::task::JoinSet::new();
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, peer)) => {
-                        let router = self.clone();
-                        let shutdown = shutdown.clone();
-                        tasks.spawn(async move {
-                            if let Err(e) = router.client(stream, peer.clone(), shutdown).await {
-                                tracing::debug!(%peer, error = %e, "client connection ended with an error");
-                            }
-                        });
+    pub async fn serve(self: Arc<Self>, listener: Listener, shutdown: watch::Receiver<bool>) {
+        let handler_shutdown = shutdown.clone();
+        floe_protocol::serve::accept_until(
+            listener,
+            shutdown,
+            Duration::from_secs(15),
+            move |stream, peer| {
+                let router = self.clone();
+                let shutdown = handler_shutdown.clone();
+                async move {
+                    if let Err(e) = router.client(stream, peer.clone(), shutdown).await {
+                        tracing::debug!(%peer, error = %e, "client connection ended with an error");
                     }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                },
-                _ = shutdown.changed() => break,
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-            }
-        }
-        drop(listener);
-        let deadline = tokio::time::sleep(Duration::from_secs(15));
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                next = tasks.join_next() => if next.is_none() { break },
-                _ = &mut deadline => {
-                    tracing::warn!(remaining = tasks.len(), "client sessions did not end in time");
-                    tasks.abort_all();
-                    break;
                 }
-            }
-        }
+            },
+        )
+        .await;
     }
 
     async fn client(

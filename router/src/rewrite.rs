@@ -11,8 +11,9 @@
 //! | `x::pg_catalog.oid`, `x::oid` | `x::UINTEGER` |
 //! | `pg_catalog.format_type(` | `floe_format_type(` (Postgres type OIDs) |
 
-use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer};
+use sqlparser::tokenizer::Token;
+
+use crate::sql_spans::{apply, significant_tokens};
 
 /// Whether `sql` may need a rewrite (a cheap pre-check before tokenizing).
 pub fn mentions(sql: &str) -> bool {
@@ -29,31 +30,6 @@ pub fn mentions(sql: &str) -> bool {
     .any(|p| lower.contains(p))
 }
 
-fn offsets(sql: &str, tokens: &[TokenWithSpan]) -> Vec<(usize, usize)> {
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
-    let to_offset = |line: u64, col: u64| -> usize {
-        let start = line_starts
-            .get(line.saturating_sub(1) as usize)
-            .copied()
-            .unwrap_or(sql.len());
-        sql[start..]
-            .char_indices()
-            .nth(col.saturating_sub(1) as usize)
-            .map_or(sql.len(), |(i, _)| start + i)
-    };
-    tokens
-        .iter()
-        .map(|t| {
-            (
-                to_offset(t.span.start.line, t.span.start.column),
-                to_offset(t.span.end.line, t.span.end.column),
-            )
-        })
-        .collect()
-}
-
 fn is_word(t: Option<&Token>, w: &str) -> bool {
     matches!(t, Some(Token::Word(x)) if x.value.eq_ignore_ascii_case(w))
 }
@@ -64,18 +40,12 @@ fn lit(s: &str) -> String {
 
 /// Applies every rule; `None` when nothing matched.
 pub fn rewrite(sql: &str) -> Option<String> {
-    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql)
-        .tokenize_with_location()
-        .ok()?;
-    let spans = offsets(sql, &tokens);
-    let sig: Vec<usize> = (0..tokens.len())
-        .filter(|i| !matches!(tokens[*i].token, Token::Whitespace(_)))
-        .collect();
-    let tok = |k: usize| sig.get(k).map(|i| &tokens[*i].token);
-    let span = |k: usize| spans[sig[k]];
+    let toks = significant_tokens(sql)?;
+    let tok = |k: usize| toks.get(k).map(|t| &t.token);
+    let span = |k: usize| (toks[k].start, toks[k].end);
     let mut edits: Vec<(usize, usize, String)> = Vec::new();
     let mut k = 0;
-    while k < sig.len() {
+    while k < toks.len() {
         // OPERATOR(pg_catalog.<op>) → <op>
         if is_word(tok(k), "OPERATOR") && matches!(tok(k + 1), Some(Token::LParen)) {
             let mut j = k + 2;
@@ -173,15 +143,7 @@ pub fn rewrite(sql: &str) -> Option<String> {
     if edits.is_empty() {
         return None;
     }
-    let mut out = String::with_capacity(sql.len() + 64);
-    let mut last = 0;
-    for (s, e, r) in edits {
-        out.push_str(&sql[last..s]);
-        out.push_str(&r);
-        last = e;
-    }
-    out.push_str(&sql[last..]);
-    Some(out)
+    Some(apply(sql, edits))
 }
 
 #[cfg(test)]

@@ -93,43 +93,24 @@ impl Worker {
 
     /// Accepts connections until `shutdown` turns true, then ends every session
     /// (their clients get 57P01) and returns once they are gone.
-    pub async fn serve(self: Arc<Self>, listener: Listener, mut shutdown: watch::Receiver<bool>) {
-        let mut tasks = tokio::task::JoinSet::new();
-        loop {
-            tokio::select! {
-                accepted = listener.accept() => match accepted {
-                    Ok((stream, peer)) => {
-                        let worker = self.clone();
-                        let shutdown = shutdown.clone();
-                        tasks.spawn(async move {
-                            if let Err(e) = worker.connection(stream, peer.clone(), shutdown).await {
-                                tracing::debug!(%peer, error = %e, "connection ended with an error");
-                            }
-                        });
+    pub async fn serve(self: Arc<Self>, listener: Listener, shutdown: watch::Receiver<bool>) {
+        // Sessions see the shutdown themselves; they get 10 s to finish.
+        let handler_shutdown = shutdown.clone();
+        floe_protocol::serve::accept_until(
+            listener,
+            shutdown,
+            Duration::from_secs(10),
+            move |stream, peer| {
+                let worker = self.clone();
+                let shutdown = handler_shutdown.clone();
+                async move {
+                    if let Err(e) = worker.connection(stream, peer.clone(), shutdown).await {
+                        tracing::debug!(%peer, error = %e, "connection ended with an error");
                     }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
-                },
-                _ = shutdown.changed() => break,
-                Some(_) = tasks.join_next(), if !tasks.is_empty() => {}
-            }
-        }
-        drop(listener);
-        // Sessions see the shutdown themselves; give them a moment to finish.
-        let deadline = tokio::time::sleep(Duration::from_secs(10));
-        tokio::pin!(deadline);
-        loop {
-            tokio::select! {
-                next = tasks.join_next() => if next.is_none() { break },
-                _ = &mut deadline => {
-                    tracing::warn!(remaining = tasks.len(), "sessions did not end in time");
-                    tasks.abort_all();
-                    break;
                 }
-            }
-        }
+            },
+        )
+        .await;
     }
 
     async fn connection(
