@@ -239,6 +239,26 @@ impl Router {
             return fatal(&mut client, &e).await;
         }
 
+        let superuser = match self.config.auth.method {
+            AuthMethod::Trust => self
+                .config
+                .auth
+                .users
+                .get(&user)
+                .is_none_or(|u| u.superuser),
+            _ => self
+                .config
+                .auth
+                .users
+                .get(&user)
+                .is_some_and(|u| u.superuser),
+        };
+        // The worker reports is_superuser to the client from this.
+        let mut session_params = params.clone();
+        session_params.push((
+            "floe.superuser".to_string(),
+            if superuser { "on" } else { "off" }.to_string(),
+        ));
         // Pin the session to the least-loaded healthy worker that accepts it.
         let mut chosen = None;
         'workers: for slot in self.workers.candidates() {
@@ -254,7 +274,7 @@ impl Router {
                         continue 'workers;
                     }
                 };
-                match backend::begin_session(&mut backend, &params).await {
+                match backend::begin_session(&mut backend, &session_params).await {
                     Ok(status) => {
                         chosen = Some((slot, backend, status));
                         break 'workers;
@@ -284,20 +304,6 @@ impl Router {
             secret: backend.secret,
         };
         let (pid, secret) = self.cancels.register(worker_key.clone());
-        let superuser = match self.config.auth.method {
-            AuthMethod::Trust => self
-                .config
-                .auth
-                .users
-                .get(&user)
-                .is_none_or(|u| u.superuser),
-            _ => self
-                .config
-                .auth
-                .users
-                .get(&user)
-                .is_some_and(|u| u.superuser),
-        };
         let info = Arc::new(SessionInfo {
             pid,
             user: user.clone(),

@@ -56,6 +56,8 @@ async fn scram_users_and_failures() {
         .expect("alice logs in");
     let n: i32 = c.query_one("SELECT 1", &[]).await.expect("query").get(0);
     assert_eq!(n, 1);
+    let su = c.simple_query("SHOW is_superuser").await.expect("show");
+    assert!(matches!(&su[1], tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("on")));
     let e = connect(&server, "alice", "wrong", "floe")
         .await
         .expect_err("wrong password");
@@ -116,6 +118,10 @@ async fn md5_method() {
         .expect("bob via md5");
     let n: i32 = c.query_one("SELECT 2", &[]).await.expect("query").get(0);
     assert_eq!(n, 2);
+    let su = c.simple_query("SHOW is_superuser").await.expect("show");
+    assert!(
+        matches!(&su[1], tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("off"))
+    );
     assert_eq!(
         code(
             &connect(&server, "bob", "nope", "floe")

@@ -1399,10 +1399,13 @@ impl Session {
                 }
                 let startup: Vec<(String, String)> = pairs
                     .iter()
-                    .filter(|(k, _)| k != "user" && k != "database")
+                    .filter(|(k, _)| k != "user" && k != "database" && !k.starts_with("floe."))
                     .cloned()
                     .collect();
                 self.params = SessionParams::new(&self.user, &self.default_params, &startup);
+                if let Some(su) = get("floe.superuser") {
+                    self.params.set_server_value("is_superuser", &su);
+                }
                 // The new client needs every reported parameter, as at startup.
                 for (k, v) in self.params.reported() {
                     wire::parameter_status(&mut self.out, k, &v);

@@ -334,6 +334,13 @@ impl SessionParams {
             .collect()
     }
 
+    /// Sets a read-only parameter the server itself decides (e.g. `is_superuser`).
+    pub fn set_server_value(&mut self, name: &str, value: &str) {
+        if let Some(g) = find(name) {
+            self.values.insert(g.name, value.to_string());
+        }
+    }
+
     /// Sets `name` (`None` = its default). Returns the canonical name.
     pub fn set(&mut self, name: &str, value: Option<&str>) -> Result<&'static str, PgError> {
         let g = find(name).ok_or_else(|| {
