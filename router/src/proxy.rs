@@ -206,7 +206,11 @@ impl Router {
         let database = StartupPacket::param(&params, "database")
             .unwrap_or(&user)
             .to_string();
-        if !self.config.databases.contains(&database) {
+        // On the trust-on-loopback default any database name connects (psql's
+        // default is the OS user's name); with users configured, only known ones.
+        let open_door =
+            self.config.auth.method == AuthMethod::Trust && self.config.auth.users.is_empty();
+        if !open_door && !self.config.databases.contains(&database) {
             let e = PgError::new(
                 sqlstate::INVALID_CATALOG_NAME,
                 format!("database \"{database}\" does not exist"),

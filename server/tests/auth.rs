@@ -137,3 +137,32 @@ async fn md5_method() {
     let n: i32 = c.query_one("SELECT 3", &[]).await.expect("query").get(0);
     assert_eq!(n, 3);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bare_psql_connects_on_the_default() {
+    // The README promise: with no users, `psql -h 127.0.0.1 -p PORT` (user and
+    // database named after the OS user) connects at once.
+    let server = FloeServer::start();
+    let out = Command::new("psql")
+        .args([
+            "-X",
+            "-At",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &server.port.to_string(),
+            "-U",
+            "someone",
+            "-c",
+            "SELECT 'hi'",
+        ])
+        .env_remove("PGDATABASE")
+        .output()
+        .expect("psql");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "hi");
+}
