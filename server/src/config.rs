@@ -45,11 +45,12 @@ pub struct Config {
     pub admin: AdminSection,
 }
 
-/// The admin HTTP endpoint (`/metrics`, `/health`); off unless an address is set.
+/// The admin HTTP endpoint (`/metrics`, `/health`): 127.0.0.1:9187 unless set;
+/// an empty address turns it off.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminSection {
-    /// e.g. "127.0.0.1:9187"
+    /// e.g. "127.0.0.1:9187"; "" for none.
     pub listen: Option<String>,
 }
 

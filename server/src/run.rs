@@ -196,23 +196,38 @@ async fn run_router(
             require_tls: config.tls.require,
         },
     );
-    if let Some(admin) = &config.admin.listen {
+    // The admin endpoint is on loopback by default; a configured address must
+    // bind, the default may be taken (another Floe on this machine) and is then
+    // skipped with a warning. `listen = ""` turns it off.
+    let (admin, explicit) = match config.admin.listen.as_deref() {
+        Some("") => (None, true),
+        Some(a) => (Some(a.to_string()), true),
+        None => (Some(DEFAULT_ADMIN.to_string()), false),
+    };
+    if let Some(admin) = admin {
         let admin_addr: std::net::SocketAddr = admin
             .parse()
             .map_err(|_| RunError::Address(admin.clone()))?;
-        let admin_listener = tokio::net::TcpListener::bind(admin_addr)
-            .await
-            .map_err(|source| RunError::Listen {
-                addr: ListenAddr::Tcp(admin_addr),
-                source,
-            })?;
-        tracing::info!(listen = %admin_listener.local_addr()?, "admin endpoint (/metrics, /health)");
-        tokio::spawn(floe_router::metrics::serve_admin(
-            admin_listener,
-            router.metrics().clone(),
-            router.workers().clone(),
-            stop.clone(),
-        ));
+        match tokio::net::TcpListener::bind(admin_addr).await {
+            Ok(admin_listener) => {
+                tracing::info!(listen = %admin_listener.local_addr()?, "admin endpoint (/metrics, /health)");
+                tokio::spawn(floe_router::metrics::serve_admin(
+                    admin_listener,
+                    router.metrics().clone(),
+                    router.workers().clone(),
+                    stop.clone(),
+                ));
+            }
+            Err(source) if explicit => {
+                return Err(RunError::Listen {
+                    addr: ListenAddr::Tcp(admin_addr),
+                    source,
+                })
+            }
+            Err(e) => {
+                tracing::warn!(listen = %admin_addr, error = %e, "admin endpoint not started")
+            }
+        }
     }
     let listener = bind(&addr).await?;
     let local = listener.local_addr()?;
@@ -268,6 +283,9 @@ fn tls_acceptor(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, Ru
         .map(Some)
         .map_err(|e| RunError::Tls(e.to_string()))
 }
+
+/// Where the admin endpoint listens unless configured.
+const DEFAULT_ADMIN: &str = "127.0.0.1:9187";
 
 /// `floe router`: a router in front of workers running elsewhere.
 pub async fn router(config: Config, workers: Vec<String>) -> Result<(), RunError> {

@@ -78,3 +78,16 @@ async fn health_and_metrics() {
     let (status, _) = get(port, "/nope");
     assert!(status.contains("404"));
 }
+
+#[test]
+fn beyond_loopback_without_users_refuses_to_start() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_floe"))
+        .args(["serve", "--listen", "0.0.0.0:0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("floe serve");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("requires authentication"), "{err}");
+}
