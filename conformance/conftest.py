@@ -21,10 +21,15 @@ def floe_binary() -> str:
 
 
 class Server:
-    def __init__(self):
+    def __init__(self, config_text=None):
         self.data_dir = tempfile.TemporaryDirectory(prefix="floe-conformance-")
+        args = [floe_binary(), "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir.name]
+        if config_text is not None:
+            config = pathlib.Path(self.data_dir.name) / "floe.toml"
+            config.write_text(config_text)
+            args += ["--config", str(config)]
         self.proc = subprocess.Popen(
-            [floe_binary(), "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir.name],
+            args,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -65,5 +70,13 @@ class Server:
 @pytest.fixture(scope="session")
 def server():
     s = Server()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="session")
+def tls_server():
+    """A server with a generated development certificate and a SCRAM user."""
+    s = Server('[tls]\nself_signed = true\n[admin]\nlisten = ""\n')
     yield s
     s.stop()
