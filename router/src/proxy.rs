@@ -23,7 +23,7 @@ use crate::backend::{self, BackendError};
 use crate::cancel::{CancelRegistry, WorkerKey};
 use crate::metrics::Metrics;
 use crate::policy::{self, SqlGate};
-use crate::pool::{new_pool, BackendPool};
+use crate::pool::{new_pool, trim_idle, BackendPool};
 use crate::rewrite;
 use crate::workers::{WorkerSet, WorkerSlot};
 
@@ -56,11 +56,12 @@ pub struct Router {
 
 impl Router {
     pub fn new(workers: WorkerSet, config: RouterConfig) -> Arc<Router> {
-        let pools = workers
+        let pools: Vec<BackendPool> = workers
             .slots()
             .iter()
             .map(|s| new_pool(s.addr.clone(), config.worker_token.clone()))
             .collect();
+        tokio::spawn(trim_idle(pools.clone()));
         Arc::new(Router {
             pools,
             workers,
