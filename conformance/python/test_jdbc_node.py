@@ -4,20 +4,13 @@ import os
 import pathlib
 import subprocess
 
+from jdbc import run_jdbc_conformance
+
 HERE = pathlib.Path(__file__).resolve().parent.parent
-JDBC_JAR = os.environ.get("PGJDBC_JAR", "/usr/share/java/postgresql.jar")
 
 
 def test_pgjdbc(server):
-    url = f"jdbc:postgresql://{server.host}:{server.port}/floe?user=floe"
-    r = subprocess.run(
-        ["java", "-cp", JDBC_JAR, str(HERE / "java" / "JdbcConformance.java"), url],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "jdbc ok" in r.stdout
+    run_jdbc_conformance(f"jdbc:postgresql://{server.host}:{server.port}/floe?user=floe")
 
 
 def test_node_postgres(server):

@@ -1,13 +1,9 @@
 """Clients over TLS to the router: psycopg (require, verify-full) and pgjdbc."""
 
-import os
 import pathlib
-import subprocess
 
 import psycopg
-
-HERE = pathlib.Path(__file__).resolve().parent.parent
-JDBC_JAR = os.environ.get("PGJDBC_JAR", "/usr/share/java/postgresql.jar")
+from jdbc import run_jdbc_conformance
 
 
 def test_psycopg_require_and_verify_full(tls_server):
@@ -22,12 +18,4 @@ def test_psycopg_require_and_verify_full(tls_server):
 
 
 def test_pgjdbc_over_tls(tls_server):
-    url = f"jdbc:postgresql://127.0.0.1:{tls_server.port}/floe?user=floe&sslmode=require"
-    r = subprocess.run(
-        ["java", "-cp", JDBC_JAR, str(HERE / "java" / "JdbcConformance.java"), url],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert "jdbc ok" in r.stdout
+    run_jdbc_conformance(f"jdbc:postgresql://127.0.0.1:{tls_server.port}/floe?user=floe&sslmode=require")

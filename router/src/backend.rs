@@ -13,8 +13,6 @@ pub struct Backend {
     pub stream: Stream,
     pub pid: i32,
     pub secret: i32,
-    /// ParameterStatus messages the worker sent, raw, in order.
-    pub parameter_status: Vec<Bytes>,
     /// Set when the session must not be reused.
     pub broken: bool,
 }
@@ -60,7 +58,6 @@ pub async fn connect(
     stream.write_all(&startup::startup_packet(&pairs)).await?;
     let mut pid = 0;
     let mut secret = 0;
-    let mut parameter_status = Vec::new();
     loop {
         let (tag, msg) = read_message(&mut stream).await?;
         match tag {
@@ -76,7 +73,8 @@ pub async fn connect(
                     }
                 }
             }
-            b'S' => parameter_status.push(msg),
+            // The client gets the parameters of its own session (begin_session).
+            b'S' => {}
             b'K' if msg.len() >= 13 => {
                 pid = i32::from_be_bytes([msg[5], msg[6], msg[7], msg[8]]);
                 secret = i32::from_be_bytes([msg[9], msg[10], msg[11], msg[12]]);
@@ -88,7 +86,6 @@ pub async fn connect(
                     stream,
                     pid,
                     secret,
-                    parameter_status,
                     broken: false,
                 })
             }

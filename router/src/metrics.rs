@@ -18,6 +18,37 @@ const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0,
 ];
 
+/// A counter with one label (SQLSTATE, statement class, …).
+#[derive(Default)]
+struct LabeledCounter(Mutex<BTreeMap<String, u64>>);
+
+impl LabeledCounter {
+    fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, u64>> {
+        match self.0.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    fn add(&self, key: &str) {
+        let mut m = self.map();
+        match m.get_mut(key) {
+            Some(v) => *v += 1,
+            None => {
+                m.insert(key.to_string(), 1);
+            }
+        }
+    }
+
+    /// (`{label="key"}`, count) pairs for the exposition.
+    fn lines(&self, label: &str) -> Vec<(String, u64)> {
+        self.map()
+            .iter()
+            .map(|(k, v)| (format!("{{{label}=\"{k}\"}}"), *v))
+            .collect()
+    }
+}
+
 #[derive(Default)]
 pub struct Metrics {
     pub sessions_total: AtomicU64,
@@ -25,8 +56,8 @@ pub struct Metrics {
     pub auth_failures_total: AtomicU64,
     pub queries_simple: AtomicU64,
     pub queries_extended: AtomicU64,
-    errors: Mutex<BTreeMap<String, u64>>,
-    classes: Mutex<BTreeMap<&'static str, u64>>,
+    errors: LabeledCounter,
+    classes: LabeledCounter,
     latency_buckets: [AtomicU64; BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_micros: AtomicU64,
@@ -38,20 +69,12 @@ impl Metrics {
     }
 
     pub fn error(&self, sqlstate: &str) {
-        let mut m = match self.errors.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        *m.entry(sqlstate.to_string()).or_insert(0) += 1;
+        self.errors.add(sqlstate);
     }
 
     /// Counts a statement by class (query, dml, ddl, session, catalog, other).
     pub fn statement(&self, class: crate::policy::StatementClass) {
-        let mut m = match self.classes.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        *m.entry(class.as_str()).or_insert(0) += 1;
+        self.classes.add(class.as_str());
     }
 
     /// Records one round trip (request to ReadyForQuery).
@@ -107,39 +130,17 @@ impl Metrics {
                 ),
             ],
         );
-        let errors: Vec<(String, u64)> = match self.errors.lock() {
-            Ok(g) => g
-                .iter()
-                .map(|(k, v)| (format!("{{sqlstate=\"{k}\"}}"), *v))
-                .collect(),
-            Err(p) => p
-                .into_inner()
-                .iter()
-                .map(|(k, v)| (format!("{{sqlstate=\"{k}\"}}"), *v))
-                .collect(),
-        };
         counter(
             "floe_errors_total",
             "Errors sent to clients, by SQLSTATE.",
             "counter",
-            errors,
+            self.errors.lines("sqlstate"),
         );
-        let classes: Vec<(String, u64)> = match self.classes.lock() {
-            Ok(g) => g
-                .iter()
-                .map(|(k, v)| (format!("{{class=\"{k}\"}}"), *v))
-                .collect(),
-            Err(p) => p
-                .into_inner()
-                .iter()
-                .map(|(k, v)| (format!("{{class=\"{k}\"}}"), *v))
-                .collect(),
-        };
         counter(
             "floe_statements_total",
             "Statements by class, as the router classified them.",
             "counter",
-            classes,
+            self.classes.lines("class"),
         );
         counter(
             "floe_worker_up",

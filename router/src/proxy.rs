@@ -707,26 +707,15 @@ where
         observer.see(dir, &buf, &frames);
         if complete > 0 {
             let mut chunk = frame::take(&mut buf, complete);
-            // Terminate ends the client session, not the (pooled) worker session.
-            if dir == Direction::ToWorker {
-                if let Some(x) = frames.iter().position(|f| f.tag == b'X') {
-                    let cut = frames[x].start;
-                    chunk.truncate(cut);
-                    frames.truncate(x);
-                    if !chunk.is_empty() {
-                        let filtered = match gate.as_mut() {
-                            Some((g, rewrite)) => g.filter(&chunk, &frames, *rewrite, &mut |c| {
-                                observer.metrics.statement(c)
-                            }),
-                            None => None,
-                        };
-                        match filtered {
-                            Some(rewritten) => wr.write_all(&rewritten[..]).await?,
-                            None => wr.write_all(&chunk[..]).await?,
-                        }
-                    }
-                    return Ok(false);
-                }
+            // Terminate ends the client session, not the (pooled) worker session:
+            // it is not forwarded, and nothing after it is read.
+            let terminate = match dir {
+                Direction::ToWorker => frames.iter().position(|f| f.tag == b'X'),
+                Direction::ToClient => None,
+            };
+            if let Some(x) = terminate {
+                chunk.truncate(frames[x].start);
+                frames.truncate(x);
             }
             let filtered = match (dir, gate.as_mut()) {
                 (Direction::ToWorker, Some((g, rewrite))) => {
@@ -738,11 +727,12 @@ where
             };
             match filtered {
                 Some(rewritten) => wr.write_all(&rewritten[..]).await?,
-                None => wr.write_all(&chunk[..]).await?,
+                None if !chunk.is_empty() => wr.write_all(&chunk[..]).await?,
+                None => {}
             }
-        }
-        if dir == Direction::ToWorker && frames.iter().any(|f| f.tag == b'X') {
-            return Ok(false);
+            if terminate.is_some() {
+                return Ok(false);
+            }
         }
     }
 }

@@ -96,7 +96,7 @@ async fn scram_users_and_failures() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42");
-    // Changing the password takes effect on restart.
+    // `floe passwd` rewrites the stored verifier (read at the next start).
     let status = Command::new(env!("CARGO_BIN_EXE_floe"))
         .args(["passwd", "alice", "--password", "n3w", "--config"])
         .arg(&config)

@@ -6,7 +6,7 @@
 //! thread runs them on DuckDB, writing its output straight to the socket.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,7 +45,6 @@ pub struct Worker {
     db: Arc<Database>,
     registry: Registry,
     next_pid: AtomicI32,
-    active: AtomicUsize,
     default_params: Vec<(&'static str, String)>,
     /// When set, clients must present it as their password (router-to-worker
     /// authentication); the router authenticates end users.
@@ -64,15 +63,9 @@ impl Worker {
             db: Arc::new(db),
             registry: Registry::default(),
             next_pid: AtomicI32::new(std::process::id() as i32 % 10_000 * 1_000 + 1),
-            active: AtomicUsize::new(0),
             default_params,
             token,
         })
-    }
-
-    /// Sessions currently connected.
-    pub fn active_sessions(&self) -> usize {
-        self.active.load(Ordering::Relaxed)
     }
 
     fn cancel(&self, pid: i32, secret: i32) {
@@ -186,7 +179,6 @@ impl Worker {
         let control = Arc::new(QueryControl::new(conn.interrupt_handle()));
         let session_control = control.clone();
         self.registry.lock().insert(pid, (secret, control.clone()));
-        self.active.fetch_add(1, Ordering::Relaxed);
         let (done_tx, mut done_rx) = tokio::sync::oneshot::channel::<()>();
         let spawned = std::thread::Builder::new()
             .name(format!("floe-session-{pid}"))
@@ -196,7 +188,6 @@ impl Worker {
             });
         if let Err(e) = spawned {
             self.registry.lock().remove(&pid);
-            self.active.fetch_sub(1, Ordering::Relaxed);
             return Err(e);
         }
 
@@ -260,7 +251,6 @@ impl Worker {
             let _ = done_rx.await;
         }
         self.registry.lock().remove(&pid);
-        self.active.fetch_sub(1, Ordering::Relaxed);
         Ok(())
     }
 }

@@ -785,7 +785,8 @@ impl Session {
         tokens: &[Token],
         client_types: &[u32],
     ) -> SResult<Rc<Statement>> {
-        if let Some(cmd) = sql_text::session_command(tokens) {
+        let command = sql_text::session_command(tokens);
+        if let Some(cmd) = command.clone() {
             if owned_by_session(&cmd) {
                 let fields = session_fields(&cmd, &self.params);
                 return Ok(Rc::new(Statement {
@@ -802,8 +803,7 @@ impl Session {
         if let Some(hit) = self.statement_cache.get(&cache_key) {
             return Ok(hit.clone());
         }
-        if let Some(SessionCommand::Set { name, .. } | SessionCommand::Reset(Some(name))) =
-            sql_text::session_command(tokens)
+        if let Some(SessionCommand::Set { name, .. } | SessionCommand::Reset(Some(name))) = command
         {
             if !tokens.get(1).is_some_and(|t| t.is_word("VARIABLE"))
                 && !self.is_engine_setting(&name)?
@@ -815,14 +815,13 @@ impl Session {
                 .into());
             }
         }
-        let sql_for_duckdb = sql;
         // Typed placeholders: let DuckDB know the types the client declared.
         let casts: Vec<Option<&'static str>> =
             client_types.iter().map(|t| duckdb_type_name(*t)).collect();
         let text = if casts.iter().any(Option::is_some) {
-            sql_text::cast_placeholders(sql_for_duckdb, &casts)
+            sql_text::cast_placeholders(sql, &casts)
         } else {
-            sql_for_duckdb.to_string()
+            sql.to_string()
         };
         self.close_all_streams();
         let prepared = self
