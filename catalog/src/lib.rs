@@ -1,3 +1,15 @@
-//! `floe-catalog` will own the lakehouse catalog: Iceberg catalogs (embedded SQL
-//! catalog on SQLite, REST), table metadata, scan planning with pruning, and the
-//! virtual Postgres schema (`pg_catalog`, `information_schema`) served to clients.
+//! `floe-catalog` owns the lakehouse catalog: Iceberg catalogs (the embedded SQL
+//! catalog on SQLite, REST for production) over `object_store` storage, a bounded
+//! cache of table metadata, scan planning with partition and statistics pruning
+//! from SQL predicates, and the type mapping the virtual Postgres schema shows.
+
+pub mod error;
+pub mod lakehouse;
+pub mod object_storage;
+pub mod pruning;
+pub mod scan;
+pub mod types;
+
+pub use error::CatalogError;
+pub use lakehouse::{CatalogKind, LakeConfig, Lakehouse, Listing, SchemaEntry};
+pub use scan::{plan_scan, PlannedDelete, PlannedFile, ScanColumn, ScanPlan, SnapshotSelector};

@@ -15,7 +15,7 @@ use sqlparser::tokenizer::Token;
 use tokio::sync::Notify;
 
 use crate::cancel::WorkerKey;
-use crate::sql_spans::{apply, significant_tokens};
+use floe_sql::{apply, significant_tokens};
 
 /// What changes while a session runs.
 #[derive(Debug, Clone)]

@@ -13,7 +13,6 @@ pub mod policy;
 pub mod pool;
 pub mod proxy;
 pub mod rewrite;
-pub mod sql_spans;
 pub mod tls;
 pub mod workers;
 

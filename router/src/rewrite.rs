@@ -13,7 +13,7 @@
 
 use sqlparser::tokenizer::Token;
 
-use crate::sql_spans::{apply, significant_tokens};
+use floe_sql::{apply, significant_tokens};
 
 /// Whether `sql` may need a rewrite (a cheap pre-check before tokenizing).
 pub fn mentions(sql: &str) -> bool {

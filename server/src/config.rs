@@ -94,11 +94,25 @@ pub struct UserEntry {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct CatalogConfig {
+    /// The catalog's name (default `floe`); also accepted as a database name.
     pub name: Option<String>,
+    /// `sql` (default: SQLite under the data directory) or `rest`.
     #[serde(rename = "type")]
     pub kind: Option<String>,
+    /// SQL: a SQLx URL (`sqlite:/path/catalog.db`); REST: the catalog's URL.
     pub uri: Option<String>,
+    /// Where new tables are written: a directory or `s3://bucket/prefix`.
     pub warehouse: Option<String>,
+    /// How long table metadata is trusted before the catalog is asked again.
+    pub refresh_ms: Option<u64>,
+    /// REST catalog authentication: a bearer token, or OAuth2 client
+    /// credentials (`client_id:client_secret`) with an optional scope and
+    /// token endpoint.
+    pub token: Option<String>,
+    pub credential: Option<String>,
+    pub scope: Option<String>,
+    pub oauth2_server_uri: Option<String>,
+    pub prefix: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -210,6 +224,74 @@ impl Config {
             .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_string()))?;
         config.listen_addr()?;
         Ok(config)
+    }
+
+    /// The lakehouse this configuration describes; `data_dir` must exist (the
+    /// embedded defaults live under it).
+    pub fn lake_config(&self) -> Result<floe_catalog::LakeConfig, ConfigError> {
+        let c = &self.catalog;
+        let data_dir = std::fs::canonicalize(&self.data_dir).map_err(|e| {
+            ConfigError::Invalid(format!("data_dir {}: {e}", self.data_dir.display()))
+        })?;
+        let warehouse = match &c.warehouse {
+            Some(w) if w.starts_with('/') => format!("file://{w}"),
+            Some(w) if !w.contains("://") => {
+                let abs = std::env::current_dir()
+                    .map_err(|e| ConfigError::Invalid(format!("current directory: {e}")))?
+                    .join(w);
+                format!("file://{}", abs.display())
+            }
+            Some(w) => w.clone(),
+            None => format!("file://{}", data_dir.join("warehouse").display()),
+        };
+        let kind = match c.kind.as_deref().unwrap_or("sql") {
+            "sql" => floe_catalog::CatalogKind::Sql {
+                uri: c.uri.clone().unwrap_or_else(|| {
+                    format!("sqlite:{}?mode=rwc", data_dir.join("catalog.db").display())
+                }),
+            },
+            "rest" => floe_catalog::CatalogKind::Rest {
+                uri: c.uri.clone().ok_or_else(|| {
+                    ConfigError::Invalid("[catalog] type = \"rest\" needs uri".into())
+                })?,
+            },
+            other => {
+                return Err(ConfigError::Invalid(format!(
+                    "[catalog] type = \"{other}\": expected \"sql\" or \"rest\""
+                )))
+            }
+        };
+        let mut properties = BTreeMap::new();
+        for (key, value) in [
+            ("token", &c.token),
+            ("credential", &c.credential),
+            ("scope", &c.scope),
+            ("oauth2-server-uri", &c.oauth2_server_uri),
+            ("prefix", &c.prefix),
+        ] {
+            if let Some(v) = value {
+                properties.insert(key.to_string(), v.clone());
+            }
+        }
+        let storage = self
+            .storage
+            .iter()
+            .map(|(k, v)| {
+                let text = match v {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), text)
+            })
+            .collect();
+        Ok(floe_catalog::LakeConfig {
+            name: c.name.clone().unwrap_or_else(|| "floe".into()),
+            kind,
+            warehouse,
+            properties,
+            storage,
+            refresh: std::time::Duration::from_millis(c.refresh_ms.unwrap_or(1000)),
+        })
     }
 
     pub fn listen_addr(&self) -> Result<floe_protocol::ListenAddr, ConfigError> {

@@ -206,6 +206,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // One TLS crypto provider for the process (object storage and REST catalog
+    // clients, as for client connections): ring.
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

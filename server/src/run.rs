@@ -35,6 +35,8 @@ pub enum RunError {
     },
     #[error("cannot open the DuckDB database: {0}")]
     Engine(String),
+    #[error("cannot open the lakehouse catalog: {0}")]
+    Catalog(#[from] floe_catalog::CatalogError),
     #[error("worker {0} did not start")]
     WorkerStart(usize),
     #[error("{0}")]
@@ -132,9 +134,15 @@ pub async fn worker(config: Config, id: Option<usize>) -> Result<(), RunError> {
     }
     let layout = WorkerLayout::new(&config, id);
     layout.create()?;
+    let lake_config = config.lake_config()?;
+    let mut allowed_dirs = vec![layout.cache.clone(), layout.warehouse.clone()];
+    // A local warehouse elsewhere is read in place.
+    if let Some(local) = lake_config.warehouse.strip_prefix("file://") {
+        allowed_dirs.push(PathBuf::from(local));
+    }
     let sandbox = floe_worker::SandboxConfig {
         database_path: Some(layout.database.clone()),
-        allowed_dirs: vec![layout.cache.clone(), layout.warehouse.clone()],
+        allowed_dirs,
         temp_dir: layout.tmp.clone(),
         threads: config.workers.threads,
         memory_limit: config.workers.memory_limit.clone(),
@@ -147,7 +155,11 @@ pub async fn worker(config: Config, id: Option<usize>) -> Result<(), RunError> {
     if let Some(tz) = &config.session.timezone {
         defaults.push(("TimeZone", tz.clone()));
     }
-    let worker = floe_worker::Worker::new(db, defaults, token);
+    let storage = floe_catalog::object_storage::ObjectStorage::new(lake_config.storage.clone());
+    let lake = floe_catalog::Lakehouse::open(lake_config).await?;
+    let cache = floe_worker::FileCache::new(layout.cache.clone(), storage);
+    let reader = floe_worker::LakeReader::new(lake, cache);
+    let worker = floe_worker::Worker::new(db, defaults, token, Some(reader));
     let listener = bind(&addr).await?;
     let local = listener.local_addr()?;
     tracing::info!(listen = %local, data_dir = %config.data_dir.display(), "worker ready");

@@ -3,9 +3,15 @@
 //! its own DuckDB connection, and streams results by encoding DuckDB's column
 //! vectors straight into `DataRow` messages. It also owns the DuckDB sandbox (no
 //! file access outside Floe's directories, no extensions, locked configuration) and
-//! the mapping of DuckDB types and errors to Postgres ones.
+//! the mapping of DuckDB types and errors to Postgres ones, and the read path into
+//! the lakehouse: lake-table references become `read_parquet` scans over files
+//! made local by the SSD cache.
 
 pub mod duck;
+pub mod file_cache;
+pub mod lake;
+pub mod lake_refs;
+pub mod lake_scan_sql;
 pub mod params;
 pub mod pg_compat;
 pub mod pg_error;
@@ -21,4 +27,6 @@ pub mod types;
 pub mod wire;
 
 pub use sandbox::{open_sandboxed, SandboxConfig};
+pub use file_cache::FileCache;
+pub use lake::LakeReader;
 pub use server::Worker;

@@ -18,6 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 
 use crate::duck::Database;
+use crate::lake::LakeReader;
 use crate::pg_error::{sqlstate, PgError};
 use crate::session::{CancelReason, QueryControl, Session, SessionInit, SessionInput};
 use crate::socket_writer::SocketWriter;
@@ -49,6 +50,7 @@ pub struct Worker {
     /// When set, clients must present it as their password (router-to-worker
     /// authentication); the router authenticates end users.
     token: Option<String>,
+    lake: Option<Arc<LakeReader>>,
 }
 
 impl Worker {
@@ -58,6 +60,7 @@ impl Worker {
         db: Database,
         default_params: Vec<(&'static str, String)>,
         token: Option<String>,
+        lake: Option<Arc<LakeReader>>,
     ) -> Arc<Worker> {
         Arc::new(Worker {
             db: Arc::new(db),
@@ -65,6 +68,7 @@ impl Worker {
             next_pid: AtomicI32::new(std::process::id() as i32 % 10_000 * 1_000 + 1),
             default_params,
             token,
+            lake,
         })
     }
 
@@ -175,6 +179,7 @@ impl Worker {
             secret,
             client: peer,
             runtime: tokio::runtime::Handle::current(),
+            lake: self.lake.clone(),
         };
         let control = Arc::new(QueryControl::new(conn.interrupt_handle()));
         let session_control = control.clone();

@@ -19,6 +19,7 @@ use pgwire::messages::response::TransactionStatus;
 use pgwire::messages::PgWireFrontendMessage;
 use tokio::sync::mpsc;
 
+use crate::lake::{LakeReader, NameContext};
 use crate::duck::{
     statement_type as st, Connection, DataChunk, InterruptHandle, Prepared, QueryResult, Value,
 };
@@ -128,6 +129,8 @@ pub struct SessionInit {
     /// The client's address, for the session log line.
     pub client: String,
     pub runtime: tokio::runtime::Handle,
+    /// The lakehouse, when the worker has one.
+    pub lake: Option<Arc<LakeReader>>,
 }
 
 enum SessionError {
@@ -247,6 +250,7 @@ pub struct Session {
     portals: HashMap<String, Portal>,
     control: Arc<QueryControl>,
     runtime: tokio::runtime::Handle,
+    lake: Option<Arc<LakeReader>>,
     user: String,
     database: String,
     pid: i32,
@@ -286,6 +290,7 @@ impl Session {
             portals: HashMap::new(),
             control,
             runtime: init.runtime,
+            lake: init.lake,
             user: init.user,
             database: init.database,
             pid: init.pid,
@@ -797,6 +802,20 @@ impl Session {
                 }));
             }
         }
+        // Lake tables become scans of this statement's snapshot files.
+        let resolved = match &self.lake {
+            Some(lake) => {
+                let names = NameContext {
+                    search_path: self.params.get("search_path").unwrap_or("public"),
+                    user: &self.user,
+                    database: &self.database,
+                };
+                lake.rewrite(sql, tokens, &self.runtime, &names)?
+            }
+            None => None,
+        };
+        let client_sql = sql;
+        let sql = resolved.as_deref().unwrap_or(sql);
         // Repeated statements reuse their DuckDB preparation: planning costs more
         // than running a small query.
         let cache_key = (sql.to_string(), client_types.to_vec());
@@ -887,7 +906,7 @@ impl Session {
             st::SELECT | st::INSERT | st::UPDATE | st::DELETE | st::MERGE_INTO | st::EXPLAIN
         );
         let stmt = Rc::new(Statement {
-            sql: sql.to_string(),
+            sql: client_sql.to_string(),
             kind: StatementKind::Duck(DuckStatement {
                 prepared: std::cell::RefCell::new(prepared),
                 tag,

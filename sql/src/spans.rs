@@ -2,7 +2,7 @@
 //! statement and leave the rest of the text as the client wrote it.
 
 use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::tokenizer::{Token, Tokenizer};
+use sqlparser::tokenizer::{Location, Span, Token, Tokenizer};
 
 /// A token and the byte range it covers in the SQL text.
 pub struct Spanned {
@@ -18,30 +18,53 @@ pub fn significant_tokens(sql: &str) -> Option<Vec<Spanned>> {
     let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql)
         .tokenize_with_location()
         .ok()?;
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
-    let to_offset = |line: u64, col: u64| -> usize {
-        let start = line_starts
-            .get(line.saturating_sub(1) as usize)
-            .copied()
-            .unwrap_or(sql.len());
-        sql[start..]
-            .char_indices()
-            .nth(col.saturating_sub(1) as usize)
-            .map_or(sql.len(), |(i, _)| start + i)
-    };
+    let index = LineIndex::new(sql);
     Some(
         tokens
             .into_iter()
             .filter(|t| !matches!(t.token, Token::Whitespace(_)))
             .map(|t| Spanned {
-                start: to_offset(t.span.start.line, t.span.start.column),
-                end: to_offset(t.span.end.line, t.span.end.column),
+                start: index.offset(t.span.start),
+                end: index.offset(t.span.end),
                 token: t.token,
             })
             .collect(),
     )
+}
+
+/// Turns sqlparser locations (1-based lines and character columns) into byte
+/// offsets of one SQL text.
+pub struct LineIndex<'a> {
+    sql: &'a str,
+    line_starts: Vec<usize>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub fn new(sql: &'a str) -> LineIndex<'a> {
+        let line_starts = std::iter::once(0)
+            .chain(sql.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
+        LineIndex { sql, line_starts }
+    }
+
+    /// The byte offset of `loc` (the end of the text if it lies beyond).
+    pub fn offset(&self, loc: Location) -> usize {
+        let sql = self.sql;
+        let start = self
+            .line_starts
+            .get(loc.line.saturating_sub(1) as usize)
+            .copied()
+            .unwrap_or(sql.len());
+        sql[start..]
+            .char_indices()
+            .nth(loc.column.saturating_sub(1) as usize)
+            .map_or(sql.len(), |(i, _)| start + i)
+    }
+
+    /// The byte range of `span`, if sqlparser recorded one.
+    pub fn range(&self, span: Span) -> Option<(usize, usize)> {
+        (span != Span::empty()).then(|| (self.offset(span.start), self.offset(span.end)))
+    }
 }
 
 /// Applies (start, end, replacement) edits, given in order, to `sql`.

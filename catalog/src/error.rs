@@ -1,0 +1,44 @@
+//! Catalog errors, each with the SQLSTATE a client should see.
+
+/// What can go wrong between a SQL statement and the files it reads.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("schema \"{0}\" does not exist")]
+    NoSuchSchema(String),
+    #[error("relation \"{0}\" does not exist")]
+    NoSuchTable(String),
+    #[error("{0}")]
+    NoSuchSnapshot(String),
+    /// A table or feature Floe cannot read correctly yet: refused, never
+    /// answered with wrong rows.
+    #[error("{0} is not supported yet")]
+    Unsupported(String),
+    #[error("invalid catalog configuration: {0}")]
+    Config(String),
+    #[error("object storage error for {path}: {message}")]
+    Storage { path: String, message: String },
+    #[error("catalog error: {0}")]
+    Iceberg(#[from] iceberg::Error),
+}
+
+impl CatalogError {
+    /// The SQLSTATE this error carries on the wire.
+    pub fn sqlstate(&self) -> &'static str {
+        match self {
+            CatalogError::NoSuchSchema(_) => "3F000",
+            CatalogError::NoSuchTable(_) => "42P01",
+            CatalogError::NoSuchSnapshot(_) => "22023",
+            CatalogError::Unsupported(_) => "0A000",
+            CatalogError::Config(_) => "F0000",
+            CatalogError::Storage { .. } => "58030",
+            CatalogError::Iceberg(e) => match e.kind() {
+                iceberg::ErrorKind::TableNotFound => "42P01",
+                iceberg::ErrorKind::NamespaceNotFound => "3F000",
+                iceberg::ErrorKind::FeatureUnsupported => "0A000",
+                _ => "XX000",
+            },
+        }
+    }
+}
+
+pub type Result<T, E = CatalogError> = std::result::Result<T, E>;

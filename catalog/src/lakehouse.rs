@@ -1,0 +1,257 @@
+//! The lakehouse a worker queries: one Iceberg catalog (embedded SQL catalog on
+//! SQLite, or REST), its namespaces as Postgres schemas, and a bounded cache of
+//! table metadata refreshed on a short interval.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use iceberg::table::Table;
+use iceberg::{Catalog, CatalogBuilder, NamespaceIdent, TableIdent};
+use iceberg_catalog_rest::RestCatalogBuilder;
+use iceberg_catalog_sql::SqlCatalogBuilder;
+
+use crate::error::{CatalogError, Result};
+use crate::object_storage::{ObjectStorage, ObjectStorageFactory};
+
+/// Which catalog holds the tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogKind {
+    /// iceberg-catalog-sql; `uri` is a SQLx URL such as `sqlite:/path/catalog.db`.
+    Sql { uri: String },
+    /// An Iceberg REST catalog at `uri`.
+    Rest { uri: String },
+}
+
+/// Everything needed to open the lakehouse.
+#[derive(Debug, Clone)]
+pub struct LakeConfig {
+    /// The catalog's name (rows in the SQL catalog are scoped by it).
+    pub name: String,
+    pub kind: CatalogKind,
+    /// Where new tables go: `file:///…`, `s3://bucket/prefix`, …
+    pub warehouse: String,
+    /// Extra catalog properties (REST: `token`, `credential`, `scope`,
+    /// `oauth2-server-uri`, `prefix`).
+    pub properties: BTreeMap<String, String>,
+    /// object_store options (`region`, `endpoint`, `access_key_id`, …).
+    pub storage: BTreeMap<String, String>,
+    /// How long a table's metadata is trusted before the catalog is asked again.
+    pub refresh: Duration,
+}
+
+/// A lake namespace as a Postgres schema. Nested Iceberg namespaces are joined
+/// with dots: `["a", "b"]` is schema `"a.b"`.
+#[derive(Debug, Clone)]
+pub struct SchemaEntry {
+    pub name: String,
+    pub ident: NamespaceIdent,
+    pub tables: Vec<String>,
+}
+
+/// Every schema and table name, as of one listing.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub schemas: Vec<SchemaEntry>,
+    by_name: HashMap<String, usize>,
+}
+
+impl Listing {
+    pub fn new(schemas: Vec<SchemaEntry>) -> Listing {
+        let by_name = schemas
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.name.clone(), i))
+            .collect();
+        Listing { schemas, by_name }
+    }
+
+    pub fn schema(&self, name: &str) -> Option<&SchemaEntry> {
+        self.by_name.get(name).map(|&i| &self.schemas[i])
+    }
+
+    /// The table `schema.table`, if the lake has it.
+    pub fn table(&self, schema: &str, table: &str) -> Option<TableIdent> {
+        let s = self.schema(schema)?;
+        s.tables
+            .iter()
+            .any(|t| t == table)
+            .then(|| TableIdent::new(s.ident.clone(), table.to_string()))
+    }
+
+    /// Whether any schema or table has this name (a cheap first test before a
+    /// statement is parsed).
+    pub fn mentions(&self, word: &str) -> bool {
+        self.by_name.contains_key(word)
+            || self
+                .schemas
+                .iter()
+                .any(|s| s.tables.iter().any(|t| t == word))
+    }
+}
+
+struct Cached<T> {
+    value: T,
+    loaded: Instant,
+}
+
+/// An open lakehouse: the catalog plus metadata caches.
+pub struct Lakehouse {
+    catalog: Arc<dyn Catalog>,
+    storage: ObjectStorage,
+    config: LakeConfig,
+    tables: quick_cache::sync::Cache<TableIdent, Arc<Cached<Table>>>,
+    listing: Mutex<Option<Arc<Cached<Arc<Listing>>>>>,
+}
+
+impl std::fmt::Debug for Lakehouse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lakehouse")
+            .field("name", &self.config.name)
+            .field("kind", &self.config.kind)
+            .finish()
+    }
+}
+
+/// Tables whose metadata stays cached (each holds its manifests' cache too).
+const TABLE_CACHE_ENTRIES: usize = 1024;
+
+impl Lakehouse {
+    /// Opens (and for SQLite, creates) the catalog.
+    pub async fn open(config: LakeConfig) -> Result<Lakehouse> {
+        let factory = Arc::new(ObjectStorageFactory::new(config.storage.clone()));
+        let mut props: HashMap<String, String> = config
+            .properties
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        props.insert("warehouse".into(), config.warehouse.clone());
+        let catalog: Arc<dyn Catalog> = match &config.kind {
+            CatalogKind::Sql { uri } => {
+                props.insert("uri".into(), uri.clone());
+                Arc::new(
+                    SqlCatalogBuilder::default()
+                        .with_storage_factory(factory)
+                        .load(config.name.clone(), props)
+                        .await?,
+                )
+            }
+            CatalogKind::Rest { uri } => {
+                props.insert("uri".into(), uri.clone());
+                Arc::new(
+                    RestCatalogBuilder::default()
+                        .with_storage_factory(factory)
+                        .load(config.name.clone(), props)
+                        .await?,
+                )
+            }
+        };
+        Ok(Lakehouse {
+            catalog,
+            storage: ObjectStorage::new(config.storage.clone()),
+            config,
+            tables: quick_cache::sync::Cache::new(TABLE_CACHE_ENTRIES),
+            listing: Mutex::new(None),
+        })
+    }
+
+    pub fn catalog(&self) -> &Arc<dyn Catalog> {
+        &self.catalog
+    }
+
+    pub fn storage(&self) -> &ObjectStorage {
+        &self.storage
+    }
+
+    pub fn config(&self) -> &LakeConfig {
+        &self.config
+    }
+
+    /// Schemas and tables, listed again once the refresh interval has passed.
+    pub async fn listing(&self) -> Result<Arc<Listing>> {
+        if let Some(c) = self.lock_listing().as_ref() {
+            if c.loaded.elapsed() < self.config.refresh {
+                return Ok(c.value.clone());
+            }
+        }
+        let listing = Arc::new(self.list_all().await?);
+        *self.lock_listing() = Some(Arc::new(Cached {
+            value: listing.clone(),
+            loaded: Instant::now(),
+        }));
+        Ok(listing)
+    }
+
+    /// The listing as last loaded, without asking the catalog.
+    pub fn cached_listing(&self) -> Option<Arc<Listing>> {
+        self.lock_listing().as_ref().map(|c| c.value.clone())
+    }
+
+    fn lock_listing(&self) -> std::sync::MutexGuard<'_, Option<Arc<Cached<Arc<Listing>>>>> {
+        self.listing
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    async fn list_all(&self) -> Result<Listing> {
+        let mut schemas = Vec::new();
+        let mut pending: Vec<Option<NamespaceIdent>> = vec![None];
+        while let Some(parent) = pending.pop() {
+            for ns in self.catalog.list_namespaces(parent.as_ref()).await? {
+                let tables = self
+                    .catalog
+                    .list_tables(&ns)
+                    .await?
+                    .into_iter()
+                    .map(|t| t.name().to_string())
+                    .collect();
+                schemas.push(SchemaEntry {
+                    name: ns.as_ref().join("."),
+                    ident: ns.clone(),
+                    tables,
+                });
+                pending.push(Some(ns));
+            }
+        }
+        schemas.sort_by(|a, b| a.name.cmp(&b.name));
+        for s in &mut schemas {
+            s.tables.sort();
+        }
+        Ok(Listing::new(schemas))
+    }
+
+    /// A table's metadata, loaded again once the refresh interval has passed.
+    pub async fn table(&self, ident: &TableIdent) -> Result<Table> {
+        if let Some(c) = self.tables.get(ident) {
+            if c.loaded.elapsed() < self.config.refresh {
+                return Ok(c.value.clone());
+            }
+        }
+        let table = self.catalog.load_table(ident).await.map_err(|e| {
+            if e.kind() == iceberg::ErrorKind::TableNotFound {
+                CatalogError::NoSuchTable(format!("{}.{}", ident.namespace().join("."), ident.name()))
+            } else {
+                CatalogError::Iceberg(e)
+            }
+        })?;
+        self.tables.insert(
+            ident.clone(),
+            Arc::new(Cached {
+                value: table.clone(),
+                loaded: Instant::now(),
+            }),
+        );
+        Ok(table)
+    }
+
+    /// Forgets cached metadata (after Floe's own commits, or on demand).
+    pub fn invalidate(&self, ident: Option<&TableIdent>) {
+        match ident {
+            Some(t) => {
+                self.tables.remove(t);
+            }
+            None => self.tables.clear(),
+        }
+        *self.lock_listing() = None;
+    }
+}

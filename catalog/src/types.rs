@@ -1,0 +1,119 @@
+//! Iceberg types as DuckDB sees them when it reads Parquet, and as Postgres
+//! clients see them in the virtual schema.
+
+use iceberg::spec::{PrimitiveType, Type};
+
+/// The DuckDB type a column of this Iceberg type is read as.
+pub fn duck_type(t: &Type) -> String {
+    match t {
+        Type::Primitive(p) => match p {
+            PrimitiveType::Boolean => "BOOLEAN".into(),
+            PrimitiveType::Int => "INTEGER".into(),
+            PrimitiveType::Long => "BIGINT".into(),
+            PrimitiveType::Float => "FLOAT".into(),
+            PrimitiveType::Double => "DOUBLE".into(),
+            PrimitiveType::Decimal { precision, scale } => format!("DECIMAL({precision},{scale})"),
+            PrimitiveType::Date => "DATE".into(),
+            PrimitiveType::Time => "TIME".into(),
+            PrimitiveType::Timestamp => "TIMESTAMP".into(),
+            PrimitiveType::Timestamptz => "TIMESTAMPTZ".into(),
+            PrimitiveType::TimestampNs => "TIMESTAMP_NS".into(),
+            // DuckDB has no nanosecond TIMESTAMPTZ; microseconds keep the instant.
+            PrimitiveType::TimestamptzNs => "TIMESTAMPTZ".into(),
+            PrimitiveType::String => "VARCHAR".into(),
+            PrimitiveType::Uuid => "UUID".into(),
+            PrimitiveType::Fixed(_) | PrimitiveType::Binary => "BLOB".into(),
+        },
+        Type::Struct(s) => {
+            let fields: Vec<String> = s
+                .fields()
+                .iter()
+                .map(|f| format!("{} {}", quote_ident(&f.name), duck_type(&f.field_type)))
+                .collect();
+            format!("STRUCT({})", fields.join(", "))
+        }
+        Type::List(l) => format!("{}[]", duck_type(&l.element_field.field_type)),
+        Type::Map(m) => format!(
+            "MAP({}, {})",
+            duck_type(&m.key_field.field_type),
+            duck_type(&m.value_field.field_type)
+        ),
+    }
+}
+
+/// The Postgres type OID and typmod clients see for a column of this type
+/// (as the worker reports the same column in a result).
+pub fn pg_type(t: &Type) -> (u32, i32) {
+    match t {
+        Type::Primitive(p) => match p {
+            PrimitiveType::Boolean => (16, -1),
+            PrimitiveType::Int => (23, -1),
+            PrimitiveType::Long => (20, -1),
+            PrimitiveType::Float => (700, -1),
+            PrimitiveType::Double => (701, -1),
+            PrimitiveType::Decimal { precision, scale } => {
+                (1700, ((*precision as i32) << 16 | *scale as i32) + 4)
+            }
+            PrimitiveType::Date => (1082, -1),
+            PrimitiveType::Time => (1083, -1),
+            PrimitiveType::Timestamp | PrimitiveType::TimestampNs => (1114, -1),
+            PrimitiveType::Timestamptz | PrimitiveType::TimestamptzNs => (1184, -1),
+            PrimitiveType::String => (25, -1),
+            PrimitiveType::Uuid => (2950, -1),
+            PrimitiveType::Fixed(_) | PrimitiveType::Binary => (17, -1),
+        },
+        Type::List(l) => match pg_type(&l.element_field.field_type).0 {
+            16 => (1000, -1),
+            23 => (1007, -1),
+            20 => (1016, -1),
+            700 => (1021, -1),
+            701 => (1022, -1),
+            1700 => (1231, -1),
+            1082 => (1182, -1),
+            1083 => (1183, -1),
+            1114 => (1115, -1),
+            1184 => (1185, -1),
+            2950 => (2951, -1),
+            17 => (1001, -1),
+            _ => (1009, -1),
+        },
+        // Structs and maps travel as JSON text, as in query results.
+        Type::Struct(_) | Type::Map(_) => (114, -1),
+    }
+}
+
+/// A SQL identifier, double-quoted.
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A SQL string literal.
+pub fn quote_literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use iceberg::spec::{ListType, NestedField};
+    use std::sync::Arc;
+
+    #[test]
+    fn types_map_to_duckdb_and_postgres() {
+        let dec = Type::Primitive(PrimitiveType::Decimal {
+            precision: 12,
+            scale: 2,
+        });
+        assert_eq!(duck_type(&dec), "DECIMAL(12,2)");
+        assert_eq!(pg_type(&dec), (1700, (12 << 16 | 2) + 4));
+        let list = Type::List(ListType::new(Arc::new(NestedField::list_element(
+            3,
+            Type::Primitive(PrimitiveType::Long),
+            false,
+        ))));
+        assert_eq!(duck_type(&list), "BIGINT[]");
+        assert_eq!(pg_type(&list).0, 1016);
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(quote_literal("it's"), "'it''s'");
+    }
+}

@@ -1,0 +1,215 @@
+//! Lake tables in statements: each reference to a lake table is planned with
+//! the catalog (snapshot, pruning by the statement's WHERE), its files made
+//! local through the SSD cache, and a `read_parquet` subquery spliced in at the
+//! reference's span. Nothing else in the statement changes.
+
+use std::sync::Arc;
+
+use floe_catalog::pruning::to_predicate;
+use floe_catalog::types::quote_ident;
+use floe_catalog::{plan_scan, CatalogError, Lakehouse, Listing, ScanPlan};
+use futures::StreamExt;
+use iceberg::spec::{PrimitiveType, Type};
+use iceberg::TableIdent;
+use sqlparser::ast::Expr;
+
+use crate::file_cache::FileCache;
+use crate::lake_refs::{self, fold, TableRef};
+use crate::lake_scan_sql::{self, LocalFile};
+use crate::pg_error::PgError;
+use crate::sql_text::{Tok, Token};
+
+/// What name resolution needs from the session.
+pub struct NameContext<'a> {
+    pub search_path: &'a str,
+    pub user: &'a str,
+    pub database: &'a str,
+}
+
+/// The lakehouse as one worker reads it.
+pub struct LakeReader {
+    lake: Lakehouse,
+    cache: FileCache,
+}
+
+impl LakeReader {
+    pub fn new(lake: Lakehouse, cache: FileCache) -> Arc<LakeReader> {
+        Arc::new(LakeReader { lake, cache })
+    }
+
+    pub fn lakehouse(&self) -> &Lakehouse {
+        &self.lake
+    }
+
+    pub fn cache(&self) -> &FileCache {
+        &self.cache
+    }
+
+    /// `sql` with its lake-table references replaced by scans, or `None` when it
+    /// names no lake table.
+    pub fn rewrite(
+        &self,
+        sql: &str,
+        tokens: &[Token],
+        runtime: &tokio::runtime::Handle,
+        names: &NameContext<'_>,
+    ) -> Result<Option<String>, PgError> {
+        let listing = runtime.block_on(self.lake.listing()).map_err(catalog_error)?;
+        let mentions = tokens.iter().any(|t| match &t.tok {
+            Tok::Word(w) => listing.mentions(&w.to_lowercase()),
+            Tok::QuotedIdent(w) => listing.mentions(w),
+            _ => false,
+        });
+        if !mentions {
+            return Ok(None);
+        }
+        let Some(refs) = lake_refs::find(sql) else {
+            return Ok(None);
+        };
+        let mut edits = Vec::new();
+        for r in refs {
+            let Some(ident) = resolve(&listing, &r, names) else {
+                continue;
+            };
+            let replacement = runtime
+                .block_on(self.scan_sql(&ident, &r))
+                .map_err(catalog_error)?;
+            edits.push((r.start, r.end, replacement));
+        }
+        if edits.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(floe_sql::apply(sql, edits)))
+    }
+
+    /// Plans the scan of `ident` for reference `r` and renders it.
+    async fn scan_sql(&self, ident: &TableIdent, r: &TableRef) -> Result<String, CatalogError> {
+        let table = self.lake.table(ident).await?;
+        let schema = table.metadata().current_schema().clone();
+        let predicate = r.filter.as_ref().and_then(|f| {
+            let column = |e: &Expr| -> Option<(String, PrimitiveType)> {
+                let name = match e {
+                    Expr::Identifier(i) if r.sole => fold(i),
+                    Expr::CompoundIdentifier(parts) if parts.len() == 2 => {
+                        if fold(&parts[0]) != r.qualifier {
+                            return None;
+                        }
+                        fold(&parts[1])
+                    }
+                    _ => return None,
+                };
+                let field = schema.field_by_name(&name)?;
+                match field.field_type.as_ref() {
+                    Type::Primitive(p) => Some((name, p.clone())),
+                    _ => None,
+                }
+            };
+            to_predicate(f, &column)
+        });
+        let plan = match plan_scan(&table, r.snapshot, predicate.clone()).await {
+            Ok(p) => p,
+            // A predicate the planner cannot bind only loses pruning.
+            Err(e) if predicate.is_some() && e.sqlstate() == "XX000" => {
+                tracing::debug!(error = %e, table = %ident, "planning without the filter");
+                plan_scan(&table, r.snapshot, None).await?
+            }
+            Err(e) => return Err(e),
+        };
+        tracing::debug!(
+            table = %ident,
+            files = plan.files.len(),
+            total_files = ?plan.total_files,
+            "planned lake scan"
+        );
+        let files = self.localize(&plan).await?;
+        let mut sql = lake_scan_sql::render(&plan.columns, &files);
+        if !r.has_alias {
+            sql.push_str(" AS ");
+            sql.push_str(&quote_ident(ident.name()));
+        }
+        Ok(sql)
+    }
+
+    /// Makes every file of the plan local (downloads run concurrently).
+    async fn localize(&self, plan: &ScanPlan) -> Result<Vec<LocalFile>, CatalogError> {
+        let jobs = plan.files.iter().map(|f| async move {
+            let local = self.cache.local_path(&f.path, f.size).await?;
+            let mut position_deletes = Vec::new();
+            for d in &f.position_deletes {
+                position_deletes.push(self.cache.local_path(&d.path, d.size).await?);
+            }
+            let mut equality_deletes = Vec::new();
+            for d in &f.equality_deletes {
+                let path = self.cache.local_path(&d.path, d.size).await?;
+                equality_deletes.push((path, d.equality_ids.clone()));
+            }
+            Ok::<_, CatalogError>(LocalFile {
+                location: f.path.clone(),
+                local,
+                position_deletes,
+                equality_deletes,
+            })
+        });
+        let results = futures::stream::iter(jobs)
+            .buffered(DOWNLOAD_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        results.into_iter().collect()
+    }
+}
+
+/// Downloads in flight for one statement.
+const DOWNLOAD_CONCURRENCY: usize = 8;
+
+/// The lake table a reference names, if any: `t` through the search path,
+/// `schema.t`, or `database.schema.t` in the session's own database.
+fn resolve(listing: &Listing, r: &TableRef, names: &NameContext<'_>) -> Option<TableIdent> {
+    match r.parts.as_slice() {
+        [table] => search_path(names)
+            .iter()
+            .find_map(|schema| listing.table(schema, table)),
+        [schema, table] => listing.table(schema, table),
+        [db, schema, table] if db.eq_ignore_ascii_case(names.database) => {
+            listing.table(schema, table)
+        }
+        _ => None,
+    }
+}
+
+/// The schemas of `search_path`, in order (`$user` is the session's user).
+fn search_path(names: &NameContext<'_>) -> Vec<String> {
+    names
+        .search_path
+        .split(',')
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if s == "\"$user\"" || s == "$user" {
+                names.user.to_string()
+            } else if let Some(q) = s.strip_prefix('"').and_then(|q| q.strip_suffix('"')) {
+                q.replace("\"\"", "\"")
+            } else {
+                s.to_lowercase()
+            }
+        })
+        .collect()
+}
+
+fn catalog_error(e: CatalogError) -> PgError {
+    PgError::new(e.sqlstate(), e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_path_expands_user_and_unquotes() {
+        let names = NameContext {
+            search_path: "\"$user\", public, \"Mixed\"",
+            user: "alice",
+            database: "floe",
+        };
+        assert_eq!(search_path(&names), vec!["alice", "public", "Mixed"]);
+    }
+}

@@ -1,0 +1,190 @@
+//! A planned scan as the DuckDB subquery spliced in place of a lake table:
+//! `read_parquet` over local files with Iceberg field ids mapped to the table's
+//! current names and types, and delete files applied as anti-joins.
+
+use std::collections::BTreeMap;
+
+use floe_catalog::types::{quote_ident, quote_literal};
+use floe_catalog::{PlannedDelete, ScanColumn};
+
+/// A data file ready to read: where it is on local disk, and the deletes that
+/// apply to it (also local).
+#[derive(Debug, Clone)]
+pub struct LocalFile {
+    /// The location the table's metadata names (position deletes refer to it).
+    pub location: String,
+    pub local: String,
+    pub position_deletes: Vec<String>,
+    pub equality_deletes: Vec<(String, Vec<i32>)>,
+}
+
+/// Renders the subquery (without alias) reading `files` as `columns`.
+pub fn render(columns: &[ScanColumn], files: &[LocalFile]) -> String {
+    let select_list = columns
+        .iter()
+        .map(|c| format!("d.{}", quote_ident(&c.name)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if files.is_empty() {
+        let typed_nulls = columns
+            .iter()
+            .map(|c| format!("CAST(NULL AS {}) AS {}", c.duck_type, quote_ident(&c.name)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        return format!("(SELECT {typed_nulls} LIMIT 0)");
+    }
+    // Files with the same delete files are read together.
+    let mut groups: BTreeMap<(Vec<String>, Vec<(String, Vec<i32>)>), Vec<&LocalFile>> =
+        BTreeMap::new();
+    for f in files {
+        let mut pos = f.position_deletes.clone();
+        pos.sort();
+        let mut eq = f.equality_deletes.clone();
+        eq.sort();
+        groups.entry((pos, eq)).or_default().push(f);
+    }
+    let parts: Vec<String> = groups
+        .into_iter()
+        .map(|((pos, eq), group)| render_group(columns, &select_list, &group, &pos, &eq))
+        .collect();
+    format!("({})", parts.join(" UNION ALL "))
+}
+
+fn render_group(
+    columns: &[ScanColumn],
+    select_list: &str,
+    files: &[&LocalFile],
+    position_deletes: &[String],
+    equality_deletes: &[(String, Vec<i32>)],
+) -> String {
+    let paths = file_list(files.iter().map(|f| f.local.as_str()));
+    let schema = schema_map(columns.iter());
+    let mut conditions = Vec::new();
+    let mut extra = String::new();
+    if !position_deletes.is_empty() {
+        extra = ", filename = true, file_row_number = true".into();
+        // Delete files name data files by their table location; map those to
+        // the local copies DuckDB reports as `filename`.
+        let mapping = files
+            .iter()
+            .map(|f| format!("({}, {})", quote_literal(&f.location), quote_literal(&f.local)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        conditions.push(format!(
+            "NOT EXISTS (SELECT 1 FROM read_parquet({}) AS x \
+             JOIN (VALUES {mapping}) AS m(location, local) ON x.file_path = m.location \
+             WHERE m.local = d.filename AND x.pos = d.file_row_number)",
+            file_list(position_deletes.iter().map(String::as_str))
+        ));
+    }
+    for (path, ids) in equality_deletes {
+        let eq_columns: Vec<&ScanColumn> = ids
+            .iter()
+            .filter_map(|id| columns.iter().find(|c| c.field_id == *id))
+            .collect();
+        let matches = eq_columns
+            .iter()
+            .map(|c| {
+                let q = quote_ident(&c.name);
+                format!("e.{q} IS NOT DISTINCT FROM d.{q}")
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        conditions.push(format!(
+            "NOT EXISTS (SELECT 1 FROM read_parquet({}, schema = {}) AS e WHERE {matches})",
+            file_list(std::iter::once(path.as_str())),
+            schema_map(eq_columns.into_iter()),
+        ));
+    }
+    let mut sql = format!(
+        "SELECT {select_list} FROM read_parquet({paths}, schema = {schema}{extra}) AS d"
+    );
+    if !conditions.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conditions.join(" AND "));
+    }
+    sql
+}
+
+fn file_list<'a>(paths: impl Iterator<Item = &'a str>) -> String {
+    let quoted: Vec<String> = paths.map(quote_literal).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+/// DuckDB's field-id schema: files written under older schemas are read by
+/// id, so renamed, re-ordered, added and widened columns come out right.
+fn schema_map<'a>(columns: impl Iterator<Item = &'a ScanColumn>) -> String {
+    let entries: Vec<String> = columns
+        .map(|c| {
+            format!(
+                "{}: {{name: {}, type: {}, default_value: NULL}}",
+                c.field_id,
+                quote_literal(&c.name),
+                quote_literal(&c.duck_type)
+            )
+        })
+        .collect();
+    format!("MAP {{{}}}", entries.join(", "))
+}
+
+/// Deletes as the renderer wants them, once their files are local.
+pub fn local_deletes(
+    deletes: &[PlannedDelete],
+    local: impl Fn(&PlannedDelete) -> String,
+) -> Vec<(String, Vec<i32>)> {
+    deletes
+        .iter()
+        .map(|d| (local(d), d.equality_ids.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cols() -> Vec<ScanColumn> {
+        vec![
+            ScanColumn {
+                field_id: 1,
+                name: "id".into(),
+                duck_type: "BIGINT".into(),
+            },
+            ScanColumn {
+                field_id: 3,
+                name: "it's".into(),
+                duck_type: "DOUBLE".into(),
+            },
+        ]
+    }
+
+    #[test]
+    fn an_empty_table_is_typed_and_empty() {
+        assert_eq!(
+            render(&cols(), &[]),
+            "(SELECT CAST(NULL AS BIGINT) AS \"id\", CAST(NULL AS DOUBLE) AS \"it's\" LIMIT 0)"
+        );
+    }
+
+    #[test]
+    fn files_are_read_by_field_id_and_deletes_become_anti_joins() {
+        let files = vec![
+            LocalFile {
+                location: "s3://b/a.parquet".into(),
+                local: "/c/a.parquet".into(),
+                position_deletes: vec!["/c/pd.parquet".into()],
+                equality_deletes: vec![],
+            },
+            LocalFile {
+                location: "s3://b/b.parquet".into(),
+                local: "/c/b.parquet".into(),
+                position_deletes: vec![],
+                equality_deletes: vec![("/c/eq.parquet".into(), vec![1])],
+            },
+        ];
+        let sql = render(&cols(), &files);
+        assert!(sql.contains("3: {name: 'it''s', type: 'DOUBLE', default_value: NULL}"));
+        assert!(sql.contains("UNION ALL"));
+        assert!(sql.contains("('s3://b/a.parquet', '/c/a.parquet')"));
+        assert!(sql.contains("e.\"id\" IS NOT DISTINCT FROM d.\"id\""));
+    }
+}
