@@ -229,7 +229,11 @@ impl Lakehouse {
         }
         let table = self.catalog.load_table(ident).await.map_err(|e| {
             if e.kind() == iceberg::ErrorKind::TableNotFound {
-                CatalogError::NoSuchTable(format!("{}.{}", ident.namespace().join("."), ident.name()))
+                CatalogError::NoSuchTable(format!(
+                    "{}.{}",
+                    ident.namespace().join("."),
+                    ident.name()
+                ))
             } else {
                 CatalogError::Iceberg(e)
             }

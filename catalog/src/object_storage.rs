@@ -307,7 +307,10 @@ mod tests {
         std::fs::create_dir_all(&dir).expect("dir");
         let storage = ObjectStorage::new(BTreeMap::new());
         let loc = format!("file://{}/a/b.txt", dir.display());
-        storage.write(&loc, Bytes::from_static(b"hello")).await.expect("write");
+        storage
+            .write(&loc, Bytes::from_static(b"hello"))
+            .await
+            .expect("write");
         assert!(storage.exists(&loc).await.expect("exists"));
         assert_eq!(storage.metadata(&loc).await.expect("meta").size, 5);
         let r = storage.reader(&loc).await.expect("reader");

@@ -177,7 +177,11 @@ fn string_datum(s: &str, t: &PrimitiveType) -> Option<Datum> {
         PrimitiveType::String => Some(Datum::string(s)),
         PrimitiveType::Date => Datum::date_from_str(s.trim()).ok(),
         PrimitiveType::Timestamp => {
-            let normalized = s.trim().replacen(' ', "T", 1);
+            let mut normalized = s.trim().replacen(' ', "T", 1);
+            // A bare date is midnight, as in a Postgres timestamp literal.
+            if !normalized.contains('T') {
+                normalized.push_str("T00:00:00");
+            }
             Datum::timestamp_from_str(normalized).ok()
         }
         PrimitiveType::Int | PrimitiveType::Long => number_datum(s.trim(), t),
@@ -210,6 +214,7 @@ mod tests {
             "id" => Some(("id".into(), PrimitiveType::Long)),
             "region" => Some(("region".into(), PrimitiveType::String)),
             "day" => Some(("day".into(), PrimitiveType::Date)),
+            "ts" => Some(("ts".into(), PrimitiveType::Timestamp)),
             _ => None,
         }
     }
@@ -221,12 +226,16 @@ mod tests {
 
     #[test]
     fn comparisons_in_lists_ranges_and_nulls_convert() {
-        assert_eq!(convert_where("region = 'eu'").as_deref(), Some("region = \"eu\""));
+        assert_eq!(
+            convert_where("region = 'eu'").as_deref(),
+            Some("region = \"eu\"")
+        );
         assert!(convert_where("5 < id").expect("flipped").contains("id > 5"));
         assert!(convert_where("id IN (1, 2)").is_some());
         assert!(convert_where("day BETWEEN DATE '2026-01-01' AND '2026-01-31'").is_some());
         assert!(convert_where("day >= '2026-01-01'::date").is_some());
         assert!(convert_where("region IS NULL").is_some());
+        assert!(convert_where("ts >= '2026-01-05' AND ts < '2026-01-06 12:00:00'").is_some());
     }
 
     #[test]

@@ -133,7 +133,9 @@ impl FileCache {
                 message: format!("downloaded {written} bytes, the catalog says {size}"),
             });
         }
-        tokio::fs::rename(&partial, target).await.map_err(io_error)?;
+        tokio::fs::rename(&partial, target)
+            .await
+            .map_err(io_error)?;
         self.stats
             .bytes_downloaded
             .fetch_add(written, Ordering::Relaxed);

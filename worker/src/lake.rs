@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use floe_catalog::pruning::to_predicate;
 use floe_catalog::types::quote_ident;
-use floe_catalog::{plan_scan, CatalogError, Lakehouse, Listing, ScanPlan};
+use floe_catalog::{plan_scan, CatalogError, Lakehouse, Listing, ScanPlan, SnapshotSelector};
 use futures::StreamExt;
 use iceberg::spec::{PrimitiveType, Type};
 use iceberg::TableIdent;
@@ -24,6 +24,22 @@ pub struct NameContext<'a> {
     pub search_path: &'a str,
     pub user: &'a str,
     pub database: &'a str,
+}
+
+/// A statement with its lake tables replaced.
+pub struct Rewritten {
+    pub sql: String,
+    /// Per table: `schema.table files/total` (shown as `floe.lake_scan`).
+    pub scans: String,
+    /// The tables read at their current snapshot, with the snapshot planned.
+    pub snapshots: Vec<LakeSnapshot>,
+}
+
+/// A lake table a statement reads at its current snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LakeSnapshot {
+    pub table: TableIdent,
+    pub snapshot_id: Option<i64>,
 }
 
 /// The lakehouse as one worker reads it.
@@ -53,8 +69,10 @@ impl LakeReader {
         tokens: &[Token],
         runtime: &tokio::runtime::Handle,
         names: &NameContext<'_>,
-    ) -> Result<Option<String>, PgError> {
-        let listing = runtime.block_on(self.lake.listing()).map_err(catalog_error)?;
+    ) -> Result<Option<Rewritten>, PgError> {
+        let listing = runtime
+            .block_on(self.lake.listing())
+            .map_err(catalog_error)?;
         let mentions = tokens.iter().any(|t| match &t.tok {
             Tok::Word(w) => listing.mentions(&w.to_lowercase()),
             Tok::QuotedIdent(w) => listing.mentions(w),
@@ -67,23 +85,51 @@ impl LakeReader {
             return Ok(None);
         };
         let mut edits = Vec::new();
+        let mut scans = Vec::new();
+        let mut snapshots = Vec::new();
         for r in refs {
             let Some(ident) = resolve(&listing, &r, names) else {
                 continue;
             };
-            let replacement = runtime
+            let planned = runtime
                 .block_on(self.scan_sql(&ident, &r))
                 .map_err(catalog_error)?;
-            edits.push((r.start, r.end, replacement));
+            edits.push((r.start, r.end, planned.sql));
+            scans.push(planned.summary);
+            if r.snapshot == SnapshotSelector::Current {
+                snapshots.push(LakeSnapshot {
+                    table: ident,
+                    snapshot_id: planned.snapshot_id,
+                });
+            }
         }
         if edits.is_empty() {
             return Ok(None);
         }
-        Ok(Some(floe_sql::apply(sql, edits)))
+        Ok(Some(Rewritten {
+            sql: floe_sql::apply(sql, edits),
+            scans: scans.join(", "),
+            snapshots,
+        }))
+    }
+
+    /// Whether every table is still at the snapshot a statement planned (per the
+    /// metadata cache's refresh interval); errors count as stale, so the re-plan
+    /// reports them.
+    pub fn is_current(&self, snapshots: &[LakeSnapshot], runtime: &tokio::runtime::Handle) -> bool {
+        runtime.block_on(async {
+            for s in snapshots {
+                match self.lake.table(&s.table).await {
+                    Ok(t) if t.metadata().current_snapshot_id() == s.snapshot_id => {}
+                    _ => return false,
+                }
+            }
+            true
+        })
     }
 
     /// Plans the scan of `ident` for reference `r` and renders it.
-    async fn scan_sql(&self, ident: &TableIdent, r: &TableRef) -> Result<String, CatalogError> {
+    async fn scan_sql(&self, ident: &TableIdent, r: &TableRef) -> Result<PlannedRef, CatalogError> {
         let table = self.lake.table(ident).await?;
         let schema = table.metadata().current_schema().clone();
         let predicate = r.filter.as_ref().and_then(|f| {
@@ -127,7 +173,21 @@ impl LakeReader {
             sql.push_str(" AS ");
             sql.push_str(&quote_ident(ident.name()));
         }
-        Ok(sql)
+        let total = plan
+            .total_files
+            .map_or_else(|| "?".to_string(), |t| t.to_string());
+        let summary = format!(
+            "{}.{} {}/{}",
+            ident.namespace().join("."),
+            ident.name(),
+            plan.files.len(),
+            total
+        );
+        Ok(PlannedRef {
+            sql,
+            summary,
+            snapshot_id: plan.snapshot_id,
+        })
     }
 
     /// Makes every file of the plan local (downloads run concurrently).
@@ -156,6 +216,12 @@ impl LakeReader {
             .await;
         results.into_iter().collect()
     }
+}
+
+struct PlannedRef {
+    sql: String,
+    summary: String,
+    snapshot_id: Option<i64>,
 }
 
 /// Downloads in flight for one statement.

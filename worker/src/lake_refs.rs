@@ -8,8 +8,7 @@ use std::ops::ControlFlow;
 use floe_catalog::SnapshotSelector;
 use floe_sql::LineIndex;
 use sqlparser::ast::{
-    Expr, Ident, JoinOperator, ObjectNamePart, Query, SetExpr, Spanned, TableFactor,
-    Visit, Visitor,
+    Expr, Ident, JoinOperator, ObjectNamePart, Query, SetExpr, Spanned, TableFactor, Visit, Visitor,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -85,9 +84,9 @@ struct Finder<'a> {
 impl Finder<'_> {
     fn name_start(&self, factor: &TableFactor) -> Option<usize> {
         match factor {
-            TableFactor::Table { name, args: None, .. } => {
-                self.index.range(name.span()).map(|(s, _)| s)
-            }
+            TableFactor::Table {
+                name, args: None, ..
+            } => self.index.range(name.span()).map(|(s, _)| s),
             _ => None,
         }
     }
@@ -207,12 +206,15 @@ mod tests {
 
     #[test]
     fn finds_tables_in_joins_subqueries_and_ctes_but_not_cte_names() {
-        let sql = "WITH c AS (SELECT * FROM sales.orders) SELECT * FROM c JOIN \"Sales\".x ON true \
+        let sql =
+            "WITH c AS (SELECT * FROM sales.orders) SELECT * FROM c JOIN \"Sales\".x ON true \
                    WHERE EXISTS (SELECT 1 FROM s.y)";
         assert_eq!(names(sql), vec!["sales.orders", "\"Sales\".x", "s.y"]);
         let r = find(sql).expect("parses");
         assert_eq!(r[1].parts, vec!["Sales".to_string(), "x".to_string()]);
-        assert!(find("SELECT * FROM read_parquet('x')").expect("parses").is_empty());
+        assert!(find("SELECT * FROM read_parquet('x')")
+            .expect("parses")
+            .is_empty());
     }
 
     #[test]

@@ -67,7 +67,13 @@ fn render_group(
         // the local copies DuckDB reports as `filename`.
         let mapping = files
             .iter()
-            .map(|f| format!("({}, {})", quote_literal(&f.location), quote_literal(&f.local)))
+            .map(|f| {
+                format!(
+                    "({}, {})",
+                    quote_literal(&f.location),
+                    quote_literal(&f.local)
+                )
+            })
             .collect::<Vec<_>>()
             .join(", ");
         conditions.push(format!(
@@ -96,9 +102,8 @@ fn render_group(
             schema_map(eq_columns.into_iter()),
         ));
     }
-    let mut sql = format!(
-        "SELECT {select_list} FROM read_parquet({paths}, schema = {schema}{extra}) AS d"
-    );
+    let mut sql =
+        format!("SELECT {select_list} FROM read_parquet({paths}, schema = {schema}{extra}) AS d");
     if !conditions.is_empty() {
         sql.push_str(" WHERE ");
         sql.push_str(&conditions.join(" AND "));

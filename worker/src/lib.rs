@@ -26,7 +26,7 @@ pub mod sql_text;
 pub mod types;
 pub mod wire;
 
-pub use sandbox::{open_sandboxed, SandboxConfig};
 pub use file_cache::FileCache;
 pub use lake::LakeReader;
+pub use sandbox::{open_sandboxed, SandboxConfig};
 pub use server::Worker;

@@ -19,10 +19,10 @@ use pgwire::messages::response::TransactionStatus;
 use pgwire::messages::PgWireFrontendMessage;
 use tokio::sync::mpsc;
 
-use crate::lake::{LakeReader, NameContext};
 use crate::duck::{
     statement_type as st, Connection, DataChunk, InterruptHandle, Prepared, QueryResult, Value,
 };
+use crate::lake::{LakeReader, LakeSnapshot, NameContext};
 use crate::params;
 use crate::pg_compat;
 use crate::pg_error::{sqlstate, FromDuckdb, PgError};
@@ -189,6 +189,11 @@ struct Statement {
     param_types: Vec<u32>,
     /// `None` when the statement returns no rows (NoData).
     fields: Option<Vec<Field>>,
+    /// The parameter types the client declared at Parse.
+    client_types: Vec<u32>,
+    /// The lake tables read at their current snapshot, and the snapshot planned:
+    /// a newer snapshot re-plans the statement before it runs again.
+    lake_snapshots: Vec<LakeSnapshot>,
 }
 
 /// A DuckDB result being streamed to the client.
@@ -599,6 +604,8 @@ impl Session {
                 kind: StatementKind::Empty,
                 param_types: m.type_oids.clone(),
                 fields: None,
+                client_types: m.type_oids.clone(),
+                lake_snapshots: Vec::new(),
             }),
             Some(p) => {
                 let text = p.text.to_string();
@@ -621,6 +628,7 @@ impl Session {
         if self.txn == TxnState::Failed && !is_txn_end(&stmt) {
             return Err(PgError::in_failed_transaction().into());
         }
+        let stmt = self.replan_if_stale(&stmt_name, stmt)?;
         let portal_name = m.portal_name.unwrap_or_default();
         if !portal_name.is_empty() && self.portals.contains_key(&portal_name) {
             return Err(
@@ -784,6 +792,28 @@ impl Session {
 
     /// Builds a statement from one piece of SQL: a session command the session
     /// handles, or a DuckDB prepared statement.
+    /// A prepared statement over lake tables that have new snapshots is planned
+    /// again (as Postgres re-plans after DDL); its result shape must not change.
+    fn replan_if_stale(&mut self, name: &str, stmt: Rc<Statement>) -> SResult<Rc<Statement>> {
+        let Some(lake) = &self.lake else {
+            return Ok(stmt);
+        };
+        if stmt.lake_snapshots.is_empty() || lake.is_current(&stmt.lake_snapshots, &self.runtime) {
+            return Ok(stmt);
+        }
+        let tokens = sql_text::tokenize(&stmt.sql);
+        let fresh = self.prepare_statement(&stmt.sql, &tokens, &stmt.client_types)?;
+        if fresh.fields != stmt.fields || fresh.param_types != stmt.param_types {
+            return Err(PgError::new(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "cached plan must not change result type",
+            )
+            .into());
+        }
+        self.statements.insert(name.to_string(), fresh.clone());
+        Ok(fresh)
+    }
+
     fn prepare_statement(
         &mut self,
         sql: &str,
@@ -799,6 +829,8 @@ impl Session {
                     kind: StatementKind::Session(cmd),
                     param_types: client_types.to_vec(),
                     fields,
+                    client_types: client_types.to_vec(),
+                    lake_snapshots: Vec::new(),
                 }));
             }
         }
@@ -814,8 +846,11 @@ impl Session {
             }
             None => None,
         };
+        if let Some(r) = &resolved {
+            self.params.set_internal("floe.lake_scan", r.scans.clone());
+        }
         let client_sql = sql;
-        let sql = resolved.as_deref().unwrap_or(sql);
+        let sql = resolved.as_ref().map_or(sql, |r| r.sql.as_str());
         // Repeated statements reuse their DuckDB preparation: planning costs more
         // than running a small query.
         let cache_key = (sql.to_string(), client_types.to_vec());
@@ -916,6 +951,8 @@ impl Session {
             }),
             param_types,
             fields,
+            client_types: client_types.to_vec(),
+            lake_snapshots: resolved.map(|r| r.snapshots).unwrap_or_default(),
         });
         if changes_schema {
             // Cached descriptions may be stale once the schema changes.

@@ -86,6 +86,13 @@ const GUCS: &[Guc] = &[
         description: "Sets the maximum allowed idle time between queries, when in a transaction.",
     },
     Guc {
+        name: "floe.lake_scan",
+        default: "",
+        reported: false,
+        read_only: true,
+        description: "Shows the lake files the last planned statement reads, per table: files read / files in the snapshot.",
+    },
+    Guc {
         name: "in_hot_standby",
         default: "off",
         reported: true,
@@ -361,6 +368,11 @@ impl SessionParams {
         };
         self.values.insert(g.name, value);
         Ok(g.name)
+    }
+
+    /// Sets a read-only parameter the server maintains itself.
+    pub fn set_internal(&mut self, name: &'static str, value: String) {
+        self.values.insert(name, value);
     }
 
     /// The reported parameters, for the startup ParameterStatus burst.

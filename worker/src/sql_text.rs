@@ -319,6 +319,22 @@ fn set_value(tokens: &[Token]) -> Option<String> {
 }
 
 /// Recognizes statements the session layer owns; `None` means "give it to DuckDB".
+/// A setting's name as written after SHOW or RESET: words joined by spaces
+/// (`TIME ZONE`), dotted parts joined by dots (`floe.lake_scan`).
+fn setting_name(tokens: &[&Token]) -> String {
+    let mut name = String::new();
+    let mut after_dot = true;
+    for t in tokens {
+        let dot = t.tok == Tok::Punct('.');
+        if !after_dot && !dot {
+            name.push(' ');
+        }
+        name.push_str(&token_text(t));
+        after_dot = dot;
+    }
+    name
+}
+
 pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
     let words = leading_words(tokens, 4);
     let first = words.first()?.as_str();
@@ -383,24 +399,14 @@ pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
             if rest.len() == 1 && rest[0].is_word("ALL") {
                 return Some(SessionCommand::ShowAll);
             }
-            let name = rest
-                .iter()
-                .map(|t| token_text(t))
-                .collect::<Vec<_>>()
-                .join(" ");
-            Some(SessionCommand::Show(name))
+            Some(SessionCommand::Show(setting_name(rest)))
         }
         "RESET" => {
             let rest = &toks[1..];
             if rest.len() == 1 && rest[0].is_word("ALL") {
                 return Some(SessionCommand::Reset(None));
             }
-            let name = rest
-                .iter()
-                .map(|t| token_text(t))
-                .collect::<Vec<_>>()
-                .join(" ");
-            Some(SessionCommand::Reset(Some(name)))
+            Some(SessionCommand::Reset(Some(setting_name(rest))))
         }
         "SET" => {
             let mut rest = &toks[1..];
