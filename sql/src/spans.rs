@@ -67,6 +67,32 @@ impl<'a> LineIndex<'a> {
     }
 }
 
+/// A possibly qualified name written as text (`sales.orders`, `"My".t`),
+/// split into parts folded as Postgres folds identifiers; `None` if it is not
+/// a name.
+pub fn split_name(text: &str) -> Option<Vec<String>> {
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, text)
+        .tokenize()
+        .ok()?;
+    let mut parts = Vec::new();
+    let mut expect_part = true;
+    for t in tokens {
+        match t {
+            Token::Word(w) if expect_part => {
+                parts.push(match w.quote_style {
+                    Some(_) => w.value,
+                    None => w.value.to_lowercase(),
+                });
+                expect_part = false;
+            }
+            Token::Period if !expect_part => expect_part = true,
+            Token::Whitespace(_) => {}
+            _ => return None,
+        }
+    }
+    (!expect_part && !parts.is_empty()).then_some(parts)
+}
+
 /// Applies (start, end, replacement) edits, given in order, to `sql`.
 pub fn apply(sql: &str, edits: Vec<(usize, usize, String)>) -> String {
     let mut out = String::with_capacity(sql.len() + 64);
@@ -83,6 +109,16 @@ pub fn apply(sql: &str, edits: Vec<(usize, usize, String)>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_split_and_fold_like_identifiers() {
+        assert_eq!(
+            split_name("Sales.\"Orders\""),
+            Some(vec!["sales".to_string(), "Orders".to_string()])
+        );
+        assert_eq!(split_name("a..b"), None);
+        assert_eq!(split_name("a; drop"), None);
+    }
 
     #[test]
     fn spans_are_byte_offsets_across_lines_and_multibyte_text() {

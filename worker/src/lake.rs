@@ -14,6 +14,7 @@ use iceberg::TableIdent;
 use sqlparser::ast::Expr;
 
 use crate::file_cache::FileCache;
+use crate::lake_history;
 use crate::lake_refs::{self, fold, TableRef};
 use crate::lake_scan_sql::{self, LocalFile};
 use crate::pg_error::PgError;
@@ -78,12 +79,17 @@ impl LakeReader {
             Tok::QuotedIdent(w) => listing.mentions(w),
             _ => false,
         });
-        if !mentions {
+        let calls = lake_history::find_calls(tokens);
+        if !mentions && calls.is_empty() {
             return Ok(None);
         }
-        let Some(refs) = lake_refs::find(sql) else {
-            return Ok(None);
+        let (sql, refs) = if mentions {
+            lake_refs::find_with_time_travel(sql, tokens)?
+                .unwrap_or_else(|| (sql.to_string(), Vec::new()))
+        } else {
+            (sql.to_string(), Vec::new())
         };
+        let sql = sql.as_str();
         let mut edits = Vec::new();
         let mut scans = Vec::new();
         let mut snapshots = Vec::new();
@@ -103,9 +109,26 @@ impl LakeReader {
                 });
             }
         }
+        for call in calls {
+            let ident = name_argument(&listing, &call.table, names).ok_or_else(|| {
+                PgError::new(
+                    "42P01",
+                    format!("relation \"{}\" does not exist", call.table),
+                )
+            })?;
+            let table = runtime
+                .block_on(self.lake.table(&ident))
+                .map_err(catalog_error)?;
+            edits.push((
+                call.start,
+                call.end,
+                lake_history::render(call.kind, table.metadata()),
+            ));
+        }
         if edits.is_empty() {
             return Ok(None);
         }
+        edits.sort_by_key(|e| e.0);
         Ok(Some(Rewritten {
             sql: floe_sql::apply(sql, edits),
             scans: scans.join(", "),
@@ -240,6 +263,23 @@ fn resolve(listing: &Listing, r: &TableRef, names: &NameContext<'_>) -> Option<T
         }
         _ => None,
     }
+}
+
+/// A table named in a string argument (`'schema.table'` or `'table'`), with
+/// the same folding and search path as a reference in SQL.
+fn name_argument(listing: &Listing, text: &str, names: &NameContext<'_>) -> Option<TableIdent> {
+    let parts = floe_sql::spans::split_name(text)?;
+    let r = TableRef {
+        start: 0,
+        end: 0,
+        parts,
+        has_alias: false,
+        qualifier: String::new(),
+        filter: None,
+        sole: false,
+        snapshot: SnapshotSelector::Current,
+    };
+    resolve(listing, &r, names)
 }
 
 /// The schemas of `search_path`, in order (`$user` is the session's user).

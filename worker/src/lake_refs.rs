@@ -13,6 +13,9 @@ use sqlparser::ast::{
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
+use crate::pg_error::{sqlstate, PgError};
+use crate::sql_text::{Tok, Token};
+
 /// A name part: folded to lower case unless it was quoted (Postgres rules).
 pub fn fold(ident: &Ident) -> String {
     if ident.quote_style.is_some() {
@@ -39,6 +42,133 @@ pub struct TableRef {
     /// Whether this is the only table in its FROM (unqualified columns are its own).
     pub sole: bool,
     pub snapshot: SnapshotSelector,
+}
+
+/// Time travel written after a table name: `AT (VERSION => id)` or
+/// `AT (TIMESTAMP => '…')` (DuckDB's syntax).
+#[derive(Debug, Clone, PartialEq)]
+struct TimeTravel {
+    start: usize,
+    end: usize,
+    snapshot: SnapshotSelector,
+}
+
+/// Finds `AT (…)` clauses; a malformed one is an error, not a silent current read.
+fn time_travel(sql: &str, tokens: &[Token]) -> Result<Vec<TimeTravel>, PgError> {
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i + 6 < tokens.len() {
+        let t = &tokens[i..];
+        let is_at = t[0].is_word("AT")
+            && t[1].tok == Tok::Punct('(')
+            && (t[2].is_word("VERSION") || t[2].is_word("TIMESTAMP"))
+            && t[3].tok == Tok::Punct('=')
+            && t[4].tok == Tok::Punct('>');
+        if !is_at {
+            i += 1;
+            continue;
+        }
+        let Some(close) = t.iter().position(|x| x.tok == Tok::Punct(')')) else {
+            break;
+        };
+        let value = &t[5..close];
+        let bad = |what: &str| {
+            PgError::new(
+                "22023",
+                format!(
+                    "invalid time travel clause {}: {what}",
+                    &sql[t[0].span.start..t[close].span.end]
+                ),
+            )
+        };
+        let snapshot = if t[2].is_word("VERSION") {
+            match value {
+                [Token {
+                    tok: Tok::Number(n),
+                    ..
+                }] => SnapshotSelector::Id(n.parse().map_err(|_| bad("expected a snapshot id"))?),
+                _ => return Err(bad("expected a snapshot id")),
+            }
+        } else {
+            // TIMESTAMP => '…' or TIMESTAMP => TIMESTAMP '…'
+            let text = match value {
+                [Token {
+                    tok: Tok::Str(s), ..
+                }] => s,
+                [w, Token {
+                    tok: Tok::Str(s), ..
+                }] if w.is_word("TIMESTAMP") || w.is_word("TIMESTAMPTZ") => s,
+                _ => return Err(bad("expected a timestamp literal")),
+            };
+            SnapshotSelector::AsOf(
+                timestamp_ms(text).ok_or_else(|| bad("expected a timestamp literal"))?,
+            )
+        };
+        found.push(TimeTravel {
+            start: t[0].span.start,
+            end: t[close].span.end,
+            snapshot,
+        });
+        i += close + 1;
+    }
+    Ok(found)
+}
+
+/// Milliseconds since the epoch; times without an offset are UTC.
+fn timestamp_ms(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(t.timestamp_millis());
+    }
+    for f in ["%Y-%m-%d %H:%M:%S%.f%#z", "%Y-%m-%d %H:%M:%S%#z"] {
+        if let Ok(t) = chrono::DateTime::parse_from_str(text, f) {
+            return Some(t.timestamp_millis());
+        }
+    }
+    for f in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"] {
+        if let Ok(t) = chrono::NaiveDateTime::parse_from_str(text, f) {
+            return Some(t.and_utc().timestamp_millis());
+        }
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp_millis())
+}
+
+/// The statements' table references, outermost first, with time travel
+/// clauses attached (and blanked out of the text DuckDB will see, so `sql` must
+/// be edited with [`blank_time_travel`]'s result); `None` when the text does not
+/// parse (DuckDB then reports on it as it stands).
+pub fn find_with_time_travel(
+    sql: &str,
+    tokens: &[Token],
+) -> Result<Option<(String, Vec<TableRef>)>, PgError> {
+    let clauses = time_travel(sql, tokens)?;
+    let mut text = sql.to_string();
+    for c in &clauses {
+        // Same byte length, so every span stays valid.
+        text.replace_range(c.start..c.end, &" ".repeat(c.end - c.start));
+    }
+    let Some(mut refs) = find(&text) else {
+        return Ok(None);
+    };
+    for c in &clauses {
+        match refs
+            .iter_mut()
+            .filter(|r| r.end <= c.start)
+            .max_by_key(|r| r.end)
+        {
+            Some(r) => r.snapshot = c.snapshot,
+            None => {
+                return Err(PgError::new(
+                    sqlstate::SYNTAX_ERROR,
+                    "AT (VERSION => …) must follow a table name",
+                ))
+            }
+        }
+    }
+    Ok(Some((text, refs)))
 }
 
 /// The statements' table references, outermost first; `None` when the text does
@@ -226,6 +356,23 @@ mod tests {
         assert!(r[1].filter.is_none(), "nullable side of a LEFT JOIN");
         let r = find("SELECT * FROM a.t WHERE id = 1").expect("parses");
         assert!(r[0].sole && r[0].filter.is_some() && r[0].qualifier == "t");
+    }
+
+    #[test]
+    fn time_travel_clauses_attach_to_the_table_before_them() {
+        let sql = "SELECT * FROM a.t AT (VERSION => 42) x JOIN a.u AT (TIMESTAMP => '2026-01-02 03:04:05') ON true";
+        let tokens = crate::sql_text::tokenize(sql);
+        let (text, refs) = find_with_time_travel(sql, &tokens)
+            .expect("valid")
+            .expect("parses");
+        assert_eq!(text.len(), sql.len());
+        assert!(!text.contains("VERSION"));
+        assert_eq!(refs[0].snapshot, SnapshotSelector::Id(42));
+        assert_eq!(refs[0].qualifier, "x");
+        assert_eq!(refs[1].snapshot, SnapshotSelector::AsOf(1_767_323_045_000));
+        let bad = "SELECT * FROM a.t AT (VERSION => 'x')";
+        let err = find_with_time_travel(bad, &crate::sql_text::tokenize(bad)).expect_err("bad");
+        assert_eq!(err.code, "22023");
     }
 
     #[test]

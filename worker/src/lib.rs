@@ -10,6 +10,7 @@
 pub mod duck;
 pub mod file_cache;
 pub mod lake;
+pub mod lake_history;
 pub mod lake_refs;
 pub mod lake_scan_sql;
 pub mod params;
