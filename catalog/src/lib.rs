@@ -9,6 +9,7 @@ pub mod object_storage;
 pub mod pruning;
 pub mod scan;
 pub mod types;
+pub mod virtual_schema;
 
 pub use error::CatalogError;
 pub use lakehouse::{CatalogKind, LakeConfig, Lakehouse, Listing, SchemaEntry};

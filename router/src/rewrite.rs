@@ -9,7 +9,10 @@
 //! | `'name'::regtype` | the type's OID from `pg_type` |
 //! | `'name'::regnamespace` | the schema's OID from `pg_namespace` |
 //! | `x::pg_catalog.oid`, `x::oid` | `x::UINTEGER` |
-//! | `pg_catalog.format_type(` | `floe_format_type(` (Postgres type OIDs) |
+//! | `x::regclass` and other reg* casts of non-literals | `x::UINTEGER` |
+//! | `::pg_catalog.text` (any type) | `::text` |
+//! | `[pg_catalog.]format_type(`, `pg_get_userbyid(`, … | Floe's session macros (`FLOE_FUNCTIONS`) |
+//! | `pg_catalog.f(` (any other function) | `f(` |
 
 use sqlparser::tokenizer::Token;
 
@@ -24,11 +27,31 @@ pub fn mentions(sql: &str) -> bool {
         "collate",
         "::",
         "format_type",
-        " as pg_catalog.oid",
+        "pg_catalog.",
+        "pg_get_",
+        "pg_relation_is_publishable",
+        "array_upper",
     ]
     .iter()
     .any(|p| lower.contains(p))
 }
+
+/// Postgres functions DuckDB lacks or defines differently, and the session
+/// macros (see the worker's `pg_compat`) that stand in for them.
+const FLOE_FUNCTIONS: &[(&str, &str)] = &[
+    ("format_type", "floe_format_type"),
+    ("pg_get_userbyid", "floe_pg_get_userbyid"),
+    ("pg_get_expr", "floe_pg_get_expr"),
+    (
+        "pg_relation_is_publishable",
+        "floe_pg_relation_is_publishable",
+    ),
+    (
+        "pg_get_statisticsobjdef_columns",
+        "floe_pg_get_statisticsobjdef_columns",
+    ),
+    ("array_upper", "floe_array_upper"),
+];
 
 fn is_word(t: Option<&Token>, w: &str) -> bool {
     matches!(t, Some(Token::Word(x)) if x.value.eq_ignore_ascii_case(w))
@@ -73,19 +96,23 @@ pub fn rewrite(sql: &str) -> Option<String> {
                 continue;
             }
         }
-        // [pg_catalog.]format_type( → floe_format_type(
+        // [pg_catalog.]f( → Floe's version of f, or f without the qualifier
         {
-            let (start_k, name_k) =
-                if is_word(tok(k), "pg_catalog") && matches!(tok(k + 1), Some(Token::Period)) {
-                    (k, k + 2)
-                } else {
-                    (k, k)
-                };
-            if is_word(tok(name_k), "format_type") && matches!(tok(name_k + 1), Some(Token::LParen))
-            {
-                edits.push((span(start_k).0, span(name_k).1, "floe_format_type".into()));
-                k = name_k + 1;
-                continue;
+            let qualified =
+                is_word(tok(k), "pg_catalog") && matches!(tok(k + 1), Some(Token::Period));
+            let name_k = if qualified { k + 2 } else { k };
+            if let (Some(Token::Word(w)), Some(Token::LParen)) = (tok(name_k), tok(name_k + 1)) {
+                let name = w.value.to_ascii_lowercase();
+                let replacement = FLOE_FUNCTIONS
+                    .iter()
+                    .find(|(pg, _)| *pg == name)
+                    .map(|(_, floe)| floe.to_string())
+                    .or_else(|| qualified.then(|| sql[span(name_k).0..span(name_k).1].to_string()));
+                if let Some(r) = replacement {
+                    edits.push((span(k).0, span(name_k).1, r));
+                    k = name_k + 1;
+                    continue;
+                }
             }
         }
         // <value>::[pg_catalog.]reg* / oid
@@ -122,8 +149,18 @@ pub fn rewrite(sql: &str) -> Option<String> {
                 k = j + 1;
                 continue;
             }
-            if target == "oid" {
+            // OIDs, and reg* casts of columns (their names are not looked up yet).
+            if matches!(
+                target.as_str(),
+                "oid" | "regclass" | "regtype" | "regnamespace" | "regproc" | "regprocedure"
+            ) {
                 edits.push((span(k).0, span(j).1, "::UINTEGER".into()));
+                k = j + 1;
+                continue;
+            }
+            // ::pg_catalog.text → ::text
+            if j == k + 3 {
+                edits.push((span(k + 1).0, span(k + 2).1, String::new()));
                 k = j + 1;
                 continue;
             }
@@ -194,6 +231,21 @@ mod tests {
         assert_eq!(
             rewrite("SELECT CAST(x AS pg_catalog.oid), y::oid").as_deref(),
             Some("SELECT CAST(x AS UINTEGER), y::UINTEGER")
+        );
+    }
+
+    #[test]
+    fn catalog_functions_and_casts_in_psql_describe() {
+        assert_eq!(
+            rewrite(
+                "SELECT pg_catalog.pg_get_userbyid(c.relowner), pg_catalog.array_to_string(x, ',')"
+            )
+            .as_deref(),
+            Some("SELECT floe_pg_get_userbyid(c.relowner), array_to_string(x, ',')")
+        );
+        assert_eq!(
+            rewrite("SELECT c.reloftype::pg_catalog.regtype::pg_catalog.text").as_deref(),
+            Some("SELECT c.reloftype::UINTEGER::text")
         );
     }
 

@@ -3,10 +3,11 @@
 //! local through the SSD cache, and a `read_parquet` subquery spliced in at the
 //! reference's span. Nothing else in the statement changes.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use floe_catalog::pruning::to_predicate;
 use floe_catalog::types::quote_ident;
+use floe_catalog::virtual_schema::{TableColumns, VirtualSchema};
 use floe_catalog::{plan_scan, CatalogError, Lakehouse, Listing, ScanPlan, SnapshotSelector};
 use futures::StreamExt;
 use iceberg::spec::{PrimitiveType, Type};
@@ -47,11 +48,17 @@ pub struct LakeSnapshot {
 pub struct LakeReader {
     lake: Lakehouse,
     cache: FileCache,
+    /// The last virtual schema built, keyed by listing and database name.
+    virtual_schema: Mutex<Option<((usize, String), Arc<VirtualSchema>)>>,
 }
 
 impl LakeReader {
     pub fn new(lake: Lakehouse, cache: FileCache) -> Arc<LakeReader> {
-        Arc::new(LakeReader { lake, cache })
+        Arc::new(LakeReader {
+            lake,
+            cache,
+            virtual_schema: Mutex::new(None),
+        })
     }
 
     pub fn lakehouse(&self) -> &Lakehouse {
@@ -75,8 +82,11 @@ impl LakeReader {
             .block_on(self.lake.listing())
             .map_err(catalog_error)?;
         let mentions = tokens.iter().any(|t| match &t.tok {
-            Tok::Word(w) => listing.mentions(&w.to_lowercase()),
-            Tok::QuotedIdent(w) => listing.mentions(w),
+            Tok::Word(w) => {
+                let w = w.to_lowercase();
+                listing.mentions(&w) || VirtualSchema::mentions(&w)
+            }
+            Tok::QuotedIdent(w) => listing.mentions(w) || VirtualSchema::mentions(w),
             _ => false,
         });
         let calls = lake_history::find_calls(tokens);
@@ -94,6 +104,15 @@ impl LakeReader {
         let mut scans = Vec::new();
         let mut snapshots = Vec::new();
         for r in refs {
+            if let Some(relation) = self.virtual_relation(&listing, &r, names, runtime)? {
+                let mut sql = relation;
+                if !r.has_alias {
+                    sql.push_str(" AS ");
+                    sql.push_str(&quote_ident(r.parts.last().map_or("", String::as_str)));
+                }
+                edits.push((r.start, r.end, sql));
+                continue;
+            }
             let Some(ident) = resolve(&listing, &r, names) else {
                 continue;
             };
@@ -134,6 +153,84 @@ impl LakeReader {
             scans: scans.join(", "),
             snapshots,
         }))
+    }
+
+    /// The subquery standing for a `pg_catalog` or `information_schema`
+    /// relation, if `r` names one.
+    fn virtual_relation(
+        &self,
+        listing: &Arc<Listing>,
+        r: &TableRef,
+        names: &NameContext<'_>,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<Option<String>, PgError> {
+        let parts: Vec<&str> = r.parts.iter().map(String::as_str).collect();
+        let (schema, name) = match parts.as_slice() {
+            [name] => (None, *name),
+            [schema, name] => (Some(*schema), *name),
+            [db, schema, name] if db.eq_ignore_ascii_case(names.database) => (Some(*schema), *name),
+            _ => return Ok(None),
+        };
+        if !matches!(
+            schema,
+            None | Some("pg_catalog") | Some("information_schema")
+        ) {
+            return Ok(None);
+        }
+        // Unqualified names are catalog relations only where Postgres would find them.
+        if schema.is_none() && !VirtualSchema::mentions(name) {
+            return Ok(None);
+        }
+        let vs = self.virtual_schema(listing, names.database, runtime)?;
+        Ok(vs.relation(schema, name).map(str::to_string))
+    }
+
+    /// The virtual schema for this listing (rebuilt when the listing is).
+    fn virtual_schema(
+        &self,
+        listing: &Arc<Listing>,
+        database: &str,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<Arc<VirtualSchema>, PgError> {
+        let key = (Arc::as_ptr(listing) as usize, database.to_string());
+        {
+            let cached = self
+                .virtual_schema
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Some((k, vs)) = cached.as_ref() {
+                if *k == key {
+                    return Ok(vs.clone());
+                }
+            }
+        }
+        let mut loaded = Vec::new();
+        for s in &listing.schemas {
+            for t in &s.tables {
+                let ident = TableIdent::new(s.ident.clone(), t.clone());
+                match runtime.block_on(self.lake.table(&ident)) {
+                    Ok(table) => loaded.push((s.name.clone(), t.clone(), table)),
+                    // Dropped since the listing: not shown.
+                    Err(CatalogError::NoSuchTable(_)) => {}
+                    Err(e) => return Err(catalog_error(e)),
+                }
+            }
+        }
+        let tables: Vec<TableColumns<'_>> = loaded
+            .iter()
+            .map(|(schema, table, t)| TableColumns {
+                schema,
+                table,
+                columns: t.metadata().current_schema(),
+            })
+            .collect();
+        let schemas: Vec<&str> = listing.schemas.iter().map(|s| s.name.as_str()).collect();
+        let vs = Arc::new(VirtualSchema::build(&schemas, &tables, database));
+        *self
+            .virtual_schema
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((key, vs.clone()));
+        Ok(vs)
     }
 
     /// Whether every table is still at the snapshot a statement planned (per the

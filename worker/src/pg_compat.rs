@@ -2,10 +2,10 @@
 //! The router rewrites the Postgres spellings that reach them (for example
 //! `pg_catalog.format_type(` into `floe_format_type(`).
 
-/// Objects created in every session's DuckDB connection (temporary, so they are
-/// never visible in, or stored with, user schemas).
-pub const SESSION_SETUP: &str = r#"
-CREATE OR REPLACE TEMP MACRO floe_format_type(type_oid, typemod) AS
+/// Statements creating objects in every session's DuckDB connection (temporary,
+/// so they are never visible in, or stored with, user schemas).
+pub const SESSION_SETUP: &[&str] = &[
+    r#"CREATE OR REPLACE TEMP MACRO floe_format_type(type_oid, typemod) AS
 CASE WHEN type_oid IS NULL THEN NULL ELSE (CASE type_oid::BIGINT
   WHEN 16 THEN 'boolean' WHEN 17 THEN 'bytea' WHEN 18 THEN '"char"' WHEN 19 THEN 'name'
   WHEN 20 THEN 'bigint' WHEN 21 THEN 'smallint' WHEN 23 THEN 'integer' WHEN 25 THEN 'text'
@@ -27,5 +27,13 @@ CASE WHEN type_oid IS NULL THEN NULL ELSE (CASE type_oid::BIGINT
   WHEN 1183 THEN 'time without time zone[]' WHEN 1185 THEN 'timestamp with time zone[]'
   WHEN 1187 THEN 'interval[]' WHEN 1231 THEN 'numeric[]' WHEN 1270 THEN 'time with time zone[]'
   WHEN 1563 THEN 'bit varying[]' WHEN 2951 THEN 'uuid[]' WHEN 3807 THEN 'jsonb[]'
-  ELSE '???' END) END
-"#;
+  ELSE '???' END) END"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_userbyid(role_oid) AS
+  CASE WHEN role_oid IS NULL THEN NULL ELSE 'floe' END"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_expr(expr, rel) AS NULL::VARCHAR,
+  (expr, rel, pretty) AS NULL::VARCHAR"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_pg_relation_is_publishable(rel) AS false"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_statisticsobjdef_columns(stat_oid) AS NULL::VARCHAR"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_array_upper(arr, dim) AS
+  CASE WHEN arr IS NULL OR len(arr) = 0 THEN NULL ELSE len(arr) END"#,
+];

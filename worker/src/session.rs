@@ -364,7 +364,10 @@ impl Session {
     }
 
     fn startup(&mut self) -> Result<(), ()> {
-        if let Err(e) = self.conn.execute_batch(pg_compat::SESSION_SETUP) {
+        let setup = pg_compat::SESSION_SETUP
+            .iter()
+            .try_for_each(|sql| self.conn.execute_batch(sql));
+        if let Err(e) = setup {
             let e = PgError::from_duckdb(&e.message, None).fatal();
             wire::error_or_notice(&mut self.out, &e);
             let _ = self.flush();

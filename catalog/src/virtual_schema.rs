@@ -1,0 +1,398 @@
+//! The virtual Postgres schema (first version): lake namespaces, tables and
+//! columns as rows of `pg_catalog` and `information_schema` relations, with
+//! stable OIDs derived from names and real Postgres type OIDs. Each relation is
+//! rendered as a SQL subquery the worker splices in where a statement names it.
+
+use std::collections::HashMap;
+
+use iceberg::spec::Schema;
+
+use crate::types::{pg_type, quote_literal};
+
+/// OIDs of the built-in namespaces, as in PostgreSQL.
+const PG_CATALOG_OID: u32 = 11;
+const PUBLIC_OID: u32 = 2200;
+const INFORMATION_SCHEMA_OID: u32 = 13_183;
+/// OIDs Floe derives from names start here (Postgres's first user OID).
+const FIRST_USER_OID: u32 = 16_384;
+
+/// A stable OID for a named object: the same name gives the same OID on every
+/// worker and after every restart.
+pub fn stable_oid(kind: &str, name: &str) -> u32 {
+    // FNV-1a, 32 bits.
+    let mut h: u32 = 0x811c_9dc5;
+    for b in kind.bytes().chain([0]).chain(name.bytes()) {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    FIRST_USER_OID + h % (i32::MAX as u32 - FIRST_USER_OID)
+}
+
+/// One lake table with its current schema.
+pub struct TableColumns<'a> {
+    pub schema: &'a str,
+    pub table: &'a str,
+    pub columns: &'a Schema,
+}
+
+/// Built-in types: (oid, name, length, category, element oid, array oid).
+const TYPES: &[(u32, &str, i16, char, u32, u32)] = &[
+    (16, "bool", 1, 'B', 0, 1000),
+    (17, "bytea", -1, 'U', 0, 1001),
+    (18, "char", 1, 'Z', 0, 1002),
+    (19, "name", 64, 'S', 0, 1003),
+    (20, "int8", 8, 'N', 0, 1016),
+    (21, "int2", 2, 'N', 0, 1005),
+    (23, "int4", 4, 'N', 0, 1007),
+    (25, "text", -1, 'S', 0, 1009),
+    (26, "oid", 4, 'N', 0, 1028),
+    (114, "json", -1, 'U', 0, 199),
+    (700, "float4", 4, 'N', 0, 1021),
+    (701, "float8", 8, 'N', 0, 1022),
+    (1042, "bpchar", -1, 'S', 0, 1014),
+    (1043, "varchar", -1, 'S', 0, 1015),
+    (1082, "date", 4, 'D', 0, 1182),
+    (1083, "time", 8, 'D', 0, 1183),
+    (1114, "timestamp", 8, 'D', 0, 1115),
+    (1184, "timestamptz", 8, 'D', 0, 1185),
+    (1186, "interval", 16, 'T', 0, 1187),
+    (1700, "numeric", -1, 'N', 0, 1231),
+    (2950, "uuid", 16, 'U', 0, 2951),
+    (3802, "jsonb", -1, 'U', 0, 3807),
+    (199, "_json", -1, 'A', 114, 0),
+    (1000, "_bool", -1, 'A', 16, 0),
+    (1001, "_bytea", -1, 'A', 17, 0),
+    (1005, "_int2", -1, 'A', 21, 0),
+    (1007, "_int4", -1, 'A', 23, 0),
+    (1009, "_text", -1, 'A', 25, 0),
+    (1015, "_varchar", -1, 'A', 1043, 0),
+    (1016, "_int8", -1, 'A', 20, 0),
+    (1021, "_float4", -1, 'A', 700, 0),
+    (1022, "_float8", -1, 'A', 701, 0),
+    (1115, "_timestamp", -1, 'A', 1114, 0),
+    (1182, "_date", -1, 'A', 1082, 0),
+    (1183, "_time", -1, 'A', 1083, 0),
+    (1185, "_timestamptz", -1, 'A', 1184, 0),
+    (1187, "_interval", -1, 'A', 1186, 0),
+    (1231, "_numeric", -1, 'A', 1700, 0),
+    (2951, "_uuid", -1, 'A', 2950, 0),
+    (3807, "_jsonb", -1, 'A', 3802, 0),
+];
+
+/// The SQL data type name information_schema shows for a type OID.
+fn sql_type_name(oid: u32) -> &'static str {
+    match oid {
+        16 => "boolean",
+        17 => "bytea",
+        20 => "bigint",
+        21 => "smallint",
+        23 => "integer",
+        25 => "text",
+        114 => "json",
+        700 => "real",
+        701 => "double precision",
+        1082 => "date",
+        1083 => "time without time zone",
+        1114 => "timestamp without time zone",
+        1184 => "timestamp with time zone",
+        1700 => "numeric",
+        2950 => "uuid",
+        _ => "ARRAY",
+    }
+}
+
+fn type_name(oid: u32) -> &'static str {
+    TYPES.iter().find(|t| t.0 == oid).map_or("text", |t| t.1)
+}
+
+/// Every virtual relation, by name, as a subquery (without alias).
+pub struct VirtualSchema {
+    relations: HashMap<&'static str, String>,
+}
+
+/// Relations that exist so that tools' queries bind; Floe has no rows for them
+/// yet (indexes, constraints, policies, …): (name, columns with DuckDB types).
+const EMPTY_RELATIONS: &[(&str, &str)] = &[
+    ("pg_index", "indexrelid UINTEGER, indrelid UINTEGER, indnatts SMALLINT, indisunique BOOLEAN, indisprimary BOOLEAN, indisclustered BOOLEAN, indisvalid BOOLEAN, indkey VARCHAR, indexprs VARCHAR, indpred VARCHAR"),
+    ("pg_constraint", "oid UINTEGER, conname VARCHAR, connamespace UINTEGER, contype VARCHAR, conrelid UINTEGER, confrelid UINTEGER, conkey SMALLINT[], confkey SMALLINT[], conindid UINTEGER, condeferrable BOOLEAN, condeferred BOOLEAN, convalidated BOOLEAN, conbin VARCHAR"),
+    ("pg_policy", "oid UINTEGER, polname VARCHAR, polrelid UINTEGER, polcmd VARCHAR, polpermissive BOOLEAN, polroles UINTEGER[], polqual VARCHAR, polwithcheck VARCHAR"),
+    ("pg_statistic_ext", "oid UINTEGER, stxrelid UINTEGER, stxname VARCHAR, stxnamespace UINTEGER, stxowner UINTEGER, stxstattarget INTEGER, stxkeys VARCHAR, stxkind VARCHAR[]"),
+    ("pg_publication", "oid UINTEGER, pubname VARCHAR, pubowner UINTEGER, puballtables BOOLEAN, pubinsert BOOLEAN, pubupdate BOOLEAN, pubdelete BOOLEAN, pubtruncate BOOLEAN, pubviaroot BOOLEAN"),
+    ("pg_publication_namespace", "oid UINTEGER, pnpubid UINTEGER, pnnspid UINTEGER"),
+    ("pg_publication_rel", "oid UINTEGER, prpubid UINTEGER, prrelid UINTEGER, prqual VARCHAR, prattrs SMALLINT[]"),
+    ("pg_inherits", "inhrelid UINTEGER, inhparent UINTEGER, inhseqno INTEGER, inhdetachpending BOOLEAN"),
+    ("pg_attrdef", "oid UINTEGER, adrelid UINTEGER, adnum SMALLINT, adbin VARCHAR"),
+    ("pg_collation", "oid UINTEGER, collname VARCHAR, collnamespace UINTEGER, collowner UINTEGER, collprovider VARCHAR, collisdeterministic BOOLEAN, collencoding INTEGER, collcollate VARCHAR, collctype VARCHAR"),
+    ("pg_description", "objoid UINTEGER, classoid UINTEGER, objsubid INTEGER, description VARCHAR"),
+    ("pg_roles", "oid UINTEGER, rolname VARCHAR, rolsuper BOOLEAN, rolinherit BOOLEAN, rolcreaterole BOOLEAN, rolcreatedb BOOLEAN, rolcanlogin BOOLEAN, rolconnlimit INTEGER, rolvaliduntil TIMESTAMPTZ"),
+    ("pg_trigger", "oid UINTEGER, tgrelid UINTEGER, tgparentid UINTEGER, tgname VARCHAR, tgfoid UINTEGER, tgtype SMALLINT, tgenabled VARCHAR, tgisinternal BOOLEAN"),
+];
+
+impl VirtualSchema {
+    /// Builds every relation from the lake's schemas and tables.
+    pub fn build(schemas: &[&str], tables: &[TableColumns<'_>], database: &str) -> VirtualSchema {
+        let mut relations = HashMap::new();
+        let nsp_oid = |name: &str| match name {
+            "pg_catalog" => PG_CATALOG_OID,
+            "public" => PUBLIC_OID,
+            "information_schema" => INFORMATION_SCHEMA_OID,
+            other => stable_oid("namespace", other),
+        };
+        let mut namespaces: Vec<&str> = vec!["pg_catalog", "public", "information_schema"];
+        for s in schemas {
+            if !namespaces.contains(s) {
+                namespaces.push(s);
+            }
+        }
+
+        relations.insert(
+            "pg_namespace",
+            values(
+                "oid UINTEGER, nspname VARCHAR, nspowner UINTEGER, nspacl VARCHAR[]",
+                namespaces
+                    .iter()
+                    .map(|n| format!("({}, {}, 10, NULL)", nsp_oid(n), quote_literal(n)))
+                    .collect(),
+            ),
+        );
+        let class_rows = tables
+            .iter()
+            .map(|t| {
+                let oid = stable_oid("table", &format!("{}.{}", t.schema, t.table));
+                format!(
+                    "({oid}, {}, {}, 0, 0, 10, 2, {oid}, 0, 0, -1, 0, 0, false, false, 'p', 'r', {}, 0, \
+                     false, false, false, false, false, true, 'd', false, 0, NULL, NULL)",
+                    quote_literal(t.table),
+                    nsp_oid(t.schema),
+                    t.columns.as_struct().fields().len(),
+                )
+            })
+            .collect();
+        relations.insert(
+            "pg_class",
+            values(
+                "oid UINTEGER, relname VARCHAR, relnamespace UINTEGER, reltype UINTEGER, reloftype UINTEGER, \
+                 relowner UINTEGER, relam UINTEGER, relfilenode UINTEGER, reltablespace UINTEGER, relpages INTEGER, \
+                 reltuples REAL, relallvisible INTEGER, reltoastrelid UINTEGER, relhasindex BOOLEAN, relisshared BOOLEAN, \
+                 relpersistence VARCHAR, relkind VARCHAR, relnatts SMALLINT, relchecks SMALLINT, relhasrules BOOLEAN, \
+                 relhastriggers BOOLEAN, relhassubclass BOOLEAN, relrowsecurity BOOLEAN, relforcerowsecurity BOOLEAN, \
+                 relispopulated BOOLEAN, relreplident VARCHAR, relispartition BOOLEAN, relrewrite UINTEGER, \
+                 reloptions VARCHAR[], relpartbound VARCHAR",
+                class_rows,
+            ),
+        );
+        let mut attribute_rows = Vec::new();
+        let mut column_rows = Vec::new();
+        for t in tables {
+            let rel = stable_oid("table", &format!("{}.{}", t.schema, t.table));
+            for (i, f) in t.columns.as_struct().fields().iter().enumerate() {
+                let (oid, typmod) = pg_type(&f.field_type);
+                let num = i + 1;
+                attribute_rows.push(format!(
+                    "({rel}, {}, {oid}, {num}, {typmod}, {}, false, false, '', '', false, 0, {})",
+                    quote_literal(&f.name),
+                    f.required,
+                    if oid == 25 { 100 } else { 0 },
+                ));
+                let (precision, scale) = match oid {
+                    1700 if typmod > 4 => (
+                        ((typmod - 4) >> 16).to_string(),
+                        ((typmod - 4) & 0xffff).to_string(),
+                    ),
+                    20 => ("64".into(), "0".into()),
+                    23 => ("32".into(), "0".into()),
+                    700 => ("24".into(), "NULL".into()),
+                    701 => ("53".into(), "NULL".into()),
+                    _ => ("NULL".into(), "NULL".into()),
+                };
+                let radix = match oid {
+                    1700 if typmod > 4 => "10",
+                    20 | 23 | 700 | 701 => "2",
+                    _ => "NULL",
+                };
+                column_rows.push(format!(
+                    "({}, {}, {}, {}, {num}, NULL, {}, {}, NULL, NULL, {precision}, {radix}, {scale}, {}, {}, 'pg_catalog', {}, 'NO', 'NEVER', 'YES')",
+                    quote_literal(database),
+                    quote_literal(t.schema),
+                    quote_literal(t.table),
+                    quote_literal(&f.name),
+                    quote_literal(if f.required { "NO" } else { "YES" }),
+                    quote_literal(sql_type_name(oid)),
+                    if matches!(oid, 1082 | 1083 | 1114 | 1184) { "6" } else { "NULL" },
+                    quote_literal(database),
+                    quote_literal(type_name(oid)),
+                ));
+            }
+        }
+        relations.insert(
+            "pg_attribute",
+            values(
+                "attrelid UINTEGER, attname VARCHAR, atttypid UINTEGER, attnum SMALLINT, atttypmod INTEGER, \
+                 attnotnull BOOLEAN, atthasdef BOOLEAN, attisdropped BOOLEAN, attidentity VARCHAR, \
+                 attgenerated VARCHAR, attislocal BOOLEAN, attinhcount INTEGER, attcollation UINTEGER",
+                attribute_rows,
+            ),
+        );
+        relations.insert(
+            "pg_type",
+            values(
+                "oid UINTEGER, typname VARCHAR, typnamespace UINTEGER, typowner UINTEGER, typlen SMALLINT, \
+                 typbyval BOOLEAN, typtype VARCHAR, typcategory VARCHAR, typisdefined BOOLEAN, typdelim VARCHAR, \
+                 typrelid UINTEGER, typelem UINTEGER, typarray UINTEGER, typnotnull BOOLEAN, typbasetype UINTEGER, \
+                 typtypmod INTEGER, typndims INTEGER, typcollation UINTEGER",
+                TYPES
+                    .iter()
+                    .map(|(oid, name, len, cat, elem, array)| {
+                        format!(
+                            "({oid}, {}, 11, 10, {len}, {}, 'b', '{cat}', true, ',', 0, {elem}, {array}, false, 0, -1, 0, {})",
+                            quote_literal(name),
+                            *len > 0 && *len <= 8,
+                            if matches!(*oid, 25 | 1042 | 1043 | 19) { 100 } else { 0 },
+                        )
+                    })
+                    .collect(),
+            ),
+        );
+        relations.insert(
+            "pg_am",
+            values(
+                "oid UINTEGER, amname VARCHAR, amhandler VARCHAR, amtype VARCHAR",
+                vec!["(2, 'heap', 'heap_tableam_handler', 't')".into()],
+            ),
+        );
+        for (name, columns) in EMPTY_RELATIONS {
+            relations.insert(name, values(columns, Vec::new()));
+        }
+        relations.insert(
+            "information_schema.schemata",
+            values(
+                "catalog_name VARCHAR, schema_name VARCHAR, schema_owner VARCHAR, \
+                 default_character_set_catalog VARCHAR, default_character_set_schema VARCHAR, \
+                 default_character_set_name VARCHAR, sql_path VARCHAR",
+                namespaces
+                    .iter()
+                    .map(|n| {
+                        format!(
+                            "({}, {}, 'floe', NULL, NULL, NULL, NULL)",
+                            quote_literal(database),
+                            quote_literal(n)
+                        )
+                    })
+                    .collect(),
+            ),
+        );
+        relations.insert(
+            "information_schema.tables",
+            values(
+                "table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, table_type VARCHAR, \
+                 self_referencing_column_name VARCHAR, reference_generation VARCHAR, \
+                 user_defined_type_catalog VARCHAR, user_defined_type_schema VARCHAR, \
+                 user_defined_type_name VARCHAR, is_insertable_into VARCHAR, is_typed VARCHAR, commit_action VARCHAR",
+                tables
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            "({}, {}, {}, 'BASE TABLE', NULL, NULL, NULL, NULL, NULL, 'YES', 'NO', NULL)",
+                            quote_literal(database),
+                            quote_literal(t.schema),
+                            quote_literal(t.table)
+                        )
+                    })
+                    .collect(),
+            ),
+        );
+        relations.insert(
+            "information_schema.columns",
+            values(
+                "table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, column_name VARCHAR, \
+                 ordinal_position INTEGER, column_default VARCHAR, is_nullable VARCHAR, data_type VARCHAR, \
+                 character_maximum_length INTEGER, character_octet_length INTEGER, numeric_precision INTEGER, \
+                 numeric_precision_radix INTEGER, numeric_scale INTEGER, datetime_precision INTEGER, \
+                 udt_catalog VARCHAR, udt_schema VARCHAR, udt_name VARCHAR, is_identity VARCHAR, \
+                 is_generated VARCHAR, is_updatable VARCHAR",
+                column_rows,
+            ),
+        );
+        VirtualSchema { relations }
+    }
+
+    /// The subquery for `pg_catalog` relation `name` or `information_schema.name`.
+    pub fn relation(&self, schema: Option<&str>, name: &str) -> Option<&str> {
+        let key = match schema {
+            Some("information_schema") => format!("information_schema.{name}"),
+            Some("pg_catalog") | None => name.to_string(),
+            Some(_) => return None,
+        };
+        self.relations.get(key.as_str()).map(String::as_str)
+    }
+
+    /// Whether a word may name one of the relations (a cheap pre-check).
+    pub fn mentions(word: &str) -> bool {
+        word == "pg_catalog"
+            || word == "information_schema"
+            || matches!(
+                word,
+                "pg_namespace" | "pg_class" | "pg_attribute" | "pg_type" | "pg_am"
+            )
+            || EMPTY_RELATIONS.iter().any(|(n, _)| *n == word)
+    }
+}
+
+/// A typed relation: `(SELECT … FROM (VALUES …))`, or an empty one.
+fn values(columns: &str, rows: Vec<String>) -> String {
+    let defs: Vec<(&str, &str)> = columns
+        .split(',')
+        .map(|c| {
+            let c = c.trim();
+            c.split_once(' ').unwrap_or((c, "VARCHAR"))
+        })
+        .collect();
+    let names: Vec<&str> = defs.iter().map(|d| d.0).collect();
+    let casts: Vec<String> = defs
+        .iter()
+        .map(|(n, t)| format!("CAST({n} AS {t}) AS {n}"))
+        .collect();
+    if rows.is_empty() {
+        let nulls: Vec<String> = defs
+            .iter()
+            .map(|(n, t)| format!("CAST(NULL AS {t}) AS {n}"))
+            .collect();
+        return format!("(SELECT {} LIMIT 0)", nulls.join(", "));
+    }
+    format!(
+        "(SELECT {} FROM (VALUES {}) AS v({}))",
+        casts.join(", "),
+        rows.join(", "),
+        names.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn oids_are_stable_and_in_the_user_range() {
+        let a = stable_oid("table", "sales.orders");
+        assert_eq!(a, stable_oid("table", "sales.orders"));
+        assert_ne!(a, stable_oid("table", "sales.order"));
+        assert_ne!(a, stable_oid("namespace", "sales.orders"));
+        assert!(a >= FIRST_USER_OID && a < i32::MAX as u32);
+    }
+
+    #[test]
+    fn relations_resolve_by_schema() {
+        let v = VirtualSchema::build(&["sales"], &[], "floe");
+        assert!(v.relation(Some("pg_catalog"), "pg_class").is_some());
+        assert!(v
+            .relation(None, "pg_namespace")
+            .expect("ns")
+            .contains("'sales'"));
+        assert!(v.relation(Some("information_schema"), "tables").is_some());
+        assert!(v.relation(Some("sales"), "pg_class").is_none());
+        assert!(v
+            .relation(None, "pg_index")
+            .expect("empty")
+            .ends_with("LIMIT 0)"));
+    }
+}
