@@ -311,3 +311,68 @@ def test_information_schema_and_pg_catalog_show_lake_objects(lake):
         again = conn.execute(
             "SELECT oid FROM pg_class WHERE relname = 'orders'").fetchone()[0]
         assert again == oid
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_tables_on_s3_are_read_through_the_ssd_cache():
+    """An S3-compatible server (moto) holds the warehouse; the second read is served
+    from Floe's cache without fetching data files again."""
+    import subprocess
+    import sys
+    import time
+
+    import boto3
+
+    port = free_port()
+    moto = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    root = pathlib.Path(tempfile.mkdtemp(prefix="floe-s3-"))
+    server = None
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+        for _ in range(100):
+            try:
+                s3.create_bucket(Bucket="lake")
+                break
+            except Exception:
+                time.sleep(0.1)
+        catalog = SqlCatalog(
+            "floe",
+            uri=f"sqlite:///{root}/catalog.db",
+            warehouse="s3://lake/warehouse",
+            **{"s3.endpoint": endpoint, "s3.access-key-id": "test",
+               "s3.secret-access-key": "test", "s3.region": "us-east-1"},
+        )
+        catalog.create_namespace("remote")
+        t = catalog.create_table("remote.nums", schema=Schema(NestedField(1, "n", LongType())))
+        t.append(pa.table({"n": list(range(1000))}, schema=t.schema().as_arrow()))
+        server = Server(
+            f'[catalog]\nuri = "sqlite:{root}/catalog.db"\nwarehouse = "s3://lake/warehouse"\n'
+            f'[storage]\nendpoint = "{endpoint}"\nregion = "us-east-1"\n'
+            'access_key_id = "test"\nsecret_access_key = "test"\nallow_http = "true"\n'
+            f'[cache]\ndir = "{root}/cache"\n[admin]\nlisten = ""\n'
+        )
+        assert floe_rows(server, "SELECT count(*), sum(n) FROM remote.nums") == [(1000, 499500)]
+        cached = list((root / "cache" / "objects").rglob("*.parquet"))
+        assert len(cached) == 1
+        # Remove the object: a second query must be served from the SSD cache.
+        data = [o["Key"] for o in s3.list_objects_v2(Bucket="lake")["Contents"] if o["Key"].endswith(".parquet")]
+        for key in data:
+            s3.delete_object(Bucket="lake", Key=key)
+        assert floe_rows(server, "SELECT max(n) FROM remote.nums") == [(999,)]
+    finally:
+        if server:
+            server.stop()
+        moto.terminate()
+        moto.wait(timeout=10)

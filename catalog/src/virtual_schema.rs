@@ -170,7 +170,7 @@ impl VirtualSchema {
             .collect();
         relations.insert(
             "pg_class",
-            values(
+            values_and_local(LOCAL_CLASSES,
                 "oid UINTEGER, relname VARCHAR, relnamespace UINTEGER, reltype UINTEGER, reloftype UINTEGER, \
                  relowner UINTEGER, relam UINTEGER, relfilenode UINTEGER, reltablespace UINTEGER, relpages INTEGER, \
                  reltuples REAL, relallvisible INTEGER, reltoastrelid UINTEGER, relhasindex BOOLEAN, relisshared BOOLEAN, \
@@ -336,6 +336,22 @@ impl VirtualSchema {
             )
             || EMPTY_RELATIONS.iter().any(|(n, _)| *n == word)
     }
+}
+
+/// Tables and views in the worker's own DuckDB catalog (temporary tables, and
+/// tables created outside the lake) are listed too, in schema `public`.
+const LOCAL_CLASSES: &str = "SELECT oid::UINTEGER, relname, 2200::UINTEGER, 0, 0, 10, 2, oid::UINTEGER, 0, 0, -1, 0, 0, \
+     false, false, 'p', relkind, relnatts, 0, false, false, false, false, false, true, 'd', false, 0, NULL, NULL \
+     FROM pg_catalog.pg_class WHERE relkind IN ('r', 'v') AND relnamespace NOT IN \
+     (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname IN ('pg_catalog', 'information_schema'))";
+
+/// [`values`] followed by rows from DuckDB's own catalog (`local`, a SELECT with
+/// the same columns in the same order).
+fn values_and_local(local: &str, columns: &str, rows: Vec<String>) -> String {
+    format!(
+        "(SELECT * FROM {} AS lake UNION ALL {local})",
+        values(columns, rows)
+    )
 }
 
 /// A typed relation: `(SELECT … FROM (VALUES …))`, or an empty one.

@@ -49,8 +49,11 @@ pub struct LakeReader {
     lake: Lakehouse,
     cache: FileCache,
     /// The last virtual schema built, keyed by listing and database name.
-    virtual_schema: Mutex<Option<((usize, String), Arc<VirtualSchema>)>>,
+    virtual_schema: Mutex<Option<CachedVirtualSchema>>,
 }
+
+/// A built virtual schema and what it was built from: (listing address, database).
+type CachedVirtualSchema = ((usize, String), Arc<VirtualSchema>);
 
 impl LakeReader {
     pub fn new(lake: Lakehouse, cache: FileCache) -> Arc<LakeReader> {

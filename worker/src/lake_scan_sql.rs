@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use floe_catalog::types::{quote_ident, quote_literal};
-use floe_catalog::{PlannedDelete, ScanColumn};
+use floe_catalog::ScanColumn;
 
 /// A data file ready to read: where it is on local disk, and the deletes that
 /// apply to it (also local).
@@ -17,6 +17,10 @@ pub struct LocalFile {
     pub position_deletes: Vec<String>,
     pub equality_deletes: Vec<(String, Vec<i32>)>,
 }
+
+/// The delete files applying to a data file: position deletes, and equality
+/// deletes with their field ids.
+type DeleteSet = (Vec<String>, Vec<(String, Vec<i32>)>);
 
 /// Renders the subquery (without alias) reading `files` as `columns`.
 pub fn render(columns: &[ScanColumn], files: &[LocalFile]) -> String {
@@ -34,8 +38,7 @@ pub fn render(columns: &[ScanColumn], files: &[LocalFile]) -> String {
         return format!("(SELECT {typed_nulls} LIMIT 0)");
     }
     // Files with the same delete files are read together.
-    let mut groups: BTreeMap<(Vec<String>, Vec<(String, Vec<i32>)>), Vec<&LocalFile>> =
-        BTreeMap::new();
+    let mut groups: BTreeMap<DeleteSet, Vec<&LocalFile>> = BTreeMap::new();
     for f in files {
         let mut pos = f.position_deletes.clone();
         pos.sort();
@@ -130,17 +133,6 @@ fn schema_map<'a>(columns: impl Iterator<Item = &'a ScanColumn>) -> String {
         })
         .collect();
     format!("MAP {{{}}}", entries.join(", "))
-}
-
-/// Deletes as the renderer wants them, once their files are local.
-pub fn local_deletes(
-    deletes: &[PlannedDelete],
-    local: impl Fn(&PlannedDelete) -> String,
-) -> Vec<(String, Vec<i32>)> {
-    deletes
-        .iter()
-        .map(|d| (local(d), d.equality_ids.clone()))
-        .collect()
 }
 
 #[cfg(test)]
