@@ -3,8 +3,6 @@
 /// What can go wrong between a SQL statement and the files it reads.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
-    #[error("schema \"{0}\" does not exist")]
-    NoSuchSchema(String),
     #[error("relation \"{0}\" does not exist")]
     NoSuchTable(String),
     #[error("{0}")]
@@ -13,8 +11,6 @@ pub enum CatalogError {
     /// answered with wrong rows.
     #[error("{0} is not supported yet")]
     Unsupported(String),
-    #[error("invalid catalog configuration: {0}")]
-    Config(String),
     #[error("object storage error for {path}: {message}")]
     Storage { path: String, message: String },
     #[error("catalog error: {0}")]
@@ -25,11 +21,9 @@ impl CatalogError {
     /// The SQLSTATE this error carries on the wire.
     pub fn sqlstate(&self) -> &'static str {
         match self {
-            CatalogError::NoSuchSchema(_) => "3F000",
             CatalogError::NoSuchTable(_) => "42P01",
             CatalogError::NoSuchSnapshot(_) => "22023",
             CatalogError::Unsupported(_) => "0A000",
-            CatalogError::Config(_) => "F0000",
             CatalogError::Storage { .. } => "58030",
             CatalogError::Iceberg(e) => match e.kind() {
                 iceberg::ErrorKind::TableNotFound => "42P01",

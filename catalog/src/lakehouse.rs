@@ -2,7 +2,7 @@
 //! SQLite, or REST), its namespaces as Postgres schemas, and a bounded cache of
 //! table metadata refreshed on a short interval.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -54,6 +54,8 @@ pub struct SchemaEntry {
 pub struct Listing {
     pub schemas: Vec<SchemaEntry>,
     by_name: HashMap<String, usize>,
+    /// Every schema and table name, for the per-statement pre-check.
+    names: HashSet<String>,
 }
 
 impl Listing {
@@ -63,7 +65,16 @@ impl Listing {
             .enumerate()
             .map(|(i, s)| (s.name.clone(), i))
             .collect();
-        Listing { schemas, by_name }
+        let names = schemas
+            .iter()
+            .flat_map(|s| std::iter::once(&s.name).chain(&s.tables))
+            .cloned()
+            .collect();
+        Listing {
+            schemas,
+            by_name,
+            names,
+        }
     }
 
     pub fn schema(&self, name: &str) -> Option<&SchemaEntry> {
@@ -82,11 +93,7 @@ impl Listing {
     /// Whether any schema or table has this name (a cheap first test before a
     /// statement is parsed).
     pub fn mentions(&self, word: &str) -> bool {
-        self.by_name.contains_key(word)
-            || self
-                .schemas
-                .iter()
-                .any(|s| s.tables.iter().any(|t| t == word))
+        self.names.contains(word)
     }
 }
 
@@ -155,16 +162,8 @@ impl Lakehouse {
         })
     }
 
-    pub fn catalog(&self) -> &Arc<dyn Catalog> {
-        &self.catalog
-    }
-
     pub fn storage(&self) -> &ObjectStorage {
         &self.storage
-    }
-
-    pub fn config(&self) -> &LakeConfig {
-        &self.config
     }
 
     /// Schemas and tables, listed again once the refresh interval has passed.
@@ -180,11 +179,6 @@ impl Lakehouse {
             loaded: Instant::now(),
         }));
         Ok(listing)
-    }
-
-    /// The listing as last loaded, without asking the catalog.
-    pub fn cached_listing(&self) -> Option<Arc<Listing>> {
-        self.lock_listing().as_ref().map(|c| c.value.clone())
     }
 
     fn lock_listing(&self) -> std::sync::MutexGuard<'_, Option<Arc<Cached<Arc<Listing>>>>> {
@@ -246,16 +240,5 @@ impl Lakehouse {
             }),
         );
         Ok(table)
-    }
-
-    /// Forgets cached metadata (after Floe's own commits, or on demand).
-    pub fn invalidate(&self, ident: Option<&TableIdent>) {
-        match ident {
-            Some(t) => {
-                self.tables.remove(t);
-            }
-            None => self.tables.clear(),
-        }
-        *self.lock_listing() = None;
     }
 }

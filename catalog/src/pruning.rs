@@ -10,23 +10,15 @@ use iceberg::spec::{Datum, PrimitiveType};
 use sqlparser::ast::{BinaryOperator, Expr, UnaryOperator, Value};
 
 /// Resolves a column reference of the SQL to the Iceberg column it names.
-pub trait ColumnResolver {
-    fn column(&self, expr: &Expr) -> Option<(String, PrimitiveType)>;
-}
-
-impl<F: Fn(&Expr) -> Option<(String, PrimitiveType)>> ColumnResolver for F {
-    fn column(&self, expr: &Expr) -> Option<(String, PrimitiveType)> {
-        self(expr)
-    }
-}
+pub type ColumnResolver<'a> = dyn Fn(&Expr) -> Option<(String, PrimitiveType)> + 'a;
 
 /// The predicate implied by `expr` on the resolver's table, if any.
-pub fn to_predicate(expr: &Expr, columns: &dyn ColumnResolver) -> Option<Predicate> {
+pub fn to_predicate(expr: &Expr, columns: &ColumnResolver<'_>) -> Option<Predicate> {
     convert(expr, columns, false)
 }
 
 /// `exact`: the result must be equivalent to `expr` (needed under NOT and OR).
-fn convert(expr: &Expr, columns: &dyn ColumnResolver, exact: bool) -> Option<Predicate> {
+fn convert(expr: &Expr, columns: &ColumnResolver<'_>, exact: bool) -> Option<Predicate> {
     match expr {
         Expr::Nested(e) => convert(e, columns, exact),
         Expr::BinaryOp { left, op, right } => match op {
@@ -50,17 +42,15 @@ fn convert(expr: &Expr, columns: &dyn ColumnResolver, exact: bool) -> Option<Pre
             op: UnaryOperator::Not,
             expr,
         } => convert(expr, columns, true).map(Predicate::negate),
-        Expr::IsNull(e) => columns.column(e).map(|(c, _)| Reference::new(c).is_null()),
-        Expr::IsNotNull(e) => columns
-            .column(e)
-            .map(|(c, _)| Reference::new(c).is_not_null()),
+        Expr::IsNull(e) => columns(e).map(|(c, _)| Reference::new(c).is_null()),
+        Expr::IsNotNull(e) => columns(e).map(|(c, _)| Reference::new(c).is_not_null()),
         Expr::Between {
             expr,
             negated,
             low,
             high,
         } => {
-            let (c, t) = columns.column(expr)?;
+            let (c, t) = columns(expr)?;
             let lo = datum(low, &t)?;
             let hi = datum(high, &t)?;
             let p = Reference::new(c.clone())
@@ -73,7 +63,7 @@ fn convert(expr: &Expr, columns: &dyn ColumnResolver, exact: bool) -> Option<Pre
             list,
             negated,
         } => {
-            let (c, t) = columns.column(expr)?;
+            let (c, t) = columns(expr)?;
             let values: Option<Vec<Datum>> = list.iter().map(|v| datum(v, &t)).collect();
             let values = values?;
             if values.is_empty() {
@@ -93,10 +83,10 @@ fn comparison(
     left: &Expr,
     op: &BinaryOperator,
     right: &Expr,
-    columns: &dyn ColumnResolver,
+    columns: &ColumnResolver<'_>,
 ) -> Option<Predicate> {
     // Column on either side; a literal on the other.
-    let (column, literal, flipped) = match (columns.column(left), columns.column(right)) {
+    let (column, literal, flipped) = match (columns(left), columns(right)) {
         (Some(c), None) => (c, right, false),
         (None, Some(c)) => (c, left, true),
         _ => return None,

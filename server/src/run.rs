@@ -155,9 +155,9 @@ pub async fn worker(config: Config, id: Option<usize>) -> Result<(), RunError> {
     if let Some(tz) = &config.session.timezone {
         defaults.push(("TimeZone", tz.clone()));
     }
-    let storage = floe_catalog::object_storage::ObjectStorage::new(lake_config.storage.clone());
     let lake = floe_catalog::Lakehouse::open(lake_config).await?;
-    let cache = floe_worker::FileCache::new(layout.cache.clone(), storage);
+    // The cache downloads through the same per-bucket stores as the catalog.
+    let cache = floe_worker::FileCache::new(layout.cache.clone(), lake.storage().clone());
     let reader = floe_worker::LakeReader::new(lake, cache);
     let worker = floe_worker::Worker::new(db, defaults, token, Some(reader));
     let listener = bind(&addr).await?;

@@ -52,8 +52,13 @@ pub struct LakeReader {
     virtual_schema: Mutex<Option<CachedVirtualSchema>>,
 }
 
-/// A built virtual schema and what it was built from: (listing address, database).
-type CachedVirtualSchema = ((usize, String), Arc<VirtualSchema>);
+/// A built virtual schema and what it was built from (the listing is held, so
+/// a pointer comparison cannot mistake a new listing for a freed one).
+struct CachedVirtualSchema {
+    listing: Arc<Listing>,
+    database: String,
+    schema: Arc<VirtualSchema>,
+}
 
 impl LakeReader {
     pub fn new(lake: Lakehouse, cache: FileCache) -> Arc<LakeReader> {
@@ -62,14 +67,6 @@ impl LakeReader {
             cache,
             virtual_schema: Mutex::new(None),
         })
-    }
-
-    pub fn lakehouse(&self) -> &Lakehouse {
-        &self.lake
-    }
-
-    pub fn cache(&self) -> &FileCache {
-        &self.cache
     }
 
     /// `sql` with its lake-table references replaced by scans, or `None` when it
@@ -116,7 +113,7 @@ impl LakeReader {
                 edits.push((r.start, r.end, sql));
                 continue;
             }
-            let Some(ident) = resolve(&listing, &r, names) else {
+            let Some(ident) = resolve(&listing, &r.parts, names) else {
                 continue;
             };
             let planned = runtime
@@ -195,15 +192,14 @@ impl LakeReader {
         database: &str,
         runtime: &tokio::runtime::Handle,
     ) -> Result<Arc<VirtualSchema>, PgError> {
-        let key = (Arc::as_ptr(listing) as usize, database.to_string());
         {
             let cached = self
                 .virtual_schema
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if let Some((k, vs)) = cached.as_ref() {
-                if *k == key {
-                    return Ok(vs.clone());
+            if let Some(c) = cached.as_ref() {
+                if Arc::ptr_eq(&c.listing, listing) && c.database == database {
+                    return Ok(c.schema.clone());
                 }
             }
         }
@@ -232,7 +228,11 @@ impl LakeReader {
         *self
             .virtual_schema
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((key, vs.clone()));
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(CachedVirtualSchema {
+            listing: listing.clone(),
+            database: database.to_string(),
+            schema: vs.clone(),
+        });
         Ok(vs)
     }
 
@@ -352,8 +352,8 @@ const DOWNLOAD_CONCURRENCY: usize = 8;
 
 /// The lake table a reference names, if any: `t` through the search path,
 /// `schema.t`, or `database.schema.t` in the session's own database.
-fn resolve(listing: &Listing, r: &TableRef, names: &NameContext<'_>) -> Option<TableIdent> {
-    match r.parts.as_slice() {
+fn resolve(listing: &Listing, parts: &[String], names: &NameContext<'_>) -> Option<TableIdent> {
+    match parts {
         [table] => search_path(names)
             .iter()
             .find_map(|schema| listing.table(schema, table)),
@@ -368,18 +368,7 @@ fn resolve(listing: &Listing, r: &TableRef, names: &NameContext<'_>) -> Option<T
 /// A table named in a string argument (`'schema.table'` or `'table'`), with
 /// the same folding and search path as a reference in SQL.
 fn name_argument(listing: &Listing, text: &str, names: &NameContext<'_>) -> Option<TableIdent> {
-    let parts = floe_sql::spans::split_name(text)?;
-    let r = TableRef {
-        start: 0,
-        end: 0,
-        parts,
-        has_alias: false,
-        qualifier: String::new(),
-        filter: None,
-        sole: false,
-        snapshot: SnapshotSelector::Current,
-    };
-    resolve(listing, &r, names)
+    resolve(listing, &floe_sql::spans::split_name(text)?, names)
 }
 
 /// The schemas of `search_path`, in order (`$user` is the session's user).
