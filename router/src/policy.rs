@@ -222,20 +222,52 @@ fn check_statement(stmt: &Statement) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// Text no dialect parses: refuse by leading keyword, forward the rest.
+/// Text no dialect parses: refuse by the leading keyword of every statement in
+/// it, forward the rest. Statements are split at `;` tokens (a `;` inside a
+/// string or comment does not split); text that does not even tokenize is
+/// judged by its first word alone and then fails in the worker's parser.
 fn check_unparsed(sql: &str) -> Result<(), Refusal> {
-    let first: String = sql
-        .trim_start()
-        .trim_start_matches('(')
-        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-        .find(|w| !w.is_empty())
-        .unwrap_or("")
-        .to_ascii_uppercase();
-    match first.as_str() {
+    statement_leading_words(sql)
+        .iter()
+        .try_for_each(|w| refuse_leading_word(w))
+}
+
+fn statement_leading_words(sql: &str) -> Vec<String> {
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize() else {
+        let first = sql
+            .trim_start()
+            .trim_start_matches('(')
+            .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .find(|w| !w.is_empty())
+            .unwrap_or("");
+        return vec![first.to_ascii_uppercase()];
+    };
+    let mut words = Vec::new();
+    let mut at_start = true;
+    for token in tokens {
+        match token {
+            Token::SemiColon => at_start = true,
+            Token::Whitespace(_) | Token::LParen => {}
+            Token::Word(w) if at_start => {
+                words.push(w.value.to_ascii_uppercase());
+                at_start = false;
+            }
+            _ => at_start = false,
+        }
+    }
+    words
+}
+
+fn refuse_leading_word(word: &str) -> Result<(), Refusal> {
+    match word {
         "ATTACH" | "DETACH" => refuse("ATTACH and DETACH are not allowed"),
         "INSTALL" | "LOAD" | "FORCE" => refuse("INSTALL and LOAD are not allowed"),
         "PRAGMA" => refuse("PRAGMA is not allowed"),
         "EXPORT" | "IMPORT" => refuse("EXPORT DATABASE and IMPORT DATABASE are not allowed"),
+        // The router's own commands to workers (session hand-over, reset,
+        // statistics); a client sending one could take another role.
+        "FLOE" => refuse("FLOE commands are internal to Floe"),
         _ => Ok(()),
     }
 }
@@ -381,6 +413,10 @@ mod tests {
         "EXPORT DATABASE '/tmp/dump'",
         "IMPORT DATABASE '/tmp/dump'",
         "SELECT 1; SELECT * FROM read_csv('/etc/passwd')",
+        "FLOE SESSION 'user' 'floe' 'floe.superuser' 'on'",
+        "SELECT 1; FLOE RESET",
+        "SELECT 1; ATTACH 'x.db' (TYPE sqlite, no_such_option 1)",
+        "select 1;\n  /* c */ floe stats",
     ];
 
     #[test]
@@ -403,6 +439,7 @@ mod tests {
             "INSERT INTO t SELECT * FROM range(10)",
             "SELECT read_csv_column FROM t",
             "BEGIN; UPDATE t SET a = 1; COMMIT",
+            "SELECT 'x; FLOE RESET' FROM t WHERE ??? floe",
         ] {
             assert_eq!(check(sql), Ok(()), "{sql}");
         }

@@ -67,6 +67,31 @@ async fn router_refuses_before_the_worker() {
         "25P02"
     );
     c.batch_execute("ROLLBACK").await.expect("rollback");
+    // The router's internal commands to workers are not for clients, alone or
+    // behind another statement.
+    let before: String = c
+        .query_one("SELECT current_user", &[])
+        .await
+        .expect("user")
+        .get(0);
+    for sql in [
+        "FLOE SESSION 'user' 'mallory' 'floe.superuser' 'on'",
+        "SELECT 1; FLOE SESSION 'user' 'mallory' 'floe.superuser' 'on'",
+        "FLOE RESET",
+        "FLOE STATS",
+    ] {
+        assert_eq!(
+            code(&c.simple_query(sql).await.expect_err(sql)),
+            "42501",
+            "{sql}"
+        );
+    }
+    let after: String = c
+        .query_one("SELECT current_user", &[])
+        .await
+        .expect("user")
+        .get(0);
+    assert_eq!(after, before);
 }
 
 #[tokio::test(flavor = "multi_thread")]
