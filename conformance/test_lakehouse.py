@@ -321,9 +321,25 @@ def free_port():
         return s.getsockname()[1]
 
 
+def metrics(port):
+    """The router's /metrics as {name{labels}: value}, summed over workers."""
+    import urllib.request
+
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        key, value = line.rsplit(" ", 1)
+        name = key.split("{", 1)[0]
+        out[name] = out.get(name, 0) + float(value)
+    return out
+
+
 def test_tables_on_s3_are_read_through_the_ssd_cache():
     """An S3-compatible server (moto) holds the warehouse; the second read is served
-    from Floe's cache without fetching data files again."""
+    from Floe's cache without fetching data files again; the cache stays within its
+    bound by evicting the least recently used file, never one a query is reading."""
     import subprocess
     import sys
     import time
@@ -357,20 +373,62 @@ def test_tables_on_s3_are_read_through_the_ssd_cache():
         catalog.create_namespace("remote")
         t = catalog.create_table("remote.nums", schema=Schema(NestedField(1, "n", LongType())))
         t.append(pa.table({"n": list(range(1000))}, schema=t.schema().as_arrow()))
+        big = catalog.create_table("remote.big", schema=Schema(NestedField(1, "n", LongType())))
+        for i in range(3):
+            big.append(pa.table({"n": list(range(i * 5000, (i + 1) * 5000))},
+                                schema=big.schema().as_arrow()))
+
+        def data_objects(table):
+            listed = s3.list_objects_v2(Bucket="lake", Prefix=f"warehouse/remote/{table}/data")
+            return {o["Key"]: o["Size"] for o in listed.get("Contents", [])}
+
+        nums_size = sum(data_objects("nums").values())
+        big_sizes = data_objects("big")
+        assert len(big_sizes) == 3
+        # Room for all of `big` (pinned while it is read) but not for `nums` too.
+        bound = sum(big_sizes.values()) + nums_size // 2
+        admin = free_port()
         server = Server(
             f'[catalog]\nuri = "sqlite:{root}/catalog.db"\nwarehouse = "s3://lake/warehouse"\n'
             f'[storage]\nendpoint = "{endpoint}"\nregion = "us-east-1"\n'
             'access_key_id = "test"\nsecret_access_key = "test"\nallow_http = "true"\n'
-            f'[cache]\ndir = "{root}/cache"\n[admin]\nlisten = ""\n'
+            f'[cache]\ndir = "{root}/cache"\nssd_max_bytes = {bound}\n'
+            f'[admin]\nlisten = "127.0.0.1:{admin}"\n'
         )
         assert floe_rows(server, "SELECT count(*), sum(n) FROM remote.nums") == [(1000, 499500)]
         cached = list((root / "cache" / "objects").rglob("*.parquet"))
         assert len(cached) == 1
-        # Remove the object: a second query must be served from the SSD cache.
-        data = [o["Key"] for o in s3.list_objects_v2(Bucket="lake")["Contents"] if o["Key"].endswith(".parquet")]
-        for key in data:
+        m = metrics(admin)
+        assert m["floe_cache_misses_total"] == 1
+        assert m["floe_cache_downloaded_bytes_total"] == nums_size
+        # Remove the object: a second query must be served from the SSD cache,
+        # with no new download.
+        for key in data_objects("nums"):
             s3.delete_object(Bucket="lake", Key=key)
         assert floe_rows(server, "SELECT max(n) FROM remote.nums") == [(999,)]
+        m = metrics(admin)
+        assert m["floe_cache_misses_total"] == 1
+        assert m["floe_cache_hits_total"] >= 1
+
+        # Reading `big` goes over the bound: the least recently used file (nums's)
+        # is evicted; big's files, pinned by the running statement, are not.
+        assert floe_rows(server, "SELECT count(*), sum(n) FROM remote.big") == [(15000, sum(range(15000)))]
+        cached = list((root / "cache" / "objects").rglob("*.parquet"))
+        assert len(cached) == 3
+        assert sum(f.stat().st_size for f in cached) == sum(big_sizes.values())
+        m = metrics(admin)
+        assert m["floe_cache_misses_total"] == 4
+        assert m["floe_cache_evictions_total"] == 1
+        assert m["floe_cache_evicted_bytes_total"] == nums_size
+        assert m["floe_cache_max_bytes"] >= bound
+        # nums is gone from S3 and from the cache: a clear storage error naming
+        # the object, and the session goes on.
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            with pytest.raises(psycopg.Error) as err:
+                conn.execute("SELECT max(n) FROM remote.nums")
+            assert err.value.sqlstate == "58030"
+            assert "remote/nums/data" in str(err.value)
+            assert conn.execute("SELECT count(*) FROM remote.big").fetchone() == (15000,)
     finally:
         if server:
             server.stop()

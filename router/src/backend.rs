@@ -161,6 +161,23 @@ pub async fn begin_session(
     command(backend, &sql).await
 }
 
+/// The worker's counters (`FLOE STATS`), as (name, value) pairs.
+pub async fn stats(backend: &mut Backend) -> Result<Vec<(String, String)>, BackendError> {
+    let messages = command(backend, "FLOE STATS").await?;
+    Ok(messages
+        .iter()
+        .filter_map(|m| parameter_status(m.get(5..)?))
+        .collect())
+}
+
+/// The name and value of a ParameterStatus body (two NUL-terminated strings).
+fn parameter_status(body: &[u8]) -> Option<(String, String)> {
+    let mut parts = body.split(|b| *b == 0);
+    let name = std::str::from_utf8(parts.next()?).ok()?;
+    let value = std::str::from_utf8(parts.next()?).ok()?;
+    Some((name.to_string(), value.to_string()))
+}
+
 /// Discards everything a client left in a worker session so it can be reused.
 pub async fn reset_session(backend: &mut Backend) -> Result<(), BackendError> {
     command(backend, "FLOE RESET").await.map(|_| ())

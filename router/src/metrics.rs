@@ -11,6 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use crate::proxy::{Router, WorkerStats};
 use crate::workers::WorkerSet;
 
 /// Upper bounds (seconds) of the query latency histogram buckets.
@@ -91,7 +92,7 @@ impl Metrics {
     }
 
     /// The Prometheus exposition of all metrics.
-    pub fn render(&self, workers: &WorkerSet) -> String {
+    pub fn render(&self, workers: &WorkerSet, worker_stats: &[WorkerStats]) -> String {
         let mut out = String::new();
         let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
         let mut counter = |name: &str, help: &str, kind: &str, lines: Vec<(String, u64)>| {
@@ -167,6 +168,20 @@ impl Metrics {
                 .map(|s| (format!("{{worker=\"{}\"}}", s.addr), s.sessions() as u64))
                 .collect(),
         );
+        for (stat, name, help, kind) in WORKER_STATS {
+            counter(
+                name,
+                help,
+                kind,
+                worker_stats
+                    .iter()
+                    .filter_map(|w| {
+                        let v = w.values.iter().find(|(k, _)| k == stat)?.1;
+                        Some((format!("{{worker=\"{}\"}}", w.worker), v))
+                    })
+                    .collect(),
+            );
+        }
         let _ = writeln!(
             out,
             "# HELP floe_query_duration_seconds Time from a request to ReadyForQuery.\n# TYPE floe_query_duration_seconds histogram"
@@ -192,11 +207,58 @@ impl Metrics {
     }
 }
 
+/// The counters workers report (`FLOE STATS` name), as exported: the metric
+/// name, its help and type. Each worker process counts its own; the SSD cache
+/// directory itself is shared by the workers of one machine.
+const WORKER_STATS: &[(&str, &str, &str, &str)] = &[
+    (
+        "cache_hits",
+        "floe_cache_hits_total",
+        "Data files served from the SSD cache.",
+        "counter",
+    ),
+    (
+        "cache_misses",
+        "floe_cache_misses_total",
+        "Data files downloaded into the SSD cache.",
+        "counter",
+    ),
+    (
+        "cache_downloaded_bytes",
+        "floe_cache_downloaded_bytes_total",
+        "Bytes downloaded into the SSD cache.",
+        "counter",
+    ),
+    (
+        "cache_evictions",
+        "floe_cache_evictions_total",
+        "Files evicted from the SSD cache.",
+        "counter",
+    ),
+    (
+        "cache_evicted_bytes",
+        "floe_cache_evicted_bytes_total",
+        "Bytes evicted from the SSD cache.",
+        "counter",
+    ),
+    (
+        "cache_used_bytes",
+        "floe_cache_used_bytes",
+        "SSD cache size as the worker last saw it.",
+        "gauge",
+    ),
+    (
+        "cache_max_bytes",
+        "floe_cache_max_bytes",
+        "SSD cache bound.",
+        "gauge",
+    ),
+];
+
 /// Serves `/metrics` and `/health` until `stop` turns true.
 pub async fn serve_admin(
     listener: TcpListener,
-    metrics: Arc<Metrics>,
-    workers: WorkerSet,
+    router: Arc<Router>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -207,8 +269,7 @@ pub async fn serve_admin(
             },
             _ = stop.changed() => return,
         };
-        let metrics = metrics.clone();
-        let workers = workers.clone();
+        let router = router.clone();
         tokio::spawn(async move {
             // Read the request head (it may arrive in pieces).
             let mut buf = Vec::with_capacity(1024);
@@ -222,13 +283,16 @@ pub async fn serve_admin(
             let request = String::from_utf8_lossy(&buf);
             let path = request.split_whitespace().nth(1).unwrap_or("/");
             let (status, content_type, body) = match path {
-                "/metrics" => (
-                    "200 OK",
-                    "text/plain; version=0.0.4",
-                    metrics.render(&workers),
-                ),
+                "/metrics" => {
+                    let stats = router.worker_stats().await;
+                    (
+                        "200 OK",
+                        "text/plain; version=0.0.4",
+                        router.metrics().render(router.workers(), &stats),
+                    )
+                }
                 "/health" => {
-                    if workers.slots().iter().any(|s| s.is_healthy()) {
+                    if router.workers().slots().iter().any(|s| s.is_healthy()) {
                         ("200 OK", "text/plain", "ok\n".to_string())
                     } else {
                         (
@@ -262,7 +326,14 @@ mod tests {
         m.error("22012");
         m.latency(Duration::from_millis(2));
         let workers = WorkerSet::new(vec!["unix:/w0".parse().expect("addr")]);
-        let text = m.render(&workers);
+        let stats = [WorkerStats {
+            worker: "unix:/w0".into(),
+            values: vec![("cache_hits".into(), 7), ("cache_used_bytes".into(), 100)],
+        }];
+        let text = m.render(&workers, &stats);
+        assert!(text.contains("floe_cache_hits_total{worker=\"unix:/w0\"} 7"));
+        assert!(text.contains("floe_cache_used_bytes{worker=\"unix:/w0\"} 100"));
+        assert!(text.contains("# TYPE floe_cache_used_bytes gauge"));
         assert!(text.contains("floe_sessions_total 3"));
         assert!(text.contains("floe_errors_total{sqlstate=\"22012\"} 2"));
         assert!(text.contains("floe_worker_up{worker=\"unix:/w0\"} 1"));

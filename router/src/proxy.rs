@@ -44,6 +44,12 @@ pub struct RouterConfig {
     pub require_tls: bool,
 }
 
+/// One worker's counters, as `FLOE STATS` reported them.
+pub struct WorkerStats {
+    pub worker: String,
+    pub values: Vec<(String, u64)>,
+}
+
 pub struct Router {
     workers: WorkerSet,
     /// One pool of worker sessions per worker, in the order of `workers.slots()`.
@@ -88,6 +94,39 @@ impl Router {
 
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    /// Each healthy worker's counters (SSD cache), asked over a pooled session;
+    /// a worker that does not answer within a second is left out.
+    pub async fn worker_stats(&self) -> Vec<WorkerStats> {
+        let mut all = Vec::new();
+        for (slot, pool) in self.workers.slots().iter().zip(&self.pools) {
+            if !slot.is_healthy() {
+                continue;
+            }
+            let asked = tokio::time::timeout(Duration::from_secs(1), async {
+                let mut backend = pool.get().await.ok()?;
+                match crate::backend::stats(&mut backend).await {
+                    Ok(pairs) => Some(pairs),
+                    Err(_) => {
+                        backend.broken = true;
+                        None
+                    }
+                }
+            })
+            .await;
+            if let Ok(Some(pairs)) = asked {
+                let values = pairs
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k, v.parse().ok()?)))
+                    .collect();
+                all.push(WorkerStats {
+                    worker: slot.addr.to_string(),
+                    values,
+                });
+            }
+        }
+        all
     }
 
     /// Accepts clients until `shutdown` turns true, then waits (up to 15 s) for

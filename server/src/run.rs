@@ -134,6 +134,7 @@ pub async fn worker(config: Config, id: Option<usize>) -> Result<(), RunError> {
     }
     let layout = WorkerLayout::new(&config, id);
     layout.create()?;
+    raise_open_file_limit();
     let lake_config = config.lake_config()?;
     let mut allowed_dirs = vec![layout.cache.clone(), layout.warehouse.clone()];
     // A local warehouse elsewhere is read in place.
@@ -157,7 +158,14 @@ pub async fn worker(config: Config, id: Option<usize>) -> Result<(), RunError> {
     }
     let lake = floe_catalog::Lakehouse::open(lake_config).await?;
     // The cache downloads through the same per-bucket stores as the catalog.
-    let cache = floe_worker::FileCache::new(layout.cache.clone(), lake.storage().clone());
+    let cache = floe_worker::FileCache::new(
+        layout.cache.clone(),
+        lake.storage().clone(),
+        config
+            .cache
+            .ssd_max_bytes
+            .unwrap_or(floe_worker::file_cache::DEFAULT_MAX_BYTES),
+    );
     let reader = floe_worker::LakeReader::new(lake, cache);
     let worker = floe_worker::Worker::new(db, defaults, token, Some(reader));
     let listener = bind(&addr).await?;
@@ -225,8 +233,7 @@ async fn run_router(
                 tracing::info!(listen = %admin_listener.local_addr()?, "admin endpoint (/metrics, /health)");
                 tokio::spawn(floe_router::metrics::serve_admin(
                     admin_listener,
-                    router.metrics().clone(),
-                    router.workers().clone(),
+                    router.clone(),
                     stop.clone(),
                 ));
             }
@@ -389,4 +396,27 @@ pub async fn serve(config: Config, config_file: Option<PathBuf>) -> Result<(), R
     let _ = std::fs::remove_dir(&run_dir);
     tracing::info!("stopped");
     result
+}
+
+/// A statement keeps a descriptor open on every cached file it reads (the pin
+/// that protects it from eviction), so a worker may need many more than the
+/// usual soft limit of 1024: raise it to the hard limit.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) != 0 {
+                tracing::warn!(soft = limit.rlim_cur, "cannot raise the open file limit");
+            }
+        }
+    }
 }

@@ -14,7 +14,7 @@ use iceberg::spec::{PrimitiveType, Type};
 use iceberg::TableIdent;
 use sqlparser::ast::Expr;
 
-use crate::file_cache::FileCache;
+use crate::file_cache::{CachedFile, FileCache, FilePin};
 use crate::lake_history;
 use crate::lake_refs::{self, fold, TableRef};
 use crate::lake_scan_sql::{self, LocalFile};
@@ -35,6 +35,8 @@ pub struct Rewritten {
     pub scans: String,
     /// The tables read at their current snapshot, with the snapshot planned.
     pub snapshots: Vec<LakeSnapshot>,
+    /// The cached files the scans read, kept on disk while these live.
+    pub pins: Vec<FilePin>,
 }
 
 /// A lake table a statement reads at its current snapshot.
@@ -103,6 +105,7 @@ impl LakeReader {
         let mut edits = Vec::new();
         let mut scans = Vec::new();
         let mut snapshots = Vec::new();
+        let mut pins = Vec::new();
         for r in refs {
             if let Some(relation) = self.virtual_relation(&listing, &r, names, runtime)? {
                 let mut sql = relation;
@@ -121,6 +124,7 @@ impl LakeReader {
                 .map_err(catalog_error)?;
             edits.push((r.start, r.end, planned.sql));
             scans.push(planned.summary);
+            pins.extend(planned.pins);
             if r.snapshot == SnapshotSelector::Current {
                 snapshots.push(LakeSnapshot {
                     table: ident,
@@ -152,6 +156,7 @@ impl LakeReader {
             sql: floe_sql::apply(sql, edits),
             scans: scans.join(", "),
             snapshots,
+            pins,
         }))
     }
 
@@ -290,7 +295,7 @@ impl LakeReader {
             total_files = ?plan.total_files,
             "planned lake scan"
         );
-        let files = self.localize(&plan).await?;
+        let (files, pins) = self.localize(&plan).await?;
         let mut sql = lake_scan_sql::render(&plan.columns, &files);
         if !r.has_alias {
             sql.push_str(" AS ");
@@ -310,34 +315,56 @@ impl LakeReader {
             sql,
             summary,
             snapshot_id: plan.snapshot_id,
+            pins,
         })
     }
 
-    /// Makes every file of the plan local (downloads run concurrently).
-    async fn localize(&self, plan: &ScanPlan) -> Result<Vec<LocalFile>, CatalogError> {
+    /// Makes every file of the plan local (downloads run concurrently), pinned.
+    async fn localize(
+        &self,
+        plan: &ScanPlan,
+    ) -> Result<(Vec<LocalFile>, Vec<FilePin>), CatalogError> {
         let jobs = plan.files.iter().map(|f| async move {
-            let local = self.cache.local_path(&f.path, f.size).await?;
+            let mut pins = Vec::new();
+            let mut keep = |c: CachedFile| {
+                pins.extend(c.pin);
+                c.path
+            };
+            let local = keep(self.cache.local_path(&f.path, f.size).await?);
             let mut position_deletes = Vec::new();
             for d in &f.position_deletes {
-                position_deletes.push(self.cache.local_path(&d.path, d.size).await?);
+                position_deletes.push(keep(self.cache.local_path(&d.path, d.size).await?));
             }
             let mut equality_deletes = Vec::new();
             for d in &f.equality_deletes {
-                let path = self.cache.local_path(&d.path, d.size).await?;
+                let path = keep(self.cache.local_path(&d.path, d.size).await?);
                 equality_deletes.push((path, d.equality_ids.clone()));
             }
-            Ok::<_, CatalogError>(LocalFile {
+            let file = LocalFile {
                 location: f.path.clone(),
                 local,
                 position_deletes,
                 equality_deletes,
-            })
+            };
+            Ok::<_, CatalogError>((file, pins))
         });
         let results = futures::stream::iter(jobs)
             .buffered(DOWNLOAD_CONCURRENCY)
             .collect::<Vec<_>>()
             .await;
-        results.into_iter().collect()
+        let mut files = Vec::with_capacity(results.len());
+        let mut pins = Vec::new();
+        for r in results {
+            let (file, file_pins) = r?;
+            files.push(file);
+            pins.extend(file_pins);
+        }
+        Ok((files, pins))
+    }
+
+    /// The SSD cache's counters for the router's `/metrics`.
+    pub fn cache_report(&self) -> Vec<(&'static str, u64)> {
+        self.cache.report()
     }
 }
 
@@ -345,6 +372,7 @@ struct PlannedRef {
     sql: String,
     summary: String,
     snapshot_id: Option<i64>,
+    pins: Vec<FilePin>,
 }
 
 /// Downloads in flight for one statement.

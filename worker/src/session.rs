@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use crate::duck::{
     statement_type as st, Connection, DataChunk, InterruptHandle, Prepared, QueryResult, Value,
 };
+use crate::file_cache::FilePin;
 use crate::lake::{LakeReader, LakeSnapshot, NameContext};
 use crate::params;
 use crate::pg_compat;
@@ -194,6 +195,8 @@ struct Statement {
     /// The lake tables read at their current snapshot, and the snapshot planned:
     /// a newer snapshot re-plans the statement before it runs again.
     lake_snapshots: Vec<LakeSnapshot>,
+    /// The cached files the statement reads stay on disk while it exists.
+    _lake_pins: Vec<FilePin>,
 }
 
 /// A DuckDB result being streamed to the client.
@@ -609,6 +612,7 @@ impl Session {
                 fields: None,
                 client_types: m.type_oids.clone(),
                 lake_snapshots: Vec::new(),
+                _lake_pins: Vec::new(),
             }),
             Some(p) => {
                 let text = p.text.to_string();
@@ -834,6 +838,7 @@ impl Session {
                     fields,
                     client_types: client_types.to_vec(),
                     lake_snapshots: Vec::new(),
+                    _lake_pins: Vec::new(),
                 }));
             }
         }
@@ -955,7 +960,11 @@ impl Session {
             param_types,
             fields,
             client_types: client_types.to_vec(),
-            lake_snapshots: resolved.map(|r| r.snapshots).unwrap_or_default(),
+            lake_snapshots: resolved
+                .as_ref()
+                .map(|r| r.snapshots.clone())
+                .unwrap_or_default(),
+            _lake_pins: resolved.map(|r| r.pins).unwrap_or_default(),
         });
         if changes_schema {
             // Cached descriptions may be stale once the schema changes.
@@ -1434,6 +1443,17 @@ impl Session {
                 self.drop_temporary_objects()?;
                 self.params = SessionParams::new(&self.user, &self.default_params, &[]);
                 wire::command_complete(&mut self.out, "DISCARD ALL");
+            }
+            SessionCommand::PoolStats => {
+                let report = self
+                    .lake
+                    .as_ref()
+                    .map(|l| l.cache_report())
+                    .unwrap_or_default();
+                for (name, value) in report {
+                    wire::parameter_status(&mut self.out, name, &value.to_string());
+                }
+                wire::command_complete(&mut self.out, "SHOW");
             }
             SessionCommand::PoolSession(pairs) => {
                 if self.txn != TxnState::Idle {

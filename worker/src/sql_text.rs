@@ -284,6 +284,9 @@ pub enum SessionCommand {
     /// `FLOE SESSION 'key' 'value' …`: the router hands a pooled connection to a
     /// new client with these startup parameters (user, database, options).
     PoolSession(Vec<(String, String)>),
+    /// `FLOE STATS`: the router collects the worker's counters (SSD cache) for
+    /// `/metrics`; they come back as ParameterStatus messages.
+    PoolStats,
 }
 
 fn token_text(t: &Token) -> String {
@@ -363,6 +366,9 @@ pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
         "SAVEPOINT" => Some(SessionCommand::Unsupported("SAVEPOINT")),
         "FLOE" if words.get(1).map(String::as_str) == Some("RESET") => {
             Some(SessionCommand::PoolReset)
+        }
+        "FLOE" if words.get(1).map(String::as_str) == Some("STATS") => {
+            Some(SessionCommand::PoolStats)
         }
         "FLOE" if words.get(1).map(String::as_str) == Some("SESSION") => {
             let values: Vec<String> = toks
@@ -612,6 +618,7 @@ mod tests {
         );
         assert_eq!(c("SELECT 1"), None);
         assert_eq!(c("FLOE RESET"), Some(SessionCommand::PoolReset));
+        assert_eq!(c("FLOE STATS"), Some(SessionCommand::PoolStats));
         assert_eq!(
             c("FLOE SESSION 'user' 'alice' 'application_name' 'psql'"),
             Some(SessionCommand::PoolSession(vec![
