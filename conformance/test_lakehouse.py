@@ -434,3 +434,37 @@ def test_tables_on_s3_are_read_through_the_ssd_cache():
             server.stop()
         moto.terminate()
         moto.wait(timeout=10)
+
+
+def test_pgjdbc_metadata_lists_lake_tables_and_columns(lake):
+    """DatabaseMetaData.getSchemas/getTables/getColumns (what DBeaver, Metabase and
+    every JDBC tool call first) list lake namespaces, tables and typed columns."""
+    import os
+    import subprocess
+
+    server, catalog = lake
+    program = pathlib.Path(__file__).resolve().parent / "java" / "JdbcMetadata.java"
+    jar = os.environ.get("PGJDBC_JAR", "/usr/share/java/postgresql.jar")
+    url = f"jdbc:postgresql://{server.host}:{server.port}/floe?user=floe"
+    r = subprocess.run(["java", "-cp", jar, str(program), url, "sales"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = [line.split("\t") for line in r.stdout.splitlines()]
+    schemas = {l[1] for l in lines if l[0] == "schema"}
+    assert {"sales", "web", "public", "pg_catalog", "information_schema"} <= schemas
+    tables = [tuple(l[1:]) for l in lines if l[0] == "table"]
+    assert tables == [("sales", t, "TABLE") for t in sorted(catalog.list_tables("sales"), key=str)
+                      for t in [t[-1]]]
+    columns = [tuple(l[1:]) for l in lines if l[0] == "column" and l[2] == "orders"]
+    # java.sql.Types: BIGINT -5, VARCHAR 12, DOUBLE 8, DATE 91, NUMERIC 2.
+    fields = catalog.load_table("sales.orders").schema().fields
+    want = []
+    jdbc = {"long": ("-5", "int8"), "string": ("12", "text"), "double": ("8", "float8"),
+            "date": ("91", "date"), "decimal(10, 2)": ("2", "numeric"), "int": ("4", "int4")}
+    for i, f in enumerate(fields, start=1):
+        data_type, type_name = jdbc[str(f.field_type)]
+        want.append(("sales", "orders", f.name, data_type, type_name,
+                     "0" if f.required else "1", str(i)))
+    assert columns == want
+    count = [l[1] for l in lines if l[0] == "count"]
+    assert count == [str(len(catalog.load_table("sales.orders").scan().to_arrow()))]

@@ -188,11 +188,14 @@ impl VirtualSchema {
             for (i, f) in t.columns.as_struct().fields().iter().enumerate() {
                 let (oid, typmod) = pg_type(&f.field_type);
                 let num = i + 1;
+                let len = TYPES.iter().find(|t| t.0 == oid).map_or(-1, |t| t.2);
+                let dims = i32::from(TYPES.iter().any(|t| t.0 == oid && t.4 != 0));
                 attribute_rows.push(format!(
-                    "({rel}, {}, {oid}, {num}, {typmod}, {}, false, false, '', '', false, 0, {})",
+                    "({rel}, {}, {oid}, {num}, {typmod}, {}, false, false, '', '', false, 0, {}, {len}, {dims}, {}, -1)",
                     quote_literal(&f.name),
                     f.required,
                     if oid == 25 { 100 } else { 0 },
+                    len > 0 && len <= 8,
                 ));
                 let (precision, scale) = match oid {
                     1700 if typmod > 4 => (
@@ -229,7 +232,8 @@ impl VirtualSchema {
             values(
                 "attrelid UINTEGER, attname VARCHAR, atttypid UINTEGER, attnum SMALLINT, atttypmod INTEGER, \
                  attnotnull BOOLEAN, atthasdef BOOLEAN, attisdropped BOOLEAN, attidentity VARCHAR, \
-                 attgenerated VARCHAR, attislocal BOOLEAN, attinhcount INTEGER, attcollation UINTEGER",
+                 attgenerated VARCHAR, attislocal BOOLEAN, attinhcount INTEGER, attcollation UINTEGER, \
+                 attlen SMALLINT, attndims INTEGER, attbyval BOOLEAN, attstattarget INTEGER",
                 attribute_rows,
             ),
         );
