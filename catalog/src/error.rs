@@ -15,6 +15,11 @@ pub enum CatalogError {
     Storage { path: String, message: String },
     #[error("catalog error: {0}")]
     Iceberg(#[from] iceberg::Error),
+    /// Another commit changed the table since it was read.
+    #[error("could not commit to \"{0}\": it was changed by a concurrent commit")]
+    CommitConflict(String),
+    #[error("catalog commit failed: {0}")]
+    Commit(String),
 }
 
 impl CatalogError {
@@ -25,6 +30,8 @@ impl CatalogError {
             CatalogError::NoSuchSnapshot(_) => "22023",
             CatalogError::Unsupported(_) => "0A000",
             CatalogError::Storage { .. } => "58030",
+            CatalogError::CommitConflict(_) => "40001",
+            CatalogError::Commit(_) => "XX000",
             CatalogError::Iceberg(e) => match e.kind() {
                 iceberg::ErrorKind::TableNotFound => "42P01",
                 iceberg::ErrorKind::NamespaceNotFound => "3F000",

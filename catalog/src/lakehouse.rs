@@ -109,6 +109,8 @@ pub struct Lakehouse {
     config: LakeConfig,
     tables: quick_cache::sync::Cache<TableIdent, Arc<Cached<Table>>>,
     listing: Mutex<Option<Arc<Cached<Arc<Listing>>>>>,
+    /// The SQL catalog's database, for commits (opened on the first one).
+    sql_pool: tokio::sync::OnceCell<sqlx::SqlitePool>,
 }
 
 impl std::fmt::Debug for Lakehouse {
@@ -159,11 +161,41 @@ impl Lakehouse {
             config,
             tables: quick_cache::sync::Cache::new(TABLE_CACHE_ENTRIES),
             listing: Mutex::new(None),
+            sql_pool: tokio::sync::OnceCell::new(),
         })
     }
 
     pub fn storage(&self) -> &ObjectStorage {
         &self.storage
+    }
+
+    /// The Iceberg catalog itself (namespaces, table creation).
+    pub fn catalog(&self) -> &Arc<dyn Catalog> {
+        &self.catalog
+    }
+
+    pub fn config(&self) -> &LakeConfig {
+        &self.config
+    }
+
+    /// A connection pool on the SQL catalog's database.
+    pub(crate) async fn sql_pool(&self, uri: &str) -> Result<sqlx::SqlitePool> {
+        self.sql_pool
+            .get_or_try_init(|| async {
+                sqlx::sqlite::SqlitePoolOptions::new()
+                    .max_connections(2)
+                    .connect(uri)
+                    .await
+                    .map_err(|e| CatalogError::Commit(format!("cannot open {uri}: {e}")))
+            })
+            .await
+            .cloned()
+    }
+
+    /// Drops a table's cached metadata, so the next statement sees a commit
+    /// at once instead of after the refresh interval.
+    pub fn forget_table(&self, ident: &TableIdent) {
+        self.tables.remove(ident);
     }
 
     /// Schemas and tables, listed again once the refresh interval has passed.

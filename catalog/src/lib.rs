@@ -3,6 +3,7 @@
 //! cache of table metadata, scan planning with partition and statistics pruning
 //! from SQL predicates, and the type mapping the virtual Postgres schema shows.
 
+pub mod commit;
 pub mod error;
 pub mod lakehouse;
 pub mod object_storage;

@@ -1,0 +1,216 @@
+//! Snapshot commits built from Iceberg's public spec types. iceberg 0.10's
+//! `Transaction` only fast-appends data files and keeps custom actions and
+//! `TableCommit` private, so Floe writes the manifests and the manifest list with
+//! iceberg's writers, derives the new table metadata by applying `TableUpdate`s,
+//! and swaps the catalog's metadata pointer only if the table has not moved since
+//! it was read (a conflict otherwise, for the caller to retry).
+
+use std::collections::HashMap;
+use std::str::FromStr;
+
+use iceberg::spec::{
+    DataContentType, DataFile, ManifestFile, ManifestListWriter, ManifestWriterBuilder, Operation,
+    Snapshot, SnapshotReference, SnapshotRetention, Summary, MAIN_BRANCH,
+};
+use iceberg::table::Table;
+use iceberg::{MetadataLocation, TableUpdate};
+
+use crate::error::{CatalogError, Result};
+use crate::lakehouse::{CatalogKind, Lakehouse};
+
+/// Summary counters kept per snapshot (`added-*` for this one, `total-*` carried
+/// from the parent), as other engines write them.
+const TOTALS: &[(&str, &str)] = &[
+    ("added-data-files", "total-data-files"),
+    ("added-delete-files", "total-delete-files"),
+    ("added-records", "total-records"),
+    ("added-files-size", "total-files-size"),
+    ("added-position-deletes", "total-position-deletes"),
+    ("added-equality-deletes", "total-equality-deletes"),
+];
+
+impl Lakehouse {
+    /// Commits a snapshot of `table` that adds `files` (data files, position
+    /// delete files and equality delete files alike) to its current state on
+    /// the main branch.
+    pub async fn append_files(
+        &self,
+        table: &Table,
+        files: Vec<DataFile>,
+        operation: Operation,
+    ) -> Result<Table> {
+        let metadata = table.metadata();
+        let file_io = table.file_io();
+        let parent = metadata.current_snapshot().cloned();
+        let snapshot_id = new_snapshot_id(table);
+        let sequence_number = metadata.next_sequence_number();
+        let schema = metadata.current_schema().clone();
+        let spec = metadata.default_partition_spec().as_ref().clone();
+        let metadata_dir = format!("{}/metadata", metadata.location().trim_end_matches('/'));
+        let commit_uuid = uuid::Uuid::new_v4();
+
+        let mut added = HashMap::<&str, u64>::new();
+        let (data, deletes): (Vec<DataFile>, Vec<DataFile>) = files
+            .into_iter()
+            .partition(|f| f.content_type() == DataContentType::Data);
+        for f in data.iter().chain(&deletes) {
+            match f.content_type() {
+                DataContentType::Data => {
+                    *added.entry("added-data-files").or_default() += 1;
+                    *added.entry("added-records").or_default() += f.record_count();
+                }
+                DataContentType::PositionDeletes => {
+                    *added.entry("added-delete-files").or_default() += 1;
+                    *added.entry("added-position-deletes").or_default() += f.record_count();
+                }
+                DataContentType::EqualityDeletes => {
+                    *added.entry("added-delete-files").or_default() += 1;
+                    *added.entry("added-equality-deletes").or_default() += f.record_count();
+                }
+            }
+            *added.entry("added-files-size").or_default() += f.file_size_in_bytes();
+        }
+
+        let mut manifests: Vec<ManifestFile> = Vec::new();
+        for (i, (group, is_delete)) in [(data, false), (deletes, true)].into_iter().enumerate() {
+            if group.is_empty() {
+                continue;
+            }
+            let path = format!("{metadata_dir}/{commit_uuid}-m{i}.avro");
+            let builder = ManifestWriterBuilder::new(
+                file_io.new_output(&path)?,
+                Some(snapshot_id),
+                schema.clone(),
+                spec.clone(),
+            );
+            let mut writer = if is_delete {
+                builder.build_v2_deletes()
+            } else {
+                builder.build_v2_data()
+            };
+            for f in group {
+                writer.add_file(f, sequence_number)?;
+            }
+            manifests.push(writer.write_manifest_file().await?);
+        }
+        if let Some(parent) = &parent {
+            let list = table.manifest_list_reader(parent).load().await?;
+            manifests.extend(list.consume_entries());
+        }
+
+        let list_path = format!("{metadata_dir}/snap-{snapshot_id}-1-{commit_uuid}.avro");
+        let mut list = ManifestListWriter::v2(
+            file_io.new_output(&list_path)?.writer().await?,
+            snapshot_id,
+            parent.as_ref().map(|p| p.snapshot_id()),
+            sequence_number,
+        );
+        list.add_manifests(manifests.into_iter())?;
+        list.close().await?;
+
+        let parent_summary = parent.as_ref().map(|p| &p.summary().additional_properties);
+        let mut properties = HashMap::new();
+        for (add, total) in TOTALS {
+            let n = added.get(add).copied().unwrap_or(0);
+            let before = parent_summary
+                .and_then(|s| s.get(*total))
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+            if n > 0 {
+                properties.insert(add.to_string(), n.to_string());
+            }
+            properties.insert(total.to_string(), (before + n).to_string());
+        }
+        let snapshot = Snapshot::builder()
+            .with_snapshot_id(snapshot_id)
+            .with_parent_snapshot_id(parent.as_ref().map(|p| p.snapshot_id()))
+            .with_sequence_number(sequence_number)
+            .with_timestamp_ms(chrono::Utc::now().timestamp_millis())
+            .with_manifest_list(list_path)
+            .with_schema_id(metadata.current_schema_id())
+            .with_summary(Summary {
+                operation,
+                additional_properties: properties,
+            })
+            .build();
+        let updates = vec![
+            TableUpdate::AddSnapshot { snapshot },
+            TableUpdate::SetSnapshotRef {
+                ref_name: MAIN_BRANCH.to_string(),
+                reference: SnapshotReference::new(
+                    snapshot_id,
+                    SnapshotRetention::branch(None, None, None),
+                ),
+            },
+        ];
+        self.commit(table, updates).await
+    }
+
+    /// Applies `updates` to `base` (the table as the caller read it), writes the
+    /// new metadata file and points the catalog at it, unless another commit
+    /// got there first (then `CommitConflict`; nothing the catalog shows changed).
+    /// Returns the table as committed.
+    pub async fn commit(&self, base: &Table, updates: Vec<TableUpdate>) -> Result<Table> {
+        let base_location = base.metadata_location_result()?.to_string();
+        let mut builder = base
+            .metadata()
+            .clone()
+            .into_builder(Some(base_location.clone()));
+        for update in updates {
+            builder = update.apply(builder)?;
+        }
+        let metadata = builder.build()?.metadata;
+        let location = MetadataLocation::from_str(&base_location)?
+            .with_next_version()
+            .with_new_metadata(&metadata);
+        metadata.write_to(base.file_io(), &location).await?;
+        let new_location = location.to_string();
+        let ident = base.identifier();
+        match &self.config().kind {
+            CatalogKind::Sql { uri } => {
+                let pool = self.sql_pool(uri).await?;
+                let swapped = sqlx::query(
+                    "UPDATE iceberg_tables
+                     SET metadata_location = ?, previous_metadata_location = ?
+                     WHERE catalog_name = ? AND table_namespace = ? AND table_name = ?
+                       AND (iceberg_type = 'TABLE' OR iceberg_type IS NULL)
+                       AND metadata_location = ?",
+                )
+                .bind(&new_location)
+                .bind(&base_location)
+                .bind(&self.config().name)
+                .bind(ident.namespace().join("."))
+                .bind(ident.name())
+                .bind(&base_location)
+                .execute(&pool)
+                .await
+                .map_err(|e| CatalogError::Commit(e.to_string()))?;
+                if swapped.rows_affected() == 0 {
+                    let _ = base.file_io().delete(&new_location).await;
+                    return Err(CatalogError::CommitConflict(format!(
+                        "{}.{}",
+                        ident.namespace().join("."),
+                        ident.name()
+                    )));
+                }
+            }
+            CatalogKind::Rest { .. } => {
+                return Err(CatalogError::Unsupported(
+                    "committing to a REST catalog".into(),
+                ))
+            }
+        }
+        self.forget_table(ident);
+        self.table(ident).await
+    }
+}
+
+/// A positive snapshot id no snapshot of the table has.
+fn new_snapshot_id(table: &Table) -> i64 {
+    loop {
+        let id = (uuid::Uuid::new_v4().as_u64_pair().0 >> 1) as i64;
+        if id != 0 && table.metadata().snapshot_by_id(id).is_none() {
+            return id;
+        }
+    }
+}
