@@ -15,6 +15,11 @@ pub enum CatalogError {
     Storage { path: String, message: String },
     #[error("catalog error: {0}")]
     Iceberg(#[from] iceberg::Error),
+    #[error("relation \"{0}\" already exists")]
+    Exists(String),
+    /// A request that would reach outside what clients may read.
+    #[error("{0}")]
+    Forbidden(String),
     /// Another commit changed the table since it was read.
     #[error("could not commit to \"{0}\": it was changed by a concurrent commit")]
     CommitConflict(String),
@@ -31,6 +36,8 @@ impl CatalogError {
             CatalogError::Unsupported(_) => "0A000",
             CatalogError::Storage { .. } => "58030",
             CatalogError::CommitConflict(_) => "40001",
+            CatalogError::Exists(_) => "42P07",
+            CatalogError::Forbidden(_) => "42501",
             CatalogError::Commit(_) => "XX000",
             CatalogError::Iceberg(e) => match e.kind() {
                 iceberg::ErrorKind::TableNotFound => "42P01",

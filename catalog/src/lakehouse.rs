@@ -13,6 +13,7 @@ use iceberg_catalog_sql::SqlCatalogBuilder;
 
 use crate::error::{CatalogError, Result};
 use crate::object_storage::{ObjectStorage, ObjectStorageFactory};
+use crate::parquet_tables::{registrations, ParquetCache, ParquetSource};
 
 /// Which catalog holds the tables.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +48,8 @@ pub struct SchemaEntry {
     pub name: String,
     pub ident: NamespaceIdent,
     pub tables: Vec<String>,
+    /// Plain Parquet registered as read-only tables in this namespace.
+    pub parquet: Vec<(String, ParquetSource)>,
 }
 
 /// Every schema and table name, as of one listing.
@@ -67,7 +70,11 @@ impl Listing {
             .collect();
         let names = schemas
             .iter()
-            .flat_map(|s| std::iter::once(&s.name).chain(&s.tables))
+            .flat_map(|s| {
+                std::iter::once(&s.name)
+                    .chain(&s.tables)
+                    .chain(s.parquet.iter().map(|(n, _)| n))
+            })
             .cloned()
             .collect();
         Listing {
@@ -88,6 +95,18 @@ impl Listing {
             .iter()
             .any(|t| t == table)
             .then(|| TableIdent::new(s.ident.clone(), table.to_string()))
+    }
+
+    /// The registered Parquet table `schema.table`, if there is one.
+    pub fn parquet(&self, schema: &str, table: &str) -> Option<&ParquetSource> {
+        let s = self.schema(schema)?;
+        s.parquet.iter().find(|(n, _)| n == table).map(|(_, p)| p)
+    }
+
+    /// Whether `namespace` has a table of either kind named `table`.
+    pub fn has_relation(&self, namespace: &NamespaceIdent, table: &str) -> bool {
+        let schema = namespace.join(".");
+        self.table(&schema, table).is_some() || self.parquet(&schema, table).is_some()
     }
 
     /// Whether any schema or table has this name (a cheap first test before a
@@ -111,6 +130,8 @@ pub struct Lakehouse {
     listing: Mutex<Option<Arc<Cached<Arc<Listing>>>>>,
     /// The SQL catalog's database, for commits (opened on the first one).
     sql_pool: tokio::sync::OnceCell<sqlx::SqlitePool>,
+    /// Registered Parquet tables' file listings and schemas.
+    parquet: ParquetCache,
 }
 
 impl std::fmt::Debug for Lakehouse {
@@ -162,6 +183,7 @@ impl Lakehouse {
             tables: quick_cache::sync::Cache::new(TABLE_CACHE_ENTRIES),
             listing: Mutex::new(None),
             sql_pool: tokio::sync::OnceCell::new(),
+            parquet: ParquetCache::default(),
         })
     }
 
@@ -198,6 +220,21 @@ impl Lakehouse {
         self.tables.remove(ident);
     }
 
+    pub(crate) fn parquet_cache(&self) -> &ParquetCache {
+        &self.parquet
+    }
+
+    /// Schemas and tables as the catalog has them now (no cache).
+    pub async fn listing_fresh(&self) -> Result<Arc<Listing>> {
+        self.forget_listing();
+        self.listing().await
+    }
+
+    /// Drops the cached listing: the next statement lists the catalog again.
+    pub fn forget_listing(&self) {
+        *self.lock_listing() = None;
+    }
+
     /// Schemas and tables, listed again once the refresh interval has passed.
     pub async fn listing(&self) -> Result<Arc<Listing>> {
         if let Some(c) = self.lock_listing().as_ref() {
@@ -231,10 +268,12 @@ impl Lakehouse {
                     .into_iter()
                     .map(|t| t.name().to_string())
                     .collect();
+                let properties = self.catalog.get_namespace(&ns).await?.properties().clone();
                 schemas.push(SchemaEntry {
                     name: ns.as_ref().join("."),
                     ident: ns.clone(),
                     tables,
+                    parquet: registrations(&properties),
                 });
                 pending.push(Some(ns));
             }

@@ -7,6 +7,7 @@ pub mod commit;
 pub mod error;
 pub mod lakehouse;
 pub mod object_storage;
+pub mod parquet_tables;
 pub mod pruning;
 pub mod scan;
 pub mod types;
@@ -14,4 +15,5 @@ pub mod virtual_schema;
 
 pub use error::CatalogError;
 pub use lakehouse::{CatalogKind, LakeConfig, Lakehouse, Listing, SchemaEntry};
+pub use parquet_tables::{ParquetObject, ParquetSource};
 pub use scan::{plan_scan, PlannedDelete, PlannedFile, ScanColumn, ScanPlan, SnapshotSelector};

@@ -3,7 +3,7 @@
 
 use futures::TryStreamExt;
 use iceberg::expr::Predicate;
-use iceberg::spec::{DataContentType, DataFileFormat, SchemaRef};
+use iceberg::spec::{DataContentType, DataFileFormat, Schema, SchemaRef, TableMetadata};
 use iceberg::table::Table;
 
 use crate::error::{CatalogError, Result};
@@ -54,6 +54,33 @@ pub struct ScanPlan {
     pub files: Vec<PlannedFile>,
     /// Data files in the snapshot before pruning (for EXPLAIN and tests).
     pub total_files: Option<usize>,
+    /// Whether the files can be read by column name rather than field id: true
+    /// when no schema change touched the scanned columns. DuckDB pushes join
+    /// filters into a plain Parquet scan but not into one mapped by field id,
+    /// so this is worth up to 3× on joins.
+    pub by_name: bool,
+}
+
+/// Whether every schema the table has had gives each scanned column the same
+/// id, name and primitive type, with names writers store unchanged: then every
+/// data file has the columns under those names.
+fn readable_by_name(metadata: &TableMetadata, schema: &Schema) -> bool {
+    let plain = |n: &str| {
+        n.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    let fields = schema.as_struct().fields();
+    fields
+        .iter()
+        .all(|f| plain(&f.name) && f.field_type.is_primitive())
+        && metadata.schemas_iter().all(|s| {
+            fields.iter().all(|f| {
+                s.field_by_id(f.id)
+                    .is_some_and(|g| g.name == f.name && g.field_type == f.field_type)
+            })
+        })
 }
 
 /// Plans a scan of `table` at `snapshot`, keeping only files that may hold rows
@@ -94,6 +121,7 @@ pub async fn plan_scan(
         Some(s) if snapshot != SnapshotSelector::Current => s.schema(metadata)?,
         _ => metadata.current_schema().clone(),
     };
+    let by_name = readable_by_name(metadata, &schema);
     let columns = schema
         .as_struct()
         .fields()
@@ -110,6 +138,7 @@ pub async fn plan_scan(
             columns,
             files: Vec::new(),
             total_files: Some(0),
+            by_name,
         });
     };
     let mut builder = table.scan().snapshot_id(snapshot_id).select_all();
@@ -160,5 +189,6 @@ pub async fn plan_scan(
         columns,
         files,
         total_files,
+        by_name,
     })
 }

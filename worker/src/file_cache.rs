@@ -110,6 +110,18 @@ impl FileCache {
 
     /// A local path holding the object at `location` (`size` bytes), pinned.
     pub async fn local_path(&self, location: &str, size: u64) -> Result<CachedFile, CatalogError> {
+        self.local_path_keeping(location, size, &[]).await
+    }
+
+    /// As `local_path`, with `keep` (Hive `key=value` directories) as directories
+    /// of the cached copy's path, where readers that derive columns from the
+    /// path find them.
+    pub async fn local_path_keeping(
+        &self,
+        location: &str,
+        size: u64,
+        keep: &[String],
+    ) -> Result<CachedFile, CatalogError> {
         let url = location_url(location)?;
         if url.scheme() == "file" {
             let path = url.to_file_path().map_err(|()| CatalogError::Storage {
@@ -121,7 +133,7 @@ impl FileCache {
                 pin: None,
             });
         }
-        let target = self.cached_name(location);
+        let target = self.cached_name(location, keep);
         let path = target.to_string_lossy().into_owned();
         // An eviction can remove the file between the check and the pin; the
         // second round then downloads it again.
@@ -225,17 +237,24 @@ impl FileCache {
         }
     }
 
-    fn cached_name(&self, location: &str) -> PathBuf {
+    fn cached_name(&self, location: &str, keep: &[String]) -> PathBuf {
         let digest = Sha256::digest(location.as_bytes());
         let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         let ext = Path::new(location)
             .extension()
             .and_then(|e| e.to_str())
             .unwrap_or("bin");
-        self.dir
-            .join("objects")
-            .join(&hex[..2])
-            .join(format!("{hex}.{ext}"))
+        let mut path = self.dir.join("objects").join(&hex[..2]);
+        if !keep.is_empty() {
+            path.push(&hex);
+            for segment in keep {
+                // Only plain names: never a way out of the cache directory.
+                if segment != ".." && segment != "." && !segment.contains(['/', '\\']) {
+                    path.push(segment);
+                }
+            }
+        }
+        path.join(format!("{hex}.{ext}"))
     }
 
     async fn download(&self, location: &str, target: &Path, size: u64) -> Result<(), CatalogError> {
@@ -323,20 +342,23 @@ struct Entry {
     used: SystemTime,
 }
 
-/// Every cached object under `objects/xx/`; downloads abandoned by a process
-/// that died (part files older than the download timeout) are removed.
+/// Every cached object under `objects/` (at any depth: Hive-partitioned copies
+/// keep their directories); downloads abandoned by a process that died (part
+/// files older than the download timeout) are removed.
 fn scan(objects: &Path) -> Vec<Entry> {
     let mut entries = Vec::new();
-    let Ok(shards) = std::fs::read_dir(objects) else {
-        return entries;
-    };
     let abandoned = SystemTime::now() - 2 * DOWNLOAD_TIMEOUT;
-    for shard in shards.flatten() {
-        let Ok(files) = std::fs::read_dir(shard.path()) else {
+    let mut dirs = vec![objects.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(files) = std::fs::read_dir(&dir) else {
             continue;
         };
         for file in files.flatten() {
             let Ok(meta) = file.metadata() else { continue };
+            if meta.is_dir() {
+                dirs.push(file.path());
+                continue;
+            }
             let used = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
             let path = file.path();
             let is_partial = path

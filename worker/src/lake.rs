@@ -8,7 +8,9 @@ use std::sync::{Arc, Mutex};
 use floe_catalog::pruning::to_predicate;
 use floe_catalog::types::quote_ident;
 use floe_catalog::virtual_schema::{TableColumns, VirtualSchema};
-use floe_catalog::{plan_scan, CatalogError, Lakehouse, Listing, ScanPlan, SnapshotSelector};
+use floe_catalog::{
+    plan_scan, CatalogError, Lakehouse, Listing, ParquetSource, ScanPlan, SnapshotSelector,
+};
 use futures::StreamExt;
 use iceberg::spec::{PrimitiveType, Type};
 use iceberg::TableIdent;
@@ -116,6 +118,21 @@ impl LakeReader {
                 edits.push((r.start, r.end, sql));
                 continue;
             }
+            if let Some(source) = resolve_parquet(&listing, &r.parts, names) {
+                if r.snapshot != SnapshotSelector::Current {
+                    return Err(PgError::new(
+                        "0A000",
+                        "AT (VERSION/TIMESTAMP) needs an Iceberg table; registered Parquet has no snapshots",
+                    ));
+                }
+                let planned = runtime
+                    .block_on(self.parquet_scan_sql(source, &r))
+                    .map_err(catalog_error)?;
+                edits.push((r.start, r.end, planned.sql));
+                scans.push(planned.summary);
+                pins.extend(planned.pins);
+                continue;
+            }
             let Some(ident) = resolve(&listing, &r.parts, names) else {
                 continue;
             };
@@ -220,6 +237,20 @@ impl LakeReader {
                 }
             }
         }
+        let mut parquet = Vec::new();
+        for s in &listing.schemas {
+            for (name, source) in &s.parquet {
+                // A registration whose files cannot be read is listed without
+                // columns rather than failing every catalog query.
+                match runtime.block_on(self.lake.parquet_schema(source)) {
+                    Ok(Some(schema)) => parquet.push((s.name.clone(), name.clone(), schema)),
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(table = %name, error = %e, "cannot read a registered Parquet table's schema")
+                    }
+                }
+            }
+        }
         let tables: Vec<TableColumns<'_>> = loaded
             .iter()
             .map(|(schema, table, t)| TableColumns {
@@ -227,6 +258,11 @@ impl LakeReader {
                 table,
                 columns: t.metadata().current_schema(),
             })
+            .chain(parquet.iter().map(|(schema, table, columns)| TableColumns {
+                schema,
+                table,
+                columns,
+            }))
             .collect();
         let schemas: Vec<&str> = listing.schemas.iter().map(|s| s.name.as_str()).collect();
         let vs = Arc::new(VirtualSchema::build(&schemas, &tables, database));
@@ -296,7 +332,7 @@ impl LakeReader {
             "planned lake scan"
         );
         let (files, pins) = self.localize(&plan).await?;
-        let mut sql = lake_scan_sql::render(&plan.columns, &files);
+        let mut sql = lake_scan_sql::render(&plan.columns, &files, plan.by_name);
         if !r.has_alias {
             sql.push_str(" AS ");
             sql.push_str(&quote_ident(ident.name()));
@@ -362,6 +398,69 @@ impl LakeReader {
         Ok((files, pins))
     }
 
+    /// A registered Parquet table as a `read_parquet` over its current objects,
+    /// made local through the cache.
+    async fn parquet_scan_sql(
+        &self,
+        source: &ParquetSource,
+        r: &TableRef,
+    ) -> Result<PlannedRef, CatalogError> {
+        let objects = self.lake.parquet_files(source).await?;
+        if objects.is_empty() {
+            return Err(CatalogError::Storage {
+                path: source.location.clone(),
+                message: "no Parquet objects there any more".into(),
+            });
+        }
+        let jobs = objects.iter().map(|o| {
+            let keep = if source.hive_partitioning {
+                hive_segments(&o.location)
+            } else {
+                Vec::new()
+            };
+            async move {
+                self.cache
+                    .local_path_keeping(&o.location, o.size, &keep)
+                    .await
+            }
+        });
+        let results = futures::stream::iter(jobs)
+            .buffered(DOWNLOAD_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        let mut paths = Vec::with_capacity(results.len());
+        let mut pins = Vec::new();
+        for c in results {
+            let c = c?;
+            paths.push(c.path);
+            pins.extend(c.pin);
+        }
+        let mut sql = lake_scan_sql::render_parquet(&paths, source.hive_partitioning);
+        if !r.has_alias {
+            sql.push_str(" AS ");
+            sql.push_str(&quote_ident(r.parts.last().map_or("", String::as_str)));
+        }
+        Ok(PlannedRef {
+            sql,
+            summary: format!("{} {}/{}", r.parts.join("."), paths.len(), paths.len()),
+            snapshot_id: None,
+            pins,
+        })
+    }
+
+    /// Drops the cached virtual schema after a catalog change made here.
+    pub fn forget_virtual_schema(&self) {
+        *self
+            .virtual_schema
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+    }
+
+    /// The lakehouse, for the statements that change it (`CALL floe_register_…`).
+    pub fn lakehouse(&self) -> &Lakehouse {
+        &self.lake
+    }
+
     /// The SSD cache's counters for the router's `/metrics`.
     pub fn cache_report(&self) -> Vec<(&'static str, u64)> {
         self.cache.report()
@@ -373,6 +472,19 @@ struct PlannedRef {
     summary: String,
     snapshot_id: Option<i64>,
     pins: Vec<FilePin>,
+}
+
+/// The `key=value` directories of an object's path, which name its Hive
+/// partition and must survive in the cached copy's path.
+fn hive_segments(location: &str) -> Vec<String> {
+    let path = location.split_once("://").map_or(location, |(_, p)| p);
+    let mut segments: Vec<&str> = path.split('/').collect();
+    segments.pop();
+    segments
+        .into_iter()
+        .filter(|s| s.contains('=') && !s.starts_with('='))
+        .map(str::to_string)
+        .collect()
 }
 
 /// Downloads in flight for one statement.
@@ -393,6 +505,25 @@ fn resolve(listing: &Listing, parts: &[String], names: &NameContext<'_>) -> Opti
     }
 }
 
+/// The registered Parquet table a reference names, if any (resolved like
+/// `resolve`; an Iceberg table of the same name cannot exist).
+fn resolve_parquet<'l>(
+    listing: &'l Listing,
+    parts: &[String],
+    names: &NameContext<'_>,
+) -> Option<&'l ParquetSource> {
+    match parts {
+        [table] => search_path(names)
+            .iter()
+            .find_map(|schema| listing.parquet(schema, table)),
+        [schema, table] => listing.parquet(schema, table),
+        [db, schema, table] if db.eq_ignore_ascii_case(names.database) => {
+            listing.parquet(schema, table)
+        }
+        _ => None,
+    }
+}
+
 /// A table named in a string argument (`'schema.table'` or `'table'`), with
 /// the same folding and search path as a reference in SQL.
 fn name_argument(listing: &Listing, text: &str, names: &NameContext<'_>) -> Option<TableIdent> {
@@ -400,7 +531,7 @@ fn name_argument(listing: &Listing, text: &str, names: &NameContext<'_>) -> Opti
 }
 
 /// The schemas of `search_path`, in order (`$user` is the session's user).
-fn search_path(names: &NameContext<'_>) -> Vec<String> {
+pub(crate) fn search_path(names: &NameContext<'_>) -> Vec<String> {
     names
         .search_path
         .split(',')

@@ -1,6 +1,8 @@
 //! A planned scan as the DuckDB subquery spliced in place of a lake table:
 //! `read_parquet` over local files with Iceberg field ids mapped to the table's
-//! current names and types, and delete files applied as anti-joins.
+//! current names and types (or, when no schema change touched the columns, by
+//! name, which lets DuckDB push join filters into the scan), and delete files
+//! applied as anti-joins.
 
 use std::collections::BTreeMap;
 
@@ -22,8 +24,9 @@ pub struct LocalFile {
 /// deletes with their field ids.
 type DeleteSet = (Vec<String>, Vec<(String, Vec<i32>)>);
 
-/// Renders the subquery (without alias) reading `files` as `columns`.
-pub fn render(columns: &[ScanColumn], files: &[LocalFile]) -> String {
+/// Renders the subquery (without alias) reading `files` as `columns`, by name
+/// when `by_name` (see `ScanPlan::by_name`), by field id otherwise.
+pub fn render(columns: &[ScanColumn], files: &[LocalFile], by_name: bool) -> String {
     let select_list = columns
         .iter()
         .map(|c| format!("d.{}", quote_ident(&c.name)))
@@ -48,7 +51,7 @@ pub fn render(columns: &[ScanColumn], files: &[LocalFile]) -> String {
     }
     let parts: Vec<String> = groups
         .into_iter()
-        .map(|((pos, eq), group)| render_group(columns, &select_list, &group, &pos, &eq))
+        .map(|((pos, eq), group)| render_group(columns, &select_list, &group, &pos, &eq, by_name))
         .collect();
     format!("({})", parts.join(" UNION ALL "))
 }
@@ -59,9 +62,19 @@ fn render_group(
     files: &[&LocalFile],
     position_deletes: &[String],
     equality_deletes: &[(String, Vec<i32>)],
+    by_name: bool,
 ) -> String {
     let paths = file_list(files.iter().map(|f| f.local.as_str()));
-    let schema = schema_map(columns.iter());
+    // Partition directories in data file paths are not columns: the table's
+    // schema says what the columns are.
+    let mapping = if by_name {
+        ", hive_partitioning = false".to_string()
+    } else {
+        format!(
+            ", schema = {}, hive_partitioning = false",
+            schema_map(columns.iter())
+        )
+    };
     let mut conditions = Vec::new();
     let mut extra = String::new();
     if !position_deletes.is_empty() {
@@ -105,8 +118,7 @@ fn render_group(
             schema_map(eq_columns.into_iter()),
         ));
     }
-    let mut sql =
-        format!("SELECT {select_list} FROM read_parquet({paths}, schema = {schema}{extra}) AS d");
+    let mut sql = format!("SELECT {select_list} FROM read_parquet({paths}{mapping}{extra}) AS d");
     if !conditions.is_empty() {
         sql.push_str(" WHERE ");
         sql.push_str(&conditions.join(" AND "));
@@ -135,6 +147,17 @@ fn schema_map<'a>(columns: impl Iterator<Item = &'a ScanColumn>) -> String {
     format!("MAP {{{}}}", entries.join(", "))
 }
 
+/// A registered Parquet table: its files by name (schemas may differ between
+/// files; columns are matched by name), with Hive partition columns from the
+/// `key=value` directories when asked.
+pub fn render_parquet(paths: &[String], hive_partitioning: bool) -> String {
+    let list: Vec<String> = paths.iter().map(|p| quote_literal(p)).collect();
+    format!(
+        "(SELECT * FROM read_parquet([{}], union_by_name = true, hive_partitioning = {hive_partitioning}))",
+        list.join(", ")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,7 +180,7 @@ mod tests {
     #[test]
     fn an_empty_table_is_typed_and_empty() {
         assert_eq!(
-            render(&cols(), &[]),
+            render(&cols(), &[], false),
             "(SELECT CAST(NULL AS BIGINT) AS \"id\", CAST(NULL AS DOUBLE) AS \"it's\" LIMIT 0)"
         );
     }
@@ -178,10 +201,34 @@ mod tests {
                 equality_deletes: vec![("/c/eq.parquet".into(), vec![1])],
             },
         ];
-        let sql = render(&cols(), &files);
+        let sql = render(&cols(), &files, false);
         assert!(sql.contains("3: {name: 'it''s', type: 'DOUBLE', default_value: NULL}"));
         assert!(sql.contains("UNION ALL"));
         assert!(sql.contains("('s3://b/a.parquet', '/c/a.parquet')"));
         assert!(sql.contains("e.\"id\" IS NOT DISTINCT FROM d.\"id\""));
+    }
+
+    #[test]
+    fn unchanged_schemas_are_read_by_name_without_hive_columns() {
+        let files = vec![LocalFile {
+            location: "s3://b/region=eu/a.parquet".into(),
+            local: "/w/region=eu/a.parquet".into(),
+            position_deletes: vec![],
+            equality_deletes: vec![],
+        }];
+        let sql = render(&cols(), &files, true);
+        assert_eq!(
+            sql,
+            "(SELECT d.\"id\", d.\"it's\" FROM read_parquet(['/w/region=eu/a.parquet'], hive_partitioning = false) AS d)"
+        );
+        assert!(render(&cols(), &files, false).contains("schema = MAP"));
+    }
+
+    #[test]
+    fn parquet_registrations_read_by_name() {
+        assert_eq!(
+            render_parquet(&["/c/x.parquet".into()], true),
+            "(SELECT * FROM read_parquet(['/c/x.parquet'], union_by_name = true, hive_partitioning = true))"
+        );
     }
 }

@@ -1444,6 +1444,22 @@ impl Session {
                 self.params = SessionParams::new(&self.user, &self.default_params, &[]);
                 wire::command_complete(&mut self.out, "DISCARD ALL");
             }
+            SessionCommand::FloeCall { procedure, args } => {
+                let Some(lake) = self.lake.clone() else {
+                    return Err(PgError::new(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        "this worker has no lakehouse",
+                    )
+                    .into());
+                };
+                let names = NameContext {
+                    search_path: self.params.get("search_path").unwrap_or("public"),
+                    user: &self.user,
+                    database: &self.database,
+                };
+                crate::lake_procedures::call(&lake, &procedure, &args, &names, &self.runtime)?;
+                wire::command_complete(&mut self.out, "CALL");
+            }
             SessionCommand::PoolStats => {
                 let report = self
                     .lake

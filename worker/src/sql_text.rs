@@ -284,6 +284,12 @@ pub enum SessionCommand {
     /// `FLOE SESSION 'key' 'value' …`: the router hands a pooled connection to a
     /// new client with these startup parameters (user, database, options).
     PoolSession(Vec<(String, String)>),
+    /// `CALL floe_…(args)`: a lakehouse procedure (registering Parquet or an
+    /// Iceberg table); arguments are literals, named arguments by position.
+    FloeCall {
+        procedure: String,
+        args: Vec<String>,
+    },
     /// `FLOE STATS`: the router collects the worker's counters (SSD cache) for
     /// `/metrics`; they come back as ParameterStatus messages.
     PoolStats,
@@ -366,6 +372,29 @@ pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
         "SAVEPOINT" => Some(SessionCommand::Unsupported("SAVEPOINT")),
         "FLOE" if words.get(1).map(String::as_str) == Some("RESET") => {
             Some(SessionCommand::PoolReset)
+        }
+        "CALL"
+            if words
+                .get(1)
+                .is_some_and(|w| w.to_ascii_lowercase().starts_with("floe_")) =>
+        {
+            let args = toks
+                .iter()
+                .skip(2)
+                .filter_map(|t| match &t.tok {
+                    Tok::Str(s) | Tok::Number(s) => Some(s.clone()),
+                    Tok::Word(w)
+                        if w.eq_ignore_ascii_case("true") || w.eq_ignore_ascii_case("false") =>
+                    {
+                        Some(w.to_ascii_lowercase())
+                    }
+                    _ => None,
+                })
+                .collect();
+            Some(SessionCommand::FloeCall {
+                procedure: words[1].to_ascii_lowercase(),
+                args,
+            })
         }
         "FLOE" if words.get(1).map(String::as_str) == Some("STATS") => {
             Some(SessionCommand::PoolStats)
@@ -619,6 +648,14 @@ mod tests {
         assert_eq!(c("SELECT 1"), None);
         assert_eq!(c("FLOE RESET"), Some(SessionCommand::PoolReset));
         assert_eq!(c("FLOE STATS"), Some(SessionCommand::PoolStats));
+        assert_eq!(
+            c("CALL floe_register_parquet('logs.events', 's3://b/l/', hive_partitioning => true);"),
+            Some(SessionCommand::FloeCall {
+                procedure: "floe_register_parquet".into(),
+                args: vec!["logs.events".into(), "s3://b/l/".into(), "true".into()],
+            })
+        );
+        assert_eq!(c("CALL other_proc(1)"), None);
         assert_eq!(
             c("FLOE SESSION 'user' 'alice' 'application_name' 'psql'"),
             Some(SessionCommand::PoolSession(vec![

@@ -1,0 +1,424 @@
+//! Plain Parquet registered as read-only tables: every object under a prefix, or
+//! matching a glob (`*` within a path segment, `**` across segments, `?`), on
+//! object storage or in the local warehouse; Hive-style `key=value` directories
+//! become columns. Registrations are namespace properties (`floe.parquet.<table>`)
+//! so that both catalog kinds keep them and every worker sees them; the files are
+//! listed again on every catalog refresh, so new objects are read without a
+//! re-registration.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::TryStreamExt;
+use iceberg::spec::Schema;
+use iceberg::{NamespaceIdent, TableIdent};
+use object_store::ObjectStoreExt;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CatalogError, Result};
+use crate::lakehouse::Lakehouse;
+use crate::object_storage::location_url;
+
+/// Namespace property prefix holding a registration (JSON of `ParquetSource`).
+pub const PROPERTY_PREFIX: &str = "floe.parquet.";
+
+/// Where a registered Parquet table's files are.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ParquetSource {
+    pub location: String,
+    pub hive_partitioning: bool,
+}
+
+/// One Parquet object of a registered table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParquetObject {
+    pub location: String,
+    pub size: u64,
+}
+
+impl ParquetSource {
+    /// The listing prefix (up to the first segment with a wildcard) and the
+    /// pattern the rest must match, if any.
+    fn split(&self) -> (String, Option<String>) {
+        let loc = self.location.as_str();
+        match loc.find(['*', '?']) {
+            None => (loc.trim_end_matches('/').to_string(), None),
+            Some(i) => {
+                let cut = loc[..i].rfind('/').unwrap_or(0);
+                (loc[..cut].to_string(), Some(loc[cut + 1..].to_string()))
+            }
+        }
+    }
+}
+
+/// Whether `path` (relative, `/`-separated) matches the glob `pattern`.
+pub fn glob_matches(pattern: &str, path: &str) -> bool {
+    let pat: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match_segments(&pat, &segs)
+}
+
+fn match_segments(pat: &[&str], segs: &[&str]) -> bool {
+    match pat.split_first() {
+        None => segs.is_empty(),
+        Some((&"**", rest)) => (0..=segs.len()).any(|i| match_segments(rest, &segs[i..])),
+        Some((p, rest)) => match segs.split_first() {
+            Some((s, more)) => {
+                match_segment(p.as_bytes(), s.as_bytes()) && match_segments(rest, more)
+            }
+            None => false,
+        },
+    }
+}
+
+fn match_segment(p: &[u8], s: &[u8]) -> bool {
+    match p.split_first() {
+        None => s.is_empty(),
+        Some((b'*', rest)) => (0..=s.len()).any(|i| match_segment(rest, &s[i..])),
+        Some((b'?', rest)) => !s.is_empty() && match_segment(rest, &s[1..]),
+        Some((c, rest)) => s.first() == Some(c) && match_segment(rest, &s[1..]),
+    }
+}
+
+/// Listed files and the schema read from them, kept for one refresh interval.
+pub(crate) struct ParquetListing {
+    pub files: Arc<Vec<ParquetObject>>,
+    pub schema: Option<Arc<Schema>>,
+    pub loaded: Instant,
+}
+
+pub(crate) type ParquetCache = std::sync::Mutex<HashMap<ParquetSource, Arc<ParquetListing>>>;
+
+impl Lakehouse {
+    /// Registers `location` as the read-only table `namespace.table`.
+    pub async fn register_parquet(
+        &self,
+        namespace: &NamespaceIdent,
+        table: &str,
+        source: ParquetSource,
+    ) -> Result<()> {
+        self.check_readable(&source.location)?;
+        if self.listing_fresh().await?.has_relation(namespace, table) {
+            return Err(CatalogError::Exists(format!(
+                "{}.{}",
+                namespace.join("."),
+                table
+            )));
+        }
+        let files = self.list_parquet(&source).await?;
+        if files.is_empty() {
+            return Err(CatalogError::Storage {
+                path: source.location.clone(),
+                message: "no Parquet objects there".into(),
+            });
+        }
+        self.ensure_namespace(namespace).await?;
+        let value =
+            serde_json::to_string(&source).map_err(|e| CatalogError::Commit(e.to_string()))?;
+        self.set_namespace_property(namespace, &format!("{PROPERTY_PREFIX}{table}"), value)
+            .await?;
+        self.forget_listing();
+        Ok(())
+    }
+
+    /// Removes a Parquet registration; the files are not touched.
+    pub async fn unregister_parquet(&self, namespace: &NamespaceIdent, table: &str) -> Result<()> {
+        let listing = self.listing_fresh().await?;
+        let registered = listing
+            .schema(&namespace.join("."))
+            .is_some_and(|s| s.parquet.iter().any(|(n, _)| n == table));
+        if !registered {
+            return Err(CatalogError::NoSuchTable(format!(
+                "{}.{}",
+                namespace.join("."),
+                table
+            )));
+        }
+        // Catalogs update properties but not all of them remove one: an empty
+        // value is no registration.
+        self.set_namespace_property(
+            namespace,
+            &format!("{PROPERTY_PREFIX}{table}"),
+            String::new(),
+        )
+        .await?;
+        self.forget_listing();
+        Ok(())
+    }
+
+    /// Registers an existing Iceberg table by its metadata file.
+    pub async fn register_iceberg(
+        &self,
+        namespace: &NamespaceIdent,
+        table: &str,
+        metadata_location: &str,
+    ) -> Result<()> {
+        self.check_readable(metadata_location)?;
+        if self.listing_fresh().await?.has_relation(namespace, table) {
+            return Err(CatalogError::Exists(format!(
+                "{}.{}",
+                namespace.join("."),
+                table
+            )));
+        }
+        self.ensure_namespace(namespace).await?;
+        let ident = TableIdent::new(namespace.clone(), table.to_string());
+        self.catalog()
+            .register_table(&ident, metadata_location.to_string())
+            .await?;
+        self.forget_listing();
+        Ok(())
+    }
+
+    /// The objects of a registered table, listed again after the refresh interval.
+    pub async fn parquet_files(&self, source: &ParquetSource) -> Result<Arc<Vec<ParquetObject>>> {
+        Ok(self.parquet_listing(source).await?.files.clone())
+    }
+
+    /// The table's columns, read from the footer of its first file.
+    pub async fn parquet_schema(&self, source: &ParquetSource) -> Result<Option<Arc<Schema>>> {
+        Ok(self.parquet_listing(source).await?.schema.clone())
+    }
+
+    async fn parquet_listing(&self, source: &ParquetSource) -> Result<Arc<ParquetListing>> {
+        if let Some(hit) = self
+            .parquet_cache()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(source)
+        {
+            if hit.loaded.elapsed() < self.config().refresh {
+                return Ok(hit.clone());
+            }
+        }
+        let files = self.list_parquet(source).await?;
+        let schema = match files.first() {
+            Some(first) => Some(Arc::new(self.read_parquet_schema(first).await?)),
+            None => None,
+        };
+        let listing = Arc::new(ParquetListing {
+            files: Arc::new(files),
+            schema,
+            loaded: Instant::now(),
+        });
+        self.parquet_cache()
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(source.clone(), listing.clone());
+        Ok(listing)
+    }
+
+    async fn list_parquet(&self, source: &ParquetSource) -> Result<Vec<ParquetObject>> {
+        let (prefix, pattern) = source.split();
+        // A single object named exactly.
+        if pattern.is_none() && prefix.ends_with(".parquet") {
+            let (store, path) = self.storage().resolve(&prefix)?;
+            if let Ok(meta) = store.head(&path).await {
+                return Ok(vec![ParquetObject {
+                    location: prefix,
+                    size: meta.size,
+                }]);
+            }
+        }
+        let (store, base) = self.storage().resolve(&format!("{prefix}/"))?;
+        let base_str = base.as_ref().trim_end_matches('/').to_string();
+        let url = location_url(&prefix)?;
+        let root = if url.scheme() == "file" {
+            "file://".to_string()
+        } else {
+            format!("{}://{}/", url.scheme(), url.authority())
+        };
+        let listed: Vec<object_store::ObjectMeta> = store
+            .list(Some(&base))
+            .try_collect()
+            .await
+            .map_err(|e| CatalogError::Storage {
+                path: source.location.clone(),
+                message: e.to_string(),
+            })?;
+        let mut files: Vec<ParquetObject> = listed
+            .into_iter()
+            .filter_map(|m| {
+                let full = m.location.as_ref().to_string();
+                let relative = full
+                    .strip_prefix(&base_str)
+                    .unwrap_or(&full)
+                    .trim_start_matches('/')
+                    .to_string();
+                let file_name = relative.rsplit('/').next().unwrap_or("");
+                // Hidden and marker files (`_SUCCESS`, `.crc`) are not data.
+                if file_name.starts_with(['_', '.']) || m.size == 0 {
+                    return None;
+                }
+                let keep = match &pattern {
+                    Some(p) => glob_matches(p, &relative),
+                    None => file_name.ends_with(".parquet"),
+                };
+                let location = if root == "file://" {
+                    format!("file:///{}", full.trim_start_matches('/'))
+                } else {
+                    format!("{root}{full}")
+                };
+                keep.then_some(ParquetObject {
+                    location,
+                    size: m.size,
+                })
+            })
+            .collect();
+        files.sort_by(|a, b| a.location.cmp(&b.location));
+        Ok(files)
+    }
+
+    async fn read_parquet_schema(&self, file: &ParquetObject) -> Result<Schema> {
+        let storage_error = |message: String| CatalogError::Storage {
+            path: file.location.clone(),
+            message,
+        };
+        let (store, path) = self.storage().resolve(&file.location)?;
+        // The footer: its length is in the last 8 bytes.
+        if file.size < 12 {
+            return Err(storage_error("too small to be Parquet".into()));
+        }
+        let tail = store
+            .get_range(&path, file.size - 8..file.size)
+            .await
+            .map_err(|e| storage_error(e.to_string()))?;
+        if &tail[4..] != b"PAR1" {
+            return Err(storage_error("not a Parquet file".into()));
+        }
+        let footer_len = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as u64;
+        if footer_len + 8 > file.size {
+            return Err(storage_error("corrupt Parquet footer".into()));
+        }
+        let footer = store
+            .get_range(&path, file.size - 8 - footer_len..file.size - 8)
+            .await
+            .map_err(|e| storage_error(e.to_string()))?;
+        let metadata = parquet::file::metadata::ParquetMetaDataReader::decode_metadata(&footer)
+            .map_err(|e| storage_error(e.to_string()))?;
+        let arrow = parquet::arrow::parquet_to_arrow_schema(
+            metadata.file_metadata().schema_descr(),
+            metadata.file_metadata().key_value_metadata(),
+        )
+        .map_err(|e| storage_error(e.to_string()))?;
+        Ok(iceberg::arrow::arrow_schema_to_schema_auto_assign_ids(
+            &arrow,
+        )?)
+    }
+
+    /// Refuses local paths outside the warehouse: registering one would read
+    /// server files the sandbox keeps clients away from.
+    fn check_readable(&self, location: &str) -> Result<()> {
+        let url = location_url(location)?;
+        if url.scheme() != "file" {
+            return Ok(());
+        }
+        let warehouse = location_url(&self.config().warehouse)?;
+        let inside = warehouse.scheme() == "file"
+            && url
+                .path()
+                .starts_with(&format!("{}/", warehouse.path().trim_end_matches('/')))
+            && !url.path().split('/').any(|s| s == "..");
+        if inside {
+            Ok(())
+        } else {
+            Err(CatalogError::Forbidden(format!(
+                "local path {location} is outside the warehouse"
+            )))
+        }
+    }
+
+    async fn ensure_namespace(&self, namespace: &NamespaceIdent) -> Result<()> {
+        if !self.catalog().namespace_exists(namespace).await? {
+            self.catalog()
+                .create_namespace(namespace, HashMap::new())
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn set_namespace_property(
+        &self,
+        namespace: &NamespaceIdent,
+        key: &str,
+        value: String,
+    ) -> Result<()> {
+        let mut properties = self
+            .catalog()
+            .get_namespace(namespace)
+            .await?
+            .properties()
+            .clone();
+        properties.insert(key.to_string(), value);
+        self.catalog()
+            .update_namespace(namespace, properties)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The registrations among a namespace's properties.
+pub fn registrations(properties: &HashMap<String, String>) -> Vec<(String, ParquetSource)> {
+    let mut out: Vec<(String, ParquetSource)> = properties
+        .iter()
+        .filter_map(|(k, v)| {
+            let name = k.strip_prefix(PROPERTY_PREFIX)?;
+            let source = serde_json::from_str(v).ok()?;
+            Some((name.to_string(), source))
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_like_shells() {
+        assert!(glob_matches("*.parquet", "a.parquet"));
+        assert!(!glob_matches("*.parquet", "x/a.parquet"));
+        assert!(glob_matches("**/*.parquet", "x/y/a.parquet"));
+        assert!(glob_matches("**/*.parquet", "a.parquet"));
+        assert!(glob_matches(
+            "year=*/month=0?/*.parquet",
+            "year=2024/month=03/p.parquet"
+        ));
+        assert!(!glob_matches(
+            "year=*/month=0?/*.parquet",
+            "year=2024/month=11/p.parquet"
+        ));
+        assert!(!glob_matches("*.parquet", "a.csv"));
+    }
+
+    #[test]
+    fn locations_split_at_the_first_wildcard_segment() {
+        let s = |l: &str| ParquetSource {
+            location: l.into(),
+            hive_partitioning: false,
+        };
+        assert_eq!(s("s3://b/logs/").split(), ("s3://b/logs".into(), None));
+        assert_eq!(
+            s("s3://b/logs/year=*/*.parquet").split(),
+            ("s3://b/logs".into(), Some("year=*/*.parquet".into()))
+        );
+    }
+
+    #[test]
+    fn registrations_come_from_namespace_properties() {
+        let props = HashMap::from([
+            ("owner".to_string(), "x".to_string()),
+            (
+                "floe.parquet.logs".to_string(),
+                r#"{"location":"s3://b/l/","hive_partitioning":true}"#.to_string(),
+            ),
+            ("floe.parquet.gone".to_string(), String::new()),
+        ]);
+        let r = registrations(&props);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].0, "logs");
+        assert!(r[0].1.hive_partitioning);
+    }
+}

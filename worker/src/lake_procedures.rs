@@ -1,0 +1,89 @@
+//! The lakehouse procedures clients call with `CALL`: registering plain Parquet
+//! (a prefix or glob, optionally Hive-partitioned) as a read-only table,
+//! removing such a registration, and registering an existing Iceberg table by
+//! its metadata file. They change the catalog at once, inside a transaction
+//! block or not.
+
+use floe_catalog::{CatalogError, ParquetSource};
+use iceberg::NamespaceIdent;
+
+use crate::lake::{search_path, LakeReader, NameContext};
+use crate::pg_error::PgError;
+
+/// Runs `CALL procedure(args)`.
+pub fn call(
+    reader: &LakeReader,
+    procedure: &str,
+    args: &[String],
+    names: &NameContext<'_>,
+    runtime: &tokio::runtime::Handle,
+) -> Result<(), PgError> {
+    let lake = reader.lakehouse();
+    let outcome = match (procedure, args) {
+        ("floe_register_parquet", [name, location, rest @ ..]) if rest.len() <= 1 => {
+            let (namespace, table) = target(name, names)?;
+            let hive_partitioning = match rest.first().map(String::as_str) {
+                None | Some("false") => false,
+                Some("true") => true,
+                Some(other) => {
+                    return Err(PgError::new(
+                        "22P02",
+                        format!("invalid input syntax for type boolean: \"{other}\""),
+                    ))
+                }
+            };
+            let source = ParquetSource {
+                location: location.clone(),
+                hive_partitioning,
+            };
+            runtime.block_on(lake.register_parquet(&namespace, &table, source))
+        }
+        ("floe_unregister_parquet", [name]) => {
+            let (namespace, table) = target(name, names)?;
+            runtime.block_on(lake.unregister_parquet(&namespace, &table))
+        }
+        ("floe_register_iceberg", [name, metadata_location]) => {
+            let (namespace, table) = target(name, names)?;
+            runtime.block_on(lake.register_iceberg(&namespace, &table, metadata_location))
+        }
+        ("floe_register_parquet" | "floe_unregister_parquet" | "floe_register_iceberg", _) => {
+            return Err(PgError::new(
+                "42883",
+                format!(
+                    "procedure {procedure} does not take {} arguments: see the README",
+                    args.len()
+                ),
+            ))
+        }
+        _ => {
+            return Err(PgError::new(
+                "42883",
+                format!("procedure {procedure} does not exist"),
+            ))
+        }
+    };
+    outcome.map_err(|e: CatalogError| PgError::new(e.sqlstate(), e.to_string()))?;
+    reader.forget_virtual_schema();
+    Ok(())
+}
+
+/// The namespace and table a name argument names: `schema.table`, or `table`
+/// in the first schema of the search path.
+fn target(name: &str, names: &NameContext<'_>) -> Result<(NamespaceIdent, String), PgError> {
+    let invalid = || PgError::new("42602", format!("invalid table name \"{name}\""));
+    let parts = floe_sql::spans::split_name(name).ok_or_else(invalid)?;
+    match parts.as_slice() {
+        [table] => {
+            let schema = search_path(names)
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| "public".into());
+            Ok((NamespaceIdent::new(schema), table.clone()))
+        }
+        [schema, table] => {
+            let ns = NamespaceIdent::from_strs(schema.split('.')).map_err(|_| invalid())?;
+            Ok((ns, table.clone()))
+        }
+        _ => Err(invalid()),
+    }
+}
