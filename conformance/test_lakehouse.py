@@ -508,6 +508,22 @@ def test_tables_on_s3_are_read_through_the_ssd_cache():
             assert err.value.sqlstate == "58030"
             assert "remote/nums/data" in str(err.value)
             assert conn.execute("SELECT count(*) FROM remote.big").fetchone() == (15000,)
+
+            # Plain Parquet on S3 in Hive directories, registered through SQL and
+            # read through the cache, whose copies keep the directories.
+            import io
+
+            import pyarrow.parquet as pq
+
+            for day, n in [(1, 2), (2, 3)]:
+                buf = io.BytesIO()
+                pq.write_table(pa.table({"v": list(range(n))}), buf)
+                s3.put_object(Bucket="lake", Key=f"raw/clicks/day={day}/part-0.parquet",
+                              Body=buf.getvalue())
+            conn.execute("CALL floe_register_parquet('rawremote.clicks', 's3://lake/raw/clicks/', true)")
+            assert conn.execute(
+                "SELECT day, count(*), sum(v) FROM rawremote.clicks GROUP BY 1 ORDER BY 1"
+            ).fetchall() == [(1, 2, 1), (2, 3, 3)]
     finally:
         if server:
             server.stop()
@@ -547,3 +563,70 @@ def test_pgjdbc_metadata_lists_lake_tables_and_columns(lake):
     assert columns == want
     count = [l[1] for l in lines if l[0] == "count"]
     assert count == [str(len(catalog.load_table("sales.orders").scan().to_arrow()))]
+
+
+def test_parquet_and_iceberg_tables_are_registered_through_sql(lake):
+    """CALL floe_register_parquet makes a directory or glob of plain Parquet (Hive
+    partitions included) a read-only table that follows new files;
+    CALL floe_register_iceberg adds an existing Iceberg table by its metadata
+    file; paths outside the warehouse are refused."""
+    import pyarrow.parquet as pq
+
+    server, catalog = lake
+    root = pathlib.Path(catalog.properties["warehouse"].removeprefix("file://"))
+    raw = root / "raw" / "events"
+    for year, month, n in [(2025, 1, 3), (2025, 2, 2), (2026, 1, 4)]:
+        d = raw / f"year={year}" / f"month={month}"
+        d.mkdir(parents=True)
+        pq.write_table(pa.table({"id": list(range(n)), "kind": ["a"] * n}), d / "part-0.parquet")
+    (raw / "_SUCCESS").write_text("")
+
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        conn.execute(f"CALL floe_register_parquet('raw.events', 'file://{raw}/', hive_partitioning => true)")
+        conn.execute(f"CALL floe_register_parquet('raw.jan', 'file://{raw}/**/month=1/*.parquet', true)")
+        rows = conn.execute(
+            "SELECT year, month, count(*) FROM raw.events GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
+        assert rows == [(2025, 1, 3), (2025, 2, 2), (2026, 1, 4)]
+        assert conn.execute("SELECT count(*) FROM raw.jan").fetchone() == (7,)
+        # Columns, Hive ones included, are in information_schema.
+        cols = conn.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'raw' AND table_name = 'events' ORDER BY ordinal_position").fetchall()
+        assert cols == [("id", "bigint"), ("kind", "text"), ("year", "bigint"), ("month", "bigint")]
+        # A new file under the prefix is read after the catalog refresh.
+        d = raw / "year=2026" / "month=2"
+        d.mkdir(parents=True)
+        pq.write_table(pa.table({"id": [9], "kind": ["b"]}), d / "part-0.parquet")
+        deadline = 50
+        while conn.execute("SELECT count(*) FROM raw.events").fetchone() != (10,) and deadline:
+            import time
+            time.sleep(0.1)
+            deadline -= 1
+        assert conn.execute("SELECT count(*) FROM raw.events WHERE kind = 'b'").fetchone() == (1,)
+
+        for sql, state in [
+            ("CALL floe_register_parquet('raw.events', 'file://%s/')" % raw, "42P07"),
+            ("CALL floe_register_parquet('raw.secrets', 'file:///etc/')", "42501"),
+            ("CALL floe_register_parquet('raw.up', 'file://%s/../../../etc/')" % root, "42501"),
+            ("CALL floe_register_parquet('raw.none', 'file://%s/nothing-here/')" % root, "58030"),
+            ("CALL floe_no_such_thing('x')", "42883"),
+            ("SELECT * FROM raw.events AT (VERSION => 1)", "0A000"),
+        ]:
+            with pytest.raises(psycopg.Error) as err:
+                conn.execute(sql)
+            assert err.value.sqlstate == state, (sql, err.value)
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+
+        conn.execute("CALL floe_unregister_parquet('raw.jan')")
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute("SELECT count(*) FROM raw.jan")
+
+        # An Iceberg table registered by its metadata file reads that table's state.
+        events = catalog.load_table("sales.events")
+        conn.execute(f"CALL floe_register_iceberg('copies.events', '{events.metadata_location}')")
+        assert conn.execute("SELECT count(*) FROM copies.events").fetchone() == (
+            len(events.scan().to_arrow()),)
+    # Registrations live in the catalog: other engines and other Floe sessions see them.
+    assert ("copies", "events") in catalog.list_tables("copies")
+    props = catalog.load_namespace_properties("raw")
+    assert "floe.parquet.events" in props

@@ -194,7 +194,15 @@ impl Lakehouse {
         }
         let files = self.list_parquet(source).await?;
         let schema = match files.first() {
-            Some(first) => Some(Arc::new(self.read_parquet_schema(first).await?)),
+            Some(first) => {
+                let mut arrow = self.read_parquet_schema(first).await?;
+                if source.hive_partitioning {
+                    arrow = with_hive_columns(arrow, &first.location);
+                }
+                Some(Arc::new(
+                    iceberg::arrow::arrow_schema_to_schema_auto_assign_ids(&arrow)?,
+                ))
+            }
             None => None,
         };
         let listing = Arc::new(ParquetListing {
@@ -270,7 +278,7 @@ impl Lakehouse {
         Ok(files)
     }
 
-    async fn read_parquet_schema(&self, file: &ParquetObject) -> Result<Schema> {
+    async fn read_parquet_schema(&self, file: &ParquetObject) -> Result<arrow_schema::Schema> {
         let storage_error = |message: String| CatalogError::Storage {
             path: file.location.clone(),
             message,
@@ -302,9 +310,7 @@ impl Lakehouse {
             metadata.file_metadata().key_value_metadata(),
         )
         .map_err(|e| storage_error(e.to_string()))?;
-        Ok(iceberg::arrow::arrow_schema_to_schema_auto_assign_ids(
-            &arrow,
-        )?)
+        Ok(arrow)
     }
 
     /// Refuses local paths outside the warehouse: registering one would read
@@ -358,6 +364,32 @@ impl Lakehouse {
     }
 }
 
+/// `schema` with the Hive partition columns of `location`'s `key=value`
+/// directories appended, typed as DuckDB infers them for the common cases
+/// (whole numbers BIGINT, the rest VARCHAR).
+fn with_hive_columns(schema: arrow_schema::Schema, location: &str) -> arrow_schema::Schema {
+    use arrow_schema::{DataType, Field};
+    let path = location.split_once("://").map_or(location, |(_, p)| p);
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    let mut segments: Vec<&str> = path.split('/').collect();
+    segments.pop();
+    for segment in segments {
+        let Some((key, value)) = segment.split_once('=') else {
+            continue;
+        };
+        if key.is_empty() || fields.iter().any(|f| f.name() == key) {
+            continue;
+        }
+        let data_type = if value.parse::<i64>().is_ok() {
+            DataType::Int64
+        } else {
+            DataType::Utf8
+        };
+        fields.push(Field::new(key, data_type, true));
+    }
+    arrow_schema::Schema::new(fields)
+}
+
 /// The registrations among a namespace's properties.
 pub fn registrations(properties: &HashMap<String, String>) -> Vec<(String, ParquetSource)> {
     let mut out: Vec<(String, ParquetSource)> = properties
@@ -404,6 +436,20 @@ mod tests {
             s("s3://b/logs/year=*/*.parquet").split(),
             ("s3://b/logs".into(), Some("year=*/*.parquet".into()))
         );
+    }
+
+    #[test]
+    fn hive_directories_become_columns() {
+        let base = arrow_schema::Schema::new(vec![arrow_schema::Field::new(
+            "v",
+            arrow_schema::DataType::Int32,
+            true,
+        )]);
+        let s = with_hive_columns(base, "s3://b/logs/year=2025/region=eu/part-0.parquet");
+        let names: Vec<&str> = s.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["v", "year", "region"]);
+        assert_eq!(s.field(1).data_type(), &arrow_schema::DataType::Int64);
+        assert_eq!(s.field(2).data_type(), &arrow_schema::DataType::Utf8);
     }
 
     #[test]

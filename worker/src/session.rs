@@ -1457,7 +1457,7 @@ impl Session {
                     user: &self.user,
                     database: &self.database,
                 };
-                crate::lake_procedures::call(&lake, &procedure, &args, &names, &self.runtime)?;
+                crate::lake_procedures::call(&lake, procedure, args, &names, &self.runtime)?;
                 wire::command_complete(&mut self.out, "CALL");
             }
             SessionCommand::PoolStats => {
