@@ -303,6 +303,15 @@ impl Lakehouse {
                 CatalogError::Iceberg(e)
             }
         })?;
+        // An unchanged table keeps its Table value, whose object cache holds the
+        // manifest lists and manifests already read: only a new metadata file
+        // (a commit) costs a fresh read of them.
+        let table = match self.tables.get(ident) {
+            Some(old) if old.value.metadata_location() == table.metadata_location() => {
+                old.value.clone()
+            }
+            _ => table,
+        };
         self.tables.insert(
             ident.clone(),
             Arc::new(Cached {
