@@ -22,6 +22,7 @@ def floe_binary() -> str:
 
 class Server:
     def __init__(self, config_text=None):
+        self.config_text = config_text
         self.data_dir = tempfile.TemporaryDirectory(prefix="floe-conformance-")
         args = [floe_binary(), "serve", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir.name]
         if config_text is not None:
