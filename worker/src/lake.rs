@@ -493,16 +493,7 @@ const DOWNLOAD_CONCURRENCY: usize = 8;
 /// The lake table a reference names, if any: `t` through the search path,
 /// `schema.t`, or `database.schema.t` in the session's own database.
 fn resolve(listing: &Listing, parts: &[String], names: &NameContext<'_>) -> Option<TableIdent> {
-    match parts {
-        [table] => search_path(names)
-            .iter()
-            .find_map(|schema| listing.table(schema, table)),
-        [schema, table] => listing.table(schema, table),
-        [db, schema, table] if db.eq_ignore_ascii_case(names.database) => {
-            listing.table(schema, table)
-        }
-        _ => None,
-    }
+    resolve_with(parts, names, |schema, table| listing.table(schema, table))
 }
 
 /// The registered Parquet table a reference names, if any (resolved like
@@ -512,14 +503,21 @@ fn resolve_parquet<'l>(
     parts: &[String],
     names: &NameContext<'_>,
 ) -> Option<&'l ParquetSource> {
+    resolve_with(parts, names, |schema, table| listing.parquet(schema, table))
+}
+
+/// Postgres name resolution over `lookup(schema, table)`.
+fn resolve_with<T>(
+    parts: &[String],
+    names: &NameContext<'_>,
+    lookup: impl Fn(&str, &str) -> Option<T>,
+) -> Option<T> {
     match parts {
         [table] => search_path(names)
             .iter()
-            .find_map(|schema| listing.parquet(schema, table)),
-        [schema, table] => listing.parquet(schema, table),
-        [db, schema, table] if db.eq_ignore_ascii_case(names.database) => {
-            listing.parquet(schema, table)
-        }
+            .find_map(|schema| lookup(schema, table)),
+        [schema, table] => lookup(schema, table),
+        [db, schema, table] if db.eq_ignore_ascii_case(names.database) => lookup(schema, table),
         _ => None,
     }
 }
