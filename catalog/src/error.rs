@@ -17,6 +17,16 @@ pub enum CatalogError {
     Iceberg(#[from] iceberg::Error),
     #[error("relation \"{0}\" already exists")]
     Exists(String),
+    #[error("schema \"{0}\" already exists")]
+    SchemaExists(String),
+    #[error("schema \"{0}\" does not exist")]
+    NoSuchSchema(String),
+    #[error(
+        "cannot drop schema {0} because other objects depend on it (use DROP SCHEMA … CASCADE)"
+    )]
+    SchemaNotEmpty(String),
+    #[error("unacceptable schema name \"{0}\"")]
+    ReservedSchema(String),
     /// A request that would reach outside what clients may read.
     #[error("{0}")]
     Forbidden(String),
@@ -37,6 +47,10 @@ impl CatalogError {
             CatalogError::Storage { .. } => "58030",
             CatalogError::CommitConflict(_) => "40001",
             CatalogError::Exists(_) => "42P07",
+            CatalogError::SchemaExists(_) => "42P06",
+            CatalogError::NoSuchSchema(_) => "3F000",
+            CatalogError::SchemaNotEmpty(_) => "2BP01",
+            CatalogError::ReservedSchema(_) => "42939",
             CatalogError::Forbidden(_) => "42501",
             CatalogError::Commit(_) => "XX000",
             CatalogError::Iceberg(e) => match e.kind() {

@@ -4,15 +4,19 @@
 //! from SQL predicates, and the type mapping the virtual Postgres schema shows.
 
 pub mod commit;
+pub mod data_files;
 pub mod error;
 pub mod lakehouse;
+pub mod namespaces;
 pub mod object_storage;
 pub mod parquet_tables;
 pub mod pruning;
 pub mod scan;
+pub mod tables;
 pub mod types;
 pub mod virtual_schema;
 
+pub use data_files::WrittenFile;
 pub use error::CatalogError;
 pub use lakehouse::{CatalogKind, LakeConfig, Lakehouse, Listing, SchemaEntry};
 pub use parquet_tables::{ParquetObject, ParquetSource};

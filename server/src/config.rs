@@ -43,6 +43,19 @@ pub struct Config {
     pub tls: TlsSection,
     #[serde(default)]
     pub admin: AdminSection,
+    #[serde(default)]
+    pub router: RouterSection,
+}
+
+/// The client-facing process (`floe serve`, `floe router`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterSection {
+    /// Threads relaying client sessions. One (the default) runs every session on
+    /// a single event loop: a relayed round trip then wakes no other thread, which
+    /// is what keeps the extra hop cheap for small queries; more threads spread
+    /// many busy sessions (TLS, large results) over more cores.
+    pub threads: Option<usize>,
 }
 
 /// The admin HTTP endpoint (`/metrics`, `/health`): 127.0.0.1:9187 unless set;

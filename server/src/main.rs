@@ -209,10 +209,25 @@ fn main() -> ExitCode {
     // One TLS crypto provider for the process (object storage and REST catalog
     // clients, as for client connections): ring.
     let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // Workers run DuckDB on blocking threads and keep tokio's default; the router
+    // relays on as many threads as configured (see `RouterSection::threads`).
+    let built = match (&cli.command, config.router.threads.unwrap_or(1)) {
+        (Command::Serve { .. } | Command::Router { .. }, 1) => {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        }
+        (Command::Serve { .. } | Command::Router { .. }, n) => {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(n.max(1))
+                .enable_all()
+                .build()
+        }
+        _ => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+    };
+    let runtime = match built {
         Ok(r) => r,
         Err(e) => {
             eprintln!("floe: cannot start the runtime: {e}");

@@ -166,7 +166,12 @@ pub async fn worker(config: Config, id: Option<usize>) -> Result<(), RunError> {
             .ssd_max_bytes
             .unwrap_or(floe_worker::file_cache::DEFAULT_MAX_BYTES),
     );
-    let reader = floe_worker::LakeReader::new(lake, cache);
+    // Files the engine writes wait here (inside its allowed directories) until
+    // they are uploaded; anything left from a crash is removed at start.
+    let staging = layout.tmp.join("staging");
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging)?;
+    let reader = floe_worker::LakeReader::new(lake, cache, staging);
     let worker = floe_worker::Worker::new(db, defaults, token, Some(reader));
     let listener = bind(&addr).await?;
     let local = listener.local_addr()?;

@@ -52,6 +52,8 @@ pub struct LakeSnapshot {
 pub struct LakeReader {
     lake: Lakehouse,
     cache: FileCache,
+    /// Where the engine writes files before they are uploaded.
+    staging: std::path::PathBuf,
     /// The last virtual schema built, keyed by listing and database name.
     virtual_schema: Mutex<Option<CachedVirtualSchema>>,
 }
@@ -65,10 +67,11 @@ struct CachedVirtualSchema {
 }
 
 impl LakeReader {
-    pub fn new(lake: Lakehouse, cache: FileCache) -> Arc<LakeReader> {
+    pub fn new(lake: Lakehouse, cache: FileCache, staging: std::path::PathBuf) -> Arc<LakeReader> {
         Arc::new(LakeReader {
             lake,
             cache,
+            staging,
             virtual_schema: Mutex::new(None),
         })
     }
@@ -457,6 +460,11 @@ impl LakeReader {
     }
 
     /// The lakehouse, for the statements that change it (`CALL floe_register_…`).
+    /// The staging directory for files the engine writes.
+    pub fn staging_dir(&self) -> &std::path::Path {
+        &self.staging
+    }
+
     pub fn lakehouse(&self) -> &Lakehouse {
         &self.lake
     }

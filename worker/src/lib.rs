@@ -14,6 +14,8 @@ pub mod lake_history;
 pub mod lake_procedures;
 pub mod lake_refs;
 pub mod lake_scan_sql;
+pub mod lake_schema;
+pub mod lake_write;
 pub mod params;
 pub mod pg_compat;
 pub mod pg_error;

@@ -24,6 +24,7 @@ use crate::duck::{
 };
 use crate::file_cache::FilePin;
 use crate::lake::{LakeReader, LakeSnapshot, NameContext};
+use crate::lake_write::{LakeDdl, LakeInsert, WritePlan};
 use crate::params;
 use crate::pg_compat;
 use crate::pg_error::{sqlstate, FromDuckdb, PgError};
@@ -176,12 +177,17 @@ struct DuckStatement {
     modifies: bool,
     /// DDL and other statements after which cached statements may be stale.
     changes_schema: bool,
+    /// For an INSERT into a lake table: the statement writes a staged file,
+    /// which is committed once it ran.
+    lake_insert: Option<LakeInsert>,
 }
 
 enum StatementKind {
     Empty,
     Session(SessionCommand),
     Duck(DuckStatement),
+    /// A lake statement that changes the catalog (CREATE/DROP TABLE, CTAS).
+    LakeDdl(LakeDdl),
 }
 
 struct Statement {
@@ -842,8 +848,47 @@ impl Session {
                 }));
             }
         }
+        // Writes to lake tables: catalog changes run as they are; an INSERT runs
+        // as a COPY to a staged file, committed after it ran.
+        let mut lake_insert = None;
+        let mut write_rewrite = None;
+        let mut insert_sql = String::new();
+        if let Some(lake) = &self.lake {
+            let names = NameContext {
+                search_path: self.params.get("search_path").unwrap_or("public"),
+                user: &self.user,
+                database: &self.database,
+            };
+            match lake.plan_write(sql, tokens, &self.conn, &self.runtime, &names)? {
+                Some(WritePlan::Ddl(ddl)) => {
+                    return Ok(Rc::new(Statement {
+                        sql: sql.to_string(),
+                        kind: StatementKind::LakeDdl(ddl),
+                        param_types: client_types.to_vec(),
+                        fields: None,
+                        client_types: client_types.to_vec(),
+                        lake_snapshots: Vec::new(),
+                        _lake_pins: Vec::new(),
+                    }));
+                }
+                Some(WritePlan::Insert {
+                    insert,
+                    copy_sql,
+                    rewritten,
+                }) => {
+                    lake_insert = Some(insert);
+                    write_rewrite = rewritten;
+                    insert_sql = copy_sql;
+                }
+                None => {}
+            }
+        }
         // Lake tables become scans of this statement's snapshot files.
         let resolved = match &self.lake {
+            _ if lake_insert.is_some() => write_rewrite.map(|mut r| {
+                r.sql = std::mem::take(&mut insert_sql);
+                r
+            }),
             Some(lake) => {
                 let names = NameContext {
                     search_path: self.params.get("search_path").unwrap_or("public"),
@@ -858,11 +903,15 @@ impl Session {
             self.params.set_internal("floe.lake_scan", r.scans.clone());
         }
         let client_sql = sql;
-        let sql = resolved.as_ref().map_or(sql, |r| r.sql.as_str());
+        let sql = match (&resolved, lake_insert.is_some()) {
+            (Some(r), _) => r.sql.as_str(),
+            (None, true) => insert_sql.as_str(),
+            (None, false) => sql,
+        };
         // Repeated statements reuse their DuckDB preparation: planning costs more
         // than running a small query.
         let cache_key = (sql.to_string(), client_types.to_vec());
-        if let Some(hit) = self.statement_cache.get(&cache_key) {
+        if let (Some(hit), None) = (self.statement_cache.get(&cache_key), &lake_insert) {
             return Ok(hit.clone());
         }
         if let Some(SessionCommand::Set { name, .. } | SessionCommand::Reset(Some(name))) = command
@@ -933,7 +982,11 @@ impl Session {
         } else {
             None
         };
-        let tag = command_tag(stype, &words, tokens);
+        let tag = if lake_insert.is_some() {
+            Tag::Insert
+        } else {
+            command_tag(stype, &words, tokens)
+        };
         let modifies = matches!(
             stype,
             st::INSERT
@@ -944,10 +997,12 @@ impl Session {
                 | st::ALTER
                 | st::DROP
         );
-        let changes_schema = !matches!(
-            stype,
-            st::SELECT | st::INSERT | st::UPDATE | st::DELETE | st::MERGE_INTO | st::EXPLAIN
-        );
+        let changes_schema = lake_insert.is_none()
+            && !matches!(
+                stype,
+                st::SELECT | st::INSERT | st::UPDATE | st::DELETE | st::MERGE_INTO | st::EXPLAIN
+            );
+        let is_lake_insert = lake_insert.is_some();
         let stmt = Rc::new(Statement {
             sql: client_sql.to_string(),
             kind: StatementKind::Duck(DuckStatement {
@@ -956,6 +1011,7 @@ impl Session {
                 returns_rows,
                 modifies,
                 changes_schema,
+                lake_insert,
             }),
             param_types,
             fields,
@@ -969,7 +1025,7 @@ impl Session {
         if changes_schema {
             // Cached descriptions may be stale once the schema changes.
             self.statement_cache.clear();
-        } else {
+        } else if !is_lake_insert {
             if self.statement_cache.len() >= STATEMENT_CACHE_SIZE {
                 self.statement_cache.clear();
             }
@@ -1051,11 +1107,25 @@ impl Session {
             }
             StatementKind::Session(cmd) => self.run_session_command(cmd),
             StatementKind::Duck(d) => self.run_duck(portal, d, max_rows),
+            StatementKind::LakeDdl(ddl) => {
+                let lake = self.lake_for_write()?;
+                let started = Instant::now();
+                let tag = lake.run_ddl(ddl, &self.conn, &self.runtime)?;
+                self.statement_cache.clear();
+                log_if_slow(self.pid, &stmt.sql, started);
+                wire::command_complete(&mut self.out, &tag);
+                portal.state = PortalState::Done;
+                Ok(())
+            }
         }
     }
 
     fn run_duck(&mut self, portal: &mut Portal, d: &DuckStatement, max_rows: u64) -> SResult<()> {
         if matches!(portal.state, PortalState::NotStarted) {
+            let lake = match d.lake_insert {
+                Some(_) => Some(self.lake_for_write()?),
+                None => None,
+            };
             if d.changes_schema {
                 self.statement_cache.clear();
             }
@@ -1104,6 +1174,10 @@ impl Session {
                     SessionError::Pg(PgError::from_duckdb(&e.message, Some(&portal.stmt.sql)))
                 })?;
                 drop(result);
+                let count = match (&d.lake_insert, lake) {
+                    (Some(insert), Some(lake)) => lake.commit_insert(insert, &self.runtime)?,
+                    _ => count,
+                };
                 log_if_slow(self.pid, &portal.stmt.sql, started);
                 let tag = format_tag(&d.tag, count);
                 wire::command_complete(&mut self.out, &tag);
@@ -1354,6 +1428,26 @@ impl Session {
             .map_err(|e| PgError::from_duckdb(&e.message, None).into())
     }
 
+    /// The lakehouse, for a lake write outside a transaction block (the catalog
+    /// change is immediate and could not be rolled back yet).
+    fn lake_for_write(&self) -> SResult<Arc<LakeReader>> {
+        let Some(lake) = self.lake.clone() else {
+            return Err(PgError::new(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "this worker has no lakehouse",
+            )
+            .into());
+        };
+        if self.txn != TxnState::Idle {
+            return Err(PgError::new(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "writes to lake tables and schemas cannot run inside a transaction block yet",
+            )
+            .into());
+        }
+        Ok(lake)
+    }
+
     fn run_session_command(&mut self, cmd: &SessionCommand) -> SResult<()> {
         match cmd {
             SessionCommand::Begin => {
@@ -1443,6 +1537,33 @@ impl Session {
                 self.drop_temporary_objects()?;
                 self.params = SessionParams::new(&self.user, &self.default_params, &[]);
                 wire::command_complete(&mut self.out, "DISCARD ALL");
+            }
+            SessionCommand::CreateSchema {
+                name,
+                if_not_exists,
+            } => {
+                let lake = self.lake_for_write()?;
+                let outcome = self
+                    .runtime
+                    .block_on(lake.lakehouse().create_schema(name, *if_not_exists));
+                lake.forget_virtual_schema();
+                outcome.map_err(|e| PgError::new(e.sqlstate(), e.to_string()))?;
+                wire::command_complete(&mut self.out, "CREATE SCHEMA");
+            }
+            SessionCommand::DropSchema {
+                names,
+                if_exists,
+                cascade,
+            } => {
+                let lake = self.lake_for_write()?;
+                for name in names {
+                    let outcome = self
+                        .runtime
+                        .block_on(lake.lakehouse().drop_schema(name, *if_exists, *cascade));
+                    lake.forget_virtual_schema();
+                    outcome.map_err(|e| PgError::new(e.sqlstate(), e.to_string()))?;
+                }
+                wire::command_complete(&mut self.out, "DROP SCHEMA");
             }
             SessionCommand::FloeCall { procedure, args } => {
                 let Some(lake) = self.lake.clone() else {

@@ -284,6 +284,17 @@ pub enum SessionCommand {
     /// `FLOE SESSION 'key' 'value' …`: the router hands a pooled connection to a
     /// new client with these startup parameters (user, database, options).
     PoolSession(Vec<(String, String)>),
+    /// `CREATE SCHEMA [IF NOT EXISTS] name`: a lake namespace.
+    CreateSchema {
+        name: String,
+        if_not_exists: bool,
+    },
+    /// `DROP SCHEMA [IF EXISTS] a, b [CASCADE | RESTRICT]`: lake namespaces.
+    DropSchema {
+        names: Vec<String>,
+        if_exists: bool,
+        cascade: bool,
+    },
     /// `CALL floe_…(args)`: a lakehouse procedure (registering Parquet or an
     /// Iceberg table); arguments are literals, named arguments by position.
     FloeCall {
@@ -293,6 +304,15 @@ pub enum SessionCommand {
     /// `FLOE STATS`: the router collects the worker's counters (SSD cache) for
     /// `/metrics`; they come back as ParameterStatus messages.
     PoolStats,
+}
+
+/// An identifier as Postgres folds it: unquoted words to lower case.
+fn identifier(t: &Token) -> Option<String> {
+    match &t.tok {
+        Tok::Word(w) => Some(w.to_lowercase()),
+        Tok::QuotedIdent(q) => Some(q.clone()),
+        _ => None,
+    }
 }
 
 fn token_text(t: &Token) -> String {
@@ -372,6 +392,49 @@ pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
         "SAVEPOINT" => Some(SessionCommand::Unsupported("SAVEPOINT")),
         "FLOE" if words.get(1).map(String::as_str) == Some("RESET") => {
             Some(SessionCommand::PoolReset)
+        }
+        "CREATE" if words.get(1).map(String::as_str) == Some("SCHEMA") => {
+            let rest: Vec<&Token> = toks.iter().skip(2).copied().collect();
+            let if_not_exists = rest.len() >= 3
+                && rest[0].is_word("IF")
+                && rest[1].is_word("NOT")
+                && rest[2].is_word("EXISTS");
+            let rest = if if_not_exists { &rest[3..] } else { &rest[..] };
+            // `CREATE SCHEMA name` alone; AUTHORIZATION and schema elements go
+            // to the engine (and fail there).
+            match rest {
+                [name] => identifier(name).map(|name| SessionCommand::CreateSchema {
+                    name,
+                    if_not_exists,
+                }),
+                _ => None,
+            }
+        }
+        "DROP" if words.get(1).map(String::as_str) == Some("SCHEMA") => {
+            let mut rest: Vec<&Token> = toks.iter().skip(2).copied().collect();
+            let if_exists = rest.len() >= 2 && rest[0].is_word("IF") && rest[1].is_word("EXISTS");
+            if if_exists {
+                rest.drain(..2);
+            }
+            let cascade = rest.last().is_some_and(|t| t.is_word("CASCADE"));
+            if cascade || rest.last().is_some_and(|t| t.is_word("RESTRICT")) {
+                rest.pop();
+            }
+            let mut names = Vec::new();
+            for (i, t) in rest.iter().enumerate() {
+                if i % 2 == 1 {
+                    if t.tok != Tok::Punct(',') {
+                        return None;
+                    }
+                } else {
+                    names.push(identifier(t)?);
+                }
+            }
+            (!names.is_empty()).then_some(SessionCommand::DropSchema {
+                names,
+                if_exists,
+                cascade,
+            })
         }
         "CALL"
             if words
@@ -656,6 +719,30 @@ mod tests {
             })
         );
         assert_eq!(c("CALL other_proc(1)"), None);
+        assert_eq!(
+            c("CREATE SCHEMA IF NOT EXISTS Sales"),
+            Some(SessionCommand::CreateSchema {
+                name: "sales".into(),
+                if_not_exists: true
+            })
+        );
+        assert_eq!(c("CREATE SCHEMA s AUTHORIZATION bob"), None);
+        assert_eq!(
+            c("DROP SCHEMA IF EXISTS a, \"B\" CASCADE;"),
+            Some(SessionCommand::DropSchema {
+                names: vec!["a".into(), "B".into()],
+                if_exists: true,
+                cascade: true
+            })
+        );
+        assert_eq!(
+            c("drop schema a restrict"),
+            Some(SessionCommand::DropSchema {
+                names: vec!["a".into()],
+                if_exists: false,
+                cascade: false
+            })
+        );
         assert_eq!(
             c("FLOE SESSION 'user' 'alice' 'application_name' 'psql'"),
             Some(SessionCommand::PoolSession(vec![

@@ -1,0 +1,241 @@
+"""Lake tables created and written through Floe: CREATE SCHEMA / TABLE, INSERT,
+CREATE TABLE AS and DROP commit to the Iceberg catalog, PyIceberg reads exactly
+what Floe wrote (and Floe what PyIceberg appends), failed statements leave no
+snapshot behind, and concurrent appenders lose no row."""
+
+import concurrent.futures
+import datetime
+import decimal
+import pathlib
+import tempfile
+
+import psycopg
+import pyarrow as pa
+import pytest
+from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.types import (
+    DecimalType,
+    DoubleType,
+    IntegerType,
+    ListType,
+    LongType,
+    StringType,
+    TimestamptzType,
+)
+
+from conftest import Server
+
+
+@pytest.fixture(scope="module")
+def lake():
+    root = pathlib.Path(tempfile.mkdtemp(prefix="floe-writes-"))
+    catalog = SqlCatalog(
+        "floe", uri=f"sqlite:///{root}/catalog.db", warehouse=f"file://{root}/warehouse"
+    )
+    catalog.create_namespace("seed")
+    server = Server(
+        f'[catalog]\nuri = "sqlite:{root}/catalog.db"\nwarehouse = "file://{root}/warehouse"\n'
+        'refresh_ms = 0\n[admin]\nlisten = ""\n'
+    )
+    yield server, catalog, root
+    server.stop()
+
+
+def run(server, *statements):
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        out = None
+        for s in statements:
+            cur = conn.execute(s)
+            out = cur.fetchall() if cur.description else cur.statusmessage
+        return out
+
+
+def pg_error(server, sql):
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        with pytest.raises(psycopg.Error) as e:
+            conn.execute(sql)
+        # The session survives the error.
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+        return e.value.sqlstate, str(e.value)
+
+
+def test_create_insert_and_pyiceberg_reads_the_same(lake):
+    server, catalog, _ = lake
+    assert run(server, "CREATE SCHEMA shop") == "CREATE SCHEMA"
+    assert run(server, "CREATE SCHEMA IF NOT EXISTS shop") == "CREATE SCHEMA"
+    assert run(
+        server,
+        "CREATE TABLE shop.orders (id bigint PRIMARY KEY, customer varchar(20) NOT NULL,"
+        " amount numeric(12,2), score double precision, qty integer,"
+        " placed timestamptz, tags text[])",
+    ) == "CREATE TABLE"
+    assert pg_error(server, "CREATE TABLE shop.orders (x int)")[0] == "42P07"
+
+    table = catalog.load_table("shop.orders")
+    fields = {f.name: f for f in table.schema().fields}
+    assert fields["id"].field_type == LongType() and fields["id"].required
+    assert fields["customer"].field_type == StringType() and fields["customer"].required
+    assert fields["amount"].field_type == DecimalType(12, 2)
+    assert fields["score"].field_type == DoubleType()
+    assert fields["qty"].field_type == IntegerType()
+    assert fields["placed"].field_type == TimestamptzType()
+    assert isinstance(fields["tags"].field_type, ListType)
+    assert table.schema().identifier_field_ids == [fields["id"].field_id]
+
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        cur = conn.execute(
+            "INSERT INTO shop.orders VALUES (1, 'ann', 10.50, 0.5, 3, '2026-01-02 10:00+00',"
+            " ARRAY['a','b']), (2, 'bob', NULL, NULL, NULL, NULL, NULL)"
+        )
+        assert cur.statusmessage == "INSERT 0 2"
+        # Extended protocol with parameters, and a column list (the rest NULL).
+        cur = conn.execute(
+            "INSERT INTO shop.orders (customer, id, amount) VALUES (%s, %s, %s)",
+            ("cy", 3, decimal.Decimal("7.25")),
+        )
+        assert cur.statusmessage == "INSERT 0 1"
+        # INSERT … SELECT from the table itself (reads the snapshot before).
+        cur = conn.execute(
+            "INSERT INTO shop.orders (id, customer, qty) SELECT id + 10, upper(customer), qty"
+            " FROM shop.orders WHERE id <= 2"
+        )
+        assert cur.statusmessage == "INSERT 0 2"
+        rows = conn.execute(
+            "SELECT id, customer, amount, qty, tags FROM shop.orders ORDER BY id"
+        ).fetchall()
+    assert rows == [
+        (1, "ann", decimal.Decimal("10.50"), 3, ["a", "b"]),
+        (2, "bob", None, None, None),
+        (3, "cy", decimal.Decimal("7.25"), None, None),
+        (11, "ANN", None, 3, None),
+        (12, "BOB", None, None, None),
+    ]
+    arrow = catalog.load_table("shop.orders").scan().to_arrow().sort_by("id")
+    assert arrow.column("id").to_pylist() == [1, 2, 3, 11, 12]
+    assert arrow.column("customer").to_pylist() == ["ann", "bob", "cy", "ANN", "BOB"]
+    assert arrow.column("amount").to_pylist()[:3] == [
+        decimal.Decimal("10.50"), None, decimal.Decimal("7.25")
+    ]
+    assert arrow.column("placed").to_pylist()[0] == datetime.datetime(
+        2026, 1, 2, 10, tzinfo=datetime.timezone.utc
+    )
+    snapshots = catalog.load_table("shop.orders").snapshots()
+    assert len(snapshots) == 3
+    assert [s.summary.operation.value for s in snapshots] == ["append"] * 3
+
+
+def test_column_statistics_prune_floe_written_files(lake):
+    server, catalog, _ = lake
+    run(server, "CREATE TABLE shop.events (k bigint, v text)")
+    for lo in range(0, 50, 10):
+        run(server, f"INSERT INTO shop.events SELECT i, 'v' || i FROM range({lo}, {lo + 10}) t(i)")
+    files = catalog.load_table("shop.events").inspect.files()
+    assert files.num_rows == 5
+    assert all(b is not None for b in files.column("lower_bounds").to_pylist())
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        conn.execute("SELECT count(*) FROM shop.events WHERE k BETWEEN 12 AND 17").fetchall()
+        scan = conn.execute("SHOW floe.lake_scan").fetchone()[0]
+    assert scan == "shop.events 1/5", scan
+
+
+def test_create_table_as_and_with_no_data(lake):
+    server, catalog, _ = lake
+    assert run(
+        server,
+        "CREATE TABLE shop.big AS SELECT i AS id, i * 2 AS twice, 'n' || i AS name,"
+        " DATE '2026-01-01' + i::int AS day FROM range(1000) t(i)",
+    ) == "SELECT 1000"
+    assert run(server, "SELECT count(*), sum(twice) FROM shop.big") == [(1000, 999000)]
+    big = catalog.load_table("shop.big")
+    assert [f.name for f in big.schema().fields] == ["id", "twice", "name", "day"]
+    assert big.scan().to_arrow().num_rows == 1000
+    assert run(server, "CREATE TABLE shop.shape (a, b) AS SELECT 1, 'x' WITH NO DATA") == "SELECT 0"
+    shape = catalog.load_table("shop.shape")
+    assert [f.name for f in shape.schema().fields] == ["a", "b"]
+    assert shape.current_snapshot() is None
+    assert run(server, "SELECT count(*) FROM shop.shape") == [(0,)]
+    # From another lake table, and IF NOT EXISTS on an existing name.
+    assert run(server, "CREATE TABLE shop.small AS SELECT * FROM shop.big WHERE id < 5") == "SELECT 5"
+    assert run(server, "CREATE TABLE IF NOT EXISTS shop.small AS SELECT 1 AS id") == "SELECT 0"
+    assert run(server, "SELECT count(*) FROM shop.small") == [(5,)]
+
+
+def test_pyiceberg_appends_to_a_table_floe_created(lake):
+    server, catalog, _ = lake
+    run(server, "CREATE TABLE shop.mixed (id bigint, note text)", "INSERT INTO shop.mixed VALUES (1, 'floe')")
+    t = catalog.load_table("shop.mixed")
+    t.append(pa.table({"id": [2], "note": ["pyiceberg"]}, schema=t.schema().as_arrow()))
+    assert run(server, "SELECT id, note FROM shop.mixed ORDER BY id") == [(1, "floe"), (2, "pyiceberg")]
+    run(server, "INSERT INTO shop.mixed VALUES (3, 'floe again')")
+    assert catalog.load_table("shop.mixed").scan().to_arrow().num_rows == 3
+
+
+def test_failed_writes_leave_no_trace(lake):
+    server, catalog, root = lake
+    before = len(catalog.load_table("shop.orders").snapshots())
+    files = set((root / "warehouse").rglob("*.parquet"))
+    code, message = pg_error(server, "INSERT INTO shop.orders (id) VALUES (100)")
+    assert code == "23502" and "customer" in message
+    code, _ = pg_error(server, "INSERT INTO shop.orders VALUES (101, NULL)")
+    assert code == "23502"
+    code, _ = pg_error(server, "INSERT INTO shop.orders (id, customer) VALUES ('x', 'y')")
+    assert code == "22P02"
+    assert pg_error(server, "INSERT INTO shop.orders (nope) VALUES (1)")[0] == "42703"
+    assert pg_error(server, "INSERT INTO shop.orders (id, customer) VALUES (1)")[0] == "42601"
+    assert pg_error(server, "CREATE TABLE shop.bad AS SELECT 1 / 0 AS x")[0] == "22012"
+    assert len(catalog.load_table("shop.orders").snapshots()) == before
+    assert set((root / "warehouse").rglob("*.parquet")) == files
+    assert not catalog.table_exists("shop.bad")
+    # Lake writes inside a transaction block are refused for now, cleanly.
+    with psycopg.connect(server.dsn()) as conn:
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            conn.execute("INSERT INTO shop.orders VALUES (102, 'z')")
+        conn.rollback()
+        assert conn.execute("SELECT count(*) FROM shop.orders").fetchone() == (5,)
+
+
+def test_concurrent_appenders_lose_no_row(lake):
+    server, catalog, _ = lake
+    run(server, "CREATE TABLE shop.log (writer int, n int)")
+
+    def append(writer):
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            for n in range(5):
+                conn.execute("INSERT INTO shop.log VALUES (%s, %s)", (writer, n))
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(append, range(8)))
+    assert run(server, "SELECT count(*), count(DISTINCT (writer, n)) FROM shop.log") == [(40, 40)]
+    assert catalog.load_table("shop.log").scan().to_arrow().num_rows == 40
+
+
+def test_drop_table_and_schema(lake):
+    server, catalog, _ = lake
+    run(server, "CREATE SCHEMA scratch", "CREATE TABLE scratch.a (x int)", "CREATE TABLE scratch.b (x int)")
+    code, _ = pg_error(server, "DROP SCHEMA scratch")
+    assert code == "2BP01"
+    assert run(server, "DROP TABLE scratch.a") == "DROP TABLE"
+    assert not catalog.table_exists("scratch.a")
+    assert pg_error(server, "DROP TABLE scratch.a")[0] == "42P01"
+    assert run(server, "DROP TABLE IF EXISTS scratch.a") == "DROP TABLE"
+    assert pg_error(server, "SELECT * FROM scratch.a")[0] == "42P01"
+    assert run(server, "DROP SCHEMA scratch CASCADE") == "DROP SCHEMA"
+    assert ("scratch",) not in catalog.list_namespaces()
+    assert pg_error(server, "DROP SCHEMA scratch")[0] == "3F000"
+    assert pg_error(server, "CREATE SCHEMA pg_mine")[0] == "42939"
+
+
+def test_search_path_chooses_the_lake_schema(lake):
+    server, catalog, _ = lake
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        conn.execute("SET search_path = shop, public")
+        conn.execute("CREATE TABLE unqualified (x int)")
+        conn.execute("INSERT INTO unqualified VALUES (7)")
+        assert conn.execute("SELECT x FROM unqualified").fetchall() == [(7,)]
+    assert catalog.load_table("shop.unqualified").scan().to_arrow().num_rows == 1
+    # Without a lake schema first, tables stay in the session's engine.
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        conn.execute("CREATE TEMP TABLE scratchpad (x int)")
+        conn.execute("INSERT INTO scratchpad VALUES (1)")
+        assert conn.execute("SELECT count(*) FROM scratchpad").fetchone() == (1,)
+    assert not catalog.table_exists("shop.scratchpad")

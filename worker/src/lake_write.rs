@@ -1,0 +1,1029 @@
+//! Writes to lake tables. `CREATE TABLE` and `DROP TABLE` on a lake schema change
+//! the catalog; `INSERT` and `CREATE TABLE … AS` run their query in DuckDB, which
+//! writes one Parquet file with the table's field ids to the worker's staging
+//! directory; the file is checked (NOT NULL columns), uploaded to the table's
+//! data location and committed as a new Iceberg snapshot, retried on a
+//! concurrent commit. A statement that fails leaves no trace: the staged and
+//! uploaded files are removed and a table created for it is dropped.
+//!
+//! A table belongs to the lake when its schema is a lake namespace (named, or the
+//! first existing schema of `search_path`); other tables stay in the session's
+//! DuckDB as before.
+
+use std::path::{Path, PathBuf};
+
+use floe_catalog::types::{duck_type, quote_ident};
+use floe_catalog::{CatalogError, Listing, WrittenFile};
+use iceberg::spec::{
+    NestedField, Operation, Struct, Transform, UnboundPartitionField, UnboundPartitionSpec,
+};
+use iceberg::table::Table;
+use iceberg::{NamespaceIdent, TableIdent};
+use sqlparser::ast::{
+    ColumnOption, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName, ObjectType,
+    SetExpr, Statement, TableConstraint, TableObject, Value,
+};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+use crate::duck::Connection;
+use crate::lake::{search_path, LakeReader, NameContext};
+use crate::lake_schema::{self, ColumnSpec};
+use crate::pg_error::{FromDuckdb, PgError};
+use crate::sql_text::{self, Tok, Token};
+
+/// Commits retried after a concurrent commit before giving up (40001).
+const COMMIT_ATTEMPTS: usize = 10;
+
+/// A lake statement that changes the catalog only.
+#[derive(Debug)]
+pub enum LakeDdl {
+    CreateTable {
+        ident: TableIdent,
+        schema: Box<iceberg::spec::Schema>,
+        partition: Option<UnboundPartitionSpec>,
+        if_not_exists: bool,
+    },
+    /// `CREATE TABLE … AS query` (the query already has its lake reads spliced).
+    CreateTableAs {
+        ident: TableIdent,
+        query: String,
+        column_names: Vec<String>,
+        partition: Vec<PartitionColumn>,
+        if_not_exists: bool,
+        with_data: bool,
+    },
+    DropTables {
+        tables: Vec<DropTarget>,
+    },
+}
+
+/// A partition field as declared: `day(ts)` is transform `day` of column `ts`.
+#[derive(Debug, Clone)]
+pub struct PartitionColumn {
+    pub column: String,
+    pub transform: Transform,
+}
+
+#[derive(Debug)]
+pub enum DropTarget {
+    Iceberg(TableIdent),
+    Parquet(NamespaceIdent, String),
+}
+
+/// The commit half of an `INSERT`: the engine has written `staged`.
+#[derive(Debug)]
+pub struct LakeInsert {
+    pub table: TableIdent,
+    pub staged: PathBuf,
+    /// The schema the data was written with (a schema change since fails).
+    pub schema_id: i32,
+}
+
+/// What a statement that writes to the lake turns into.
+pub enum WritePlan {
+    Ddl(LakeDdl),
+    /// DuckDB runs `copy_sql` (parameters and all), then `insert` commits.
+    Insert {
+        insert: LakeInsert,
+        copy_sql: String,
+        rewritten: Option<crate::lake::Rewritten>,
+    },
+}
+
+impl LakeReader {
+    /// The write plan of `sql` if it creates, drops or inserts into a lake table;
+    /// `None` for every other statement (DuckDB runs those as they are).
+    pub fn plan_write(
+        &self,
+        sql: &str,
+        tokens: &[Token],
+        conn: &Connection,
+        runtime: &tokio::runtime::Handle,
+        names: &NameContext<'_>,
+    ) -> Result<Option<WritePlan>, PgError> {
+        let words = sql_text::leading_words(tokens, 3);
+        let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+        let candidate = matches!(
+            (w(0), w(1)),
+            ("CREATE", "TABLE") | ("CREATE", "UNLOGGED") | ("DROP", "TABLE") | ("INSERT", "INTO")
+        );
+        if !candidate {
+            return Ok(None);
+        }
+        let listing = runtime
+            .block_on(self.lakehouse().listing())
+            .map_err(catalog_error)?;
+        if listing.schemas.is_empty() {
+            return Ok(None);
+        }
+        if w(0) == "CREATE" {
+            if let Some(ctas) = ctas_parts(sql, tokens) {
+                let Some((namespace, table)) = create_target(&listing, &ctas.name, names) else {
+                    return Ok(None);
+                };
+                let partition = match &ctas.partition_by {
+                    Some(text) => {
+                        let expr = Parser::new(&PostgreSqlDialect {})
+                            .try_with_sql(text)
+                            .and_then(|mut p| p.parse_expr())
+                            .map_err(|e| PgError::new("42601", e.to_string()))?;
+                        partition_columns(&expr)?
+                    }
+                    None => Vec::new(),
+                };
+                let query = match self.rewrite(
+                    &ctas.query,
+                    &sql_text::tokenize(&ctas.query),
+                    runtime,
+                    names,
+                )? {
+                    Some(r) => r.sql,
+                    None => ctas.query,
+                };
+                return Ok(Some(WritePlan::Ddl(LakeDdl::CreateTableAs {
+                    ident: TableIdent::new(namespace, table),
+                    query,
+                    column_names: ctas.columns,
+                    partition,
+                    if_not_exists: ctas.if_not_exists,
+                    with_data: ctas.with_data,
+                })));
+            }
+        }
+        let Ok(mut statements) = Parser::parse_sql(&PostgreSqlDialect {}, sql) else {
+            return Ok(None);
+        };
+        if statements.len() != 1 {
+            return Ok(None);
+        }
+        match statements.remove(0) {
+            Statement::CreateTable(ct) if !ct.temporary => {
+                let Some((namespace, table)) = create_target(&listing, &parts(&ct.name), names)
+                else {
+                    return Ok(None);
+                };
+                let ident = TableIdent::new(namespace, table);
+                let partition = match &ct.partition_by {
+                    Some(e) => partition_columns(e)?,
+                    None => Vec::new(),
+                };
+                if ct.or_replace {
+                    return Err(unsupported("CREATE OR REPLACE TABLE on a lake table"));
+                }
+                if ct.query.is_some() {
+                    return Ok(None);
+                }
+                let mut primary_key: Vec<String> = Vec::new();
+                for c in &ct.constraints {
+                    match c {
+                        TableConstraint::PrimaryKey { columns, .. } => {
+                            for c in columns {
+                                match &c.column.expr {
+                                    Expr::Identifier(id) => primary_key.push(fold(id)),
+                                    other => {
+                                        return Err(PgError::new(
+                                            "42601",
+                                            format!("PRIMARY KEY ({other}) must name columns"),
+                                        ))
+                                    }
+                                }
+                            }
+                        }
+                        _ => {
+                            return Err(unsupported(
+                                "UNIQUE, CHECK and FOREIGN KEY constraints on lake tables",
+                            ))
+                        }
+                    }
+                }
+                let mut columns = Vec::with_capacity(ct.columns.len());
+                for c in &ct.columns {
+                    let name = fold(&c.name);
+                    let mut required = primary_key.contains(&name);
+                    for o in &c.options {
+                        match &o.option {
+                            ColumnOption::NotNull => required = true,
+                            ColumnOption::Null => {}
+                            ColumnOption::Unique {
+                                is_primary: true, ..
+                            } => {
+                                required = true;
+                                primary_key.push(name.clone());
+                            }
+                            ColumnOption::Default(Expr::Value(v))
+                                if matches!(v.value, Value::Null) => {}
+                            _ => {
+                                return Err(unsupported(&format!(
+                                    "column option {} on a lake table",
+                                    o.option
+                                )))
+                            }
+                        }
+                    }
+                    columns.push(ColumnSpec {
+                        field_type: lake_schema::from_declared(&c.data_type.to_string())?,
+                        name,
+                        required,
+                    });
+                }
+                for p in &partition {
+                    if !columns.iter().any(|c| c.name == p.column) {
+                        return Err(no_column(&p.column, ident.name()));
+                    }
+                }
+                let schema = lake_schema::build_schema(columns, &primary_key)?;
+                let partition = partition_spec(&schema, &partition)?;
+                Ok(Some(WritePlan::Ddl(LakeDdl::CreateTable {
+                    ident,
+                    schema: Box::new(schema),
+                    partition,
+                    if_not_exists: ct.if_not_exists,
+                })))
+            }
+            Statement::Drop {
+                object_type: ObjectType::Table,
+                if_exists,
+                names: dropped,
+                ..
+            } => {
+                let mut tables = Vec::new();
+                let mut local = 0;
+                for name in &dropped {
+                    let parts = parts(name);
+                    if let Some(ident) = resolve_table(&listing, &parts, names) {
+                        tables.push(DropTarget::Iceberg(ident));
+                    } else if let Some((ns, t)) = resolve_parquet(&listing, &parts, names) {
+                        tables.push(DropTarget::Parquet(ns, t));
+                    } else if lake_schema_named(&listing, &parts, names) {
+                        if !if_exists {
+                            return Err(PgError::new(
+                                "42P01",
+                                format!("table \"{}\" does not exist", name),
+                            ));
+                        }
+                    } else {
+                        local += 1;
+                    }
+                }
+                match (tables.is_empty(), local) {
+                    (_, 0) => Ok(Some(WritePlan::Ddl(LakeDdl::DropTables { tables }))),
+                    (true, _) => Ok(None),
+                    (false, _) => Err(unsupported(
+                        "DROP TABLE of lake tables and session tables in one statement",
+                    )),
+                }
+            }
+            Statement::Insert(insert) => {
+                let TableObject::TableName(name) = &insert.table else {
+                    return Ok(None);
+                };
+                let parts = parts(name);
+                let Some(ident) = resolve_table(&listing, &parts, names) else {
+                    if resolve_parquet(&listing, &parts, names).is_some() {
+                        return Err(PgError::new(
+                            "42809",
+                            format!("cannot insert into \"{name}\": registered Parquet tables are read-only"),
+                        ));
+                    }
+                    return Ok(None);
+                };
+                if insert.on.is_some() || insert.returning.is_some() {
+                    return Err(unsupported("ON CONFLICT and RETURNING on lake tables"));
+                }
+                let table = runtime
+                    .block_on(self.lakehouse().table(&ident))
+                    .map_err(catalog_error)?;
+                let target: Vec<String> = insert.columns.iter().map(fold).collect();
+                let source =
+                    insert_source(sql, tokens, !target.is_empty(), insert.source.is_none())?;
+                // A VALUES list's width is known from the text (with parameters,
+                // the engine cannot describe it before they are bound).
+                let values_width = insert.source.as_ref().and_then(|q| match q.body.as_ref() {
+                    SetExpr::Values(v) => v.rows.first().map(Vec::len),
+                    _ => None,
+                });
+                let rewritten =
+                    self.rewrite(&source, &sql_text::tokenize(&source), runtime, names)?;
+                let source = rewritten.as_ref().map_or(source, |r| r.sql.clone());
+                let staged = self.staging_file();
+                let copy_sql = insert_copy(conn, &table, &target, &source, values_width, &staged)?;
+                Ok(Some(WritePlan::Insert {
+                    insert: LakeInsert {
+                        table: ident,
+                        staged,
+                        schema_id: table.metadata().current_schema_id(),
+                    },
+                    copy_sql,
+                    rewritten,
+                }))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// A new file name in the staging directory.
+    fn staging_file(&self) -> PathBuf {
+        self.staging_dir()
+            .join(format!("{}.parquet", uuid::Uuid::new_v4()))
+    }
+
+    /// Runs a catalog-only statement; returns its command tag.
+    pub fn run_ddl(
+        &self,
+        ddl: &LakeDdl,
+        conn: &Connection,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<String, PgError> {
+        let lake = self.lakehouse();
+        let outcome = match ddl {
+            LakeDdl::CreateTable {
+                ident,
+                schema,
+                partition,
+                if_not_exists,
+            } => runtime
+                .block_on(lake.create_table(
+                    ident,
+                    schema.as_ref().clone(),
+                    partition.clone(),
+                    *if_not_exists,
+                ))
+                .map(|_| "CREATE TABLE".to_string()),
+            LakeDdl::DropTables { tables } => {
+                let mut result = Ok(());
+                for t in tables {
+                    result = match t {
+                        DropTarget::Iceberg(ident) => runtime.block_on(lake.drop_table(ident)),
+                        DropTarget::Parquet(ns, name) => {
+                            runtime.block_on(lake.unregister_parquet(ns, name))
+                        }
+                    };
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                result.map(|()| "DROP TABLE".to_string())
+            }
+            LakeDdl::CreateTableAs {
+                ident,
+                query,
+                column_names,
+                partition,
+                if_not_exists,
+                with_data,
+            } => {
+                self.forget_virtual_schema();
+                return self.create_table_as(
+                    ident,
+                    query,
+                    column_names,
+                    partition,
+                    *if_not_exists,
+                    *with_data,
+                    conn,
+                    runtime,
+                );
+            }
+        };
+        self.forget_virtual_schema();
+        outcome.map_err(catalog_error)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn create_table_as(
+        &self,
+        ident: &TableIdent,
+        query: &str,
+        column_names: &[String],
+        partition: &[PartitionColumn],
+        if_not_exists: bool,
+        with_data: bool,
+        conn: &Connection,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<String, PgError> {
+        let described = conn
+            .prepare(&format!("SELECT * FROM ({query}) AS __floe_source"))
+            .map_err(|e| PgError::from_duckdb(&e.message, Some(query)))?;
+        let n = described.column_count();
+        if column_names.len() > n {
+            return Err(PgError::new(
+                "42601",
+                "CREATE TABLE AS specifies too many column names",
+            ));
+        }
+        let mut columns = Vec::with_capacity(n);
+        for i in 0..n {
+            let name = column_names
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| described.column_name(i));
+            let t = described
+                .column_type(i)
+                .ok_or_else(|| PgError::new("XX000", "result column without a type"))?;
+            columns.push(ColumnSpec {
+                field_type: lake_schema::from_duckdb(&t, &name)?,
+                name,
+                required: false,
+            });
+        }
+        drop(described);
+        for p in partition {
+            if !columns.iter().any(|c| c.name == p.column) {
+                return Err(no_column(&p.column, ident.name()));
+            }
+        }
+        let schema = lake_schema::build_schema(columns, &[])?;
+        let spec = partition_spec(&schema, partition)?;
+        let lake = self.lakehouse();
+        let created = runtime
+            .block_on(lake.create_table(ident, schema, spec, if_not_exists))
+            .map_err(catalog_error)?;
+        let Some(table) = created else {
+            return Ok("SELECT 0".to_string());
+        };
+        if !with_data {
+            return Ok("SELECT 0".to_string());
+        }
+        let staged = self.staging_file();
+        let written = insert_copy(conn, &table, &[], query, None, &staged).and_then(|copy| {
+            conn.execute_batch(&copy)
+                .map_err(|e| PgError::from_duckdb(&e.message, Some(query)))?;
+            self.commit_insert(
+                &LakeInsert {
+                    table: ident.clone(),
+                    staged: staged.clone(),
+                    schema_id: table.metadata().current_schema_id(),
+                },
+                runtime,
+            )
+        });
+        match written {
+            Ok(n) => Ok(format!("SELECT {n}")),
+            Err(e) => {
+                // The statement leaves no trace: the table goes with it.
+                let _ = runtime.block_on(lake.drop_table(ident));
+                self.forget_virtual_schema();
+                Err(e)
+            }
+        }
+    }
+
+    /// Commits the file an `INSERT` staged; returns the number of rows.
+    pub fn commit_insert(
+        &self,
+        insert: &LakeInsert,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<u64, PgError> {
+        let result = self.commit_staged(insert, runtime);
+        let _ = std::fs::remove_file(&insert.staged);
+        result
+    }
+
+    fn commit_staged(
+        &self,
+        insert: &LakeInsert,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<u64, PgError> {
+        let lake = self.lakehouse();
+        let mut table = runtime
+            .block_on(lake.table(&insert.table))
+            .map_err(catalog_error)?;
+        let written = WrittenFile::read(&insert.staged).map_err(catalog_error)?;
+        let schema = table
+            .metadata()
+            .schema_by_id(insert.schema_id)
+            .cloned()
+            .ok_or_else(|| changed_under(&insert.table))?;
+        for field in schema.as_struct().fields() {
+            if field.required && written.null_counts.get(&field.id).copied().unwrap_or(0) > 0 {
+                return Err(PgError::new(
+                    "23502",
+                    format!(
+                        "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
+                        field.name,
+                        insert.table.name()
+                    ),
+                ));
+            }
+        }
+        if written.record_count == 0 {
+            return Ok(0);
+        }
+        if !table.metadata().default_partition_spec().is_unpartitioned() {
+            return Err(unsupported("INSERT into a partitioned lake table"));
+        }
+        let location = format!(
+            "{}/data/{}.parquet",
+            table.metadata().location().trim_end_matches('/'),
+            uuid::Uuid::new_v4()
+        );
+        runtime
+            .block_on(lake.storage().upload(&insert.staged, &location))
+            .map_err(catalog_error)?;
+        let spec_id = table.metadata().default_partition_spec_id();
+        let data_file = written
+            .data_file(&location, &schema, spec_id, Struct::empty())
+            .map_err(catalog_error)?;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let outcome = runtime.block_on(lake.append_files(
+                &table,
+                vec![data_file.clone()],
+                Operation::Append,
+            ));
+            match outcome {
+                Ok(_) => return Ok(written.record_count),
+                Err(CatalogError::CommitConflict(_)) if attempt < COMMIT_ATTEMPTS => {
+                    lake.forget_table(&insert.table);
+                    table = runtime
+                        .block_on(lake.table(&insert.table))
+                        .map_err(catalog_error)?;
+                    if table.metadata().current_schema_id() != insert.schema_id {
+                        let _ = runtime.block_on(lake.storage().remove_object(&location));
+                        return Err(changed_under(&insert.table));
+                    }
+                }
+                Err(e) => {
+                    let _ = runtime.block_on(lake.storage().remove_object(&location));
+                    return Err(catalog_error(e));
+                }
+            }
+        }
+    }
+}
+
+/// `COPY (…) TO staged` writing `source`'s rows as `table`'s columns: `target`
+/// names the columns the source fills in order (all columns when empty); the
+/// rest are NULL.
+fn insert_copy(
+    conn: &Connection,
+    table: &Table,
+    target: &[String],
+    source: &str,
+    width: Option<usize>,
+    staged: &Path,
+) -> Result<String, PgError> {
+    let schema = table.metadata().current_schema();
+    let fields: Vec<&NestedField> = schema
+        .as_struct()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref())
+        .collect();
+    for name in target {
+        if !fields.iter().any(|f| &f.name == name) {
+            return Err(no_column(name, table.identifier().name()));
+        }
+    }
+    let width = if let Some(w) = width {
+        w
+    } else if source.is_empty() {
+        0
+    } else {
+        conn.prepare(&format!("SELECT * FROM ({source}) AS __floe_source"))
+            .map_err(|e| PgError::from_duckdb(&e.message, Some(source)))?
+            .column_count()
+    };
+    let filled: Vec<&str> = if target.is_empty() {
+        fields.iter().map(|f| f.name.as_str()).collect()
+    } else {
+        target.iter().map(String::as_str).collect()
+    };
+    if width > filled.len() {
+        return Err(PgError::new(
+            "42601",
+            "INSERT has more expressions than target columns",
+        ));
+    }
+    if !target.is_empty() && width < filled.len() {
+        return Err(PgError::new(
+            "42601",
+            "INSERT has more target columns than expressions",
+        ));
+    }
+    let aliases: Vec<String> = (1..=width).map(|i| format!("__floe_c{i}")).collect();
+    let mut select = Vec::with_capacity(fields.len());
+    for f in &fields {
+        let ty = duck_type(&f.field_type);
+        let value = match filled.iter().take(width).position(|n| *n == f.name) {
+            Some(i) => format!("CAST(__floe_source.{} AS {ty})", aliases[i]),
+            None if f.required => {
+                return Err(PgError::new(
+                    "23502",
+                    format!(
+                    "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
+                    f.name,
+                    table.identifier().name()
+                ),
+                ))
+            }
+            None => format!("CAST(NULL AS {ty})"),
+        };
+        select.push(format!("{value} AS {}", quote_ident(&f.name)));
+    }
+    let from = if width == 0 {
+        String::new()
+    } else {
+        format!(" FROM ({source}) AS __floe_source({})", aliases.join(", "))
+    };
+    Ok(format!(
+        "COPY (SELECT {}{from}) TO '{}' (FORMAT parquet, COMPRESSION zstd, FIELD_IDS {})",
+        select.join(", "),
+        staged.display().to_string().replace('\'', "''"),
+        lake_schema::field_ids(schema)
+    ))
+}
+
+/// The source of `INSERT INTO name [AS alias] [(columns)] source` as written.
+fn insert_source(
+    sql: &str,
+    tokens: &[Token],
+    has_columns: bool,
+    default_values: bool,
+) -> Result<String, PgError> {
+    if default_values {
+        return Ok(String::new());
+    }
+    let mut i = 2;
+    i = skip_name(tokens, i);
+    if tokens.get(i).is_some_and(|t| t.is_word("AS")) {
+        i += 2;
+    }
+    if has_columns {
+        i = skip_parens(tokens, i);
+    }
+    let start = tokens
+        .get(i)
+        .map(|t| t.span.start)
+        .ok_or_else(|| PgError::new("42601", "INSERT without rows"))?;
+    Ok(trim_statement(&sql[start..]).to_string())
+}
+
+/// `CREATE [UNLOGGED] TABLE [IF NOT EXISTS] name [(columns)] [PARTITION BY …]
+/// AS query [WITH [NO] DATA]`, read from tokens (column names without types are
+/// beyond the SQL parser).
+struct CtasParts {
+    name: Vec<String>,
+    columns: Vec<String>,
+    partition_by: Option<String>,
+    query: String,
+    if_not_exists: bool,
+    with_data: bool,
+}
+
+fn ctas_parts(sql: &str, tokens: &[Token]) -> Option<CtasParts> {
+    let mut i = 1;
+    if tokens.get(i)?.is_word("UNLOGGED") {
+        i += 1;
+    }
+    if !tokens.get(i)?.is_word("TABLE") {
+        return None;
+    }
+    i += 1;
+    let if_not_exists = tokens.get(i)?.is_word("IF");
+    if if_not_exists {
+        i += 3;
+    }
+    let mut name = Vec::new();
+    loop {
+        name.push(identifier(tokens.get(i)?)?);
+        i += 1;
+        if tokens.get(i).is_some_and(|t| t.tok == Tok::Punct('.')) {
+            i += 1;
+        } else {
+            break;
+        }
+    }
+    let mut columns = Vec::new();
+    if tokens.get(i)?.tok == Tok::Punct('(') {
+        i += 1;
+        loop {
+            columns.push(identifier(tokens.get(i)?)?);
+            i += 1;
+            match tokens.get(i)?.tok {
+                Tok::Punct(',') => i += 1,
+                Tok::Punct(')') => {
+                    i += 1;
+                    break;
+                }
+                // Typed columns: a plain CREATE TABLE, not this form.
+                _ => return None,
+            }
+        }
+    }
+    let mut partition_by = None;
+    if tokens.get(i)?.is_word("PARTITION") && tokens.get(i + 1)?.is_word("BY") {
+        let start = tokens.get(i + 2)?.span.start;
+        let mut depth = 0;
+        let mut j = i + 2;
+        while let Some(t) = tokens.get(j) {
+            match t.tok {
+                Tok::Punct('(') => depth += 1,
+                Tok::Punct(')') => depth -= 1,
+                _ if depth == 0 && t.is_word("AS") => break,
+                _ => {}
+            }
+            j += 1;
+        }
+        partition_by = Some(sql[start..tokens.get(j)?.span.start].trim().to_string());
+        i = j;
+    }
+    if !tokens.get(i)?.is_word("AS") {
+        return None;
+    }
+    let text = trim_statement(&sql[tokens[i].span.end..]);
+    let toks = sql_text::tokenize(text);
+    let n = toks.len();
+    let ends_with = |words: &[&str]| {
+        n >= words.len()
+            && toks[n - words.len()..]
+                .iter()
+                .zip(words)
+                .all(|(t, w)| t.is_word(w))
+    };
+    let (cut, with_data) = if ends_with(&["WITH", "NO", "DATA"]) {
+        (Some(toks[n - 3].span.start), false)
+    } else if ends_with(&["WITH", "DATA"]) {
+        (Some(toks[n - 2].span.start), true)
+    } else {
+        (None, true)
+    };
+    let query = cut.map_or(text, |c| &text[..c]).trim().to_string();
+    Some(CtasParts {
+        name,
+        columns,
+        partition_by,
+        query,
+        if_not_exists,
+        with_data,
+    })
+}
+
+/// An identifier token as Postgres folds it.
+fn identifier(t: &Token) -> Option<String> {
+    match &t.tok {
+        Tok::Word(w) => Some(w.to_lowercase()),
+        Tok::QuotedIdent(q) => Some(q.clone()),
+        _ => None,
+    }
+}
+
+fn trim_statement(s: &str) -> &str {
+    s.trim().trim_end_matches(';').trim_end()
+}
+
+fn skip_name(tokens: &[Token], mut i: usize) -> usize {
+    loop {
+        i += 1; // the identifier
+        if tokens.get(i).is_some_and(|t| t.tok == Tok::Punct('.')) {
+            i += 1;
+        } else {
+            return i;
+        }
+    }
+}
+
+fn skip_parens(tokens: &[Token], mut i: usize) -> usize {
+    let mut depth = 0;
+    while let Some(t) = tokens.get(i) {
+        match t.tok {
+            Tok::Punct('(') => depth += 1,
+            Tok::Punct(')') => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    i
+}
+
+/// `PARTITION BY (region, day(ts), bucket(16, id), truncate(4, name))`.
+fn partition_columns(e: &Expr) -> Result<Vec<PartitionColumn>, PgError> {
+    let items: Vec<&Expr> = match e {
+        Expr::Tuple(items) => items.iter().collect(),
+        Expr::Nested(inner) => vec![inner.as_ref()],
+        other => vec![other],
+    };
+    items.into_iter().map(partition_column).collect()
+}
+
+fn partition_column(e: &Expr) -> Result<PartitionColumn, PgError> {
+    let bad = || {
+        PgError::new(
+            "42601",
+            format!("cannot partition by {e}: use a column, year/month/day/hour(column), bucket(n, column) or truncate(n, column)"),
+        )
+    };
+    match e {
+        Expr::Identifier(id) => Ok(PartitionColumn {
+            column: fold(id),
+            transform: Transform::Identity,
+        }),
+        Expr::Function(f) => {
+            let name = f.name.to_string().to_ascii_lowercase();
+            let FunctionArguments::List(list) = &f.args else {
+                return Err(bad());
+            };
+            let args: Vec<&Expr> = list
+                .args
+                .iter()
+                .map(|a| match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Ok(e),
+                    _ => Err(bad()),
+                })
+                .collect::<Result<_, _>>()?;
+            let column = |e: &Expr| match e {
+                Expr::Identifier(id) => Ok(fold(id)),
+                _ => Err(bad()),
+            };
+            let number = |e: &Expr| match e {
+                Expr::Value(v) => match &v.value {
+                    Value::Number(n, _) => n.parse::<u32>().map_err(|_| bad()),
+                    _ => Err(bad()),
+                },
+                _ => Err(bad()),
+            };
+            let (transform, col) = match (name.as_str(), args.as_slice()) {
+                ("year" | "years", [c]) => (Transform::Year, column(c)?),
+                ("month" | "months", [c]) => (Transform::Month, column(c)?),
+                ("day" | "days", [c]) => (Transform::Day, column(c)?),
+                ("hour" | "hours", [c]) => (Transform::Hour, column(c)?),
+                ("identity", [c]) => (Transform::Identity, column(c)?),
+                ("bucket", [n, c]) => (Transform::Bucket(number(n)?), column(c)?),
+                ("truncate", [n, c]) => (Transform::Truncate(number(n)?), column(c)?),
+                _ => return Err(bad()),
+            };
+            Ok(PartitionColumn {
+                column: col,
+                transform,
+            })
+        }
+        _ => Err(bad()),
+    }
+}
+
+fn partition_spec(
+    schema: &iceberg::spec::Schema,
+    columns: &[PartitionColumn],
+) -> Result<Option<UnboundPartitionSpec>, PgError> {
+    if columns.is_empty() {
+        return Ok(None);
+    }
+    let mut fields = Vec::new();
+    for p in columns {
+        let field = schema.field_by_name(&p.column).ok_or_else(|| {
+            PgError::new("42703", format!("column \"{}\" does not exist", p.column))
+        })?;
+        let name = match p.transform {
+            Transform::Identity => p.column.clone(),
+            Transform::Bucket(_) => format!("{}_bucket", p.column),
+            Transform::Truncate(_) => format!("{}_trunc", p.column),
+            Transform::Year => format!("{}_year", p.column),
+            Transform::Month => format!("{}_month", p.column),
+            Transform::Day => format!("{}_day", p.column),
+            Transform::Hour => format!("{}_hour", p.column),
+            _ => p.column.clone(),
+        };
+        if p.transform.result_type(&field.field_type).is_err() {
+            return Err(PgError::new(
+                "42804",
+                format!(
+                    "cannot partition by {}({}) of type {}",
+                    p.transform, p.column, field.field_type
+                ),
+            ));
+        }
+        fields.push(UnboundPartitionField {
+            source_id: field.id,
+            field_id: None,
+            name,
+            transform: p.transform,
+        });
+    }
+    UnboundPartitionSpec::builder()
+        .add_partition_fields(fields)
+        .map(|b| Some(b.build()))
+        .map_err(|e| PgError::new("42P16", format!("invalid partitioning: {e}")))
+}
+
+/// The lake namespace and table name `CREATE TABLE name` creates, if it goes to
+/// the lake: a named lake schema, or the first existing schema of the search
+/// path being one.
+fn create_target(
+    listing: &Listing,
+    parts: &[String],
+    names: &NameContext<'_>,
+) -> Option<(NamespaceIdent, String)> {
+    let (schema, table) = match parts {
+        [table] => {
+            let first = search_path(names)
+                .into_iter()
+                .find(|s| listing.schema(s).is_some() || is_engine_schema(s))?;
+            (first, table.clone())
+        }
+        [schema, table] => (schema.clone(), table.clone()),
+        [db, schema, table] if db.eq_ignore_ascii_case(names.database) => {
+            (schema.clone(), table.clone())
+        }
+        _ => return None,
+    };
+    let entry = listing.schema(&schema)?;
+    Some((entry.ident.clone(), table))
+}
+
+/// Schemas that exist in every session's DuckDB (tables there stay local).
+fn is_engine_schema(s: &str) -> bool {
+    matches!(s, "public" | "main" | "pg_temp" | "temp")
+}
+
+fn lake_schema_named(listing: &Listing, parts: &[String], names: &NameContext<'_>) -> bool {
+    match parts {
+        [schema, _] => listing.schema(schema).is_some(),
+        [db, schema, _] if db.eq_ignore_ascii_case(names.database) => {
+            listing.schema(schema).is_some()
+        }
+        _ => false,
+    }
+}
+
+fn resolve_table(
+    listing: &Listing,
+    parts: &[String],
+    names: &NameContext<'_>,
+) -> Option<TableIdent> {
+    match parts {
+        [table] => search_path(names)
+            .iter()
+            .find_map(|s| listing.table(s, table)),
+        [schema, table] => listing.table(schema, table),
+        [db, schema, table] if db.eq_ignore_ascii_case(names.database) => {
+            listing.table(schema, table)
+        }
+        _ => None,
+    }
+}
+
+fn resolve_parquet(
+    listing: &Listing,
+    parts: &[String],
+    names: &NameContext<'_>,
+) -> Option<(NamespaceIdent, String)> {
+    let found = |schema: &str, table: &str| {
+        listing.parquet(schema, table)?;
+        Some((listing.schema(schema)?.ident.clone(), table.to_string()))
+    };
+    match parts {
+        [table] => search_path(names).iter().find_map(|s| found(s, table)),
+        [schema, table] => found(schema, table),
+        [db, schema, table] if db.eq_ignore_ascii_case(names.database) => found(schema, table),
+        _ => None,
+    }
+}
+
+fn parts(name: &ObjectName) -> Vec<String> {
+    name.0
+        .iter()
+        .filter_map(|p| p.as_ident())
+        .map(fold)
+        .collect()
+}
+
+/// An identifier as Postgres folds it.
+fn fold(id: &sqlparser::ast::Ident) -> String {
+    if id.quote_style.is_some() {
+        id.value.clone()
+    } else {
+        id.value.to_lowercase()
+    }
+}
+
+fn no_column(column: &str, table: &str) -> PgError {
+    PgError::new(
+        "42703",
+        format!("column \"{column}\" of relation \"{table}\" does not exist"),
+    )
+}
+
+fn changed_under(table: &TableIdent) -> PgError {
+    PgError::new(
+        "40001",
+        format!(
+            "could not write to \"{}\": its schema changed during the statement",
+            table.name()
+        ),
+    )
+}
+
+fn unsupported(what: &str) -> PgError {
+    PgError::new("0A000", format!("{what} is not supported yet"))
+}
+
+fn catalog_error(e: CatalogError) -> PgError {
+    PgError::new(e.sqlstate(), e.to_string())
+}
