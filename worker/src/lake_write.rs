@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use floe_catalog::types::{duck_type, quote_ident};
 use floe_catalog::{CatalogError, Listing, WrittenFile};
 use iceberg::spec::{
-    NestedField, Operation, Struct, Transform, UnboundPartitionField, UnboundPartitionSpec,
+    NestedField, Operation, Struct, Transform, Type, UnboundPartitionField, UnboundPartitionSpec,
 };
 use iceberg::table::Table;
 use iceberg::{NamespaceIdent, TableIdent};
@@ -28,6 +28,7 @@ use sqlparser::parser::Parser;
 
 use crate::duck::Connection;
 use crate::lake::{search_path, LakeReader, NameContext};
+use crate::lake_partition;
 use crate::lake_schema::{self, ColumnSpec};
 use crate::pg_error::{FromDuckdb, PgError};
 use crate::sql_text::{self, Tok, Token};
@@ -306,7 +307,7 @@ impl LakeReader {
                 let rewritten =
                     self.rewrite(&source, &sql_text::tokenize(&source), runtime, names)?;
                 let source = rewritten.as_ref().map_or(source, |r| r.sql.clone());
-                let staged = self.staging_file();
+                let staged = self.staging_path(&table);
                 let copy_sql = insert_copy(conn, &table, &target, &source, values_width, &staged)?;
                 Ok(Some(WritePlan::Insert {
                     insert: LakeInsert {
@@ -322,10 +323,15 @@ impl LakeReader {
         }
     }
 
-    /// A new file name in the staging directory.
-    fn staging_file(&self) -> PathBuf {
-        self.staging_dir()
-            .join(format!("{}.parquet", uuid::Uuid::new_v4()))
+    /// A new name in the staging directory: a file, or for a partitioned table
+    /// a directory of partition directories.
+    fn staging_path(&self, table: &Table) -> PathBuf {
+        let id = uuid::Uuid::new_v4();
+        if table.metadata().default_partition_spec().is_unpartitioned() {
+            self.staging_dir().join(format!("{id}.parquet"))
+        } else {
+            self.staging_dir().join(id.to_string())
+        }
     }
 
     /// Runs a catalog-only statement; returns its command tag.
@@ -445,7 +451,7 @@ impl LakeReader {
         if !with_data {
             return Ok("SELECT 0".to_string());
         }
-        let staged = self.staging_file();
+        let staged = self.staging_path(&table);
         let written = insert_copy(conn, &table, &[], query, None, &staged).and_then(|copy| {
             conn.execute_batch(&copy)
                 .map_err(|e| PgError::from_duckdb(&e.message, Some(query)))?;
@@ -476,7 +482,11 @@ impl LakeReader {
         runtime: &tokio::runtime::Handle,
     ) -> Result<u64, PgError> {
         let result = self.commit_staged(insert, runtime);
-        let _ = std::fs::remove_file(&insert.staged);
+        if insert.staged.is_dir() {
+            let _ = std::fs::remove_dir_all(&insert.staged);
+        } else {
+            let _ = std::fs::remove_file(&insert.staged);
+        }
         result
     }
 
@@ -489,64 +499,85 @@ impl LakeReader {
         let mut table = runtime
             .block_on(lake.table(&insert.table))
             .map_err(catalog_error)?;
-        let written = WrittenFile::read(&insert.staged).map_err(catalog_error)?;
         let schema = table
             .metadata()
             .schema_by_id(insert.schema_id)
             .cloned()
             .ok_or_else(|| changed_under(&insert.table))?;
-        for field in schema.as_struct().fields() {
-            if field.required && written.null_counts.get(&field.id).copied().unwrap_or(0) > 0 {
-                return Err(PgError::new(
-                    "23502",
-                    format!(
-                        "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
-                        field.name,
-                        insert.table.name()
-                    ),
-                ));
+        let spec_id = table.metadata().default_partition_spec_id();
+        let files = staged_files(&insert.staged, &table, &schema)?;
+        let mut written = Vec::with_capacity(files.len());
+        for (path, partition) in files {
+            let file = WrittenFile::read(&path).map_err(catalog_error)?;
+            for field in schema.as_struct().fields() {
+                if field.required && file.null_counts.get(&field.id).copied().unwrap_or(0) > 0 {
+                    return Err(PgError::new(
+                        "23502",
+                        format!(
+                            "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
+                            field.name,
+                            insert.table.name()
+                        ),
+                    ));
+                }
+            }
+            if file.record_count > 0 {
+                written.push((path, partition, file));
             }
         }
-        if written.record_count == 0 {
+        let rows: u64 = written.iter().map(|(_, _, f)| f.record_count).sum();
+        if rows == 0 {
             return Ok(0);
         }
-        if !table.metadata().default_partition_spec().is_unpartitioned() {
-            return Err(unsupported("INSERT into a partitioned lake table"));
+        let data_dir = format!("{}/data", table.metadata().location().trim_end_matches('/'));
+        let mut uploaded: Vec<String> = Vec::with_capacity(written.len());
+        let mut data_files = Vec::with_capacity(written.len());
+        let removed = |uploaded: &[String]| {
+            for location in uploaded {
+                let _ = runtime.block_on(lake.storage().remove_object(location));
+            }
+        };
+        for (path, partition, file) in written {
+            let location = format!("{data_dir}/{}.parquet", uuid::Uuid::new_v4());
+            if let Err(e) = runtime.block_on(lake.storage().upload(&path, &location)) {
+                removed(&uploaded);
+                return Err(catalog_error(e));
+            }
+            uploaded.push(location.clone());
+            match file.data_file(&location, &schema, spec_id, partition) {
+                Ok(f) => data_files.push(f),
+                Err(e) => {
+                    removed(&uploaded);
+                    return Err(catalog_error(e));
+                }
+            }
         }
-        let location = format!(
-            "{}/data/{}.parquet",
-            table.metadata().location().trim_end_matches('/'),
-            uuid::Uuid::new_v4()
-        );
-        runtime
-            .block_on(lake.storage().upload(&insert.staged, &location))
-            .map_err(catalog_error)?;
-        let spec_id = table.metadata().default_partition_spec_id();
-        let data_file = written
-            .data_file(&location, &schema, spec_id, Struct::empty())
-            .map_err(catalog_error)?;
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let outcome = runtime.block_on(lake.append_files(
-                &table,
-                vec![data_file.clone()],
-                Operation::Append,
-            ));
+            let outcome =
+                runtime.block_on(lake.append_files(&table, data_files.clone(), Operation::Append));
             match outcome {
-                Ok(_) => return Ok(written.record_count),
+                Ok(_) => return Ok(rows),
                 Err(CatalogError::CommitConflict(_)) if attempt < COMMIT_ATTEMPTS => {
                     lake.forget_table(&insert.table);
-                    table = runtime
-                        .block_on(lake.table(&insert.table))
-                        .map_err(catalog_error)?;
-                    if table.metadata().current_schema_id() != insert.schema_id {
-                        let _ = runtime.block_on(lake.storage().remove_object(&location));
+                    table = match runtime.block_on(lake.table(&insert.table)) {
+                        Ok(t) => t,
+                        Err(e) => {
+                            removed(&uploaded);
+                            return Err(catalog_error(e));
+                        }
+                    };
+                    let metadata = table.metadata();
+                    if metadata.current_schema_id() != insert.schema_id
+                        || metadata.default_partition_spec_id() != spec_id
+                    {
+                        removed(&uploaded);
                         return Err(changed_under(&insert.table));
                     }
                 }
                 Err(e) => {
-                    let _ = runtime.block_on(lake.storage().remove_object(&location));
+                    removed(&uploaded);
                     return Err(catalog_error(e));
                 }
             }
@@ -628,12 +659,79 @@ fn insert_copy(
     } else {
         format!(" FROM ({source}) AS __floe_source({})", aliases.join(", "))
     };
+    let mut query = format!("SELECT {}{from}", select.join(", "));
+    let mut options = String::new();
+    let spec = table.metadata().default_partition_spec();
+    if !spec.is_unpartitioned() {
+        // DuckDB groups the rows into one directory per partition value.
+        let mut values = Vec::new();
+        let mut columns = Vec::new();
+        for (i, field) in spec.fields().iter().enumerate() {
+            let source = schema.field_by_id(field.source_id);
+            let Some((name, Type::Primitive(p))) = source.map(|f| (&f.name, f.field_type.as_ref()))
+            else {
+                return Err(PgError::new(
+                    "0A000",
+                    format!(
+                        "partition field {} has no primitive source column",
+                        field.name
+                    ),
+                ));
+            };
+            let value = format!("__floe_row.{}", quote_ident(name));
+            let column = lake_partition::column(i);
+            values.push(format!(
+                "{} AS {column}",
+                lake_partition::expression(&value, p, &field.transform)?
+            ));
+            columns.push(column);
+        }
+        query = format!(
+            "SELECT *, {} FROM ({query}) AS __floe_row",
+            values.join(", ")
+        );
+        options = format!(
+            ", PARTITION_BY ({}), FILENAME_PATTERN 'part_{{uuid}}'",
+            columns.join(", ")
+        );
+    }
     Ok(format!(
-        "COPY (SELECT {}{from}) TO '{}' (FORMAT parquet, COMPRESSION zstd, FIELD_IDS {})",
-        select.join(", "),
+        "COPY ({query}) TO '{}' (FORMAT parquet, COMPRESSION zstd, FIELD_IDS {}{options})",
         staged.display().to_string().replace('\'', "''"),
         lake_schema::field_ids(schema)
     ))
+}
+
+/// The files a COPY wrote to `staged` (one file, or a tree of partition
+/// directories), each with its partition struct.
+fn staged_files(
+    staged: &Path,
+    table: &Table,
+    schema: &iceberg::spec::Schema,
+) -> Result<Vec<(PathBuf, Struct)>, PgError> {
+    if staged.is_file() {
+        return Ok(vec![(staged.to_path_buf(), Struct::empty())]);
+    }
+    if !staged.is_dir() {
+        return Ok(Vec::new());
+    }
+    let spec = table.metadata().default_partition_spec();
+    let mut out = Vec::new();
+    let mut dirs = vec![staged.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| PgError::new("58030", format!("cannot read {}: {e}", dir.display())))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "parquet") {
+                let values = lake_partition::values(staged, &path, spec, schema)?;
+                out.push((path, values));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The source of `INSERT INTO name [AS alias] [(columns)] source` as written.

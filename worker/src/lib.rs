@@ -11,6 +11,7 @@ pub mod duck;
 pub mod file_cache;
 pub mod lake;
 pub mod lake_history;
+pub mod lake_partition;
 pub mod lake_procedures;
 pub mod lake_refs;
 pub mod lake_scan_sql;

@@ -375,6 +375,7 @@ impl Session {
     fn startup(&mut self) -> Result<(), ()> {
         let setup = pg_compat::SESSION_SETUP
             .iter()
+            .chain(crate::lake_partition::SESSION_MACROS)
             .try_for_each(|sql| self.conn.execute_batch(sql));
         if let Err(e) = setup {
             let e = PgError::from_duckdb(&e.message, None).fatal();
