@@ -297,3 +297,32 @@ def test_partitioned_tables_get_iceberg_partition_values(lake):
     run(server, "CREATE TABLE shop.strbucket (s text) PARTITION BY (bucket(4, s))")
     assert pg_error(server, "INSERT INTO shop.strbucket VALUES ('a')")[0] == "0A000"
     assert catalog.load_table("shop.strbucket").current_snapshot() is None
+
+
+def test_delete_writes_position_deletes_every_reader_applies(lake):
+    server, catalog, _ = lake
+    run(
+        server,
+        "CREATE TABLE shop.stock (sku bigint, region text, qty int) PARTITION BY (region)",
+        "INSERT INTO shop.stock SELECT i, CASE WHEN i % 2 = 0 THEN 'eu' ELSE 'us' END, i FROM range(20) t(i)",
+    )
+    before = catalog.load_table("shop.stock").current_snapshot().snapshot_id
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        assert conn.execute("DELETE FROM shop.stock WHERE qty >= 15").statusmessage == "DELETE 5"
+        # With parameters and an alias; rows already deleted are not counted again.
+        cur = conn.execute("DELETE FROM shop.stock AS s WHERE s.qty >= %s AND s.region = %s", (10, "eu"))
+        assert cur.statusmessage == "DELETE 3"
+        assert conn.execute("DELETE FROM shop.stock WHERE qty > 100").statusmessage == "DELETE 0"
+        rows = conn.execute("SELECT sku FROM shop.stock ORDER BY sku").fetchall()
+    expected = [i for i in range(15) if not (i >= 10 and i % 2 == 0)]
+    assert [r[0] for r in rows] == expected
+    table = catalog.load_table("shop.stock")
+    assert sorted(table.scan().to_arrow().column("sku").to_pylist()) == expected
+    assert [s.summary.operation.value for s in table.snapshots()][-2:] == ["delete", "delete"]
+    # The snapshot before the deletes still has every row.
+    assert run(server, f"SELECT count(*) FROM shop.stock AT (VERSION => {before})") == [(20,)]
+    assert table.scan(snapshot_id=before).to_arrow().num_rows == 20
+    # DELETE without WHERE empties the table.
+    assert run(server, "DELETE FROM shop.stock") == f"DELETE {len(expected)}"
+    assert run(server, "SELECT count(*) FROM shop.stock") == [(0,)]
+    assert catalog.load_table("shop.stock").scan().to_arrow().num_rows == 0

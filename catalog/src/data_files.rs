@@ -75,6 +75,35 @@ impl WrittenFile {
         spec_id: i32,
         partition: Struct,
     ) -> Result<DataFile> {
+        self.entry(DataContentType::Data, location, schema, spec_id, partition)
+    }
+
+    /// The entry for this file as a position delete file (columns `file_path`
+    /// and `pos`) of data files in `partition`.
+    pub fn delete_file(
+        &self,
+        location: &str,
+        schema: &Schema,
+        spec_id: i32,
+        partition: Struct,
+    ) -> Result<DataFile> {
+        self.entry(
+            DataContentType::PositionDeletes,
+            location,
+            schema,
+            spec_id,
+            partition,
+        )
+    }
+
+    fn entry(
+        &self,
+        content: DataContentType,
+        location: &str,
+        schema: &Schema,
+        spec_id: i32,
+        partition: Struct,
+    ) -> Result<DataFile> {
         let mut column_sizes = HashMap::new();
         let mut value_counts = HashMap::new();
         let mut null_value_counts = HashMap::new();
@@ -132,7 +161,7 @@ impl WrittenFile {
             .filter_map(|g| g.file_offset())
             .collect();
         DataFileBuilder::default()
-            .content(DataContentType::Data)
+            .content(content)
             .file_path(location.to_string())
             .file_format(DataFileFormat::Parquet)
             .partition(partition)

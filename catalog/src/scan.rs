@@ -3,7 +3,7 @@
 
 use futures::TryStreamExt;
 use iceberg::expr::Predicate;
-use iceberg::spec::{DataContentType, DataFileFormat, Schema, SchemaRef, TableMetadata};
+use iceberg::spec::{DataContentType, DataFileFormat, Schema, SchemaRef, Struct, TableMetadata};
 use iceberg::table::Table;
 
 use crate::error::{CatalogError, Result};
@@ -36,6 +36,10 @@ pub struct PlannedFile {
     pub record_count: Option<u64>,
     pub position_deletes: Vec<PlannedDelete>,
     pub equality_deletes: Vec<PlannedDelete>,
+    /// The file's partition values and the spec they belong to (delete files
+    /// written for it must carry the same).
+    pub partition: Struct,
+    pub spec_id: i32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -160,6 +164,11 @@ pub async fn plan_scan(
             record_count: task.record_count,
             position_deletes: Vec::new(),
             equality_deletes: Vec::new(),
+            partition: task.partition.clone().unwrap_or_else(Struct::empty),
+            spec_id: task
+                .partition_spec
+                .as_ref()
+                .map_or(metadata.default_partition_spec_id(), |s| s.spec_id()),
         };
         for d in &task.deletes {
             if d.file_path.ends_with(".puffin") {

@@ -39,6 +39,9 @@ pub struct Rewritten {
     pub snapshots: Vec<LakeSnapshot>,
     /// The cached files the scans read, kept on disk while these live.
     pub pins: Vec<FilePin>,
+    /// With `rewrite_with_positions`: the target table's planned data files
+    /// (location, partition, spec id).
+    pub target_files: Vec<(String, iceberg::spec::Struct, i32)>,
 }
 
 /// A lake table a statement reads at its current snapshot.
@@ -85,6 +88,19 @@ impl LakeReader {
         runtime: &tokio::runtime::Handle,
         names: &NameContext<'_>,
     ) -> Result<Option<Rewritten>, PgError> {
+        self.rewrite_with_positions(sql, tokens, runtime, names, None)
+    }
+
+    /// `rewrite`, where references to `target` (at its current snapshot) also
+    /// give each row's data file and position (see `lake_scan_sql::FILE_COLUMN`).
+    pub fn rewrite_with_positions(
+        &self,
+        sql: &str,
+        tokens: &[Token],
+        runtime: &tokio::runtime::Handle,
+        names: &NameContext<'_>,
+        target: Option<&TableIdent>,
+    ) -> Result<Option<Rewritten>, PgError> {
         let listing = runtime
             .block_on(self.lake.listing())
             .map_err(catalog_error)?;
@@ -111,6 +127,7 @@ impl LakeReader {
         let mut scans = Vec::new();
         let mut snapshots = Vec::new();
         let mut pins = Vec::new();
+        let mut target_files = Vec::new();
         for r in refs {
             if let Some(relation) = self.virtual_relation(&listing, &r, names, runtime)? {
                 let mut sql = relation;
@@ -139,9 +156,13 @@ impl LakeReader {
             let Some(ident) = resolve(&listing, &r.parts, names) else {
                 continue;
             };
+            let positions = target == Some(&ident) && r.snapshot == SnapshotSelector::Current;
             let planned = runtime
-                .block_on(self.scan_sql(&ident, &r))
+                .block_on(self.scan_sql(&ident, &r, positions))
                 .map_err(catalog_error)?;
+            if positions {
+                target_files.extend(planned.files);
+            }
             edits.push((r.start, r.end, planned.sql));
             scans.push(planned.summary);
             pins.extend(planned.pins);
@@ -177,6 +198,7 @@ impl LakeReader {
             scans: scans.join(", "),
             snapshots,
             pins,
+            target_files,
         }))
     }
 
@@ -296,7 +318,12 @@ impl LakeReader {
     }
 
     /// Plans the scan of `ident` for reference `r` and renders it.
-    async fn scan_sql(&self, ident: &TableIdent, r: &TableRef) -> Result<PlannedRef, CatalogError> {
+    async fn scan_sql(
+        &self,
+        ident: &TableIdent,
+        r: &TableRef,
+        with_positions: bool,
+    ) -> Result<PlannedRef, CatalogError> {
         let table = self.lake.table(ident).await?;
         let schema = table.metadata().current_schema().clone();
         let predicate = r.filter.as_ref().and_then(|f| {
@@ -335,7 +362,7 @@ impl LakeReader {
             "planned lake scan"
         );
         let (files, pins) = self.localize(&plan).await?;
-        let mut sql = lake_scan_sql::render(&plan.columns, &files, plan.by_name);
+        let mut sql = lake_scan_sql::render(&plan.columns, &files, plan.by_name, with_positions);
         if !r.has_alias {
             sql.push_str(" AS ");
             sql.push_str(&quote_ident(ident.name()));
@@ -355,6 +382,11 @@ impl LakeReader {
             summary,
             snapshot_id: plan.snapshot_id,
             pins,
+            files: plan
+                .files
+                .iter()
+                .map(|f| (f.path.clone(), f.partition.clone(), f.spec_id))
+                .collect(),
         })
     }
 
@@ -448,6 +480,7 @@ impl LakeReader {
             summary: format!("{} {}/{}", r.parts.join("."), paths.len(), paths.len()),
             snapshot_id: None,
             pins,
+            files: Vec::new(),
         })
     }
 
@@ -480,6 +513,8 @@ struct PlannedRef {
     summary: String,
     snapshot_id: Option<i64>,
     pins: Vec<FilePin>,
+    /// The planned data files: location, partition, spec id.
+    files: Vec<(String, iceberg::spec::Struct, i32)>,
 }
 
 /// The `key=value` directories of an object's path, which name its Hive

@@ -24,20 +24,42 @@ pub struct LocalFile {
 /// deletes with their field ids.
 type DeleteSet = (Vec<String>, Vec<(String, Vec<i32>)>);
 
+/// The columns a scan rendered `with_positions` adds: each row's data file (as
+/// the table's metadata names it) and its position in that file, which is what
+/// an Iceberg position delete records.
+pub const FILE_COLUMN: &str = "__floe_file";
+pub const POS_COLUMN: &str = "__floe_pos";
+
 /// Renders the subquery (without alias) reading `files` as `columns`, by name
-/// when `by_name` (see `ScanPlan::by_name`), by field id otherwise.
-pub fn render(columns: &[ScanColumn], files: &[LocalFile], by_name: bool) -> String {
-    let select_list = columns
+/// when `by_name` (see `ScanPlan::by_name`), by field id otherwise; with
+/// `with_positions`, each row also carries `FILE_COLUMN` and `POS_COLUMN`.
+pub fn render(
+    columns: &[ScanColumn],
+    files: &[LocalFile],
+    by_name: bool,
+    with_positions: bool,
+) -> String {
+    let mut select_list = columns
         .iter()
         .map(|c| format!("d.{}", quote_ident(&c.name)))
         .collect::<Vec<_>>()
         .join(", ");
+    if with_positions {
+        select_list.push_str(&format!(
+            ", __floe_m.location AS {FILE_COLUMN}, d.file_row_number AS {POS_COLUMN}"
+        ));
+    }
     if files.is_empty() {
-        let typed_nulls = columns
+        let mut typed_nulls = columns
             .iter()
             .map(|c| format!("CAST(NULL AS {}) AS {}", c.duck_type, quote_ident(&c.name)))
             .collect::<Vec<_>>()
             .join(", ");
+        if with_positions {
+            typed_nulls.push_str(&format!(
+                ", CAST(NULL AS VARCHAR) AS {FILE_COLUMN}, CAST(NULL AS BIGINT) AS {POS_COLUMN}"
+            ));
+        }
         return format!("(SELECT {typed_nulls} LIMIT 0)");
     }
     // Files with the same delete files are read together.
@@ -51,7 +73,17 @@ pub fn render(columns: &[ScanColumn], files: &[LocalFile], by_name: bool) -> Str
     }
     let parts: Vec<String> = groups
         .into_iter()
-        .map(|((pos, eq), group)| render_group(columns, &select_list, &group, &pos, &eq, by_name))
+        .map(|((pos, eq), group)| {
+            render_group(
+                columns,
+                &select_list,
+                &group,
+                &pos,
+                &eq,
+                by_name,
+                with_positions,
+            )
+        })
         .collect();
     format!("({})", parts.join(" UNION ALL "))
 }
@@ -63,6 +95,7 @@ fn render_group(
     position_deletes: &[String],
     equality_deletes: &[(String, Vec<i32>)],
     by_name: bool,
+    with_positions: bool,
 ) -> String {
     let paths = file_list(files.iter().map(|f| f.local.as_str()));
     // Partition directories in data file paths are not columns: the table's
@@ -77,24 +110,31 @@ fn render_group(
     };
     let mut conditions = Vec::new();
     let mut extra = String::new();
+    // Delete files name data files by their table location; map those to the
+    // local copies DuckDB reports as `filename`.
+    let locations = files
+        .iter()
+        .map(|f| {
+            format!(
+                "({}, {})",
+                quote_literal(&f.location),
+                quote_literal(&f.local)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut join = String::new();
+    if with_positions {
+        extra = ", filename = true, file_row_number = true".into();
+        join = format!(
+            " JOIN (VALUES {locations}) AS __floe_m(location, local) ON __floe_m.local = d.filename"
+        );
+    }
     if !position_deletes.is_empty() {
         extra = ", filename = true, file_row_number = true".into();
-        // Delete files name data files by their table location; map those to
-        // the local copies DuckDB reports as `filename`.
-        let mapping = files
-            .iter()
-            .map(|f| {
-                format!(
-                    "({}, {})",
-                    quote_literal(&f.location),
-                    quote_literal(&f.local)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
         conditions.push(format!(
             "NOT EXISTS (SELECT 1 FROM read_parquet({}) AS x \
-             JOIN (VALUES {mapping}) AS m(location, local) ON x.file_path = m.location \
+             JOIN (VALUES {locations}) AS m(location, local) ON x.file_path = m.location \
              WHERE m.local = d.filename AND x.pos = d.file_row_number)",
             file_list(position_deletes.iter().map(String::as_str))
         ));
@@ -118,7 +158,8 @@ fn render_group(
             schema_map(eq_columns.into_iter()),
         ));
     }
-    let mut sql = format!("SELECT {select_list} FROM read_parquet({paths}{mapping}{extra}) AS d");
+    let mut sql =
+        format!("SELECT {select_list} FROM read_parquet({paths}{mapping}{extra}) AS d{join}");
     if !conditions.is_empty() {
         sql.push_str(" WHERE ");
         sql.push_str(&conditions.join(" AND "));
@@ -180,7 +221,7 @@ mod tests {
     #[test]
     fn an_empty_table_is_typed_and_empty() {
         assert_eq!(
-            render(&cols(), &[], false),
+            render(&cols(), &[], false, false),
             "(SELECT CAST(NULL AS BIGINT) AS \"id\", CAST(NULL AS DOUBLE) AS \"it's\" LIMIT 0)"
         );
     }
@@ -201,7 +242,7 @@ mod tests {
                 equality_deletes: vec![("/c/eq.parquet".into(), vec![1])],
             },
         ];
-        let sql = render(&cols(), &files, false);
+        let sql = render(&cols(), &files, false, false);
         assert!(sql.contains("3: {name: 'it''s', type: 'DOUBLE', default_value: NULL}"));
         assert!(sql.contains("UNION ALL"));
         assert!(sql.contains("('s3://b/a.parquet', '/c/a.parquet')"));
@@ -216,12 +257,12 @@ mod tests {
             position_deletes: vec![],
             equality_deletes: vec![],
         }];
-        let sql = render(&cols(), &files, true);
+        let sql = render(&cols(), &files, true, false);
         assert_eq!(
             sql,
             "(SELECT d.\"id\", d.\"it's\" FROM read_parquet(['/w/region=eu/a.parquet'], hive_partitioning = false) AS d)"
         );
-        assert!(render(&cols(), &files, false).contains("schema = MAP"));
+        assert!(render(&cols(), &files, false, false).contains("schema = MAP"));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! first existing schema of `search_path`); other tables stay in the session's
 //! DuckDB as before.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use floe_catalog::types::{duck_type, quote_ident};
@@ -20,8 +21,9 @@ use iceberg::spec::{
 use iceberg::table::Table;
 use iceberg::{NamespaceIdent, TableIdent};
 use sqlparser::ast::{
-    ColumnOption, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName, ObjectType,
-    SetExpr, Statement, TableConstraint, TableObject, Value,
+    ColumnOption, Expr, FromTable, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName,
+    ObjectType, SetExpr, Statement, TableConstraint, TableFactor, TableObject, TableWithJoins,
+    Value,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -29,6 +31,7 @@ use sqlparser::parser::Parser;
 use crate::duck::Connection;
 use crate::lake::{search_path, LakeReader, NameContext};
 use crate::lake_partition;
+use crate::lake_scan_sql;
 use crate::lake_schema::{self, ColumnSpec};
 use crate::pg_error::{FromDuckdb, PgError};
 use crate::sql_text::{self, Tok, Token};
@@ -81,16 +84,53 @@ pub struct LakeInsert {
     pub schema_id: i32,
 }
 
+/// The commit half of a `DELETE`: the engine has written the positions of the
+/// deleted rows under `staged`, one directory per data file.
+#[derive(Debug)]
+pub struct LakeDelete {
+    pub table: TableIdent,
+    pub staged: PathBuf,
+    /// The data files the statement planned: partition and spec id by location.
+    pub data_files: HashMap<String, (Struct, i32)>,
+}
+
+/// What is committed after the engine ran a statement's COPY.
+#[derive(Debug)]
+pub enum LakeCommit {
+    Insert(LakeInsert),
+    Delete(LakeDelete),
+}
+
+impl LakeCommit {
+    /// Removes whatever the statement staged (after a commit, or when the
+    /// engine failed part way).
+    pub fn discard(&self) {
+        let staged = match self {
+            LakeCommit::Insert(i) => &i.staged,
+            LakeCommit::Delete(d) => &d.staged,
+        };
+        if staged.is_dir() {
+            let _ = std::fs::remove_dir_all(staged);
+        } else {
+            let _ = std::fs::remove_file(staged);
+        }
+    }
+}
+
 /// What a statement that writes to the lake turns into.
 pub enum WritePlan {
     Ddl(LakeDdl),
-    /// DuckDB runs `copy_sql` (parameters and all), then `insert` commits.
-    Insert {
-        insert: LakeInsert,
+    /// DuckDB runs `copy_sql` (parameters and all), then `commit` commits.
+    Staged {
+        commit: LakeCommit,
         copy_sql: String,
         rewritten: Option<crate::lake::Rewritten>,
     },
 }
+
+/// Iceberg's reserved field ids of a position delete file's columns.
+const DELETE_FILE_PATH_ID: i32 = 2147483546;
+const DELETE_POS_ID: i32 = 2147483545;
 
 impl LakeReader {
     /// The write plan of `sql` if it creates, drops or inserts into a lake table;
@@ -107,7 +147,11 @@ impl LakeReader {
         let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
         let candidate = matches!(
             (w(0), w(1)),
-            ("CREATE", "TABLE") | ("CREATE", "UNLOGGED") | ("DROP", "TABLE") | ("INSERT", "INTO")
+            ("CREATE", "TABLE")
+                | ("CREATE", "UNLOGGED")
+                | ("DROP", "TABLE")
+                | ("INSERT", "INTO")
+                | ("DELETE", "FROM")
         );
         if !candidate {
             return Ok(None);
@@ -309,14 +353,92 @@ impl LakeReader {
                 let source = rewritten.as_ref().map_or(source, |r| r.sql.clone());
                 let staged = self.staging_path(&table);
                 let copy_sql = insert_copy(conn, &table, &target, &source, values_width, &staged)?;
-                Ok(Some(WritePlan::Insert {
-                    insert: LakeInsert {
+                Ok(Some(WritePlan::Staged {
+                    commit: LakeCommit::Insert(LakeInsert {
                         table: ident,
                         staged,
                         schema_id: table.metadata().current_schema_id(),
-                    },
+                    }),
                     copy_sql,
                     rewritten,
+                }))
+            }
+            Statement::Delete(delete) => {
+                let (FromTable::WithFromKeyword(from) | FromTable::WithoutKeyword(from)) =
+                    &delete.from;
+                let [TableWithJoins {
+                    relation: TableFactor::Table { name, alias, .. },
+                    joins,
+                }] = from.as_slice()
+                else {
+                    return Ok(None);
+                };
+                let parts = parts(name);
+                let Some(ident) = resolve_table(&listing, &parts, names) else {
+                    if resolve_parquet(&listing, &parts, names).is_some() {
+                        return Err(PgError::new(
+                            "42809",
+                            format!("cannot delete from \"{name}\": registered Parquet tables are read-only"),
+                        ));
+                    }
+                    return Ok(None);
+                };
+                if !joins.is_empty()
+                    || delete.using.is_some()
+                    || delete.returning.is_some()
+                    || delete.limit.is_some()
+                    || !delete.order_by.is_empty()
+                {
+                    return Err(unsupported(
+                        "DELETE … USING, RETURNING, ORDER BY and LIMIT on lake tables",
+                    ));
+                }
+                let condition = where_text(sql, tokens).unwrap_or_else(|| "true".to_string());
+                let (qualifier, alias_sql) = match alias {
+                    Some(a) => (quote_ident(&fold(&a.name)), format!(" AS {}", a.name)),
+                    None => (quote_ident(ident.name()), String::new()),
+                };
+                let select = format!(
+                    "SELECT DISTINCT {qualifier}.{file}, {qualifier}.{pos} FROM {name}{alias_sql} WHERE {condition}",
+                    file = lake_scan_sql::FILE_COLUMN,
+                    pos = lake_scan_sql::POS_COLUMN,
+                );
+                let rewritten = self
+                    .rewrite_with_positions(
+                        &select,
+                        &sql_text::tokenize(&select),
+                        runtime,
+                        names,
+                        Some(&ident),
+                    )?
+                    .ok_or_else(|| PgError::new("XX000", "DELETE target was not planned"))?;
+                let staged = self.staging_dir().join(uuid::Uuid::new_v4().to_string());
+                let copy_sql = format!(
+                    "COPY (SELECT {file} AS file_path, {pos} AS pos, hex({file}) AS __floe_f \
+                     FROM ({query}) AS __floe_deleted ORDER BY 1, 2) TO '{dir}' \
+                     (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (__floe_f), \
+                     FIELD_IDS {{'file_path': {DELETE_FILE_PATH_ID}, 'pos': {DELETE_POS_ID}}}, \
+                     FILENAME_PATTERN 'delete_{{uuid}}')",
+                    file = lake_scan_sql::FILE_COLUMN,
+                    pos = lake_scan_sql::POS_COLUMN,
+                    query = rewritten.sql,
+                    dir = staged.display().to_string().replace('\'', "''"),
+                );
+                let data_files = rewritten
+                    .target_files
+                    .iter()
+                    .map(|(location, partition, spec)| {
+                        (location.clone(), (partition.clone(), *spec))
+                    })
+                    .collect();
+                Ok(Some(WritePlan::Staged {
+                    commit: LakeCommit::Delete(LakeDelete {
+                        table: ident,
+                        staged,
+                        data_files,
+                    }),
+                    copy_sql,
+                    rewritten: Some(rewritten),
                 }))
             }
             _ => Ok(None),
@@ -452,17 +574,17 @@ impl LakeReader {
             return Ok("SELECT 0".to_string());
         }
         let staged = self.staging_path(&table);
+        let commit = LakeCommit::Insert(LakeInsert {
+            table: ident.clone(),
+            staged: staged.clone(),
+            schema_id: table.metadata().current_schema_id(),
+        });
         let written = insert_copy(conn, &table, &[], query, None, &staged).and_then(|copy| {
-            conn.execute_batch(&copy)
-                .map_err(|e| PgError::from_duckdb(&e.message, Some(query)))?;
-            self.commit_insert(
-                &LakeInsert {
-                    table: ident.clone(),
-                    staged: staged.clone(),
-                    schema_id: table.metadata().current_schema_id(),
-                },
-                runtime,
-            )
+            if let Err(e) = conn.execute_batch(&copy) {
+                commit.discard();
+                return Err(PgError::from_duckdb(&e.message, Some(query)));
+            }
+            self.commit_write(&commit, runtime)
         });
         match written {
             Ok(n) => Ok(format!("SELECT {n}")),
@@ -475,22 +597,163 @@ impl LakeReader {
         }
     }
 
-    /// Commits the file an `INSERT` staged; returns the number of rows.
-    pub fn commit_insert(
+    /// Commits what a statement's COPY staged; returns the number of rows
+    /// inserted or deleted. The staged files are removed either way.
+    pub fn commit_write(
         &self,
-        insert: &LakeInsert,
+        commit: &LakeCommit,
         runtime: &tokio::runtime::Handle,
     ) -> Result<u64, PgError> {
-        let result = self.commit_staged(insert, runtime);
-        if insert.staged.is_dir() {
-            let _ = std::fs::remove_dir_all(&insert.staged);
-        } else {
-            let _ = std::fs::remove_file(&insert.staged);
-        }
+        let result = match commit {
+            LakeCommit::Insert(insert) => self.commit_insert(insert, runtime),
+            LakeCommit::Delete(delete) => self.commit_delete(delete, runtime),
+        };
+        commit.discard();
         result
     }
 
-    fn commit_staged(
+    /// Commits the position delete files a `DELETE` staged, one per data file
+    /// with that file's partition; returns the number of rows deleted.
+    fn commit_delete(
+        &self,
+        delete: &LakeDelete,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<u64, PgError> {
+        let lake = self.lakehouse();
+        let mut table = runtime
+            .block_on(lake.table(&delete.table))
+            .map_err(catalog_error)?;
+        let spec_id = table.metadata().default_partition_spec_id();
+        let schema = table.metadata().current_schema().clone();
+        let mut staged = Vec::new();
+        let mut dirs = vec![delete.staged.clone()];
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "parquet") {
+                    staged.push(path);
+                }
+            }
+        }
+        let mut pending = Vec::new();
+        let mut referenced = Vec::new();
+        for path in staged {
+            let location = path
+                .parent()
+                .and_then(|d| d.file_name())
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_prefix("__floe_f="))
+                .and_then(lake_partition::hex_text)
+                .ok_or_else(|| {
+                    PgError::new(
+                        "XX000",
+                        format!("unexpected staged delete file {}", path.display()),
+                    )
+                })?;
+            let (partition, file_spec) =
+                delete.data_files.get(&location).cloned().ok_or_else(|| {
+                    PgError::new(
+                        "XX000",
+                        format!("deleted rows of an unplanned file {location}"),
+                    )
+                })?;
+            if file_spec != spec_id {
+                return Err(unsupported(
+                    "DELETE from files written under an older partition spec",
+                ));
+            }
+            let written = WrittenFile::read(&path).map_err(catalog_error)?;
+            if written.record_count > 0 {
+                referenced.push(location);
+                pending.push((path, partition, written));
+            }
+        }
+        let rows: u64 = pending.iter().map(|(_, _, w)| w.record_count).sum();
+        if rows == 0 {
+            return Ok(0);
+        }
+        let data_dir = format!("{}/data", table.metadata().location().trim_end_matches('/'));
+        let mut uploaded: Vec<String> = Vec::new();
+        let removed = |uploaded: &[String]| {
+            for location in uploaded {
+                let _ = runtime.block_on(lake.storage().remove_object(location));
+            }
+        };
+        let mut files = Vec::with_capacity(pending.len());
+        for (path, partition, written) in pending {
+            let location = format!("{data_dir}/{}-deletes.parquet", uuid::Uuid::new_v4());
+            if let Err(e) = runtime.block_on(lake.storage().upload(&path, &location)) {
+                removed(&uploaded);
+                return Err(catalog_error(e));
+            }
+            uploaded.push(location.clone());
+            match written.delete_file(&location, &schema, spec_id, partition) {
+                Ok(f) => files.push(f),
+                Err(e) => {
+                    removed(&uploaded);
+                    return Err(catalog_error(e));
+                }
+            }
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match runtime.block_on(lake.append_files(&table, files.clone(), Operation::Delete)) {
+                Ok(_) => return Ok(rows),
+                Err(CatalogError::CommitConflict(_)) if attempt < COMMIT_ATTEMPTS => {
+                    // Another commit came first: the deletes still apply if every
+                    // data file they name is still part of the table.
+                    lake.forget_table(&delete.table);
+                    let live = runtime.block_on(async {
+                        let t = lake.table(&delete.table).await?;
+                        let plan = floe_catalog::plan_scan(
+                            &t,
+                            floe_catalog::SnapshotSelector::Current,
+                            None,
+                        )
+                        .await?;
+                        Ok::<_, CatalogError>((t, plan))
+                    });
+                    match live {
+                        Ok((t, plan))
+                            if referenced
+                                .iter()
+                                .all(|r| plan.files.iter().any(|f| &f.path == r))
+                                && t.metadata().default_partition_spec_id() == spec_id =>
+                        {
+                            table = t;
+                        }
+                        Ok(_) => {
+                            removed(&uploaded);
+                            return Err(PgError::new(
+                                "40001",
+                                format!(
+                                    "could not delete from \"{}\": a concurrent commit rewrote the rows",
+                                    delete.table.name()
+                                ),
+                            ));
+                        }
+                        Err(e) => {
+                            removed(&uploaded);
+                            return Err(catalog_error(e));
+                        }
+                    }
+                }
+                Err(e) => {
+                    removed(&uploaded);
+                    return Err(catalog_error(e));
+                }
+            }
+        }
+    }
+
+    /// Commits the files an `INSERT` staged; returns the number of rows.
+    fn commit_insert(
         &self,
         insert: &LakeInsert,
         runtime: &tokio::runtime::Handle,
@@ -866,6 +1129,22 @@ fn identifier(t: &Token) -> Option<String> {
         Tok::QuotedIdent(q) => Some(q.clone()),
         _ => None,
     }
+}
+
+/// The text after the statement's top-level `WHERE`, if it has one.
+fn where_text(sql: &str, tokens: &[Token]) -> Option<String> {
+    let mut depth = 0i32;
+    for t in tokens {
+        match &t.tok {
+            Tok::Punct('(') => depth += 1,
+            Tok::Punct(')') => depth -= 1,
+            _ if depth == 0 && t.is_word("WHERE") => {
+                return Some(trim_statement(&sql[t.span.end..]).to_string());
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 fn trim_statement(s: &str) -> &str {

@@ -24,7 +24,7 @@ use crate::duck::{
 };
 use crate::file_cache::FilePin;
 use crate::lake::{LakeReader, LakeSnapshot, NameContext};
-use crate::lake_write::{LakeDdl, LakeInsert, WritePlan};
+use crate::lake_write::{LakeCommit, LakeDdl, WritePlan};
 use crate::params;
 use crate::pg_compat;
 use crate::pg_error::{sqlstate, FromDuckdb, PgError};
@@ -177,9 +177,9 @@ struct DuckStatement {
     modifies: bool,
     /// DDL and other statements after which cached statements may be stale.
     changes_schema: bool,
-    /// For an INSERT into a lake table: the statement writes a staged file,
-    /// which is committed once it ran.
-    lake_insert: Option<LakeInsert>,
+    /// For an INSERT into or DELETE from a lake table: the statement writes
+    /// staged files, which are committed once it ran.
+    lake_commit: Option<LakeCommit>,
 }
 
 enum StatementKind {
@@ -872,12 +872,12 @@ impl Session {
                         _lake_pins: Vec::new(),
                     }));
                 }
-                Some(WritePlan::Insert {
-                    insert,
+                Some(WritePlan::Staged {
+                    commit,
                     copy_sql,
                     rewritten,
                 }) => {
-                    lake_insert = Some(insert);
+                    lake_insert = Some(commit);
                     write_rewrite = rewritten;
                     insert_sql = copy_sql;
                 }
@@ -983,7 +983,9 @@ impl Session {
         } else {
             None
         };
-        let tag = if lake_insert.is_some() {
+        let tag = if let Some(LakeCommit::Delete(_)) = &lake_insert {
+            Tag::Delete
+        } else if lake_insert.is_some() {
             Tag::Insert
         } else {
             command_tag(stype, &words, tokens)
@@ -1012,7 +1014,7 @@ impl Session {
                 returns_rows,
                 modifies,
                 changes_schema,
-                lake_insert,
+                lake_commit: lake_insert,
             }),
             param_types,
             fields,
@@ -1123,7 +1125,7 @@ impl Session {
 
     fn run_duck(&mut self, portal: &mut Portal, d: &DuckStatement, max_rows: u64) -> SResult<()> {
         if matches!(portal.state, PortalState::NotStarted) {
-            let lake = match d.lake_insert {
+            let lake = match d.lake_commit {
                 Some(_) => Some(self.lake_for_write()?),
                 None => None,
             };
@@ -1164,6 +1166,9 @@ impl Session {
             let mut result = match exec {
                 Ok(r) => r,
                 Err(e) => {
+                    if let Some(commit) = &d.lake_commit {
+                        commit.discard();
+                    }
                     let reason = reason.or_else(|| self.control.end());
                     return Err(self
                         .engine_error(&e.message, &portal.stmt.sql, reason)
@@ -1175,8 +1180,8 @@ impl Session {
                     SessionError::Pg(PgError::from_duckdb(&e.message, Some(&portal.stmt.sql)))
                 })?;
                 drop(result);
-                let count = match (&d.lake_insert, lake) {
-                    (Some(insert), Some(lake)) => lake.commit_insert(insert, &self.runtime)?,
+                let count = match (&d.lake_commit, lake) {
+                    (Some(commit), Some(lake)) => lake.commit_write(commit, &self.runtime)?,
                     _ => count,
                 };
                 log_if_slow(self.pid, &portal.stmt.sql, started);
