@@ -121,7 +121,7 @@ def test_create_insert_and_pyiceberg_reads_the_same(lake):
     )
     snapshots = catalog.load_table("shop.orders").snapshots()
     assert len(snapshots) == 3
-    assert [s.summary.operation.value for s in snapshots] == ["append"] * 3
+    assert sorted(s.summary.operation.value for s in snapshots) == ["append"] * 3
 
 
 def test_column_statistics_prune_floe_written_files(lake):
@@ -318,7 +318,8 @@ def test_delete_writes_position_deletes_every_reader_applies(lake):
     assert [r[0] for r in rows] == expected
     table = catalog.load_table("shop.stock")
     assert sorted(table.scan().to_arrow().column("sku").to_pylist()) == expected
-    assert [s.summary.operation.value for s in table.snapshots()][-2:] == ["delete", "delete"]
+    ops = [s.summary.operation.value for s in sorted(table.snapshots(), key=lambda s: s.sequence_number)]
+    assert ops == ["append", "delete", "delete"]
     # The snapshot before the deletes still has every row.
     assert run(server, f"SELECT count(*) FROM shop.stock AT (VERSION => {before})") == [(20,)]
     assert table.scan(snapshot_id=before).to_arrow().num_rows == 20
@@ -326,3 +327,36 @@ def test_delete_writes_position_deletes_every_reader_applies(lake):
     assert run(server, "DELETE FROM shop.stock") == f"DELETE {len(expected)}"
     assert run(server, "SELECT count(*) FROM shop.stock") == [(0,)]
     assert catalog.load_table("shop.stock").scan().to_arrow().num_rows == 0
+
+
+def test_update_replaces_rows_in_one_snapshot(lake):
+    server, catalog, _ = lake
+    run(
+        server,
+        "CREATE TABLE shop.prices (sku bigint NOT NULL, region text, price numeric(10,2)) PARTITION BY (region)",
+        "INSERT INTO shop.prices SELECT i, CASE WHEN i < 5 THEN 'eu' ELSE 'us' END, i * 1.5 FROM range(10) t(i)",
+    )
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        cur = conn.execute("UPDATE shop.prices SET price = price * 2 WHERE sku >= 8")
+        assert cur.statusmessage == "UPDATE 2"
+        # Moving rows to another partition, with parameters and an alias.
+        cur = conn.execute(
+            "UPDATE shop.prices AS p SET region = %s, price = %s WHERE p.sku = %s", ("ap", decimal.Decimal("9.99"), 1)
+        )
+        assert cur.statusmessage == "UPDATE 1"
+        assert conn.execute("UPDATE shop.prices SET price = 0 WHERE sku > 100").statusmessage == "UPDATE 0"
+        rows = conn.execute("SELECT sku, region, price FROM shop.prices ORDER BY sku").fetchall()
+        with pytest.raises(psycopg.errors.NotNullViolation):
+            conn.execute("UPDATE shop.prices SET sku = NULL WHERE sku = 2")
+    expected = [
+        (i, "ap" if i == 1 else ("eu" if i < 5 else "us"),
+         decimal.Decimal("9.99") if i == 1 else (decimal.Decimal(i) * decimal.Decimal("1.5") * (2 if i >= 8 else 1)).quantize(decimal.Decimal("0.01")))
+        for i in range(10)
+    ]
+    assert rows == expected
+    table = catalog.load_table("shop.prices")
+    arrow = table.scan().to_arrow().sort_by("sku")
+    assert list(zip(arrow.column("sku").to_pylist(), arrow.column("region").to_pylist(),
+                    arrow.column("price").to_pylist())) == expected
+    ops = [s.summary.operation.value for s in sorted(table.snapshots(), key=lambda s: s.sequence_number)]
+    assert ops == ["append", "overwrite", "overwrite"]

@@ -14,16 +14,17 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use floe_catalog::types::{duck_type, quote_ident};
-use floe_catalog::{CatalogError, Listing, WrittenFile};
+use floe_catalog::{plan_scan, CatalogError, Listing, SnapshotSelector, WrittenFile};
 use iceberg::spec::{
-    NestedField, Operation, Struct, Transform, Type, UnboundPartitionField, UnboundPartitionSpec,
+    DataFile, NestedField, Operation, Struct, Transform, Type, UnboundPartitionField,
+    UnboundPartitionSpec,
 };
 use iceberg::table::Table;
 use iceberg::{NamespaceIdent, TableIdent};
 use sqlparser::ast::{
-    ColumnOption, Expr, FromTable, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName,
-    ObjectType, SetExpr, Statement, TableConstraint, TableFactor, TableObject, TableWithJoins,
-    Value,
+    AssignmentTarget, ColumnOption, Expr, FromTable, FunctionArg, FunctionArgExpr,
+    FunctionArguments, ObjectName, ObjectType, SetExpr, Statement, TableConstraint, TableFactor,
+    TableObject, TableWithJoins, Value,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -94,11 +95,24 @@ pub struct LakeDelete {
     pub data_files: HashMap<String, (Struct, i32)>,
 }
 
+/// The commit half of an `UPDATE`: the engine has written the matching rows'
+/// positions and new values to `rows`; `deletes_sql` and `rows_sql` turn those
+/// into the staged delete files and data files.
+#[derive(Debug)]
+pub struct LakeUpdate {
+    pub rows: PathBuf,
+    pub deletes_sql: String,
+    pub rows_sql: String,
+    pub delete: LakeDelete,
+    pub insert: LakeInsert,
+}
+
 /// What is committed after the engine ran a statement's COPY.
 #[derive(Debug)]
 pub enum LakeCommit {
     Insert(LakeInsert),
     Delete(LakeDelete),
+    Update(Box<LakeUpdate>),
 }
 
 impl LakeCommit {
@@ -106,13 +120,16 @@ impl LakeCommit {
     /// engine failed part way).
     pub fn discard(&self) {
         let staged = match self {
-            LakeCommit::Insert(i) => &i.staged,
-            LakeCommit::Delete(d) => &d.staged,
+            LakeCommit::Insert(i) => vec![&i.staged],
+            LakeCommit::Delete(d) => vec![&d.staged],
+            LakeCommit::Update(u) => vec![&u.rows, &u.delete.staged, &u.insert.staged],
         };
-        if staged.is_dir() {
-            let _ = std::fs::remove_dir_all(staged);
-        } else {
-            let _ = std::fs::remove_file(staged);
+        for path in staged {
+            if path.is_dir() {
+                let _ = std::fs::remove_dir_all(path);
+            } else {
+                let _ = std::fs::remove_file(path);
+            }
         }
     }
 }
@@ -152,6 +169,7 @@ impl LakeReader {
                 | ("DROP", "TABLE")
                 | ("INSERT", "INTO")
                 | ("DELETE", "FROM")
+                | ("UPDATE", _)
         );
         if !candidate {
             return Ok(None);
@@ -413,17 +431,7 @@ impl LakeReader {
                     )?
                     .ok_or_else(|| PgError::new("XX000", "DELETE target was not planned"))?;
                 let staged = self.staging_dir().join(uuid::Uuid::new_v4().to_string());
-                let copy_sql = format!(
-                    "COPY (SELECT {file} AS file_path, {pos} AS pos, hex({file}) AS __floe_f \
-                     FROM ({query}) AS __floe_deleted ORDER BY 1, 2) TO '{dir}' \
-                     (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (__floe_f), \
-                     FIELD_IDS {{'file_path': {DELETE_FILE_PATH_ID}, 'pos': {DELETE_POS_ID}}}, \
-                     FILENAME_PATTERN 'delete_{{uuid}}')",
-                    file = lake_scan_sql::FILE_COLUMN,
-                    pos = lake_scan_sql::POS_COLUMN,
-                    query = rewritten.sql,
-                    dir = staged.display().to_string().replace('\'', "''"),
-                );
+                let copy_sql = deletes_copy(&rewritten.sql, &staged);
                 let data_files = rewritten
                     .target_files
                     .iter()
@@ -437,6 +445,140 @@ impl LakeReader {
                         staged,
                         data_files,
                     }),
+                    copy_sql,
+                    rewritten: Some(rewritten),
+                }))
+            }
+            Statement::Update {
+                table: target,
+                assignments,
+                from,
+                selection: _,
+                returning,
+                limit,
+                ..
+            } => {
+                let TableWithJoins {
+                    relation: TableFactor::Table { name, alias, .. },
+                    joins,
+                } = &target
+                else {
+                    return Ok(None);
+                };
+                let parts = parts(name);
+                let Some(ident) = resolve_table(&listing, &parts, names) else {
+                    if resolve_parquet(&listing, &parts, names).is_some() {
+                        return Err(PgError::new(
+                            "42809",
+                            format!(
+                                "cannot update \"{name}\": registered Parquet tables are read-only"
+                            ),
+                        ));
+                    }
+                    return Ok(None);
+                };
+                if !joins.is_empty() || from.is_some() || returning.is_some() || limit.is_some() {
+                    return Err(unsupported(
+                        "UPDATE … FROM, RETURNING and LIMIT on lake tables",
+                    ));
+                }
+                let table = runtime
+                    .block_on(self.lakehouse().table(&ident))
+                    .map_err(catalog_error)?;
+                let schema = table.metadata().current_schema().clone();
+                let mut set: HashMap<String, String> = HashMap::new();
+                for a in &assignments {
+                    let AssignmentTarget::ColumnName(column) = &a.target else {
+                        return Err(unsupported("UPDATE … SET (a, b) = (…) on lake tables"));
+                    };
+                    let column = self::parts(column).pop().unwrap_or_default();
+                    if schema.field_by_name(&column).is_none() {
+                        return Err(no_column(&column, ident.name()));
+                    }
+                    set.insert(column, a.value.to_string());
+                }
+                let condition = where_text(sql, tokens).unwrap_or_else(|| "true".to_string());
+                let (qualifier, alias_sql) = match alias {
+                    Some(a) => (quote_ident(&fold(&a.name)), format!(" AS {}", a.name)),
+                    None => (quote_ident(ident.name()), String::new()),
+                };
+                let columns: Vec<String> = schema
+                    .as_struct()
+                    .fields()
+                    .iter()
+                    .map(|f| match set.get(&f.name) {
+                        Some(value) => format!("({value}) AS {}", quote_ident(&f.name)),
+                        None => format!("{qualifier}.{}", quote_ident(&f.name)),
+                    })
+                    .collect();
+                let select = format!(
+                    "SELECT {qualifier}.{file}, {qualifier}.{pos}, {} FROM {name}{alias_sql} WHERE {condition}",
+                    columns.join(", "),
+                    file = lake_scan_sql::FILE_COLUMN,
+                    pos = lake_scan_sql::POS_COLUMN,
+                );
+                let rewritten = self
+                    .rewrite_with_positions(
+                        &select,
+                        &sql_text::tokenize(&select),
+                        runtime,
+                        names,
+                        Some(&ident),
+                    )?
+                    .ok_or_else(|| PgError::new("XX000", "UPDATE target was not planned"))?;
+                let id = uuid::Uuid::new_v4();
+                let rows = self.staging_dir().join(format!("{id}-rows.parquet"));
+                let rows_literal = format!("'{}'", rows.display().to_string().replace('\'', "''"));
+                let copy_sql = format!(
+                    "COPY ({}) TO {rows_literal} (FORMAT parquet)",
+                    rewritten.sql
+                );
+                let deletes_dir = self.staging_dir().join(format!("{id}-deletes"));
+                let deletes_sql = deletes_copy(
+                    &format!("SELECT * FROM read_parquet({rows_literal})"),
+                    &deletes_dir,
+                );
+                let names_list: Vec<String> = schema
+                    .as_struct()
+                    .fields()
+                    .iter()
+                    .map(|f| quote_ident(&f.name))
+                    .collect();
+                let new_rows = self.staging_path(&table);
+                let rows_sql = insert_copy(
+                    conn,
+                    &table,
+                    &[],
+                    &format!(
+                        "SELECT {} FROM read_parquet({rows_literal})",
+                        names_list.join(", ")
+                    ),
+                    Some(names_list.len()),
+                    &new_rows,
+                )?;
+                let data_files = rewritten
+                    .target_files
+                    .iter()
+                    .map(|(location, partition, spec)| {
+                        (location.clone(), (partition.clone(), *spec))
+                    })
+                    .collect();
+                Ok(Some(WritePlan::Staged {
+                    commit: LakeCommit::Update(Box::new(LakeUpdate {
+                        rows,
+                        deletes_sql,
+                        rows_sql,
+                        delete: LakeDelete {
+                            table: ident.clone(),
+                            staged: deletes_dir,
+                            data_files,
+                        },
+                        insert: LakeInsert {
+                            table: ident,
+                            staged: new_rows,
+                            schema_id: schema.schema_id(),
+                        },
+                    })),
                     copy_sql,
                     rewritten: Some(rewritten),
                 }))
@@ -584,7 +726,7 @@ impl LakeReader {
                 commit.discard();
                 return Err(PgError::from_duckdb(&e.message, Some(query)));
             }
-            self.commit_write(&commit, runtime)
+            self.commit_write(&commit, conn, runtime)
         });
         match written {
             Ok(n) => Ok(format!("SELECT {n}")),
@@ -602,27 +744,165 @@ impl LakeReader {
     pub fn commit_write(
         &self,
         commit: &LakeCommit,
+        conn: &Connection,
         runtime: &tokio::runtime::Handle,
     ) -> Result<u64, PgError> {
         let result = match commit {
             LakeCommit::Insert(insert) => self.commit_insert(insert, runtime),
             LakeCommit::Delete(delete) => self.commit_delete(delete, runtime),
+            LakeCommit::Update(update) => self.commit_update(update, conn, runtime),
         };
         commit.discard();
         result
     }
 
-    /// Commits the position delete files a `DELETE` staged, one per data file
-    /// with that file's partition; returns the number of rows deleted.
+    /// Commits the position delete files a `DELETE` staged; returns the number
+    /// of rows deleted.
     fn commit_delete(
         &self,
         delete: &LakeDelete,
         runtime: &tokio::runtime::Handle,
     ) -> Result<u64, PgError> {
         let lake = self.lakehouse();
-        let mut table = runtime
+        let table = runtime
             .block_on(lake.table(&delete.table))
             .map_err(catalog_error)?;
+        let mut uploads = Uploads::new(lake, runtime);
+        let (files, rows, referenced) = self.delete_files(delete, &table, &mut uploads)?;
+        if rows == 0 {
+            return Ok(0);
+        }
+        let schema_id = table.metadata().current_schema_id();
+        self.commit_files(
+            &delete.table,
+            table,
+            files,
+            Operation::Delete,
+            schema_id,
+            &referenced,
+            uploads,
+        )?;
+        Ok(rows)
+    }
+
+    /// Commits the files an `INSERT` staged; returns the number of rows.
+    fn commit_insert(
+        &self,
+        insert: &LakeInsert,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<u64, PgError> {
+        let lake = self.lakehouse();
+        let table = runtime
+            .block_on(lake.table(&insert.table))
+            .map_err(catalog_error)?;
+        let mut uploads = Uploads::new(lake, runtime);
+        let (files, rows) = self.insert_files(insert, &table, &mut uploads)?;
+        if rows == 0 {
+            return Ok(0);
+        }
+        self.commit_files(
+            &insert.table,
+            table,
+            files,
+            Operation::Append,
+            insert.schema_id,
+            &[],
+            uploads,
+        )?;
+        Ok(rows)
+    }
+
+    /// Commits an `UPDATE`: the engine staged the old rows' positions with
+    /// their new values; those become delete files and data files of one
+    /// snapshot. Returns the number of rows updated.
+    fn commit_update(
+        &self,
+        update: &LakeUpdate,
+        conn: &Connection,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<u64, PgError> {
+        let lake = self.lakehouse();
+        let table = runtime
+            .block_on(lake.table(&update.delete.table))
+            .map_err(catalog_error)?;
+        for sql in [&update.deletes_sql, &update.rows_sql] {
+            conn.execute_batch(sql)
+                .map_err(|e| PgError::from_duckdb(&e.message, None))?;
+        }
+        let mut uploads = Uploads::new(lake, runtime);
+        let (mut files, rows, referenced) =
+            self.delete_files(&update.delete, &table, &mut uploads)?;
+        if rows == 0 {
+            return Ok(0);
+        }
+        let (data, _) = self.insert_files(&update.insert, &table, &mut uploads)?;
+        files.extend(data);
+        self.commit_files(
+            &update.delete.table,
+            table,
+            files,
+            Operation::Overwrite,
+            update.insert.schema_id,
+            &referenced,
+            uploads,
+        )?;
+        Ok(rows)
+    }
+
+    /// Uploads the data files an insert staged (NOT NULL columns checked);
+    /// returns their entries and the number of rows.
+    fn insert_files(
+        &self,
+        insert: &LakeInsert,
+        table: &Table,
+        uploads: &mut Uploads<'_>,
+    ) -> Result<(Vec<DataFile>, u64), PgError> {
+        let schema = table
+            .metadata()
+            .schema_by_id(insert.schema_id)
+            .cloned()
+            .ok_or_else(|| changed_under(&insert.table))?;
+        let spec_id = table.metadata().default_partition_spec_id();
+        let mut written = Vec::new();
+        for (path, partition) in staged_files(&insert.staged, table, &schema)? {
+            let file = WrittenFile::read(&path).map_err(catalog_error)?;
+            for field in schema.as_struct().fields() {
+                if field.required && file.null_counts.get(&field.id).copied().unwrap_or(0) > 0 {
+                    return Err(PgError::new(
+                        "23502",
+                        format!(
+                            "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
+                            field.name,
+                            insert.table.name()
+                        ),
+                    ));
+                }
+            }
+            if file.record_count > 0 {
+                written.push((path, partition, file));
+            }
+        }
+        let rows = written.iter().map(|(_, _, f)| f.record_count).sum();
+        let mut files = Vec::with_capacity(written.len());
+        for (path, partition, file) in written {
+            let location = uploads.upload(table, &path, "")?;
+            files.push(
+                file.data_file(&location, &schema, spec_id, partition)
+                    .map_err(catalog_error)?,
+            );
+        }
+        Ok((files, rows))
+    }
+
+    /// Uploads the position delete files a statement staged (one directory per
+    /// data file); returns their entries, the number of rows deleted and the
+    /// data files they name.
+    fn delete_files(
+        &self,
+        delete: &LakeDelete,
+        table: &Table,
+        uploads: &mut Uploads<'_>,
+    ) -> Result<(Vec<DataFile>, u64, Vec<String>), PgError> {
         let spec_id = table.metadata().default_partition_spec_id();
         let schema = table.metadata().current_schema().clone();
         let mut staged = Vec::new();
@@ -640,8 +920,9 @@ impl LakeReader {
                 }
             }
         }
-        let mut pending = Vec::new();
+        let mut files = Vec::new();
         let mut referenced = Vec::new();
+        let mut rows = 0;
         for path in staged {
             let location = path
                 .parent()
@@ -664,188 +945,147 @@ impl LakeReader {
                 })?;
             if file_spec != spec_id {
                 return Err(unsupported(
-                    "DELETE from files written under an older partition spec",
+                    "changing rows of files written under an older partition spec",
                 ));
             }
             let written = WrittenFile::read(&path).map_err(catalog_error)?;
-            if written.record_count > 0 {
-                referenced.push(location);
-                pending.push((path, partition, written));
+            if written.record_count == 0 {
+                continue;
             }
+            rows += written.record_count;
+            let uploaded = uploads.upload(table, &path, "-deletes")?;
+            files.push(
+                written
+                    .delete_file(&uploaded, &schema, spec_id, partition)
+                    .map_err(catalog_error)?,
+            );
+            referenced.push(location);
         }
-        let rows: u64 = pending.iter().map(|(_, _, w)| w.record_count).sum();
-        if rows == 0 {
-            return Ok(0);
-        }
-        let data_dir = format!("{}/data", table.metadata().location().trim_end_matches('/'));
-        let mut uploaded: Vec<String> = Vec::new();
-        let removed = |uploaded: &[String]| {
-            for location in uploaded {
-                let _ = runtime.block_on(lake.storage().remove_object(location));
-            }
-        };
-        let mut files = Vec::with_capacity(pending.len());
-        for (path, partition, written) in pending {
-            let location = format!("{data_dir}/{}-deletes.parquet", uuid::Uuid::new_v4());
-            if let Err(e) = runtime.block_on(lake.storage().upload(&path, &location)) {
-                removed(&uploaded);
-                return Err(catalog_error(e));
-            }
-            uploaded.push(location.clone());
-            match written.delete_file(&location, &schema, spec_id, partition) {
-                Ok(f) => files.push(f),
-                Err(e) => {
-                    removed(&uploaded);
-                    return Err(catalog_error(e));
-                }
-            }
-        }
+        Ok((files, rows, referenced))
+    }
+
+    /// Commits `files` as one snapshot, retried after concurrent commits while
+    /// the table keeps its schema and spec and every data file in `referenced`
+    /// (rows the statement deletes) is still live.
+    #[allow(clippy::too_many_arguments)]
+    fn commit_files(
+        &self,
+        ident: &TableIdent,
+        mut table: Table,
+        files: Vec<DataFile>,
+        operation: Operation,
+        schema_id: i32,
+        referenced: &[String],
+        mut uploads: Uploads<'_>,
+    ) -> Result<(), PgError> {
+        let lake = self.lakehouse();
+        let runtime = uploads.runtime;
+        let spec_id = table.metadata().default_partition_spec_id();
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match runtime.block_on(lake.append_files(&table, files.clone(), Operation::Delete)) {
-                Ok(_) => return Ok(rows),
+            match runtime.block_on(lake.append_files(&table, files.clone(), operation.clone())) {
+                Ok(_) => {
+                    uploads.keep();
+                    return Ok(());
+                }
                 Err(CatalogError::CommitConflict(_)) if attempt < COMMIT_ATTEMPTS => {
-                    // Another commit came first: the deletes still apply if every
-                    // data file they name is still part of the table.
-                    lake.forget_table(&delete.table);
-                    let live = runtime.block_on(async {
-                        let t = lake.table(&delete.table).await?;
-                        let plan = floe_catalog::plan_scan(
-                            &t,
-                            floe_catalog::SnapshotSelector::Current,
-                            None,
-                        )
-                        .await?;
-                        Ok::<_, CatalogError>((t, plan))
-                    });
-                    match live {
-                        Ok((t, plan))
-                            if referenced
+                    lake.forget_table(ident);
+                    let fresh = runtime.block_on(async {
+                        let t = lake.table(ident).await?;
+                        let live = if referenced.is_empty() {
+                            true
+                        } else {
+                            let plan = plan_scan(&t, SnapshotSelector::Current, None).await?;
+                            referenced
                                 .iter()
                                 .all(|r| plan.files.iter().any(|f| &f.path == r))
-                                && t.metadata().default_partition_spec_id() == spec_id =>
-                        {
-                            table = t;
-                        }
-                        Ok(_) => {
-                            removed(&uploaded);
-                            return Err(PgError::new(
-                                "40001",
-                                format!(
-                                    "could not delete from \"{}\": a concurrent commit rewrote the rows",
-                                    delete.table.name()
-                                ),
-                            ));
-                        }
-                        Err(e) => {
-                            removed(&uploaded);
-                            return Err(catalog_error(e));
-                        }
+                        };
+                        Ok::<_, CatalogError>((t, live))
+                    });
+                    let (t, live) = fresh.map_err(catalog_error)?;
+                    let metadata = t.metadata();
+                    if metadata.current_schema_id() != schema_id
+                        || metadata.default_partition_spec_id() != spec_id
+                    {
+                        return Err(changed_under(ident));
                     }
+                    if !live {
+                        return Err(PgError::new(
+                            "40001",
+                            format!(
+                                "could not change \"{}\": a concurrent commit rewrote the rows",
+                                ident.name()
+                            ),
+                        ));
+                    }
+                    table = t;
                 }
-                Err(e) => {
-                    removed(&uploaded);
-                    return Err(catalog_error(e));
-                }
+                Err(e) => return Err(catalog_error(e)),
             }
+        }
+    }
+}
+
+/// Files uploaded for one commit: removed again unless the commit lands.
+struct Uploads<'a> {
+    lake: &'a floe_catalog::Lakehouse,
+    runtime: &'a tokio::runtime::Handle,
+    locations: Vec<String>,
+}
+
+impl<'a> Uploads<'a> {
+    fn new(lake: &'a floe_catalog::Lakehouse, runtime: &'a tokio::runtime::Handle) -> Self {
+        Uploads {
+            lake,
+            runtime,
+            locations: Vec::new(),
         }
     }
 
-    /// Commits the files an `INSERT` staged; returns the number of rows.
-    fn commit_insert(
-        &self,
-        insert: &LakeInsert,
-        runtime: &tokio::runtime::Handle,
-    ) -> Result<u64, PgError> {
-        let lake = self.lakehouse();
-        let mut table = runtime
-            .block_on(lake.table(&insert.table))
+    /// Uploads `path` under the table's data directory; returns its location.
+    fn upload(&mut self, table: &Table, path: &Path, suffix: &str) -> Result<String, PgError> {
+        let location = format!(
+            "{}/data/{}{suffix}.parquet",
+            table.metadata().location().trim_end_matches('/'),
+            uuid::Uuid::new_v4()
+        );
+        self.runtime
+            .block_on(self.lake.storage().upload(path, &location))
             .map_err(catalog_error)?;
-        let schema = table
-            .metadata()
-            .schema_by_id(insert.schema_id)
-            .cloned()
-            .ok_or_else(|| changed_under(&insert.table))?;
-        let spec_id = table.metadata().default_partition_spec_id();
-        let files = staged_files(&insert.staged, &table, &schema)?;
-        let mut written = Vec::with_capacity(files.len());
-        for (path, partition) in files {
-            let file = WrittenFile::read(&path).map_err(catalog_error)?;
-            for field in schema.as_struct().fields() {
-                if field.required && file.null_counts.get(&field.id).copied().unwrap_or(0) > 0 {
-                    return Err(PgError::new(
-                        "23502",
-                        format!(
-                            "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
-                            field.name,
-                            insert.table.name()
-                        ),
-                    ));
-                }
-            }
-            if file.record_count > 0 {
-                written.push((path, partition, file));
-            }
-        }
-        let rows: u64 = written.iter().map(|(_, _, f)| f.record_count).sum();
-        if rows == 0 {
-            return Ok(0);
-        }
-        let data_dir = format!("{}/data", table.metadata().location().trim_end_matches('/'));
-        let mut uploaded: Vec<String> = Vec::with_capacity(written.len());
-        let mut data_files = Vec::with_capacity(written.len());
-        let removed = |uploaded: &[String]| {
-            for location in uploaded {
-                let _ = runtime.block_on(lake.storage().remove_object(location));
-            }
-        };
-        for (path, partition, file) in written {
-            let location = format!("{data_dir}/{}.parquet", uuid::Uuid::new_v4());
-            if let Err(e) = runtime.block_on(lake.storage().upload(&path, &location)) {
-                removed(&uploaded);
-                return Err(catalog_error(e));
-            }
-            uploaded.push(location.clone());
-            match file.data_file(&location, &schema, spec_id, partition) {
-                Ok(f) => data_files.push(f),
-                Err(e) => {
-                    removed(&uploaded);
-                    return Err(catalog_error(e));
-                }
-            }
-        }
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let outcome =
-                runtime.block_on(lake.append_files(&table, data_files.clone(), Operation::Append));
-            match outcome {
-                Ok(_) => return Ok(rows),
-                Err(CatalogError::CommitConflict(_)) if attempt < COMMIT_ATTEMPTS => {
-                    lake.forget_table(&insert.table);
-                    table = match runtime.block_on(lake.table(&insert.table)) {
-                        Ok(t) => t,
-                        Err(e) => {
-                            removed(&uploaded);
-                            return Err(catalog_error(e));
-                        }
-                    };
-                    let metadata = table.metadata();
-                    if metadata.current_schema_id() != insert.schema_id
-                        || metadata.default_partition_spec_id() != spec_id
-                    {
-                        removed(&uploaded);
-                        return Err(changed_under(&insert.table));
-                    }
-                }
-                Err(e) => {
-                    removed(&uploaded);
-                    return Err(catalog_error(e));
-                }
-            }
+        self.locations.push(location.clone());
+        Ok(location)
+    }
+
+    /// The commit landed: the files are the table's now.
+    fn keep(&mut self) {
+        self.locations.clear();
+    }
+}
+
+impl Drop for Uploads<'_> {
+    fn drop(&mut self) {
+        for location in &self.locations {
+            let _ = self
+                .runtime
+                .block_on(self.lake.storage().remove_object(location));
         }
     }
+}
+
+/// `COPY` of the positions `query` yields (`FILE_COLUMN`, `POS_COLUMN`) as
+/// position delete files under `staged`, one directory per data file.
+fn deletes_copy(query: &str, staged: &Path) -> String {
+    format!(
+        "COPY (SELECT {file} AS file_path, {pos} AS pos, hex({file}) AS __floe_f \
+         FROM ({query}) AS __floe_deleted ORDER BY 1, 2) TO '{dir}' \
+         (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (__floe_f), \
+         FIELD_IDS {{'file_path': {DELETE_FILE_PATH_ID}, 'pos': {DELETE_POS_ID}}}, \
+         FILENAME_PATTERN 'delete_{{uuid}}')",
+        file = lake_scan_sql::FILE_COLUMN,
+        pos = lake_scan_sql::POS_COLUMN,
+        dir = staged.display().to_string().replace('\'', "''"),
+    )
 }
 
 /// `COPY (…) TO staged` writing `source`'s rows as `table`'s columns: `target`

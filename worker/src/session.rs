@@ -985,6 +985,8 @@ impl Session {
         };
         let tag = if let Some(LakeCommit::Delete(_)) = &lake_insert {
             Tag::Delete
+        } else if let Some(LakeCommit::Update(_)) = &lake_insert {
+            Tag::Update
         } else if lake_insert.is_some() {
             Tag::Insert
         } else {
@@ -1181,7 +1183,9 @@ impl Session {
                 })?;
                 drop(result);
                 let count = match (&d.lake_commit, lake) {
-                    (Some(commit), Some(lake)) => lake.commit_write(commit, &self.runtime)?,
+                    (Some(commit), Some(lake)) => {
+                        lake.commit_write(commit, &self.conn, &self.runtime)?
+                    }
                     _ => count,
                 };
                 log_if_slow(self.pid, &portal.stmt.sql, started);
