@@ -360,3 +360,20 @@ def test_update_replaces_rows_in_one_snapshot(lake):
                     arrow.column("price").to_pylist())) == expected
     ops = [s.summary.operation.value for s in sorted(table.snapshots(), key=lambda s: s.sequence_number)]
     assert ops == ["append", "overwrite", "overwrite"]
+
+
+def test_truncate_empties_the_current_snapshot_only(lake):
+    server, catalog, _ = lake
+    run(server, "CREATE TABLE shop.temp_log (n int)", "INSERT INTO shop.temp_log SELECT * FROM range(7)")
+    before = catalog.load_table("shop.temp_log").current_snapshot().snapshot_id
+    assert run(server, "TRUNCATE shop.temp_log") == "TRUNCATE TABLE"
+    assert run(server, "SELECT count(*) FROM shop.temp_log") == [(0,)]
+    assert run(server, f"SELECT count(*) FROM shop.temp_log AT (VERSION => {before})") == [(7,)]
+    table = catalog.load_table("shop.temp_log")
+    assert table.scan().to_arrow().num_rows == 0
+    assert table.current_snapshot().summary.operation.value == "delete"
+    # Writable again afterwards; TRUNCATE TABLE of an empty table is fine.
+    run(server, "INSERT INTO shop.temp_log VALUES (1)")
+    assert run(server, "SELECT n FROM shop.temp_log") == [(1,)]
+    run(server, "CREATE TABLE shop.never (n int)")
+    assert run(server, "TRUNCATE TABLE shop.never") == "TRUNCATE TABLE"

@@ -146,6 +146,67 @@ impl Lakehouse {
         self.commit(table, updates).await
     }
 
+    /// Commits a snapshot of `table` without any file (`TRUNCATE`): every row is
+    /// gone from the current state, older snapshots keep theirs. A table without
+    /// a snapshot is left as it is.
+    pub async fn truncate(&self, table: &Table) -> Result<Table> {
+        let metadata = table.metadata();
+        let Some(parent) = metadata.current_snapshot().cloned() else {
+            return Ok(table.clone());
+        };
+        let snapshot_id = new_snapshot_id(table);
+        let sequence_number = metadata.next_sequence_number();
+        let metadata_dir = format!("{}/metadata", metadata.location().trim_end_matches('/'));
+        let list_path = format!(
+            "{metadata_dir}/snap-{snapshot_id}-1-{}.avro",
+            uuid::Uuid::new_v4()
+        );
+        let list = ManifestListWriter::v2(
+            table.file_io().new_output(&list_path)?.writer().await?,
+            snapshot_id,
+            Some(parent.snapshot_id()),
+            sequence_number,
+        );
+        list.close().await?;
+        let parent_summary = &parent.summary().additional_properties;
+        let mut properties = HashMap::new();
+        for (deleted, total) in [
+            ("deleted-data-files", "total-data-files"),
+            ("deleted-records", "total-records"),
+            ("removed-files-size", "total-files-size"),
+        ] {
+            if let Some(n) = parent_summary.get(total) {
+                properties.insert(deleted.to_string(), n.clone());
+            }
+        }
+        for (_, total) in TOTALS {
+            properties.insert(total.to_string(), "0".to_string());
+        }
+        let snapshot = Snapshot::builder()
+            .with_snapshot_id(snapshot_id)
+            .with_parent_snapshot_id(Some(parent.snapshot_id()))
+            .with_sequence_number(sequence_number)
+            .with_timestamp_ms(chrono::Utc::now().timestamp_millis())
+            .with_manifest_list(list_path)
+            .with_schema_id(metadata.current_schema_id())
+            .with_summary(Summary {
+                operation: Operation::Delete,
+                additional_properties: properties,
+            })
+            .build();
+        let updates = vec![
+            TableUpdate::AddSnapshot { snapshot },
+            TableUpdate::SetSnapshotRef {
+                ref_name: MAIN_BRANCH.to_string(),
+                reference: SnapshotReference::new(
+                    snapshot_id,
+                    SnapshotRetention::branch(None, None, None),
+                ),
+            },
+        ];
+        self.commit(table, updates).await
+    }
+
     /// Applies `updates` to `base` (the table as the caller read it), writes the
     /// new metadata file and points the catalog at it, unless another commit
     /// got there first (then `CommitConflict`; nothing the catalog shows changed).

@@ -37,8 +37,17 @@ use crate::lake_schema::{self, ColumnSpec};
 use crate::pg_error::{FromDuckdb, PgError};
 use crate::sql_text::{self, Tok, Token};
 
-/// Commits retried after a concurrent commit before giving up (40001).
-const COMMIT_ATTEMPTS: usize = 10;
+/// Commits retried after a concurrent commit before giving up (40001); with the
+/// backoff below that is about half a minute of contention.
+const COMMIT_ATTEMPTS: usize = 200;
+
+/// Waits before commit attempt `attempt` + 1: random, growing to 200 ms, so
+/// writers that collided do not collide again in step.
+fn backoff(attempt: usize) {
+    let ceiling = (5u64 << attempt.min(6)).min(200);
+    let ms = rand::random_range(1..=ceiling);
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+}
 
 /// A lake statement that changes the catalog only.
 #[derive(Debug)]
@@ -60,6 +69,10 @@ pub enum LakeDdl {
     },
     DropTables {
         tables: Vec<DropTarget>,
+    },
+    /// `TRUNCATE`: a snapshot without files for each table.
+    Truncate {
+        tables: Vec<TableIdent>,
     },
 }
 
@@ -170,6 +183,7 @@ impl LakeReader {
                 | ("INSERT", "INTO")
                 | ("DELETE", "FROM")
                 | ("UPDATE", _)
+                | ("TRUNCATE", _)
         );
         if !candidate {
             return Ok(None);
@@ -334,6 +348,33 @@ impl LakeReader {
                     (true, _) => Ok(None),
                     (false, _) => Err(unsupported(
                         "DROP TABLE of lake tables and session tables in one statement",
+                    )),
+                }
+            }
+            Statement::Truncate {
+                table_names,
+                partitions: None,
+                ..
+            } => {
+                let mut tables = Vec::new();
+                for t in &table_names {
+                    let parts = parts(&t.name);
+                    match resolve_table(&listing, &parts, names) {
+                        Some(ident) => tables.push(ident),
+                        None if resolve_parquet(&listing, &parts, names).is_some() => {
+                            return Err(PgError::new(
+                                "42809",
+                                format!("cannot truncate \"{}\": registered Parquet tables are read-only", t.name),
+                            ))
+                        }
+                        None => {}
+                    }
+                }
+                match (tables.len(), table_names.len()) {
+                    (0, _) => Ok(None),
+                    (n, m) if n == m => Ok(Some(WritePlan::Ddl(LakeDdl::Truncate { tables }))),
+                    _ => Err(unsupported(
+                        "TRUNCATE of lake tables and session tables in one statement",
                     )),
                 }
             }
@@ -635,6 +676,12 @@ impl LakeReader {
                 }
                 result.map(|()| "DROP TABLE".to_string())
             }
+            LakeDdl::Truncate { tables } => {
+                for ident in tables {
+                    self.truncate(ident, runtime)?;
+                }
+                Ok("TRUNCATE TABLE".to_string())
+            }
             LakeDdl::CreateTableAs {
                 ident,
                 query,
@@ -658,6 +705,29 @@ impl LakeReader {
         };
         self.forget_virtual_schema();
         outcome.map_err(catalog_error)
+    }
+
+    /// Empties `ident` with a snapshot of its own, retried after concurrent
+    /// commits (whatever they added is truncated too).
+    fn truncate(
+        &self,
+        ident: &TableIdent,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<(), PgError> {
+        let lake = self.lakehouse();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let table = runtime.block_on(lake.table(ident)).map_err(catalog_error)?;
+            match runtime.block_on(lake.truncate(&table)) {
+                Ok(_) => return Ok(()),
+                Err(CatalogError::CommitConflict(_)) if attempt < COMMIT_ATTEMPTS => {
+                    lake.forget_table(ident);
+                    backoff(attempt);
+                }
+                Err(e) => return Err(catalog_error(e)),
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -991,6 +1061,7 @@ impl LakeReader {
                 }
                 Err(CatalogError::CommitConflict(_)) if attempt < COMMIT_ATTEMPTS => {
                     lake.forget_table(ident);
+                    backoff(attempt);
                     let fresh = runtime.block_on(async {
                         let t = lake.table(ident).await?;
                         let live = if referenced.is_empty() {
