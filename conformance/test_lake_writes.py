@@ -377,3 +377,36 @@ def test_truncate_empties_the_current_snapshot_only(lake):
     assert run(server, "SELECT n FROM shop.temp_log") == [(1,)]
     run(server, "CREATE TABLE shop.never (n int)")
     assert run(server, "TRUNCATE TABLE shop.never") == "TRUNCATE TABLE"
+
+
+def test_alter_table_evolves_the_iceberg_schema(lake):
+    server, catalog, _ = lake
+    run(
+        server,
+        "CREATE TABLE shop.people (id bigint, name text, age int)",
+        "INSERT INTO shop.people VALUES (1, 'ann', 30)",
+        "ALTER TABLE shop.people ADD COLUMN email text",
+        "ALTER TABLE shop.people RENAME COLUMN name TO full_name",
+        "ALTER TABLE shop.people DROP COLUMN age",
+        "INSERT INTO shop.people VALUES (2, 'bob', 'bob@example.com')",
+    )
+    assert run(server, "SELECT id, full_name, email FROM shop.people ORDER BY id") == [
+        (1, "ann", None), (2, "bob", "bob@example.com")
+    ]
+    table = catalog.load_table("shop.people")
+    assert [f.name for f in table.schema().fields] == ["id", "full_name", "email"]
+    arrow = table.scan().to_arrow().sort_by("id")
+    assert arrow.column("full_name").to_pylist() == ["ann", "bob"]
+    assert arrow.column("email").to_pylist() == [None, "bob@example.com"]
+    # A new column that reuses a dropped name does not bring old values back.
+    run(server, "ALTER TABLE shop.people ADD COLUMN age int")
+    assert run(server, "SELECT age FROM shop.people ORDER BY id") == [(None,), (None,)]
+    assert pg_error(server, "ALTER TABLE shop.people ADD COLUMN email text")[0] == "42701"
+    assert run(server, "ALTER TABLE shop.people ADD COLUMN IF NOT EXISTS email text") == "ALTER TABLE"
+    assert pg_error(server, "ALTER TABLE shop.people DROP COLUMN nope")[0] == "42703"
+    assert pg_error(server, "ALTER TABLE shop.nobody ADD COLUMN x int")[0] == "42P01"
+    assert run(server, "ALTER TABLE IF EXISTS shop.nobody ADD COLUMN x int") == "ALTER TABLE"
+    assert run(server, "ALTER TABLE shop.people RENAME TO persons") == "ALTER TABLE"
+    assert run(server, "SELECT count(*) FROM shop.persons") == [(2,)]
+    assert not catalog.table_exists("shop.people") and catalog.table_exists("shop.persons")
+    assert pg_error(server, "SELECT * FROM shop.people")[0] == "42P01"

@@ -17,6 +17,10 @@ pub enum CatalogError {
     Iceberg(#[from] iceberg::Error),
     #[error("relation \"{0}\" already exists")]
     Exists(String),
+    #[error("column \"{0}\" of relation \"{1}\" does not exist")]
+    NoSuchColumn(String, String),
+    #[error("column \"{0}\" of relation \"{1}\" already exists")]
+    ColumnExists(String, String),
     #[error("schema \"{0}\" already exists")]
     SchemaExists(String),
     #[error("schema \"{0}\" does not exist")]
@@ -47,6 +51,8 @@ impl CatalogError {
             CatalogError::Storage { .. } => "58030",
             CatalogError::CommitConflict(_) => "40001",
             CatalogError::Exists(_) => "42P07",
+            CatalogError::NoSuchColumn(..) => "42703",
+            CatalogError::ColumnExists(..) => "42701",
             CatalogError::SchemaExists(_) => "42P06",
             CatalogError::NoSuchSchema(_) => "3F000",
             CatalogError::SchemaNotEmpty(_) => "2BP01",

@@ -1,12 +1,13 @@
-//! Tables Floe creates and drops: `CREATE TABLE` becomes an Iceberg table (format
-//! v2) in the catalog, with the schema and partition spec the statement declared;
-//! `DROP TABLE` removes it from the catalog (and a Parquet registration of that
-//! name likewise). Data files stay where they are: other engines' snapshots and
-//! time travel may still reference them.
+//! Tables Floe creates, changes and drops: `CREATE TABLE` becomes an Iceberg table
+//! (format v2) in the catalog, with the schema and partition spec the statement
+//! declared; `ALTER TABLE` renames it or evolves its schema (columns keep their
+//! field ids, so old files read right); `DROP TABLE` removes it from the catalog.
+//! Data files stay where they are: other engines' snapshots and time travel may
+//! still reference them.
 
-use iceberg::spec::{Schema, UnboundPartitionSpec};
+use iceberg::spec::{NestedField, Schema, Type, UnboundPartitionSpec};
 use iceberg::table::Table;
-use iceberg::{NamespaceIdent, TableCreation, TableIdent};
+use iceberg::{NamespaceIdent, TableCreation, TableIdent, TableUpdate};
 
 use crate::error::{CatalogError, Result};
 use crate::lakehouse::Lakehouse;
@@ -55,8 +56,195 @@ impl Lakehouse {
         Ok(())
     }
 
+    /// Renames `from` to `to` (a name in the same catalog).
+    pub async fn rename_table(&self, from: &TableIdent, to: &TableIdent) -> Result<()> {
+        let listing = self.listing_fresh().await?;
+        if listing.has_relation(to.namespace(), to.name()) {
+            return Err(CatalogError::Exists(to.name().to_string()));
+        }
+        self.catalog().rename_table(from, to).await?;
+        self.forget_table(from);
+        self.forget_listing();
+        Ok(())
+    }
+
+    /// Commits `changes` to the schema of `ident` as its new current schema.
+    pub async fn evolve_schema(&self, ident: &TableIdent, changes: &[SchemaChange]) -> Result<()> {
+        let table = self.table(ident).await?;
+        let metadata = table.metadata();
+        let mut fields: Vec<NestedField> = metadata
+            .current_schema()
+            .as_struct()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        let mut identifier: Vec<i32> = metadata.current_schema().identifier_field_ids().collect();
+        let mut next_id = metadata.last_column_id() + 1;
+        let partition_sources: Vec<i32> = metadata
+            .partition_specs_iter()
+            .flat_map(|s| s.fields().iter().map(|f| f.source_id))
+            .collect();
+        let missing =
+            |name: &str| CatalogError::NoSuchColumn(name.to_string(), ident.name().to_string());
+        for change in changes {
+            match change {
+                SchemaChange::Add {
+                    name,
+                    field_type,
+                    if_not_exists,
+                } => {
+                    if fields.iter().any(|f| &f.name == name) {
+                        if *if_not_exists {
+                            continue;
+                        }
+                        return Err(CatalogError::ColumnExists(
+                            name.clone(),
+                            ident.name().to_string(),
+                        ));
+                    }
+                    // Nested ids come after the column's own.
+                    let t = renumber(field_type.clone(), &mut (next_id + 1));
+                    let width = count_ids(&t);
+                    fields.push(NestedField::optional(next_id, name.clone(), t));
+                    next_id += 1 + width;
+                }
+                SchemaChange::Drop { name, if_exists } => {
+                    let Some(i) = fields.iter().position(|f| &f.name == name) else {
+                        if *if_exists {
+                            continue;
+                        }
+                        return Err(missing(name));
+                    };
+                    if partition_sources.contains(&fields[i].id) {
+                        return Err(CatalogError::Unsupported(format!(
+                            "dropping the partition column {name}"
+                        )));
+                    }
+                    identifier.retain(|id| *id != fields[i].id);
+                    fields.remove(i);
+                }
+                SchemaChange::Rename { from, to } => {
+                    if fields.iter().any(|f| &f.name == to) {
+                        return Err(CatalogError::ColumnExists(
+                            to.clone(),
+                            ident.name().to_string(),
+                        ));
+                    }
+                    let field = fields
+                        .iter_mut()
+                        .find(|f| &f.name == from)
+                        .ok_or_else(|| missing(from))?;
+                    field.name = to.clone();
+                }
+            }
+        }
+        if fields.is_empty() {
+            return Err(CatalogError::Unsupported("a table without columns".into()));
+        }
+        let schema_id = metadata
+            .schemas_iter()
+            .map(|s| s.schema_id())
+            .max()
+            .unwrap_or(0)
+            + 1;
+        let schema = Schema::builder()
+            .with_schema_id(schema_id)
+            .with_fields(fields.into_iter().map(Into::into))
+            .with_identifier_field_ids(identifier)
+            .build()?;
+        self.commit(
+            &table,
+            vec![
+                TableUpdate::AddSchema { schema },
+                TableUpdate::SetCurrentSchema { schema_id: -1 },
+            ],
+        )
+        .await?;
+        self.forget_listing();
+        Ok(())
+    }
+
     /// Whether `namespace` exists in the catalog.
     pub async fn schema_exists(&self, namespace: &NamespaceIdent) -> Result<bool> {
         Ok(self.catalog().namespace_exists(namespace).await?)
+    }
+}
+
+/// One change `ALTER TABLE` makes to a table's columns.
+#[derive(Debug, Clone)]
+pub enum SchemaChange {
+    /// A new optional column (existing rows read it as NULL).
+    Add {
+        name: String,
+        field_type: Type,
+        if_not_exists: bool,
+    },
+    Drop {
+        name: String,
+        if_exists: bool,
+    },
+    /// Same field id, new name.
+    Rename {
+        from: String,
+        to: String,
+    },
+}
+
+/// `t` with its nested field ids numbered from `next`.
+fn renumber(t: Type, next: &mut i32) -> Type {
+    use iceberg::spec::{ListType, MapType, StructType};
+    let mut take = || {
+        let id = *next;
+        *next += 1;
+        id
+    };
+    match t {
+        Type::Primitive(_) => t,
+        Type::List(l) => {
+            let id = take();
+            let element = renumber(l.element_field.field_type.as_ref().clone(), next);
+            Type::List(ListType::new(
+                NestedField::list_element(id, element, l.element_field.required).into(),
+            ))
+        }
+        Type::Map(m) => {
+            let (k, v) = (take(), take());
+            let key = renumber(m.key_field.field_type.as_ref().clone(), next);
+            let value = renumber(m.value_field.field_type.as_ref().clone(), next);
+            Type::Map(MapType::new(
+                NestedField::map_key_element(k, key).into(),
+                NestedField::map_value_element(v, value, m.value_field.required).into(),
+            ))
+        }
+        Type::Struct(s) => {
+            let ids: Vec<i32> = s.fields().iter().map(|_| take()).collect();
+            Type::Struct(StructType::new(
+                s.fields()
+                    .iter()
+                    .zip(ids)
+                    .map(|(f, id)| {
+                        let t = renumber(f.field_type.as_ref().clone(), next);
+                        NestedField::new(id, f.name.clone(), t, f.required).into()
+                    })
+                    .collect(),
+            ))
+        }
+    }
+}
+
+/// How many field ids the nested fields of `t` take.
+fn count_ids(t: &Type) -> i32 {
+    match t {
+        Type::Primitive(_) => 0,
+        Type::List(l) => 1 + count_ids(&l.element_field.field_type),
+        Type::Map(m) => {
+            2 + count_ids(&m.key_field.field_type) + count_ids(&m.value_field.field_type)
+        }
+        Type::Struct(s) => s
+            .fields()
+            .iter()
+            .map(|f| 1 + count_ids(&f.field_type))
+            .sum(),
     }
 }

@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use floe_catalog::tables::SchemaChange;
 use floe_catalog::types::{duck_type, quote_ident};
 use floe_catalog::{plan_scan, CatalogError, Listing, SnapshotSelector, WrittenFile};
 use iceberg::spec::{
@@ -22,9 +23,9 @@ use iceberg::spec::{
 use iceberg::table::Table;
 use iceberg::{NamespaceIdent, TableIdent};
 use sqlparser::ast::{
-    AssignmentTarget, ColumnOption, Expr, FromTable, FunctionArg, FunctionArgExpr,
-    FunctionArguments, ObjectName, ObjectType, SetExpr, Statement, TableConstraint, TableFactor,
-    TableObject, TableWithJoins, Value,
+    AlterTableOperation, AssignmentTarget, ColumnOption, Expr, FromTable, FunctionArg,
+    FunctionArgExpr, FunctionArguments, ObjectName, ObjectType, RenameTableNameKind, SetExpr,
+    Statement, TableConstraint, TableFactor, TableObject, TableWithJoins, Value,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -74,6 +75,18 @@ pub enum LakeDdl {
     Truncate {
         tables: Vec<TableIdent>,
     },
+    /// `ALTER TABLE … ADD/DROP/RENAME COLUMN`: a new current schema.
+    AlterColumns {
+        ident: TableIdent,
+        changes: Vec<SchemaChange>,
+    },
+    /// `ALTER TABLE … RENAME TO`.
+    Rename {
+        from: TableIdent,
+        to: TableIdent,
+    },
+    /// A statement with nothing to do (`IF EXISTS` on a missing table).
+    Nothing(&'static str),
 }
 
 /// A partition field as declared: `day(ts)` is transform `day` of column `ts`.
@@ -184,6 +197,7 @@ impl LakeReader {
                 | ("DELETE", "FROM")
                 | ("UPDATE", _)
                 | ("TRUNCATE", _)
+                | ("ALTER", "TABLE")
         );
         if !candidate {
             return Ok(None);
@@ -377,6 +391,106 @@ impl LakeReader {
                         "TRUNCATE of lake tables and session tables in one statement",
                     )),
                 }
+            }
+            Statement::AlterTable {
+                name,
+                if_exists,
+                operations,
+                ..
+            } => {
+                let parts = parts(&name);
+                let Some(ident) = resolve_table(&listing, &parts, names) else {
+                    if resolve_parquet(&listing, &parts, names).is_some() {
+                        return Err(PgError::new(
+                            "42809",
+                            format!(
+                                "cannot alter \"{name}\": registered Parquet tables are read-only"
+                            ),
+                        ));
+                    }
+                    if lake_schema_named(&listing, &parts, names) {
+                        return if if_exists {
+                            Ok(Some(WritePlan::Ddl(LakeDdl::Nothing("ALTER TABLE"))))
+                        } else {
+                            Err(PgError::new(
+                                "42P01",
+                                format!("relation \"{name}\" does not exist"),
+                            ))
+                        };
+                    }
+                    return Ok(None);
+                };
+                let mut changes = Vec::new();
+                for op in &operations {
+                    match op {
+                        AlterTableOperation::RenameTable { table_name }
+                            if operations.len() == 1 =>
+                        {
+                            let (RenameTableNameKind::To(new) | RenameTableNameKind::As(new)) =
+                                table_name;
+                            let new_parts = self::parts(new);
+                            let Some(new_name) = new_parts.last() else {
+                                return Err(PgError::new("42601", "RENAME TO needs a name"));
+                            };
+                            return Ok(Some(WritePlan::Ddl(LakeDdl::Rename {
+                                to: TableIdent::new(ident.namespace().clone(), new_name.clone()),
+                                from: ident,
+                            })));
+                        }
+                        AlterTableOperation::AddColumn {
+                            if_not_exists,
+                            column_def,
+                            ..
+                        } => {
+                            for o in &column_def.options {
+                                match &o.option {
+                                    ColumnOption::Null => {}
+                                    ColumnOption::Default(Expr::Value(v)) if matches!(v.value, Value::Null) => {}
+                                    other => {
+                                        return Err(unsupported(&format!(
+                                            "ADD COLUMN … {other} on a lake table (existing rows read the new column as NULL)"
+                                        )))
+                                    }
+                                }
+                            }
+                            changes.push(SchemaChange::Add {
+                                name: fold(&column_def.name),
+                                field_type: lake_schema::from_declared(
+                                    &column_def.data_type.to_string(),
+                                )?,
+                                if_not_exists: *if_not_exists,
+                            });
+                        }
+                        AlterTableOperation::DropColumn {
+                            column_names,
+                            if_exists,
+                            ..
+                        } => {
+                            for c in column_names {
+                                changes.push(SchemaChange::Drop {
+                                    name: fold(c),
+                                    if_exists: *if_exists,
+                                });
+                            }
+                        }
+                        AlterTableOperation::RenameColumn {
+                            old_column_name,
+                            new_column_name,
+                        } => changes.push(SchemaChange::Rename {
+                            from: fold(old_column_name),
+                            to: fold(new_column_name),
+                        }),
+                        other => {
+                            return Err(unsupported(&format!(
+                                "ALTER TABLE … {other} on a lake table"
+                            )))
+                        }
+                    }
+                }
+                Ok(Some(WritePlan::Ddl(LakeDdl::AlterColumns {
+                    ident,
+                    changes,
+                })))
             }
             Statement::Insert(insert) => {
                 let TableObject::TableName(name) = &insert.table else {
@@ -676,6 +790,13 @@ impl LakeReader {
                 }
                 result.map(|()| "DROP TABLE".to_string())
             }
+            LakeDdl::Nothing(tag) => return Ok(tag.to_string()),
+            LakeDdl::AlterColumns { ident, changes } => runtime
+                .block_on(lake.evolve_schema(ident, changes))
+                .map(|()| "ALTER TABLE".to_string()),
+            LakeDdl::Rename { from, to } => runtime
+                .block_on(lake.rename_table(from, to))
+                .map(|()| "ALTER TABLE".to_string()),
             LakeDdl::Truncate { tables } => {
                 for ident in tables {
                     self.truncate(ident, runtime)?;
