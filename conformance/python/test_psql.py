@@ -75,3 +75,17 @@ SELECT TIMESTAMP '2024-05-06 07:08:09.5';
     assert r.returncode == 0, r.stderr
     out = [l for l in r.stdout.splitlines() if l]
     assert out == ["0", "ISO, DMY", "2024-05-06 07:08:09.5"], r.stdout
+
+
+def test_column_names_follow_postgres(server):
+    # Unaliased expressions are named as PostgreSQL names them, in the simple and
+    # the extended protocol alike; unquoted aliases fold to lower case.
+    sql = ("SELECT count(*), sum(x), max(x) AS Biggest, x::text, 1 + 1, CASE WHEN x > 1 THEN 'y' END"
+           " FROM (VALUES (1), (2)) t(x) GROUP BY x ORDER BY 1 LIMIT 1")
+    r = psql(server, "-A", "-c", sql)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0] == "count|sum|biggest|x|?column?|case"
+    import psycopg
+    with psycopg.connect(server.dsn()) as conn:
+        cur = conn.execute(sql)
+        assert [d.name for d in cur.description] == ["count", "sum", "biggest", "x", "?column?", "case"]

@@ -20,6 +20,7 @@ pub mod lake_write;
 pub mod params;
 pub mod pg_compat;
 pub mod pg_error;
+pub mod pg_names;
 pub mod pg_text;
 pub mod row_encoder;
 pub mod sandbox;

@@ -983,6 +983,16 @@ impl Session {
         } else {
             None
         };
+        // Column names as PostgreSQL gives them (`count`, not `count_star()`).
+        let pg_names = fields
+            .as_ref()
+            .and_then(|f| crate::pg_names::column_names(client_sql).filter(|n| n.len() == f.len()));
+        let mut fields = fields;
+        if let (Some(fields), Some(names)) = (fields.as_mut(), &pg_names) {
+            for (field, name) in fields.iter_mut().zip(names) {
+                field.name = name.clone();
+            }
+        }
         let tag = if let Some(LakeCommit::Delete(_)) = &lake_insert {
             Tag::Delete
         } else if let Some(LakeCommit::Update(_)) = &lake_insert {
@@ -1196,7 +1206,20 @@ impl Session {
             }
             let described;
             let fields: &[Field] = if portal.describe {
-                described = result_fields(&mut result);
+                described = {
+                    let mut fields = result_fields(&mut result);
+                    if let Some(names) = portal
+                        .stmt
+                        .fields
+                        .as_ref()
+                        .filter(|f| f.len() == fields.len())
+                    {
+                        for (field, named) in fields.iter_mut().zip(names) {
+                            field.name = named.name.clone();
+                        }
+                    }
+                    fields
+                };
                 wire::row_description(&mut self.out, &described, &|_| false);
                 &described
             } else {
