@@ -410,3 +410,29 @@ def test_alter_table_evolves_the_iceberg_schema(lake):
     assert run(server, "SELECT count(*) FROM shop.persons") == [(2,)]
     assert not catalog.table_exists("shop.people") and catalog.table_exists("shop.persons")
     assert pg_error(server, "SELECT * FROM shop.people")[0] == "42P01"
+
+
+def test_orphan_files_are_removed_and_committed_ones_kept(lake):
+    server, catalog, root = lake
+    run(server, "CREATE TABLE shop.crashy (n int)", "INSERT INTO shop.crashy VALUES (1), (2)")
+    data_dir = pathlib.Path(catalog.load_table("shop.crashy").location().removeprefix("file://")) / "data"
+    committed = set(data_dir.glob("*.parquet"))
+    # What a writer that crashed between upload and commit leaves behind.
+    old = data_dir / "orphan-old.parquet"
+    young = data_dir / "orphan-young.parquet"
+    for f in (old, young):
+        f.write_bytes(next(iter(committed)).read_bytes())
+    import os, time
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        notices = []
+        conn.add_notice_handler(lambda d: notices.append(d.message_primary))
+        conn.execute("CALL floe_remove_orphan_files('shop.crashy')")
+        assert notices and notices[-1].startswith("removed 1 orphan files"), notices
+    assert not old.exists() and young.exists()
+    assert committed <= set(data_dir.glob("*.parquet"))
+    assert run(server, "SELECT sum(n) FROM shop.crashy") == [(3,)]
+    # With a zero age the young orphan goes too; committed files never do.
+    run(server, "CALL floe_remove_orphan_files('shop.crashy', 0)")
+    assert set(data_dir.glob("*.parquet")) == committed
+    assert catalog.load_table("shop.crashy").scan().to_arrow().num_rows == 2

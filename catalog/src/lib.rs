@@ -9,6 +9,7 @@ pub mod error;
 pub mod lakehouse;
 pub mod namespaces;
 pub mod object_storage;
+pub mod orphans;
 pub mod parquet_tables;
 pub mod pruning;
 pub mod scan;

@@ -1,8 +1,8 @@
 //! The lakehouse procedures clients call with `CALL`: registering plain Parquet
 //! (a prefix or glob, optionally Hive-partitioned) as a read-only table,
-//! removing such a registration, and registering an existing Iceberg table by
-//! its metadata file. They change the catalog at once, inside a transaction
-//! block or not.
+//! removing such a registration, registering an existing Iceberg table by its
+//! metadata file, and removing a table's orphan files. They change the catalog
+//! at once, inside a transaction block or not.
 
 use floe_catalog::{CatalogError, ParquetSource};
 use iceberg::NamespaceIdent;
@@ -10,15 +10,52 @@ use iceberg::NamespaceIdent;
 use crate::lake::{search_path, LakeReader, NameContext};
 use crate::pg_error::PgError;
 
-/// Runs `CALL procedure(args)`.
+/// Files younger than this are never orphans: a write may still be committing.
+const DEFAULT_ORPHAN_AGE_SECONDS: u64 = 3600;
+
+/// Runs `CALL procedure(args)`; returns what to tell the client, if anything.
 pub fn call(
     reader: &LakeReader,
     procedure: &str,
     args: &[String],
     names: &NameContext<'_>,
     runtime: &tokio::runtime::Handle,
-) -> Result<(), PgError> {
+) -> Result<Option<String>, PgError> {
     let lake = reader.lakehouse();
+    if procedure == "floe_remove_orphan_files" {
+        let [name, rest @ ..] = args else {
+            return Err(PgError::new(
+                "42883",
+                "procedure floe_remove_orphan_files takes a table name and an optional age in seconds",
+            ));
+        };
+        let age = match rest {
+            [] => DEFAULT_ORPHAN_AGE_SECONDS,
+            [seconds] => seconds.parse::<u64>().map_err(|_| {
+                PgError::new(
+                    "22P02",
+                    format!("invalid input syntax for type bigint: \"{seconds}\""),
+                )
+            })?,
+            _ => {
+                return Err(PgError::new(
+                    "42883",
+                    "floe_remove_orphan_files takes at most two arguments",
+                ))
+            }
+        };
+        let (namespace, table) = target(name, names)?;
+        let ident = iceberg::TableIdent::new(namespace, table);
+        let report = runtime
+            .block_on(lake.remove_orphan_files(&ident, std::time::Duration::from_secs(age)))
+            .map_err(|e| PgError::new(e.sqlstate(), e.to_string()))?;
+        return Ok(Some(format!(
+            "removed {} orphan files ({} bytes) of {}",
+            report.removed_files,
+            report.removed_bytes,
+            ident.name()
+        )));
+    }
     let outcome = match (procedure, args) {
         ("floe_register_parquet", [name, location, rest @ ..]) if rest.len() <= 1 => {
             let (namespace, table) = target(name, names)?;
@@ -64,7 +101,7 @@ pub fn call(
     };
     outcome.map_err(|e: CatalogError| PgError::new(e.sqlstate(), e.to_string()))?;
     reader.forget_virtual_schema();
-    Ok(())
+    Ok(None)
 }
 
 /// The namespace and table a name argument names: `schema.table`, or `table`

@@ -1611,7 +1611,13 @@ impl Session {
                     user: &self.user,
                     database: &self.database,
                 };
-                crate::lake_procedures::call(&lake, procedure, args, &names, &self.runtime)?;
+                let told =
+                    crate::lake_procedures::call(&lake, procedure, args, &names, &self.runtime)?;
+                if let Some(message) = told {
+                    let mut notice = PgError::new("00000", message);
+                    notice.severity = crate::pg_error::Severity::Notice;
+                    self.notice(notice);
+                }
                 wire::command_complete(&mut self.out, "CALL");
             }
             SessionCommand::PoolStats => {
