@@ -121,29 +121,13 @@ impl Lakehouse {
             }
             properties.insert(total.to_string(), (before + n).to_string());
         }
-        let snapshot = Snapshot::builder()
-            .with_snapshot_id(snapshot_id)
-            .with_parent_snapshot_id(parent.as_ref().map(|p| p.snapshot_id()))
-            .with_sequence_number(sequence_number)
-            .with_timestamp_ms(chrono::Utc::now().timestamp_millis())
-            .with_manifest_list(list_path)
-            .with_schema_id(metadata.current_schema_id())
-            .with_summary(Summary {
-                operation,
-                additional_properties: properties,
-            })
-            .build();
-        let updates = vec![
-            TableUpdate::AddSnapshot { snapshot },
-            TableUpdate::SetSnapshotRef {
-                ref_name: MAIN_BRANCH.to_string(),
-                reference: SnapshotReference::new(
-                    snapshot_id,
-                    SnapshotRetention::branch(None, None, None),
-                ),
-            },
-        ];
-        self.commit(table, updates).await
+        let snapshot = NewSnapshot {
+            snapshot_id,
+            parent_id: parent.as_ref().map(|p| p.snapshot_id()),
+            sequence_number,
+            manifest_list: list_path,
+        };
+        self.publish(table, snapshot, operation, properties).await
     }
 
     /// Commits a snapshot of `table` without any file (`TRUNCATE`): every row is
@@ -182,16 +166,36 @@ impl Lakehouse {
         for (_, total) in TOTALS {
             properties.insert(total.to_string(), "0".to_string());
         }
+        let snapshot = NewSnapshot {
+            snapshot_id,
+            parent_id: Some(parent.snapshot_id()),
+            sequence_number,
+            manifest_list: list_path,
+        };
+        self.publish(table, snapshot, Operation::Delete, properties)
+            .await
+    }
+
+    /// Adds `new` (stamped now, with the current schema) to `table` and makes
+    /// it the head of the main branch.
+    async fn publish(
+        &self,
+        table: &Table,
+        new: NewSnapshot,
+        operation: Operation,
+        summary: HashMap<String, String>,
+    ) -> Result<Table> {
+        let snapshot_id = new.snapshot_id;
         let snapshot = Snapshot::builder()
             .with_snapshot_id(snapshot_id)
-            .with_parent_snapshot_id(Some(parent.snapshot_id()))
-            .with_sequence_number(sequence_number)
+            .with_parent_snapshot_id(new.parent_id)
+            .with_sequence_number(new.sequence_number)
             .with_timestamp_ms(chrono::Utc::now().timestamp_millis())
-            .with_manifest_list(list_path)
-            .with_schema_id(metadata.current_schema_id())
+            .with_manifest_list(new.manifest_list)
+            .with_schema_id(table.metadata().current_schema_id())
             .with_summary(Summary {
-                operation: Operation::Delete,
-                additional_properties: properties,
+                operation,
+                additional_properties: summary,
             })
             .build();
         let updates = vec![
@@ -264,6 +268,14 @@ impl Lakehouse {
         self.forget_table(ident);
         self.table(ident).await
     }
+}
+
+/// A snapshot whose manifest list is written, before it is published.
+struct NewSnapshot {
+    snapshot_id: i64,
+    parent_id: Option<i64>,
+    sequence_number: i64,
+    manifest_list: String,
 }
 
 /// A positive snapshot id no snapshot of the table has.

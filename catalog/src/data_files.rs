@@ -67,36 +67,10 @@ impl WrittenFile {
         })
     }
 
-    /// The Iceberg entry for this file once it lives at `location`.
-    pub fn data_file(
-        &self,
-        location: &str,
-        schema: &Schema,
-        spec_id: i32,
-        partition: Struct,
-    ) -> Result<DataFile> {
-        self.entry(DataContentType::Data, location, schema, spec_id, partition)
-    }
-
-    /// The entry for this file as a position delete file (columns `file_path`
-    /// and `pos`) of data files in `partition`.
-    pub fn delete_file(
-        &self,
-        location: &str,
-        schema: &Schema,
-        spec_id: i32,
-        partition: Struct,
-    ) -> Result<DataFile> {
-        self.entry(
-            DataContentType::PositionDeletes,
-            location,
-            schema,
-            spec_id,
-            partition,
-        )
-    }
-
-    fn entry(
+    /// The Iceberg entry for this file once it lives at `location`: a data
+    /// file, or a position delete file (columns `file_path` and `pos`) of data
+    /// files in `partition`.
+    pub fn entry(
         &self,
         content: DataContentType,
         location: &str,

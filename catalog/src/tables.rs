@@ -104,10 +104,10 @@ impl Lakehouse {
                         ));
                     }
                     // Nested ids come after the column's own.
-                    let t = renumber(field_type.clone(), &mut (next_id + 1));
-                    let width = count_ids(&t);
-                    fields.push(NestedField::optional(next_id, name.clone(), t));
-                    next_id += 1 + width;
+                    let id = next_id;
+                    next_id += 1;
+                    let t = renumber(field_type.clone(), &mut next_id);
+                    fields.push(NestedField::optional(id, name.clone(), t));
                 }
                 SchemaChange::Drop { name, if_exists } => {
                     let Some(i) = fields.iter().position(|f| &f.name == name) else {
@@ -191,8 +191,9 @@ pub enum SchemaChange {
     },
 }
 
-/// `t` with its nested field ids numbered from `next`.
-fn renumber(t: Type, next: &mut i32) -> Type {
+/// `t` with its nested field ids numbered from `next` (which ends past the
+/// last id taken): the fields of a new column or table get fresh ids.
+pub fn renumber(t: Type, next: &mut i32) -> Type {
     use iceberg::spec::{ListType, MapType, StructType};
     let mut take = || {
         let id = *next;
@@ -230,21 +231,5 @@ fn renumber(t: Type, next: &mut i32) -> Type {
                     .collect(),
             ))
         }
-    }
-}
-
-/// How many field ids the nested fields of `t` take.
-fn count_ids(t: &Type) -> i32 {
-    match t {
-        Type::Primitive(_) => 0,
-        Type::List(l) => 1 + count_ids(&l.element_field.field_type),
-        Type::Map(m) => {
-            2 + count_ids(&m.key_field.field_type) + count_ids(&m.value_field.field_type)
-        }
-        Type::Struct(s) => s
-            .fields()
-            .iter()
-            .map(|f| 1 + count_ids(&f.field_type))
-            .sum(),
     }
 }

@@ -535,7 +535,11 @@ const DOWNLOAD_CONCURRENCY: usize = 8;
 
 /// The lake table a reference names, if any: `t` through the search path,
 /// `schema.t`, or `database.schema.t` in the session's own database.
-fn resolve(listing: &Listing, parts: &[String], names: &NameContext<'_>) -> Option<TableIdent> {
+pub(crate) fn resolve(
+    listing: &Listing,
+    parts: &[String],
+    names: &NameContext<'_>,
+) -> Option<TableIdent> {
     resolve_with(parts, names, |schema, table| listing.table(schema, table))
 }
 
@@ -550,7 +554,7 @@ fn resolve_parquet<'l>(
 }
 
 /// Postgres name resolution over `lookup(schema, table)`.
-fn resolve_with<T>(
+pub(crate) fn resolve_with<T>(
     parts: &[String],
     names: &NameContext<'_>,
     lookup: impl Fn(&str, &str) -> Option<T>,

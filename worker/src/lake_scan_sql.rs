@@ -109,7 +109,12 @@ fn render_group(
         )
     };
     let mut conditions = Vec::new();
-    let mut extra = String::new();
+    // Rows' files and positions: for position deletes, and for the caller.
+    let extra = if with_positions || !position_deletes.is_empty() {
+        ", filename = true, file_row_number = true"
+    } else {
+        ""
+    };
     // Delete files name data files by their table location; map those to the
     // local copies DuckDB reports as `filename`.
     let locations = files
@@ -125,13 +130,11 @@ fn render_group(
         .join(", ");
     let mut join = String::new();
     if with_positions {
-        extra = ", filename = true, file_row_number = true".into();
         join = format!(
             " JOIN (VALUES {locations}) AS __floe_m(location, local) ON __floe_m.local = d.filename"
         );
     }
     if !position_deletes.is_empty() {
-        extra = ", filename = true, file_row_number = true".into();
         conditions.push(format!(
             "NOT EXISTS (SELECT 1 FROM read_parquet({}) AS x \
              JOIN (VALUES {locations}) AS m(location, local) ON x.file_path = m.location \

@@ -27,7 +27,7 @@ pub fn build_schema(columns: Vec<ColumnSpec>, identifier: &[String]) -> Result<S
         if identifier.contains(&c.name) {
             identifier_ids.push(id);
         }
-        let t = renumber(c.field_type, &mut next);
+        let t = floe_catalog::tables::renumber(c.field_type, &mut next);
         fields.push(
             if c.required {
                 NestedField::required(id, c.name, t)
@@ -42,48 +42,6 @@ pub fn build_schema(columns: Vec<ColumnSpec>, identifier: &[String]) -> Result<S
         .with_identifier_field_ids(identifier_ids)
         .build()
         .map_err(|e| PgError::new("42P16", format!("invalid table definition: {e}")))
-}
-
-/// Nested field ids, numbered from `next`.
-fn renumber(t: Type, next: &mut i32) -> Type {
-    let mut take = || {
-        let id = *next;
-        *next += 1;
-        id
-    };
-    match t {
-        Type::Primitive(_) => t,
-        Type::List(l) => {
-            let id = take();
-            let element = renumber(l.element_field.field_type.as_ref().clone(), next);
-            Type::List(ListType::new(
-                NestedField::list_element(id, element, l.element_field.required).into(),
-            ))
-        }
-        Type::Map(m) => {
-            let key_id = take();
-            let value_id = take();
-            let key = renumber(m.key_field.field_type.as_ref().clone(), next);
-            let value = renumber(m.value_field.field_type.as_ref().clone(), next);
-            Type::Map(MapType::new(
-                NestedField::map_key_element(key_id, key).into(),
-                NestedField::map_value_element(value_id, value, m.value_field.required).into(),
-            ))
-        }
-        Type::Struct(s) => {
-            let ids: Vec<i32> = s.fields().iter().map(|_| take()).collect();
-            let fields = s
-                .fields()
-                .iter()
-                .zip(ids)
-                .map(|(f, id)| {
-                    let t = renumber(f.field_type.as_ref().clone(), next);
-                    NestedField::new(id, f.name.clone(), t, f.required).into()
-                })
-                .collect();
-            Type::Struct(StructType::new(fields))
-        }
-    }
 }
 
 /// The Iceberg type of a declared Postgres column type (`integer`,

@@ -17,26 +17,27 @@ use floe_catalog::tables::SchemaChange;
 use floe_catalog::types::{duck_type, quote_ident};
 use floe_catalog::{plan_scan, CatalogError, Listing, SnapshotSelector, WrittenFile};
 use iceberg::spec::{
-    DataFile, NestedField, Operation, Struct, Transform, Type, UnboundPartitionField,
-    UnboundPartitionSpec,
+    DataContentType, DataFile, NestedField, Operation, Struct, Transform, Type,
+    UnboundPartitionField, UnboundPartitionSpec,
 };
 use iceberg::table::Table;
 use iceberg::{NamespaceIdent, TableIdent};
 use sqlparser::ast::{
     AlterTableOperation, AssignmentTarget, ColumnOption, Expr, FromTable, FunctionArg,
     FunctionArgExpr, FunctionArguments, ObjectName, ObjectType, RenameTableNameKind, SetExpr,
-    Statement, TableConstraint, TableFactor, TableObject, TableWithJoins, Value,
+    Statement, TableAlias, TableConstraint, TableFactor, TableObject, TableWithJoins, Value,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
 use crate::duck::Connection;
-use crate::lake::{search_path, LakeReader, NameContext};
+use crate::lake::{resolve, resolve_with, search_path, LakeReader, NameContext, Rewritten};
 use crate::lake_partition;
+use crate::lake_refs::fold;
 use crate::lake_scan_sql;
 use crate::lake_schema::{self, ColumnSpec};
 use crate::pg_error::{FromDuckdb, PgError};
-use crate::sql_text::{self, Tok, Token};
+use crate::sql_text::{self, identifier, Tok, Token};
 
 /// Commits retried after a concurrent commit before giving up (40001); with the
 /// backoff below that is about half a minute of contention.
@@ -111,14 +112,16 @@ pub struct LakeInsert {
     pub schema_id: i32,
 }
 
+/// The data files a statement planned: partition and spec id by location.
+pub type PlannedFiles = HashMap<String, (Struct, i32)>;
+
 /// The commit half of a `DELETE`: the engine has written the positions of the
 /// deleted rows under `staged`, one directory per data file.
 #[derive(Debug)]
 pub struct LakeDelete {
     pub table: TableIdent,
     pub staged: PathBuf,
-    /// The data files the statement planned: partition and spec id by location.
-    pub data_files: HashMap<String, (Struct, i32)>,
+    pub data_files: PlannedFiles,
 }
 
 /// The commit half of an `UPDATE`: the engine has written the matching rows'
@@ -342,7 +345,7 @@ impl LakeReader {
                 let mut local = 0;
                 for name in &dropped {
                     let parts = parts(name);
-                    if let Some(ident) = resolve_table(&listing, &parts, names) {
+                    if let Some(ident) = resolve(&listing, &parts, names) {
                         tables.push(DropTarget::Iceberg(ident));
                     } else if let Some((ns, t)) = resolve_parquet(&listing, &parts, names) {
                         tables.push(DropTarget::Parquet(ns, t));
@@ -372,17 +375,7 @@ impl LakeReader {
             } => {
                 let mut tables = Vec::new();
                 for t in &table_names {
-                    let parts = parts(&t.name);
-                    match resolve_table(&listing, &parts, names) {
-                        Some(ident) => tables.push(ident),
-                        None if resolve_parquet(&listing, &parts, names).is_some() => {
-                            return Err(PgError::new(
-                                "42809",
-                                format!("cannot truncate \"{}\": registered Parquet tables are read-only", t.name),
-                            ))
-                        }
-                        None => {}
-                    }
+                    tables.extend(writable_table(&listing, &t.name, names, "truncate")?);
                 }
                 match (tables.len(), table_names.len()) {
                     (0, _) => Ok(None),
@@ -398,17 +391,8 @@ impl LakeReader {
                 operations,
                 ..
             } => {
-                let parts = parts(&name);
-                let Some(ident) = resolve_table(&listing, &parts, names) else {
-                    if resolve_parquet(&listing, &parts, names).is_some() {
-                        return Err(PgError::new(
-                            "42809",
-                            format!(
-                                "cannot alter \"{name}\": registered Parquet tables are read-only"
-                            ),
-                        ));
-                    }
-                    if lake_schema_named(&listing, &parts, names) {
+                let Some(ident) = writable_table(&listing, &name, names, "alter")? else {
+                    if lake_schema_named(&listing, &parts(&name), names) {
                         return if if_exists {
                             Ok(Some(WritePlan::Ddl(LakeDdl::Nothing("ALTER TABLE"))))
                         } else {
@@ -496,14 +480,7 @@ impl LakeReader {
                 let TableObject::TableName(name) = &insert.table else {
                     return Ok(None);
                 };
-                let parts = parts(name);
-                let Some(ident) = resolve_table(&listing, &parts, names) else {
-                    if resolve_parquet(&listing, &parts, names).is_some() {
-                        return Err(PgError::new(
-                            "42809",
-                            format!("cannot insert into \"{name}\": registered Parquet tables are read-only"),
-                        ));
-                    }
+                let Some(ident) = writable_table(&listing, name, names, "insert into")? else {
                     return Ok(None);
                 };
                 if insert.on.is_some() || insert.returning.is_some() {
@@ -546,14 +523,7 @@ impl LakeReader {
                 else {
                     return Ok(None);
                 };
-                let parts = parts(name);
-                let Some(ident) = resolve_table(&listing, &parts, names) else {
-                    if resolve_parquet(&listing, &parts, names).is_some() {
-                        return Err(PgError::new(
-                            "42809",
-                            format!("cannot delete from \"{name}\": registered Parquet tables are read-only"),
-                        ));
-                    }
+                let Some(ident) = writable_table(&listing, name, names, "delete from")? else {
                     return Ok(None);
                 };
                 if !joins.is_empty()
@@ -566,34 +536,11 @@ impl LakeReader {
                         "DELETE … USING, RETURNING, ORDER BY and LIMIT on lake tables",
                     ));
                 }
-                let condition = where_text(sql, tokens).unwrap_or_else(|| "true".to_string());
-                let (qualifier, alias_sql) = match alias {
-                    Some(a) => (quote_ident(&fold(&a.name)), format!(" AS {}", a.name)),
-                    None => (quote_ident(ident.name()), String::new()),
-                };
-                let select = format!(
-                    "SELECT DISTINCT {qualifier}.{file}, {qualifier}.{pos} FROM {name}{alias_sql} WHERE {condition}",
-                    file = lake_scan_sql::FILE_COLUMN,
-                    pos = lake_scan_sql::POS_COLUMN,
-                );
-                let rewritten = self
-                    .rewrite_with_positions(
-                        &select,
-                        &sql_text::tokenize(&select),
-                        runtime,
-                        names,
-                        Some(&ident),
-                    )?
-                    .ok_or_else(|| PgError::new("XX000", "DELETE target was not planned"))?;
+                let target = RowsScan::new(&ident, name, alias.as_ref(), sql, tokens);
+                let (rewritten, data_files) =
+                    self.plan_rows(&target.select("DISTINCT", &[]), &ident, runtime, names)?;
                 let staged = self.staging_dir().join(uuid::Uuid::new_v4().to_string());
                 let copy_sql = deletes_copy(&rewritten.sql, &staged);
-                let data_files = rewritten
-                    .target_files
-                    .iter()
-                    .map(|(location, partition, spec)| {
-                        (location.clone(), (partition.clone(), *spec))
-                    })
-                    .collect();
                 Ok(Some(WritePlan::Staged {
                     commit: LakeCommit::Delete(LakeDelete {
                         table: ident,
@@ -620,16 +567,7 @@ impl LakeReader {
                 else {
                     return Ok(None);
                 };
-                let parts = parts(name);
-                let Some(ident) = resolve_table(&listing, &parts, names) else {
-                    if resolve_parquet(&listing, &parts, names).is_some() {
-                        return Err(PgError::new(
-                            "42809",
-                            format!(
-                                "cannot update \"{name}\": registered Parquet tables are read-only"
-                            ),
-                        ));
-                    }
+                let Some(ident) = writable_table(&listing, name, names, "update")? else {
                     return Ok(None);
                 };
                 if !joins.is_empty() || from.is_some() || returning.is_some() || limit.is_some() {
@@ -652,35 +590,18 @@ impl LakeReader {
                     }
                     set.insert(column, a.value.to_string());
                 }
-                let condition = where_text(sql, tokens).unwrap_or_else(|| "true".to_string());
-                let (qualifier, alias_sql) = match alias {
-                    Some(a) => (quote_ident(&fold(&a.name)), format!(" AS {}", a.name)),
-                    None => (quote_ident(ident.name()), String::new()),
-                };
+                let target = RowsScan::new(&ident, name, alias.as_ref(), sql, tokens);
                 let columns: Vec<String> = schema
                     .as_struct()
                     .fields()
                     .iter()
                     .map(|f| match set.get(&f.name) {
                         Some(value) => format!("({value}) AS {}", quote_ident(&f.name)),
-                        None => format!("{qualifier}.{}", quote_ident(&f.name)),
+                        None => format!("{}.{}", target.qualifier, quote_ident(&f.name)),
                     })
                     .collect();
-                let select = format!(
-                    "SELECT {qualifier}.{file}, {qualifier}.{pos}, {} FROM {name}{alias_sql} WHERE {condition}",
-                    columns.join(", "),
-                    file = lake_scan_sql::FILE_COLUMN,
-                    pos = lake_scan_sql::POS_COLUMN,
-                );
-                let rewritten = self
-                    .rewrite_with_positions(
-                        &select,
-                        &sql_text::tokenize(&select),
-                        runtime,
-                        names,
-                        Some(&ident),
-                    )?
-                    .ok_or_else(|| PgError::new("XX000", "UPDATE target was not planned"))?;
+                let (rewritten, data_files) =
+                    self.plan_rows(&target.select("", &columns), &ident, runtime, names)?;
                 let id = uuid::Uuid::new_v4();
                 let rows = self.staging_dir().join(format!("{id}-rows.parquet"));
                 let rows_literal = format!("'{}'", rows.display().to_string().replace('\'', "''"));
@@ -711,13 +632,6 @@ impl LakeReader {
                     Some(names_list.len()),
                     &new_rows,
                 )?;
-                let data_files = rewritten
-                    .target_files
-                    .iter()
-                    .map(|(location, partition, spec)| {
-                        (location.clone(), (partition.clone(), *spec))
-                    })
-                    .collect();
                 Ok(Some(WritePlan::Staged {
                     commit: LakeCommit::Update(Box::new(LakeUpdate {
                         rows,
@@ -740,6 +654,32 @@ impl LakeReader {
             }
             _ => Ok(None),
         }
+    }
+
+    /// Plans `select` (a `RowsScan` of `ident`) with each row's data file and
+    /// position; returns it with the planned data files' partitions and specs.
+    fn plan_rows(
+        &self,
+        select: &str,
+        ident: &TableIdent,
+        runtime: &tokio::runtime::Handle,
+        names: &NameContext<'_>,
+    ) -> Result<(Rewritten, PlannedFiles), PgError> {
+        let rewritten = self
+            .rewrite_with_positions(
+                select,
+                &sql_text::tokenize(select),
+                runtime,
+                names,
+                Some(ident),
+            )?
+            .ok_or_else(|| PgError::new("XX000", "the changed table was not planned"))?;
+        let data_files = rewritten
+            .target_files
+            .iter()
+            .map(|(location, partition, spec)| (location.clone(), (partition.clone(), *spec)))
+            .collect();
+        Ok((rewritten, data_files))
     }
 
     /// A new name in the staging directory: a file, or for a partitioned table
@@ -790,7 +730,7 @@ impl LakeReader {
                 }
                 result.map(|()| "DROP TABLE".to_string())
             }
-            LakeDdl::Nothing(tag) => return Ok(tag.to_string()),
+            LakeDdl::Nothing(tag) => Ok(tag.to_string()),
             LakeDdl::AlterColumns { ident, changes } => runtime
                 .block_on(lake.evolve_schema(ident, changes))
                 .map(|()| "ALTER TABLE".to_string()),
@@ -798,10 +738,9 @@ impl LakeReader {
                 .block_on(lake.rename_table(from, to))
                 .map(|()| "ALTER TABLE".to_string()),
             LakeDdl::Truncate { tables } => {
-                for ident in tables {
-                    self.truncate(ident, runtime)?;
-                }
-                Ok("TRUNCATE TABLE".to_string())
+                let truncated = tables.iter().try_for_each(|t| self.truncate(t, runtime));
+                self.forget_virtual_schema();
+                return truncated.map(|()| "TRUNCATE TABLE".to_string());
             }
             LakeDdl::CreateTableAs {
                 ident,
@@ -811,8 +750,7 @@ impl LakeReader {
                 if_not_exists,
                 with_data,
             } => {
-                self.forget_virtual_schema();
-                return self.create_table_as(
+                let created = self.create_table_as(
                     ident,
                     query,
                     column_names,
@@ -822,6 +760,8 @@ impl LakeReader {
                     conn,
                     runtime,
                 );
+                self.forget_virtual_schema();
+                return created;
             }
         };
         self.forget_virtual_schema();
@@ -924,7 +864,6 @@ impl LakeReader {
             Err(e) => {
                 // The statement leaves no trace: the table goes with it.
                 let _ = runtime.block_on(lake.drop_table(ident));
-                self.forget_virtual_schema();
                 Err(e)
             }
         }
@@ -1059,14 +998,7 @@ impl LakeReader {
             let file = WrittenFile::read(&path).map_err(catalog_error)?;
             for field in schema.as_struct().fields() {
                 if field.required && file.null_counts.get(&field.id).copied().unwrap_or(0) > 0 {
-                    return Err(PgError::new(
-                        "23502",
-                        format!(
-                            "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
-                            field.name,
-                            insert.table.name()
-                        ),
-                    ));
+                    return Err(not_null(&field.name, insert.table.name()));
                 }
             }
             if file.record_count > 0 {
@@ -1078,8 +1010,14 @@ impl LakeReader {
         for (path, partition, file) in written {
             let location = uploads.upload(table, &path, "")?;
             files.push(
-                file.data_file(&location, &schema, spec_id, partition)
-                    .map_err(catalog_error)?,
+                file.entry(
+                    DataContentType::Data,
+                    &location,
+                    &schema,
+                    spec_id,
+                    partition,
+                )
+                .map_err(catalog_error)?,
             );
         }
         Ok((files, rows))
@@ -1096,21 +1034,7 @@ impl LakeReader {
     ) -> Result<(Vec<DataFile>, u64, Vec<String>), PgError> {
         let spec_id = table.metadata().default_partition_spec_id();
         let schema = table.metadata().current_schema().clone();
-        let mut staged = Vec::new();
-        let mut dirs = vec![delete.staged.clone()];
-        while let Some(dir) = dirs.pop() {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.extension().is_some_and(|e| e == "parquet") {
-                    staged.push(path);
-                }
-            }
-        }
+        let staged = parquet_files(&delete.staged)?;
         let mut files = Vec::new();
         let mut referenced = Vec::new();
         let mut rows = 0;
@@ -1147,7 +1071,13 @@ impl LakeReader {
             let uploaded = uploads.upload(table, &path, "-deletes")?;
             files.push(
                 written
-                    .delete_file(&uploaded, &schema, spec_id, partition)
+                    .entry(
+                        DataContentType::PositionDeletes,
+                        &uploaded,
+                        &schema,
+                        spec_id,
+                        partition,
+                    )
                     .map_err(catalog_error)?,
             );
             referenced.push(location);
@@ -1265,6 +1195,51 @@ impl Drop for Uploads<'_> {
     }
 }
 
+/// The rows a DELETE or UPDATE changes: the target as written (name and
+/// alias) and its WHERE clause.
+struct RowsScan {
+    /// How the select list names the target.
+    qualifier: String,
+    from: String,
+    condition: String,
+}
+
+impl RowsScan {
+    fn new(
+        ident: &TableIdent,
+        name: &ObjectName,
+        alias: Option<&TableAlias>,
+        sql: &str,
+        tokens: &[Token],
+    ) -> RowsScan {
+        let (qualifier, from) = match alias {
+            Some(a) => (quote_ident(&fold(&a.name)), format!("{name} AS {}", a.name)),
+            None => (quote_ident(ident.name()), name.to_string()),
+        };
+        RowsScan {
+            qualifier,
+            from,
+            condition: where_text(sql, tokens).unwrap_or_else(|| "true".to_string()),
+        }
+    }
+
+    /// `SELECT [modifier] file, position[, columns] FROM target WHERE condition`.
+    fn select(&self, modifier: &str, columns: &[String]) -> String {
+        let q = &self.qualifier;
+        let mut list = vec![
+            format!("{q}.{}", lake_scan_sql::FILE_COLUMN),
+            format!("{q}.{}", lake_scan_sql::POS_COLUMN),
+        ];
+        list.extend_from_slice(columns);
+        format!(
+            "SELECT {modifier} {} FROM {} WHERE {}",
+            list.join(", "),
+            self.from,
+            self.condition
+        )
+    }
+}
+
 /// `COPY` of the positions `query` yields (`FILE_COLUMN`, `POS_COLUMN`) as
 /// position delete files under `staged`, one directory per data file.
 fn deletes_copy(query: &str, staged: &Path) -> String {
@@ -1335,16 +1310,7 @@ fn insert_copy(
         let ty = duck_type(&f.field_type);
         let value = match filled.iter().take(width).position(|n| *n == f.name) {
             Some(i) => format!("CAST(__floe_source.{} AS {ty})", aliases[i]),
-            None if f.required => {
-                return Err(PgError::new(
-                    "23502",
-                    format!(
-                    "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
-                    f.name,
-                    table.identifier().name()
-                ),
-                ))
-            }
+            None if f.required => return Err(not_null(&f.name, table.identifier().name())),
             None => format!("CAST(NULL AS {ty})"),
         };
         select.push(format!("{value} AS {}", quote_ident(&f.name)));
@@ -1411,18 +1377,37 @@ fn staged_files(
         return Ok(Vec::new());
     }
     let spec = table.metadata().default_partition_spec();
+    parquet_files(staged)?
+        .into_iter()
+        .map(|path| {
+            let values = lake_partition::values(staged, &path, spec, schema)?;
+            Ok((path, values))
+        })
+        .collect()
+}
+
+/// The Parquet files anywhere under `dir` (none if it does not exist: the
+/// statement wrote no rows).
+fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>, PgError> {
     let mut out = Vec::new();
-    let mut dirs = vec![staged.to_path_buf()];
+    let mut dirs = vec![dir.to_path_buf()];
     while let Some(dir) = dirs.pop() {
-        let entries = std::fs::read_dir(&dir)
-            .map_err(|e| PgError::new("58030", format!("cannot read {}: {e}", dir.display())))?;
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                return Err(PgError::new(
+                    "58030",
+                    format!("cannot read {}: {e}", dir.display()),
+                ))
+            }
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {
                 dirs.push(path);
             } else if path.extension().is_some_and(|e| e == "parquet") {
-                let values = lake_partition::values(staged, &path, spec, schema)?;
-                out.push((path, values));
+                out.push(path);
             }
         }
     }
@@ -1552,15 +1537,6 @@ fn ctas_parts(sql: &str, tokens: &[Token]) -> Option<CtasParts> {
         if_not_exists,
         with_data,
     })
-}
-
-/// An identifier token as Postgres folds it.
-fn identifier(t: &Token) -> Option<String> {
-    match &t.tok {
-        Tok::Word(w) => Some(w.to_lowercase()),
-        Tok::QuotedIdent(q) => Some(q.clone()),
-        _ => None,
-    }
 }
 
 /// The text after the statement's top-level `WHERE`, if it has one.
@@ -1761,38 +1737,37 @@ fn lake_schema_named(listing: &Listing, parts: &[String], names: &NameContext<'_
     }
 }
 
-fn resolve_table(
-    listing: &Listing,
-    parts: &[String],
-    names: &NameContext<'_>,
-) -> Option<TableIdent> {
-    match parts {
-        [table] => search_path(names)
-            .iter()
-            .find_map(|s| listing.table(s, table)),
-        [schema, table] => listing.table(schema, table),
-        [db, schema, table] if db.eq_ignore_ascii_case(names.database) => {
-            listing.table(schema, table)
-        }
-        _ => None,
-    }
-}
-
+/// The registered Parquet table `parts` names, as its namespace and name.
 fn resolve_parquet(
     listing: &Listing,
     parts: &[String],
     names: &NameContext<'_>,
 ) -> Option<(NamespaceIdent, String)> {
-    let found = |schema: &str, table: &str| {
+    resolve_with(parts, names, |schema, table| {
         listing.parquet(schema, table)?;
         Some((listing.schema(schema)?.ident.clone(), table.to_string()))
-    };
-    match parts {
-        [table] => search_path(names).iter().find_map(|s| found(s, table)),
-        [schema, table] => found(schema, table),
-        [db, schema, table] if db.eq_ignore_ascii_case(names.database) => found(schema, table),
-        _ => None,
+    })
+}
+
+/// The Iceberg table a statement that changes rows names: `None` for a table
+/// outside the lake, 42809 for registered Parquet (read-only).
+fn writable_table(
+    listing: &Listing,
+    name: &ObjectName,
+    names: &NameContext<'_>,
+    verb: &str,
+) -> Result<Option<TableIdent>, PgError> {
+    let parts = parts(name);
+    if let Some(ident) = resolve(listing, &parts, names) {
+        return Ok(Some(ident));
     }
+    if resolve_parquet(listing, &parts, names).is_some() {
+        return Err(PgError::new(
+            "42809",
+            format!("cannot {verb} \"{name}\": registered Parquet tables are read-only"),
+        ));
+    }
+    Ok(None)
 }
 
 fn parts(name: &ObjectName) -> Vec<String> {
@@ -1803,13 +1778,12 @@ fn parts(name: &ObjectName) -> Vec<String> {
         .collect()
 }
 
-/// An identifier as Postgres folds it.
-fn fold(id: &sqlparser::ast::Ident) -> String {
-    if id.quote_style.is_some() {
-        id.value.clone()
-    } else {
-        id.value.to_lowercase()
-    }
+/// The not-null violation Postgres reports.
+fn not_null(column: &str, table: &str) -> PgError {
+    PgError::new(
+        "23502",
+        format!("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"),
+    )
 }
 
 fn no_column(column: &str, table: &str) -> PgError {

@@ -177,7 +177,7 @@ struct DuckStatement {
     modifies: bool,
     /// DDL and other statements after which cached statements may be stale.
     changes_schema: bool,
-    /// For an INSERT into or DELETE from a lake table: the statement writes
+    /// For an INSERT, UPDATE or DELETE on a lake table: the statement writes
     /// staged files, which are committed once it ran.
     lake_commit: Option<LakeCommit>,
 }
@@ -849,70 +849,54 @@ impl Session {
                 }));
             }
         }
-        // Writes to lake tables: catalog changes run as they are; an INSERT runs
-        // as a COPY to a staged file, committed after it ran.
-        let mut lake_insert = None;
-        let mut write_rewrite = None;
-        let mut insert_sql = String::new();
-        if let Some(lake) = &self.lake {
-            let names = NameContext {
-                search_path: self.params.get("search_path").unwrap_or("public"),
-                user: &self.user,
-                database: &self.database,
-            };
-            match lake.plan_write(sql, tokens, &self.conn, &self.runtime, &names)? {
-                Some(WritePlan::Ddl(ddl)) => {
-                    return Ok(Rc::new(Statement {
-                        sql: sql.to_string(),
-                        kind: StatementKind::LakeDdl(ddl),
-                        param_types: client_types.to_vec(),
-                        fields: None,
-                        client_types: client_types.to_vec(),
-                        lake_snapshots: Vec::new(),
-                        _lake_pins: Vec::new(),
-                    }));
-                }
-                Some(WritePlan::Staged {
-                    commit,
-                    copy_sql,
-                    rewritten,
-                }) => {
-                    lake_insert = Some(commit);
-                    write_rewrite = rewritten;
-                    insert_sql = copy_sql;
-                }
-                None => {}
-            }
-        }
-        // Lake tables become scans of this statement's snapshot files.
-        let resolved = match &self.lake {
-            _ if lake_insert.is_some() => write_rewrite.map(|mut r| {
-                r.sql = std::mem::take(&mut insert_sql);
-                r
-            }),
+        // Lake tables become scans of this statement's snapshot files. Writes to
+        // lake tables: catalog changes run as they are; INSERT, UPDATE and DELETE
+        // run as a COPY to staged files, committed after it ran.
+        let (resolved, lake_commit, copy_sql) = match &self.lake {
+            None => (None, None, None),
             Some(lake) => {
                 let names = NameContext {
                     search_path: self.params.get("search_path").unwrap_or("public"),
                     user: &self.user,
                     database: &self.database,
                 };
-                lake.rewrite(sql, tokens, &self.runtime, &names)?
+                match lake.plan_write(sql, tokens, &self.conn, &self.runtime, &names)? {
+                    Some(WritePlan::Ddl(ddl)) => {
+                        return Ok(Rc::new(Statement {
+                            sql: sql.to_string(),
+                            kind: StatementKind::LakeDdl(ddl),
+                            param_types: client_types.to_vec(),
+                            fields: None,
+                            client_types: client_types.to_vec(),
+                            lake_snapshots: Vec::new(),
+                            _lake_pins: Vec::new(),
+                        }));
+                    }
+                    Some(WritePlan::Staged {
+                        commit,
+                        copy_sql,
+                        rewritten,
+                    }) => (rewritten, Some(commit), Some(copy_sql)),
+                    None => (
+                        lake.rewrite(sql, tokens, &self.runtime, &names)?,
+                        None,
+                        None,
+                    ),
+                }
             }
-            None => None,
         };
         if let Some(r) = &resolved {
             self.params.set_internal("floe.lake_scan", r.scans.clone());
         }
         let client_sql = sql;
-        let sql = match (&resolved, lake_insert.is_some()) {
-            (Some(r), _) => r.sql.as_str(),
-            (None, true) => insert_sql.as_str(),
-            (None, false) => sql,
-        };
+        let sql = copy_sql
+            .as_deref()
+            .or(resolved.as_ref().map(|r| r.sql.as_str()))
+            .unwrap_or(sql);
         // Repeated statements reuse their DuckDB preparation: planning costs more
         // than running a small query.
         let cache_key = (sql.to_string(), client_types.to_vec());
-        if let (Some(hit), None) = (self.statement_cache.get(&cache_key), &lake_insert) {
+        if let (Some(hit), None) = (self.statement_cache.get(&cache_key), &lake_commit) {
             return Ok(hit.clone());
         }
         if let Some(SessionCommand::Set { name, .. } | SessionCommand::Reset(Some(name))) = command
@@ -984,23 +968,19 @@ impl Session {
             None
         };
         // Column names as PostgreSQL gives them (`count`, not `count_star()`).
-        let pg_names = fields
-            .as_ref()
-            .and_then(|f| crate::pg_names::column_names(client_sql).filter(|n| n.len() == f.len()));
         let mut fields = fields;
-        if let (Some(fields), Some(names)) = (fields.as_mut(), &pg_names) {
-            for (field, name) in fields.iter_mut().zip(names) {
-                field.name = name.clone();
+        if let Some(fields) = fields.as_mut() {
+            let width = fields.len();
+            let names = crate::pg_names::column_names(client_sql).filter(|n| n.len() == width);
+            for (field, name) in fields.iter_mut().zip(names.into_iter().flatten()) {
+                field.name = name;
             }
         }
-        let tag = if let Some(LakeCommit::Delete(_)) = &lake_insert {
-            Tag::Delete
-        } else if let Some(LakeCommit::Update(_)) = &lake_insert {
-            Tag::Update
-        } else if lake_insert.is_some() {
-            Tag::Insert
-        } else {
-            command_tag(stype, &words, tokens)
+        let tag = match &lake_commit {
+            Some(LakeCommit::Insert(_)) => Tag::Insert,
+            Some(LakeCommit::Delete(_)) => Tag::Delete,
+            Some(LakeCommit::Update(_)) => Tag::Update,
+            None => command_tag(stype, &words, tokens),
         };
         let modifies = matches!(
             stype,
@@ -1012,12 +992,12 @@ impl Session {
                 | st::ALTER
                 | st::DROP
         );
-        let changes_schema = lake_insert.is_none()
+        let is_lake_write = lake_commit.is_some();
+        let changes_schema = !is_lake_write
             && !matches!(
                 stype,
                 st::SELECT | st::INSERT | st::UPDATE | st::DELETE | st::MERGE_INTO | st::EXPLAIN
             );
-        let is_lake_insert = lake_insert.is_some();
         let stmt = Rc::new(Statement {
             sql: client_sql.to_string(),
             kind: StatementKind::Duck(DuckStatement {
@@ -1026,7 +1006,7 @@ impl Session {
                 returns_rows,
                 modifies,
                 changes_schema,
-                lake_commit: lake_insert,
+                lake_commit,
             }),
             param_types,
             fields,
@@ -1040,7 +1020,7 @@ impl Session {
         if changes_schema {
             // Cached descriptions may be stale once the schema changes.
             self.statement_cache.clear();
-        } else if !is_lake_insert {
+        } else if !is_lake_write {
             if self.statement_cache.len() >= STATEMENT_CACHE_SIZE {
                 self.statement_cache.clear();
             }

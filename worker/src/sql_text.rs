@@ -307,7 +307,7 @@ pub enum SessionCommand {
 }
 
 /// An identifier as Postgres folds it: unquoted words to lower case.
-fn identifier(t: &Token) -> Option<String> {
+pub fn identifier(t: &Token) -> Option<String> {
     match &t.tok {
         Tok::Word(w) => Some(w.to_lowercase()),
         Tok::QuotedIdent(q) => Some(q.clone()),
