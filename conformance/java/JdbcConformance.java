@@ -2,6 +2,8 @@
 //   java -cp postgresql.jar JdbcConformance.java <jdbc-url>
 // Exits non-zero on the first failed check.
 
+import java.io.StringReader;
+import java.io.StringWriter;
 import java.math.BigDecimal;
 import java.sql.*;
 import java.time.*;
@@ -30,9 +32,29 @@ public class JdbcConformance {
                 transactions(c, mode);
                 errors(c, mode);
                 fetchSize(c, mode);
+                copy(c, mode);
             }
         }
         System.out.println("jdbc ok: " + checks + " checks");
+    }
+
+    /** COPY through pgjdbc's CopyManager, in and out. */
+    static void copy(Connection c, String mode) throws Exception {
+        try (Statement s = c.createStatement()) {
+            s.execute("CREATE TEMP TABLE copy_t (id int, name text)");
+        }
+        org.postgresql.copy.CopyManager cm =
+                c.unwrap(org.postgresql.PGConnection.class).getCopyAPI();
+        long in = cm.copyIn("COPY copy_t FROM STDIN (FORMAT csv)",
+                new StringReader("1,a\n2,\"b,c\"\n3,\n"));
+        eq(in, 3L, mode + " copyIn count");
+        StringWriter w = new StringWriter();
+        long out = cm.copyOut("COPY (SELECT * FROM copy_t ORDER BY id) TO STDOUT (FORMAT csv)", w);
+        eq(out, 3L, mode + " copyOut count");
+        eq(w.toString(), "1,a\n2,\"b,c\"\n3,\n", mode + " copyOut csv");
+        try (Statement s = c.createStatement()) {
+            s.execute("DROP TABLE copy_t");
+        }
     }
 
     static void types(Connection c, String mode) throws SQLException {

@@ -27,6 +27,7 @@ pub mod sqlstate {
     pub const INSUFFICIENT_PRIVILEGE: &str = "42501";
     pub const DIVISION_BY_ZERO: &str = "22012";
     pub const INVALID_TEXT_REPRESENTATION: &str = "22P02";
+    pub const BAD_COPY_FILE_FORMAT: &str = "22P04";
     pub const NUMERIC_VALUE_OUT_OF_RANGE: &str = "22003";
     pub const DATETIME_FIELD_OVERFLOW: &str = "22008";
     pub const INVALID_PARAMETER_VALUE: &str = "22023";
@@ -86,10 +87,12 @@ pub struct PgError {
     pub severity: Severity,
     pub code: &'static str,
     pub message: String,
-    pub detail: Option<String>,
-    pub hint: Option<String>,
+    pub detail: Option<Box<str>>,
+    pub hint: Option<Box<str>>,
     /// 1-based character position in the statement text.
-    pub position: Option<usize>,
+    pub position: Option<u32>,
+    /// Where the error happened (`COPY t, line 3, column a: "x"`).
+    pub context: Option<Box<str>>,
 }
 
 impl std::fmt::Display for PgError {
@@ -109,7 +112,13 @@ impl PgError {
             detail: None,
             hint: None,
             position: None,
+            context: None,
         }
+    }
+
+    pub fn with_context(mut self, context: impl Into<String>) -> PgError {
+        self.context = Some(context.into().into_boxed_str());
+        self
     }
 
     pub fn warning(message: impl Into<String>, code: &'static str) -> PgError {
@@ -120,7 +129,7 @@ impl PgError {
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> PgError {
-        self.hint = Some(hint.into());
+        self.hint = Some(hint.into().into_boxed_str());
         self
     }
 
@@ -157,13 +166,16 @@ impl PgError {
             (b'M', self.message.clone()),
         ];
         if let Some(d) = &self.detail {
-            f.push((b'D', d.clone()));
+            f.push((b'D', d.to_string()));
         }
         if let Some(h) = &self.hint {
-            f.push((b'H', h.clone()));
+            f.push((b'H', h.to_string()));
         }
         if let Some(p) = self.position {
             f.push((b'P', p.to_string()));
+        }
+        if let Some(w) = &self.context {
+            f.push((b'W', w.to_string()));
         }
         f
     }

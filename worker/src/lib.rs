@@ -7,6 +7,9 @@
 //! the lakehouse: lake-table references become `read_parquet` scans over files
 //! made local by the SSD cache.
 
+pub mod copy_command;
+pub mod copy_in;
+pub mod copy_out;
 pub mod duck;
 pub mod file_cache;
 pub mod lake;

@@ -26,7 +26,16 @@ fn out_of_range(type_name: &str, text: &str) -> PgError {
     )
 }
 
-fn bad_binary(type_name: &str) -> PgError {
+/// Fails unless a binary value of `type_name` has exactly `n` bytes.
+pub fn expect_binary_len(raw: &[u8], n: usize, type_name: &str) -> Result<(), PgError> {
+    if raw.len() == n {
+        Ok(())
+    } else {
+        Err(bad_binary(type_name))
+    }
+}
+
+pub fn bad_binary(type_name: &str) -> PgError {
     PgError::new(
         sqlstate::INVALID_BINARY_REPRESENTATION,
         format!("incorrect binary data format in bind parameter of type {type_name}"),
@@ -270,13 +279,7 @@ fn push_quoted(out: &mut String, v: &str) {
 /// Decodes one binary-format parameter of Postgres type `type_oid`.
 pub fn decode_binary(type_oid: u32, raw: &[u8]) -> Result<Value, PgError> {
     let mut b = raw;
-    let need = |n: usize, name: &str| {
-        if raw.len() == n {
-            Ok(())
-        } else {
-            Err(bad_binary(name))
-        }
-    };
+    let need = |n: usize, name: &str| expect_binary_len(raw, n, name);
     Ok(match type_oid {
         oid::BOOL => {
             need(1, "boolean")?;
@@ -375,7 +378,7 @@ pub fn decode_binary(type_oid: u32, raw: &[u8]) -> Result<Value, PgError> {
 }
 
 /// The decimal text of a binary `numeric`.
-fn numeric_from_binary(raw: &[u8]) -> Result<String, PgError> {
+pub fn numeric_from_binary(raw: &[u8]) -> Result<String, PgError> {
     let mut b = raw;
     if b.len() < 8 {
         return Err(bad_binary("numeric"));

@@ -22,7 +22,7 @@ impl FromDuckdb for PgError {
         let mut err = PgError::new(code, message);
         if let (Some(offset), Some(sql)) = (parsed.position(), sql) {
             if offset <= sql.len() && sql.is_char_boundary(offset) {
-                err.position = Some(sql[..offset].chars().count() + 1);
+                err.position = Some(sql[..offset].chars().count() as u32 + 1);
             }
         }
         err
@@ -249,6 +249,13 @@ impl DuckErrorInfo {
         let message = match code {
             DIVISION_BY_ZERO => "division by zero".to_string(),
             QUERY_CANCELED => "canceling statement due to user request".to_string(),
+            // A CSV reader error names the line; what went wrong is further down.
+            _ if msg.starts_with("CSV Error on Line") => msg
+                .lines()
+                .filter(|l| !l.starts_with("Original Line") && !l.trim().is_empty())
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(": "),
             _ => first_line(&msg),
         };
         (code, message)

@@ -71,29 +71,51 @@ pub fn encode_rows(
     out: &mut BytesMut,
 ) {
     let vectors: Vec<Vector<'_>> = (0..encoders.len()).map(|i| chunk.vector(i)).collect();
-    let ncols = encoders.len() as i16;
     for row in rows {
         let start = out.len();
         out.put_u8(b'D');
         out.put_i32(0);
-        out.put_i16(ncols);
-        for (enc, vec) in encoders.iter().zip(&vectors) {
-            if !vec.is_valid(row) {
-                out.put_i32(-1);
-                continue;
-            }
-            let len_at = out.len();
-            out.put_i32(0);
-            if enc.as_text || !enc.binary {
-                write_text(&enc.kind, vec, row, settings, out);
-            } else {
-                write_binary(&enc.kind, vec, row, settings, out);
-            }
-            let len = (out.len() - len_at - 4) as i32;
-            out[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
-        }
+        write_fields(encoders, &vectors, row, settings, out);
         let len = (out.len() - start - 1) as i32;
         out[start + 1..start + 5].copy_from_slice(&len.to_be_bytes());
+    }
+}
+
+/// Writes a row's field count, then each field as its length (-1 for NULL) and
+/// value: the body of a DataRow, and of a binary COPY tuple.
+pub fn write_fields(
+    encoders: &[ColumnEncoder],
+    vectors: &[Vector<'_>],
+    row: usize,
+    settings: &OutputSettings,
+    out: &mut BytesMut,
+) {
+    out.put_i16(encoders.len() as i16);
+    for (enc, vec) in encoders.iter().zip(vectors) {
+        if !vec.is_valid(row) {
+            out.put_i32(-1);
+            continue;
+        }
+        let len_at = out.len();
+        out.put_i32(0);
+        write_value(enc, vec, row, settings, out);
+        let len = (out.len() - len_at - 4) as i32;
+        out[len_at..len_at + 4].copy_from_slice(&len.to_be_bytes());
+    }
+}
+
+/// Writes the valid (not NULL) value at `row` in the encoder's format.
+pub fn write_value(
+    enc: &ColumnEncoder,
+    vec: &Vector<'_>,
+    row: usize,
+    settings: &OutputSettings,
+    out: &mut BytesMut,
+) {
+    if enc.as_text || !enc.binary {
+        write_text(&enc.kind, vec, row, settings, out);
+    } else {
+        write_binary(&enc.kind, vec, row, settings, out);
     }
 }
 

@@ -131,3 +131,28 @@ pub fn text_row(out: &mut BytesMut, values: &[Option<&str>]) {
     let len = (out.len() - start - 1) as i32;
     out[start + 1..start + 5].copy_from_slice(&len.to_be_bytes());
 }
+
+/// CopyInResponse ('G') or CopyOutResponse ('H'): the overall format and each
+/// column's (0 text, 1 binary).
+fn copy_response(out: &mut BytesMut, tag: u8, format: i8, columns: usize) {
+    out.put_u8(tag);
+    out.put_i32(4 + 1 + 2 + 2 * columns as i32);
+    out.put_i8(format);
+    out.put_i16(columns as i16);
+    for _ in 0..columns {
+        out.put_i16(i16::from(format));
+    }
+}
+
+pub fn copy_in_response(out: &mut BytesMut, format: i8, columns: usize) {
+    copy_response(out, b'G', format, columns);
+}
+
+pub fn copy_out_response(out: &mut BytesMut, format: i8, columns: usize) {
+    copy_response(out, b'H', format, columns);
+}
+
+pub fn copy_done(out: &mut BytesMut) {
+    out.put_u8(b'c');
+    out.put_i32(4);
+}

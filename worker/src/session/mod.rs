@@ -19,6 +19,7 @@ use pgwire::messages::response::TransactionStatus;
 use pgwire::messages::PgWireFrontendMessage;
 use tokio::sync::mpsc;
 
+use crate::copy_command::CopyCommand;
 use crate::duck::{
     statement_type as st, Connection, DataChunk, InterruptHandle, Prepared, QueryResult, Value,
 };
@@ -188,6 +189,8 @@ enum StatementKind {
     Duck(DuckStatement),
     /// A lake statement that changes the catalog (CREATE/DROP TABLE, CTAS).
     LakeDdl(LakeDdl),
+    /// COPY FROM STDIN or TO STDOUT.
+    Copy(CopyCommand),
 }
 
 struct Statement {
@@ -232,9 +235,25 @@ struct Portal {
     settings: OutputSettings,
     /// Send RowDescription from the result itself when it starts (simple query).
     describe: bool,
+    /// The completion tag when it is not the statement's own (`COPY n` for the
+    /// INSERT that loads COPY data).
+    command_tag: Option<Tag>,
 }
 
 impl Portal {
+    /// A portal of a statement without parameters, in text format.
+    fn unbound(stmt: Rc<Statement>, settings: OutputSettings, describe: bool) -> Portal {
+        Portal {
+            stmt,
+            params: Vec::new(),
+            binary: Vec::new(),
+            state: PortalState::NotStarted,
+            settings,
+            describe,
+            command_tag: None,
+        }
+    }
+
     fn is_binary(&self, i: usize) -> bool {
         self.binary.get(i).copied().unwrap_or(false)
     }
@@ -540,14 +559,7 @@ impl Session {
                     SessionError::Pg(p) => SessionError::Pg(shift_position(p, sql, piece.offset)),
                     other => other,
                 })?;
-            let mut portal = Portal {
-                stmt: stmt.clone(),
-                params: Vec::new(),
-                binary: Vec::new(),
-                state: PortalState::NotStarted,
-                settings: self.params.output_settings(),
-                describe: true,
-            };
+            let mut portal = Portal::unbound(stmt.clone(), self.params.output_settings(), true);
             // DuckDB results describe themselves when they run; session commands
             // (SHOW) are described here.
             if let (StatementKind::Session(_), Some(fields)) = (&stmt.kind, &stmt.fields) {
@@ -719,6 +731,7 @@ impl Session {
                 state: PortalState::NotStarted,
                 settings: self.params.output_settings(),
                 describe: false,
+                command_tag: None,
             },
         );
         wire::bind_complete(&mut self.out);
@@ -848,6 +861,17 @@ impl Session {
                     _lake_pins: Vec::new(),
                 }));
             }
+        }
+        if let Some(copy) = crate::copy_command::parse(sql, tokens) {
+            return Ok(Rc::new(Statement {
+                sql: sql.to_string(),
+                kind: StatementKind::Copy(copy?),
+                param_types: client_types.to_vec(),
+                fields: None,
+                client_types: client_types.to_vec(),
+                lake_snapshots: Vec::new(),
+                _lake_pins: Vec::new(),
+            }));
         }
         // Lake tables become scans of this statement's snapshot files. Writes to
         // lake tables: catalog changes run as they are; INSERT, UPDATE and DELETE
@@ -1102,6 +1126,7 @@ impl Session {
             }
             StatementKind::Session(cmd) => self.run_session_command(cmd),
             StatementKind::Duck(d) => self.run_duck(portal, d, max_rows),
+            StatementKind::Copy(cmd) => self.run_copy(portal, cmd),
             StatementKind::LakeDdl(ddl) => {
                 let lake = self.lake_for_write()?;
                 let started = Instant::now();
@@ -1179,7 +1204,7 @@ impl Session {
                     _ => count,
                 };
                 log_if_slow(self.pid, &portal.stmt.sql, started);
-                let tag = format_tag(&d.tag, count);
+                let tag = format_tag(portal.command_tag.as_ref().unwrap_or(&d.tag), count);
                 wire::command_complete(&mut self.out, &tag);
                 portal.state = PortalState::Done;
                 return Ok(());
@@ -1939,7 +1964,7 @@ fn split_statements<'a>(sql: &'a str, tokens: &[Token]) -> Vec<Piece<'a>> {
 fn shift_position(mut e: PgError, sql: &str, byte_offset: usize) -> PgError {
     if let Some(p) = e.position {
         if sql.is_char_boundary(byte_offset) {
-            e.position = Some(p + sql[..byte_offset].chars().count());
+            e.position = Some(p + sql[..byte_offset].chars().count() as u32);
         }
     }
     e
@@ -2073,6 +2098,8 @@ fn log_if_slow(pid: i32, sql: &str, started: Instant) {
         tracing::info!(pid, duration_ms = elapsed.as_millis() as u64, query = %q, "slow query");
     }
 }
+
+mod copy;
 
 #[cfg(test)]
 mod tests {
