@@ -6,6 +6,7 @@
 //! fronts workers running elsewhere.
 
 mod config;
+mod load_tpch;
 mod run;
 mod supervisor;
 mod users;
@@ -72,6 +73,11 @@ enum Command {
         #[arg(long)]
         md5: bool,
     },
+    /// Load demo data into a running Floe (as an ordinary client).
+    Load {
+        #[command(subcommand)]
+        dataset: Dataset,
+    },
     /// Run a router in front of workers at the given addresses.
     Router {
         #[arg(long)]
@@ -81,6 +87,30 @@ enum Command {
         /// A worker address (host:port or unix:/path); repeat for several.
         #[arg(long = "worker", required = true)]
         workers: Vec<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum Dataset {
+    /// The eight TPC-H tables, generated in process and loaded with COPY.
+    Tpch {
+        /// TPC-H scale factor (1 = 6 million line items, about 1 GB of CSV).
+        #[arg(long, default_value_t = 0.1)]
+        scale: f64,
+        /// The schema (lake namespace) the tables go to.
+        #[arg(long, default_value = "tpch")]
+        schema: String,
+        #[arg(long, env = "PGHOST", default_value = "127.0.0.1")]
+        host: String,
+        #[arg(long, env = "PGPORT", default_value_t = 5432)]
+        port: u16,
+        #[arg(long, env = "PGUSER", default_value = "floe")]
+        user: String,
+        #[arg(long, env = "PGDATABASE", default_value = "floe")]
+        database: String,
+        /// Drop and reload tables that already exist.
+        #[arg(long)]
+        replace: bool,
     },
 }
 
@@ -134,6 +164,26 @@ fn manage_user(
     }
 }
 
+fn run_load(opts: load_tpch::LoadOptions) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("floe: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(load_tpch::load_tpch(opts)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("floe: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -161,6 +211,30 @@ fn main() -> ExitCode {
             password,
             md5,
         } => return manage_user(&name, &config, password, None, md5),
+        Command::Load {
+            dataset:
+                Dataset::Tpch {
+                    scale,
+                    schema,
+                    host,
+                    port,
+                    user,
+                    database,
+                    replace,
+                },
+        } => {
+            let opts = load_tpch::LoadOptions {
+                scale,
+                schema,
+                host,
+                port,
+                user,
+                database,
+                password: std::env::var("PGPASSWORD").ok(),
+                replace,
+            };
+            return run_load(opts);
+        }
         _ => {}
     }
     let (file, overrides) = match &cli.command {
@@ -197,7 +271,9 @@ fn main() -> ExitCode {
                 ..Default::default()
             },
         ),
-        Command::User { .. } | Command::Passwd { .. } => return ExitCode::SUCCESS,
+        Command::User { .. } | Command::Passwd { .. } | Command::Load { .. } => {
+            return ExitCode::SUCCESS
+        }
     };
     let config = match Config::load(file.as_deref(), std::env::vars(), &overrides) {
         Ok(c) => c,
@@ -239,7 +315,7 @@ fn main() -> ExitCode {
             Command::Serve { config: file, .. } => run::serve(config, file).await,
             Command::Worker { id, .. } => run::worker(config, id).await,
             Command::Router { workers, .. } => run::router(config, workers).await,
-            Command::User { .. } | Command::Passwd { .. } => Ok(()),
+            Command::User { .. } | Command::Passwd { .. } | Command::Load { .. } => Ok(()),
         }
     });
     match result {
