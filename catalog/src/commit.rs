@@ -13,7 +13,7 @@ use iceberg::spec::{
     Snapshot, SnapshotReference, SnapshotRetention, Summary, MAIN_BRANCH,
 };
 use iceberg::table::Table;
-use iceberg::{MetadataLocation, TableUpdate};
+use iceberg::{MetadataLocation, TableIdent, TableUpdate};
 
 use crate::error::{CatalogError, Result};
 use crate::lakehouse::{CatalogKind, Lakehouse};
@@ -39,6 +39,18 @@ impl Lakehouse {
         files: Vec<DataFile>,
         operation: Operation,
     ) -> Result<Table> {
+        let updates = self.append_updates(table, files, operation).await?;
+        self.commit(table, updates).await
+    }
+
+    /// Writes the manifests and manifest list of a snapshot of `table` that
+    /// adds `files`; returns the updates that make it the table's head.
+    pub async fn append_updates(
+        &self,
+        table: &Table,
+        files: Vec<DataFile>,
+        operation: Operation,
+    ) -> Result<Vec<TableUpdate>> {
         let metadata = table.metadata();
         let file_io = table.file_io();
         let parent = metadata.current_snapshot().cloned();
@@ -127,16 +139,25 @@ impl Lakehouse {
             sequence_number,
             manifest_list: list_path,
         };
-        self.publish(table, snapshot, operation, properties).await
+        Ok(snapshot_updates(table, snapshot, operation, properties))
     }
 
     /// Commits a snapshot of `table` without any file (`TRUNCATE`): every row is
     /// gone from the current state, older snapshots keep theirs. A table without
     /// a snapshot is left as it is.
     pub async fn truncate(&self, table: &Table) -> Result<Table> {
+        match self.truncate_updates(table).await? {
+            Some(updates) => self.commit(table, updates).await,
+            None => Ok(table.clone()),
+        }
+    }
+
+    /// The updates of a TRUNCATE snapshot (its empty manifest list written);
+    /// `None` for a table without a snapshot.
+    pub async fn truncate_updates(&self, table: &Table) -> Result<Option<Vec<TableUpdate>>> {
         let metadata = table.metadata();
         let Some(parent) = metadata.current_snapshot().cloned() else {
-            return Ok(table.clone());
+            return Ok(None);
         };
         let snapshot_id = new_snapshot_id(table);
         let sequence_number = metadata.next_sequence_number();
@@ -172,50 +193,18 @@ impl Lakehouse {
             sequence_number,
             manifest_list: list_path,
         };
-        self.publish(table, snapshot, Operation::Delete, properties)
-            .await
+        Ok(Some(snapshot_updates(
+            table,
+            snapshot,
+            Operation::Delete,
+            properties,
+        )))
     }
 
-    /// Adds `new` (stamped now, with the current schema) to `table` and makes
-    /// it the head of the main branch.
-    async fn publish(
-        &self,
-        table: &Table,
-        new: NewSnapshot,
-        operation: Operation,
-        summary: HashMap<String, String>,
-    ) -> Result<Table> {
-        let snapshot_id = new.snapshot_id;
-        let snapshot = Snapshot::builder()
-            .with_snapshot_id(snapshot_id)
-            .with_parent_snapshot_id(new.parent_id)
-            .with_sequence_number(new.sequence_number)
-            .with_timestamp_ms(chrono::Utc::now().timestamp_millis())
-            .with_manifest_list(new.manifest_list)
-            .with_schema_id(table.metadata().current_schema_id())
-            .with_summary(Summary {
-                operation,
-                additional_properties: summary,
-            })
-            .build();
-        let updates = vec![
-            TableUpdate::AddSnapshot { snapshot },
-            TableUpdate::SetSnapshotRef {
-                ref_name: MAIN_BRANCH.to_string(),
-                reference: SnapshotReference::new(
-                    snapshot_id,
-                    SnapshotRetention::branch(None, None, None),
-                ),
-            },
-        ];
-        self.commit(table, updates).await
-    }
-
-    /// Applies `updates` to `base` (the table as the caller read it), writes the
-    /// new metadata file and points the catalog at it, unless another commit
-    /// got there first (then `CommitConflict`; nothing the catalog shows changed).
-    /// Returns the table as committed.
-    pub async fn commit(&self, base: &Table, updates: Vec<TableUpdate>) -> Result<Table> {
+    /// Applies `updates` to `base` and writes the new metadata file, without
+    /// telling the catalog: the returned table is visible only to whoever holds
+    /// it (a transaction), until `swap_metadata` or `commit` publishes it.
+    pub async fn stage_updates(&self, base: &Table, updates: Vec<TableUpdate>) -> Result<Table> {
         let base_location = base.metadata_location_result()?.to_string();
         let mut builder = base
             .metadata()
@@ -229,28 +218,40 @@ impl Lakehouse {
             .with_next_version()
             .with_new_metadata(&metadata);
         metadata.write_to(base.file_io(), &location).await?;
-        let new_location = location.to_string();
+        Ok(Table::builder()
+            .file_io(base.file_io().clone())
+            .metadata_location(location.to_string())
+            .identifier(base.identifier().clone())
+            .metadata(metadata)
+            .runtime(iceberg::Runtime::current())
+            .build()?)
+    }
+
+    /// Applies `updates` to `base` (the table as the caller read it), writes the
+    /// new metadata file and points the catalog at it, unless another commit
+    /// got there first (then `CommitConflict`; nothing the catalog shows changed).
+    /// Returns the table as committed.
+    pub async fn commit(&self, base: &Table, updates: Vec<TableUpdate>) -> Result<Table> {
+        let base_location = base.metadata_location_result()?.to_string();
+        let staged = self.stage_updates(base, updates).await?;
+        let new_location = staged.metadata_location_result()?.to_string();
         let ident = base.identifier();
         match &self.config().kind {
             CatalogKind::Sql { uri } => {
                 let pool = self.sql_pool(uri).await?;
-                let swapped = sqlx::query(
-                    "UPDATE iceberg_tables
-                     SET metadata_location = ?, previous_metadata_location = ?
-                     WHERE catalog_name = ? AND table_namespace = ? AND table_name = ?
-                       AND (iceberg_type = 'TABLE' OR iceberg_type IS NULL)
-                       AND metadata_location = ?",
+                let mut conn = pool
+                    .acquire()
+                    .await
+                    .map_err(|e| CatalogError::Commit(e.to_string()))?;
+                if !swap_metadata(
+                    &mut conn,
+                    &self.config().name,
+                    ident,
+                    &base_location,
+                    &new_location,
                 )
-                .bind(&new_location)
-                .bind(&base_location)
-                .bind(&self.config().name)
-                .bind(ident.namespace().join("."))
-                .bind(ident.name())
-                .bind(&base_location)
-                .execute(&pool)
-                .await
-                .map_err(|e| CatalogError::Commit(e.to_string()))?;
-                if swapped.rows_affected() == 0 {
+                .await?
+                {
                     let _ = base.file_io().delete(&new_location).await;
                     return Err(CatalogError::CommitConflict(format!(
                         "{}.{}",
@@ -268,6 +269,67 @@ impl Lakehouse {
         self.forget_table(ident);
         self.table(ident).await
     }
+}
+
+/// Points the SQL catalog's row of `ident` at `new_location` if it still points
+/// at `base_location`; whether it did.
+pub(crate) async fn swap_metadata(
+    conn: &mut sqlx::SqliteConnection,
+    catalog: &str,
+    ident: &TableIdent,
+    base_location: &str,
+    new_location: &str,
+) -> Result<bool> {
+    let swapped = sqlx::query(
+        "UPDATE iceberg_tables
+         SET metadata_location = ?, previous_metadata_location = ?
+         WHERE catalog_name = ? AND table_namespace = ? AND table_name = ?
+           AND (iceberg_type = 'TABLE' OR iceberg_type IS NULL)
+           AND metadata_location = ?",
+    )
+    .bind(new_location)
+    .bind(base_location)
+    .bind(catalog)
+    .bind(ident.namespace().join("."))
+    .bind(ident.name())
+    .bind(base_location)
+    .execute(&mut *conn)
+    .await
+    .map_err(|e| CatalogError::Commit(e.to_string()))?;
+    Ok(swapped.rows_affected() == 1)
+}
+
+/// The updates that add `new` (stamped now, with the current schema) to `table`
+/// and make it the head of the main branch.
+fn snapshot_updates(
+    table: &Table,
+    new: NewSnapshot,
+    operation: Operation,
+    summary: HashMap<String, String>,
+) -> Vec<TableUpdate> {
+    let snapshot_id = new.snapshot_id;
+    let snapshot = Snapshot::builder()
+        .with_snapshot_id(snapshot_id)
+        .with_parent_snapshot_id(new.parent_id)
+        .with_sequence_number(new.sequence_number)
+        .with_timestamp_ms(chrono::Utc::now().timestamp_millis())
+        .with_manifest_list(new.manifest_list)
+        .with_schema_id(table.metadata().current_schema_id())
+        .with_summary(Summary {
+            operation,
+            additional_properties: summary,
+        })
+        .build();
+    vec![
+        TableUpdate::AddSnapshot { snapshot },
+        TableUpdate::SetSnapshotRef {
+            ref_name: MAIN_BRANCH.to_string(),
+            reference: SnapshotReference::new(
+                snapshot_id,
+                SnapshotRetention::branch(None, None, None),
+            ),
+        },
+    ]
 }
 
 /// A snapshot whose manifest list is written, before it is published.

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use iceberg::io::{FileIO, FileIOBuilder};
 use iceberg::table::Table;
 use iceberg::{Catalog, CatalogBuilder, NamespaceIdent, TableIdent};
 use iceberg_catalog_rest::RestCatalogBuilder;
@@ -48,6 +49,8 @@ pub struct SchemaEntry {
     pub name: String,
     pub ident: NamespaceIdent,
     pub tables: Vec<String>,
+    /// Views in this namespace.
+    pub views: Vec<String>,
     /// Plain Parquet registered as read-only tables in this namespace.
     pub parquet: Vec<(String, ParquetSource)>,
 }
@@ -73,6 +76,7 @@ impl Listing {
             .flat_map(|s| {
                 std::iter::once(&s.name)
                     .chain(&s.tables)
+                    .chain(&s.views)
                     .chain(s.parquet.iter().map(|(n, _)| n))
             })
             .cloned()
@@ -97,6 +101,15 @@ impl Listing {
             .then(|| TableIdent::new(s.ident.clone(), table.to_string()))
     }
 
+    /// The view `schema.view`, if the lake has it.
+    pub fn view(&self, schema: &str, view: &str) -> Option<TableIdent> {
+        let s = self.schema(schema)?;
+        s.views
+            .iter()
+            .any(|v| v == view)
+            .then(|| TableIdent::new(s.ident.clone(), view.to_string()))
+    }
+
     /// The registered Parquet table `schema.table`, if there is one.
     pub fn parquet(&self, schema: &str, table: &str) -> Option<&ParquetSource> {
         let s = self.schema(schema)?;
@@ -106,7 +119,9 @@ impl Listing {
     /// Whether `namespace` has a table of either kind named `table`.
     pub fn has_relation(&self, namespace: &NamespaceIdent, table: &str) -> bool {
         let schema = namespace.join(".");
-        self.table(&schema, table).is_some() || self.parquet(&schema, table).is_some()
+        self.table(&schema, table).is_some()
+            || self.parquet(&schema, table).is_some()
+            || self.view(&schema, table).is_some()
     }
 
     /// Whether any schema or table has this name (a cheap first test before a
@@ -132,6 +147,11 @@ pub struct Lakehouse {
     sql_pool: tokio::sync::OnceCell<sqlx::SqlitePool>,
     /// Registered Parquet tables' file listings and schemas.
     parquet: ParquetCache,
+    /// Storage access for metadata Floe writes before the catalog knows the
+    /// table (a transaction's new tables, views).
+    file_io: FileIO,
+    /// Views by metadata location (a location is written once).
+    views: quick_cache::sync::Cache<String, crate::views::LakeView>,
 }
 
 impl std::fmt::Debug for Lakehouse {
@@ -156,6 +176,9 @@ impl Lakehouse {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         props.insert("warehouse".into(), config.warehouse.clone());
+        let file_io = FileIOBuilder::new(factory.clone())
+            .with_props(props.clone())
+            .build();
         let catalog: Arc<dyn Catalog> = match &config.kind {
             CatalogKind::Sql { uri } => {
                 props.insert("uri".into(), uri.clone());
@@ -184,7 +207,17 @@ impl Lakehouse {
             listing: Mutex::new(None),
             sql_pool: tokio::sync::OnceCell::new(),
             parquet: ParquetCache::default(),
+            file_io,
+            views: quick_cache::sync::Cache::new(TABLE_CACHE_ENTRIES),
         })
+    }
+
+    pub fn file_io(&self) -> &FileIO {
+        &self.file_io
+    }
+
+    pub(crate) fn view_cache(&self) -> &quick_cache::sync::Cache<String, crate::views::LakeView> {
+        &self.views
     }
 
     pub fn storage(&self) -> &ObjectStorage {
@@ -257,6 +290,7 @@ impl Lakehouse {
     }
 
     async fn list_all(&self) -> Result<Listing> {
+        let views = self.list_views().await?;
         let mut schemas = Vec::new();
         let mut pending: Vec<Option<NamespaceIdent>> = vec![None];
         while let Some(parent) = pending.pop() {
@@ -269,8 +303,14 @@ impl Lakehouse {
                     .map(|t| t.name().to_string())
                     .collect();
                 let properties = self.catalog.get_namespace(&ns).await?.properties().clone();
+                let name = ns.as_ref().join(".");
                 schemas.push(SchemaEntry {
-                    name: ns.as_ref().join("."),
+                    views: views
+                        .iter()
+                        .filter(|(n, _)| n == &name)
+                        .map(|(_, v)| v.clone())
+                        .collect(),
+                    name,
                     ident: ns.clone(),
                     tables,
                     parquet: registrations(&properties),
@@ -281,6 +321,7 @@ impl Lakehouse {
         schemas.sort_by(|a, b| a.name.cmp(&b.name));
         for s in &mut schemas {
             s.tables.sort();
+            s.views.sort();
         }
         Ok(Listing::new(schemas))
     }

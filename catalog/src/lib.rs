@@ -14,7 +14,9 @@ pub mod parquet_tables;
 pub mod pruning;
 pub mod scan;
 pub mod tables;
+pub mod transaction;
 pub mod types;
+pub mod views;
 pub mod virtual_schema;
 
 pub use data_files::WrittenFile;
@@ -22,3 +24,5 @@ pub use error::CatalogError;
 pub use lakehouse::{CatalogKind, LakeConfig, Lakehouse, Listing, SchemaEntry};
 pub use parquet_tables::{ParquetObject, ParquetSource};
 pub use scan::{plan_scan, PlannedDelete, PlannedFile, ScanColumn, ScanPlan, SnapshotSelector};
+pub use transaction::LakeTxn;
+pub use views::LakeView;

@@ -5,9 +5,9 @@
 //! Data files stay where they are: other engines' snapshots and time travel may
 //! still reference them.
 
-use iceberg::spec::{NestedField, Schema, Type, UnboundPartitionSpec};
+use iceberg::spec::{NestedField, Schema, TableMetadataBuilder, Type, UnboundPartitionSpec};
 use iceberg::table::Table;
-use iceberg::{NamespaceIdent, TableCreation, TableIdent, TableUpdate};
+use iceberg::{MetadataLocation, NamespaceIdent, TableCreation, TableIdent, TableUpdate};
 
 use crate::error::{CatalogError, Result};
 use crate::lakehouse::Lakehouse;
@@ -31,15 +31,7 @@ impl Lakehouse {
                 Err(CatalogError::Exists(ident.name().to_string()))
             };
         }
-        let creation = TableCreation::builder()
-            .name(ident.name().to_string())
-            .schema(schema)
-            .partition_spec_opt(partition)
-            .properties([(
-                "write.parquet.compression-codec".to_string(),
-                "zstd".to_string(),
-            )])
-            .build();
+        let creation = table_creation(ident, schema, partition, None);
         let table = self
             .catalog()
             .create_table(ident.namespace(), creation)
@@ -71,6 +63,72 @@ impl Lakehouse {
     /// Commits `changes` to the schema of `ident` as its new current schema.
     pub async fn evolve_schema(&self, ident: &TableIdent, changes: &[SchemaChange]) -> Result<()> {
         let table = self.table(ident).await?;
+        let updates = schema_updates(&table, changes)?;
+        self.commit(&table, updates).await?;
+        self.forget_listing();
+        Ok(())
+    }
+
+    /// Writes the first metadata file of a new table at its default location,
+    /// without a catalog entry: a transaction's CREATE TABLE, published when
+    /// the transaction commits.
+    pub async fn stage_new_table(
+        &self,
+        ident: &TableIdent,
+        schema: Schema,
+        partition: Option<UnboundPartitionSpec>,
+    ) -> Result<Table> {
+        let location = format!(
+            "{}/{}/{}",
+            self.config().warehouse.trim_end_matches('/'),
+            ident.namespace().join("/"),
+            ident.name()
+        );
+        let creation = table_creation(ident, schema, partition, Some(location.clone()));
+        let metadata = TableMetadataBuilder::from_table_creation(creation)?
+            .build()?
+            .metadata;
+        let metadata_location = MetadataLocation::new_with_metadata(location, &metadata);
+        metadata
+            .write_to(self.file_io(), &metadata_location)
+            .await?;
+        Ok(Table::builder()
+            .file_io(self.file_io().clone())
+            .metadata_location(metadata_location.to_string())
+            .identifier(ident.clone())
+            .metadata(metadata)
+            .runtime(iceberg::Runtime::current())
+            .build()?)
+    }
+
+    pub async fn schema_exists(&self, namespace: &NamespaceIdent) -> Result<bool> {
+        Ok(self.catalog().namespace_exists(namespace).await?)
+    }
+}
+
+/// What creating `ident` asks of the catalog (zstd Parquet files by default).
+fn table_creation(
+    ident: &TableIdent,
+    schema: Schema,
+    partition: Option<UnboundPartitionSpec>,
+    location: Option<String>,
+) -> TableCreation {
+    TableCreation::builder()
+        .name(ident.name().to_string())
+        .schema(schema)
+        .partition_spec_opt(partition)
+        .location_opt(location)
+        .properties([(
+            "write.parquet.compression-codec".to_string(),
+            "zstd".to_string(),
+        )])
+        .build()
+}
+
+/// The updates that apply `changes` to the current schema of `table`.
+pub fn schema_updates(table: &Table, changes: &[SchemaChange]) -> Result<Vec<TableUpdate>> {
+    {
+        let ident = table.identifier();
         let metadata = table.metadata();
         let mut fields: Vec<NestedField> = metadata
             .current_schema()
@@ -153,21 +211,10 @@ impl Lakehouse {
             .with_fields(fields.into_iter().map(Into::into))
             .with_identifier_field_ids(identifier)
             .build()?;
-        self.commit(
-            &table,
-            vec![
-                TableUpdate::AddSchema { schema },
-                TableUpdate::SetCurrentSchema { schema_id: -1 },
-            ],
-        )
-        .await?;
-        self.forget_listing();
-        Ok(())
-    }
-
-    /// Whether `namespace` exists in the catalog.
-    pub async fn schema_exists(&self, namespace: &NamespaceIdent) -> Result<bool> {
-        Ok(self.catalog().namespace_exists(namespace).await?)
+        Ok(vec![
+            TableUpdate::AddSchema { schema },
+            TableUpdate::SetCurrentSchema { schema_id: -1 },
+        ])
     }
 }
 
@@ -232,4 +279,46 @@ pub fn renumber(t: Type, next: &mut i32) -> Type {
             ))
         }
     }
+}
+
+/// The updates that set (or clear) the doc of column `column` of `table`: a
+/// new current schema that differs only there.
+pub fn doc_updates(table: &Table, column: &str, doc: Option<&str>) -> Result<Vec<TableUpdate>> {
+    let metadata = table.metadata();
+    let current = metadata.current_schema();
+    let mut found = false;
+    let fields: Vec<NestedField> = current
+        .as_struct()
+        .fields()
+        .iter()
+        .map(|f| {
+            let mut f = f.as_ref().clone();
+            if f.name == column {
+                f.doc = doc.map(str::to_string);
+                found = true;
+            }
+            f
+        })
+        .collect();
+    if !found {
+        return Err(CatalogError::NoSuchColumn(
+            column.to_string(),
+            table.identifier().name().to_string(),
+        ));
+    }
+    let schema_id = metadata
+        .schemas_iter()
+        .map(|s| s.schema_id())
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let schema = Schema::builder()
+        .with_schema_id(schema_id)
+        .with_fields(fields.into_iter().map(Into::into))
+        .with_identifier_field_ids(current.identifier_field_ids())
+        .build()?;
+    Ok(vec![
+        TableUpdate::AddSchema { schema },
+        TableUpdate::SetCurrentSchema { schema_id: -1 },
+    ])
 }

@@ -9,10 +9,11 @@ use floe_catalog::pruning::to_predicate;
 use floe_catalog::types::quote_ident;
 use floe_catalog::virtual_schema::{TableColumns, VirtualSchema};
 use floe_catalog::{
-    plan_scan, CatalogError, Lakehouse, Listing, ParquetSource, ScanPlan, SnapshotSelector,
+    plan_scan, CatalogError, LakeTxn, Lakehouse, Listing, ParquetSource, ScanPlan, SnapshotSelector,
 };
 use futures::StreamExt;
 use iceberg::spec::{PrimitiveType, Type};
+use iceberg::table::Table;
 use iceberg::TableIdent;
 use sqlparser::ast::Expr;
 
@@ -28,6 +29,9 @@ pub struct NameContext<'a> {
     pub search_path: &'a str,
     pub user: &'a str,
     pub database: &'a str,
+    /// The open transaction's lake changes: its statements read the lake as
+    /// the transaction left it.
+    pub txn: Option<&'a LakeTxn>,
 }
 
 /// A statement with its lake tables replaced.
@@ -79,6 +83,34 @@ impl LakeReader {
         })
     }
 
+    /// Schemas and tables as a statement sees them (inside a transaction, with
+    /// its changes).
+    pub fn listing(
+        &self,
+        txn: Option<&LakeTxn>,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<Arc<Listing>, PgError> {
+        match txn {
+            Some(txn) => runtime.block_on(txn.listing(&self.lake)),
+            None => runtime.block_on(self.lake.listing()),
+        }
+        .map_err(catalog_error)
+    }
+
+    /// A table as a statement sees it (inside a transaction, with its changes).
+    pub fn table(
+        &self,
+        txn: Option<&LakeTxn>,
+        ident: &TableIdent,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<Table, PgError> {
+        match txn {
+            Some(txn) => runtime.block_on(txn.table(&self.lake, ident)),
+            None => runtime.block_on(self.lake.table(ident)),
+        }
+        .map_err(catalog_error)
+    }
+
     /// `sql` with its lake-table references replaced by scans, or `None` when it
     /// names no lake table.
     pub fn rewrite(
@@ -101,9 +133,7 @@ impl LakeReader {
         names: &NameContext<'_>,
         target: Option<&TableIdent>,
     ) -> Result<Option<Rewritten>, PgError> {
-        let listing = runtime
-            .block_on(self.lake.listing())
-            .map_err(catalog_error)?;
+        let listing = self.listing(names.txn, runtime)?;
         let mentions = tokens.iter().any(|t| match &t.tok {
             Tok::Word(w) => {
                 let w = w.to_lowercase();
@@ -158,7 +188,7 @@ impl LakeReader {
             };
             let positions = target == Some(&ident) && r.snapshot == SnapshotSelector::Current;
             let planned = runtime
-                .block_on(self.scan_sql(&ident, &r, positions))
+                .block_on(self.scan_sql(&ident, &r, positions, names.txn))
                 .map_err(catalog_error)?;
             if positions {
                 target_files.extend(planned.files);
@@ -180,9 +210,7 @@ impl LakeReader {
                     format!("relation \"{}\" does not exist", call.table),
                 )
             })?;
-            let table = runtime
-                .block_on(self.lake.table(&ident))
-                .map_err(catalog_error)?;
+            let table = self.table(names.txn, &ident, runtime)?;
             edits.push((
                 call.start,
                 call.end,
@@ -228,7 +256,7 @@ impl LakeReader {
         if schema.is_none() && !VirtualSchema::mentions(name) {
             return Ok(None);
         }
-        let vs = self.virtual_schema(listing, names.database, runtime)?;
+        let vs = self.virtual_schema(listing, names.database, names.txn, runtime)?;
         Ok(vs.relation(schema, name).map(str::to_string))
     }
 
@@ -237,6 +265,7 @@ impl LakeReader {
         &self,
         listing: &Arc<Listing>,
         database: &str,
+        txn: Option<&LakeTxn>,
         runtime: &tokio::runtime::Handle,
     ) -> Result<Arc<VirtualSchema>, PgError> {
         {
@@ -254,7 +283,11 @@ impl LakeReader {
         for s in &listing.schemas {
             for t in &s.tables {
                 let ident = TableIdent::new(s.ident.clone(), t.clone());
-                match runtime.block_on(self.lake.table(&ident)) {
+                let table = match txn {
+                    Some(txn) => runtime.block_on(txn.table(&self.lake, &ident)),
+                    None => runtime.block_on(self.lake.table(&ident)),
+                };
+                match table {
                     Ok(table) => loaded.push((s.name.clone(), t.clone(), table)),
                     // Dropped since the listing: not shown.
                     Err(CatalogError::NoSuchTable(_)) => {}
@@ -305,10 +338,19 @@ impl LakeReader {
     /// Whether every table is still at the snapshot a statement planned (per the
     /// metadata cache's refresh interval); errors count as stale, so the re-plan
     /// reports them.
-    pub fn is_current(&self, snapshots: &[LakeSnapshot], runtime: &tokio::runtime::Handle) -> bool {
+    pub fn is_current(
+        &self,
+        snapshots: &[LakeSnapshot],
+        txn: Option<&LakeTxn>,
+        runtime: &tokio::runtime::Handle,
+    ) -> bool {
         runtime.block_on(async {
             for s in snapshots {
-                match self.lake.table(&s.table).await {
+                let table = match txn {
+                    Some(txn) => txn.table(&self.lake, &s.table).await,
+                    None => self.lake.table(&s.table).await,
+                };
+                match table {
                     Ok(t) if t.metadata().current_snapshot_id() == s.snapshot_id => {}
                     _ => return false,
                 }
@@ -323,8 +365,12 @@ impl LakeReader {
         ident: &TableIdent,
         r: &TableRef,
         with_positions: bool,
+        txn: Option<&LakeTxn>,
     ) -> Result<PlannedRef, CatalogError> {
-        let table = self.lake.table(ident).await?;
+        let table = match txn {
+            Some(txn) => txn.table(&self.lake, ident).await?,
+            None => self.lake.table(ident).await?,
+        };
         let schema = table.metadata().current_schema().clone();
         let predicate = r.filter.as_ref().and_then(|f| {
             let column = |e: &Expr| -> Option<(String, PrimitiveType)> {
@@ -608,6 +654,7 @@ mod tests {
             search_path: "\"$user\", public, \"Mixed\"",
             user: "alice",
             database: "floe",
+            txn: None,
         };
         assert_eq!(search_path(&names), vec!["alice", "public", "Mixed"]);
     }

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use floe_catalog::tables::SchemaChange;
 use floe_catalog::types::{duck_type, quote_ident};
-use floe_catalog::{plan_scan, CatalogError, Listing, SnapshotSelector, WrittenFile};
+use floe_catalog::{plan_scan, CatalogError, LakeTxn, Listing, SnapshotSelector, WrittenFile};
 use iceberg::spec::{
     DataContentType, DataFile, NestedField, Operation, Struct, Transform, Type,
     UnboundPartitionField, UnboundPartitionSpec,
@@ -205,9 +205,7 @@ impl LakeReader {
         if !candidate {
             return Ok(None);
         }
-        let listing = runtime
-            .block_on(self.lakehouse().listing())
-            .map_err(catalog_error)?;
+        let listing = self.listing(names.txn, runtime)?;
         if listing.schemas.is_empty() {
             return Ok(None);
         }
@@ -486,9 +484,7 @@ impl LakeReader {
                 if insert.on.is_some() || insert.returning.is_some() {
                     return Err(unsupported("ON CONFLICT and RETURNING on lake tables"));
                 }
-                let table = runtime
-                    .block_on(self.lakehouse().table(&ident))
-                    .map_err(catalog_error)?;
+                let table = self.table(names.txn, &ident, runtime)?;
                 let target: Vec<String> = insert.columns.iter().map(fold).collect();
                 let source =
                     insert_source(sql, tokens, !target.is_empty(), insert.source.is_none())?;
@@ -575,9 +571,7 @@ impl LakeReader {
                         "UPDATE … FROM, RETURNING and LIMIT on lake tables",
                     ));
                 }
-                let table = runtime
-                    .block_on(self.lakehouse().table(&ident))
-                    .map_err(catalog_error)?;
+                let table = self.table(names.txn, &ident, runtime)?;
                 let schema = table.metadata().current_schema().clone();
                 let mut set: HashMap<String, String> = HashMap::new();
                 for a in &assignments {
@@ -699,8 +693,14 @@ impl LakeReader {
         ddl: &LakeDdl,
         conn: &Connection,
         runtime: &tokio::runtime::Handle,
+        txn: Option<&mut LakeTxn>,
     ) -> Result<String, PgError> {
         let lake = self.lakehouse();
+        if let Some(txn) = txn {
+            let done = self.stage_ddl(ddl, conn, runtime, txn);
+            self.forget_virtual_schema();
+            return done;
+        }
         let outcome = match ddl {
             LakeDdl::CreateTable {
                 ident,
@@ -759,12 +759,90 @@ impl LakeReader {
                     *with_data,
                     conn,
                     runtime,
+                    None,
                 );
                 self.forget_virtual_schema();
                 return created;
             }
         };
         self.forget_virtual_schema();
+        outcome.map_err(catalog_error)
+    }
+
+    /// Runs a catalog statement inside a transaction: staged in `txn`, published
+    /// at COMMIT.
+    fn stage_ddl(
+        &self,
+        ddl: &LakeDdl,
+        conn: &Connection,
+        runtime: &tokio::runtime::Handle,
+        txn: &mut LakeTxn,
+    ) -> Result<String, PgError> {
+        let lake = self.lakehouse();
+        let outcome = match ddl {
+            LakeDdl::CreateTable {
+                ident,
+                schema,
+                partition,
+                if_not_exists,
+            } => runtime
+                .block_on(txn.create_table(
+                    lake,
+                    ident,
+                    schema.as_ref().clone(),
+                    partition.clone(),
+                    *if_not_exists,
+                ))
+                .map(|_| "CREATE TABLE".to_string()),
+            LakeDdl::DropTables { tables } => {
+                let mut result = Ok(());
+                for t in tables {
+                    result = match t {
+                        DropTarget::Iceberg(ident) => runtime.block_on(txn.drop_table(lake, ident)),
+                        DropTarget::Parquet(..) => {
+                            return Err(unsupported(
+                                "dropping a registered Parquet table inside a transaction",
+                            ))
+                        }
+                    };
+                    if result.is_err() {
+                        break;
+                    }
+                }
+                result.map(|()| "DROP TABLE".to_string())
+            }
+            LakeDdl::Nothing(tag) => Ok(tag.to_string()),
+            LakeDdl::AlterColumns { ident, changes } => runtime
+                .block_on(txn.evolve_schema(lake, ident, changes))
+                .map(|()| "ALTER TABLE".to_string()),
+            LakeDdl::Rename { from, to } => runtime
+                .block_on(txn.rename_table(lake, from, to))
+                .map(|()| "ALTER TABLE".to_string()),
+            LakeDdl::Truncate { tables } => tables
+                .iter()
+                .try_for_each(|t| runtime.block_on(txn.truncate(lake, t)))
+                .map(|()| "TRUNCATE TABLE".to_string()),
+            LakeDdl::CreateTableAs {
+                ident,
+                query,
+                column_names,
+                partition,
+                if_not_exists,
+                with_data,
+            } => {
+                return self.create_table_as(
+                    ident,
+                    query,
+                    column_names,
+                    partition,
+                    *if_not_exists,
+                    *with_data,
+                    conn,
+                    runtime,
+                    Some(txn),
+                )
+            }
+        };
         outcome.map_err(catalog_error)
     }
 
@@ -802,6 +880,7 @@ impl LakeReader {
         with_data: bool,
         conn: &Connection,
         runtime: &tokio::runtime::Handle,
+        mut txn: Option<&mut LakeTxn>,
     ) -> Result<String, PgError> {
         let described = conn
             .prepare(&format!("SELECT * FROM ({query}) AS __floe_source"))
@@ -837,9 +916,13 @@ impl LakeReader {
         let schema = lake_schema::build_schema(columns, &[])?;
         let spec = partition_spec(&schema, partition)?;
         let lake = self.lakehouse();
-        let created = runtime
-            .block_on(lake.create_table(ident, schema, spec, if_not_exists))
-            .map_err(catalog_error)?;
+        let created = match txn.as_deref_mut() {
+            Some(txn) => {
+                runtime.block_on(txn.create_table(lake, ident, schema, spec, if_not_exists))
+            }
+            None => runtime.block_on(lake.create_table(ident, schema, spec, if_not_exists)),
+        }
+        .map_err(catalog_error)?;
         let Some(table) = created else {
             return Ok("SELECT 0".to_string());
         };
@@ -857,13 +940,16 @@ impl LakeReader {
                 commit.discard();
                 return Err(PgError::from_duckdb(&e.message, Some(query)));
             }
-            self.commit_write(&commit, conn, runtime)
+            self.commit_write(&commit, conn, runtime, txn.as_deref_mut())
         });
         match written {
             Ok(n) => Ok(format!("SELECT {n}")),
             Err(e) => {
                 // The statement leaves no trace: the table goes with it.
-                let _ = runtime.block_on(lake.drop_table(ident));
+                let _ = match txn {
+                    Some(txn) => runtime.block_on(txn.drop_table(lake, ident)),
+                    None => runtime.block_on(lake.drop_table(ident)),
+                };
                 Err(e)
             }
         }
@@ -876,11 +962,12 @@ impl LakeReader {
         commit: &LakeCommit,
         conn: &Connection,
         runtime: &tokio::runtime::Handle,
+        txn: Option<&mut LakeTxn>,
     ) -> Result<u64, PgError> {
         let result = match commit {
-            LakeCommit::Insert(insert) => self.commit_insert(insert, runtime),
-            LakeCommit::Delete(delete) => self.commit_delete(delete, runtime),
-            LakeCommit::Update(update) => self.commit_update(update, conn, runtime),
+            LakeCommit::Insert(insert) => self.commit_insert(insert, runtime, txn),
+            LakeCommit::Delete(delete) => self.commit_delete(delete, runtime, txn),
+            LakeCommit::Update(update) => self.commit_update(update, conn, runtime, txn),
         };
         commit.discard();
         result
@@ -892,11 +979,10 @@ impl LakeReader {
         &self,
         delete: &LakeDelete,
         runtime: &tokio::runtime::Handle,
+        txn: Option<&mut LakeTxn>,
     ) -> Result<u64, PgError> {
         let lake = self.lakehouse();
-        let table = runtime
-            .block_on(lake.table(&delete.table))
-            .map_err(catalog_error)?;
+        let table = self.table(txn.as_deref(), &delete.table, runtime)?;
         let mut uploads = Uploads::new(lake, runtime);
         let (files, rows, referenced) = self.delete_files(delete, &table, &mut uploads)?;
         if rows == 0 {
@@ -911,6 +997,7 @@ impl LakeReader {
             schema_id,
             &referenced,
             uploads,
+            txn,
         )?;
         Ok(rows)
     }
@@ -920,11 +1007,10 @@ impl LakeReader {
         &self,
         insert: &LakeInsert,
         runtime: &tokio::runtime::Handle,
+        txn: Option<&mut LakeTxn>,
     ) -> Result<u64, PgError> {
         let lake = self.lakehouse();
-        let table = runtime
-            .block_on(lake.table(&insert.table))
-            .map_err(catalog_error)?;
+        let table = self.table(txn.as_deref(), &insert.table, runtime)?;
         let mut uploads = Uploads::new(lake, runtime);
         let (files, rows) = self.insert_files(insert, &table, &mut uploads)?;
         if rows == 0 {
@@ -938,6 +1024,7 @@ impl LakeReader {
             insert.schema_id,
             &[],
             uploads,
+            txn,
         )?;
         Ok(rows)
     }
@@ -950,11 +1037,10 @@ impl LakeReader {
         update: &LakeUpdate,
         conn: &Connection,
         runtime: &tokio::runtime::Handle,
+        txn: Option<&mut LakeTxn>,
     ) -> Result<u64, PgError> {
         let lake = self.lakehouse();
-        let table = runtime
-            .block_on(lake.table(&update.delete.table))
-            .map_err(catalog_error)?;
+        let table = self.table(txn.as_deref(), &update.delete.table, runtime)?;
         for sql in [&update.deletes_sql, &update.rows_sql] {
             conn.execute_batch(sql)
                 .map_err(|e| PgError::from_duckdb(&e.message, None))?;
@@ -975,6 +1061,7 @@ impl LakeReader {
             update.insert.schema_id,
             &referenced,
             uploads,
+            txn,
         )?;
         Ok(rows)
     }
@@ -1098,9 +1185,19 @@ impl LakeReader {
         schema_id: i32,
         referenced: &[String],
         mut uploads: Uploads<'_>,
+        txn: Option<&mut LakeTxn>,
     ) -> Result<(), PgError> {
         let lake = self.lakehouse();
         let runtime = uploads.runtime;
+        if let Some(txn) = txn {
+            // Inside a transaction the snapshot is staged; COMMIT publishes it
+            // (or reports a conflict), ROLLBACK removes the files.
+            runtime
+                .block_on(txn.append_files(lake, ident, files, operation))
+                .map_err(catalog_error)?;
+            txn.track_files(uploads.keep());
+            return Ok(());
+        }
         let spec_id = table.metadata().default_partition_spec_id();
         let mut attempt = 0;
         loop {
@@ -1180,8 +1277,9 @@ impl<'a> Uploads<'a> {
     }
 
     /// The commit landed: the files are the table's now.
-    fn keep(&mut self) {
-        self.locations.clear();
+    /// The uploads stay; returns their locations.
+    fn keep(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.locations)
     }
 }
 

@@ -54,6 +54,7 @@ impl Session {
             search_path: self.params.get("search_path").unwrap_or("public"),
             user: &self.user,
             database: &self.database,
+            txn: self.lake_txn.as_ref(),
         }
     }
 

@@ -35,6 +35,7 @@ use crate::socket_writer::SocketWriter;
 use crate::sql_text::{self, SessionCommand, Tok, Token};
 use crate::types::{oid, ValueKind};
 use crate::wire::{self, Field};
+use floe_catalog::LakeTxn;
 
 /// Output is handed to the writer once this much is buffered.
 const FLUSH_BYTES: usize = 128 * 1024;
@@ -284,6 +285,9 @@ pub struct Session {
     control: Arc<QueryControl>,
     runtime: tokio::runtime::Handle,
     lake: Option<Arc<LakeReader>>,
+    /// The lake changes of the open transaction (explicit or implicit), staged
+    /// until it commits.
+    lake_txn: Option<LakeTxn>,
     user: String,
     database: String,
     pid: i32,
@@ -324,6 +328,7 @@ impl Session {
             control,
             runtime: init.runtime,
             lake: init.lake,
+            lake_txn: None,
             user: init.user,
             database: init.database,
             pid: init.pid,
@@ -378,6 +383,7 @@ impl Session {
         if self.txn != TxnState::Idle || self.implicit_open {
             let _ = self.conn.execute_batch("ROLLBACK");
         }
+        self.discard_lake_txn();
         // One line per session, written when it ends.
         tracing::info!(
             pid = self.pid,
@@ -482,6 +488,9 @@ impl Session {
             self.close_all_streams();
             let _ = self.conn.execute_batch("ROLLBACK");
             self.implicit_open = false;
+            if self.txn == TxnState::Idle {
+                self.discard_lake_txn();
+            }
         }
         if self.txn == TxnState::InBlock {
             self.txn = TxnState::Failed;
@@ -825,7 +834,9 @@ impl Session {
         let Some(lake) = &self.lake else {
             return Ok(stmt);
         };
-        if stmt.lake_snapshots.is_empty() || lake.is_current(&stmt.lake_snapshots, &self.runtime) {
+        if stmt.lake_snapshots.is_empty()
+            || lake.is_current(&stmt.lake_snapshots, self.lake_txn.as_ref(), &self.runtime)
+        {
             return Ok(stmt);
         }
         let tokens = sql_text::tokenize(&stmt.sql);
@@ -883,6 +894,7 @@ impl Session {
                     search_path: self.params.get("search_path").unwrap_or("public"),
                     user: &self.user,
                     database: &self.database,
+                    txn: self.lake_txn.as_ref(),
                 };
                 match lake.plan_write(sql, tokens, &self.conn, &self.runtime, &names)? {
                     Some(WritePlan::Ddl(ddl)) => {
@@ -1130,7 +1142,12 @@ impl Session {
             StatementKind::LakeDdl(ddl) => {
                 let lake = self.lake_for_write()?;
                 let started = Instant::now();
-                let tag = lake.run_ddl(ddl, &self.conn, &self.runtime)?;
+                let txn = if self.in_transaction() {
+                    Some(self.lake_txn.get_or_insert_with(LakeTxn::new))
+                } else {
+                    None
+                };
+                let tag = lake.run_ddl(ddl, &self.conn, &self.runtime, txn)?;
                 self.statement_cache.clear();
                 log_if_slow(self.pid, &stmt.sql, started);
                 wire::command_complete(&mut self.out, &tag);
@@ -1197,9 +1214,15 @@ impl Session {
                     SessionError::Pg(PgError::from_duckdb(&e.message, Some(&portal.stmt.sql)))
                 })?;
                 drop(result);
+                let in_transaction = self.in_transaction();
                 let count = match (&d.lake_commit, lake) {
                     (Some(commit), Some(lake)) => {
-                        lake.commit_write(commit, &self.conn, &self.runtime)?
+                        let txn = if in_transaction {
+                            Some(self.lake_txn.get_or_insert_with(LakeTxn::new))
+                        } else {
+                            None
+                        };
+                        lake.commit_write(commit, &self.conn, &self.runtime, txn)?
                     }
                     _ => count,
                 };
@@ -1461,13 +1484,45 @@ impl Session {
     fn commit_implicit(&mut self) -> SResult<()> {
         self.implicit_open = false;
         self.close_all_streams();
+        if let Err(e) = self.publish_lake_txn() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
         self.conn
             .execute_batch("COMMIT")
             .map_err(|e| PgError::from_duckdb(&e.message, None).into())
     }
 
-    /// The lakehouse, for a lake write outside a transaction block (the catalog
-    /// change is immediate and could not be rolled back yet).
+    /// Whether a lake write now joins a transaction (a block, or the implicit
+    /// one of a multi-statement query) instead of committing at once.
+    fn in_transaction(&self) -> bool {
+        self.txn != TxnState::Idle || self.implicit_open
+    }
+
+    /// Publishes the transaction's lake changes, all or none; called before the
+    /// engine's own COMMIT, which is rolled back when this fails.
+    fn publish_lake_txn(&mut self) -> SResult<()> {
+        let (Some(txn), Some(lake)) = (self.lake_txn.take(), self.lake.clone()) else {
+            return Ok(());
+        };
+        let published = self.runtime.block_on(txn.commit(lake.lakehouse()));
+        lake.forget_virtual_schema();
+        self.statement_cache.clear();
+        published.map_err(|e| PgError::new(e.sqlstate(), e.to_string()).into())
+    }
+
+    /// Forgets the transaction's lake changes (ROLLBACK, an aborted implicit
+    /// transaction, the end of the session).
+    fn discard_lake_txn(&mut self) {
+        let (Some(txn), Some(lake)) = (self.lake_txn.take(), self.lake.clone()) else {
+            return;
+        };
+        self.runtime.block_on(txn.rollback(lake.lakehouse()));
+        lake.forget_virtual_schema();
+        self.statement_cache.clear();
+    }
+
+    /// The lakehouse, for a lake write.
     fn lake_for_write(&self) -> SResult<Arc<LakeReader>> {
         let Some(lake) = self.lake.clone() else {
             return Err(PgError::new(
@@ -1476,13 +1531,6 @@ impl Session {
             )
             .into());
         };
-        if self.txn != TxnState::Idle {
-            return Err(PgError::new(
-                sqlstate::FEATURE_NOT_SUPPORTED,
-                "writes to lake tables and schemas cannot run inside a transaction block yet",
-            )
-            .into());
-        }
         Ok(lake)
     }
 
@@ -1526,6 +1574,10 @@ impl Session {
                 TxnState::InBlock => {
                     self.portals.retain(|n, _| n.is_empty());
                     self.close_all_streams();
+                    if let Err(e) = self.publish_lake_txn() {
+                        self.rollback_transaction();
+                        return Err(e);
+                    }
                     let r = self.conn.execute_batch("COMMIT");
                     match r {
                         Ok(()) => {
@@ -1555,6 +1607,7 @@ impl Session {
                         self.close_all_streams();
                         let _ = self.conn.execute_batch("ROLLBACK");
                         self.implicit_open = false;
+                        self.discard_lake_txn();
                     }
                 } else {
                     self.rollback_transaction();
@@ -1568,6 +1621,7 @@ impl Session {
                 }
                 self.txn = TxnState::Idle;
                 self.implicit_open = false;
+                self.discard_lake_txn();
                 self.params_at_begin = None;
                 self.params_after_commit = None;
                 self.statements.clear();
@@ -1581,9 +1635,14 @@ impl Session {
                 if_not_exists,
             } => {
                 let lake = self.lake_for_write()?;
-                let outcome = self
-                    .runtime
-                    .block_on(lake.lakehouse().create_schema(name, *if_not_exists));
+                let outcome = if self.in_transaction() {
+                    let txn = self.lake_txn.get_or_insert_with(LakeTxn::new);
+                    self.runtime
+                        .block_on(txn.create_schema(lake.lakehouse(), name, *if_not_exists))
+                } else {
+                    self.runtime
+                        .block_on(lake.lakehouse().create_schema(name, *if_not_exists))
+                };
                 lake.forget_virtual_schema();
                 outcome.map_err(|e| PgError::new(e.sqlstate(), e.to_string()))?;
                 wire::command_complete(&mut self.out, "CREATE SCHEMA");
@@ -1594,10 +1653,20 @@ impl Session {
                 cascade,
             } => {
                 let lake = self.lake_for_write()?;
+                let in_transaction = self.in_transaction();
                 for name in names {
-                    let outcome = self
-                        .runtime
-                        .block_on(lake.lakehouse().drop_schema(name, *if_exists, *cascade));
+                    let outcome = if in_transaction {
+                        let txn = self.lake_txn.get_or_insert_with(LakeTxn::new);
+                        self.runtime.block_on(txn.drop_schema(
+                            lake.lakehouse(),
+                            name,
+                            *if_exists,
+                            *cascade,
+                        ))
+                    } else {
+                        self.runtime
+                            .block_on(lake.lakehouse().drop_schema(name, *if_exists, *cascade))
+                    };
                     lake.forget_virtual_schema();
                     outcome.map_err(|e| PgError::new(e.sqlstate(), e.to_string()))?;
                 }
@@ -1615,6 +1684,7 @@ impl Session {
                     search_path: self.params.get("search_path").unwrap_or("public"),
                     user: &self.user,
                     database: &self.database,
+                    txn: self.lake_txn.as_ref(),
                 };
                 let told =
                     crate::lake_procedures::call(&lake, procedure, args, &names, &self.runtime)?;
@@ -1786,6 +1856,7 @@ impl Session {
         self.portals.retain(|n, _| n.is_empty());
         self.close_all_streams();
         let _ = self.conn.execute_batch("ROLLBACK");
+        self.discard_lake_txn();
         self.txn = TxnState::Idle;
         self.implicit_open = false;
         let before = self.params.clone();

@@ -1,0 +1,152 @@
+"""Lake writes inside transactions: staged until COMMIT, read by the transaction's
+own statements and by nobody else, published atomically across tables in one
+catalog transaction, discarded by ROLLBACK (or an error), refused with 40001
+when a concurrent commit moved a table the transaction changed. Also the
+table swap dbt's table materialization runs (CREATE … AS, two renames, COMMIT)."""
+
+import pathlib
+import shutil
+import tempfile
+
+import psycopg
+import pytest
+from pyiceberg.catalog.sql import SqlCatalog
+
+from conftest import Server
+
+
+@pytest.fixture(scope="module")
+def lake():
+    root = pathlib.Path(tempfile.mkdtemp(prefix="floe-txn-"))
+    catalog = SqlCatalog(
+        "floe", uri=f"sqlite:///{root}/catalog.db", warehouse=f"file://{root}/warehouse"
+    )
+    server = Server(
+        f'[catalog]\nuri = "sqlite:{root}/catalog.db"\nwarehouse = "file://{root}/warehouse"\n'
+        'refresh_ms = 0\n[admin]\nlisten = ""\n'
+    )
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA tx")
+        conn.execute("CREATE TABLE tx.accounts (id int NOT NULL, balance numeric(12,2))")
+        conn.execute("CREATE TABLE tx.ledger (account int, amount numeric(12,2))")
+        conn.execute("INSERT INTO tx.accounts VALUES (1, 100), (2, 50)")
+    yield server, catalog, root
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def rows(conn, sql):
+    return conn.execute(sql).fetchall()
+
+
+def test_own_writes_visible_only_inside_until_commit(lake):
+    server, catalog, _ = lake
+    before_accounts = len(catalog.load_table("tx.accounts").snapshots())
+    with psycopg.connect(server.dsn()) as writer, psycopg.connect(
+        server.dsn(), autocommit=True
+    ) as reader:
+        writer.execute("UPDATE tx.accounts SET balance = balance - 30 WHERE id = 1")
+        writer.execute("UPDATE tx.accounts SET balance = balance + 30 WHERE id = 2")
+        writer.execute("INSERT INTO tx.ledger VALUES (1, -30), (2, 30)")
+        assert rows(writer, "SELECT id, balance FROM tx.accounts ORDER BY id") == [(1, 70), (2, 80)]
+        assert rows(writer, "SELECT sum(amount) FROM tx.ledger") == [(0,)]
+        # Nobody else sees any of it, and the catalog is untouched.
+        assert rows(reader, "SELECT id, balance FROM tx.accounts ORDER BY id") == [(1, 100), (2, 50)]
+        assert rows(reader, "SELECT count(*) FROM tx.ledger") == [(0,)]
+        assert len(catalog.load_table("tx.accounts").snapshots()) == before_accounts
+        writer.commit()
+        assert rows(reader, "SELECT id, balance FROM tx.accounts ORDER BY id") == [(1, 70), (2, 80)]
+        assert rows(reader, "SELECT count(*) FROM tx.ledger") == [(2,)]
+    # Both tables moved in the same catalog commit; PyIceberg reads the result.
+    assert len(catalog.load_table("tx.accounts").snapshots()) == before_accounts + 2
+    assert catalog.load_table("tx.ledger").scan().to_arrow().num_rows == 2
+
+
+def test_rollback_discards_every_kind_of_change(lake):
+    server, catalog, root = lake
+    files = set((root / "warehouse").rglob("*.parquet"))
+    before = len(catalog.load_table("tx.accounts").snapshots())
+    with psycopg.connect(server.dsn()) as conn:
+        conn.execute("INSERT INTO tx.accounts VALUES (3, 1)")
+        conn.execute("CREATE SCHEMA scratch")
+        conn.execute("CREATE TABLE scratch.t AS SELECT id FROM tx.accounts")
+        conn.execute("ALTER TABLE tx.ledger RENAME TO ledger_old")
+        conn.execute("TRUNCATE tx.accounts")
+        assert rows(conn, "SELECT count(*) FROM scratch.t") == [(3,)]
+        assert rows(conn, "SELECT count(*) FROM tx.accounts") == [(0,)]
+        assert rows(conn, "SELECT count(*) FROM tx.ledger_old") == [(2,)]
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute("SELECT * FROM tx.ledger")
+        conn.rollback()
+        assert rows(conn, "SELECT count(*) FROM tx.accounts") == [(2,)]
+        assert rows(conn, "SELECT count(*) FROM tx.ledger") == [(2,)]
+    assert not catalog.namespace_exists("scratch")
+    assert catalog.table_exists("tx.ledger") and not catalog.table_exists("tx.ledger_old")
+    assert len(catalog.load_table("tx.accounts").snapshots()) == before
+    # The data files the rolled-back statements uploaded are gone again.
+    assert set((root / "warehouse").rglob("*.parquet")) == files
+
+
+def test_error_in_transaction_commits_nothing(lake):
+    server, catalog, _ = lake
+    before = len(catalog.load_table("tx.ledger").snapshots())
+    with psycopg.connect(server.dsn()) as conn:
+        conn.execute("INSERT INTO tx.ledger VALUES (9, 9)")
+        with pytest.raises(psycopg.errors.NotNullViolation):
+            conn.execute("INSERT INTO tx.accounts (balance) VALUES (1)")
+        conn.commit()  # the server answers ROLLBACK
+        assert rows(conn, "SELECT count(*) FROM tx.ledger WHERE account = 9") == [(0,)]
+    # A multi-statement query is one implicit transaction too.
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            conn.execute("INSERT INTO tx.ledger VALUES (8, 8); INSERT INTO tx.ledger VALUES (1 / 0, 1)")
+        assert rows(conn, "SELECT count(*) FROM tx.ledger WHERE account = 8") == [(0,)]
+    assert len(catalog.load_table("tx.ledger").snapshots()) == before
+
+
+def test_conflicting_commit_is_a_serialization_failure(lake):
+    server, catalog, _ = lake
+    with psycopg.connect(server.dsn()) as first, psycopg.connect(
+        server.dsn(), autocommit=True
+    ) as second:
+        first.execute("INSERT INTO tx.ledger VALUES (5, 5)")
+        first.execute("INSERT INTO tx.accounts VALUES (5, 5)")
+        second.execute("INSERT INTO tx.ledger VALUES (6, 6)")
+        with pytest.raises(psycopg.errors.SerializationFailure):
+            first.commit()
+        # Nothing of the failed transaction landed, in either table.
+        assert rows(second, "SELECT count(*) FROM tx.ledger WHERE account = 5") == [(0,)]
+        assert rows(second, "SELECT count(*) FROM tx.accounts WHERE id = 5") == [(0,)]
+        assert rows(second, "SELECT count(*) FROM tx.ledger WHERE account = 6") == [(1,)]
+        # The session goes on.
+        assert rows(first, "SELECT 1") == [(1,)]
+        first.rollback()
+
+
+def test_table_swap_as_dbt_runs_it(lake):
+    server, catalog, _ = lake
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        conn.execute("CREATE TABLE tx.model AS SELECT 1 AS version")
+    with psycopg.connect(server.dsn()) as conn:
+        conn.execute('CREATE TABLE "floe"."tx"."model__dbt_tmp" AS (SELECT 2 AS version)')
+        conn.execute('ALTER TABLE "floe"."tx"."model" RENAME TO "model__dbt_backup"')
+        conn.execute('ALTER TABLE "floe"."tx"."model__dbt_tmp" RENAME TO "model"')
+        conn.commit()
+        conn.execute('DROP TABLE IF EXISTS "floe"."tx"."model__dbt_backup" CASCADE')
+        conn.commit()
+        assert rows(conn, "SELECT version FROM tx.model") == [(2,)]
+    assert catalog.load_table("tx.model").scan().to_arrow().to_pylist() == [{"version": 2}]
+    assert not catalog.table_exists("tx.model__dbt_tmp")
+    assert not catalog.table_exists("tx.model__dbt_backup")
+
+
+def test_copy_inside_a_transaction(lake):
+    server, _, _ = lake
+    with psycopg.connect(server.dsn()) as conn:
+        conn.execute("CREATE TABLE tx.loaded (n int)")
+        with conn.cursor().copy("COPY tx.loaded FROM STDIN") as cp:
+            cp.write("1\n2\n3\n")
+        assert rows(conn, "SELECT sum(n) FROM tx.loaded") == [(6,)]
+        conn.rollback()
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute("SELECT * FROM tx.loaded")
