@@ -42,6 +42,14 @@ struct TxnView {
     dropped: bool,
 }
 
+/// A catalog row a commit changes: the row as it was (name, metadata
+/// location), the row it ends as (none: removed), and its type.
+struct RowChange<'a> {
+    origin: Option<(&'a TableIdent, &'a str)>,
+    target: Option<(&'a TableIdent, String)>,
+    kind: &'static str,
+}
+
 /// The lake changes of one open transaction.
 #[derive(Debug, Default)]
 pub struct LakeTxn {
@@ -438,6 +446,24 @@ impl LakeTxn {
         Ok(())
     }
 
+    /// Stages COMMENT ON COLUMN of a view (the view schema field's doc).
+    pub async fn comment_view_column(
+        &mut self,
+        lake: &Lakehouse,
+        ident: &TableIdent,
+        column: &str,
+        comment: Option<&str>,
+    ) -> Result<()> {
+        let entry = self.view_entry(lake, ident).await?;
+        let name = entry.view.ident.clone();
+        let mut commented = lake
+            .stage_view_column_comment(&entry.view, column, comment)
+            .await?;
+        commented.ident = name;
+        entry.view = commented;
+        Ok(())
+    }
+
     /// Stages COMMENT ON TABLE (the Iceberg table property `comment`).
     pub async fn comment_table(
         &mut self,
@@ -513,21 +539,40 @@ impl LakeTxn {
             .await
             .map_err(sql_err)?;
         }
-        // Existing tables first move to names no other row has, so renames
-        // that swap names cannot collide half-way.
-        let mut parked = Vec::new();
+        // Every changed table and view, as the catalog row it was (name and
+        // metadata location) and the row it ends as.
+        let mut changes: Vec<RowChange<'_>> = Vec::new();
         for t in &self.tables {
-            let Some((origin, base)) = &t.origin else {
+            changes.push(RowChange {
+                origin: t.origin.as_ref().map(|(o, l)| (o, l.as_str())),
+                target: match t.dropped {
+                    true => None,
+                    false => Some((&t.name, t.table.metadata_location_result()?.to_string())),
+                },
+                kind: "TABLE",
+            });
+        }
+        for v in &self.views {
+            changes.push(RowChange {
+                origin: v.origin.as_ref().map(|(o, l)| (o, l.as_str())),
+                target: (!v.dropped).then(|| (&v.view.ident, v.view.metadata_location.clone())),
+                kind: "VIEW",
+            });
+        }
+        // Existing rows first move to names no other row has (or go), so
+        // renames that swap names cannot collide half-way; new rows come last.
+        let mut parked = Vec::new();
+        for c in &changes {
+            let Some((origin, base)) = c.origin else {
                 continue;
             };
             let conflict = || CatalogError::CommitConflict(display(origin));
-            if t.dropped {
+            let Some((name, location)) = &c.target else {
                 if !delete_row(&mut tx, &catalog, origin, base).await? {
                     return Err(conflict());
                 }
                 continue;
-            }
-            let location = t.table.metadata_location_result()?.to_string();
+            };
             let park = format!("__floe_txn_{}", uuid::Uuid::new_v4());
             let moved = sqlx::query(
                 "UPDATE iceberg_tables
@@ -536,7 +581,7 @@ impl LakeTxn {
                    AND metadata_location = ?",
             )
             .bind(&park)
-            .bind(&location)
+            .bind(location)
             .bind(base)
             .bind(&catalog)
             .bind(origin.namespace().join("."))
@@ -548,7 +593,7 @@ impl LakeTxn {
             if moved.rows_affected() != 1 {
                 return Err(conflict());
             }
-            parked.push((park, origin.namespace().join("."), &t.name));
+            parked.push((park, origin.namespace().join("."), *name));
         }
         for (park, ns, name) in parked {
             sqlx::query(
@@ -564,38 +609,23 @@ impl LakeTxn {
             .await
             .map_err(|_| CatalogError::Exists(name.name().to_string()))?;
         }
-        for t in self
-            .tables
-            .iter()
-            .filter(|t| t.origin.is_none() && !t.dropped)
-        {
-            let location = t.table.metadata_location_result()?.to_string();
+        for c in changes.iter().filter(|c| c.origin.is_none()) {
+            let Some((name, location)) = &c.target else {
+                continue;
+            };
             sqlx::query(
                 "INSERT INTO iceberg_tables
                  (catalog_name, table_namespace, table_name, metadata_location, iceberg_type)
-                 VALUES (?, ?, ?, ?, 'TABLE')",
+                 VALUES (?, ?, ?, ?, ?)",
             )
             .bind(&catalog)
-            .bind(t.name.namespace().join("."))
-            .bind(t.name.name())
-            .bind(&location)
+            .bind(name.namespace().join("."))
+            .bind(name.name())
+            .bind(location)
+            .bind(c.kind)
             .execute(&mut *tx)
             .await
-            .map_err(|_| CatalogError::CommitConflict(display(&t.name)))?;
-        }
-        for v in &self.views {
-            match (&v.origin, v.dropped) {
-                (Some((origin, base)), true) => {
-                    if !delete_row(&mut tx, &catalog, origin, base).await? {
-                        return Err(CatalogError::CommitConflict(display(origin)));
-                    }
-                }
-                (origin, false) => {
-                    let previous = origin.as_ref().map(|(o, l)| (o, l.as_str()));
-                    publish_view_row(&mut tx, &catalog, &v.view, previous).await?;
-                }
-                (None, true) => {}
-            }
+            .map_err(|_| CatalogError::CommitConflict(display(name)))?;
         }
         for ns in &self.dropped_schemas {
             let left: (i64,) = sqlx::query_as(
@@ -654,56 +684,4 @@ pub(crate) async fn delete_row(
     .await
     .map_err(|e| CatalogError::Commit(e.to_string()))?;
     Ok(gone.rows_affected() == 1)
-}
-
-/// Points the catalog at `view`: a new `VIEW` row, or the row of `previous`
-/// (name, metadata location) moved to the view's name and metadata if it still
-/// points where it did.
-pub(crate) async fn publish_view_row(
-    conn: &mut sqlx::SqliteConnection,
-    catalog: &str,
-    view: &LakeView,
-    previous: Option<(&TableIdent, &str)>,
-) -> Result<()> {
-    let ident = &view.ident;
-    match previous {
-        Some((origin, base)) => {
-            let moved = sqlx::query(
-                "UPDATE iceberg_tables
-                 SET table_namespace = ?, table_name = ?, metadata_location = ?,
-                     previous_metadata_location = ?
-                 WHERE catalog_name = ? AND table_namespace = ? AND table_name = ?
-                   AND metadata_location = ? AND iceberg_type = 'VIEW'",
-            )
-            .bind(ident.namespace().join("."))
-            .bind(ident.name())
-            .bind(&view.metadata_location)
-            .bind(base)
-            .bind(catalog)
-            .bind(origin.namespace().join("."))
-            .bind(origin.name())
-            .bind(base)
-            .execute(&mut *conn)
-            .await
-            .map_err(|_| CatalogError::Exists(ident.name().to_string()))?;
-            if moved.rows_affected() != 1 {
-                return Err(CatalogError::CommitConflict(display(origin)));
-            }
-        }
-        None => {
-            sqlx::query(
-                "INSERT INTO iceberg_tables
-                 (catalog_name, table_namespace, table_name, metadata_location, iceberg_type)
-                 VALUES (?, ?, ?, ?, 'VIEW')",
-            )
-            .bind(catalog)
-            .bind(ident.namespace().join("."))
-            .bind(ident.name())
-            .bind(&view.metadata_location)
-            .execute(&mut *conn)
-            .await
-            .map_err(|_| CatalogError::CommitConflict(display(ident)))?;
-        }
-    }
-    Ok(())
 }

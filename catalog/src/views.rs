@@ -178,6 +178,48 @@ impl Lakehouse {
             .await
     }
 
+    /// A copy of `view` whose column `column` has the doc `comment`: a new view
+    /// version with the same query and the changed schema.
+    pub async fn stage_view_column_comment(
+        &self,
+        view: &LakeView,
+        column: &str,
+        comment: Option<&str>,
+    ) -> Result<LakeView> {
+        let mut found = false;
+        let fields: Vec<iceberg::spec::NestedField> = view
+            .schema
+            .as_struct()
+            .fields()
+            .iter()
+            .map(|f| {
+                let mut f = f.as_ref().clone();
+                if f.name == column {
+                    f.doc = comment.map(str::to_string);
+                    found = true;
+                }
+                f
+            })
+            .collect();
+        if !found {
+            return Err(CatalogError::NoSuchColumn(
+                column.to_string(),
+                view.ident.name().to_string(),
+            ));
+        }
+        let schema = Schema::builder()
+            .with_fields(fields.into_iter().map(Into::into))
+            .build()?;
+        self.stage_view(
+            &view.ident,
+            &view.sql,
+            schema,
+            &view.default_namespace,
+            Some(view),
+        )
+        .await
+    }
+
     pub(crate) fn sql_uri(&self) -> Result<&str> {
         match &self.config().kind {
             CatalogKind::Sql { uri } => Ok(uri),

@@ -28,12 +28,27 @@ pub fn stable_oid(kind: &str, name: &str) -> u32 {
     FIRST_USER_OID + h % (i32::MAX as u32 - FIRST_USER_OID)
 }
 
-/// One lake table with its current schema.
+/// Whether a relation is a table or a view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelationKind {
+    Table,
+    View,
+}
+
+/// One lake table or view with its current columns.
 pub struct TableColumns<'a> {
     pub schema: &'a str,
     pub table: &'a str,
     pub columns: &'a Schema,
+    pub kind: RelationKind,
+    /// COMMENT ON TABLE / VIEW.
+    pub comment: Option<&'a str>,
+    /// A view's defining query.
+    pub definition: Option<&'a str>,
 }
+
+/// `pg_class`'s OID for the catalog of relations (`classoid` in pg_description).
+const PG_CLASS_OID: u32 = 1259;
 
 /// Built-in types: (oid, name, length, category, element oid, array oid).
 const TYPES: &[(u32, &str, i16, char, u32, u32)] = &[
@@ -123,7 +138,6 @@ const EMPTY_RELATIONS: &[(&str, &str)] = &[
     ("pg_inherits", "inhrelid UINTEGER, inhparent UINTEGER, inhseqno INTEGER, inhdetachpending BOOLEAN"),
     ("pg_attrdef", "oid UINTEGER, adrelid UINTEGER, adnum SMALLINT, adbin VARCHAR"),
     ("pg_collation", "oid UINTEGER, collname VARCHAR, collnamespace UINTEGER, collowner UINTEGER, collprovider VARCHAR, collisdeterministic BOOLEAN, collencoding INTEGER, collcollate VARCHAR, collctype VARCHAR"),
-    ("pg_description", "objoid UINTEGER, classoid UINTEGER, objsubid INTEGER, description VARCHAR"),
     ("pg_roles", "oid UINTEGER, rolname VARCHAR, rolsuper BOOLEAN, rolinherit BOOLEAN, rolcreaterole BOOLEAN, rolcreatedb BOOLEAN, rolcanlogin BOOLEAN, rolconnlimit INTEGER, rolvaliduntil TIMESTAMPTZ"),
     ("pg_trigger", "oid UINTEGER, tgrelid UINTEGER, tgparentid UINTEGER, tgname VARCHAR, tgfoid UINTEGER, tgtype SMALLINT, tgenabled VARCHAR, tgisinternal BOOLEAN"),
 ];
@@ -160,11 +174,14 @@ impl VirtualSchema {
             .map(|t| {
                 let oid = stable_oid("table", &format!("{}.{}", t.schema, t.table));
                 format!(
-                    "({oid}, {}, {}, 0, 0, 10, 2, {oid}, 0, 0, -1, 0, 0, false, false, 'p', 'r', {}, 0, \
-                     false, false, false, false, false, true, 'd', false, 0, NULL, NULL)",
+                    "({oid}, {}, {}, 0, 0, 10, {}, {oid}, 0, 0, -1, 0, 0, false, false, 'p', {}, {}, 0, \
+                     {}, false, false, false, false, true, 'd', false, 0, NULL, NULL)",
                     quote_literal(t.table),
                     nsp_oid(t.schema),
+                    if t.kind == RelationKind::View { 0 } else { 2 },
+                    if t.kind == RelationKind::View { "'v'" } else { "'r'" },
                     t.columns.as_struct().fields().len(),
+                    t.kind == RelationKind::View,
                 )
             })
             .collect();
@@ -183,11 +200,21 @@ impl VirtualSchema {
         );
         let mut attribute_rows = Vec::new();
         let mut column_rows = Vec::new();
+        let mut description_rows = Vec::new();
         for t in tables {
             let rel = stable_oid("table", &format!("{}.{}", t.schema, t.table));
+            if let Some(c) = t.comment {
+                description_rows.push(format!("({rel}, {PG_CLASS_OID}, 0, {})", quote_literal(c)));
+            }
             for (i, f) in t.columns.as_struct().fields().iter().enumerate() {
                 let (oid, typmod) = pg_type(&f.field_type);
                 let num = i + 1;
+                if let Some(doc) = &f.doc {
+                    description_rows.push(format!(
+                        "({rel}, {PG_CLASS_OID}, {num}, {})",
+                        quote_literal(doc)
+                    ));
+                }
                 let len = TYPES.iter().find(|t| t.0 == oid).map_or(-1, |t| t.2);
                 let dims = i32::from(TYPES.iter().any(|t| t.0 == oid && t.4 != 0));
                 attribute_rows.push(format!(
@@ -214,7 +241,7 @@ impl VirtualSchema {
                     _ => "NULL",
                 };
                 column_rows.push(format!(
-                    "({}, {}, {}, {}, {num}, NULL, {}, {}, NULL, NULL, {precision}, {radix}, {scale}, {}, {}, 'pg_catalog', {}, 'NO', 'NEVER', 'YES')",
+                    "({}, {}, {}, {}, {num}, NULL, {}, {}, NULL, NULL, {precision}, {radix}, {scale}, {}, {}, 'pg_catalog', {}, 'NO', 'NEVER', {})",
                     quote_literal(database),
                     quote_literal(t.schema),
                     quote_literal(t.table),
@@ -224,6 +251,7 @@ impl VirtualSchema {
                     if matches!(oid, 1082 | 1083 | 1114 | 1184) { "6" } else { "NULL" },
                     quote_literal(database),
                     quote_literal(type_name(oid)),
+                    if t.kind == RelationKind::View { "'NO'" } else { "'YES'" },
                 ));
             }
         }
@@ -268,6 +296,75 @@ impl VirtualSchema {
             relations.insert(name, values(columns, Vec::new()));
         }
         relations.insert(
+            "pg_description",
+            values(
+                "objoid UINTEGER, classoid UINTEGER, objsubid INTEGER, description VARCHAR",
+                description_rows,
+            ),
+        );
+        let of_kind = |kind: RelationKind| tables.iter().filter(move |t| t.kind == kind);
+        relations.insert(
+            "pg_tables",
+            values_and_local(
+                LOCAL_TABLES,
+                "schemaname VARCHAR, tablename VARCHAR, tableowner VARCHAR, tablespace VARCHAR, \
+                 hasindexes BOOLEAN, hasrules BOOLEAN, hastriggers BOOLEAN, rowsecurity BOOLEAN",
+                of_kind(RelationKind::Table)
+                    .map(|t| {
+                        format!(
+                            "({}, {}, 'floe', NULL, false, false, false, false)",
+                            quote_literal(t.schema),
+                            quote_literal(t.table)
+                        )
+                    })
+                    .collect(),
+            ),
+        );
+        relations.insert(
+            "pg_views",
+            values_and_local(
+                LOCAL_VIEWS,
+                "schemaname VARCHAR, viewname VARCHAR, viewowner VARCHAR, definition VARCHAR",
+                of_kind(RelationKind::View)
+                    .map(|t| {
+                        format!(
+                            "({}, {}, 'floe', {})",
+                            quote_literal(t.schema),
+                            quote_literal(t.table),
+                            quote_literal(t.definition.unwrap_or(""))
+                        )
+                    })
+                    .collect(),
+            ),
+        );
+        relations.insert(
+            "pg_matviews",
+            values(
+                "schemaname VARCHAR, matviewname VARCHAR, matviewowner VARCHAR, tablespace VARCHAR, \
+                 hasindexes BOOLEAN, ispopulated BOOLEAN, definition VARCHAR",
+                Vec::new(),
+            ),
+        );
+        relations.insert(
+            "information_schema.views",
+            values(
+                "table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, view_definition VARCHAR, \
+                 check_option VARCHAR, is_updatable VARCHAR, is_insertable_into VARCHAR, \
+                 is_trigger_updatable VARCHAR, is_trigger_deletable VARCHAR, is_trigger_insertable_into VARCHAR",
+                of_kind(RelationKind::View)
+                    .map(|t| {
+                        format!(
+                            "({}, {}, {}, {}, 'NONE', 'NO', 'NO', 'NO', 'NO', 'NO')",
+                            quote_literal(database),
+                            quote_literal(t.schema),
+                            quote_literal(t.table),
+                            quote_literal(t.definition.unwrap_or(""))
+                        )
+                    })
+                    .collect(),
+            ),
+        );
+        relations.insert(
             "information_schema.schemata",
             values(
                 "catalog_name VARCHAR, schema_name VARCHAR, schema_owner VARCHAR, \
@@ -296,10 +393,12 @@ impl VirtualSchema {
                     .iter()
                     .map(|t| {
                         format!(
-                            "({}, {}, {}, 'BASE TABLE', NULL, NULL, NULL, NULL, NULL, 'YES', 'NO', NULL)",
+                            "({}, {}, {}, {}, NULL, NULL, NULL, NULL, NULL, {}, 'NO', NULL)",
                             quote_literal(database),
                             quote_literal(t.schema),
-                            quote_literal(t.table)
+                            quote_literal(t.table),
+                            if t.kind == RelationKind::View { "'VIEW'" } else { "'BASE TABLE'" },
+                            if t.kind == RelationKind::View { "'NO'" } else { "'YES'" },
                         )
                     })
                     .collect(),
@@ -336,7 +435,15 @@ impl VirtualSchema {
             || word == "information_schema"
             || matches!(
                 word,
-                "pg_namespace" | "pg_class" | "pg_attribute" | "pg_type" | "pg_am"
+                "pg_namespace"
+                    | "pg_class"
+                    | "pg_attribute"
+                    | "pg_type"
+                    | "pg_am"
+                    | "pg_description"
+                    | "pg_tables"
+                    | "pg_views"
+                    | "pg_matviews"
             )
             || EMPTY_RELATIONS.iter().any(|(n, _)| *n == word)
     }
@@ -348,6 +455,16 @@ const LOCAL_CLASSES: &str = "SELECT oid::UINTEGER, relname, 2200::UINTEGER, 0, 0
      false, false, 'p', relkind, relnatts, 0, false, false, false, false, false, true, 'd', false, 0, NULL, NULL \
      FROM pg_catalog.pg_class WHERE relkind IN ('r', 'v') AND relnamespace NOT IN \
      (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname IN ('pg_catalog', 'information_schema'))";
+
+/// The session's own tables (DuckDB schema `main`, shown as `public`).
+const LOCAL_TABLES: &str = "SELECT CASE schemaname WHEN 'main' THEN 'public' ELSE schemaname END, \
+     tablename, 'floe', NULL, false, false, false, false FROM pg_catalog.pg_tables \
+     WHERE schemaname NOT IN ('pg_catalog', 'information_schema')";
+
+/// The session's own views.
+const LOCAL_VIEWS: &str = "SELECT CASE schemaname WHEN 'main' THEN 'public' ELSE schemaname END, \
+     viewname, 'floe', definition FROM pg_catalog.pg_views \
+     WHERE schemaname NOT IN ('pg_catalog', 'information_schema')";
 
 /// [`values`] followed by rows from DuckDB's own catalog (`local`, a SELECT with
 /// the same columns in the same order).

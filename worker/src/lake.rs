@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use floe_catalog::pruning::to_predicate;
 use floe_catalog::types::quote_ident;
-use floe_catalog::virtual_schema::{TableColumns, VirtualSchema};
+use floe_catalog::virtual_schema::{RelationKind, TableColumns, VirtualSchema};
 use floe_catalog::{
     plan_scan, CatalogError, LakeTxn, Lakehouse, Listing, ParquetSource, ScanPlan, SnapshotSelector,
 };
@@ -23,6 +23,9 @@ use crate::lake_refs::{self, fold, TableRef};
 use crate::lake_scan_sql::{self, LocalFile};
 use crate::pg_error::PgError;
 use crate::sql_text::{Tok, Token};
+
+/// Views expand inside views at most this deep (a cycle stops here).
+const MAX_VIEW_DEPTH: usize = 16;
 
 /// What name resolution needs from the session.
 pub struct NameContext<'a> {
@@ -133,6 +136,19 @@ impl LakeReader {
         names: &NameContext<'_>,
         target: Option<&TableIdent>,
     ) -> Result<Option<Rewritten>, PgError> {
+        self.rewrite_at_depth(sql, tokens, runtime, names, target, 0)
+    }
+
+    /// `rewrite_with_positions` inside `depth` view expansions.
+    fn rewrite_at_depth(
+        &self,
+        sql: &str,
+        tokens: &[Token],
+        runtime: &tokio::runtime::Handle,
+        names: &NameContext<'_>,
+        target: Option<&TableIdent>,
+        depth: usize,
+    ) -> Result<Option<Rewritten>, PgError> {
         let listing = self.listing(names.txn, runtime)?;
         let mentions = tokens.iter().any(|t| match &t.tok {
             Tok::Word(w) => {
@@ -166,6 +182,27 @@ impl LakeReader {
                     sql.push_str(&quote_ident(r.parts.last().map_or("", String::as_str)));
                 }
                 edits.push((r.start, r.end, sql));
+                continue;
+            }
+            if let Some(view) = crate::lake_views::resolve_view(&listing, &r.parts, names) {
+                if r.snapshot != SnapshotSelector::Current {
+                    return Err(PgError::new(
+                        "0A000",
+                        "AT (VERSION/TIMESTAMP) needs an Iceberg table, not a view",
+                    ));
+                }
+                let expanded = self.expand_view(&view, names, runtime, depth)?;
+                let mut sql = format!("({})", expanded.sql);
+                if !r.has_alias {
+                    sql.push_str(" AS ");
+                    sql.push_str(&quote_ident(view.name()));
+                }
+                edits.push((r.start, r.end, sql));
+                if !expanded.scans.is_empty() {
+                    scans.push(expanded.scans);
+                }
+                snapshots.extend(expanded.snapshots);
+                pins.extend(expanded.pins);
                 continue;
             }
             if let Some(source) = resolve_parquet(&listing, &r.parts, names) {
@@ -228,6 +265,59 @@ impl LakeReader {
             pins,
             target_files,
         }))
+    }
+
+    /// The query a reference to view `ident` stands for: its definition with its
+    /// own lake references planned, under the view's column names. Unqualified
+    /// names in it resolve in the view's default namespace.
+    fn expand_view(
+        &self,
+        ident: &TableIdent,
+        names: &NameContext<'_>,
+        runtime: &tokio::runtime::Handle,
+        depth: usize,
+    ) -> Result<Rewritten, PgError> {
+        if depth >= MAX_VIEW_DEPTH {
+            return Err(PgError::new(
+                "42P17",
+                format!("infinite recursion detected in view \"{}\"", ident.name()),
+            ));
+        }
+        let view = match names.txn {
+            Some(txn) => runtime.block_on(txn.view(&self.lake, ident)),
+            None => runtime.block_on(self.lake.view(ident)),
+        }
+        .map_err(catalog_error)?;
+        let search_path = format!("{}, public", quote_ident(&view.default_namespace.join(".")));
+        let inner = NameContext {
+            search_path: &search_path,
+            user: names.user,
+            database: names.database,
+            txn: names.txn,
+        };
+        let tokens = crate::sql_text::tokenize(&view.sql);
+        let rewritten =
+            self.rewrite_at_depth(&view.sql, &tokens, runtime, &inner, None, depth + 1)?;
+        let columns: Vec<String> = view
+            .schema
+            .as_struct()
+            .fields()
+            .iter()
+            .map(|f| quote_ident(&f.name))
+            .collect();
+        let mut expanded = rewritten.unwrap_or_else(|| Rewritten {
+            sql: view.sql.clone(),
+            scans: String::new(),
+            snapshots: Vec::new(),
+            pins: Vec::new(),
+            target_files: Vec::new(),
+        });
+        expanded.sql = format!(
+            "SELECT * FROM ({}) AS __floe_view({})",
+            expanded.sql,
+            columns.join(", ")
+        );
+        Ok(expanded)
     }
 
     /// The subquery standing for a `pg_catalog` or `information_schema`
@@ -295,6 +385,21 @@ impl LakeReader {
                 }
             }
         }
+        let mut views = Vec::new();
+        for s in &listing.schemas {
+            for v in &s.views {
+                let ident = TableIdent::new(s.ident.clone(), v.clone());
+                let view = match txn {
+                    Some(txn) => runtime.block_on(txn.view(&self.lake, &ident)),
+                    None => runtime.block_on(self.lake.view(&ident)),
+                };
+                match view {
+                    Ok(view) => views.push((s.name.clone(), view)),
+                    Err(CatalogError::NoSuchTable(_)) => {}
+                    Err(e) => return Err(catalog_error(e)),
+                }
+            }
+        }
         let mut parquet = Vec::new();
         for s in &listing.schemas {
             for (name, source) in &s.parquet {
@@ -315,11 +420,25 @@ impl LakeReader {
                 schema,
                 table,
                 columns: t.metadata().current_schema(),
+                kind: RelationKind::Table,
+                comment: t.metadata().properties().get("comment").map(String::as_str),
+                definition: None,
             })
             .chain(parquet.iter().map(|(schema, table, columns)| TableColumns {
                 schema,
                 table,
                 columns,
+                kind: RelationKind::Table,
+                comment: None,
+                definition: None,
+            }))
+            .chain(views.iter().map(|(schema, view)| TableColumns {
+                schema,
+                table: view.ident.name(),
+                columns: &view.schema,
+                kind: RelationKind::View,
+                comment: view.comment.as_deref(),
+                definition: Some(&view.sql),
             }))
             .collect();
         let schemas: Vec<&str> = listing.schemas.iter().map(|s| s.name.as_str()).collect();

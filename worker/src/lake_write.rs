@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use floe_catalog::tables::SchemaChange;
 use floe_catalog::types::{duck_type, quote_ident};
 use floe_catalog::{plan_scan, CatalogError, LakeTxn, Listing, SnapshotSelector, WrittenFile};
+
+use crate::lake_views::{resolve_view, CommentTarget, ViewDdl};
 use iceberg::spec::{
     DataContentType, DataFile, NestedField, Operation, Struct, Transform, Type,
     UnboundPartitionField, UnboundPartitionSpec,
@@ -88,6 +90,8 @@ pub enum LakeDdl {
     },
     /// A statement with nothing to do (`IF EXISTS` on a missing table).
     Nothing(&'static str),
+    /// A view statement or COMMENT ON.
+    View(ViewDdl),
 }
 
 /// A partition field as declared: `day(ts)` is transform `day` of column `ts`.
@@ -201,6 +205,13 @@ impl LakeReader {
                 | ("UPDATE", _)
                 | ("TRUNCATE", _)
                 | ("ALTER", "TABLE")
+                | ("ALTER", "VIEW")
+                | ("CREATE", "VIEW")
+                | ("CREATE", "OR")
+                | ("CREATE", "MATERIALIZED")
+                | ("CREATE", "RECURSIVE")
+                | ("DROP", "VIEW")
+                | ("COMMENT", "ON")
         );
         if !candidate {
             return Ok(None);
@@ -208,6 +219,9 @@ impl LakeReader {
         let listing = self.listing(names.txn, runtime)?;
         if listing.schemas.is_empty() {
             return Ok(None);
+        }
+        if let Some(view) = self.plan_view_ddl(sql, tokens, &listing, conn, runtime, names)? {
+            return Ok(Some(WritePlan::Ddl(LakeDdl::View(view))));
         }
         if w(0) == "CREATE" {
             if let Some(ctas) = ctas_parts(sql, tokens) {
@@ -343,6 +357,10 @@ impl LakeReader {
                 let mut local = 0;
                 for name in &dropped {
                     let parts = parts(name);
+                    if resolve_view(&listing, &parts, names).is_some() {
+                        return Err(PgError::new("42809", format!("\"{name}\" is not a table"))
+                            .with_hint("Use DROP VIEW to remove a view."));
+                    }
                     if let Some(ident) = resolve(&listing, &parts, names) {
                         tables.push(DropTarget::Iceberg(ident));
                     } else if let Some((ns, t)) = resolve_parquet(&listing, &parts, names) {
@@ -731,6 +749,21 @@ impl LakeReader {
                 result.map(|()| "DROP TABLE".to_string())
             }
             LakeDdl::Nothing(tag) => Ok(tag.to_string()),
+            LakeDdl::View(_) => {
+                // Views and comments always go through a transaction: here one
+                // of their own.
+                let mut own = LakeTxn::new();
+                let done = self
+                    .stage_ddl(ddl, conn, runtime, &mut own)
+                    .and_then(|tag| {
+                        runtime
+                            .block_on(own.commit(lake))
+                            .map(|()| tag)
+                            .map_err(catalog_error)
+                    });
+                self.forget_virtual_schema();
+                return done;
+            }
             LakeDdl::AlterColumns { ident, changes } => runtime
                 .block_on(lake.evolve_schema(ident, changes))
                 .map(|()| "ALTER TABLE".to_string()),
@@ -822,6 +855,49 @@ impl LakeReader {
                 .iter()
                 .try_for_each(|t| runtime.block_on(txn.truncate(lake, t)))
                 .map(|()| "TRUNCATE TABLE".to_string()),
+            LakeDdl::View(view) => {
+                let done = match view {
+                    ViewDdl::Create {
+                        ident,
+                        sql,
+                        schema,
+                        default_namespace,
+                        or_replace,
+                    } => runtime.block_on(txn.create_view(
+                        lake,
+                        ident,
+                        sql,
+                        schema.as_ref().clone(),
+                        default_namespace,
+                        *or_replace,
+                    )),
+                    ViewDdl::Drop { views } => views
+                        .iter()
+                        .try_for_each(|v| runtime.block_on(txn.drop_view(lake, v))),
+                    ViewDdl::Rename { from, to } => {
+                        runtime.block_on(txn.rename_view(lake, from, to))
+                    }
+                    ViewDdl::Comment { target, comment } => {
+                        let comment = comment.as_deref();
+                        match target {
+                            CommentTarget::Table(t) => {
+                                runtime.block_on(txn.comment_table(lake, t, comment))
+                            }
+                            CommentTarget::View(v) => {
+                                runtime.block_on(txn.comment_view(lake, v, comment))
+                            }
+                            CommentTarget::Column(t, c) => {
+                                runtime.block_on(txn.comment_column(lake, t, c, comment))
+                            }
+                            CommentTarget::ViewColumn(v, c) => {
+                                runtime.block_on(txn.comment_view_column(lake, v, c, comment))
+                            }
+                        }
+                    }
+                    ViewDdl::Nothing(_) => Ok(()),
+                };
+                done.map(|()| view.tag().to_string())
+            }
             LakeDdl::CreateTableAs {
                 ident,
                 query,

@@ -19,6 +19,7 @@ pub mod lake_procedures;
 pub mod lake_refs;
 pub mod lake_scan_sql;
 pub mod lake_schema;
+pub mod lake_views;
 pub mod lake_write;
 pub mod params;
 pub mod pg_compat;

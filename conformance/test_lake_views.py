@@ -1,0 +1,166 @@
+"""Views and comments in lake schemas: CREATE [OR REPLACE] VIEW stores an Iceberg
+view in the catalog (every session expands it), ALTER VIEW/TABLE … RENAME TO,
+DROP VIEW, views in transactions, COMMENT ON TABLE / COLUMN / VIEW, and the
+catalog relations tools read them from (pg_views, pg_tables, pg_class relkind
+'v', information_schema.views, pg_description)."""
+
+import json
+import pathlib
+import shutil
+import sqlite3
+import tempfile
+
+import psycopg
+import pytest
+from pyiceberg.catalog.sql import SqlCatalog
+
+from conftest import Server
+
+
+@pytest.fixture(scope="module")
+def lake():
+    root = pathlib.Path(tempfile.mkdtemp(prefix="floe-views-"))
+    catalog = SqlCatalog(
+        "floe", uri=f"sqlite:///{root}/catalog.db", warehouse=f"file://{root}/warehouse"
+    )
+    server = Server(
+        f'[catalog]\nuri = "sqlite:{root}/catalog.db"\nwarehouse = "file://{root}/warehouse"\n'
+        'refresh_ms = 0\n[admin]\nlisten = ""\n'
+    )
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA shop")
+        conn.execute("CREATE TABLE shop.orders (id int, customer text, amount numeric(10,2))")
+        conn.execute("INSERT INTO shop.orders VALUES (1, 'ann', 10), (2, 'bob', 20), (3, 'ann', 5)")
+    yield server, catalog, root
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def connect(server):
+    return psycopg.connect(server.dsn(), autocommit=True)
+
+
+def test_views_are_stored_in_the_catalog_and_expanded_everywhere(lake):
+    server, catalog, root = lake
+    with connect(server) as conn:
+        conn.execute(
+            "CREATE VIEW shop.totals (who, total) AS "
+            "SELECT customer, sum(amount) FROM shop.orders GROUP BY customer"
+        )
+        conn.execute("SET search_path = shop")
+        conn.execute("CREATE VIEW big AS SELECT * FROM totals WHERE total > 12")
+    # Another session (possibly another worker) sees and expands both.
+    with connect(server) as other:
+        assert other.execute("SELECT who, total FROM shop.totals ORDER BY who").fetchall() == [
+            ("ann", 15),
+            ("bob", 20),
+        ]
+        assert other.execute("SELECT who FROM shop.big ORDER BY who").fetchall() == [
+            ("ann",),
+            ("bob",),
+        ]
+        # New rows show through the view: it is a view, not a copy.
+        other.execute("INSERT INTO shop.orders VALUES (4, 'cy', 100)")
+        assert other.execute("SELECT count(*) FROM shop.big").fetchone() == (3,)
+    # An Iceberg view: a VIEW row pointing at view metadata with the SQL.
+    db = sqlite3.connect(root / "catalog.db")
+    location, = db.execute(
+        "SELECT metadata_location FROM iceberg_tables WHERE table_name = 'totals' AND iceberg_type = 'VIEW'"
+    ).fetchone()
+    metadata = json.loads(pathlib.Path(location.removeprefix("file://")).read_text())
+    version = next(v for v in metadata["versions"] if v["version-id"] == metadata["current-version-id"])
+    assert version["representations"][0]["dialect"] == "floe"
+    assert "sum(amount)" in version["representations"][0]["sql"]
+    assert [f["name"] for f in metadata["schemas"][-1]["fields"]] == ["who", "total"]
+    # PyIceberg lists the tables only, as for any catalog with views.
+    assert ("shop", "totals") not in catalog.list_tables("shop")
+
+
+def test_replace_rename_and_drop(lake):
+    server, _, _ = lake
+    with connect(server) as conn:
+        conn.execute("CREATE VIEW shop.v1 AS SELECT id FROM shop.orders WHERE id = 1")
+        conn.execute("CREATE OR REPLACE VIEW shop.v1 AS SELECT id, customer FROM shop.orders WHERE id = 2")
+        assert conn.execute("SELECT * FROM shop.v1").fetchall() == [(2, "bob")]
+        with pytest.raises(psycopg.errors.DuplicateTable):
+            conn.execute("CREATE VIEW shop.v1 AS SELECT 1")
+        conn.execute("ALTER VIEW shop.v1 RENAME TO v2")
+        # dbt renames views with ALTER TABLE, as Postgres allows.
+        conn.execute('ALTER TABLE "floe"."shop"."v2" RENAME TO "v3"')
+        assert conn.execute("SELECT customer FROM shop.v3").fetchall() == [("bob",)]
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute("SELECT * FROM shop.v1")
+        with pytest.raises(psycopg.errors.WrongObjectType):
+            conn.execute("DROP TABLE shop.v3")
+        with pytest.raises(psycopg.errors.WrongObjectType):
+            conn.execute("DROP VIEW shop.orders")
+        conn.execute("DROP VIEW shop.v3")
+        conn.execute("DROP VIEW IF EXISTS shop.v3")
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute("DROP VIEW shop.v3")
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute("CREATE VIEW shop.broken AS SELECT * FROM shop.nothing")
+        # A view that names itself recurses: refused, not a hang.
+        conn.execute("CREATE VIEW shop.loop AS SELECT id FROM shop.orders")
+        conn.execute("CREATE OR REPLACE VIEW shop.loop AS SELECT id FROM shop.loop")
+        with pytest.raises(psycopg.errors.InvalidObjectDefinition):
+            conn.execute("SELECT * FROM shop.loop")
+        conn.execute("DROP VIEW shop.loop")
+
+
+def test_views_in_transactions(lake):
+    server, _, _ = lake
+    with psycopg.connect(server.dsn()) as conn, connect(server) as other:
+        conn.execute("CREATE VIEW shop.staged AS SELECT count(*) AS n FROM shop.orders")
+        assert conn.execute("SELECT n FROM shop.staged").fetchone() == (4,)
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            other.execute("SELECT * FROM shop.staged")
+        conn.rollback()
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            conn.execute("SELECT * FROM shop.staged")
+        conn.rollback()
+        conn.execute("CREATE VIEW shop.staged AS SELECT count(*) AS n FROM shop.orders")
+        conn.commit()
+        assert other.execute("SELECT n FROM shop.staged").fetchone() == (4,)
+
+
+def test_catalog_relations_show_views_and_comments(lake):
+    server, _, _ = lake
+    with connect(server) as conn:
+        conn.execute("CREATE VIEW shop.recent AS SELECT id FROM shop.orders WHERE id > 2")
+        conn.execute("COMMENT ON TABLE shop.orders IS 'one row per order'")
+        conn.execute("COMMENT ON COLUMN shop.orders.amount IS 'in euros'")
+        conn.execute("COMMENT ON VIEW shop.recent IS 'the latest orders'")
+        assert conn.execute(
+            "SELECT viewname, definition FROM pg_views WHERE schemaname = 'shop' AND viewname = 'recent'"
+        ).fetchall() == [("recent", "SELECT id FROM shop.orders WHERE id > 2")]
+        assert ("shop", "orders") in conn.execute(
+            "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = 'shop'"
+        ).fetchall()
+        assert conn.execute(
+            "SELECT table_type FROM information_schema.tables WHERE table_schema = 'shop' AND table_name = 'recent'"
+        ).fetchone() == ("VIEW",)
+        assert conn.execute(
+            "SELECT count(*) FROM information_schema.views WHERE table_schema = 'shop' AND table_name = 'recent'"
+        ).fetchone() == (1,)
+        assert conn.execute(
+            "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'shop' AND c.relname = 'recent'"
+        ).fetchone() == ("v",)
+        described = conn.execute(
+            "SELECT c.relname, d.objsubid, d.description FROM pg_description d "
+            "JOIN pg_class c ON c.oid = d.objoid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'shop' ORDER BY 1, 2"
+        ).fetchall()
+        assert described == [
+            ("orders", 0, "one row per order"),
+            ("orders", 3, "in euros"),
+            ("recent", 0, "the latest orders"),
+        ]
+        conn.execute("COMMENT ON COLUMN shop.orders.amount IS NULL")
+        assert conn.execute(
+            "SELECT count(*) FROM pg_description d JOIN pg_class c ON c.oid = d.objoid "
+            "WHERE c.relname = 'orders' AND d.objsubid = 3"
+        ).fetchone() == (0,)
+        with pytest.raises(psycopg.errors.UndefinedColumn):
+            conn.execute("COMMENT ON COLUMN shop.orders.nope IS 'x'")
