@@ -45,10 +45,14 @@ pub struct TableColumns<'a> {
     pub comment: Option<&'a str>,
     /// A view's defining query.
     pub definition: Option<&'a str>,
+    /// The lake tables and views a view reads, as (schema, name).
+    pub depends_on: Vec<(String, String)>,
 }
 
 /// `pg_class`'s OID for the catalog of relations (`classoid` in pg_description).
 const PG_CLASS_OID: u32 = 1259;
+/// `pg_rewrite`'s OID (`classid` of a view's dependencies in pg_depend).
+const PG_REWRITE_OID: u32 = 2618;
 
 /// Built-in types: (oid, name, length, category, element oid, array oid).
 const TYPES: &[(u32, &str, i16, char, u32, u32)] = &[
@@ -337,6 +341,40 @@ impl VirtualSchema {
                     .collect(),
             ),
         );
+        // A view is a `_RETURN` rule: pg_depend ties the rule to its view
+        // (internal) and to every relation the view reads (normal), as in Postgres.
+        let mut rewrite_rows = Vec::new();
+        let mut depend_rows = Vec::new();
+        for t in of_kind(RelationKind::View) {
+            let view = stable_oid("table", &format!("{}.{}", t.schema, t.table));
+            let rule = stable_oid("rule", &format!("{}.{}", t.schema, t.table));
+            rewrite_rows.push(format!("({rule}, '_RETURN', {view}, '1', 'O', true)"));
+            depend_rows.push(format!(
+                "({PG_REWRITE_OID}, {rule}, 0, {PG_CLASS_OID}, {view}, 0, 'i')"
+            ));
+            for (schema, name) in &t.depends_on {
+                let referenced = stable_oid("table", &format!("{schema}.{name}"));
+                depend_rows.push(format!(
+                    "({PG_REWRITE_OID}, {rule}, 0, {PG_CLASS_OID}, {referenced}, 0, 'n')"
+                ));
+            }
+        }
+        relations.insert(
+            "pg_rewrite",
+            values(
+                "oid UINTEGER, rulename VARCHAR, ev_class UINTEGER, ev_type VARCHAR, ev_enabled VARCHAR, \
+                 is_instead BOOLEAN",
+                rewrite_rows,
+            ),
+        );
+        relations.insert(
+            "pg_depend",
+            values(
+                "classid UINTEGER, objid UINTEGER, objsubid INTEGER, refclassid UINTEGER, \
+                 refobjid UINTEGER, refobjsubid INTEGER, deptype VARCHAR",
+                depend_rows,
+            ),
+        );
         relations.insert(
             "pg_matviews",
             values(
@@ -406,7 +444,8 @@ impl VirtualSchema {
         );
         relations.insert(
             "information_schema.columns",
-            values(
+            values_and_local(
+                &local_columns(database),
                 "table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, column_name VARCHAR, \
                  ordinal_position INTEGER, column_default VARCHAR, is_nullable VARCHAR, data_type VARCHAR, \
                  character_maximum_length INTEGER, character_octet_length INTEGER, numeric_precision INTEGER, \
@@ -444,6 +483,8 @@ impl VirtualSchema {
                     | "pg_tables"
                     | "pg_views"
                     | "pg_matviews"
+                    | "pg_rewrite"
+                    | "pg_depend"
             )
             || EMPTY_RELATIONS.iter().any(|(n, _)| *n == word)
     }
@@ -455,6 +496,58 @@ const LOCAL_CLASSES: &str = "SELECT oid::UINTEGER, relname, 2200::UINTEGER, 0, 0
      false, false, 'p', relkind, relnatts, 0, false, false, false, false, false, true, 'd', false, 0, NULL, NULL \
      FROM pg_catalog.pg_class WHERE relkind IN ('r', 'v') AND relnamespace NOT IN \
      (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname IN ('pg_catalog', 'information_schema'))";
+
+/// The columns of the session's own tables and views (temporary ones in
+/// `pg_temp`), with Postgres type names.
+fn local_columns(database: &str) -> String {
+    const PG_NAMES: &[(&str, &str, &str)] = &[
+        ("INTEGER", "integer", "int4"),
+        ("BIGINT", "bigint", "int8"),
+        ("SMALLINT", "smallint", "int2"),
+        ("TINYINT", "smallint", "int2"),
+        ("VARCHAR", "text", "text"),
+        ("DOUBLE", "double precision", "float8"),
+        ("FLOAT", "real", "float4"),
+        ("BOOLEAN", "boolean", "bool"),
+        ("DATE", "date", "date"),
+        ("TIMESTAMP", "timestamp without time zone", "timestamp"),
+        (
+            "TIMESTAMP WITH TIME ZONE",
+            "timestamp with time zone",
+            "timestamptz",
+        ),
+        ("TIME", "time without time zone", "time"),
+        ("INTERVAL", "interval", "interval"),
+        ("UUID", "uuid", "uuid"),
+        ("BLOB", "bytea", "bytea"),
+        ("JSON", "json", "json"),
+        ("HUGEINT", "numeric", "numeric"),
+    ];
+    let case = |pick: fn(&(&'static str, &'static str, &'static str)) -> &'static str,
+                decimal: &str,
+                array: &str| {
+        let arms: Vec<String> = PG_NAMES
+            .iter()
+            .map(|t| format!("WHEN '{}' THEN '{}'", t.0, pick(t)))
+            .collect();
+        format!(
+            "CASE data_type {} ELSE CASE WHEN data_type LIKE 'DECIMAL%' THEN '{decimal}' \
+             WHEN data_type LIKE '%[]' THEN '{array}' ELSE lower(data_type) END END",
+            arms.join(" ")
+        )
+    };
+    format!(
+        "SELECT {db}, CASE WHEN database_name = 'temp' THEN 'pg_temp' WHEN schema_name = 'main' \
+         THEN 'public' ELSE schema_name END, table_name, column_name, column_index, column_default, \
+         CASE WHEN is_nullable THEN 'YES' ELSE 'NO' END, {data_type}, NULL, NULL, numeric_precision, \
+         numeric_precision_radix, numeric_scale, NULL, {db}, 'pg_catalog', {udt}, 'NO', 'NEVER', 'YES' \
+         FROM duckdb_columns() WHERE NOT internal \
+         AND schema_name NOT IN ('pg_catalog', 'information_schema')",
+        db = quote_literal(database),
+        data_type = case(|t| t.1, "numeric", "ARRAY"),
+        udt = case(|t| t.2, "numeric", "_text"),
+    )
+}
 
 /// The session's own tables (DuckDB schema `main`, shown as `public`).
 const LOCAL_TABLES: &str = "SELECT CASE schemaname WHEN 'main' THEN 'public' ELSE schemaname END, \

@@ -130,6 +130,9 @@ pub fn rewrite(sql: &str) -> Option<String> {
                 _ => None,
             };
             let lookup = match (target.as_str(), &literal) {
+                ("regclass", Some(name)) if system_catalog_oid(name).is_some() => {
+                    system_catalog_oid(name).map(|oid| oid.to_string())
+                }
                 ("regclass", Some(name)) => Some(format!(
                     "(SELECT oid FROM pg_catalog.pg_class WHERE relname = {} LIMIT 1)",
                     lit(name.rsplit('.').next().unwrap_or(name).trim_matches('"'))
@@ -183,6 +186,30 @@ pub fn rewrite(sql: &str) -> Option<String> {
     Some(apply(sql, edits))
 }
 
+/// The fixed OIDs of the Postgres system catalogs tools name with `::regclass`
+/// (`classid = 'pg_rewrite'::regclass` in pg_depend queries).
+fn system_catalog_oid(name: &str) -> Option<u32> {
+    let name = name.trim_start_matches("pg_catalog.");
+    Some(match name {
+        "pg_class" => 1259,
+        "pg_type" => 1247,
+        "pg_attribute" => 1249,
+        "pg_proc" => 1255,
+        "pg_database" => 1262,
+        "pg_namespace" => 2615,
+        "pg_rewrite" => 2618,
+        "pg_depend" => 2608,
+        "pg_description" => 2609,
+        "pg_constraint" => 2606,
+        "pg_index" => 2610,
+        "pg_trigger" => 2620,
+        "pg_am" => 2601,
+        "pg_attrdef" => 2604,
+        "pg_authid" => 1260,
+        _ => return None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,6 +237,10 @@ mod tests {
         assert_eq!(
             rewrite("SELECT 'public.t'::regclass").as_deref(),
             Some("SELECT (SELECT oid FROM pg_catalog.pg_class WHERE relname = 't' LIMIT 1)")
+        );
+        assert_eq!(
+            rewrite("SELECT 1 WHERE classid = 'pg_rewrite'::regclass").as_deref(),
+            Some("SELECT 1 WHERE classid = 2618")
         );
         assert_eq!(
             rewrite("SELECT 'int4'::pg_catalog.regtype").as_deref(),

@@ -174,7 +174,13 @@ impl LakeReader {
         let mut snapshots = Vec::new();
         let mut pins = Vec::new();
         let mut target_files = Vec::new();
+        // Lake references replaced without an alias: columns qualified with
+        // their schema (`s.t.c`) then name the replacement's alias.
+        let mut replaced: Vec<Vec<String>> = Vec::new();
         for r in refs {
+            if !r.has_alias && r.parts.len() > 1 {
+                replaced.push(r.parts.clone());
+            }
             if let Some(relation) = self.virtual_relation(&listing, &r, names, runtime)? {
                 let mut sql = relation;
                 if !r.has_alias {
@@ -257,6 +263,7 @@ impl LakeReader {
         if edits.is_empty() {
             return Ok(None);
         }
+        edits.extend(qualified_columns(sql, &edits, &replaced));
         edits.sort_by_key(|e| e.0);
         Ok(Some(Rewritten {
             sql: floe_sql::apply(sql, edits),
@@ -423,6 +430,7 @@ impl LakeReader {
                 kind: RelationKind::Table,
                 comment: t.metadata().properties().get("comment").map(String::as_str),
                 definition: None,
+                depends_on: Vec::new(),
             })
             .chain(parquet.iter().map(|(schema, table, columns)| TableColumns {
                 schema,
@@ -431,6 +439,7 @@ impl LakeReader {
                 kind: RelationKind::Table,
                 comment: None,
                 definition: None,
+                depends_on: Vec::new(),
             }))
             .chain(views.iter().map(|(schema, view)| TableColumns {
                 schema,
@@ -439,6 +448,7 @@ impl LakeReader {
                 kind: RelationKind::View,
                 comment: view.comment.as_deref(),
                 definition: Some(&view.sql),
+                depends_on: view_dependencies(listing, view, database),
             }))
             .collect();
         let schemas: Vec<&str> = listing.schemas.iter().map(|s| s.name.as_str()).collect();
@@ -738,6 +748,90 @@ pub(crate) fn resolve_with<T>(
 /// the same folding and search path as a reference in SQL.
 fn name_argument(listing: &Listing, text: &str, names: &NameContext<'_>) -> Option<TableIdent> {
     resolve(listing, &floe_sql::spans::split_name(text)?, names)
+}
+
+/// The lake tables and views `view`'s query names, as (schema, name).
+fn view_dependencies(
+    listing: &Listing,
+    view: &floe_catalog::LakeView,
+    database: &str,
+) -> Vec<(String, String)> {
+    let search_path = format!("{}, public", quote_ident(&view.default_namespace.join(".")));
+    let names = NameContext {
+        search_path: &search_path,
+        user: "",
+        database,
+        txn: None,
+    };
+    let Some(refs) = lake_refs::find(&view.sql) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, String)> = Vec::new();
+    for r in refs {
+        let found = resolve(listing, &r.parts, &names)
+            .or_else(|| crate::lake_views::resolve_view(listing, &r.parts, &names));
+        if let Some(ident) = found {
+            let dep = (ident.namespace().join("."), ident.name().to_string());
+            if !out.contains(&dep) {
+                out.push(dep);
+            }
+        }
+    }
+    out
+}
+
+/// Edits that shorten column references qualified with a replaced table's
+/// schema (`analytics.orders.id`, `"floe"."analytics"."orders".id`) to the
+/// table's name, which is the replacement's alias.
+fn qualified_columns(
+    sql: &str,
+    edits: &[(usize, usize, String)],
+    replaced: &[Vec<String>],
+) -> Vec<(usize, usize, String)> {
+    if replaced.is_empty() {
+        return Vec::new();
+    }
+    let tokens = crate::sql_text::tokenize(sql);
+    let inside_edit = |at: usize| edits.iter().any(|(s, e, _)| at >= *s && at < *e);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        // A dotted chain `a.b.c.d` starting here.
+        let mut chain = vec![i];
+        let mut j = i;
+        while tokens.get(j + 1).is_some_and(|t| t.tok == Tok::Punct('.'))
+            && tokens
+                .get(j + 2)
+                .is_some_and(|t| crate::sql_text::identifier(t).is_some())
+        {
+            j += 2;
+            chain.push(j);
+        }
+        if chain.len() >= 3 && !inside_edit(tokens[i].span.start) {
+            let parts: Vec<String> = chain
+                .iter()
+                .filter_map(|&k| crate::sql_text::identifier(&tokens[k]))
+                .collect();
+            // Everything but the column must be a suffix (of two or more parts)
+            // of a replaced reference.
+            let qualifier = &parts[..parts.len() - 1];
+            let matches = replaced.iter().any(|r| {
+                qualifier.len() >= 2
+                    && qualifier.len() <= r.len()
+                    && r[r.len() - qualifier.len()..] == *qualifier
+            });
+            if matches {
+                let last_part = chain[chain.len() - 2];
+                let start = tokens[i].span.start;
+                let end = tokens[last_part].span.end;
+                if let Some(name) = qualifier.last() {
+                    out.push((start, end, quote_ident(name)));
+                }
+            }
+        }
+        i = j + 1;
+    }
+    out
 }
 
 /// The schemas of `search_path`, in order (`$user` is the session's user).

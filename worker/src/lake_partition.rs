@@ -197,11 +197,6 @@ fn literal(text: &str, t: &PrimitiveType) -> Option<Literal> {
     })
 }
 
-/// UTF-8 text from its hex form.
-pub fn hex_text(text: &str) -> Option<String> {
-    String::from_utf8(hex(text)?).ok()
-}
-
 fn hex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;

@@ -541,16 +541,19 @@ impl LakeReader {
                     return Ok(None);
                 };
                 if !joins.is_empty()
-                    || delete.using.is_some()
                     || delete.returning.is_some()
                     || delete.limit.is_some()
                     || !delete.order_by.is_empty()
                 {
                     return Err(unsupported(
-                        "DELETE … USING, RETURNING, ORDER BY and LIMIT on lake tables",
+                        "DELETE … RETURNING, ORDER BY and LIMIT on lake tables",
                     ));
                 }
-                let target = RowsScan::new(&ident, name, alias.as_ref(), sql, tokens);
+                let using = delete
+                    .using
+                    .as_ref()
+                    .and_then(|_| joined_tables(sql, tokens, "USING", "DELETE"));
+                let target = RowsScan::new(&ident, name, alias.as_ref(), sql, tokens, using);
                 let (rewritten, data_files) =
                     self.plan_rows(&target.select("DISTINCT", &[]), &ident, runtime, names)?;
                 let staged = self.staging_dir().join(uuid::Uuid::new_v4().to_string());
@@ -584,11 +587,12 @@ impl LakeReader {
                 let Some(ident) = writable_table(&listing, name, names, "update")? else {
                     return Ok(None);
                 };
-                if !joins.is_empty() || from.is_some() || returning.is_some() || limit.is_some() {
-                    return Err(unsupported(
-                        "UPDATE … FROM, RETURNING and LIMIT on lake tables",
-                    ));
+                if !joins.is_empty() || returning.is_some() || limit.is_some() {
+                    return Err(unsupported("UPDATE … RETURNING and LIMIT on lake tables"));
                 }
+                let joined = from
+                    .as_ref()
+                    .and_then(|_| joined_tables(sql, tokens, "FROM", "SET"));
                 let table = self.table(names.txn, &ident, runtime)?;
                 let schema = table.metadata().current_schema().clone();
                 let mut set: HashMap<String, String> = HashMap::new();
@@ -602,7 +606,8 @@ impl LakeReader {
                     }
                     set.insert(column, a.value.to_string());
                 }
-                let target = RowsScan::new(&ident, name, alias.as_ref(), sql, tokens);
+                let joins_tables = joined.is_some();
+                let target = RowsScan::new(&ident, name, alias.as_ref(), sql, tokens, joined);
                 let columns: Vec<String> = schema
                     .as_struct()
                     .fields()
@@ -612,8 +617,20 @@ impl LakeReader {
                         None => format!("{}.{}", target.qualifier, quote_ident(&f.name)),
                     })
                     .collect();
+                // Joined rows can match a target row more than once: it is
+                // updated once, with one of them (as Postgres does).
+                let modifier = if joins_tables {
+                    format!(
+                        "DISTINCT ON ({q}.{}, {q}.{})",
+                        lake_scan_sql::FILE_COLUMN,
+                        lake_scan_sql::POS_COLUMN,
+                        q = target.qualifier
+                    )
+                } else {
+                    String::new()
+                };
                 let (rewritten, data_files) =
-                    self.plan_rows(&target.select("", &columns), &ident, runtime, names)?;
+                    self.plan_rows(&target.select(&modifier, &columns), &ident, runtime, names)?;
                 let id = uuid::Uuid::new_v4();
                 let rows = self.staging_dir().join(format!("{id}-rows.parquet"));
                 let rows_literal = format!("'{}'", rows.display().to_string().replace('\'', "''"));
@@ -1198,6 +1215,13 @@ impl LakeReader {
         let spec_id = table.metadata().default_partition_spec_id();
         let schema = table.metadata().current_schema().clone();
         let staged = parquet_files(&delete.staged)?;
+        // Staged directories are named by the SHA-256 of the data file's
+        // location (a location itself can be longer than a file name may be).
+        let by_digest: HashMap<String, &String> = delete
+            .data_files
+            .keys()
+            .map(|l| (location_digest(l), l))
+            .collect();
         let mut files = Vec::new();
         let mut referenced = Vec::new();
         let mut rows = 0;
@@ -1207,7 +1231,8 @@ impl LakeReader {
                 .and_then(|d| d.file_name())
                 .and_then(|n| n.to_str())
                 .and_then(|n| n.strip_prefix("__floe_f="))
-                .and_then(lake_partition::hex_text)
+                .and_then(|digest| by_digest.get(&digest.to_ascii_lowercase()))
+                .map(|l| l.to_string())
                 .ok_or_else(|| {
                     PgError::new(
                         "XX000",
@@ -1379,17 +1404,22 @@ struct RowsScan {
 }
 
 impl RowsScan {
+    /// `joined`: other tables the statement joins (UPDATE … FROM, DELETE … USING).
     fn new(
         ident: &TableIdent,
         name: &ObjectName,
         alias: Option<&TableAlias>,
         sql: &str,
         tokens: &[Token],
+        joined: Option<String>,
     ) -> RowsScan {
-        let (qualifier, from) = match alias {
+        let (qualifier, mut from) = match alias {
             Some(a) => (quote_ident(&fold(&a.name)), format!("{name} AS {}", a.name)),
             None => (quote_ident(ident.name()), name.to_string()),
         };
+        if let Some(j) = joined {
+            from = format!("{from}, {j}");
+        }
         RowsScan {
             qualifier,
             from,
@@ -1414,11 +1444,20 @@ impl RowsScan {
     }
 }
 
+/// The hex SHA-256 of a data file's location, as DuckDB's `sha256()` gives it.
+fn location_digest(location: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(location.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// `COPY` of the positions `query` yields (`FILE_COLUMN`, `POS_COLUMN`) as
 /// position delete files under `staged`, one directory per data file.
 fn deletes_copy(query: &str, staged: &Path) -> String {
     format!(
-        "COPY (SELECT {file} AS file_path, {pos} AS pos, hex({file}) AS __floe_f \
+        "COPY (SELECT {file} AS file_path, {pos} AS pos, sha256({file}) AS __floe_f \
          FROM ({query}) AS __floe_deleted ORDER BY 1, 2) TO '{dir}' \
          (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (__floe_f), \
          FIELD_IDS {{'file_path': {DELETE_FILE_PATH_ID}, 'pos': {DELETE_POS_ID}}}, \
@@ -1727,6 +1766,29 @@ fn where_text(sql: &str, tokens: &[Token]) -> Option<String> {
         }
     }
     None
+}
+
+/// The text of the top-level clause that `keyword` (FROM of an UPDATE, USING of
+/// a DELETE) starts, up to WHERE or the end: the tables joined to the target.
+fn joined_tables(sql: &str, tokens: &[Token], keyword: &str, after: &str) -> Option<String> {
+    let mut depth = 0i32;
+    let mut seen_after = false;
+    let mut start = None;
+    for t in tokens {
+        match &t.tok {
+            Tok::Punct('(') => depth += 1,
+            Tok::Punct(')') => depth -= 1,
+            _ if depth == 0 && t.is_word(after) => seen_after = true,
+            _ if depth == 0 && seen_after && start.is_none() && t.is_word(keyword) => {
+                start = Some(t.span.end);
+            }
+            _ if depth == 0 && t.is_word("WHERE") => {
+                return start.map(|s| sql[s..t.span.start].trim().to_string());
+            }
+            _ => {}
+        }
+    }
+    start.map(|s| trim_statement(&sql[s..]).to_string())
 }
 
 fn trim_statement(s: &str) -> &str {
