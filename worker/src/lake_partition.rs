@@ -26,6 +26,19 @@ pub const SESSION_MACROS: &[&str] = &[
     "CREATE OR REPLACE TEMP MACRO floe_m3_f1(h) AS xor(h, h >> 16)",
     "CREATE OR REPLACE TEMP MACRO floe_m3_f2(h) AS xor((h * 2246822507::UBIGINT) & 4294967295::UBIGINT, ((h * 2246822507::UBIGINT) & 4294967295::UBIGINT) >> 13)",
     "CREATE OR REPLACE TEMP MACRO floe_m3_f3(h) AS xor((h * 3266489909::UBIGINT) & 4294967295::UBIGINT, ((h * 3266489909::UBIGINT) & 4294967295::UBIGINT) >> 16)",
+    // murmur3_x86_32 of a byte list `x` of length `n` (4-byte little-endian
+    // blocks, the tail, the length), as Iceberg hashes strings, UUIDs, binary
+    // and decimals.
+    "CREATE OR REPLACE TEMP MACRO floe_m3_hash_list(x, n) AS floe_m3_f3(floe_m3_f2(floe_m3_f1(xor(xor(\
+       list_reduce([0::UBIGINT] || list_transform(range(n // 4), lambda j: x[4 * j + 1] | (x[4 * j + 2] << 8) | (x[4 * j + 3] << 16) | (x[4 * j + 4] << 24)), lambda h, k: floe_m3_h(h, k)), \
+       CASE WHEN n % 4 = 0 THEN 0::UBIGINT ELSE floe_m3_k(x[4 * (n // 4) + 1] \
+         | CASE WHEN n % 4 >= 2 THEN x[4 * (n // 4) + 2] << 8 ELSE 0::UBIGINT END \
+         | CASE WHEN n % 4 = 3 THEN x[4 * (n // 4) + 3] << 16 ELSE 0::UBIGINT END) END), n::UBIGINT))))",
+    "CREATE OR REPLACE TEMP MACRO floe_m3_hash_bytes(b) AS floe_m3_hash_list(list_transform(range(octet_length(b)), lambda i: ('0x' || substr(hex(b), 2 * i + 1, 2))::UBIGINT), octet_length(b))",
+    // A decimal hashes the minimal big-endian two's complement of its unscaled value.
+    "CREATE OR REPLACE TEMP MACRO floe_twos_len(u) AS (1 + len(list_filter(range(1, 16), lambda j: NOT (u >= -(1::HUGEINT << (8 * j - 1)) AND u < (1::HUGEINT << (8 * j - 1))))))",
+    "CREATE OR REPLACE TEMP MACRO floe_m3_hash_unscaled(u) AS floe_m3_hash_list(list_transform(range(floe_twos_len(u)), lambda i: ((u >> (8 * (floe_twos_len(u) - 1 - i))) & 255)::UBIGINT), floe_twos_len(u))",
+    "CREATE OR REPLACE TEMP MACRO floe_iceberg_bucket_hash(h, n) AS CAST((h & 2147483647::UBIGINT) % n AS INTEGER)",
     "CREATE OR REPLACE TEMP MACRO floe_iceberg_bucket_long(v, n) AS CAST((floe_m3_f3(floe_m3_f2(floe_m3_f1(xor(floe_m3_h(floe_m3_h(0::UBIGINT, CAST(CAST(v AS BIGINT) & 4294967295 AS UBIGINT)), CAST((CAST(v AS BIGINT) >> 32) & 4294967295 AS UBIGINT)), 8::UBIGINT)))) & 2147483647::UBIGINT) % n AS INTEGER)",
 ];
 
@@ -73,6 +86,19 @@ pub fn expression(
         (Transform::Bucket(n), P::Timestamp | P::Timestamptz) => {
             format!("floe_iceberg_bucket_long(epoch_us({value}), {n})")
         }
+        (Transform::Bucket(n), P::String) => {
+            format!("floe_iceberg_bucket_hash(floe_m3_hash_bytes(encode({value})), {n})")
+        }
+        (Transform::Bucket(n), P::Uuid) => format!(
+            "floe_iceberg_bucket_hash(floe_m3_hash_bytes(unhex(replace(CAST({value} AS VARCHAR), '-', ''))), {n})"
+        ),
+        (Transform::Bucket(n), P::Binary | P::Fixed(_)) => {
+            format!("floe_iceberg_bucket_hash(floe_m3_hash_bytes({value}), {n})")
+        }
+        (Transform::Bucket(n), P::Decimal { .. }) => format!(
+            "floe_iceberg_bucket_hash(floe_m3_hash_unscaled({}), {n})",
+            unscaled(value)
+        ),
         (Transform::Truncate(w), P::Int | P::Long) => {
             format!("({value} - ((({value} % {w}) + {w}) % {w}))")
         }
@@ -241,8 +267,13 @@ mod tests {
 
     #[test]
     fn unsupported_transforms_are_refused() {
-        let e = expression("x", &PrimitiveType::String, &Transform::Bucket(4));
+        let e = expression("x", &PrimitiveType::Binary, &Transform::Truncate(4));
         assert_eq!(e.err().map(|e| e.code), Some("0A000"));
+        let e = expression("x", &PrimitiveType::String, &Transform::Bucket(4));
+        assert_eq!(
+            e.ok().as_deref(),
+            Some("floe_iceberg_bucket_hash(floe_m3_hash_bytes(encode(x)), 4)")
+        );
         let e = expression("x", &PrimitiveType::Long, &Transform::Truncate(10));
         assert_eq!(e.ok().as_deref(), Some("(x - (((x % 10) + 10) % 10))"));
     }
