@@ -53,7 +53,7 @@ def test_gdesc(server):
 def test_errors_and_server_version(server):
     r = psql(server, "-c", "SELECT * FROM no_such_table")
     assert r.returncode != 0
-    assert 'ERROR:  Table with name no_such_table does not exist' in r.stderr or "no_such_table" in r.stderr
+    assert 'ERROR:  relation "no_such_table" does not exist' in r.stderr
     r = psql(server, "-At", "-c", "SHOW server_version")
     assert r.stdout.strip().startswith("15.")
     r = psql(server, "-At", "-c", "SELECT 1 / 0")

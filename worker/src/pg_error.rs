@@ -250,6 +250,18 @@ impl DuckErrorInfo {
             DIVISION_BY_ZERO => "division by zero".to_string(),
             QUERY_CANCELED => "canceling statement due to user request".to_string(),
             // A CSV reader error names the line; what went wrong is further down.
+            // Postgres's words for a missing relation.
+            UNDEFINED_TABLE
+                if lower.starts_with("table with name") || lower.starts_with("view with name") =>
+            {
+                let name = self.extra.get("name").cloned().unwrap_or_else(|| {
+                    msg.split_once(" with name ")
+                        .and_then(|(_, rest)| rest.split_once(" does not exist"))
+                        .map(|(n, _)| n.trim_matches('"').to_string())
+                        .unwrap_or_default()
+                });
+                format!("relation \"{name}\" does not exist")
+            }
             _ if msg.starts_with("CSV Error on Line") => msg
                 .lines()
                 .filter(|l| !l.starts_with("Original Line") && !l.trim().is_empty())
@@ -277,7 +289,7 @@ mod tests {
         let raw = r#"{"exception_type":"Catalog","exception_message":"Table with name nope does not exist!\nDid you mean \"x\"?","name":"nope","type":"Table","error_subtype":"MISSING_ENTRY","position":"14"}"#;
         let e = PgError::from_duckdb(raw, Some("SELECT * FROM nope"));
         assert_eq!(e.code, sqlstate::UNDEFINED_TABLE);
-        assert_eq!(e.message, "Table with name nope does not exist!");
+        assert_eq!(e.message, "relation \"nope\" does not exist");
         assert_eq!(e.position, Some(15));
     }
 
@@ -321,7 +333,7 @@ mod tests {
         let raw = r#"Catalog Error: {"exception_type":"Catalog","exception_message":"Table with name t does not exist!\nDid you mean \"pg_tables\"?","type":"Table","name":"t","position":"21","error_subtype":"MISSING_ENTRY"}"#;
         let e = PgError::from_duckdb(raw, Some("SELECT count(*) FROM t"));
         assert_eq!(e.code, sqlstate::UNDEFINED_TABLE);
-        assert_eq!(e.message, "Table with name t does not exist!");
+        assert_eq!(e.message, "relation \"t\" does not exist");
         assert_eq!(e.position, Some(22));
     }
 
