@@ -164,3 +164,30 @@ def test_catalog_relations_show_views_and_comments(lake):
         ).fetchone() == (0,)
         with pytest.raises(psycopg.errors.UndefinedColumn):
             conn.execute("COMMENT ON COLUMN shop.orders.nope IS 'x'")
+
+
+def test_drop_respects_dependent_views(lake):
+    server, _, root = lake
+    with connect(server) as conn:
+        conn.execute("CREATE TABLE shop.base (x int)")
+        conn.execute("CREATE VIEW shop.on_base AS SELECT x FROM shop.base")
+        conn.execute("CREATE VIEW shop.on_view AS SELECT x FROM shop.on_base")
+        with pytest.raises(psycopg.errors.DependentObjectsStillExist) as e:
+            conn.execute("DROP TABLE shop.base")
+        assert "view shop.on_base depends on table shop.base" in e.value.diag.message_detail
+        with pytest.raises(psycopg.errors.DependentObjectsStillExist):
+            conn.execute("DROP VIEW shop.on_base")
+        conn.execute("DROP TABLE shop.base CASCADE")
+        for gone in ("base", "on_base", "on_view"):
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                conn.execute(f"SELECT * FROM shop.{gone}")
+        # A schema holding only a view is not empty either.
+        conn.execute("CREATE SCHEMA only_views")
+        conn.execute("CREATE VIEW only_views.v AS SELECT 1 AS one")
+        with pytest.raises(psycopg.errors.DependentObjectsStillExist):
+            conn.execute("DROP SCHEMA only_views")
+        conn.execute("DROP SCHEMA only_views CASCADE")
+    db = sqlite3.connect(root / "catalog.db")
+    assert db.execute(
+        "SELECT count(*) FROM iceberg_tables WHERE table_namespace = 'only_views'"
+    ).fetchone() == (0,)

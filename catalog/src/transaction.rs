@@ -318,10 +318,14 @@ impl LakeTxn {
                 "dropping a schema with registered Parquet tables inside a transaction".into(),
             ));
         }
-        if !entry.tables.is_empty() && !cascade {
+        if (!entry.tables.is_empty() || !entry.views.is_empty()) && !cascade {
             return Err(CatalogError::SchemaNotEmpty(name.to_string()));
         }
         let ns = entry.ident.clone();
+        for view in entry.views.clone() {
+            self.drop_view(lake, &TableIdent::new(ns.clone(), view))
+                .await?;
+        }
         for table in entry.tables.clone() {
             self.drop_table(lake, &TableIdent::new(ns.clone(), table))
                 .await?;

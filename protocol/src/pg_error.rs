@@ -116,6 +116,11 @@ impl PgError {
         }
     }
 
+    pub fn with_detail(mut self, detail: impl Into<String>) -> PgError {
+        self.detail = Some(detail.into().into_boxed_str());
+        self
+    }
+
     pub fn with_context(mut self, context: impl Into<String>) -> PgError {
         self.context = Some(context.into().into_boxed_str());
         self

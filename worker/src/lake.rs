@@ -441,14 +441,19 @@ impl LakeReader {
                 definition: None,
                 depends_on: Vec::new(),
             }))
-            .chain(views.iter().map(|(schema, view)| TableColumns {
-                schema,
-                table: view.ident.name(),
-                columns: &view.schema,
-                kind: RelationKind::View,
-                comment: view.comment.as_deref(),
-                definition: Some(&view.sql),
-                depends_on: view_dependencies(listing, view, database),
+            .chain(views.iter().map(|(schema, view)| {
+                TableColumns {
+                    schema,
+                    table: view.ident.name(),
+                    columns: &view.schema,
+                    kind: RelationKind::View,
+                    comment: view.comment.as_deref(),
+                    definition: Some(&view.sql),
+                    depends_on: view_dependencies(listing, view, database)
+                        .into_iter()
+                        .map(|d| (d.namespace().join("."), d.name().to_string()))
+                        .collect(),
+                }
             }))
             .collect();
         let schemas: Vec<&str> = listing.schemas.iter().map(|s| s.name.as_str()).collect();
@@ -750,12 +755,12 @@ fn name_argument(listing: &Listing, text: &str, names: &NameContext<'_>) -> Opti
     resolve(listing, &floe_sql::spans::split_name(text)?, names)
 }
 
-/// The lake tables and views `view`'s query names, as (schema, name).
-fn view_dependencies(
+/// The lake tables and views `view`'s query names.
+pub(crate) fn view_dependencies(
     listing: &Listing,
     view: &floe_catalog::LakeView,
     database: &str,
-) -> Vec<(String, String)> {
+) -> Vec<TableIdent> {
     let search_path = format!("{}, public", quote_ident(&view.default_namespace.join(".")));
     let names = NameContext {
         search_path: &search_path,
@@ -766,14 +771,13 @@ fn view_dependencies(
     let Some(refs) = lake_refs::find(&view.sql) else {
         return Vec::new();
     };
-    let mut out: Vec<(String, String)> = Vec::new();
+    let mut out: Vec<TableIdent> = Vec::new();
     for r in refs {
         let found = resolve(listing, &r.parts, &names)
             .or_else(|| crate::lake_views::resolve_view(listing, &r.parts, &names));
         if let Some(ident) = found {
-            let dep = (ident.namespace().join("."), ident.name().to_string());
-            if !out.contains(&dep) {
-                out.push(dep);
+            if !out.contains(&ident) {
+                out.push(ident);
             }
         }
     }

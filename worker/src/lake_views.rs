@@ -112,6 +112,79 @@ fn display(parts: &[String]) -> String {
 }
 
 impl LakeReader {
+    /// The lake views that read `dropped` (directly or through other views),
+    /// which DROP … CASCADE drops too and a plain DROP refuses to orphan.
+    pub(crate) fn dependent_views(
+        &self,
+        listing: &Listing,
+        dropped: &[TableIdent],
+        runtime: &tokio::runtime::Handle,
+        names: &NameContext<'_>,
+    ) -> Result<Vec<(TableIdent, TableIdent)>, PgError> {
+        let mut graph = Vec::new();
+        for s in &listing.schemas {
+            for v in &s.views {
+                let ident = TableIdent::new(s.ident.clone(), v.clone());
+                let view = match names.txn {
+                    Some(txn) => runtime.block_on(txn.view(self.lakehouse(), &ident)),
+                    None => runtime.block_on(self.lakehouse().view(&ident)),
+                };
+                let Ok(view) = view else { continue };
+                let deps = crate::lake::view_dependencies(listing, &view, names.database);
+                graph.push((ident, deps));
+            }
+        }
+        // (dependent view, the object it depends on), to a fixpoint.
+        let mut found: Vec<(TableIdent, TableIdent)> = Vec::new();
+        let mut gone: Vec<TableIdent> = dropped.to_vec();
+        loop {
+            let before = found.len();
+            for (view, deps) in &graph {
+                if gone.contains(view) {
+                    continue;
+                }
+                if let Some(on) = deps.iter().find(|d| gone.contains(d)) {
+                    found.push((view.clone(), on.clone()));
+                    gone.push(view.clone());
+                }
+            }
+            if found.len() == before {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// What DROP does about views that depend on `dropped`: with CASCADE,
+    /// the views to drop as well; without, 2BP01 naming the first of them.
+    pub(crate) fn drop_dependents(
+        &self,
+        listing: &Listing,
+        dropped: &[TableIdent],
+        cascade: bool,
+        kind: &str,
+        runtime: &tokio::runtime::Handle,
+        names: &NameContext<'_>,
+    ) -> Result<Vec<TableIdent>, PgError> {
+        let dependents = self.dependent_views(listing, dropped, runtime, names)?;
+        let show = |i: &TableIdent| format!("{}.{}", i.namespace().join("."), i.name());
+        match dependents.first() {
+            Some((view, on)) if !cascade => Err(PgError::new(
+                "2BP01",
+                format!(
+                    "cannot drop {kind} {} because other objects depend on it",
+                    show(on)
+                ),
+            )
+            .with_detail(format!(
+                "view {} depends on {kind} {}",
+                show(view),
+                show(on)
+            ))
+            .with_hint("Use DROP ... CASCADE to drop the dependent objects too.")),
+            _ => Ok(dependents.into_iter().map(|(v, _)| v).collect()),
+        }
+    }
+
     /// The plan of a view statement or COMMENT ON over lake objects; `None` for
     /// any other statement and for objects outside the lake.
     pub(crate) fn plan_view_ddl(
@@ -162,6 +235,12 @@ impl LakeReader {
                     continue;
                 }
                 break;
+            }
+            let cascade = toks.last().is_some_and(|t| t.is_word("CASCADE"));
+            if local == 0 && !views.is_empty() {
+                let dependents =
+                    self.drop_dependents(listing, &views, cascade, "view", runtime, names)?;
+                views.extend(dependents);
             }
             return match (views.is_empty(), local) {
                 (true, 0) => Ok(Some(ViewDdl::Nothing("DROP VIEW"))),

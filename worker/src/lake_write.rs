@@ -73,21 +73,18 @@ pub enum LakeDdl {
     },
     DropTables {
         tables: Vec<DropTarget>,
+        /// Views that read the tables, dropped with them (CASCADE).
+        views: Vec<TableIdent>,
     },
     /// `TRUNCATE`: a snapshot without files for each table.
-    Truncate {
-        tables: Vec<TableIdent>,
-    },
+    Truncate { tables: Vec<TableIdent> },
     /// `ALTER TABLE … ADD/DROP/RENAME COLUMN`: a new current schema.
     AlterColumns {
         ident: TableIdent,
         changes: Vec<SchemaChange>,
     },
     /// `ALTER TABLE … RENAME TO`.
-    Rename {
-        from: TableIdent,
-        to: TableIdent,
-    },
+    Rename { from: TableIdent, to: TableIdent },
     /// A statement with nothing to do (`IF EXISTS` on a missing table).
     Nothing(&'static str),
     /// A view statement or COMMENT ON.
@@ -351,6 +348,7 @@ impl LakeReader {
                 object_type: ObjectType::Table,
                 if_exists,
                 names: dropped,
+                cascade,
                 ..
             } => {
                 let mut tables = Vec::new();
@@ -377,7 +375,20 @@ impl LakeReader {
                     }
                 }
                 match (tables.is_empty(), local) {
-                    (_, 0) => Ok(Some(WritePlan::Ddl(LakeDdl::DropTables { tables }))),
+                    (_, 0) => {
+                        let idents: Vec<TableIdent> = tables
+                            .iter()
+                            .map(|t| match t {
+                                DropTarget::Iceberg(i) => i.clone(),
+                                DropTarget::Parquet(ns, name) => {
+                                    TableIdent::new(ns.clone(), name.clone())
+                                }
+                            })
+                            .collect();
+                        let views = self
+                            .drop_dependents(&listing, &idents, cascade, "table", runtime, names)?;
+                        Ok(Some(WritePlan::Ddl(LakeDdl::DropTables { tables, views })))
+                    }
                     (true, _) => Ok(None),
                     (false, _) => Err(unsupported(
                         "DROP TABLE of lake tables and session tables in one statement",
@@ -750,7 +761,21 @@ impl LakeReader {
                     *if_not_exists,
                 ))
                 .map(|_| "CREATE TABLE".to_string()),
-            LakeDdl::DropTables { tables } => {
+            LakeDdl::DropTables { views, .. } if !views.is_empty() => {
+                // Dropping dependent views too: all of it or nothing.
+                let mut own = LakeTxn::new();
+                let done = self
+                    .stage_ddl(ddl, conn, runtime, &mut own)
+                    .and_then(|tag| {
+                        runtime
+                            .block_on(own.commit(lake))
+                            .map(|()| tag)
+                            .map_err(catalog_error)
+                    });
+                self.forget_virtual_schema();
+                return done;
+            }
+            LakeDdl::DropTables { tables, .. } => {
                 let mut result = Ok(());
                 for t in tables {
                     result = match t {
@@ -844,9 +869,14 @@ impl LakeReader {
                     *if_not_exists,
                 ))
                 .map(|_| "CREATE TABLE".to_string()),
-            LakeDdl::DropTables { tables } => {
-                let mut result = Ok(());
+            LakeDdl::DropTables { tables, views } => {
+                let mut result = views
+                    .iter()
+                    .try_for_each(|v| runtime.block_on(txn.drop_view(lake, v)));
                 for t in tables {
+                    if result.is_err() {
+                        break;
+                    }
                     result = match t {
                         DropTarget::Iceberg(ident) => runtime.block_on(txn.drop_table(lake, ident)),
                         DropTarget::Parquet(..) => {
@@ -855,9 +885,6 @@ impl LakeReader {
                             ))
                         }
                     };
-                    if result.is_err() {
-                        break;
-                    }
                 }
                 result.map(|()| "DROP TABLE".to_string())
             }

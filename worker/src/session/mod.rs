@@ -1655,6 +1655,12 @@ impl Session {
                 let lake = self.lake_for_write()?;
                 let in_transaction = self.in_transaction();
                 for name in names {
+                    // Views live in the transaction layer: a schema holding
+                    // some is dropped through a transaction of its own.
+                    let has_views = lake
+                        .listing(self.lake_txn.as_ref(), &self.runtime)?
+                        .schema(name)
+                        .is_some_and(|s| !s.views.is_empty());
                     let outcome = if in_transaction {
                         let txn = self.lake_txn.get_or_insert_with(LakeTxn::new);
                         self.runtime.block_on(txn.drop_schema(
@@ -1663,6 +1669,12 @@ impl Session {
                             *if_exists,
                             *cascade,
                         ))
+                    } else if has_views {
+                        let mut own = LakeTxn::new();
+                        self.runtime
+                            .block_on(own.drop_schema(lake.lakehouse(), name, *if_exists, *cascade))
+                            .map(|()| own)
+                            .and_then(|own| self.runtime.block_on(own.commit(lake.lakehouse())))
                     } else {
                         self.runtime
                             .block_on(lake.lakehouse().drop_schema(name, *if_exists, *cascade))
