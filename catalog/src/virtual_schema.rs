@@ -222,11 +222,13 @@ impl VirtualSchema {
                 let len = TYPES.iter().find(|t| t.0 == oid).map_or(-1, |t| t.2);
                 let dims = i32::from(TYPES.iter().any(|t| t.0 == oid && t.4 != 0));
                 attribute_rows.push(format!(
-                    "({rel}, {}, {oid}, {num}, {typmod}, {}, false, false, '', '', false, 0, {}, {len}, {dims}, {}, -1)",
+                    "({rel}, {}, {oid}, {num}, {typmod}, {}, false, false, '', '', false, 0, {}, {len}, {dims}, {}, -1, {}, '')",
                     quote_literal(&f.name),
                     f.required,
                     if oid == 25 { 100 } else { 0 },
                     len > 0 && len <= 8,
+                    // Fixed-length types are stored plain, the others extended.
+                    if len > 0 { "'p'" } else { "'x'" },
                 ));
                 let (precision, scale) = match oid {
                     1700 if typmod > 4 => (
@@ -265,7 +267,8 @@ impl VirtualSchema {
                 "attrelid UINTEGER, attname VARCHAR, atttypid UINTEGER, attnum SMALLINT, atttypmod INTEGER, \
                  attnotnull BOOLEAN, atthasdef BOOLEAN, attisdropped BOOLEAN, attidentity VARCHAR, \
                  attgenerated VARCHAR, attislocal BOOLEAN, attinhcount INTEGER, attcollation UINTEGER, \
-                 attlen SMALLINT, attndims INTEGER, attbyval BOOLEAN, attstattarget INTEGER",
+                 attlen SMALLINT, attndims INTEGER, attbyval BOOLEAN, attstattarget INTEGER, \
+                 attstorage VARCHAR, attcompression VARCHAR",
                 attribute_rows,
             ),
         );
