@@ -8,6 +8,7 @@ import json
 import pathlib
 import shutil
 import sqlite3
+import subprocess
 import tempfile
 
 import psycopg
@@ -164,6 +165,14 @@ def test_catalog_relations_show_views_and_comments(lake):
         ).fetchone() == (0,)
         with pytest.raises(psycopg.errors.UndefinedColumn):
             conn.execute("COMMENT ON COLUMN shop.orders.nope IS 'x'")
+    # psql's \d+ reads pg_attribute's storage columns.
+    r = subprocess.run(
+        ["psql", "-X", "-h", server.host, "-p", str(server.port), "-U", "floe", "-d", "floe",
+         "-c", "\\d+ shop.orders"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "Storage" in r.stdout and "extended" in r.stdout
 
 
 def test_drop_respects_dependent_views(lake):
