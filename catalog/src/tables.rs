@@ -200,21 +200,7 @@ pub fn schema_updates(table: &Table, changes: &[SchemaChange]) -> Result<Vec<Tab
         if fields.is_empty() {
             return Err(CatalogError::Unsupported("a table without columns".into()));
         }
-        let schema_id = metadata
-            .schemas_iter()
-            .map(|s| s.schema_id())
-            .max()
-            .unwrap_or(0)
-            + 1;
-        let schema = Schema::builder()
-            .with_schema_id(schema_id)
-            .with_fields(fields.into_iter().map(Into::into))
-            .with_identifier_field_ids(identifier)
-            .build()?;
-        Ok(vec![
-            TableUpdate::AddSchema { schema },
-            TableUpdate::SetCurrentSchema { schema_id: -1 },
-        ])
+        new_current_schema(metadata, fields, identifier)
     }
 }
 
@@ -286,8 +272,40 @@ pub fn renumber(t: Type, next: &mut i32) -> Type {
 pub fn doc_updates(table: &Table, column: &str, doc: Option<&str>) -> Result<Vec<TableUpdate>> {
     let metadata = table.metadata();
     let current = metadata.current_schema();
+    let fields = with_doc(current, column, doc).ok_or_else(|| {
+        CatalogError::NoSuchColumn(column.to_string(), table.identifier().name().to_string())
+    })?;
+    new_current_schema(metadata, fields, current.identifier_field_ids())
+}
+
+/// The updates that make `fields` the table's current schema (a new schema id).
+fn new_current_schema(
+    metadata: &iceberg::spec::TableMetadata,
+    fields: Vec<NestedField>,
+    identifier: impl IntoIterator<Item = i32>,
+) -> Result<Vec<TableUpdate>> {
+    let schema_id = metadata
+        .schemas_iter()
+        .map(|s| s.schema_id())
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let schema = Schema::builder()
+        .with_schema_id(schema_id)
+        .with_fields(fields.into_iter().map(Into::into))
+        .with_identifier_field_ids(identifier)
+        .build()?;
+    Ok(vec![
+        TableUpdate::AddSchema { schema },
+        TableUpdate::SetCurrentSchema { schema_id: -1 },
+    ])
+}
+
+/// The fields of `schema` with column `column`'s doc set to `doc`; `None` when
+/// there is no such column.
+pub fn with_doc(schema: &Schema, column: &str, doc: Option<&str>) -> Option<Vec<NestedField>> {
     let mut found = false;
-    let fields: Vec<NestedField> = current
+    let fields = schema
         .as_struct()
         .fields()
         .iter()
@@ -300,25 +318,5 @@ pub fn doc_updates(table: &Table, column: &str, doc: Option<&str>) -> Result<Vec
             f
         })
         .collect();
-    if !found {
-        return Err(CatalogError::NoSuchColumn(
-            column.to_string(),
-            table.identifier().name().to_string(),
-        ));
-    }
-    let schema_id = metadata
-        .schemas_iter()
-        .map(|s| s.schema_id())
-        .max()
-        .unwrap_or(0)
-        + 1;
-    let schema = Schema::builder()
-        .with_schema_id(schema_id)
-        .with_fields(fields.into_iter().map(Into::into))
-        .with_identifier_field_ids(current.identifier_field_ids())
-        .build()?;
-    Ok(vec![
-        TableUpdate::AddSchema { schema },
-        TableUpdate::SetCurrentSchema { schema_id: -1 },
-    ])
+    found.then_some(fields)
 }

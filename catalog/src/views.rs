@@ -186,27 +186,9 @@ impl Lakehouse {
         column: &str,
         comment: Option<&str>,
     ) -> Result<LakeView> {
-        let mut found = false;
-        let fields: Vec<iceberg::spec::NestedField> = view
-            .schema
-            .as_struct()
-            .fields()
-            .iter()
-            .map(|f| {
-                let mut f = f.as_ref().clone();
-                if f.name == column {
-                    f.doc = comment.map(str::to_string);
-                    found = true;
-                }
-                f
-            })
-            .collect();
-        if !found {
-            return Err(CatalogError::NoSuchColumn(
-                column.to_string(),
-                view.ident.name().to_string(),
-            ));
-        }
+        let fields = crate::tables::with_doc(&view.schema, column, comment).ok_or_else(|| {
+            CatalogError::NoSuchColumn(column.to_string(), view.ident.name().to_string())
+        })?;
         let schema = Schema::builder()
             .with_fields(fields.into_iter().map(Into::into))
             .build()?;

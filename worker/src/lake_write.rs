@@ -763,17 +763,7 @@ impl LakeReader {
                 .map(|_| "CREATE TABLE".to_string()),
             LakeDdl::DropTables { views, .. } if !views.is_empty() => {
                 // Dropping dependent views too: all of it or nothing.
-                let mut own = LakeTxn::new();
-                let done = self
-                    .stage_ddl(ddl, conn, runtime, &mut own)
-                    .and_then(|tag| {
-                        runtime
-                            .block_on(own.commit(lake))
-                            .map(|()| tag)
-                            .map_err(catalog_error)
-                    });
-                self.forget_virtual_schema();
-                return done;
+                return self.in_own_transaction(ddl, conn, runtime);
             }
             LakeDdl::DropTables { tables, .. } => {
                 let mut result = Ok(());
@@ -794,17 +784,7 @@ impl LakeReader {
             LakeDdl::View(_) => {
                 // Views and comments always go through a transaction: here one
                 // of their own.
-                let mut own = LakeTxn::new();
-                let done = self
-                    .stage_ddl(ddl, conn, runtime, &mut own)
-                    .and_then(|tag| {
-                        runtime
-                            .block_on(own.commit(lake))
-                            .map(|()| tag)
-                            .map_err(catalog_error)
-                    });
-                self.forget_virtual_schema();
-                return done;
+                return self.in_own_transaction(ddl, conn, runtime);
             }
             LakeDdl::AlterColumns { ident, changes } => runtime
                 .block_on(lake.evolve_schema(ident, changes))
@@ -842,6 +822,27 @@ impl LakeReader {
         };
         self.forget_virtual_schema();
         outcome.map_err(catalog_error)
+    }
+
+    /// Runs a catalog statement outside a transaction block as a transaction of
+    /// its own: staged, then published in one catalog commit.
+    fn in_own_transaction(
+        &self,
+        ddl: &LakeDdl,
+        conn: &Connection,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<String, PgError> {
+        let mut own = LakeTxn::new();
+        let done = self
+            .stage_ddl(ddl, conn, runtime, &mut own)
+            .and_then(|tag| {
+                runtime
+                    .block_on(own.commit(self.lakehouse()))
+                    .map(|()| tag)
+                    .map_err(catalog_error)
+            });
+        self.forget_virtual_schema();
+        done
     }
 
     /// Runs a catalog statement inside a transaction: staged in `txn`, published
