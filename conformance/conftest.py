@@ -68,6 +68,32 @@ class Server:
         self.data_dir.cleanup()
 
 
+class LakeServer:
+    """A server whose lake is a SQLite catalog and a local warehouse in a temporary
+    directory that PyIceberg opens too (`catalog`), with no metadata caching."""
+
+    def __init__(self, prefix):
+        from pyiceberg.catalog.sql import SqlCatalog
+
+        self.root = pathlib.Path(tempfile.mkdtemp(prefix=prefix))
+        self.catalog = SqlCatalog(
+            "floe",
+            uri=f"sqlite:///{self.root}/catalog.db",
+            warehouse=f"file://{self.root}/warehouse",
+        )
+        self.server = Server(
+            f'[catalog]\nuri = "sqlite:{self.root}/catalog.db"\n'
+            f'warehouse = "file://{self.root}/warehouse"\n'
+            'refresh_ms = 0\n[admin]\nlisten = ""\n'
+        )
+
+    def stop(self):
+        import shutil
+
+        self.server.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def server():
     s = Server()

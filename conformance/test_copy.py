@@ -6,8 +6,6 @@ malformed row, a client's CopyFail or a NOT NULL violation commits nothing."""
 import asyncio
 import datetime
 import decimal
-import pathlib
-import shutil
 import subprocess
 import tempfile
 import uuid
@@ -15,25 +13,16 @@ import uuid
 import asyncpg
 import psycopg
 import pytest
-from pyiceberg.catalog.sql import SqlCatalog
 
-from conftest import Server
+from conftest import LakeServer
 
 
 @pytest.fixture(scope="module")
 def lake():
-    root = pathlib.Path(tempfile.mkdtemp(prefix="floe-copy-"))
-    catalog = SqlCatalog(
-        "floe", uri=f"sqlite:///{root}/catalog.db", warehouse=f"file://{root}/warehouse"
-    )
-    catalog.create_namespace("ld")
-    server = Server(
-        f'[catalog]\nuri = "sqlite:{root}/catalog.db"\nwarehouse = "file://{root}/warehouse"\n'
-        'refresh_ms = 0\n[admin]\nlisten = ""\n'
-    )
-    yield server, catalog
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
+    lake = LakeServer("floe-copy-")
+    lake.catalog.create_namespace("ld")
+    yield lake.server, lake.catalog
+    lake.stop()
 
 
 def connect(server):

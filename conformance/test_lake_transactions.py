@@ -4,35 +4,23 @@ catalog transaction, discarded by ROLLBACK (or an error), refused with 40001
 when a concurrent commit moved a table the transaction changed. Also the
 table swap dbt's table materialization runs (CREATE … AS, two renames, COMMIT)."""
 
-import pathlib
-import shutil
-import tempfile
 
 import psycopg
 import pytest
-from pyiceberg.catalog.sql import SqlCatalog
 
-from conftest import Server
+from conftest import LakeServer
 
 
 @pytest.fixture(scope="module")
 def lake():
-    root = pathlib.Path(tempfile.mkdtemp(prefix="floe-txn-"))
-    catalog = SqlCatalog(
-        "floe", uri=f"sqlite:///{root}/catalog.db", warehouse=f"file://{root}/warehouse"
-    )
-    server = Server(
-        f'[catalog]\nuri = "sqlite:{root}/catalog.db"\nwarehouse = "file://{root}/warehouse"\n'
-        'refresh_ms = 0\n[admin]\nlisten = ""\n'
-    )
-    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+    lake = LakeServer("floe-txn-")
+    with psycopg.connect(lake.server.dsn(), autocommit=True) as conn:
         conn.execute("CREATE SCHEMA tx")
         conn.execute("CREATE TABLE tx.accounts (id int NOT NULL, balance numeric(12,2))")
         conn.execute("CREATE TABLE tx.ledger (account int, amount numeric(12,2))")
         conn.execute("INSERT INTO tx.accounts VALUES (1, 100), (2, 50)")
-    yield server, catalog, root
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
+    yield lake.server, lake.catalog, lake.root
+    lake.stop()
 
 
 def rows(conn, sql):

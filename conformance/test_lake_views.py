@@ -6,35 +6,24 @@ catalog relations tools read them from (pg_views, pg_tables, pg_class relkind
 
 import json
 import pathlib
-import shutil
 import sqlite3
 import subprocess
-import tempfile
 
 import psycopg
 import pytest
-from pyiceberg.catalog.sql import SqlCatalog
 
-from conftest import Server
+from conftest import LakeServer
 
 
 @pytest.fixture(scope="module")
 def lake():
-    root = pathlib.Path(tempfile.mkdtemp(prefix="floe-views-"))
-    catalog = SqlCatalog(
-        "floe", uri=f"sqlite:///{root}/catalog.db", warehouse=f"file://{root}/warehouse"
-    )
-    server = Server(
-        f'[catalog]\nuri = "sqlite:{root}/catalog.db"\nwarehouse = "file://{root}/warehouse"\n'
-        'refresh_ms = 0\n[admin]\nlisten = ""\n'
-    )
-    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+    lake = LakeServer("floe-views-")
+    with psycopg.connect(lake.server.dsn(), autocommit=True) as conn:
         conn.execute("CREATE SCHEMA shop")
         conn.execute("CREATE TABLE shop.orders (id int, customer text, amount numeric(10,2))")
         conn.execute("INSERT INTO shop.orders VALUES (1, 'ann', 10), (2, 'bob', 20), (3, 'ann', 5)")
-    yield server, catalog, root
-    server.stop()
-    shutil.rmtree(root, ignore_errors=True)
+    yield lake.server, lake.catalog, lake.root
+    lake.stop()
 
 
 def connect(server):

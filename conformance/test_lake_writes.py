@@ -7,13 +7,11 @@ import concurrent.futures
 import datetime
 import decimal
 import pathlib
-import tempfile
 import threading
 
 import psycopg
 import pyarrow as pa
 import pytest
-from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.types import (
     DecimalType,
     DoubleType,
@@ -24,22 +22,15 @@ from pyiceberg.types import (
     TimestamptzType,
 )
 
-from conftest import Server
+from conftest import LakeServer
 
 
 @pytest.fixture(scope="module")
 def lake():
-    root = pathlib.Path(tempfile.mkdtemp(prefix="floe-writes-"))
-    catalog = SqlCatalog(
-        "floe", uri=f"sqlite:///{root}/catalog.db", warehouse=f"file://{root}/warehouse"
-    )
-    catalog.create_namespace("seed")
-    server = Server(
-        f'[catalog]\nuri = "sqlite:{root}/catalog.db"\nwarehouse = "file://{root}/warehouse"\n'
-        'refresh_ms = 0\n[admin]\nlisten = ""\n'
-    )
-    yield server, catalog, root
-    server.stop()
+    lake = LakeServer("floe-writes-")
+    lake.catalog.create_namespace("seed")
+    yield lake.server, lake.catalog, lake.root
+    lake.stop()
 
 
 def run(server, *statements):
