@@ -154,7 +154,12 @@ def test_catalog_relations_show_views_and_comments(lake):
         ).fetchone() == (0,)
         with pytest.raises(psycopg.errors.UndefinedColumn):
             conn.execute("COMMENT ON COLUMN shop.orders.nope IS 'x'")
-    # psql's \d+ reads pg_attribute's storage columns.
+        conn.execute("COMMENT ON COLUMN shop.orders.customer IS 'who ordered'")
+        assert conn.execute(
+            "SELECT obj_description('shop.orders'::regclass, 'pg_class'), "
+            "col_description('shop.orders'::regclass, 2)"
+        ).fetchone() == ("one row per order", "who ordered")
+    # psql's \d+ reads pg_attribute's storage columns and col_description().
     r = subprocess.run(
         ["psql", "-X", "-h", server.host, "-p", str(server.port), "-U", "floe", "-d", "floe",
          "-c", "\\d+ shop.orders"],
@@ -162,6 +167,7 @@ def test_catalog_relations_show_views_and_comments(lake):
     )
     assert r.returncode == 0, r.stderr
     assert "Storage" in r.stdout and "extended" in r.stdout
+    assert "who ordered" in r.stdout
 
 
 def test_drop_respects_dependent_views(lake):

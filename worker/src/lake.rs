@@ -159,7 +159,8 @@ impl LakeReader {
             _ => false,
         });
         let calls = lake_history::find_calls(tokens);
-        if !mentions && calls.is_empty() {
+        let descriptions = crate::pg_descriptions::find_calls(sql, tokens);
+        if !mentions && calls.is_empty() && descriptions.is_empty() {
             return Ok(None);
         }
         let (sql, refs) = if mentions {
@@ -259,6 +260,14 @@ impl LakeReader {
                 call.end,
                 lake_history::render(call.kind, table.metadata()),
             ));
+        }
+        if !descriptions.is_empty() {
+            let vs = self.virtual_schema(&listing, names.database, names.txn, runtime)?;
+            if let Some(relation) = vs.relation(Some("pg_catalog"), "pg_description") {
+                for call in &descriptions {
+                    edits.extend(crate::pg_descriptions::edits(call, relation));
+                }
+            }
         }
         if edits.is_empty() {
             return Ok(None);

@@ -23,6 +23,7 @@ pub mod lake_views;
 pub mod lake_write;
 pub mod params;
 pub mod pg_compat;
+pub mod pg_descriptions;
 pub mod pg_error;
 pub mod pg_names;
 pub mod pg_text;
