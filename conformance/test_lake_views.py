@@ -170,6 +170,25 @@ def test_catalog_relations_show_views_and_comments(lake):
     assert "who ordered" in r.stdout
 
 
+def test_relation_sizes_are_the_snapshot_file_sizes(lake):
+    server, catalog, _ = lake
+    files = sum(t.file.file_size_in_bytes for t in catalog.load_table("shop.orders").scan().plan_files())
+    with connect(server) as conn:
+        row = conn.execute(
+            "SELECT pg_table_size('shop.orders'::regclass), pg_total_relation_size('shop.orders'::regclass), "
+            "pg_size_pretty(pg_relation_size('shop.orders'::regclass)), pg_size_pretty(20480::bigint)"
+        ).fetchone()
+    assert row[0] == row[1] == files > 0
+    assert row[2] == f"{files} bytes" and row[3] == "20 kB"
+    r = subprocess.run(
+        ["psql", "-X", "-h", server.host, "-p", str(server.port), "-U", "floe", "-d", "floe",
+         "-c", "\\dt+ shop.*"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert f"{files} bytes" in r.stdout
+
+
 def test_drop_respects_dependent_views(lake):
     server, _, root = lake
     with connect(server) as conn:

@@ -47,7 +47,13 @@ pub struct TableColumns<'a> {
     pub definition: Option<&'a str>,
     /// The lake tables and views a view reads, as (schema, name).
     pub depends_on: Vec<(String, String)>,
+    /// The bytes of its files (`pg_table_size`); `None` when unknown.
+    pub size_bytes: Option<u64>,
 }
+
+/// The relation of `(oid, bytes)` the size functions read (not a Postgres
+/// catalog: named only by Floe's rewrite of those functions).
+pub const RELATION_SIZES: &str = "floe_relation_sizes";
 
 /// `pg_class`'s OID for the catalog of relations (`classoid` in pg_description).
 const PG_CLASS_OID: u32 = 1259;
@@ -376,6 +382,21 @@ impl VirtualSchema {
                 "classid UINTEGER, objid UINTEGER, objsubid INTEGER, refclassid UINTEGER, \
                  refobjid UINTEGER, refobjsubid INTEGER, deptype VARCHAR",
                 depend_rows,
+            ),
+        );
+        relations.insert(
+            RELATION_SIZES,
+            values(
+                "oid UINTEGER, bytes BIGINT",
+                tables
+                    .iter()
+                    .filter_map(|t| {
+                        t.size_bytes.map(|b| {
+                            let oid = stable_oid("table", &format!("{}.{}", t.schema, t.table));
+                            format!("({oid}, {b})")
+                        })
+                    })
+                    .collect(),
             ),
         );
         relations.insert(

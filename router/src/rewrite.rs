@@ -11,7 +11,7 @@
 //! | `x::pg_catalog.oid`, `x::oid` | `x::UINTEGER` |
 //! | `x::regclass` and other reg* casts of non-literals | `x::UINTEGER` |
 //! | `::pg_catalog.text` (any type) | `::text` |
-//! | `[pg_catalog.]format_type(`, `pg_get_userbyid(`, … | Floe's session macros (`FLOE_FUNCTIONS`) |
+//! | `[pg_catalog.]format_type(`, `pg_get_userbyid(`, `pg_size_pretty(`, … | Floe's session macros (`FLOE_FUNCTIONS`) |
 //! | `pg_catalog.f(` (any other function) | `f(` |
 
 use sqlparser::tokenizer::Token;
@@ -31,6 +31,7 @@ pub fn mentions(sql: &str) -> bool {
         "pg_get_",
         "pg_relation_is_publishable",
         "array_upper",
+        "pg_size_pretty",
     ]
     .iter()
     .any(|p| lower.contains(p))
@@ -51,6 +52,7 @@ const FLOE_FUNCTIONS: &[(&str, &str)] = &[
         "floe_pg_get_statisticsobjdef_columns",
     ),
     ("array_upper", "floe_array_upper"),
+    ("pg_size_pretty", "floe_pg_size_pretty"),
 ];
 
 fn is_word(t: Option<&Token>, w: &str) -> bool {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use floe_catalog::pruning::to_predicate;
 use floe_catalog::types::quote_ident;
-use floe_catalog::virtual_schema::{RelationKind, TableColumns, VirtualSchema};
+use floe_catalog::virtual_schema::{RelationKind, TableColumns, VirtualSchema, RELATION_SIZES};
 use floe_catalog::{
     plan_scan, CatalogError, LakeTxn, Lakehouse, Listing, ParquetSource, ScanPlan, SnapshotSelector,
 };
@@ -159,8 +159,8 @@ impl LakeReader {
             _ => false,
         });
         let calls = lake_history::find_calls(tokens);
-        let descriptions = crate::pg_descriptions::find_calls(sql, tokens);
-        if !mentions && calls.is_empty() && descriptions.is_empty() {
+        let functions = crate::catalog_functions::find_calls(tokens);
+        if !mentions && calls.is_empty() && functions.is_empty() {
             return Ok(None);
         }
         let (sql, refs) = if mentions {
@@ -261,11 +261,18 @@ impl LakeReader {
                 lake_history::render(call.kind, table.metadata()),
             ));
         }
-        if !descriptions.is_empty() {
+        if !functions.is_empty() {
             let vs = self.virtual_schema(&listing, names.database, names.txn, runtime)?;
-            if let Some(relation) = vs.relation(Some("pg_catalog"), "pg_description") {
-                for call in &descriptions {
-                    edits.extend(crate::pg_descriptions::edits(call, relation));
+            if let (Some(descriptions), Some(sizes)) = (
+                vs.relation(Some("pg_catalog"), "pg_description"),
+                vs.relation(None, RELATION_SIZES),
+            ) {
+                let relations = crate::catalog_functions::CatalogRelations {
+                    descriptions,
+                    sizes,
+                };
+                for call in &functions {
+                    edits.extend(crate::catalog_functions::edits(call, &relations));
                 }
             }
         }
@@ -440,6 +447,7 @@ impl LakeReader {
                 comment: t.metadata().properties().get("comment").map(String::as_str),
                 definition: None,
                 depends_on: Vec::new(),
+                size_bytes: Some(data_bytes(t)),
             })
             .chain(parquet.iter().map(|(schema, table, columns)| TableColumns {
                 schema,
@@ -449,6 +457,7 @@ impl LakeReader {
                 comment: None,
                 definition: None,
                 depends_on: Vec::new(),
+                size_bytes: None,
             }))
             .chain(views.iter().map(|(schema, view)| {
                 TableColumns {
@@ -462,6 +471,8 @@ impl LakeReader {
                         .into_iter()
                         .map(|d| (d.namespace().join("."), d.name().to_string()))
                         .collect(),
+                    // A view stores no data, as in Postgres.
+                    size_bytes: Some(0),
                 }
             }))
             .collect();
@@ -762,6 +773,16 @@ pub(crate) fn resolve_with<T>(
 /// the same folding and search path as a reference in SQL.
 fn name_argument(listing: &Listing, text: &str, names: &NameContext<'_>) -> Option<TableIdent> {
     resolve(listing, &floe_sql::spans::split_name(text)?, names)
+}
+
+/// The bytes of the data and delete files of `table`'s current snapshot.
+fn data_bytes(table: &Table) -> u64 {
+    table
+        .metadata()
+        .current_snapshot()
+        .and_then(|s| s.summary().additional_properties.get("total-files-size"))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The lake tables and views `view`'s query names.

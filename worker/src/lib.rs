@@ -7,6 +7,7 @@
 //! the lakehouse: lake-table references become `read_parquet` scans over files
 //! made local by the SSD cache.
 
+pub mod catalog_functions;
 pub mod copy_command;
 pub mod copy_in;
 pub mod copy_out;
@@ -23,7 +24,6 @@ pub mod lake_views;
 pub mod lake_write;
 pub mod params;
 pub mod pg_compat;
-pub mod pg_descriptions;
 pub mod pg_error;
 pub mod pg_names;
 pub mod pg_text;

@@ -34,6 +34,18 @@ CASE WHEN type_oid IS NULL THEN NULL ELSE (CASE type_oid::BIGINT
   (expr, rel, pretty) AS NULL::VARCHAR"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_relation_is_publishable(rel) AS false"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_statisticsobjdef_columns(stat_oid) AS NULL::VARCHAR"#,
+    // Postgres's pg_size_pretty: bytes below 10 kB, then kB, MB, GB, TB, PB,
+    // each unit kept below 20 480 and rounded half away from zero.
+    r#"CREATE OR REPLACE TEMP MACRO floe_half_rounded(x) AS
+  CAST(trunc((x + CASE WHEN x >= 0 THEN 1 ELSE -1 END) / 2) AS BIGINT)"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_pg_size_pretty(size) AS CASE
+  WHEN size IS NULL THEN NULL
+  WHEN abs(size) < 10240 THEN CAST(size AS BIGINT)::VARCHAR || ' bytes'
+  WHEN abs(CAST(size AS BIGINT) >> 9) < 20479 THEN floe_half_rounded(CAST(size AS BIGINT) >> 9)::VARCHAR || ' kB'
+  WHEN abs(CAST(size AS BIGINT) >> 19) < 20479 THEN floe_half_rounded(CAST(size AS BIGINT) >> 19)::VARCHAR || ' MB'
+  WHEN abs(CAST(size AS BIGINT) >> 29) < 20479 THEN floe_half_rounded(CAST(size AS BIGINT) >> 29)::VARCHAR || ' GB'
+  WHEN abs(CAST(size AS BIGINT) >> 39) < 20479 THEN floe_half_rounded(CAST(size AS BIGINT) >> 39)::VARCHAR || ' TB'
+  ELSE floe_half_rounded(CAST(size AS BIGINT) >> 49)::VARCHAR || ' PB' END"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_array_upper(arr, dim) AS
   CASE WHEN arr IS NULL OR len(arr) = 0 THEN NULL ELSE len(arr) END"#,
 ];

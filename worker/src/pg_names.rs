@@ -96,7 +96,13 @@ fn expr_name(e: &Expr) -> String {
 }
 
 fn function_name(f: &Function) -> String {
-    last_part(&f.name)
+    let name = last_part(&f.name);
+    // The router calls Floe's stand-ins for Postgres functions (`floe_format_type`
+    // for `format_type`); the column keeps the Postgres name.
+    match name.strip_prefix("floe_") {
+        Some(pg) if !pg.is_empty() => pg.to_string(),
+        _ => name,
+    }
 }
 
 fn last_part(name: &ObjectName) -> String {
@@ -165,6 +171,10 @@ mod tests {
         assert_eq!(
             names("SELECT pg_catalog.version()"),
             Some(vec!["version".into()])
+        );
+        assert_eq!(
+            names("SELECT floe_pg_size_pretty(1), floe_format_type(23, -1)"),
+            Some(vec!["pg_size_pretty".into(), "format_type".into()])
         );
         assert_eq!(names("SELECT * FROM t"), None);
         assert_eq!(
