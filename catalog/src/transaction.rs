@@ -261,12 +261,8 @@ impl LakeTxn {
         Ok(())
     }
 
-    pub async fn rename_table(
-        &mut self,
-        lake: &Lakehouse,
-        from: &TableIdent,
-        to: &TableIdent,
-    ) -> Result<()> {
+    /// Fails unless `to` is a free name in an existing schema.
+    async fn check_rename_target(&self, lake: &Lakehouse, to: &TableIdent) -> Result<()> {
         let listing = self.listing(lake).await?;
         if listing.has_relation(to.namespace(), to.name()) {
             return Err(CatalogError::Exists(to.name().to_string()));
@@ -274,6 +270,16 @@ impl LakeTxn {
         if listing.schema(&to.namespace().join(".")).is_none() {
             return Err(CatalogError::NoSuchSchema(to.namespace().join(".")));
         }
+        Ok(())
+    }
+
+    pub async fn rename_table(
+        &mut self,
+        lake: &Lakehouse,
+        from: &TableIdent,
+        to: &TableIdent,
+    ) -> Result<()> {
+        self.check_rename_target(lake, to).await?;
         let entry = self.entry(lake, from).await?;
         entry.name = to.clone();
         Ok(())
@@ -426,10 +432,7 @@ impl LakeTxn {
         from: &TableIdent,
         to: &TableIdent,
     ) -> Result<()> {
-        let listing = self.listing(lake).await?;
-        if listing.has_relation(to.namespace(), to.name()) {
-            return Err(CatalogError::Exists(to.name().to_string()));
-        }
+        self.check_rename_target(lake, to).await?;
         let entry = self.view_entry(lake, from).await?;
         entry.view.ident = to.clone();
         Ok(())
@@ -688,4 +691,29 @@ pub(crate) async fn delete_row(
     .await
     .map_err(|e| CatalogError::Commit(e.to_string()))?;
     Ok(gone.rows_affected() == 1)
+}
+
+/// Reads through an optional transaction: the transaction's view of the lake
+/// when a statement runs inside one, the catalog's otherwise.
+impl Lakehouse {
+    pub async fn listing_in(&self, txn: Option<&LakeTxn>) -> Result<Arc<Listing>> {
+        match txn {
+            Some(txn) => txn.listing(self).await,
+            None => self.listing().await,
+        }
+    }
+
+    pub async fn table_in(&self, txn: Option<&LakeTxn>, ident: &TableIdent) -> Result<Table> {
+        match txn {
+            Some(txn) => txn.table(self, ident).await,
+            None => self.table(ident).await,
+        }
+    }
+
+    pub async fn view_in(&self, txn: Option<&LakeTxn>, ident: &TableIdent) -> Result<LakeView> {
+        match txn {
+            Some(txn) => txn.view(self, ident).await,
+            None => self.view(ident).await,
+        }
+    }
 }

@@ -93,11 +93,9 @@ impl LakeReader {
         txn: Option<&LakeTxn>,
         runtime: &tokio::runtime::Handle,
     ) -> Result<Arc<Listing>, PgError> {
-        match txn {
-            Some(txn) => runtime.block_on(txn.listing(&self.lake)),
-            None => runtime.block_on(self.lake.listing()),
-        }
-        .map_err(catalog_error)
+        runtime
+            .block_on(self.lake.listing_in(txn))
+            .map_err(catalog_error)
     }
 
     /// A table as a statement sees it (inside a transaction, with its changes).
@@ -107,11 +105,9 @@ impl LakeReader {
         ident: &TableIdent,
         runtime: &tokio::runtime::Handle,
     ) -> Result<Table, PgError> {
-        match txn {
-            Some(txn) => runtime.block_on(txn.table(&self.lake, ident)),
-            None => runtime.block_on(self.lake.table(ident)),
-        }
-        .map_err(catalog_error)
+        runtime
+            .block_on(self.lake.table_in(txn, ident))
+            .map_err(catalog_error)
     }
 
     /// `sql` with its lake-table references replaced by scans, or `None` when it
@@ -306,11 +302,9 @@ impl LakeReader {
                 format!("infinite recursion detected in view \"{}\"", ident.name()),
             ));
         }
-        let view = match names.txn {
-            Some(txn) => runtime.block_on(txn.view(&self.lake, ident)),
-            None => runtime.block_on(self.lake.view(ident)),
-        }
-        .map_err(catalog_error)?;
+        let view = runtime
+            .block_on(self.lake.view_in(names.txn, ident))
+            .map_err(catalog_error)?;
         let search_path = format!("{}, public", quote_ident(&view.default_namespace.join(".")));
         let inner = NameContext {
             search_path: &search_path,
@@ -396,11 +390,7 @@ impl LakeReader {
         for s in &listing.schemas {
             for t in &s.tables {
                 let ident = TableIdent::new(s.ident.clone(), t.clone());
-                let table = match txn {
-                    Some(txn) => runtime.block_on(txn.table(&self.lake, &ident)),
-                    None => runtime.block_on(self.lake.table(&ident)),
-                };
-                match table {
+                match runtime.block_on(self.lake.table_in(txn, &ident)) {
                     Ok(table) => loaded.push((s.name.clone(), t.clone(), table)),
                     // Dropped since the listing: not shown.
                     Err(CatalogError::NoSuchTable(_)) => {}
@@ -412,11 +402,7 @@ impl LakeReader {
         for s in &listing.schemas {
             for v in &s.views {
                 let ident = TableIdent::new(s.ident.clone(), v.clone());
-                let view = match txn {
-                    Some(txn) => runtime.block_on(txn.view(&self.lake, &ident)),
-                    None => runtime.block_on(self.lake.view(&ident)),
-                };
-                match view {
+                match runtime.block_on(self.lake.view_in(txn, &ident)) {
                     Ok(view) => views.push((s.name.clone(), view)),
                     Err(CatalogError::NoSuchTable(_)) => {}
                     Err(e) => return Err(catalog_error(e)),
@@ -500,11 +486,7 @@ impl LakeReader {
     ) -> bool {
         runtime.block_on(async {
             for s in snapshots {
-                let table = match txn {
-                    Some(txn) => txn.table(&self.lake, &s.table).await,
-                    None => self.lake.table(&s.table).await,
-                };
-                match table {
+                match self.lake.table_in(txn, &s.table).await {
                     Ok(t) if t.metadata().current_snapshot_id() == s.snapshot_id => {}
                     _ => return false,
                 }
@@ -521,10 +503,7 @@ impl LakeReader {
         with_positions: bool,
         txn: Option<&LakeTxn>,
     ) -> Result<PlannedRef, CatalogError> {
-        let table = match txn {
-            Some(txn) => txn.table(&self.lake, ident).await?,
-            None => self.lake.table(ident).await?,
-        };
+        let table = self.lake.table_in(txn, ident).await?;
         let schema = table.metadata().current_schema().clone();
         let predicate = r.filter.as_ref().and_then(|f| {
             let column = |e: &Expr| -> Option<(String, PrimitiveType)> {

@@ -125,10 +125,7 @@ impl LakeReader {
         for s in &listing.schemas {
             for v in &s.views {
                 let ident = TableIdent::new(s.ident.clone(), v.clone());
-                let view = match names.txn {
-                    Some(txn) => runtime.block_on(txn.view(self.lakehouse(), &ident)),
-                    None => runtime.block_on(self.lakehouse().view(&ident)),
-                };
+                let view = runtime.block_on(self.lakehouse().view_in(names.txn, &ident));
                 let Ok(view) = view else { continue };
                 let deps = crate::lake::view_dependencies(listing, &view, names.database);
                 graph.push((ident, deps));
