@@ -17,6 +17,7 @@ use iceberg::{MetadataLocation, TableIdent, TableUpdate};
 
 use crate::error::{CatalogError, Result};
 use crate::lakehouse::{CatalogKind, Lakehouse};
+use crate::rest_commit::TableChange;
 
 /// Summary counters kept per snapshot (`added-*` for this one, `total-*` carried
 /// from the parent), as other engines write them.
@@ -232,12 +233,12 @@ impl Lakehouse {
     /// got there first (then `CommitConflict`; nothing the catalog shows changed).
     /// Returns the table as committed.
     pub async fn commit(&self, base: &Table, updates: Vec<TableUpdate>) -> Result<Table> {
-        let base_location = base.metadata_location_result()?.to_string();
-        let staged = self.stage_updates(base, updates).await?;
-        let new_location = staged.metadata_location_result()?.to_string();
         let ident = base.identifier();
         match &self.config().kind {
             CatalogKind::Sql { uri } => {
+                let base_location = base.metadata_location_result()?.to_string();
+                let staged = self.stage_updates(base, updates).await?;
+                let new_location = staged.metadata_location_result()?.to_string();
                 let pool = self.sql_pool(uri).await?;
                 let mut conn = pool
                     .acquire()
@@ -261,9 +262,16 @@ impl Lakehouse {
                 }
             }
             CatalogKind::Rest { .. } => {
-                return Err(CatalogError::Unsupported(
-                    "committing to a REST catalog".into(),
-                ))
+                // The server writes the new metadata file itself.
+                let change = TableChange::new(base, updates);
+                let rest = self
+                    .rest_committer()
+                    .ok_or_else(|| CatalogError::Commit("no REST commit client".into()))?;
+                let committed = rest.commit_table(&change).await;
+                if matches!(committed, Err(CatalogError::CommitUnknown(_))) {
+                    self.forget_table(ident);
+                }
+                committed?;
             }
         }
         self.forget_table(ident);

@@ -39,6 +39,10 @@ pub enum CatalogError {
     CommitConflict(String),
     #[error("catalog commit failed: {0}")]
     Commit(String),
+    /// The catalog never answered a commit request (or failed inside it): the
+    /// commit may have landed, so the files it references must stay.
+    #[error("the outcome of the catalog commit is unknown: {0}")]
+    CommitUnknown(String),
 }
 
 impl CatalogError {
@@ -59,6 +63,7 @@ impl CatalogError {
             CatalogError::ReservedSchema(_) => "42939",
             CatalogError::Forbidden(_) => "42501",
             CatalogError::Commit(_) => "XX000",
+            CatalogError::CommitUnknown(_) => "40003",
             CatalogError::Iceberg(e) => match e.kind() {
                 iceberg::ErrorKind::TableNotFound => "42P01",
                 iceberg::ErrorKind::NamespaceNotFound => "3F000",

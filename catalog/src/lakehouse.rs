@@ -15,6 +15,7 @@ use iceberg_catalog_sql::SqlCatalogBuilder;
 use crate::error::{CatalogError, Result};
 use crate::object_storage::{ObjectStorage, ObjectStorageFactory};
 use crate::parquet_tables::{registrations, ParquetCache, ParquetSource};
+use crate::rest_commit::RestCommitter;
 
 /// Which catalog holds the tables.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +153,8 @@ pub struct Lakehouse {
     file_io: FileIO,
     /// Views by metadata location (a location is written once).
     views: quick_cache::sync::Cache<String, crate::views::LakeView>,
+    /// Commit requests to a REST catalog.
+    rest: Option<RestCommitter>,
 }
 
 impl std::fmt::Debug for Lakehouse {
@@ -179,6 +182,7 @@ impl Lakehouse {
         let file_io = FileIOBuilder::new(factory.clone())
             .with_props(props.clone())
             .build();
+        let mut rest = None;
         let catalog: Arc<dyn Catalog> = match &config.kind {
             CatalogKind::Sql { uri } => {
                 props.insert("uri".into(), uri.clone());
@@ -190,6 +194,11 @@ impl Lakehouse {
                 )
             }
             CatalogKind::Rest { uri } => {
+                rest = Some(RestCommitter::new(
+                    uri,
+                    &config.warehouse,
+                    &config.properties,
+                )?);
                 props.insert("uri".into(), uri.clone());
                 Arc::new(
                     RestCatalogBuilder::default()
@@ -209,11 +218,28 @@ impl Lakehouse {
             parquet: ParquetCache::default(),
             file_io,
             views: quick_cache::sync::Cache::new(TABLE_CACHE_ENTRIES),
+            rest,
         })
     }
 
     pub fn file_io(&self) -> &FileIO {
         &self.file_io
+    }
+
+    /// The REST catalog's commit client; `None` on the SQL catalog.
+    pub(crate) fn rest_committer(&self) -> Option<&RestCommitter> {
+        self.rest.as_ref()
+    }
+
+    /// Fails with 0A000 on a REST catalog, where `what` cannot be staged in a
+    /// transaction: its multi-table commit changes existing tables only.
+    pub(crate) fn require_sql_catalog(&self, what: &str) -> Result<()> {
+        match self.rest {
+            Some(_) => Err(CatalogError::Unsupported(format!(
+                "{what} inside a transaction block on a REST catalog (run it outside BEGIN … COMMIT)"
+            ))),
+            None => Ok(()),
+        }
     }
 
     pub(crate) fn view_cache(&self) -> &quick_cache::sync::Cache<String, crate::views::LakeView> {

@@ -12,6 +12,7 @@ pub mod object_storage;
 pub mod orphans;
 pub mod parquet_tables;
 pub mod pruning;
+mod rest_commit;
 pub mod scan;
 pub mod tables;
 pub mod transaction;

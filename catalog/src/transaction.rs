@@ -10,10 +10,11 @@ use std::sync::Arc;
 
 use iceberg::spec::{DataFile, Operation, Schema, UnboundPartitionSpec};
 use iceberg::table::Table;
-use iceberg::{NamespaceIdent, TableIdent};
+use iceberg::{NamespaceIdent, TableIdent, TableUpdate};
 
 use crate::error::{CatalogError, Result};
 use crate::lakehouse::{CatalogKind, Lakehouse, Listing, SchemaEntry};
+use crate::rest_commit::{MultiCommit, TableChange};
 use crate::tables::{schema_updates, SchemaChange};
 use crate::views::LakeView;
 
@@ -29,6 +30,20 @@ struct TxnTable {
     /// point at it.
     table: Table,
     dropped: bool,
+    /// The table as the catalog had it when the transaction first changed it,
+    /// and every update staged on it since (a REST catalog's commit sends
+    /// them, checked against this base).
+    base: Option<Table>,
+    updates: Vec<TableUpdate>,
+}
+
+impl TxnTable {
+    /// Stages `updates` on the table.
+    async fn stage(&mut self, lake: &Lakehouse, updates: Vec<TableUpdate>) -> Result<()> {
+        self.updates.extend(updates.iter().cloned());
+        self.table = lake.stage_updates(&self.table, updates).await?;
+        Ok(())
+    }
 }
 
 /// A view the transaction created, replaced, renamed or dropped.
@@ -180,8 +195,10 @@ impl LakeTxn {
         self.tables.push(TxnTable {
             origin: Some((ident.clone(), location)),
             name: ident.clone(),
-            table,
+            table: table.clone(),
             dropped: false,
+            base: Some(table),
+            updates: Vec::new(),
         });
         let last = self.tables.len() - 1;
         Ok(&mut self.tables[last])
@@ -197,15 +214,14 @@ impl LakeTxn {
     ) -> Result<()> {
         let entry = self.entry(lake, ident).await?;
         let updates = lake.append_updates(&entry.table, files, operation).await?;
-        entry.table = lake.stage_updates(&entry.table, updates).await?;
-        Ok(())
+        entry.stage(lake, updates).await
     }
 
     /// Stages an empty snapshot of `ident` (TRUNCATE).
     pub async fn truncate(&mut self, lake: &Lakehouse, ident: &TableIdent) -> Result<()> {
         let entry = self.entry(lake, ident).await?;
         if let Some(updates) = lake.truncate_updates(&entry.table).await? {
-            entry.table = lake.stage_updates(&entry.table, updates).await?;
+            entry.stage(lake, updates).await?;
         }
         Ok(())
     }
@@ -219,8 +235,7 @@ impl LakeTxn {
     ) -> Result<()> {
         let entry = self.entry(lake, ident).await?;
         let updates = schema_updates(&entry.table, changes)?;
-        entry.table = lake.stage_updates(&entry.table, updates).await?;
-        Ok(())
+        entry.stage(lake, updates).await
     }
 
     /// Stages a new table; `None` when it exists and `if_not_exists` is set.
@@ -232,6 +247,7 @@ impl LakeTxn {
         partition: Option<UnboundPartitionSpec>,
         if_not_exists: bool,
     ) -> Result<Option<Table>> {
+        lake.require_sql_catalog("CREATE TABLE")?;
         let listing = self.listing(lake).await?;
         if listing.schema(&ident.namespace().join(".")).is_none() {
             return Err(CatalogError::NoSuchSchema(ident.namespace().join(".")));
@@ -249,11 +265,14 @@ impl LakeTxn {
             name: ident.clone(),
             table: table.clone(),
             dropped: false,
+            base: None,
+            updates: Vec::new(),
         });
         Ok(Some(table))
     }
 
     pub async fn drop_table(&mut self, lake: &Lakehouse, ident: &TableIdent) -> Result<()> {
+        lake.require_sql_catalog("DROP TABLE")?;
         let entry = self.entry(lake, ident).await?;
         entry.dropped = true;
         // A table created and dropped in the transaction leaves nothing to publish.
@@ -279,6 +298,7 @@ impl LakeTxn {
         from: &TableIdent,
         to: &TableIdent,
     ) -> Result<()> {
+        lake.require_sql_catalog("ALTER TABLE … RENAME")?;
         self.check_rename_target(lake, to).await?;
         let entry = self.entry(lake, from).await?;
         entry.name = to.clone();
@@ -291,6 +311,7 @@ impl LakeTxn {
         name: &str,
         if_not_exists: bool,
     ) -> Result<()> {
+        lake.require_sql_catalog("CREATE SCHEMA")?;
         let ns = namespace(name)?;
         if self.listing(lake).await?.schema(name).is_some() {
             return if if_not_exists {
@@ -311,6 +332,7 @@ impl LakeTxn {
         if_exists: bool,
         cascade: bool,
     ) -> Result<()> {
+        lake.require_sql_catalog("DROP SCHEMA")?;
         let listing = self.listing(lake).await?;
         let Some(entry) = listing.schema(name) else {
             return if if_exists {
@@ -368,6 +390,7 @@ impl LakeTxn {
 
     /// The transaction's entry for view `ident`, taken from the catalog on first use.
     async fn view_entry(&mut self, lake: &Lakehouse, ident: &TableIdent) -> Result<&mut TxnView> {
+        lake.require_sql_catalog("changing a view")?;
         if let Some(i) = self.live_view(ident) {
             return Ok(&mut self.views[i]);
         }
@@ -391,6 +414,7 @@ impl LakeTxn {
         default_namespace: &NamespaceIdent,
         or_replace: bool,
     ) -> Result<()> {
+        lake.require_sql_catalog("CREATE VIEW")?;
         let listing = self.listing(lake).await?;
         let schema_name = ident.namespace().join(".");
         if listing.schema(&schema_name).is_none() {
@@ -487,8 +511,7 @@ impl LakeTxn {
                 removals: vec!["comment".to_string()],
             },
         };
-        entry.table = lake.stage_updates(&entry.table, vec![update]).await?;
-        Ok(())
+        entry.stage(lake, vec![update]).await
     }
 
     /// Stages COMMENT ON COLUMN (the Iceberg field's doc).
@@ -501,8 +524,7 @@ impl LakeTxn {
     ) -> Result<()> {
         let entry = self.entry(lake, ident).await?;
         let updates = crate::tables::doc_updates(&entry.table, column, comment)?;
-        entry.table = lake.stage_updates(&entry.table, updates).await?;
-        Ok(())
+        entry.stage(lake, updates).await
     }
 
     /// Remembers files uploaded for a staged snapshot.
@@ -521,16 +543,61 @@ impl LakeTxn {
     }
 
     /// Publishes every change in one catalog transaction; on a conflict nothing
-    /// is published and the error is a serialization failure.
+    /// is published and the error is a serialization failure. When nothing was
+    /// published the uploaded files are removed; when the outcome is unknown
+    /// they stay (the catalog may reference them).
     pub async fn commit(self, lake: &Lakehouse) -> Result<()> {
         if self.is_empty() {
             return Ok(());
         }
-        let CatalogKind::Sql { uri } = &lake.config().kind else {
-            return Err(CatalogError::Unsupported(
-                "transactions that change tables in a REST catalog".into(),
-            ));
+        let published = match &lake.config().kind {
+            CatalogKind::Sql { uri } => self.publish_sql(lake, uri).await,
+            CatalogKind::Rest { .. } => self.publish_rest(lake).await,
         };
+        match &published {
+            Ok(()) | Err(CatalogError::CommitUnknown(_)) => {
+                for t in &self.tables {
+                    lake.forget_table(&t.name);
+                }
+            }
+            Err(_) => self.rollback(lake).await,
+        }
+        published
+    }
+
+    /// Publishes the changes to existing tables (the only changes a REST
+    /// catalog's transaction can hold) in one multi-table commit; a single
+    /// table's through the table's own commit endpoint.
+    async fn publish_rest(&self, lake: &Lakehouse) -> Result<()> {
+        let rest = lake
+            .rest_committer()
+            .ok_or_else(|| CatalogError::Commit("no REST commit client".into()))?;
+        let changes: Vec<TableChange> = self
+            .tables
+            .iter()
+            .filter(|t| !t.updates.is_empty())
+            .filter_map(|t| Some(TableChange::new(t.base.as_ref()?, t.updates.clone())))
+            .collect();
+        match changes.as_slice() {
+            [] => {}
+            [one] => rest.commit_table(one).await?,
+            many => match rest.commit_transaction(many).await? {
+                MultiCommit::Done => {}
+                MultiCommit::NotOffered => {
+                    return Err(CatalogError::Unsupported(
+                        "a transaction that changes several tables on a REST catalog \
+                         without multi-table commits"
+                            .into(),
+                    ))
+                }
+            },
+        }
+        lake.forget_listing();
+        Ok(())
+    }
+
+    /// Publishes every change in one transaction of the SQL catalog's database.
+    async fn publish_sql(&self, lake: &Lakehouse, uri: &str) -> Result<()> {
         let catalog = lake.config().name.clone();
         let pool = lake.sql_pool(uri).await?;
         let sql_err = |e: sqlx::Error| CatalogError::Commit(e.to_string());

@@ -1065,6 +1065,7 @@ impl LakeReader {
         });
         match written {
             Ok(n) => Ok(format!("SELECT {n}")),
+            Err(e) if e.code == "40003" => Err(e),
             Err(e) => {
                 // The statement leaves no trace: the table goes with it.
                 let _ = match txn {
@@ -1368,6 +1369,11 @@ impl LakeReader {
                         ));
                     }
                     table = t;
+                }
+                Err(e @ CatalogError::CommitUnknown(_)) => {
+                    // The catalog may reference the files now.
+                    uploads.keep();
+                    return Err(catalog_error(e));
                 }
                 Err(e) => return Err(catalog_error(e)),
             }
