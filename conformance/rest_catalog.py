@@ -147,6 +147,10 @@ class RestCatalogServer:
                         return self.error(406, "UnsupportedOperationException", "staged create")
                     schema = Schema.model_validate(body["schema"])
                     spec = body.get("partition-spec")
+                    if spec:
+                        # The REST protocol leaves partition field ids to the server.
+                        for i, field in enumerate(spec.get("fields", [])):
+                            field.setdefault("field-id", 1000 + i)
                     table = server.catalog.create_table(
                         namespace(rest[1]) + (body["name"],),
                         schema=schema,

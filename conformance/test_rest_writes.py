@@ -6,12 +6,15 @@ retried or refused with 40001, and a commit whose outcome is unknown keeps its
 files. PyIceberg, reading the catalog behind the server, sees every change."""
 
 import concurrent.futures
+import datetime
 import pathlib
 import shutil
 import tempfile
 
 import psycopg
 import pytest
+from pyiceberg.transforms import BucketTransform
+from pyiceberg.types import IntegerType
 
 from conftest import Server
 from rest_catalog import RestCatalogServer
@@ -98,6 +101,27 @@ def test_ctas_truncate_rename_and_drop(rest_lake):
         with pytest.raises(psycopg.errors.DivisionByZero):
             conn.execute("CREATE TABLE shop.broken AS SELECT 1 / (id - id) AS x FROM shop.items")
         assert ("shop", "broken") not in catalog.list_tables("shop")
+
+
+def test_partitioned_table_through_rest(rest_lake):
+    server, catalog, _, _ = rest_lake
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        conn.execute("CREATE TABLE shop.sales (day date, store int, amount int) "
+                     "PARTITION BY (day(day), bucket(4, store))")
+        conn.execute("INSERT INTO shop.sales VALUES ('2026-01-01', 1, 10), ('2026-01-01', 2, 20), "
+                     "('2026-01-02', 1, 30)")
+        conn.execute("DELETE FROM shop.sales WHERE day = '2026-01-02'")
+        assert rows(conn, "SELECT sum(amount) FROM shop.sales") == [(30,)]
+    table = catalog.load_table("shop.sales")
+    assert [(f.name, str(f.transform)) for f in table.spec().fields] == [
+        ("day_day", "day"), ("store_bucket", "bucket[4]")]
+    assert sorted(r[2] for r in iceberg_rows(catalog, "shop.sales", "amount")) == [10, 20]
+    # The data files hold the partitions PyIceberg computes for their rows.
+    bucket = BucketTransform(4).transform(IntegerType())
+    data = [f for f in table.inspect.files().to_pylist() if f["content"] == 0]
+    assert sorted((f["partition"]["day_day"], f["partition"]["store_bucket"]) for f in data) == sorted(
+        {(datetime.date(2026, 1, 1), bucket(1)), (datetime.date(2026, 1, 1), bucket(2)),
+         (datetime.date(2026, 1, 2), bucket(1))})
 
 
 def test_transaction_over_two_tables_is_one_multi_table_commit(rest_lake):
