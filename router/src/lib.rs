@@ -13,6 +13,7 @@ pub mod policy;
 pub mod pool;
 pub mod proxy;
 pub mod rewrite;
+pub mod spin;
 pub mod tls;
 pub mod workers;
 

@@ -6,6 +6,7 @@
 //! pass. A worker that goes away ends only its own sessions, each with a Postgres
 //! error; new sessions go to the healthy workers.
 
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -25,6 +26,7 @@ use crate::metrics::Metrics;
 use crate::policy::{self, SqlGate};
 use crate::pool::{new_pool, trim_idle, BackendPool};
 use crate::rewrite;
+use crate::spin::SpinWait;
 use crate::workers::{WorkerSet, WorkerSlot};
 
 /// Read buffer per direction; frames larger than this are read in several steps.
@@ -42,6 +44,9 @@ pub struct RouterConfig {
     pub tls: Option<tokio_rustls::TlsAcceptor>,
     /// Refuse clients that do not use TLS.
     pub require_tls: bool,
+    /// How long a session relayed alone spins for the next bytes instead of
+    /// sleeping (zero: never).
+    pub spin: Duration,
 }
 
 /// One worker's counters, as `FLOE STATS` reported them.
@@ -58,6 +63,7 @@ pub struct Router {
     config: RouterConfig,
     metrics: Arc<Metrics>,
     activity: Activity,
+    spin: SpinWait,
 }
 
 impl Router {
@@ -72,6 +78,7 @@ impl Router {
             pools,
             workers,
             cancels: CancelRegistry::new(),
+            spin: SpinWait::new(config.spin),
             config,
             metrics: Metrics::new(),
             activity: Activity::default(),
@@ -162,19 +169,22 @@ impl Router {
                 Some(acceptor) => {
                     client.write_all(b"S").await?;
                     let tls = acceptor.accept(client).await?;
-                    self.session(tls, true, peer, shutdown).await
+                    self.session(tls, true, None, peer, shutdown).await
                 }
                 None => {
                     client.write_all(b"N").await?;
-                    self.session(client, false, peer, shutdown).await
+                    let fd = own_fd(&client);
+                    self.session(client, false, fd, peer, shutdown).await
                 }
             },
             StartupPacket::GssEncRequest => {
                 client.write_all(b"N").await?;
-                self.session(client, false, peer, shutdown).await
+                let fd = own_fd(&client);
+                self.session(client, false, fd, peer, shutdown).await
             }
             first => {
-                self.session_after(client, false, peer, shutdown, first)
+                let fd = own_fd(&client);
+                self.session_after(client, false, fd, peer, shutdown, first)
                     .await
             }
         }
@@ -184,6 +194,7 @@ impl Router {
         self: Arc<Self>,
         mut client: S,
         tls: bool,
+        client_fd: Option<OwnedFd>,
         peer: String,
         shutdown: watch::Receiver<bool>,
     ) -> std::io::Result<()>
@@ -191,13 +202,15 @@ impl Router {
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
         let first = startup::read_startup_packet(&mut client).await?;
-        self.session_after(client, tls, peer, shutdown, first).await
+        self.session_after(client, tls, client_fd, peer, shutdown, first)
+            .await
     }
 
     async fn session_after<S>(
         self: Arc<Self>,
         mut client: S,
         tls: bool,
+        client_fd: Option<OwnedFd>,
         peer: String,
         shutdown: watch::Receiver<bool>,
         first: StartupPacket,
@@ -386,7 +399,17 @@ impl Router {
         hello.put_i32(5);
         hello.put_u8(b'I');
         let result = match client.write_all(&hello).await {
-            Ok(()) => relay(client, &mut backend.stream, shutdown, &self, &info).await,
+            Ok(()) => {
+                relay(
+                    client,
+                    client_fd,
+                    &mut backend.stream,
+                    shutdown,
+                    &self,
+                    &info,
+                )
+                .await
+            }
             Err(e) => Err(e),
         };
         // A worker session the client left cleanly and idle goes back to the pool.
@@ -483,11 +506,14 @@ async fn fatal<S: AsyncWrite + Unpin>(client: &mut S, e: &PgError) -> std::io::R
 /// Relays frames both ways until one side ends.
 async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
     client: S,
+    client_fd: Option<OwnedFd>,
     backend: &mut Stream,
     mut shutdown: watch::Receiver<bool>,
     router: &Router,
     info: &Arc<SessionInfo>,
 ) -> std::io::Result<(SessionEnd, bool)> {
+    let _relayed = router.spin.session();
+    let backend_fd = own_fd(&*backend);
     let observer = Observer {
         metrics: &router.metrics,
         info,
@@ -542,6 +568,7 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
             Direction::ToWorker,
             &observer,
             Some((&mut gate, &mut rewrite)),
+            backend_fd.as_ref().map(|fd| (&router.spin, fd.as_fd())),
         );
         let downstream = pump(
             &mut backend_rd,
@@ -549,6 +576,7 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
             Direction::ToClient,
             &observer,
             None,
+            client_fd.as_ref().map(|fd| (&router.spin, fd.as_fd())),
         );
         tokio::select! {
             r = upstream => Outcome::Client(r),
@@ -682,6 +710,12 @@ impl Observer<'_> {
     }
 }
 
+/// A second descriptor of a plain socket, to wait on while the stream itself
+/// is split between the two directions of a relay.
+fn own_fd(socket: &impl AsFd) -> Option<OwnedFd> {
+    socket.as_fd().try_clone_to_owned().ok()
+}
+
 fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     match m.lock() {
         Ok(g) => g,
@@ -707,13 +741,16 @@ enum Direction {
 
 /// Copies whole frames from `rd` to `wr`. Returns when the reading side ends:
 /// `Ok(true)` if the last frame was an ErrorResponse (e.g. a FATAL the worker
-/// sent before closing), an error when writing fails.
+/// sent before closing), an error when writing fails. `answer` is the socket
+/// the answer to what was written comes from (the worker's after a request, the
+/// client's after ReadyForQuery), to spin on while the session is alone.
 async fn pump<R, W>(
     rd: &mut R,
     wr: &mut W,
     dir: Direction,
     observer: &Observer<'_>,
     mut gate: Option<(&mut SqlGate, &mut Rewrite<'_>)>,
+    answer: Option<(&SpinWait, BorrowedFd<'_>)>,
 ) -> std::io::Result<bool>
 where
     R: AsyncRead + Unpin,
@@ -771,6 +808,15 @@ where
             }
             if terminate.is_some() {
                 return Ok(false);
+            }
+            if let Some((spin, socket)) = answer {
+                let awaits_answer = frames.iter().any(|f| match dir {
+                    Direction::ToWorker => matches!(f.tag, b'S' | b'Q'),
+                    Direction::ToClient => f.tag == b'Z',
+                });
+                if awaits_answer {
+                    spin.until_readable(socket);
+                }
             }
         }
     }

@@ -56,6 +56,10 @@ pub struct RouterSection {
     /// is what keeps the extra hop cheap for small queries; more threads spread
     /// many busy sessions (TLS, large results) over more cores.
     pub threads: Option<usize>,
+    /// Microseconds a session the router relays alone waits for the next bytes
+    /// by polling instead of sleeping (waking a sleeping event loop costs about
+    /// as much as a small query); 0 turns it off. Default 200.
+    pub spin_us: Option<u64>,
 }
 
 /// The admin HTTP endpoint (`/metrics`, `/health`): 127.0.0.1:9187 unless set;
@@ -162,7 +166,7 @@ pub struct SessionConfig {
 
 const TOP_LEVEL_KEYS: &[&str] = &["listen", "data_dir"];
 const SECTIONS: &[&str] = &[
-    "catalog", "storage", "cache", "workers", "session", "auth", "tls",
+    "catalog", "storage", "cache", "workers", "session", "auth", "tls", "admin", "router",
 ];
 
 fn default_listen() -> String {
@@ -390,6 +394,19 @@ mod tests {
         assert_eq!(c.data_dir, PathBuf::from("/from/file"));
         assert_eq!(c.workers.threads, Some(5));
         assert_eq!(c.catalog.uri.as_deref(), Some("sqlite://y"));
+    }
+
+    #[test]
+    fn every_section_takes_env_overrides() {
+        let env = vec![
+            ("FLOE_ROUTER__THREADS".to_string(), "2".to_string()),
+            ("FLOE_ROUTER__SPIN_US".to_string(), "0".to_string()),
+            ("FLOE_ADMIN__LISTEN".to_string(), "".to_string()),
+        ];
+        let c = Config::load(None, env, &Overrides::default()).expect("config");
+        assert_eq!(c.router.threads, Some(2));
+        assert_eq!(c.router.spin_us, Some(0));
+        assert_eq!(c.admin.listen.as_deref(), Some(""));
     }
 
     #[test]

@@ -219,6 +219,7 @@ async fn run_router(
             databases,
             tls,
             require_tls: config.tls.require,
+            spin: Duration::from_micros(config.router.spin_us.unwrap_or(DEFAULT_SPIN_US)),
         },
     );
     // The admin endpoint is on loopback by default; a configured address must
@@ -309,6 +310,8 @@ fn tls_acceptor(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, Ru
 }
 
 /// Where the admin endpoint listens unless configured.
+/// How long a lone session's relay spins for the next bytes (`[router] spin_us`).
+const DEFAULT_SPIN_US: u64 = 200;
 const DEFAULT_ADMIN: &str = "127.0.0.1:9187";
 
 /// `floe router`: a router in front of workers running elsewhere.
