@@ -154,6 +154,10 @@ pub struct WorkersConfig {
     pub threads: Option<usize>,
     /// The internal token routers present to workers (`floe serve` makes one).
     pub token: Option<String>,
+    /// Run worker processes under the kernel's batch scheduling policy
+    /// (default true): a worker waking up then does not preempt the router
+    /// relaying other sessions, which keeps the extra hop cheap under load.
+    pub batch_scheduling: Option<bool>,
 }
 
 /// Defaults for client sessions.

@@ -285,6 +285,14 @@ fn main() -> ExitCode {
     // One TLS crypto provider for the process (object storage and REST catalog
     // clients, as for client connections): ring.
     let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
+    if matches!(cli.command, Command::Worker { .. })
+        && config.workers.batch_scheduling.unwrap_or(true)
+    {
+        // Before any thread starts: the engine's threads inherit the policy.
+        if let Err(e) = run_as_batch() {
+            eprintln!("floe: worker keeps the default scheduling policy: {e}");
+        }
+    }
     // Workers run DuckDB on blocking threads and keep tokio's default; the router
     // relays on as many threads as configured (see `RouterSection::threads`).
     let built = match (&cli.command, config.router.threads.unwrap_or(1)) {
@@ -324,5 +332,21 @@ fn main() -> ExitCode {
             eprintln!("floe: {e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Puts this thread (and the threads it starts) under `SCHED_BATCH`: a worker is
+/// CPU-bound compute, and under that policy its wake-ups do not preempt what a
+/// core is running — on a small machine, the router relaying other sessions,
+/// which otherwise pays a context switch for every reply it hands a worker.
+fn run_as_batch() -> std::io::Result<()> {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `sched_setscheduler` only reads `param`, which lives across the
+    // call; pid 0 is the calling thread.
+    let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
