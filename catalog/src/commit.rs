@@ -15,7 +15,7 @@ use iceberg::spec::{
 use iceberg::table::Table;
 use iceberg::{MetadataLocation, TableIdent, TableUpdate};
 
-use crate::error::{CatalogError, Result};
+use crate::error::{display, CatalogError, Result};
 use crate::lakehouse::{CatalogKind, Lakehouse};
 use crate::rest_commit::TableChange;
 
@@ -254,23 +254,17 @@ impl Lakehouse {
                 .await?
                 {
                     let _ = base.file_io().delete(&new_location).await;
-                    return Err(CatalogError::CommitConflict(format!(
-                        "{}.{}",
-                        ident.namespace().join("."),
-                        ident.name()
-                    )));
+                    return Err(CatalogError::CommitConflict(display(ident)));
                 }
             }
             CatalogKind::Rest { .. } => {
                 // The server writes the new metadata file itself.
-                let change = TableChange::new(base, updates);
-                let rest = self
-                    .rest_committer()
-                    .ok_or_else(|| CatalogError::Commit("no REST commit client".into()))?;
-                let committed = rest.commit_table(&change).await;
-                if matches!(committed, Err(CatalogError::CommitUnknown(_))) {
-                    self.forget_table(ident);
-                }
+                // Whatever the answer, the cached metadata may be stale now.
+                let committed = self
+                    .rest_committer()?
+                    .commit_table(&TableChange::new(base, updates))
+                    .await;
+                self.forget_table(ident);
                 committed?;
             }
         }

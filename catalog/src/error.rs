@@ -75,3 +75,8 @@ impl CatalogError {
 }
 
 pub type Result<T, E = CatalogError> = std::result::Result<T, E>;
+
+/// `ns.table`, as messages name a table.
+pub(crate) fn display(ident: &iceberg::TableIdent) -> String {
+    format!("{}.{}", ident.namespace().join("."), ident.name())
+}

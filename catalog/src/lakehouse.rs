@@ -12,7 +12,7 @@ use iceberg::{Catalog, CatalogBuilder, NamespaceIdent, TableIdent};
 use iceberg_catalog_rest::RestCatalogBuilder;
 use iceberg_catalog_sql::SqlCatalogBuilder;
 
-use crate::error::{CatalogError, Result};
+use crate::error::{display, CatalogError, Result};
 use crate::object_storage::{ObjectStorage, ObjectStorageFactory};
 use crate::parquet_tables::{registrations, ParquetCache, ParquetSource};
 use crate::rest_commit::RestCommitter;
@@ -226,9 +226,12 @@ impl Lakehouse {
         &self.file_io
     }
 
-    /// The REST catalog's commit client; `None` on the SQL catalog.
-    pub(crate) fn rest_committer(&self) -> Option<&RestCommitter> {
-        self.rest.as_ref()
+    /// The REST catalog's commit client (made with the lakehouse for every
+    /// REST catalog).
+    pub(crate) fn rest_committer(&self) -> Result<&RestCommitter> {
+        self.rest
+            .as_ref()
+            .ok_or_else(|| CatalogError::Commit("not a REST catalog".into()))
     }
 
     /// Fails with 0A000 on a REST catalog, where `what` cannot be staged in a
@@ -361,11 +364,7 @@ impl Lakehouse {
         }
         let table = self.catalog.load_table(ident).await.map_err(|e| {
             if e.kind() == iceberg::ErrorKind::TableNotFound {
-                CatalogError::NoSuchTable(format!(
-                    "{}.{}",
-                    ident.namespace().join("."),
-                    ident.name()
-                ))
+                CatalogError::NoSuchTable(display(ident))
             } else {
                 CatalogError::Iceberg(e)
             }

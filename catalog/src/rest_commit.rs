@@ -10,26 +10,21 @@
 use std::collections::{BTreeMap, HashMap};
 
 use iceberg::table::Table;
-use iceberg::{TableRequirement, TableUpdate};
+use iceberg::{TableIdent, TableRequirement, TableUpdate};
 use reqwest::{Method, StatusCode};
 use reqwest012 as reqwest;
 use serde::Serialize;
 
-use crate::error::{CatalogError, Result};
+use crate::error::{display, CatalogError, Result};
 
 /// One table's part of a commit: what the server must still find, and what to
 /// change.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct TableChange {
-    identifier: RestIdent,
+    /// Serializes as the REST protocol's `{"namespace": […], "name": …}`.
+    identifier: TableIdent,
     requirements: Vec<TableRequirement>,
     updates: Vec<TableUpdate>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-struct RestIdent {
-    namespace: Vec<String>,
-    name: String,
 }
 
 impl TableChange {
@@ -39,16 +34,22 @@ impl TableChange {
     /// schema changes, the partition spec for spec changes.
     pub(crate) fn new(base: &Table, updates: Vec<TableUpdate>) -> TableChange {
         let metadata = base.metadata();
-        let mut requirements = vec![TableRequirement::UuidMatch {
-            uuid: metadata.uuid(),
-        }];
-        let touches = |f: fn(&TableUpdate) -> bool| updates.iter().any(f);
-        if touches(|u| {
+        let any = |f: fn(&TableUpdate) -> bool| updates.iter().any(f);
+        let new_snapshot = any(|u| {
             matches!(
                 u,
                 TableUpdate::AddSnapshot { .. } | TableUpdate::SetSnapshotRef { .. }
             )
-        }) {
+        });
+        let adds_schema = any(|u| matches!(u, TableUpdate::AddSchema { .. }));
+        let sets_schema = adds_schema || any(|u| matches!(u, TableUpdate::SetCurrentSchema { .. }));
+        let adds_spec = any(|u| matches!(u, TableUpdate::AddSpec { .. }));
+        let sets_spec = adds_spec || any(|u| matches!(u, TableUpdate::SetDefaultSpec { .. }));
+
+        let mut requirements = vec![TableRequirement::UuidMatch {
+            uuid: metadata.uuid(),
+        }];
+        if new_snapshot {
             requirements.push(TableRequirement::RefSnapshotIdMatch {
                 r#ref: iceberg::spec::MAIN_BRANCH.to_string(),
                 snapshot_id: metadata
@@ -56,58 +57,32 @@ impl TableChange {
                     .map(|s| s.snapshot_id()),
             });
         }
-        if touches(|u| {
-            matches!(
-                u,
-                TableUpdate::AddSchema { .. }
-                    | TableUpdate::SetCurrentSchema { .. }
-                    | TableUpdate::AddSnapshot { .. }
-            )
-        }) {
-            // New snapshots are written with the current schema's id too.
+        // New snapshots are written with the current schema and spec ids too.
+        if new_snapshot || sets_schema {
             requirements.push(TableRequirement::CurrentSchemaIdMatch {
                 current_schema_id: metadata.current_schema_id(),
             });
         }
-        if touches(|u| matches!(u, TableUpdate::AddSchema { .. })) {
+        if adds_schema {
             requirements.push(TableRequirement::LastAssignedFieldIdMatch {
                 last_assigned_field_id: metadata.last_column_id(),
             });
         }
-        if touches(|u| {
-            matches!(
-                u,
-                TableUpdate::AddSpec { .. }
-                    | TableUpdate::SetDefaultSpec { .. }
-                    | TableUpdate::AddSnapshot { .. }
-            )
-        }) {
+        if new_snapshot || sets_spec {
             requirements.push(TableRequirement::DefaultSpecIdMatch {
                 default_spec_id: metadata.default_partition_spec_id(),
             });
         }
-        if touches(|u| matches!(u, TableUpdate::AddSpec { .. })) {
+        if adds_spec {
             requirements.push(TableRequirement::LastAssignedPartitionIdMatch {
                 last_assigned_partition_id: metadata.last_partition_id(),
             });
         }
-        let ident = base.identifier();
         TableChange {
-            identifier: RestIdent {
-                namespace: ident.namespace().as_ref().clone(),
-                name: ident.name().to_string(),
-            },
+            identifier: base.identifier().clone(),
             requirements,
             updates,
         }
-    }
-
-    fn display(&self) -> String {
-        format!(
-            "{}.{}",
-            self.identifier.namespace.join("."),
-            self.identifier.name
-        )
     }
 }
 
@@ -124,12 +99,6 @@ pub(crate) enum MultiCommit {
     NotOffered,
 }
 
-/// The REST catalog's base URL with its prefix, resolved once.
-#[derive(Debug)]
-struct Endpoint {
-    base: url::Url,
-}
-
 /// Sends commit requests to one REST catalog.
 #[derive(Debug)]
 pub(crate) struct RestCommitter {
@@ -137,7 +106,8 @@ pub(crate) struct RestCommitter {
     uri: String,
     warehouse: String,
     properties: BTreeMap<String, String>,
-    endpoint: tokio::sync::OnceCell<Endpoint>,
+    /// `{uri}/v1/{prefix}/`, resolved on the first commit.
+    base: tokio::sync::OnceCell<url::Url>,
     token: tokio::sync::Mutex<Option<String>>,
 }
 
@@ -160,22 +130,23 @@ impl RestCommitter {
             uri: uri.trim_end_matches('/').to_string(),
             warehouse: warehouse.to_string(),
             properties: properties.clone(),
-            endpoint: tokio::sync::OnceCell::new(),
+            base: tokio::sync::OnceCell::new(),
             token: tokio::sync::Mutex::new(properties.get("token").cloned()),
         })
     }
 
     /// Commits one table's change; `CommitConflict` if its requirements fail.
     pub(crate) async fn commit_table(&self, change: &TableChange) -> Result<()> {
-        let ns = change.identifier.namespace.join("\u{1f}");
+        let ident = &change.identifier;
+        let ns = ident.namespace().join("\u{1f}");
         let url = self
-            .url(&["namespaces", &ns, "tables", &change.identifier.name])
+            .url(&["namespaces", &ns, "tables", ident.name()])
             .await?;
         let response = self.send(Method::POST, url, change).await?;
         match response.status() {
             s if s.is_success() => Ok(()),
-            StatusCode::CONFLICT => Err(CatalogError::CommitConflict(change.display())),
-            StatusCode::NOT_FOUND => Err(CatalogError::NoSuchTable(change.display())),
+            StatusCode::CONFLICT => Err(CatalogError::CommitConflict(display(ident))),
+            StatusCode::NOT_FOUND => Err(CatalogError::NoSuchTable(display(ident))),
             status => Err(failure(status, response).await),
         }
     }
@@ -190,7 +161,7 @@ impl RestCommitter {
         match response.status() {
             s if s.is_success() => Ok(MultiCommit::Done),
             StatusCode::CONFLICT => {
-                let names: Vec<String> = changes.iter().map(TableChange::display).collect();
+                let names: Vec<String> = changes.iter().map(|c| display(&c.identifier)).collect();
                 Err(CatalogError::CommitConflict(names.join(", ")))
             }
             StatusCode::NOT_FOUND
@@ -210,18 +181,35 @@ impl RestCommitter {
     ) -> Result<reqwest::Response> {
         let mut retried = false;
         loop {
-            let token = self.token(retried).await?;
-            let mut request = self.request(method.clone(), url.clone()).json(body);
-            if let Some(token) = &token {
-                request = request.bearer_auth(token);
-            }
-            let response = request.send().await.map_err(|e| unknown_outcome(&url, e))?;
+            let request = self
+                .authorized(method.clone(), url.clone(), retried)
+                .await?;
+            let response = request
+                .json(body)
+                .send()
+                .await
+                .map_err(|e| unknown_outcome(&url, e))?;
             if response.status() == StatusCode::UNAUTHORIZED && !retried && self.has_credential() {
                 retried = true;
                 continue;
             }
             return Ok(response);
         }
+    }
+
+    /// A request with the configured headers and the bearer token (a fresh one
+    /// when `renew`).
+    async fn authorized(
+        &self,
+        method: Method,
+        url: url::Url,
+        renew: bool,
+    ) -> Result<reqwest::RequestBuilder> {
+        let request = self.request(method, url);
+        Ok(match self.token(renew).await? {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        })
     }
 
     fn request(&self, method: Method, url: url::Url) -> reqwest::RequestBuilder {
@@ -294,11 +282,11 @@ impl RestCommitter {
 
     /// `{uri}/v1/{prefix}/{parts…}`, each part percent-encoded as one segment.
     async fn url(&self, parts: &[&str]) -> Result<url::Url> {
-        let endpoint = self
-            .endpoint
-            .get_or_try_init(|| async { self.load_endpoint().await })
-            .await?;
-        let mut url = endpoint.base.clone();
+        let mut url = self
+            .base
+            .get_or_try_init(|| async { self.load_base().await })
+            .await?
+            .clone();
         url.path_segments_mut()
             .map_err(|()| CatalogError::Commit(format!("{} cannot be a base URL", self.uri)))?
             .pop_if_empty()
@@ -308,17 +296,14 @@ impl RestCommitter {
 
     /// Asks `/v1/config` for the prefix (server overrides win over the
     /// configured one, which wins over the server's defaults).
-    async fn load_endpoint(&self) -> Result<Endpoint> {
+    async fn load_base(&self) -> Result<url::Url> {
         let mut config = parse_url(&format!("{}/v1/config", self.uri))?;
         config
             .query_pairs_mut()
             .append_pair("warehouse", &self.warehouse);
-        let token = self.token(false).await?;
-        let mut request = self.request(Method::GET, config.clone());
-        if let Some(token) = &token {
-            request = request.bearer_auth(token);
-        }
-        let response = request
+        let response = self
+            .authorized(Method::GET, config.clone(), false)
+            .await?
             .send()
             .await
             .map_err(|e| CatalogError::Commit(format!("{config}: {e}")))?;
@@ -342,7 +327,7 @@ impl RestCommitter {
                 .pop_if_empty()
                 .extend(prefix.split('/'));
         }
-        Ok(Endpoint { base })
+        Ok(base)
     }
 }
 
@@ -387,10 +372,10 @@ mod tests {
     #[test]
     fn transaction_request_has_the_rest_field_names() {
         let change = TableChange {
-            identifier: RestIdent {
-                namespace: vec!["a".into(), "b".into()],
-                name: "t".into(),
-            },
+            identifier: TableIdent::new(
+                iceberg::NamespaceIdent::from_strs(["a", "b"]).unwrap(),
+                "t".into(),
+            ),
             requirements: vec![TableRequirement::RefSnapshotIdMatch {
                 r#ref: "main".into(),
                 snapshot_id: None,

@@ -12,7 +12,7 @@ use iceberg::spec::{DataFile, Operation, Schema, UnboundPartitionSpec};
 use iceberg::table::Table;
 use iceberg::{NamespaceIdent, TableIdent, TableUpdate};
 
-use crate::error::{CatalogError, Result};
+use crate::error::{display, CatalogError, Result};
 use crate::lakehouse::{CatalogKind, Lakehouse, Listing, SchemaEntry};
 use crate::rest_commit::{MultiCommit, TableChange};
 use crate::tables::{schema_updates, SchemaChange};
@@ -21,19 +21,18 @@ use crate::views::LakeView;
 /// A table the transaction changed.
 #[derive(Debug)]
 struct TxnTable {
-    /// The catalog's name and metadata location for the table when the
-    /// transaction first changed it; `None` for a table it created.
-    origin: Option<(TableIdent, String)>,
+    /// The table as the catalog had it when the transaction first changed it
+    /// (COMMIT checks the catalog still has that name at that metadata
+    /// location); `None` for a table the transaction created.
+    origin: Option<Table>,
     /// The table's name now (after renames).
     name: TableIdent,
     /// The staged table: its metadata file is written, the catalog does not
     /// point at it.
     table: Table,
     dropped: bool,
-    /// The table as the catalog had it when the transaction first changed it,
-    /// and every update staged on it since (a REST catalog's commit sends
-    /// them, checked against this base).
-    base: Option<Table>,
+    /// Every update staged on `origin` since (a REST catalog's commit sends
+    /// them, checked against `origin`).
     updates: Vec<TableUpdate>,
 }
 
@@ -77,10 +76,6 @@ pub struct LakeTxn {
     files: Vec<String>,
 }
 
-fn display(ident: &TableIdent) -> String {
-    format!("{}.{}", ident.namespace().join("."), ident.name())
-}
-
 fn namespace(name: &str) -> Result<NamespaceIdent> {
     NamespaceIdent::from_strs(name.split('.'))
         .map_err(|_| CatalogError::ReservedSchema(name.to_string()))
@@ -109,7 +104,7 @@ impl LakeTxn {
     fn hides(&self, ident: &TableIdent) -> bool {
         self.tables
             .iter()
-            .any(|t| t.origin.as_ref().is_some_and(|(o, _)| o == ident))
+            .any(|t| t.origin.as_ref().is_some_and(|o| o.identifier() == ident))
             || self.dropped_schemas.iter().any(|s| s == ident.namespace())
     }
 
@@ -148,7 +143,8 @@ impl LakeTxn {
             }
         }
         for t in &self.tables {
-            if let Some((origin, _)) = &t.origin {
+            if let Some(origin) = &t.origin {
+                let origin = origin.identifier();
                 if let Some(s) = schemas.iter_mut().find(|s| &s.ident == origin.namespace()) {
                     s.tables.retain(|n| n != origin.name());
                 }
@@ -191,13 +187,11 @@ impl LakeTxn {
         // The freshest metadata: a commit compares against it.
         lake.forget_table(ident);
         let table = lake.table(ident).await?;
-        let location = table.metadata_location_result()?.to_string();
         self.tables.push(TxnTable {
-            origin: Some((ident.clone(), location)),
+            origin: Some(table.clone()),
             name: ident.clone(),
-            table: table.clone(),
+            table,
             dropped: false,
-            base: Some(table),
             updates: Vec::new(),
         });
         let last = self.tables.len() - 1;
@@ -265,7 +259,6 @@ impl LakeTxn {
             name: ident.clone(),
             table: table.clone(),
             dropped: false,
-            base: None,
             updates: Vec::new(),
         });
         Ok(Some(table))
@@ -555,28 +548,37 @@ impl LakeTxn {
             CatalogKind::Rest { .. } => self.publish_rest(lake).await,
         };
         match &published {
-            Ok(()) | Err(CatalogError::CommitUnknown(_)) => {
-                for t in &self.tables {
-                    lake.forget_table(&t.name);
-                }
-            }
+            Ok(()) | Err(CatalogError::CommitUnknown(_)) => self.forget_cached(lake),
             Err(_) => self.rollback(lake).await,
         }
         published
+    }
+
+    /// Drops what the lakehouse caches about everything the transaction
+    /// changed, so the next statement reads the catalog.
+    fn forget_cached(&self, lake: &Lakehouse) {
+        for v in &self.views {
+            lake.view_cache().remove(&v.view.metadata_location);
+        }
+        for t in &self.tables {
+            lake.forget_table(&t.name);
+            if let Some(origin) = &t.origin {
+                lake.forget_table(origin.identifier());
+            }
+        }
+        lake.forget_listing();
     }
 
     /// Publishes the changes to existing tables (the only changes a REST
     /// catalog's transaction can hold) in one multi-table commit; a single
     /// table's through the table's own commit endpoint.
     async fn publish_rest(&self, lake: &Lakehouse) -> Result<()> {
-        let rest = lake
-            .rest_committer()
-            .ok_or_else(|| CatalogError::Commit("no REST commit client".into()))?;
+        let rest = lake.rest_committer()?;
         let changes: Vec<TableChange> = self
             .tables
             .iter()
             .filter(|t| !t.updates.is_empty())
-            .filter_map(|t| Some(TableChange::new(t.base.as_ref()?, t.updates.clone())))
+            .filter_map(|t| Some(TableChange::new(t.origin.as_ref()?, t.updates.clone())))
             .collect();
         match changes.as_slice() {
             [] => {}
@@ -592,7 +594,6 @@ impl LakeTxn {
                 }
             },
         }
-        lake.forget_listing();
         Ok(())
     }
 
@@ -618,7 +619,10 @@ impl LakeTxn {
         let mut changes: Vec<RowChange<'_>> = Vec::new();
         for t in &self.tables {
             changes.push(RowChange {
-                origin: t.origin.as_ref().map(|(o, l)| (o, l.as_str())),
+                origin: match &t.origin {
+                    Some(o) => Some((o.identifier(), o.metadata_location_result()?)),
+                    None => None,
+                },
                 target: match t.dropped {
                     true => None,
                     false => Some((&t.name, t.table.metadata_location_result()?.to_string())),
@@ -723,16 +727,6 @@ impl LakeTxn {
             .map_err(sql_err)?;
         }
         tx.commit().await.map_err(sql_err)?;
-        for v in &self.views {
-            lake.view_cache().remove(&v.view.metadata_location);
-        }
-        for t in &self.tables {
-            lake.forget_table(&t.name);
-            if let Some((origin, _)) = &t.origin {
-                lake.forget_table(origin);
-            }
-        }
-        lake.forget_listing();
         Ok(())
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use iceberg::spec::{Schema, ViewMetadata, ViewMetadataBuilder, ViewRepresentations, ViewVersion};
 use iceberg::{NamespaceIdent, TableIdent, ViewCreation};
 
-use crate::error::{CatalogError, Result};
+use crate::error::{display, CatalogError, Result};
 use crate::lakehouse::{CatalogKind, Lakehouse};
 
 /// The dialect of the SQL representation Floe writes and reads.
@@ -32,10 +32,6 @@ pub struct LakeView {
     pub comment: Option<String>,
     /// The view's metadata file.
     pub metadata_location: String,
-}
-
-fn display(ident: &TableIdent) -> String {
-    format!("{}.{}", ident.namespace().join("."), ident.name())
 }
 
 impl LakeView {
