@@ -24,10 +24,16 @@ pub struct BadLength(pub i64);
 /// Scans `buf` for complete messages; returns them and the number of bytes they
 /// span (a trailing partial message is left for later).
 pub fn scan(buf: &[u8], out: &mut Vec<FrameInfo>) -> Result<usize, BadLength> {
+    scan_limited(buf, out, MAX_MESSAGE)
+}
+
+/// As `scan`, refusing any message whose header claims more than `max` bytes,
+/// so a claim is refused before its bytes are buffered.
+pub fn scan_limited(buf: &[u8], out: &mut Vec<FrameInfo>, max: usize) -> Result<usize, BadLength> {
     let mut pos = 0;
     while buf.len() - pos >= 5 {
         let len = i32::from_be_bytes([buf[pos + 1], buf[pos + 2], buf[pos + 3], buf[pos + 4]]);
-        if len < 4 || len as usize > MAX_MESSAGE {
+        if len < 4 || len as usize > max.min(MAX_MESSAGE) {
             return Err(BadLength(len.into()));
         }
         let total = 1 + len as usize;

@@ -3,6 +3,7 @@
 //! their streams, the startup-packet exchange, and message framing for relaying
 //! messages without decoding them.
 
+pub mod control;
 pub mod frame;
 pub mod listen;
 pub mod pg_error;

@@ -83,13 +83,26 @@ impl Activity {
         self.lock().get(&pid).cloned()
     }
 
-    /// The sessions as a SQL subquery with pg_stat_activity's columns.
-    pub fn as_subquery(&self) -> String {
+    /// The sessions as a SQL subquery with pg_stat_activity's columns, as
+    /// `viewer` may see them: as in Postgres, another role's session shows its
+    /// name and application but not its address, times, state or query (unless
+    /// the viewer is a superuser).
+    pub fn as_subquery(&self, viewer: Option<(&str, bool)>) -> String {
         let sessions: Vec<Arc<SessionInfo>> = self.lock().values().cloned().collect();
         let rows: Vec<String> = sessions
             .iter()
             .map(|s| {
                 let live = s.live().clone();
+                let permitted = viewer.is_none_or(|(user, superuser)| superuser || user == s.user);
+                if !permitted {
+                    return format!(
+                        "({pid}, {db}, {user}, {app}, NULL::VARCHAR, NULL::TIMESTAMPTZ, NULL::TIMESTAMPTZ, NULL::VARCHAR, '<insufficient privilege>')",
+                        pid = s.pid,
+                        db = lit(&s.database),
+                        user = lit(&s.user),
+                        app = lit(&live.application_name),
+                    );
+                }
                 format!(
                     "({pid}, {db}, {user}, {app}, {client}, {start}, {qstart}, {state}, {query})",
                     pid = s.pid,
@@ -156,7 +169,7 @@ fn word(t: &Token) -> Option<String> {
 pub fn rewrite(
     sql: &str,
     activity: &Activity,
-    caller_pid: i32,
+    caller: (i32, &str, bool),
     mut act: impl FnMut(AdminAction, i32) -> Result<bool, String>,
 ) -> Result<Option<String>, String> {
     let Some(toks) = significant_tokens(sql) else {
@@ -194,7 +207,7 @@ pub fn rewrite(
                     }
                     _ => false,
                 };
-                let mut replacement = activity.as_subquery();
+                let mut replacement = activity.as_subquery(Some((caller.1, caller.2)));
                 if !has_alias {
                     replacement.push_str(" AS pg_stat_activity");
                 }
@@ -206,7 +219,7 @@ pub fn rewrite(
                 if let (Some(Token::LParen), Some(&(ci, Token::RParen))) =
                     (sig.get(name_k + 1).map(|s| s.1), sig.get(name_k + 2))
                 {
-                    edits.push((start, spans[ci].1, caller_pid.to_string()));
+                    edits.push((start, spans[ci].1, caller.0.to_string()));
                     k = name_k + 3;
                     continue;
                 }
@@ -285,7 +298,7 @@ mod tests {
         let out = rewrite(
             "SELECT pid FROM pg_catalog.pg_stat_activity WHERE usename = 'x'",
             &a,
-            7,
+            (7, "alice", false),
             |_, _| Ok(false),
         )
         .expect("ok")
@@ -293,33 +306,61 @@ mod tests {
         assert!(out.starts_with("SELECT pid FROM (SELECT NULL::UINTEGER AS datid"));
         assert!(out.ends_with(") AS pg_stat_activity WHERE usename = 'x'"));
         assert!(out.contains("'it''s'"));
-        let aliased = rewrite("select * from pg_stat_activity a", &a, 7, |_, _| Ok(false))
-            .expect("ok")
-            .expect("rewritten");
+        let aliased = rewrite(
+            "select * from pg_stat_activity a",
+            &a,
+            (7, "alice", false),
+            |_, _| Ok(false),
+        )
+        .expect("ok")
+        .expect("rewritten");
         assert!(aliased.ends_with(")) a"), "{aliased}");
         assert_eq!(
-            rewrite("SELECT 'pg_stat_activity'", &a, 7, |_, _| Ok(false)),
+            rewrite(
+                "SELECT 'pg_stat_activity'",
+                &a,
+                (7, "alice", false),
+                |_, _| Ok(false)
+            ),
             Ok(None)
         );
         let denied = rewrite(
             "SELECT pg_cancel_backend(1)",
             &a,
-            7,
+            (7, "alice", false),
             |_, _| Err("no".into()),
         );
         assert_eq!(denied, Err("no".to_string()));
     }
 
     #[test]
+    fn other_roles_sessions_hide_their_queries() {
+        let a = Activity::default();
+        a.register(info(7, "alice"));
+        let own = a.as_subquery(Some(("alice", false)));
+        assert!(own.contains("'SELECT 1'"));
+        let other = a.as_subquery(Some(("bob", false)));
+        assert!(!other.contains("'SELECT 1'"));
+        assert!(other.contains("'<insufficient privilege>'"));
+        let admin = a.as_subquery(Some(("bob", true)));
+        assert!(admin.contains("'SELECT 1'"));
+    }
+
+    #[test]
     fn admin_functions_with_literal_pids_run_here() {
         let a = Activity::default();
         let mut calls = Vec::new();
-        let me = rewrite("SELECT pg_backend_pid()", &a, 9, |_, _| Ok(false));
+        let me = rewrite(
+            "SELECT pg_backend_pid()",
+            &a,
+            (9, "alice", false),
+            |_, _| Ok(false),
+        );
         assert_eq!(me, Ok(Some("SELECT 9".to_string())));
         let out = rewrite(
             "SELECT pg_cancel_backend(42), pg_terminate_backend( 43 )",
             &a,
-            9,
+            (9, "alice", false),
             |act, pid| {
                 calls.push((act, pid));
                 Ok(pid == 42)

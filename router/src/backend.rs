@@ -4,6 +4,7 @@
 use std::io;
 
 use bytes::{Bytes, BytesMut};
+use floe_protocol::control::Control;
 use floe_protocol::startup;
 use floe_protocol::{ListenAddr, Stream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -108,16 +109,10 @@ pub async fn cancel(addr: &ListenAddr, pid: i32, secret: i32) -> io::Result<()> 
     stream.shutdown().await
 }
 
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
-/// Runs one internal command and returns the ParameterStatus messages it sent.
-async fn command(backend: &mut Backend, sql: &str) -> Result<Vec<Bytes>, BackendError> {
-    backend
-        .stream
-        .write_all(&floe_protocol::frame::query_message(sql))
-        .await?;
+/// Sends one control message and returns the ParameterStatus messages the
+/// worker answered with.
+async fn command(backend: &mut Backend, control: Control) -> Result<Vec<Bytes>, BackendError> {
+    backend.stream.write_all(&control.encode()).await?;
     let mut status = Vec::new();
     let mut refused = None;
     loop {
@@ -145,25 +140,32 @@ async fn command(backend: &mut Backend, sql: &str) -> Result<Vec<Bytes>, Backend
     }
 }
 
-/// Hands a pooled worker session to a new client: applies the client's startup
-/// parameters and returns the ParameterStatus messages the client should see.
+/// Who a client session is, as authentication established it.
+pub struct Identity {
+    pub user: String,
+    pub database: String,
+    pub superuser: bool,
+}
+
+/// Hands a pooled worker session to a new client: its identity and startup
+/// parameters; returns the ParameterStatus messages the client should see.
 pub async fn begin_session(
     backend: &mut Backend,
+    identity: &Identity,
     params: &[(String, String)],
 ) -> Result<Vec<Bytes>, BackendError> {
-    let mut sql = String::from("FLOE SESSION");
-    for (k, v) in params {
-        sql.push(' ');
-        sql.push_str(&quote(k));
-        sql.push(' ');
-        sql.push_str(&quote(v));
-    }
-    command(backend, &sql).await
+    let control = Control::BeginSession {
+        user: identity.user.clone(),
+        database: identity.database.clone(),
+        superuser: identity.superuser,
+        params: params.to_vec(),
+    };
+    command(backend, control).await
 }
 
 /// The worker's counters (`FLOE STATS`), as (name, value) pairs.
 pub async fn stats(backend: &mut Backend) -> Result<Vec<(String, String)>, BackendError> {
-    let messages = command(backend, "FLOE STATS").await?;
+    let messages = command(backend, Control::Stats).await?;
     Ok(messages
         .iter()
         .filter_map(|m| parameter_status(m.get(5..)?))
@@ -180,5 +182,5 @@ fn parameter_status(body: &[u8]) -> Option<(String, String)> {
 
 /// Discards everything a client left in a worker session so it can be reused.
 pub async fn reset_session(backend: &mut Backend) -> Result<(), BackendError> {
-    command(backend, "FLOE RESET").await.map(|_| ())
+    command(backend, Control::Reset).await.map(|_| ())
 }

@@ -8,6 +8,7 @@ pub mod activity;
 pub mod auth;
 pub mod backend;
 pub mod cancel;
+pub mod limits;
 pub mod metrics;
 pub mod policy;
 pub mod pool;

@@ -22,8 +22,9 @@ use crate::activity::{self, Activity, AdminAction, LiveState, SessionInfo};
 use crate::auth::{self, AuthConfig, AuthMethod};
 use crate::backend::{self, BackendError};
 use crate::cancel::{CancelRegistry, WorkerKey};
+use crate::limits::{self, ConnectionCount, ConnectionSlot, Limits, LoginThrottle};
 use crate::metrics::Metrics;
-use crate::policy::{self, SqlGate};
+use crate::policy::{self, PolicyContext, Refusal, Rewritten, SqlGate};
 use crate::pool::{new_pool, trim_idle, BackendPool};
 use crate::rewrite;
 use crate::spin::SpinWait;
@@ -47,6 +48,7 @@ pub struct RouterConfig {
     /// How long a session relayed alone spins for the next bytes instead of
     /// sleeping (zero: never).
     pub spin: Duration,
+    pub limits: Limits,
 }
 
 /// One worker's counters, as `FLOE STATS` reported them.
@@ -64,6 +66,8 @@ pub struct Router {
     metrics: Arc<Metrics>,
     activity: Activity,
     spin: SpinWait,
+    connections: ConnectionCount,
+    logins: LoginThrottle,
 }
 
 impl Router {
@@ -82,6 +86,8 @@ impl Router {
             config,
             metrics: Metrics::new(),
             activity: Activity::default(),
+            connections: ConnectionCount::default(),
+            logins: LoginThrottle::default(),
         })
     }
 
@@ -163,33 +169,48 @@ impl Router {
         peer: String,
         shutdown: watch::Receiver<bool>,
     ) -> std::io::Result<()> {
+        // Everything up to a finished authentication has authentication_timeout.
+        let deadline = tokio::time::Instant::now() + self.config.limits.authentication_timeout;
+        let slot = self
+            .connections
+            .try_open(self.config.limits.max_connections);
         // The first packet may ask for TLS; everything after runs over it.
-        match startup::read_startup_packet(&mut client).await? {
+        match within(deadline, startup::read_startup_packet(&mut client)).await? {
             StartupPacket::SslRequest => match &self.config.tls {
                 Some(acceptor) => {
                     client.write_all(b"S").await?;
-                    let tls = acceptor.accept(client).await?;
-                    self.session(tls, true, None, peer, shutdown).await
+                    let tls = within(deadline, acceptor.accept(client)).await?;
+                    self.session(tls, true, None, peer, shutdown, deadline, slot)
+                        .await
                 }
                 None => {
                     client.write_all(b"N").await?;
                     let fd = own_fd(&client);
-                    self.session(client, false, fd, peer, shutdown).await
+                    self.session(client, false, fd, peer, shutdown, deadline, slot)
+                        .await
                 }
             },
             StartupPacket::GssEncRequest => {
                 client.write_all(b"N").await?;
                 let fd = own_fd(&client);
-                self.session(client, false, fd, peer, shutdown).await
+                self.session(client, false, fd, peer, shutdown, deadline, slot)
+                    .await
             }
             first => {
                 let fd = own_fd(&client);
-                self.session_after(client, false, fd, peer, shutdown, first)
-                    .await
+                let hs = Handshake {
+                    tls: false,
+                    client_fd: fd,
+                    peer,
+                    deadline,
+                    slot,
+                };
+                self.session_after(client, hs, shutdown, first).await
             }
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn session<S>(
         self: Arc<Self>,
         mut client: S,
@@ -197,27 +218,40 @@ impl Router {
         client_fd: Option<OwnedFd>,
         peer: String,
         shutdown: watch::Receiver<bool>,
+        deadline: tokio::time::Instant,
+        slot: Option<ConnectionSlot>,
     ) -> std::io::Result<()>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
-        let first = startup::read_startup_packet(&mut client).await?;
-        self.session_after(client, tls, client_fd, peer, shutdown, first)
-            .await
+        let first = within(deadline, startup::read_startup_packet(&mut client)).await?;
+        let hs = Handshake {
+            tls,
+            client_fd,
+            peer,
+            deadline,
+            slot,
+        };
+        self.session_after(client, hs, shutdown, first).await
     }
 
     async fn session_after<S>(
         self: Arc<Self>,
         mut client: S,
-        tls: bool,
-        client_fd: Option<OwnedFd>,
-        peer: String,
+        hs: Handshake,
         shutdown: watch::Receiver<bool>,
         first: StartupPacket,
     ) -> std::io::Result<()>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
+        let Handshake {
+            tls,
+            client_fd,
+            peer,
+            deadline,
+            slot,
+        } = hs;
         let mut packet = first;
         let params = loop {
             match packet {
@@ -243,7 +277,15 @@ impl Router {
                 }
                 StartupPacket::Invalid(e) => return fatal(&mut client, &e).await,
             }
-            packet = startup::read_startup_packet(&mut client).await?;
+            packet = within(deadline, startup::read_startup_packet(&mut client)).await?;
+        };
+        // As Postgres: a connection over the limit learns so after its startup packet.
+        let Some(_slot) = slot else {
+            let e = PgError::new(
+                sqlstate::TOO_MANY_CONNECTIONS,
+                "sorry, too many clients already",
+            );
+            return fatal(&mut client, &e.fatal()).await;
         };
         let user = match StartupPacket::param(&params, "user") {
             Some(u) if !u.is_empty() => u.to_string(),
@@ -288,7 +330,30 @@ impl Router {
             );
             return fatal(&mut client, &e.fatal()).await;
         }
-        if let Err(e) = auth::authenticate(&mut client, auth, &user, tls).await {
+        let address = limits::peer_ip(&peer);
+        if !self.logins.allowed(address, &self.config.limits) {
+            tracing::warn!(%user, client = %peer, "login refused: too many failed attempts");
+            let e = PgError::new(
+                sqlstate::INVALID_AUTHORIZATION,
+                "too many failed authentication attempts from this address; try again later",
+            );
+            return fatal(&mut client, &e.fatal()).await;
+        }
+        let authenticated = match tokio::time::timeout_at(
+            deadline,
+            auth::authenticate(&mut client, auth, &user, tls),
+        )
+        .await
+        {
+            Ok(r) => r,
+            // Postgres closes the connection when authentication_timeout passes.
+            Err(_) => {
+                tracing::info!(%user, client = %peer, "authentication timed out");
+                return client.shutdown().await;
+            }
+        };
+        if let Err(e) = authenticated {
+            self.logins.failed(address, &self.config.limits);
             tracing::info!(%user, client = %peer, error = %e.message, "authentication failed");
             self.metrics
                 .auth_failures_total
@@ -310,12 +375,18 @@ impl Router {
                 .get(&user)
                 .is_some_and(|u| u.superuser),
         };
-        // The worker reports is_superuser to the client from this.
-        let mut session_params = params.clone();
-        session_params.push((
-            "floe.superuser".to_string(),
-            if superuser { "on" } else { "off" }.to_string(),
-        ));
+        // Identity comes only from authentication; the client's own startup
+        // parameters never name it (user and database travel in the identity).
+        let identity = backend::Identity {
+            user: user.clone(),
+            database: database.clone(),
+            superuser,
+        };
+        let session_params: Vec<(String, String)> = params
+            .iter()
+            .filter(|(k, _)| k != "user" && k != "database" && !k.starts_with("floe."))
+            .cloned()
+            .collect();
         // Pin the session to the least-loaded healthy worker that accepts it.
         let mut chosen = None;
         'workers: for slot in self.workers.candidates() {
@@ -331,7 +402,7 @@ impl Router {
                         continue 'workers;
                     }
                 };
-                match backend::begin_session(&mut backend, &session_params).await {
+                match backend::begin_session(&mut backend, &identity, &session_params).await {
                     Ok(status) => {
                         chosen = Some((slot, backend, status));
                         break 'workers;
@@ -488,6 +559,33 @@ impl Router {
     }
 }
 
+/// What a connection carries from accept to its startup packet.
+struct Handshake {
+    tls: bool,
+    client_fd: Option<OwnedFd>,
+    peer: String,
+    deadline: tokio::time::Instant,
+    slot: Option<ConnectionSlot>,
+}
+
+/// Runs `f` until `deadline`; past it the connection is dropped (as Postgres does
+/// when authentication_timeout passes).
+async fn within<T, E>(
+    deadline: tokio::time::Instant,
+    f: impl std::future::Future<Output = Result<T, E>>,
+) -> std::io::Result<T>
+where
+    E: Into<std::io::Error>,
+{
+    match tokio::time::timeout_at(deadline, f).await {
+        Ok(r) => r.map_err(Into::into),
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "authentication timeout",
+        )),
+    }
+}
+
 /// How a relayed session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SessionEnd {
@@ -524,18 +622,26 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
     // answered from the router's view of all sessions; Postgres-isms DuckDB lacks
     // are rewritten. Texts known to need neither are remembered.
     let mut plain: std::collections::HashSet<String> = std::collections::HashSet::new();
-    let mut rewrite = |sql: &str| -> Option<String> {
+    let mut rewrite = |sql: &str| -> Rewritten {
         if plain.contains(sql) {
-            return None;
+            return Rewritten::Same;
         }
         let mut current: Option<String> = None;
         if activity::mentions(sql) {
-            let r = activity::rewrite(sql, &router.activity, info.pid, |action, pid| {
-                router.admin(info, action, pid)
-            });
+            let r = activity::rewrite(
+                sql,
+                &router.activity,
+                (info.pid, &info.user, info.superuser),
+                |action, pid| router.admin(info, action, pid),
+            );
             match r {
                 Ok(new) => current = new,
-                Err(why) => return Some(policy::refusal_statement(&why)),
+                Err(why) => {
+                    return Rewritten::Refused(Refusal {
+                        sqlstate: sqlstate::INSUFFICIENT_PRIVILEGE,
+                        message: why,
+                    })
+                }
             }
         }
         let text = current.as_deref().unwrap_or(sql);
@@ -550,7 +656,10 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
             }
             plain.insert(sql.to_string());
         }
-        current
+        match current {
+            Some(new) => Rewritten::Text(new),
+            None => Rewritten::Same,
+        }
     };
     let (mut client_rd, mut client_wr) = tokio::io::split(client);
     let (mut backend_rd, mut backend_wr) = tokio::io::split(backend);
@@ -560,7 +669,7 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
         Shutdown,
         Terminated,
     }
-    let mut gate = SqlGate::default();
+    let mut gate = SqlGate::new(PolicyContext::for_database(&info.database));
     let outcome = {
         let upstream = pump(
             &mut client_rd,
@@ -569,6 +678,7 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
             &observer,
             Some((&mut gate, &mut rewrite)),
             backend_fd.as_ref().map(|fd| (&router.spin, fd.as_fd())),
+            router.config.limits.max_message_bytes,
         );
         let downstream = pump(
             &mut backend_rd,
@@ -577,6 +687,7 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
             &observer,
             None,
             client_fd.as_ref().map(|fd| (&router.spin, fd.as_fd())),
+            frame::MAX_MESSAGE,
         );
         tokio::select! {
             r = upstream => Outcome::Client(r),
@@ -731,7 +842,7 @@ fn sqlstate_of(body: &[u8]) -> Option<&str> {
 }
 
 /// Rewrites the text of an allowed statement (or returns `None` to keep it).
-type Rewrite<'a> = dyn FnMut(&str) -> Option<String> + Send + 'a;
+type Rewrite<'a> = dyn FnMut(&str) -> Rewritten + Send + 'a;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Direction {
@@ -751,6 +862,7 @@ async fn pump<R, W>(
     observer: &Observer<'_>,
     mut gate: Option<(&mut SqlGate, &mut Rewrite<'_>)>,
     answer: Option<(&SpinWait, BorrowedFd<'_>)>,
+    max_message: usize,
 ) -> std::io::Result<bool>
 where
     R: AsyncRead + Unpin,
@@ -768,7 +880,7 @@ where
             return Ok(last_tag == b'E');
         }
         frames.clear();
-        let complete = match frame::scan(&buf, &mut frames) {
+        let complete = match frame::scan_limited(&buf, &mut frames, max_message) {
             Ok(n) => n,
             Err(e) => {
                 return Err(std::io::Error::new(
@@ -777,6 +889,10 @@ where
                 ))
             }
         };
+        if dir == Direction::ToWorker {
+            policy::check_frames(&frames)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
+        }
         if let Some(f) = frames.last() {
             last_tag = f.tag;
         }

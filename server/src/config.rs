@@ -60,6 +60,15 @@ pub struct RouterSection {
     /// by polling instead of sleeping (waking a sleeping event loop costs about
     /// as much as a small query); 0 turns it off. Default 200.
     pub spin_us: Option<u64>,
+    /// Client connections at once, authenticated or not (53300 beyond). Default 1000.
+    pub max_connections: Option<usize>,
+    /// Seconds a client has from connecting to finishing authentication. Default 60.
+    pub authentication_timeout: Option<u64>,
+    /// Largest message a client may send, in bytes. Default 64 MiB.
+    pub max_message_bytes: Option<usize>,
+    /// Failed logins one client address may have per minute before its
+    /// connections are refused for the rest of that minute. Default 20.
+    pub max_login_failures: Option<u32>,
 }
 
 /// The admin HTTP endpoint (`/metrics`, `/health`): 127.0.0.1:9187 unless set;

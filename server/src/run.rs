@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use floe_protocol::{ListenAddr, Listener};
 use floe_router::auth::{AuthConfig, AuthMethod, User, Verifier};
+use floe_router::limits::Limits;
 use floe_router::{Router, RouterConfig, WorkerSet};
 use tokio::sync::watch;
 
@@ -19,9 +20,11 @@ pub enum RunError {
     #[error("listening on {0} beyond loopback requires authentication: add users to [auth] (floe user add NAME)")]
     Unauthenticated(ListenAddr),
     #[error(
-        "a worker listening on {0} beyond loopback needs an internal token (FLOE_WORKERS__TOKEN)"
+        "a worker on {0} needs an internal token (FLOE_WORKERS__TOKEN): without one anyone who can reach it could run SQL as any user"
     )]
     WorkerWithoutToken(ListenAddr),
+    #[error("[auth] method = \"trust\" lets every configured user in without a password: it is only allowed on loopback, not on {0}")]
+    TrustBeyondLoopback(ListenAddr),
     #[error("invalid [auth] configuration: {0}")]
     Auth(String),
     #[error("TLS: {0}")]
@@ -128,8 +131,8 @@ impl WorkerLayout {
 /// `floe worker`: one DuckDB worker behind a Postgres listener.
 pub async fn worker(config: Config, id: Option<usize>) -> Result<(), RunError> {
     let addr = config.listen_addr()?;
-    let token = config.workers.token.clone();
-    if !is_loopback(&addr) && token.is_none() {
+    let token = config.workers.token.clone().filter(|t| !t.is_empty());
+    if token.is_none() {
         return Err(RunError::WorkerWithoutToken(addr));
     }
     let layout = WorkerLayout::new(&config, id);
@@ -196,6 +199,9 @@ async fn run_router(
     if !is_loopback(&addr) && auth.users.is_empty() {
         return Err(RunError::Unauthenticated(addr));
     }
+    if !is_loopback(&addr) && auth.method == AuthMethod::Trust {
+        return Err(RunError::TrustBeyondLoopback(addr));
+    }
     tokio::spawn(
         workers
             .clone()
@@ -220,6 +226,7 @@ async fn run_router(
             tls,
             require_tls: config.tls.require,
             spin: Duration::from_micros(config.router.spin_us.unwrap_or(DEFAULT_SPIN_US)),
+            limits: router_limits(config),
         },
     );
     // The admin endpoint is on loopback by default; a configured address must
@@ -261,6 +268,21 @@ async fn run_router(
     println!("floe listening on {local}");
     router.serve(listener, stop).await;
     Ok(())
+}
+
+/// The router's limits from `[router]`, defaults where unset.
+fn router_limits(config: &Config) -> Limits {
+    let d = Limits::default();
+    let r = &config.router;
+    Limits {
+        max_connections: r.max_connections.unwrap_or(d.max_connections).max(1),
+        authentication_timeout: r
+            .authentication_timeout
+            .map_or(d.authentication_timeout, |s| Duration::from_secs(s.max(1))),
+        max_message_bytes: r.max_message_bytes.unwrap_or(d.max_message_bytes).max(1024),
+        max_login_failures: r.max_login_failures.unwrap_or(d.max_login_failures),
+        login_window: d.login_window,
+    }
 }
 
 /// The router's authentication settings: trust with no users configured (loopback
@@ -342,10 +364,7 @@ fn socket_dir(data_dir: &Path) -> PathBuf {
 
 /// `floe serve`: the embedded default, a router plus supervised local workers.
 pub async fn serve(config: Config, config_file: Option<PathBuf>) -> Result<(), RunError> {
-    let addr = config.listen_addr()?;
-    if !is_loopback(&addr) {
-        return Err(RunError::Unauthenticated(addr));
-    }
+    // Beyond loopback, run_router requires users and a password method.
     std::fs::create_dir_all(&config.data_dir)?;
     // Until tables live in the lakehouse, each worker has its own DuckDB database,
     // so one worker is the default: every session then sees the same tables.

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::BytesMut;
+use floe_protocol::control::{Control, CONTROL_TAG, MAX_CONTROL};
 use floe_protocol::startup::{self, StartupPacket};
 use floe_protocol::{Listener, Stream};
 use pgwire::messages::{DecodeContext, PgWireFrontendMessage};
@@ -22,6 +23,10 @@ use crate::lake::LakeReader;
 use crate::pg_error::{sqlstate, PgError};
 use crate::session::{CancelReason, QueryControl, Session, SessionInit, SessionInput};
 use crate::socket_writer::SocketWriter;
+
+/// A session thread's stack: enough for walking and dropping the deepest
+/// statement tree `floe_sql::policy` allows (reserved, not committed, memory).
+const SESSION_STACK: usize = 64 * 1024 * 1024;
 
 /// Decoded messages queued ahead of a busy session (pipelining).
 const INPUT_QUEUE: usize = 256;
@@ -166,9 +171,13 @@ impl Worker {
         let pid = self.next_pid.fetch_add(1, Ordering::Relaxed);
         let secret: i32 = rand::random();
         let (in_tx, in_rx) = mpsc::channel::<SessionInput>(INPUT_QUEUE);
+        // Identity is the router's to give (a control message), never a
+        // startup parameter's.
         let params: Vec<(String, String)> = startup
             .into_iter()
-            .filter(|(k, _)| k != "user" && k != "database" && k != "options")
+            .filter(|(k, _)| {
+                k != "user" && k != "database" && k != "options" && !k.starts_with("floe.")
+            })
             .collect();
         let init = SessionInit {
             user,
@@ -177,6 +186,8 @@ impl Worker {
             default_params: self.default_params.clone(),
             pid,
             secret,
+            // The token holder is the router itself until it hands the session on.
+            superuser: self.token.is_some(),
             client: peer,
             runtime: tokio::runtime::Handle::current(),
             lake: self.lake.clone(),
@@ -187,6 +198,8 @@ impl Worker {
         let (done_tx, mut done_rx) = tokio::sync::oneshot::channel::<()>();
         let spawned = std::thread::Builder::new()
             .name(format!("floe-session-{pid}"))
+            // Room for the deepest statement the SQL policy lets through.
+            .stack_size(SESSION_STACK)
             .spawn(move || {
                 Session::new(conn, session_control, init, writer, in_rx).run();
                 let _ = done_tx.send(());
@@ -205,16 +218,8 @@ impl Worker {
         let mut session_done = false;
         'read: loop {
             loop {
-                let input = match PgWireFrontendMessage::decode(&mut buf, &ctx) {
-                    Ok(Some(msg)) => SessionInput::Message(msg),
-                    Ok(None) => break,
-                    Err(e) => SessionInput::Fatal(
-                        PgError::new(
-                            sqlstate::PROTOCOL_VIOLATION,
-                            format!("invalid message: {e}"),
-                        )
-                        .fatal(),
-                    ),
+                let Some(input) = next_input(&mut buf, &ctx, self.token.is_some()) else {
+                    break;
                 };
                 let last = matches!(
                     input,
@@ -257,6 +262,41 @@ impl Worker {
         }
         self.registry.lock().remove(&pid);
         Ok(())
+    }
+}
+
+/// Takes the next whole message off `buf`: a frontend message, or a control
+/// message from the router (only on a connection that presented the internal
+/// token; anywhere else it is a protocol violation that ends the session).
+fn next_input(buf: &mut BytesMut, ctx: &DecodeContext, trusted: bool) -> Option<SessionInput> {
+    let violation =
+        |m: String| SessionInput::Fatal(PgError::new(sqlstate::PROTOCOL_VIOLATION, m).fatal());
+    if buf.first() == Some(&CONTROL_TAG) {
+        if !trusted {
+            return Some(violation(format!(
+                "invalid frontend message type {CONTROL_TAG}"
+            )));
+        }
+        if buf.len() < 5 {
+            return None;
+        }
+        let len = i32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]);
+        if len < 4 || len as usize > MAX_CONTROL {
+            return Some(violation(format!("invalid control message length {len}")));
+        }
+        if buf.len() < 1 + len as usize {
+            return None;
+        }
+        let message = buf.split_to(1 + len as usize);
+        return Some(match Control::decode(&message[5..]) {
+            Ok(c) => SessionInput::Control(c),
+            Err(e) => violation(e.to_string()),
+        });
+    }
+    match PgWireFrontendMessage::decode(buf, ctx) {
+        Ok(Some(msg)) => Some(SessionInput::Message(msg)),
+        Ok(None) => None,
+        Err(e) => Some(violation(format!("invalid message: {e}"))),
     }
 }
 

@@ -269,21 +269,23 @@ pub enum SessionCommand {
     NoOp(&'static str),
     /// Savepoints are not supported by the engine.
     Unsupported(&'static str),
-    /// `FLOE REFUSE 'message'`: what the router sends in place of a statement its
-    /// policy refused; answered with SQLSTATE 42501 and the message.
-    Refuse(String),
     /// `SELECT set_config('name', 'value', is_local)`.
     SetConfig {
         name: String,
         value: String,
         local: bool,
     },
-    /// `FLOE RESET`: the router returns a pooled connection; everything the
-    /// client left (transaction, statements, settings) is discarded.
+    /// The router returns a pooled connection (control message, never SQL):
+    /// everything the client left (transaction, statements, settings) is discarded.
     PoolReset,
-    /// `FLOE SESSION 'key' 'value' …`: the router hands a pooled connection to a
-    /// new client with these startup parameters (user, database, options).
-    PoolSession(Vec<(String, String)>),
+    /// The router hands a pooled connection to a new client (control message,
+    /// never SQL): its identity and startup parameters.
+    PoolSession {
+        user: String,
+        database: String,
+        superuser: bool,
+        params: Vec<(String, String)>,
+    },
     /// `CREATE SCHEMA [IF NOT EXISTS] name`: a lake namespace.
     CreateSchema {
         name: String,
@@ -301,8 +303,8 @@ pub enum SessionCommand {
         procedure: String,
         args: Vec<String>,
     },
-    /// `FLOE STATS`: the router collects the worker's counters (SSD cache) for
-    /// `/metrics`; they come back as ParameterStatus messages.
+    /// The router collects the worker's counters (SSD cache) for `/metrics`
+    /// (control message, never SQL); they come back as ParameterStatus messages.
     PoolStats,
 }
 
@@ -390,9 +392,6 @@ pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
             }
         }
         "SAVEPOINT" => Some(SessionCommand::Unsupported("SAVEPOINT")),
-        "FLOE" if words.get(1).map(String::as_str) == Some("RESET") => {
-            Some(SessionCommand::PoolReset)
-        }
         "CREATE" if words.get(1).map(String::as_str) == Some("SCHEMA") => {
             let rest: Vec<&Token> = toks.iter().skip(2).copied().collect();
             let if_not_exists = rest.len() >= 3
@@ -458,33 +457,6 @@ pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
                 procedure: words[1].to_ascii_lowercase(),
                 args,
             })
-        }
-        "FLOE" if words.get(1).map(String::as_str) == Some("STATS") => {
-            Some(SessionCommand::PoolStats)
-        }
-        "FLOE" if words.get(1).map(String::as_str) == Some("SESSION") => {
-            let values: Vec<String> = toks
-                .iter()
-                .filter_map(|t| match &t.tok {
-                    Tok::Str(s) => Some(s.clone()),
-                    _ => None,
-                })
-                .collect();
-            Some(SessionCommand::PoolSession(
-                values
-                    .chunks_exact(2)
-                    .map(|p| (p[0].clone(), p[1].clone()))
-                    .collect(),
-            ))
-        }
-        "FLOE" if words.get(1).map(String::as_str) == Some("REFUSE") => {
-            let message = toks.iter().find_map(|t| match &t.tok {
-                Tok::Str(s) => Some(s.clone()),
-                _ => None,
-            });
-            Some(SessionCommand::Refuse(
-                message.unwrap_or_else(|| "statement refused".into()),
-            ))
         }
         "RELEASE" => Some(SessionCommand::Unsupported("RELEASE SAVEPOINT")),
         "DISCARD" => match words.get(1).map(String::as_str) {
@@ -709,8 +681,9 @@ mod tests {
             Some(SessionCommand::Unsupported("SAVEPOINT"))
         );
         assert_eq!(c("SELECT 1"), None);
-        assert_eq!(c("FLOE RESET"), Some(SessionCommand::PoolReset));
-        assert_eq!(c("FLOE STATS"), Some(SessionCommand::PoolStats));
+        // The router's control travels as typed messages: no text is one.
+        assert_eq!(c("FLOE RESET"), None);
+        assert_eq!(c("FLOE STATS"), None);
         assert_eq!(
             c("CALL floe_register_parquet('logs.events', 's3://b/l/', hive_partitioning => true);"),
             Some(SessionCommand::FloeCall {
@@ -743,13 +716,7 @@ mod tests {
                 cascade: false
             })
         );
-        assert_eq!(
-            c("FLOE SESSION 'user' 'alice' 'application_name' 'psql'"),
-            Some(SessionCommand::PoolSession(vec![
-                ("user".into(), "alice".into()),
-                ("application_name".into(), "psql".into())
-            ]))
-        );
+        assert_eq!(c("FLOE SESSION 'user' 'alice' 'floe.superuser' 'on'"), None);
         assert_eq!(
             c("SELECT pg_catalog.set_config('search_path', 'public', false)"),
             Some(SessionCommand::SetConfig {
@@ -759,9 +726,5 @@ mod tests {
             })
         );
         assert_eq!(c("SELECT set_config('a', 'b', false), 1"), None);
-        assert_eq!(
-            c("FLOE REFUSE 'no ''files'''"),
-            Some(SessionCommand::Refuse("no 'files'".into()))
-        );
     }
 }

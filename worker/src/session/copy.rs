@@ -224,6 +224,13 @@ impl Session {
                     return Err(SessionError::ClientGone);
                 }
                 Some(SessionInput::Message(m)) => m,
+                Some(SessionInput::Control(_)) => {
+                    return Err(PgError::new(
+                        sqlstate::PROTOCOL_VIOLATION,
+                        "control message during COPY",
+                    )
+                    .into())
+                }
             };
             match msg {
                 M::CopyData(d) => decoder.feed(&d.data)?,

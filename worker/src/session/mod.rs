@@ -36,6 +36,8 @@ use crate::sql_text::{self, SessionCommand, Tok, Token};
 use crate::types::{oid, ValueKind};
 use crate::wire::{self, Field};
 use floe_catalog::LakeTxn;
+use floe_protocol::control::Control;
+use floe_sql::policy::{PolicyContext, STATEMENT_TOO_COMPLEX};
 
 /// Output is handed to the writer once this much is buffered.
 const FLUSH_BYTES: usize = 128 * 1024;
@@ -119,6 +121,9 @@ impl QueryControl {
 /// error (bad message, shutdown) that ends the session after it is sent.
 pub enum SessionInput {
     Message(PgWireFrontendMessage),
+    /// A typed control message from the router (session hand-over, reset,
+    /// stats, a refused message).
+    Control(Control),
     Fatal(PgError),
 }
 
@@ -130,6 +135,9 @@ pub struct SessionInit {
     pub default_params: Vec<(&'static str, String)>,
     pub pid: i32,
     pub secret: i32,
+    /// Whether the connection starts as a superuser (the router's own
+    /// connection does, until it hands the session to a client).
+    pub superuser: bool,
     /// The client's address, for the session log line.
     pub client: String,
     pub runtime: tokio::runtime::Handle,
@@ -292,6 +300,8 @@ pub struct Session {
     database: String,
     pid: i32,
     secret: i32,
+    /// Whether the session's user is a superuser (from the router's hand-over).
+    superuser: bool,
     client: String,
     /// Parameter defaults from the worker's configuration.
     default_params: Vec<(&'static str, String)>,
@@ -309,7 +319,8 @@ impl Session {
         writer: SocketWriter,
         rx: mpsc::Receiver<SessionInput>,
     ) -> Session {
-        let params = SessionParams::new(&init.user, &init.default_params, &init.startup_params);
+        let mut params = SessionParams::new(&init.user, &init.default_params, &init.startup_params);
+        params.set_server_value("is_superuser", if init.superuser { "on" } else { "off" });
         let default_params = init.default_params.clone();
         Session {
             writer,
@@ -334,9 +345,64 @@ impl Session {
             pid: init.pid,
             secret: init.secret,
             client: init.client,
+            superuser: init.superuser,
             default_params,
             conn,
         }
+    }
+
+    /// Fresh session parameters for this session's user, with `startup` applied
+    /// and `is_superuser` as authentication decided.
+    fn fresh_params(
+        &self,
+        defaults: &[(&str, String)],
+        startup: &[(String, String)],
+    ) -> SessionParams {
+        let mut p = SessionParams::new(&self.user, defaults, startup);
+        p.set_server_value("is_superuser", if self.superuser { "on" } else { "off" });
+        p
+    }
+
+    /// Carries out a control message from the router; `false` ends the session.
+    fn control(&mut self, c: Control) -> bool {
+        let cmd = match c {
+            Control::Refuse {
+                replaces,
+                sqlstate: code,
+                message,
+            } => {
+                let code = match code.as_str() {
+                    sqlstate::SYNTAX_ERROR => sqlstate::SYNTAX_ERROR,
+                    STATEMENT_TOO_COMPLEX => STATEMENT_TOO_COMPLEX,
+                    _ => sqlstate::INSUFFICIENT_PRIVILEGE,
+                };
+                let e = PgError::new(code, message);
+                if replaces == b'P' {
+                    let _ = self.extended(|_| Err(e.into()));
+                } else {
+                    self.report(Err(e.into()));
+                    self.ready_for_query();
+                }
+                return true;
+            }
+            Control::Reset => SessionCommand::PoolReset,
+            Control::Stats => SessionCommand::PoolStats,
+            Control::BeginSession {
+                user,
+                database,
+                superuser,
+                params,
+            } => SessionCommand::PoolSession {
+                user,
+                database,
+                superuser,
+                params,
+            },
+        };
+        let r = self.run_session_command(&cmd);
+        self.report(r);
+        self.ready_for_query();
+        true
     }
 
     /// Runs the session until the client terminates or disconnects.
@@ -360,6 +426,12 @@ impl Session {
                 };
                 let msg = match input {
                     SessionInput::Message(m) => m,
+                    SessionInput::Control(c) => {
+                        if self.control(c) {
+                            continue;
+                        }
+                        break;
+                    }
                     SessionInput::Fatal(e) => {
                         wire::error_or_notice(&mut self.out, &e);
                         break;
@@ -541,6 +613,14 @@ impl Session {
             wire::empty_query(&mut self.out);
             return Ok(());
         }
+        // The policy, on exactly the statements this session will run, before
+        // any of them runs.
+        self.check_policy(sql)?;
+        if pieces.len() > 1 {
+            for p in &pieces {
+                self.check_policy(p.text)?;
+            }
+        }
         if pieces.len() > 1 {
             self.check_syntax(sql, &pieces)?;
         }
@@ -585,6 +665,21 @@ impl Session {
         Ok(())
     }
 
+    /// Applies the SQL policy (`floe_sql::policy`) to one statement's text, as
+    /// the router did: a worker reached without the router is just as closed.
+    fn check_policy(&self, text: &str) -> SResult<()> {
+        let ctx = PolicyContext::for_database(&self.database);
+        floe_sql::policy::analyze(text, &ctx).map_err(|r| {
+            let code = match r.sqlstate {
+                sqlstate::SYNTAX_ERROR => sqlstate::SYNTAX_ERROR,
+                STATEMENT_TOO_COMPLEX => STATEMENT_TOO_COMPLEX,
+                _ => sqlstate::INSUFFICIENT_PRIVILEGE,
+            };
+            SessionError::Pg(PgError::new(code, r.message))
+        })?;
+        Ok(())
+    }
+
     /// Parses every statement of a multi-statement query before running any, so a
     /// syntax error anywhere runs nothing (as in Postgres).
     fn check_syntax(&mut self, sql: &str, pieces: &[Piece<'_>]) -> SResult<()> {
@@ -625,6 +720,7 @@ impl Session {
             )
             .into());
         }
+        self.check_policy(&m.query)?;
         if self.txn == TxnState::Failed
             && !pieces
                 .first()
@@ -937,15 +1033,27 @@ impl Session {
         }
         if let Some(SessionCommand::Set { name, .. } | SessionCommand::Reset(Some(name))) = command
         {
-            if !tokens.get(1).is_some_and(|t| t.is_word("VARIABLE"))
-                && !self.is_engine_setting(&name)?
-            {
+            // What reaches here is no Postgres parameter: the engine's settings
+            // and variables are not the client's to change.
+            if tokens.get(1).is_some_and(|t| t.is_word("VARIABLE")) {
                 return Err(PgError::new(
-                    sqlstate::UNDEFINED_OBJECT,
-                    format!("unrecognized configuration parameter \"{name}\""),
+                    sqlstate::INSUFFICIENT_PRIVILEGE,
+                    "SET VARIABLE is not allowed",
                 )
                 .into());
             }
+            if self.is_engine_setting(&name)? {
+                return Err(PgError::new(
+                    sqlstate::INSUFFICIENT_PRIVILEGE,
+                    format!("changing the engine setting \"{name}\" is not allowed"),
+                )
+                .into());
+            }
+            return Err(PgError::new(
+                sqlstate::UNDEFINED_OBJECT,
+                format!("unrecognized configuration parameter \"{name}\""),
+            )
+            .into());
         }
         // Typed placeholders: let DuckDB know the types the client declared.
         let casts: Vec<Option<&'static str>> =
@@ -1627,7 +1735,9 @@ impl Session {
                 self.statements.clear();
                 self.statement_cache.clear();
                 self.drop_temporary_objects()?;
-                self.params = SessionParams::new(&self.user, &self.default_params, &[]);
+                // Nobody holds the session until the router hands it on.
+                self.superuser = false;
+                self.params = self.fresh_params(&self.default_params.clone(), &[]);
                 wire::command_complete(&mut self.out, "DISCARD ALL");
             }
             SessionCommand::CreateSchema {
@@ -1685,6 +1795,15 @@ impl Session {
                 wire::command_complete(&mut self.out, "DROP SCHEMA");
             }
             SessionCommand::FloeCall { procedure, args } => {
+                // They register or delete files: Postgres keeps its file access
+                // (pg_read_file, lo_import) to superusers as well.
+                if !self.superuser {
+                    return Err(PgError::new(
+                        sqlstate::INSUFFICIENT_PRIVILEGE,
+                        format!("must be superuser to call {procedure}"),
+                    )
+                    .into());
+                }
                 let Some(lake) = self.lake.clone() else {
                     return Err(PgError::new(
                         sqlstate::FEATURE_NOT_SUPPORTED,
@@ -1718,7 +1837,12 @@ impl Session {
                 }
                 wire::command_complete(&mut self.out, "SHOW");
             }
-            SessionCommand::PoolSession(pairs) => {
+            SessionCommand::PoolSession {
+                user,
+                database,
+                superuser,
+                params,
+            } => {
                 if self.txn != TxnState::Idle {
                     return Err(PgError::new(
                         sqlstate::ACTIVE_SQL_TRANSACTION,
@@ -1726,27 +1850,15 @@ impl Session {
                     )
                     .into());
                 }
-                let get = |k: &str| {
-                    pairs
-                        .iter()
-                        .find(|(key, _)| key == k)
-                        .map(|(_, v)| v.clone())
-                };
-                if let Some(user) = get("user") {
-                    self.user = user;
-                }
-                if let Some(db) = get("database") {
-                    self.database = db;
-                }
-                let startup: Vec<(String, String)> = pairs
+                self.user = user.clone();
+                self.database = database.clone();
+                self.superuser = *superuser;
+                let startup: Vec<(String, String)> = params
                     .iter()
                     .filter(|(k, _)| k != "user" && k != "database" && !k.starts_with("floe."))
                     .cloned()
                     .collect();
-                self.params = SessionParams::new(&self.user, &self.default_params, &startup);
-                if let Some(su) = get("floe.superuser") {
-                    self.params.set_server_value("is_superuser", &su);
-                }
+                self.params = self.fresh_params(&self.default_params.clone(), &startup);
                 // The new client needs every reported parameter, as at startup.
                 for (k, v) in self.params.reported() {
                     wire::parameter_status(&mut self.out, k, &v);
@@ -1795,7 +1907,7 @@ impl Session {
                         self.params.set(n, None)?;
                     }
                     None => {
-                        let fresh = SessionParams::new(&self.user, &[], &[]);
+                        let fresh = self.fresh_params(&[], &[]);
                         for (k, v, _) in fresh.all() {
                             if self.params.get(k) != Some(&v) {
                                 let _ = self.params.set(k, None);
@@ -1835,7 +1947,7 @@ impl Session {
                 }
                 let before = self.params.clone();
                 let startup: Vec<(String, String)> = Vec::new();
-                let mut fresh = SessionParams::new(&self.user, &[], &startup);
+                let mut fresh = self.fresh_params(&[], &startup);
                 // application_name set at startup survives like other startup options do not;
                 // Postgres resets to the startup values, which are the session defaults.
                 if let Some(app) = before.get("application_name") {
@@ -1848,9 +1960,6 @@ impl Session {
                 wire::command_complete(&mut self.out, "DISCARD ALL");
             }
             SessionCommand::NoOp(tag) => wire::command_complete(&mut self.out, tag),
-            SessionCommand::Refuse(message) => {
-                return Err(PgError::new(sqlstate::INSUFFICIENT_PRIVILEGE, message.clone()).into());
-            }
             SessionCommand::Unsupported(what) => {
                 return Err(PgError::new(
                     sqlstate::FEATURE_NOT_SUPPORTED,

@@ -1,0 +1,741 @@
+//! The one SQL policy, enforced by the router and again by every worker on the
+//! text it is about to run: what a client's statement may touch. It fails closed:
+//! text that does not tokenize or parse is refused (42601), statements outside an
+//! allowlist of kinds are refused (42501), every function a statement calls must be
+//! on an allowlist (`functions.txt`: DuckDB's scalar, aggregate and window
+//! functions that reach no file, network, other database or engine setting; a
+//! short list of table functions), relation names cannot be file names or other
+//! databases, and statements too deep or too long for a parser's stack are
+//! refused with 54001 before any parser recursion sees them.
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+use std::sync::OnceLock;
+
+use sqlparser::ast::{
+    CopyTarget, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName, ObjectNamePart,
+    ObjectType, Set, Statement, TableFactor, Value, Visit, Visitor,
+};
+use sqlparser::dialect::{DuckDbDialect, PostgreSqlDialect};
+use sqlparser::parser::{Parser, ParserError};
+use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+
+/// Why a statement is refused, with the SQLSTATE the client gets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub sqlstate: &'static str,
+    pub message: String,
+}
+
+/// SQLSTATE 42501: the statement reaches outside what a client may touch.
+pub const INSUFFICIENT_PRIVILEGE: &str = "42501";
+/// SQLSTATE 42601: the text cannot be analysed.
+pub const SYNTAX_ERROR: &str = "42601";
+/// SQLSTATE 54001: the statement is too deep or too long to analyse safely.
+pub const STATEMENT_TOO_COMPLEX: &str = "54001";
+
+impl Refusal {
+    fn privilege(message: impl Into<String>) -> Refusal {
+        Refusal {
+            sqlstate: INSUFFICIENT_PRIVILEGE,
+            message: message.into(),
+        }
+    }
+    fn syntax(message: impl Into<String>) -> Refusal {
+        Refusal {
+            sqlstate: SYNTAX_ERROR,
+            message: message.into(),
+        }
+    }
+    fn too_complex(message: impl Into<String>) -> Refusal {
+        Refusal {
+            sqlstate: STATEMENT_TOO_COMPLEX,
+            message: message.into(),
+        }
+    }
+}
+
+/// Deepest bracket nesting a statement may have (Postgres's own limit is its
+/// stack; this keeps every recursive walk over the tree well inside ours).
+pub const MAX_NESTING: usize = 100;
+/// Most operators one statement may chain (`a OR b OR …`, `1 + 1 + …`): each one
+/// is a level of a left-deep tree that dropping or walking it recurses through.
+pub const MAX_OPERATORS: usize = 10_000;
+/// Most tokens in one query text.
+pub const MAX_TOKENS: usize = 2_000_000;
+/// Parser recursion limit (sqlparser's default is 50).
+const PARSER_RECURSION: usize = 100;
+/// Texts longer than this are analysed on a thread with a stack sized for the
+/// deepest tree the limits above allow.
+const BIG_TEXT: usize = 16 * 1024;
+const BIG_STACK: usize = 256 * 1024 * 1024;
+
+/// What kind of statement a client sent (the first one of a multi-statement
+/// query), for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatementClass {
+    Query,
+    Dml,
+    Ddl,
+    Session,
+    /// Reads the catalog (`pg_catalog`, `information_schema`).
+    Catalog,
+    Other,
+}
+
+impl StatementClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatementClass::Query => "query",
+            StatementClass::Dml => "dml",
+            StatementClass::Ddl => "ddl",
+            StatementClass::Session => "session",
+            StatementClass::Catalog => "catalog",
+            StatementClass::Other => "other",
+        }
+    }
+}
+
+/// Who is asking: the names a statement may use as its own database.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyContext {
+    /// Database (catalog) names three-part names may start with.
+    pub databases: Vec<String>,
+}
+
+impl PolicyContext {
+    /// The names Floe answers to as a database, plus the session's own.
+    pub fn for_database(database: &str) -> PolicyContext {
+        let mut databases = vec!["floe".to_string(), "postgres".to_string()];
+        let own = database.to_ascii_lowercase();
+        if !databases.contains(&own) {
+            databases.push(own);
+        }
+        PolicyContext { databases }
+    }
+}
+
+/// What the analysis found in an allowed text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Analysis {
+    pub class: StatementClass,
+    /// How many statements the text holds.
+    pub statements: usize,
+}
+
+/// Analyses `sql` once and applies the policy to every statement in it.
+pub fn analyze(sql: &str, ctx: &PolicyContext) -> Result<Analysis, Refusal> {
+    if sql.len() <= BIG_TEXT {
+        return analyze_here(sql, ctx);
+    }
+    // A long text can make a deep tree: walk and drop it on a stack sized for it.
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("floe-sql-policy".into())
+            .stack_size(BIG_STACK)
+            .spawn_scoped(s, || analyze_here(sql, ctx))
+            .map_err(|e| Refusal::too_complex(format!("cannot analyse the statement: {e}")))?
+            .join()
+            .unwrap_or_else(|_| Err(Refusal::too_complex("stack depth limit exceeded")))
+    })
+}
+
+fn analyze_here(sql: &str, ctx: &PolicyContext) -> Result<Analysis, Refusal> {
+    let pieces = split(sql)?;
+    let mut class = None;
+    for (start, end) in &pieces {
+        let piece = &sql[*start..*end];
+        let stmt = parse_one(piece)?;
+        check_statement(&stmt, ctx)?;
+        class.get_or_insert_with(|| classify(&stmt, piece));
+    }
+    Ok(Analysis {
+        class: class.unwrap_or(StatementClass::Other),
+        statements: pieces.len(),
+    })
+}
+
+/// Splits `sql` into its statements (byte ranges, blank ones left out) at `;`
+/// tokens, after bounding nesting, operator chains and length on the token
+/// stream, which is read without recursion, before any parser builds a tree.
+/// A text that does not tokenize (an unterminated comment or literal) is a
+/// syntax error.
+pub fn split(sql: &str) -> Result<Vec<(usize, usize)>, Refusal> {
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql)
+        .tokenize_with_location()
+        .map_err(|e| Refusal::syntax(format!("syntax error: {}", e.message)))?;
+    if tokens.len() > MAX_TOKENS {
+        return Err(Refusal::too_complex(format!(
+            "statement is too long: more than {MAX_TOKENS} tokens"
+        )));
+    }
+    let index = crate::spans::LineIndex::new(sql);
+    let mut pieces = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut end = 0usize;
+    let mut depth = 0usize;
+    let mut operators = 0usize;
+    for t in &tokens {
+        match &t.token {
+            Token::SemiColon => {
+                if let Some(s) = start.take() {
+                    pieces.push((s, end));
+                }
+                operators = 0;
+                continue;
+            }
+            Token::Whitespace(_) | Token::EOF => continue,
+            _ => {}
+        }
+        start.get_or_insert_with(|| index.offset(t.span.start));
+        end = index.offset(t.span.end);
+        match &t.token {
+            Token::LParen | Token::LBracket | Token::LBrace => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(Refusal::too_complex(format!(
+                        "stack depth limit exceeded: nesting deeper than {MAX_NESTING}"
+                    )));
+                }
+            }
+            Token::RParen | Token::RBracket | Token::RBrace => depth = depth.saturating_sub(1),
+            Token::Word(w)
+                if matches!(
+                    w.keyword,
+                    sqlparser::keywords::Keyword::AND
+                        | sqlparser::keywords::Keyword::OR
+                        | sqlparser::keywords::Keyword::NOT
+                ) =>
+            {
+                operators += 1
+            }
+            Token::Word(_)
+            | Token::Number(..)
+            | Token::Char(_)
+            | Token::SingleQuotedString(_)
+            | Token::DoubleQuotedString(_)
+            | Token::DollarQuotedString(_)
+            | Token::EscapedStringLiteral(_)
+            | Token::NationalStringLiteral(_)
+            | Token::HexStringLiteral(_)
+            | Token::Placeholder(_)
+            | Token::Comma
+            | Token::Period
+            | Token::Colon => {}
+            _ => operators += 1,
+        }
+        if operators > MAX_OPERATORS {
+            return Err(Refusal::too_complex(format!(
+                "stack depth limit exceeded: more than {MAX_OPERATORS} operators in one statement"
+            )));
+        }
+    }
+    if let Some(s) = start {
+        pieces.push((s, end));
+    }
+    Ok(pieces)
+}
+
+/// Parses one statement's text; anything but exactly one statement is refused.
+fn parse_one(piece: &str) -> Result<Statement, Refusal> {
+    // The `;` ends COPY … FROM STDIN, which otherwise takes what follows as data.
+    let text = format!("{piece}\n;");
+    let run = |dialect: &dyn sqlparser::dialect::Dialect| {
+        Parser::new(dialect)
+            .with_recursion_limit(PARSER_RECURSION)
+            .try_with_sql(&text)
+            .and_then(|mut p| p.parse_statements())
+    };
+    let statements = match run(&PostgreSqlDialect {}) {
+        Ok(s) => s,
+        Err(first) => match run(&DuckDbDialect {}) {
+            Ok(s) => s,
+            Err(_) => return Err(parse_refusal(first)),
+        },
+    };
+    let mut statements = statements.into_iter();
+    match (statements.next(), statements.next()) {
+        (Some(stmt), None) => {
+            if let Statement::Copy { values, .. } = &stmt {
+                if !values.is_empty() {
+                    return Err(Refusal::syntax(
+                        "COPY data must follow as CopyData messages",
+                    ));
+                }
+            }
+            Ok(stmt)
+        }
+        _ => Err(Refusal::syntax(
+            "syntax error: the text does not split into statements unambiguously",
+        )),
+    }
+}
+
+/// A parser error in Postgres's words where it can be: `syntax error at or near "x"`.
+fn parse_refusal(e: ParserError) -> Refusal {
+    match e {
+        ParserError::RecursionLimitExceeded => {
+            Refusal::too_complex("stack depth limit exceeded: statement nested too deeply")
+        }
+        ParserError::TokenizerError(m) | ParserError::ParserError(m) => {
+            let near = m
+                .split_once("found: ")
+                .map(|(_, rest)| {
+                    rest.split(" at Line:")
+                        .next()
+                        .unwrap_or(rest)
+                        .trim()
+                        .to_string()
+                })
+                .filter(|s| !s.is_empty());
+            match near {
+                Some(n) if n == "EOF" => Refusal::syntax("syntax error at end of input"),
+                Some(n) => Refusal::syntax(format!(
+                    "syntax error at or near \"{}\"",
+                    n.trim_matches('"')
+                )),
+                None => Refusal::syntax(format!("syntax error: {m}")),
+            }
+        }
+    }
+}
+
+fn classify(stmt: &Statement, sql: &str) -> StatementClass {
+    match stmt {
+        Statement::Query(_) | Statement::Explain { .. } | Statement::ExplainTable { .. } => {
+            let lower = sql.to_ascii_lowercase();
+            if ["pg_catalog.", "information_schema.", "pg_class", "pg_type"]
+                .iter()
+                .any(|p| lower.contains(p))
+            {
+                StatementClass::Catalog
+            } else {
+                StatementClass::Query
+            }
+        }
+        Statement::Insert(_)
+        | Statement::Update { .. }
+        | Statement::Delete(_)
+        | Statement::Merge { .. }
+        | Statement::Copy { .. } => StatementClass::Dml,
+        Statement::CreateTable(_)
+        | Statement::CreateView { .. }
+        | Statement::CreateSchema { .. }
+        | Statement::CreateIndex(_)
+        | Statement::AlterTable { .. }
+        | Statement::AlterView { .. }
+        | Statement::Drop { .. }
+        | Statement::Truncate { .. }
+        | Statement::Comment { .. } => StatementClass::Ddl,
+        Statement::Set(_)
+        | Statement::ShowVariable { .. }
+        | Statement::StartTransaction { .. }
+        | Statement::Commit { .. }
+        | Statement::Rollback { .. }
+        | Statement::Discard { .. } => StatementClass::Session,
+        _ => StatementClass::Other,
+    }
+}
+
+/// Procedures a client may `CALL` (the lakehouse procedures; the worker checks
+/// who may run them and where their paths point).
+pub const PROCEDURES: &[&str] = &[
+    "floe_register_parquet",
+    "floe_unregister_parquet",
+    "floe_register_iceberg",
+    "floe_remove_orphan_files",
+];
+
+/// Table functions a client may call in FROM: generators only.
+const TABLE_FUNCTIONS: &[&str] = &[
+    "generate_series",
+    "range",
+    "unnest",
+    "generate_subscripts",
+    "json_each",
+    "json_tree",
+    "regexp_split_to_table",
+    "_pg_expandarray",
+];
+
+/// Schemas a function name may be qualified with.
+const FUNCTION_SCHEMAS: &[&str] = &["pg_catalog", "main", "public", "information_schema"];
+
+fn scalar_functions() -> &'static HashSet<&'static str> {
+    static NAMES: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        include_str!("functions.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    })
+}
+
+/// Whether a client may call the function `name` (lower case) in an expression.
+pub fn function_allowed(name: &str) -> bool {
+    scalar_functions().contains(name)
+        || TABLE_FUNCTIONS.contains(&name)
+        // Floe's own session macros (the worker's pg_compat).
+        || (name.starts_with("floe_") && !PROCEDURES.contains(&name))
+}
+
+/// Postgres parameters `current_setting()` may read (the rest are the engine's).
+const READABLE_SETTINGS: &[&str] = &[
+    "application_name",
+    "bytea_output",
+    "client_encoding",
+    "client_min_messages",
+    "datestyle",
+    "default_transaction_isolation",
+    "default_transaction_read_only",
+    "extra_float_digits",
+    "idle_in_transaction_session_timeout",
+    "in_hot_standby",
+    "integer_datetimes",
+    "intervalstyle",
+    "is_superuser",
+    "jit",
+    "lc_messages",
+    "lc_monetary",
+    "lc_numeric",
+    "lc_time",
+    "lock_timeout",
+    "max_identifier_length",
+    "row_security",
+    "search_path",
+    "server_encoding",
+    "server_version",
+    "server_version_num",
+    "session_authorization",
+    "standard_conforming_strings",
+    "statement_timeout",
+    "synchronous_commit",
+    "timezone",
+    "timezone_abbreviations",
+    "transaction_isolation",
+    "transaction_read_only",
+    "work_mem",
+];
+
+fn ident_text(part: &ObjectNamePart) -> String {
+    match part {
+        ObjectNamePart::Identifier(i) => i.value.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn name_parts(name: &ObjectName) -> Vec<String> {
+    name.0.iter().map(ident_text).collect()
+}
+
+fn check_statement(stmt: &Statement, ctx: &PolicyContext) -> Result<(), Refusal> {
+    match stmt {
+        Statement::Query(_)
+        | Statement::Insert(_)
+        | Statement::Update { .. }
+        | Statement::Delete(_)
+        | Statement::Merge { .. }
+        | Statement::CreateView { .. }
+        | Statement::CreateSchema { .. }
+        | Statement::CreateIndex(_)
+        | Statement::AlterTable { .. }
+        | Statement::AlterView { .. }
+        | Statement::Truncate { .. }
+        | Statement::ShowVariable { .. }
+        | Statement::StartTransaction { .. }
+        | Statement::Commit { .. }
+        | Statement::Rollback { .. }
+        | Statement::Savepoint { .. }
+        | Statement::ReleaseSavepoint { .. }
+        | Statement::Discard { .. }
+        | Statement::Prepare { .. }
+        | Statement::Execute { .. }
+        | Statement::Deallocate { .. }
+        | Statement::Declare { .. }
+        | Statement::Fetch { .. }
+        | Statement::Close { .. }
+        | Statement::Comment { .. }
+        | Statement::Explain { .. }
+        | Statement::ExplainTable { .. }
+        | Statement::LISTEN { .. }
+        | Statement::UNLISTEN { .. }
+        | Statement::NOTIFY { .. } => {}
+        Statement::CreateTable(ct) => {
+            if ct.external || ct.location.is_some() {
+                return Err(Refusal::privilege(
+                    "CREATE EXTERNAL TABLE and table locations are not allowed",
+                ));
+            }
+        }
+        Statement::Drop { object_type, .. } => match object_type {
+            ObjectType::Table
+            | ObjectType::View
+            | ObjectType::Schema
+            | ObjectType::Index
+            | ObjectType::MaterializedView => {}
+            other => {
+                return Err(Refusal::privilege(format!("DROP {other} is not allowed")));
+            }
+        },
+        Statement::Set(set) => check_set(set)?,
+        Statement::Copy { target, .. } => match target {
+            CopyTarget::Stdin | CopyTarget::Stdout => {}
+            CopyTarget::File { .. } => return Err(Refusal::privilege(
+                "COPY to or from a server file is not allowed; use COPY … FROM STDIN or TO STDOUT",
+            )),
+            CopyTarget::Program { .. } => {
+                return Err(Refusal::privilege(
+                    "COPY to or from a program is not allowed",
+                ))
+            }
+        },
+        Statement::Call(f) => check_call(f)?,
+        other => return Err(Refusal::privilege(statement_not_allowed(other))),
+    }
+    let mut walker = Walker { ctx };
+    match stmt.visit(&mut walker) {
+        ControlFlow::Break(r) => Err(r),
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+fn statement_not_allowed(stmt: &Statement) -> String {
+    let text = stmt.to_string();
+    let words: Vec<&str> = text.split_whitespace().take(2).collect();
+    let kind = match words.as_slice() {
+        [a, b]
+            if ["CREATE", "DROP", "ALTER", "SHOW", "ATTACH", "DETACH"]
+                .contains(&a.to_ascii_uppercase().as_str()) =>
+        {
+            format!("{a} {b}")
+        }
+        [a, ..] => a.to_string(),
+        [] => "this statement".to_string(),
+    };
+    format!("{} is not allowed", kind.to_ascii_uppercase())
+}
+
+fn check_set(set: &Set) -> Result<(), Refusal> {
+    match set {
+        Set::SingleAssignment {
+            scope, variable, ..
+        } => {
+            if let Some(scope) = scope {
+                let s = scope.to_string().to_ascii_uppercase();
+                let s = s.trim().to_string();
+                if s == "GLOBAL" || s == "VARIABLE" {
+                    return Err(Refusal::privilege(format!("SET {s} is not allowed")));
+                }
+            }
+            if variable.0.len() > 2 {
+                return Err(Refusal::privilege(
+                    "SET of a qualified engine setting is not allowed",
+                ));
+            }
+            Ok(())
+        }
+        Set::ParenthesizedAssignments { .. } | Set::MultipleAssignments { .. } => Err(
+            Refusal::privilege("SET of several variables at once is not allowed"),
+        ),
+        _ => Ok(()),
+    }
+}
+
+fn check_call(f: &sqlparser::ast::Function) -> Result<(), Refusal> {
+    let parts = name_parts(&f.name);
+    let name = parts
+        .last()
+        .map(|s| s.to_ascii_lowercase())
+        .unwrap_or_default();
+    if parts.len() != 1 || !PROCEDURES.contains(&name.as_str()) {
+        return Err(Refusal::privilege(format!(
+            "CALL {} is not allowed",
+            parts.join(".")
+        )));
+    }
+    let FunctionArguments::List(list) = &f.args else {
+        return Ok(());
+    };
+    for arg in &list.args {
+        let e = match arg {
+            FunctionArg::Unnamed(FunctionArgExpr::Expr(e))
+            | FunctionArg::Named {
+                arg: FunctionArgExpr::Expr(e),
+                ..
+            } => e,
+            _ => return Err(Refusal::privilege("procedure arguments must be literals")),
+        };
+        let literal = match e {
+            Expr::Value(_) => true,
+            Expr::UnaryOp { expr, .. } => matches!(**expr, Expr::Value(_)),
+            _ => false,
+        };
+        if !literal {
+            return Err(Refusal::privilege("procedure arguments must be literals"));
+        }
+    }
+    Ok(())
+}
+
+struct Walker<'a> {
+    ctx: &'a PolicyContext,
+}
+
+impl Walker<'_> {
+    fn check_function_name(&self, name: &ObjectName, table: bool) -> Result<String, Refusal> {
+        let parts = name_parts(name);
+        let f = parts
+            .last()
+            .map(|s| s.to_ascii_lowercase())
+            .unwrap_or_default();
+        let qualifier_ok = match parts.len() {
+            1 => true,
+            2 => FUNCTION_SCHEMAS.contains(&parts[0].to_ascii_lowercase().as_str()),
+            _ => false,
+        };
+        let allowed = if table {
+            TABLE_FUNCTIONS.contains(&f.as_str())
+        } else {
+            // current_setting() is allowed on its argument (check_current_setting).
+            function_allowed(&f) || f == "current_setting"
+        };
+        if !qualifier_ok || !allowed {
+            return Err(Refusal::privilege(format!(
+                "function {} is not allowed",
+                parts.join(".")
+            )));
+        }
+        Ok(f)
+    }
+
+    fn check_relation(&self, name: &ObjectName) -> Result<(), Refusal> {
+        let parts = name_parts(name);
+        let shown = parts.join(".");
+        for p in &parts {
+            if p.is_empty()
+                || p.contains(['/', '\\', ':', '*', '?', '~', '\0'])
+                || p.to_ascii_lowercase().starts_with("duckdb_")
+                || p.to_ascii_lowercase().starts_with("pragma_")
+                || p.to_ascii_lowercase().starts_with("sqlite_")
+            {
+                return Err(Refusal::privilege(format!(
+                    "relation \"{shown}\" is not allowed: names cannot be files or engine objects"
+                )));
+            }
+        }
+        match parts.as_slice() {
+            [one] if one.contains('.') => Err(Refusal::privilege(format!(
+                "relation \"{shown}\" is not allowed: names cannot be files"
+            ))),
+            [db, _, _] if !self.ctx.databases.contains(&db.to_ascii_lowercase()) => {
+                Err(Refusal::privilege(format!(
+                    "cross-database references are not implemented: {shown}"
+                )))
+            }
+            [_, _, _, _, ..] => Err(Refusal::privilege(format!(
+                "improper qualified name (too many dotted names): {shown}"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_current_setting(&self, f: &sqlparser::ast::Function) -> Result<(), Refusal> {
+        let first = match &f.args {
+            FunctionArguments::List(l) => l.args.first(),
+            _ => None,
+        };
+        let name = match first {
+            Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))) => match &v.value {
+                Value::SingleQuotedString(s) | Value::EscapedStringLiteral(s) => Some(s.clone()),
+                _ => None,
+            },
+            _ => None,
+        };
+        match name {
+            Some(n) if READABLE_SETTINGS.contains(&n.to_ascii_lowercase().as_str()) => Ok(()),
+            // Custom (dotted) parameters are the client's own.
+            Some(n) if n.contains('.') && !n.to_ascii_lowercase().starts_with("floe.") => Ok(()),
+            _ => Err(Refusal::privilege(
+                "current_setting() may only read Postgres parameters named by a literal",
+            )),
+        }
+    }
+}
+
+impl Visitor for Walker<'_> {
+    type Break = Refusal;
+
+    fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<Refusal> {
+        match self.check_relation(relation) {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(r) => ControlFlow::Break(r),
+        }
+    }
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<Refusal> {
+        let r = match factor {
+            TableFactor::Table {
+                name,
+                args: Some(_),
+                ..
+            }
+            | TableFactor::Function { name, .. } => {
+                self.check_function_name(name, true).map(|_| ())
+            }
+            TableFactor::TableFunction { expr, .. } => match expr {
+                Expr::Function(f) => self.check_function_name(&f.name, true).map(|_| ()),
+                _ => Err(Refusal::privilege("this table expression is not allowed")),
+            },
+            TableFactor::Table { .. }
+            | TableFactor::Derived { .. }
+            | TableFactor::UNNEST { .. }
+            | TableFactor::NestedJoin { .. }
+            | TableFactor::Pivot { .. }
+            | TableFactor::Unpivot { .. } => Ok(()),
+            _ => Err(Refusal::privilege("this table expression is not allowed")),
+        };
+        match r {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(r) => ControlFlow::Break(r),
+        }
+    }
+
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<Refusal> {
+        if let Expr::Function(f) = expr {
+            let r = self.check_function_name(&f.name, false).and_then(|name| {
+                if name == "current_setting" {
+                    self.check_current_setting(f)
+                } else {
+                    Ok(())
+                }
+            });
+            if let Err(r) = r {
+                return ControlFlow::Break(r);
+            }
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// Whether `tokens` hold anything beyond whitespace and comments.
+pub fn is_blank(sql: &str) -> bool {
+    match Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize() {
+        Ok(tokens) => tokens.iter().all(|t| {
+            matches!(
+                t,
+                Token::Whitespace(
+                    Whitespace::Space
+                        | Whitespace::Newline
+                        | Whitespace::Tab
+                        | Whitespace::SingleLineComment { .. }
+                        | Whitespace::MultiLineComment(_)
+                ) | Token::SemiColon
+            )
+        }),
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests;
