@@ -81,7 +81,23 @@ impl ObjectStorage {
             .map(|(k, v)| (k.to_ascii_lowercase(), v))
             .collect();
         for (k, v) in &self.options {
+            if k == ALLOWED_LOCATIONS || k == INSTANCE_METADATA {
+                continue;
+            }
             out.push((object_store_key(k), v.clone()));
+        }
+        // Without credentials, S3 clients fall back to the instance metadata
+        // service, whose role may reach far more than this warehouse: only when
+        // the configuration says so (`[storage] instance_metadata = "true"`).
+        let imds = self
+            .options
+            .get(INSTANCE_METADATA)
+            .is_some_and(|v| v == "true");
+        if !imds && !out.iter().any(|(k, _)| k == "aws_metadata_endpoint") {
+            out.push((
+                "aws_metadata_endpoint".to_string(),
+                "http://127.0.0.1:9".to_string(),
+            ));
         }
         out
     }
@@ -96,6 +112,13 @@ impl ObjectStorage {
         got.bytes().await.map_err(|e| storage_error(location, e))
     }
 }
+
+/// `[storage]` key: comma-separated object-store prefixes, beyond the warehouse,
+/// that registered tables may live under.
+pub const ALLOWED_LOCATIONS: &str = "allowed_locations";
+/// `[storage]` key: "true" lets S3 credentials come from the instance metadata
+/// service.
+pub const INSTANCE_METADATA: &str = "instance_metadata";
 
 /// Maps the names Iceberg catalogs use for storage properties (`s3.endpoint`, …)
 /// and Floe's short names to object_store's configuration keys.

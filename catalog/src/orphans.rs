@@ -45,6 +45,9 @@ impl Lakehouse {
             }
         }
         let data_dir = format!("{}/data", metadata.location().trim_end_matches('/'));
+        // Only ever delete inside the warehouse (or an allowed location), after
+        // resolving symlinks, whatever a table's metadata says.
+        self.check_location(&data_dir)?;
         let (store, prefix) = storage.resolve(&data_dir)?;
         let cutoff = chrono::Utc::now()
             - chrono::Duration::from_std(older_than).unwrap_or(chrono::Duration::zero());

@@ -98,7 +98,7 @@ impl Lakehouse {
         table: &str,
         source: ParquetSource,
     ) -> Result<()> {
-        self.check_readable(&source.location)?;
+        self.check_location(&source.location)?;
         if self.listing_fresh().await?.has_relation(namespace, table) {
             return Err(CatalogError::Exists(format!(
                 "{}.{}",
@@ -154,7 +154,11 @@ impl Lakehouse {
         table: &str,
         metadata_location: &str,
     ) -> Result<()> {
-        self.check_readable(metadata_location)?;
+        self.check_location(metadata_location)?;
+        // The table's own location is where its writes go and what orphan
+        // removal deletes under: it must be inside as well.
+        let table_location = self.metadata_table_location(metadata_location).await?;
+        self.check_location(&table_location)?;
         if self.listing_fresh().await?.has_relation(namespace, table) {
             return Err(CatalogError::Exists(format!(
                 "{}.{}",
@@ -313,26 +317,67 @@ impl Lakehouse {
         Ok(arrow)
     }
 
-    /// Refuses local paths outside the warehouse: registering one would read
-    /// server files the sandbox keeps clients away from.
-    fn check_readable(&self, location: &str) -> Result<()> {
+    /// Refuses locations outside the warehouse and the configured
+    /// `[storage] allowed_locations` prefixes: registering one would read (and,
+    /// for an Iceberg table, write and delete) what clients are kept away from.
+    /// Local paths are compared after resolving symlinks.
+    pub fn check_location(&self, location: &str) -> Result<()> {
         let url = location_url(location)?;
-        if url.scheme() != "file" {
-            return Ok(());
+        let forbidden = || {
+            CatalogError::Forbidden(format!(
+                "location {location} is outside the warehouse and the allowed locations"
+            ))
+        };
+        if url.path().split('/').any(|s| s == "..") {
+            return Err(forbidden());
         }
-        let warehouse = location_url(&self.config().warehouse)?;
-        let inside = warehouse.scheme() == "file"
-            && url
-                .path()
-                .starts_with(&format!("{}/", warehouse.path().trim_end_matches('/')))
-            && !url.path().split('/').any(|s| s == "..");
-        if inside {
-            Ok(())
-        } else {
-            Err(CatalogError::Forbidden(format!(
-                "local path {location} is outside the warehouse"
-            )))
+        let mut prefixes = vec![self.config().warehouse.clone()];
+        if let Some(list) = self
+            .config()
+            .storage
+            .get(crate::object_storage::ALLOWED_LOCATIONS)
+        {
+            prefixes.extend(list.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()));
         }
+        for prefix in prefixes {
+            let Ok(base) = location_url(&prefix) else {
+                continue;
+            };
+            if base.scheme() != url.scheme() || base.authority() != url.authority() {
+                continue;
+            }
+            if url.scheme() == "file" {
+                let (Ok(base), Ok(path)) = (base.to_file_path(), url.to_file_path()) else {
+                    continue;
+                };
+                if let (Some(base), Some(path)) = (resolved(&base), resolved(&path)) {
+                    if path.starts_with(&base) && path != base {
+                        return Ok(());
+                    }
+                }
+            } else {
+                let base_path = format!("{}/", base.path().trim_end_matches('/'));
+                if url.path().starts_with(&base_path) || base.path().trim_end_matches('/').is_empty() {
+                    return Ok(());
+                }
+            }
+        }
+        Err(forbidden())
+    }
+
+    /// The location an Iceberg metadata file names for its table.
+    async fn metadata_table_location(&self, metadata_location: &str) -> Result<String> {
+        let bytes = self.storage().read_all(metadata_location).await?;
+        let bad = |message: String| CatalogError::Storage {
+            path: metadata_location.to_string(),
+            message,
+        };
+        let json: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        json.get("location")
+            .and_then(|l| l.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| bad("the metadata names no table location".into()))
     }
 
     async fn ensure_namespace(&self, namespace: &NamespaceIdent) -> Result<()> {
@@ -466,5 +511,24 @@ mod tests {
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].0, "logs");
         assert!(r[0].1.hive_partitioning);
+    }
+}
+
+/// `path` with symlinks resolved: the longest existing ancestor canonicalized,
+/// the rest appended (a location may not exist yet).
+fn resolved(path: &std::path::Path) -> Option<std::path::PathBuf> {
+    let mut rest = Vec::new();
+    let mut cur = path.to_path_buf();
+    loop {
+        if let Ok(c) = std::fs::canonicalize(&cur) {
+            let mut out = c;
+            for part in rest.iter().rev() {
+                out.push(part);
+            }
+            return Some(out);
+        }
+        let name = cur.file_name()?.to_os_string();
+        rest.push(name);
+        cur = cur.parent()?.to_path_buf();
     }
 }
