@@ -337,7 +337,11 @@ impl Lakehouse {
             .storage
             .get(crate::object_storage::ALLOWED_LOCATIONS)
         {
-            prefixes.extend(list.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()));
+            prefixes.extend(
+                list.split(',')
+                    .map(|p| p.trim().to_string())
+                    .filter(|p| !p.is_empty()),
+            );
         }
         for prefix in prefixes {
             let Ok(base) = location_url(&prefix) else {
@@ -357,7 +361,9 @@ impl Lakehouse {
                 }
             } else {
                 let base_path = format!("{}/", base.path().trim_end_matches('/'));
-                if url.path().starts_with(&base_path) || base.path().trim_end_matches('/').is_empty() {
+                if url.path().starts_with(&base_path)
+                    || base.path().trim_end_matches('/').is_empty()
+                {
                     return Ok(());
                 }
             }
@@ -449,6 +455,25 @@ pub fn registrations(properties: &HashMap<String, String>) -> Vec<(String, Parqu
     out
 }
 
+/// `path` with symlinks resolved: the longest existing ancestor canonicalized,
+/// the rest appended (a location may not exist yet).
+fn resolved(path: &std::path::Path) -> Option<std::path::PathBuf> {
+    let mut rest = Vec::new();
+    let mut cur = path.to_path_buf();
+    loop {
+        if let Ok(c) = std::fs::canonicalize(&cur) {
+            let mut out = c;
+            for part in rest.iter().rev() {
+                out.push(part);
+            }
+            return Some(out);
+        }
+        let name = cur.file_name()?.to_os_string();
+        rest.push(name);
+        cur = cur.parent()?.to_path_buf();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -511,24 +536,5 @@ mod tests {
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].0, "logs");
         assert!(r[0].1.hive_partitioning);
-    }
-}
-
-/// `path` with symlinks resolved: the longest existing ancestor canonicalized,
-/// the rest appended (a location may not exist yet).
-fn resolved(path: &std::path::Path) -> Option<std::path::PathBuf> {
-    let mut rest = Vec::new();
-    let mut cur = path.to_path_buf();
-    loop {
-        if let Ok(c) = std::fs::canonicalize(&cur) {
-            let mut out = c;
-            for part in rest.iter().rev() {
-                out.push(part);
-            }
-            return Some(out);
-        }
-        let name = cur.file_name()?.to_os_string();
-        rest.push(name);
-        cur = cur.parent()?.to_path_buf();
     }
 }

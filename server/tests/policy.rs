@@ -31,12 +31,17 @@ fn code(e: &tokio_postgres::Error) -> String {
         .unwrap_or_else(|| format!("{e}"))
 }
 
+fn refused(e: &tokio_postgres::Error) -> bool {
+    matches!(code(e).as_str(), "42501" | "42601")
+}
+
 async fn assert_all_refused(c: &tokio_postgres::Client, layer: &str) {
     for sql in HOSTILE {
+        // 42501 for what the policy refuses, 42601 for text it cannot analyse.
         let e = c.simple_query(sql).await.expect_err(sql);
-        assert_eq!(code(&e), "42501", "{layer}, simple: {sql}: {e:?}");
+        assert!(refused(&e), "{layer}, simple: {sql}: {e:?}");
         let e = c.query(*sql, &[]).await.expect_err(sql);
-        assert_eq!(code(&e), "42501", "{layer}, extended: {sql}: {e:?}");
+        assert!(refused(&e), "{layer}, extended: {sql}: {e:?}");
     }
     assert!(!std::path::Path::new("/tmp/floe-policy-test.csv").exists());
     assert!(!std::path::Path::new("/tmp/floe-policy-dump").exists());
@@ -55,7 +60,7 @@ async fn router_refuses_before_the_worker() {
         .as_db_error()
         .map(|d| d.message().to_string())
         .unwrap_or_default();
-    assert!(msg.contains("INSTALL and LOAD are not allowed"), "{msg}");
+    assert!(msg.contains("INSTALL is not allowed"), "{msg}");
     // A refused statement inside a transaction fails it, as any error does.
     c.batch_execute("BEGIN").await.expect("begin");
     assert_eq!(
@@ -80,11 +85,7 @@ async fn router_refuses_before_the_worker() {
         "FLOE RESET",
         "FLOE STATS",
     ] {
-        assert_eq!(
-            code(&c.simple_query(sql).await.expect_err(sql)),
-            "42501",
-            "{sql}"
-        );
+        assert!(refused(&c.simple_query(sql).await.expect_err(sql)), "{sql}");
     }
     let after: String = c
         .query_one("SELECT current_user", &[])

@@ -683,10 +683,10 @@ impl Visitor for Walker<'_> {
             | TableFactor::Function { name, .. } => {
                 self.check_function_name(name, true).map(|_| ())
             }
-            TableFactor::TableFunction { expr, .. } => match expr {
-                Expr::Function(f) => self.check_function_name(&f.name, true).map(|_| ()),
-                _ => Err(Refusal::privilege("this table expression is not allowed")),
-            },
+            TableFactor::TableFunction {
+                expr: Expr::Function(f),
+                ..
+            } => self.check_function_name(&f.name, true).map(|_| ()),
             TableFactor::Table { .. }
             | TableFactor::Derived { .. }
             | TableFactor::UNNEST { .. }

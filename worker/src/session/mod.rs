@@ -1737,7 +1737,7 @@ impl Session {
                 self.drop_temporary_objects()?;
                 // Nobody holds the session until the router hands it on.
                 self.superuser = false;
-                self.params = self.fresh_params(&self.default_params.clone(), &[]);
+                self.params = self.fresh_params(&self.default_params, &[]);
                 wire::command_complete(&mut self.out, "DISCARD ALL");
             }
             SessionCommand::CreateSchema {
@@ -1858,7 +1858,7 @@ impl Session {
                     .filter(|(k, _)| k != "user" && k != "database" && !k.starts_with("floe."))
                     .cloned()
                     .collect();
-                self.params = self.fresh_params(&self.default_params.clone(), &startup);
+                self.params = self.fresh_params(&self.default_params, &startup);
                 // The new client needs every reported parameter, as at startup.
                 for (k, v) in self.params.reported() {
                     wire::parameter_status(&mut self.out, k, &v);
