@@ -236,10 +236,60 @@ pub fn split(sql: &str) -> Result<Vec<(usize, usize)>, Refusal> {
     Ok(pieces)
 }
 
+/// `piece` without Floe's time-travel clauses (`t AT (VERSION => 42)`,
+/// `AT (TIMESTAMP => '…')`), which no sqlparser dialect reads; each holds a
+/// single literal, so there is nothing in it to check.
+fn without_time_travel(piece: &str) -> std::borrow::Cow<'_, str> {
+    use sqlparser::keywords::Keyword;
+    if !piece.to_ascii_uppercase().contains("=>") {
+        return std::borrow::Cow::Borrowed(piece);
+    }
+    let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, piece).tokenize() else {
+        return std::borrow::Cow::Borrowed(piece);
+    };
+    let sig: Vec<usize> = (0..tokens.len())
+        .filter(|i| !matches!(tokens[*i], Token::Whitespace(_)))
+        .collect();
+    let mut drop = vec![false; tokens.len()];
+    let mut found = false;
+    for w in sig.windows(6) {
+        let [at, lp, kind, arrow, value, rp] = [w[0], w[1], w[2], w[3], w[4], w[5]];
+        let is_at = matches!(&tokens[at], Token::Word(x) if x.keyword == Keyword::AT);
+        let is_kind = matches!(&tokens[kind], Token::Word(x)
+            if x.value.eq_ignore_ascii_case("VERSION") || x.value.eq_ignore_ascii_case("TIMESTAMP"));
+        let literal = matches!(
+            &tokens[value],
+            Token::Number(..) | Token::SingleQuotedString(_) | Token::Placeholder(_)
+        );
+        if is_at
+            && tokens[lp] == Token::LParen
+            && is_kind
+            && tokens[arrow] == Token::RArrow
+            && literal
+            && tokens[rp] == Token::RParen
+        {
+            drop[at..=rp].iter_mut().for_each(|d| *d = true);
+            found = true;
+        }
+    }
+    if !found {
+        return std::borrow::Cow::Borrowed(piece);
+    }
+    let mut out = String::with_capacity(piece.len());
+    for (i, t) in tokens.iter().enumerate() {
+        if drop[i] {
+            out.push(' ');
+        } else {
+            out.push_str(&t.to_string());
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Parses one statement's text; anything but exactly one statement is refused.
 fn parse_one(piece: &str) -> Result<Statement, Refusal> {
     // The `;` ends COPY … FROM STDIN, which otherwise takes what follows as data.
-    let text = format!("{piece}\n;");
+    let text = format!("{}\n;", without_time_travel(piece));
     let run = |dialect: &dyn sqlparser::dialect::Dialect| {
         Parser::new(dialect)
             .with_recursion_limit(PARSER_RECURSION)

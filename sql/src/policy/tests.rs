@@ -134,6 +134,8 @@ fn ordinary_sql_passes() {
         "SELECT 'a' ~ 'b', E'\\n', $$x$$",
         "DELETE FROM t USING u WHERE t.a = u.a",
         "UPDATE t SET a = u.a FROM u WHERE t.b = u.b",
+        "SELECT id FROM shop.items AT (VERSION => 4415549721138800351) ORDER BY id",
+        "SELECT * FROM s.t AT (TIMESTAMP => '2026-01-01 00:00:00') x",
     ] {
         assert!(check(sql).is_ok(), "{sql}: {:?}", check(sql));
     }
