@@ -159,6 +159,9 @@ pub async fn worker(config: Config, id: Option<usize>) -> Result<(), RunError> {
     if let Some(tz) = &config.session.timezone {
         defaults.push(("TimeZone", tz.clone()));
     }
+    if let Some(id) = id {
+        defaults.push(("floe.worker", id.to_string()));
+    }
     let lake = floe_catalog::Lakehouse::open(lake_config).await?;
     // The cache downloads through the same per-bucket stores as the catalog.
     let cache = floe_worker::FileCache::new(

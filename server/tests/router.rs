@@ -8,17 +8,14 @@ use std::time::Duration;
 use common::FloeServer;
 
 async fn worker_id(c: &tokio_postgres::Client) -> String {
-    // Each worker has its own DuckDB file under workers/<id>/.
-    let row = c
-        .query_one(
-            "SELECT path FROM duckdb_databases() WHERE database_name = current_database()",
-            &[],
-        )
-        .await
-        .expect("database path");
-    let path: String = row.get(0);
-    let after = path.split("/workers/").nth(1).expect("worker dir in path");
-    after.split('/').next().expect("id").to_string()
+    // Each worker reports its --id as the read-only parameter floe.worker.
+    let rows = c.simple_query("SHOW floe.worker").await.expect("worker id");
+    rows.iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_string),
+            _ => None,
+        })
+        .expect("a row")
 }
 
 fn pid_of_worker(server: &FloeServer, id: &str) -> u32 {

@@ -31,6 +31,8 @@ pub struct Refusal {
 pub const INSUFFICIENT_PRIVILEGE: &str = "42501";
 /// SQLSTATE 42601: the text cannot be analysed.
 pub const SYNTAX_ERROR: &str = "42601";
+/// SQLSTATE 42883: a function clients cannot see.
+pub const UNDEFINED_FUNCTION: &str = "42883";
 /// SQLSTATE 54001: the statement is too deep or too long to analyse safely.
 pub const STATEMENT_TOO_COMPLEX: &str = "54001";
 
@@ -286,8 +288,59 @@ fn without_time_travel(piece: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// Postgres session statements sqlparser does not read, made only of words:
+/// `RESET name` / `RESET ALL` (the worker keeps engine settings out) and
+/// `ABORT` / `END` [TRANSACTION | WORK], as the statements they mean.
+fn session_word_statement(piece: &str) -> Option<Statement> {
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, piece)
+        .tokenize()
+        .ok()?;
+    let words: Vec<String> = tokens
+        .iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .map(|t| match t {
+            Token::Word(w) if w.quote_style.is_none() => Some(w.value.to_ascii_uppercase()),
+            Token::Word(w) => Some(w.value.clone()),
+            Token::Period => Some(".".to_string()),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let first = words.first()?.as_str();
+    let rest = &words[1..];
+    let txn_tail =
+        rest.is_empty() || (rest.len() == 1 && (rest[0] == "TRANSACTION" || rest[0] == "WORK"));
+    let text = match first {
+        "RESET" if !rest.is_empty() && rest.len() <= 3 => return reset_statement(rest),
+        "ABORT" if txn_tail => "ROLLBACK",
+        "END" if txn_tail => "COMMIT",
+        _ => return None,
+    };
+    Parser::parse_sql(&PostgreSqlDialect {}, text)
+        .ok()?
+        .into_iter()
+        .next()
+}
+
+/// `RESET …` as a statement to check: a SHOW of the same name (both read a
+/// session parameter's name and nothing else).
+fn reset_statement(rest: &[String]) -> Option<Statement> {
+    if rest
+        .iter()
+        .any(|w| w != "." && !w.chars().all(|c| c.is_alphanumeric() || c == '_'))
+    {
+        return None;
+    }
+    Parser::parse_sql(&PostgreSqlDialect {}, &format!("SHOW {}", rest.concat()))
+        .ok()?
+        .into_iter()
+        .next()
+}
+
 /// Parses one statement's text; anything but exactly one statement is refused.
 fn parse_one(piece: &str) -> Result<Statement, Refusal> {
+    if let Some(stmt) = session_word_statement(piece) {
+        return Ok(stmt);
+    }
     // The `;` ends COPY … FROM STDIN, which otherwise takes what follows as data.
     let text = format!("{}\n;", without_time_travel(piece));
     let run = |dialect: &dyn sqlparser::dialect::Dialect| {
@@ -408,6 +461,58 @@ const TABLE_FUNCTIONS: &[&str] = &[
     "_pg_expandarray",
 ];
 
+/// The engine's functions that reach files, the network, other databases,
+/// settings or SQL text, refused with 42501 by name (everything else off the
+/// allowlist is refused too, as a function that does not exist).
+fn is_denied_function(name: &str) -> bool {
+    const PREFIXES: &[&str] = &[
+        "read_",
+        "parquet_",
+        "duckdb_",
+        "pragma_",
+        "iceberg_",
+        "delta_",
+        "json_execute",
+        "sqlite_",
+        "postgres_",
+        "mysql_",
+        "pg_read",
+        "pg_ls_",
+        "pg_stat_file",
+        "lo_",
+        "http",
+        "arrow_",
+        "test_",
+    ];
+    const NAMES: &[&str] = &[
+        "glob",
+        "query",
+        "query_table",
+        "sniff_csv",
+        "getenv",
+        "current_setting",
+        "which_secret",
+        "checkpoint",
+        "force_checkpoint",
+        "enable_logging",
+        "disable_logging",
+        "enable_profiling",
+        "disable_profiling",
+        "truncate_duckdb_logs",
+        "summary",
+        "seq_scan",
+        "pandas_scan",
+        "python_map_function",
+        "register_external_resource",
+        "add_grammar_extension",
+        "remove_grammar_extension",
+        "create_external_resource",
+        "dblink",
+        "copy_to",
+    ];
+    NAMES.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
 /// Schemas a function name may be qualified with.
 const FUNCTION_SCHEMAS: &[&str] = &["pg_catalog", "main", "public", "information_schema"];
 
@@ -466,6 +571,7 @@ const READABLE_SETTINGS: &[&str] = &[
     "transaction_isolation",
     "transaction_read_only",
     "work_mem",
+    "floe.worker",
 ];
 
 fn ident_text(part: &ObjectNamePart) -> String {
@@ -650,11 +756,19 @@ impl Walker<'_> {
             // current_setting() is allowed on its argument (check_current_setting).
             function_allowed(&f) || f == "current_setting"
         };
-        if !qualifier_ok || !allowed {
+        if !qualifier_ok || (!allowed && is_denied_function(&f)) {
             return Err(Refusal::privilege(format!(
                 "function {} is not allowed",
                 parts.join(".")
             )));
+        }
+        if !allowed {
+            // Not on the allowlist and not one of the engine's own: for the
+            // client it does not exist, as Postgres would say.
+            return Err(Refusal {
+                sqlstate: UNDEFINED_FUNCTION,
+                message: format!("function {} does not exist", parts.join(".")),
+            });
         }
         Ok(f)
     }

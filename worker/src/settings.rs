@@ -86,6 +86,13 @@ const GUCS: &[Guc] = &[
         description: "Sets the maximum allowed idle time between queries, when in a transaction.",
     },
     Guc {
+        name: "floe.worker",
+        default: "",
+        reported: false,
+        read_only: true,
+        description: "Shows which Floe worker runs this session (its --id).",
+    },
+    Guc {
         name: "floe.lake_scan",
         default: "",
         reported: false,
@@ -305,8 +312,15 @@ impl SessionParams {
             .collect();
         values.insert("session_authorization", user.to_string());
         let mut p = SessionParams { values };
+        // Defaults come from the configuration, so they may set read-only
+        // parameters the server decides (`floe.worker`).
         for (k, v) in defaults {
-            let _ = p.set(k, Some(v));
+            match find(k) {
+                Some(g) if g.read_only => p.set_server_value(k, v),
+                _ => {
+                    let _ = p.set(k, Some(v));
+                }
+            }
         }
         for (k, v) in startup {
             if find(k).is_some_and(|g| !g.read_only) {

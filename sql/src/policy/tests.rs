@@ -136,6 +136,10 @@ fn ordinary_sql_passes() {
         "UPDATE t SET a = u.a FROM u WHERE t.b = u.b",
         "SELECT id FROM shop.items AT (VERSION => 4415549721138800351) ORDER BY id",
         "SELECT * FROM s.t AT (TIMESTAMP => '2026-01-01 00:00:00') x",
+        "RESET TimeZone; SHOW timezone",
+        "RESET ALL",
+        "ABORT",
+        "END",
     ] {
         assert!(check(sql).is_ok(), "{sql}: {:?}", check(sql));
     }
@@ -211,6 +215,14 @@ fn the_function_list_holds_no_file_function() {
         assert!(!function_allowed(f), "{f}");
     }
     assert!(function_allowed("lower"));
+    assert_eq!(
+        check("SELECT no_such_function(1)").unwrap_err().sqlstate,
+        UNDEFINED_FUNCTION
+    );
+    assert_eq!(
+        check("SELECT read_text('x')").unwrap_err().sqlstate,
+        INSUFFICIENT_PRIVILEGE
+    );
     assert!(function_allowed("floe_format_type"));
     assert!(!function_allowed("floe_register_parquet"));
 }

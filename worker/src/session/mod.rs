@@ -374,6 +374,7 @@ impl Session {
                 let code = match code.as_str() {
                     sqlstate::SYNTAX_ERROR => sqlstate::SYNTAX_ERROR,
                     STATEMENT_TOO_COMPLEX => STATEMENT_TOO_COMPLEX,
+                    sqlstate::UNDEFINED_FUNCTION => sqlstate::UNDEFINED_FUNCTION,
                     _ => sqlstate::INSUFFICIENT_PRIVILEGE,
                 };
                 let e = PgError::new(code, message);
@@ -673,6 +674,7 @@ impl Session {
             let code = match r.sqlstate {
                 sqlstate::SYNTAX_ERROR => sqlstate::SYNTAX_ERROR,
                 STATEMENT_TOO_COMPLEX => STATEMENT_TOO_COMPLEX,
+                sqlstate::UNDEFINED_FUNCTION => sqlstate::UNDEFINED_FUNCTION,
                 _ => sqlstate::INSUFFICIENT_PRIVILEGE,
             };
             SessionError::Pg(PgError::new(code, r.message))
