@@ -489,7 +489,7 @@ def test_tables_on_s3_are_read_through_the_ssd_cache():
         admin = free_port()
         server = Server(
             f'[catalog]\nuri = "sqlite:{root}/catalog.db"\nwarehouse = "s3://lake/warehouse"\n'
-            f'[storage]\nendpoint = "{endpoint}"\nregion = "us-east-1"\n'
+            f'[storage]\nendpoint = "{endpoint}"\nregion = "us-east-1"\nallowed_locations = "s3://lake/raw/"\n'
             'access_key_id = "test"\nsecret_access_key = "test"\nallow_http = "true"\n'
             f'[cache]\ndir = "{root}/cache"\nssd_max_bytes = {bound}\n'
             f'[admin]\nlisten = "127.0.0.1:{admin}"\n'
