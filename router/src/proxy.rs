@@ -180,58 +180,39 @@ impl Router {
                 Some(acceptor) => {
                     client.write_all(b"S").await?;
                     let tls = within(deadline, acceptor.accept(client)).await?;
-                    self.session(tls, true, None, peer, shutdown, deadline, slot)
+                    self.session(tls, handshake(true, None, peer, deadline, slot), shutdown)
                         .await
                 }
                 None => {
                     client.write_all(b"N").await?;
                     let fd = own_fd(&client);
-                    self.session(client, false, fd, peer, shutdown, deadline, slot)
+                    self.session(client, handshake(false, fd, peer, deadline, slot), shutdown)
                         .await
                 }
             },
             StartupPacket::GssEncRequest => {
                 client.write_all(b"N").await?;
                 let fd = own_fd(&client);
-                self.session(client, false, fd, peer, shutdown, deadline, slot)
+                self.session(client, handshake(false, fd, peer, deadline, slot), shutdown)
                     .await
             }
             first => {
-                let fd = own_fd(&client);
-                let hs = Handshake {
-                    tls: false,
-                    client_fd: fd,
-                    peer,
-                    deadline,
-                    slot,
-                };
+                let hs = handshake(false, own_fd(&client), peer, deadline, slot);
                 self.session_after(client, hs, shutdown, first).await
             }
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn session<S>(
         self: Arc<Self>,
         mut client: S,
-        tls: bool,
-        client_fd: Option<OwnedFd>,
-        peer: String,
+        hs: Handshake,
         shutdown: watch::Receiver<bool>,
-        deadline: tokio::time::Instant,
-        slot: Option<ConnectionSlot>,
     ) -> std::io::Result<()>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send,
     {
-        let first = within(deadline, startup::read_startup_packet(&mut client)).await?;
-        let hs = Handshake {
-            tls,
-            client_fd,
-            peer,
-            deadline,
-            slot,
-        };
+        let first = within(hs.deadline, startup::read_startup_packet(&mut client)).await?;
         self.session_after(client, hs, shutdown, first).await
     }
 
@@ -566,6 +547,22 @@ struct Handshake {
     peer: String,
     deadline: tokio::time::Instant,
     slot: Option<ConnectionSlot>,
+}
+
+fn handshake(
+    tls: bool,
+    client_fd: Option<OwnedFd>,
+    peer: String,
+    deadline: tokio::time::Instant,
+    slot: Option<ConnectionSlot>,
+) -> Handshake {
+    Handshake {
+        tls,
+        client_fd,
+        peer,
+        deadline,
+        slot,
+    }
 }
 
 /// Runs `f` until `deadline`; past it the connection is dropped (as Postgres does

@@ -18,7 +18,7 @@ use sqlparser::ast::{
 };
 use sqlparser::dialect::{DuckDbDialect, PostgreSqlDialect};
 use sqlparser::parser::{Parser, ParserError};
-use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+use sqlparser::tokenizer::{Token, Tokenizer};
 
 /// Why a statement is refused, with the SQLSTATE the client gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +37,15 @@ pub const UNDEFINED_FUNCTION: &str = "42883";
 pub const STATEMENT_TOO_COMPLEX: &str = "54001";
 
 impl Refusal {
+    /// A refusal's SQLSTATE as a static code, from text another process sent
+    /// (anything unknown reads as 42501).
+    pub fn code_of(sqlstate: &str) -> &'static str {
+        [SYNTAX_ERROR, STATEMENT_TOO_COMPLEX, UNDEFINED_FUNCTION]
+            .into_iter()
+            .find(|c| *c == sqlstate)
+            .unwrap_or(INSUFFICIENT_PRIVILEGE)
+    }
+
     fn privilege(message: impl Into<String>) -> Refusal {
         Refusal {
             sqlstate: INSUFFICIENT_PRIVILEGE,
@@ -879,25 +888,6 @@ impl Visitor for Walker<'_> {
             }
         }
         ControlFlow::Continue(())
-    }
-}
-
-/// Whether `tokens` hold anything beyond whitespace and comments.
-pub fn is_blank(sql: &str) -> bool {
-    match Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize() {
-        Ok(tokens) => tokens.iter().all(|t| {
-            matches!(
-                t,
-                Token::Whitespace(
-                    Whitespace::Space
-                        | Whitespace::Newline
-                        | Whitespace::Tab
-                        | Whitespace::SingleLineComment { .. }
-                        | Whitespace::MultiLineComment(_)
-                ) | Token::SemiColon
-            )
-        }),
-        Err(_) => false,
     }
 }
 

@@ -37,7 +37,7 @@ use crate::types::{oid, ValueKind};
 use crate::wire::{self, Field};
 use floe_catalog::LakeTxn;
 use floe_protocol::control::Control;
-use floe_sql::policy::{PolicyContext, STATEMENT_TOO_COMPLEX};
+use floe_sql::policy::{PolicyContext, Refusal};
 
 /// Output is handed to the writer once this much is buffered.
 const FLUSH_BYTES: usize = 128 * 1024;
@@ -371,13 +371,7 @@ impl Session {
                 sqlstate: code,
                 message,
             } => {
-                let code = match code.as_str() {
-                    sqlstate::SYNTAX_ERROR => sqlstate::SYNTAX_ERROR,
-                    STATEMENT_TOO_COMPLEX => STATEMENT_TOO_COMPLEX,
-                    sqlstate::UNDEFINED_FUNCTION => sqlstate::UNDEFINED_FUNCTION,
-                    _ => sqlstate::INSUFFICIENT_PRIVILEGE,
-                };
-                let e = PgError::new(code, message);
+                let e = PgError::new(Refusal::code_of(&code), message);
                 if replaces == b'P' {
                     let _ = self.extended(|_| Err(e.into()));
                 } else {
@@ -670,15 +664,8 @@ impl Session {
     /// the router did: a worker reached without the router is just as closed.
     fn check_policy(&self, text: &str) -> SResult<()> {
         let ctx = PolicyContext::for_database(&self.database);
-        floe_sql::policy::analyze(text, &ctx).map_err(|r| {
-            let code = match r.sqlstate {
-                sqlstate::SYNTAX_ERROR => sqlstate::SYNTAX_ERROR,
-                STATEMENT_TOO_COMPLEX => STATEMENT_TOO_COMPLEX,
-                sqlstate::UNDEFINED_FUNCTION => sqlstate::UNDEFINED_FUNCTION,
-                _ => sqlstate::INSUFFICIENT_PRIVILEGE,
-            };
-            SessionError::Pg(PgError::new(code, r.message))
-        })?;
+        floe_sql::policy::analyze(text, &ctx)
+            .map_err(|r| SessionError::Pg(PgError::new(Refusal::code_of(r.sqlstate), r.message)))?;
         Ok(())
     }
 
