@@ -419,6 +419,51 @@ def test_limits_like_postgres():
         s.stop()
 
 
+def test_sessions_beyond_a_workers_limit_get_53300():
+    s = Server(user_config("[workers]\nmax_sessions = 3\n"))
+    try:
+        dsn = s.dsn(user="mallory", password=MALLORY_PW)
+        held = [psycopg.connect(dsn) for _ in range(3)]
+        start = time.time()
+        with pytest.raises(psycopg.OperationalError) as e:
+            psycopg.connect(dsn, connect_timeout=30)
+        assert "too many clients" in str(e.value)
+        assert e.value.sqlstate in (None, "53300")
+        assert time.time() - start < 20, "a bounded wait, not forever"
+        held.pop().close()
+        with psycopg.connect(dsn) as c:  # room again once one leaves
+            assert c.execute("SELECT 1").fetchone() == (1,)
+        for c in held:
+            c.close()
+    finally:
+        s.stop()
+    # A worker reached directly refuses sessions beyond its limit and reserve.
+    data = tempfile.mkdtemp(prefix="floe-sec-maxsess-")
+    cfg = pathlib.Path(data) / "floe.toml"
+    cfg.write_text("[workers]\nmax_sessions = 2\n")
+    proc = subprocess.Popen(
+        [floe_binary(), "worker", "--listen", "127.0.0.1:0", "--data-dir", data,
+         "--config", str(cfg)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, "FLOE_WORKERS__TOKEN": "sec-token"},
+    )
+    try:
+        port = int(proc.stdout.readline().rsplit(":", 1)[1])
+        dsn = f"host=127.0.0.1 port={port} user=floe dbname=floe password=sec-token"
+        held = []
+        with pytest.raises(psycopg.OperationalError) as e:
+            for _ in range(50):
+                held.append(psycopg.connect(dsn))
+        assert "too many clients" in str(e.value)
+        assert 2 <= len(held) <= 20
+        for c in held:
+            c.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        shutil.rmtree(data, ignore_errors=True)
+
+
 def test_five_hundred_concurrent_sessions(server):
     async def run():
         conns = await asyncio.gather(*[

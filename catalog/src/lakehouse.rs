@@ -234,6 +234,12 @@ impl Lakehouse {
             .ok_or_else(|| CatalogError::Commit("not a REST catalog".into()))
     }
 
+    /// Whether tables can be created inside a transaction (published with the
+    /// rest of it in one catalog commit): on SQL catalogs, not on REST ones.
+    pub fn creates_in_transactions(&self) -> bool {
+        self.rest.is_none()
+    }
+
     /// Fails with 0A000 on a REST catalog, where `what` cannot be staged in a
     /// transaction: its multi-table commit changes existing tables only.
     pub(crate) fn require_sql_catalog(&self, what: &str) -> Result<()> {

@@ -1,10 +1,11 @@
 //! `floe-protocol` holds the Postgres wire-protocol pieces both the router and the
 //! workers need: errors with SQLSTATEs, listen addresses (TCP or unix socket) and
-//! their streams, the startup-packet exchange, and message framing for relaying
-//! messages without decoding them.
+//! their streams, the startup-packet exchange, message framing for relaying
+//! messages without decoding them, and shape checks for frontend message bodies.
 
 pub mod control;
 pub mod frame;
+pub mod frontend;
 pub mod listen;
 pub mod pg_error;
 pub mod serve;

@@ -3,11 +3,13 @@
 //! it is relayed, and a refused one is replaced by a typed control message that
 //! the worker answers as that message failing, so protocol state (failed
 //! transaction, skip to Sync) stays exactly as for any other error. Frames of
-//! types outside the frontend protocol, and oversized ones, end the session.
+//! types outside the frontend protocol, malformed and oversized ones, end the
+//! session.
 
 use bytes::{BufMut, BytesMut};
-use floe_protocol::control::{Control, FRONTEND_TAGS};
+use floe_protocol::control::Control;
 use floe_protocol::frame::{self, query_message};
+use floe_protocol::frontend::{self, MalformedMessage};
 
 pub use floe_sql::policy::{PolicyContext, Refusal, StatementClass};
 
@@ -21,19 +23,12 @@ pub fn refusal(replaces: u8, r: &Refusal) -> BytesMut {
     .encode()
 }
 
-/// A client frame the router will not relay.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FrameError {
-    #[error("invalid frontend message type {0}")]
-    UnknownType(u8),
-}
-
-/// Checks that every frame is a frontend message a client may send.
-pub fn check_frames(frames: &[frame::FrameInfo]) -> Result<(), FrameError> {
-    match frames.iter().find(|f| !FRONTEND_TAGS.contains(&f.tag)) {
-        Some(f) => Err(FrameError::UnknownType(f.tag)),
-        None => Ok(()),
-    }
+/// Checks that every frame is a frontend message a client may send, shaped as
+/// that message must be.
+pub fn check_frames(buf: &[u8], frames: &[frame::FrameInfo]) -> Result<(), MalformedMessage> {
+    frames
+        .iter()
+        .try_for_each(|f| frontend::check_body(f.tag, frame::body(buf, f)))
 }
 
 /// What a rewrite made of an allowed statement.
@@ -237,10 +232,16 @@ mod tests {
         let control = Control::Reset.encode();
         let mut frames = Vec::new();
         frame::scan(&control, &mut frames).expect("scan");
-        assert!(check_frames(&frames).is_err());
+        assert!(check_frames(&control, &frames).is_err());
         let ok = query_message("SELECT 1");
         let mut frames = Vec::new();
         frame::scan(&ok, &mut frames).expect("scan");
-        assert!(check_frames(&frames).is_ok());
+        assert!(check_frames(&ok, &frames).is_ok());
+        let mut cut = query_message("SELECT 1");
+        cut[4] -= 1;
+        cut.truncate(cut.len() - 1);
+        let mut frames = Vec::new();
+        frame::scan(&cut, &mut frames).expect("scan");
+        assert!(check_frames(&cut, &frames).is_err());
     }
 }

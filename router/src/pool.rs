@@ -8,9 +8,6 @@ use floe_protocol::ListenAddr;
 
 use crate::backend::{self, Backend, BackendError};
 
-/// Pooled worker sessions at most kept per worker (busy plus idle).
-pub const MAX_PER_WORKER: usize = 4096;
-
 pub struct BackendManager {
     pub addr: ListenAddr,
     pub token: Option<String>,
@@ -60,11 +57,16 @@ pub async fn trim_idle(pools: Vec<BackendPool>) {
     }
 }
 
-/// A pool for one worker.
-pub fn new_pool(addr: ListenAddr, token: Option<String>) -> BackendPool {
+/// How long a new client waits for a worker session when a worker's pool is
+/// full before it is told there are too many clients (53300).
+pub const WAIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A pool for one worker holding at most `max` sessions (busy plus idle).
+pub fn new_pool(addr: ListenAddr, token: Option<String>, max: usize) -> BackendPool {
     managed::Pool::builder(BackendManager { addr, token })
-        .max_size(MAX_PER_WORKER)
+        .max_size(max)
+        .wait_timeout(Some(WAIT_TIMEOUT))
         .runtime(deadpool::Runtime::Tokio1)
         .build()
-        .unwrap_or_else(|_| unreachable!("a pool with a runtime and no timeouts always builds"))
+        .unwrap_or_else(|_| unreachable!("a pool with a runtime always builds"))
 }

@@ -75,7 +75,13 @@ impl Router {
         let pools: Vec<BackendPool> = workers
             .slots()
             .iter()
-            .map(|s| new_pool(s.addr.clone(), config.worker_token.clone()))
+            .map(|s| {
+                new_pool(
+                    s.addr.clone(),
+                    config.worker_token.clone(),
+                    config.limits.sessions_per_worker,
+                )
+            })
             .collect();
         tokio::spawn(trim_idle(pools.clone()));
         Arc::new(Router {
@@ -370,6 +376,7 @@ impl Router {
             .collect();
         // Pin the session to the least-loaded healthy worker that accepts it.
         let mut chosen = None;
+        let mut full = false;
         'workers: for slot in self.workers.candidates() {
             let pool = self.pool_for(&slot);
             // A pooled session may belong to a worker that has since restarted:
@@ -377,6 +384,11 @@ impl Router {
             for _ in 0..3 {
                 let mut backend = match pool.get().await {
                     Ok(b) => b,
+                    Err(deadpool::managed::PoolError::Timeout(_)) => {
+                        // Every session this worker may hold is in use.
+                        full = true;
+                        continue 'workers;
+                    }
                     Err(e) => {
                         tracing::warn!(worker = %slot.addr, error = %e, "worker connection failed");
                         slot.mark(false);
@@ -399,6 +411,13 @@ impl Router {
             }
         }
         let Some((slot, mut backend, parameter_status)) = chosen else {
+            if full {
+                let e = PgError::new(
+                    sqlstate::TOO_MANY_CONNECTIONS,
+                    "sorry, too many clients already",
+                );
+                return fatal(&mut client, &e.fatal()).await;
+            }
             let e = PgError::new(
                 sqlstate::CANNOT_CONNECT_NOW,
                 "no Floe worker is available; try again shortly",
@@ -887,7 +906,7 @@ where
             }
         };
         if dir == Direction::ToWorker {
-            policy::check_frames(&frames)
+            policy::check_frames(&buf, &frames)
                 .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;
         }
         if let Some(f) = frames.last() {

@@ -167,6 +167,10 @@ pub struct WorkersConfig {
     /// (default true): a worker waking up then does not preempt the router
     /// relaying other sessions, which keeps the extra hop cheap under load.
     pub batch_scheduling: Option<bool>,
+    /// Sessions each worker runs at once (default 4096): the router pools at
+    /// most this many per worker, and a client beyond it on every worker gets
+    /// 53300 after a short wait.
+    pub max_sessions: Option<usize>,
 }
 
 /// Defaults for client sessions.

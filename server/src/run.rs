@@ -178,7 +178,13 @@ pub async fn worker(config: Config, id: Option<usize>) -> Result<(), RunError> {
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging)?;
     let reader = floe_worker::LakeReader::new(lake, cache, staging);
-    let worker = floe_worker::Worker::new(db, defaults, token, Some(reader));
+    let worker = floe_worker::Worker::new(
+        db,
+        defaults,
+        token,
+        Some(reader),
+        sessions_per_worker(&config),
+    );
     let listener = bind(&addr).await?;
     let local = listener.local_addr()?;
     tracing::info!(listen = %local, data_dir = %config.data_dir.display(), "worker ready");
@@ -273,6 +279,16 @@ async fn run_router(
     Ok(())
 }
 
+/// `[workers] max_sessions`, the same number for the router's pools and for
+/// each worker.
+fn sessions_per_worker(config: &Config) -> usize {
+    config
+        .workers
+        .max_sessions
+        .unwrap_or(floe_router::limits::DEFAULT_SESSIONS_PER_WORKER)
+        .max(1)
+}
+
 /// The router's limits from `[router]`, defaults where unset.
 fn router_limits(config: &Config) -> Limits {
     let d = Limits::default();
@@ -285,6 +301,7 @@ fn router_limits(config: &Config) -> Limits {
         max_message_bytes: r.max_message_bytes.unwrap_or(d.max_message_bytes).max(1024),
         max_login_failures: r.max_login_failures.unwrap_or(d.max_login_failures),
         login_window: d.login_window,
+        sessions_per_worker: sessions_per_worker(config),
     }
 }
 

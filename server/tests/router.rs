@@ -1,5 +1,6 @@
 //! The router with several supervised workers: balancing, a worker killed in the
-//! middle of a query, and its restart.
+//! middle of a query (or of a CREATE TABLE AS, which leaves no table), and its
+//! restart.
 
 mod common;
 
@@ -116,6 +117,58 @@ async fn a_killed_worker_ends_only_its_sessions_and_comes_back() {
         .find(|l| l.contains("worker restarted"))
         .unwrap_or_default();
     println!("{restart_line}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_create_table_as_cut_short_by_a_dead_worker_leaves_no_table() {
+    let server = FloeServer::start_with_args(&["--workers", "2"]);
+    let setup = server.connect().await;
+    setup
+        .batch_execute("CREATE SCHEMA shop")
+        .await
+        .expect("schema");
+    let victim = server.connect().await;
+    let victim_pid = pid_of_worker(&server, &worker_id(&victim).await);
+    let ctas = tokio::spawn(async move {
+        victim
+            .batch_execute(
+                "CREATE TABLE shop.big AS \
+                 SELECT i, md5(i::varchar) AS h FROM range(300000000) t(i)",
+            )
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        !ctas.is_finished(),
+        "the CTAS is still running when its worker dies"
+    );
+    // SAFETY: kill(2) with SIGKILL on the worker process we started.
+    unsafe {
+        libc_kill(victim_pid as i32, 9);
+    }
+    let ended = tokio::time::timeout(Duration::from_secs(10), ctas)
+        .await
+        .expect("the CTAS ends")
+        .expect("task");
+    assert!(ended.is_err(), "the CTAS failed with its worker");
+    // Every session (on any worker) sees no table, and the name is free.
+    for _ in 0..2 {
+        let c = server.connect().await;
+        let n: i64 = c
+            .query_one(
+                "SELECT count(*) FROM information_schema.tables \
+                 WHERE table_schema = 'shop' AND table_name = 'big'",
+                &[],
+            )
+            .await
+            .expect("count")
+            .get(0);
+        assert_eq!(n, 0, "no table left behind");
+    }
+    setup
+        .batch_execute("CREATE TABLE shop.big AS SELECT 1 AS i")
+        .await
+        .expect("the name is free");
 }
 
 extern "C" {

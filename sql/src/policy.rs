@@ -20,6 +20,8 @@ use sqlparser::dialect::{DuckDbDialect, PostgreSqlDialect};
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, Tokenizer};
 
+mod reshape;
+
 /// Why a statement is refused, with the SQLSTATE the client gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
@@ -156,9 +158,10 @@ fn analyze_here(sql: &str, ctx: &PolicyContext) -> Result<Analysis, Refusal> {
     let mut class = None;
     for (start, end) in &pieces {
         let piece = &sql[*start..*end];
-        let stmt = parse_one(piece)?;
-        check_statement(&stmt, ctx)?;
-        class.get_or_insert_with(|| classify(&stmt, piece));
+        for stmt in parse_one(piece)? {
+            check_statement(&stmt, ctx)?;
+            class.get_or_insert_with(|| classify(&stmt, piece));
+        }
     }
     Ok(Analysis {
         class: class.unwrap_or(StatementClass::Other),
@@ -345,13 +348,30 @@ fn reset_statement(rest: &[String]) -> Option<Statement> {
         .next()
 }
 
-/// Parses one statement's text; anything but exactly one statement is refused.
-fn parse_one(piece: &str) -> Result<Statement, Refusal> {
+/// Parses one statement's text into the statements to check: the statement
+/// itself, or for a Postgres shape no dialect reads, the statements it is
+/// reshaped into. Anything that does not read as exactly one statement is
+/// refused.
+fn parse_one(piece: &str) -> Result<Vec<Statement>, Refusal> {
     if let Some(stmt) = session_word_statement(piece) {
-        return Ok(stmt);
+        return Ok(vec![stmt]);
     }
+    let first = match parse_single(&without_time_travel(piece)) {
+        Ok(stmt) => return Ok(vec![stmt]),
+        Err(e) if e.sqlstate == STATEMENT_TOO_COMPLEX => return Err(e),
+        Err(e) => e,
+    };
+    let reshaped = reshape::reshaped(piece).ok_or_else(|| first.clone())?;
+    reshaped
+        .iter()
+        .map(|text| parse_single(text).map_err(|_| first.clone()))
+        .collect()
+}
+
+/// Parses exactly one statement (Postgres dialect, then DuckDB's).
+fn parse_single(piece: &str) -> Result<Statement, Refusal> {
     // The `;` ends COPY … FROM STDIN, which otherwise takes what follows as data.
-    let text = format!("{}\n;", without_time_travel(piece));
+    let text = format!("{piece}\n;");
     let run = |dialect: &dyn sqlparser::dialect::Dialect| {
         Parser::new(dialect)
             .with_recursion_limit(PARSER_RECURSION)
@@ -468,6 +488,9 @@ const TABLE_FUNCTIONS: &[&str] = &[
     "json_tree",
     "regexp_split_to_table",
     "_pg_expandarray",
+    // Floe's own: a lake table's snapshots and history, read from the catalog.
+    "floe_snapshots",
+    "floe_history",
 ];
 
 /// The engine's functions that reach files, the network, other databases,
@@ -518,6 +541,8 @@ fn is_denied_function(name: &str) -> bool {
         "create_external_resource",
         "dblink",
         "copy_to",
+        "getvariable",
+        "write_log",
     ];
     NAMES.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
 }
@@ -632,6 +657,14 @@ fn check_statement(stmt: &Statement, ctx: &PolicyContext) -> Result<(), Refusal>
                     "CREATE EXTERNAL TABLE and table locations are not allowed",
                 ));
             }
+            if let Some(spec) = &ct.partition_by {
+                // Iceberg transforms (bucket, truncate, …) are not functions
+                // anything runs: check their shape, then walk the rest.
+                check_partition_spec(spec)?;
+                let mut rest = ct.clone();
+                rest.partition_by = None;
+                return walk(&Statement::CreateTable(rest), ctx);
+            }
         }
         Statement::Drop { object_type, .. } => match object_type {
             ObjectType::Table
@@ -658,11 +691,63 @@ fn check_statement(stmt: &Statement, ctx: &PolicyContext) -> Result<(), Refusal>
         Statement::Call(f) => check_call(f)?,
         other => return Err(Refusal::privilege(statement_not_allowed(other))),
     }
+    walk(stmt, ctx)
+}
+
+/// Checks every function and relation a statement names.
+fn walk(stmt: &Statement, ctx: &PolicyContext) -> Result<(), Refusal> {
     let mut walker = Walker { ctx };
     match stmt.visit(&mut walker) {
         ControlFlow::Break(r) => Err(r),
         ControlFlow::Continue(()) => Ok(()),
     }
+}
+
+/// Iceberg partition transforms `PARTITION BY` may name.
+const PARTITION_TRANSFORMS: &[&str] = &[
+    "identity", "bucket", "truncate", "year", "years", "month", "months", "day", "days", "hour",
+    "hours", "void",
+];
+
+/// A partition spec is a list of columns and transforms of a column with
+/// literal parameters; nothing in it is evaluated.
+fn check_partition_spec(spec: &Expr) -> Result<(), Refusal> {
+    let fields: Vec<&Expr> = match spec {
+        Expr::Tuple(items) => items.iter().collect(),
+        Expr::Nested(inner) => vec![inner.as_ref()],
+        other => vec![other],
+    };
+    let plain = |e: &Expr| {
+        matches!(
+            e,
+            Expr::Identifier(_) | Expr::CompoundIdentifier(_) | Expr::Value(_)
+        )
+    };
+    for field in fields {
+        let ok = match field {
+            Expr::Identifier(_) | Expr::CompoundIdentifier(_) => true,
+            Expr::Function(f) => {
+                let parts = name_parts(&f.name);
+                let known = parts.len() == 1
+                    && PARTITION_TRANSFORMS.contains(&parts[0].to_ascii_lowercase().as_str());
+                let args_plain = match &f.args {
+                    FunctionArguments::List(list) => list.args.iter().all(
+                        |a| matches!(a, FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) if plain(e)),
+                    ),
+                    _ => false,
+                };
+                known && args_plain && f.filter.is_none() && f.over.is_none()
+            }
+            _ => false,
+        };
+        if !ok {
+            return Err(Refusal::syntax(format!(
+                "PARTITION BY takes columns and the transforms {}: not {field}",
+                PARTITION_TRANSFORMS.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn statement_not_allowed(stmt: &Statement) -> String {
@@ -713,11 +798,18 @@ fn check_call(f: &sqlparser::ast::Function) -> Result<(), Refusal> {
         .last()
         .map(|s| s.to_ascii_lowercase())
         .unwrap_or_default();
-    if parts.len() != 1 || !PROCEDURES.contains(&name.as_str()) {
+    if parts.len() != 1 || is_denied_function(&name) {
         return Err(Refusal::privilege(format!(
             "CALL {} is not allowed",
             parts.join(".")
         )));
+    }
+    if !PROCEDURES.contains(&name.as_str()) {
+        // As Postgres: a procedure that is not there does not exist.
+        return Err(Refusal {
+            sqlstate: UNDEFINED_FUNCTION,
+            message: format!("procedure {name} does not exist"),
+        });
     }
     let FunctionArguments::List(list) = &f.args else {
         return Ok(());
@@ -726,6 +818,11 @@ fn check_call(f: &sqlparser::ast::Function) -> Result<(), Refusal> {
         let e = match arg {
             FunctionArg::Unnamed(FunctionArgExpr::Expr(e))
             | FunctionArg::Named {
+                arg: FunctionArgExpr::Expr(e),
+                ..
+            } => e,
+            FunctionArg::ExprNamed {
+                name: Expr::Identifier(_),
                 arg: FunctionArgExpr::Expr(e),
                 ..
             } => e,

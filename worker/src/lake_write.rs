@@ -797,6 +797,11 @@ impl LakeReader {
                 self.forget_virtual_schema();
                 return truncated.map(|()| "TRUNCATE TABLE".to_string());
             }
+            LakeDdl::CreateTableAs { .. } if lake.creates_in_transactions() => {
+                // The table and its rows are published in one catalog commit, so
+                // a statement cut short (even by the worker dying) leaves nothing.
+                return self.in_own_transaction(ddl, conn, runtime);
+            }
             LakeDdl::CreateTableAs {
                 ident,
                 query,
@@ -805,6 +810,8 @@ impl LakeReader {
                 if_not_exists,
                 with_data,
             } => {
+                // A REST catalog creates a table in a request of its own: the
+                // table is dropped again if its rows cannot be written.
                 let created = self.create_table_as(
                     ident,
                     query,

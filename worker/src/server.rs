@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use floe_protocol::control::{Control, CONTROL_TAG, MAX_CONTROL};
+use floe_protocol::frontend;
 use floe_protocol::startup::{self, StartupPacket};
 use floe_protocol::{Listener, Stream};
 use pgwire::messages::{DecodeContext, PgWireFrontendMessage};
@@ -27,6 +28,10 @@ use crate::socket_writer::SocketWriter;
 /// A session thread's stack: enough for walking and dropping the deepest
 /// statement tree `floe_sql::policy` allows (reserved, not committed, memory).
 const SESSION_STACK: usize = 64 * 1024 * 1024;
+
+/// Sessions a worker admits beyond its limit for the router's own checks and
+/// stats (as Postgres reserves connections for superusers).
+const RESERVED_SESSIONS: usize = 8;
 
 /// Decoded messages queued ahead of a busy session (pipelining).
 const INPUT_QUEUE: usize = 256;
@@ -56,6 +61,8 @@ pub struct Worker {
     /// authentication); the router authenticates end users.
     token: Option<String>,
     lake: Option<Arc<LakeReader>>,
+    /// Sessions at once; beyond it (and the reserve) a connection gets 53300.
+    max_sessions: usize,
 }
 
 impl Worker {
@@ -66,6 +73,7 @@ impl Worker {
         default_params: Vec<(&'static str, String)>,
         token: Option<String>,
         lake: Option<Arc<LakeReader>>,
+        max_sessions: usize,
     ) -> Arc<Worker> {
         Arc::new(Worker {
             db: Arc::new(db),
@@ -74,6 +82,7 @@ impl Worker {
             default_params,
             token,
             lake,
+            max_sessions,
         })
     }
 
@@ -156,6 +165,14 @@ impl Worker {
         let database = StartupPacket::param(&startup, "database")
             .unwrap_or(&user)
             .to_string();
+        if self.registry.lock().len() >= self.max_sessions + RESERVED_SESSIONS {
+            let e = PgError::new(
+                sqlstate::TOO_MANY_CONNECTIONS,
+                "sorry, too many clients already",
+            )
+            .fatal();
+            return write_error(&mut stream, &e).await;
+        }
         let conn = match self.db.connect() {
             Ok(c) => c,
             Err(e) => {
@@ -292,6 +309,20 @@ fn next_input(buf: &mut BytesMut, ctx: &DecodeContext, trusted: bool) -> Option<
             Ok(c) => SessionInput::Control(c),
             Err(e) => violation(e.to_string()),
         });
+    }
+    // The body's shape is checked before the decoder reads it, so no count or
+    // length in it can send the decoder past its end.
+    if buf.len() >= 5 {
+        let len = i32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]);
+        if len < 4 {
+            return Some(violation(format!("invalid message length {len}")));
+        }
+        let total = 1 + len as usize;
+        if buf.len() >= total {
+            if let Err(e) = frontend::check_body(buf[0], &buf[5..total]) {
+                return Some(violation(e.to_string()));
+            }
+        }
     }
     match PgWireFrontendMessage::decode(buf, ctx) {
         Ok(Some(msg)) => Some(SessionInput::Message(msg)),

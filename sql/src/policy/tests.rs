@@ -226,3 +226,38 @@ fn the_function_list_holds_no_file_function() {
     assert!(function_allowed("floe_format_type"));
     assert!(!function_allowed("floe_register_parquet"));
 }
+
+#[test]
+fn postgres_shapes_the_parser_lacks_are_read() {
+    for sql in [
+        "ALTER VIEW shop.v1 RENAME TO v2",
+        "ALTER VIEW IF EXISTS \"floe\".\"shop\".\"v1\" RENAME TO \"v2\"",
+        "COMMENT ON VIEW shop.recent IS 'the latest orders'",
+        "comment on view \"floe\".\"analytics\".\"stg\" is $dbt_comment_literal_block$x y$dbt_comment_literal_block$",
+        "COMMENT ON MATERIALIZED VIEW m IS NULL",
+        "COMMENT ON TABLE t IS $$x$$",
+        "CREATE TABLE shop.shape (a, b) AS SELECT 1, 'x' WITH NO DATA",
+        "CREATE TABLE shop.shape AS SELECT 1 WITH DATA",
+        "CREATE TABLE IF NOT EXISTS s.t (\"a\", b) AS (SELECT 1, 2)",
+        "COPY scratch FROM STDIN WHERE a > 10",
+        "COPY scratch (a, b) FROM STDIN (FORMAT csv) WHERE lower(b) = 'x'",
+        "CREATE TABLE s.t (a int, ts timestamp, id bigint) PARTITION BY (a, day(ts), bucket(4, id), truncate(10, a))",
+        "CALL floe_register_parquet('raw.events', 'file:///x/', hive_partitioning => true)",
+        "SELECT * FROM floe_snapshots('sales.orders')",
+    ] {
+        assert!(check(sql).is_ok(), "{sql}: {:?}", check(sql));
+    }
+    for sql in [
+        "COPY scratch FROM STDIN WHERE a > (SELECT count(*) FROM read_text('/etc/passwd'))",
+        "CREATE TABLE t (a, b) AS SELECT * FROM read_csv('/etc/passwd') WITH NO DATA",
+        "CREATE TABLE t (a, lower(b)) AS SELECT 1, 2",
+        "COMMENT ON VIEW v IS 'x'; SELECT * FROM read_text('/x')",
+        "COMMENT ON VIEW v IS (SELECT 1)",
+        "ALTER VIEW v AS SELECT * FROM read_text('/x')",
+        "CREATE TABLE s.t (a int) PARTITION BY (read_text('/x'))",
+        "CREATE TABLE s.t (a int) PARTITION BY (bucket(4, (SELECT 1)))",
+        "CALL floe_register_parquet('raw.events', 'x', hive_partitioning => (SELECT 1))",
+    ] {
+        assert!(check(sql).is_err(), "not refused: {sql}");
+    }
+}
