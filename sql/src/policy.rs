@@ -134,6 +134,8 @@ pub struct Analysis {
     pub class: StatementClass,
     /// How many statements the text holds.
     pub statements: usize,
+    /// Whether every statement is a query (SELECT, VALUES, WITH …, TABLE).
+    pub only_queries: bool,
 }
 
 /// Analyses `sql` once and applies the policy to every statement in it.
@@ -156,16 +158,19 @@ pub fn analyze(sql: &str, ctx: &PolicyContext) -> Result<Analysis, Refusal> {
 fn analyze_here(sql: &str, ctx: &PolicyContext) -> Result<Analysis, Refusal> {
     let pieces = split(sql)?;
     let mut class = None;
+    let mut only_queries = true;
     for (start, end) in &pieces {
         let piece = &sql[*start..*end];
         for stmt in parse_one(piece)? {
             check_statement(&stmt, ctx)?;
+            only_queries &= matches!(stmt, Statement::Query(_));
             class.get_or_insert_with(|| classify(&stmt, piece));
         }
     }
     Ok(Analysis {
         class: class.unwrap_or(StatementClass::Other),
         statements: pieces.len(),
+        only_queries,
     })
 }
 

@@ -305,6 +305,7 @@ impl LakeReader {
         let view = runtime
             .block_on(self.lake.view_in(names.txn, ident))
             .map_err(catalog_error)?;
+        check_view_definition(ident, &view.sql, names.database)?;
         let search_path = format!("{}, public", quote_ident(&view.default_namespace.join(".")));
         let inner = NameContext {
             search_path: &search_path,
@@ -329,8 +330,10 @@ impl LakeReader {
             pins: Vec::new(),
             target_files: Vec::new(),
         });
+        // Own lines, so a definition ending in a `--` comment cannot swallow
+        // the closing parenthesis.
         expanded.sql = format!(
-            "SELECT * FROM ({}) AS __floe_view({})",
+            "SELECT * FROM (\n{}\n) AS __floe_view({})",
             expanded.sql,
             columns.join(", ")
         );
@@ -870,6 +873,28 @@ fn catalog_error(e: CatalogError) -> PgError {
     PgError::new(e.sqlstate(), e.to_string())
 }
 
+/// A view's definition comes from the catalog, which other writers share: it
+/// must pass the same policy as a client's statement and be exactly one query
+/// before it is spliced into one.
+fn check_view_definition(ident: &TableIdent, sql: &str, database: &str) -> Result<(), PgError> {
+    use floe_sql::policy::{analyze, PolicyContext};
+    let name = ident.name();
+    match analyze(sql, &PolicyContext::for_database(database)) {
+        Ok(a) if a.statements == 1 && a.only_queries => Ok(()),
+        Ok(_) => Err(PgError::new(
+            "42501",
+            format!("the definition of view \"{name}\" is not a single query"),
+        )),
+        Err(r) => Err(PgError::new(
+            r.sqlstate,
+            format!(
+                "the definition of view \"{name}\" is refused: {}",
+                r.message
+            ),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -883,5 +908,29 @@ mod tests {
             txn: None,
         };
         assert_eq!(search_path(&names), vec!["alice", "public", "Mixed"]);
+    }
+
+    #[test]
+    fn view_definitions_from_the_catalog_pass_the_policy() {
+        let ident = TableIdent::from_strs(["shop", "v"]).expect("ident");
+        let check = |sql: &str| check_view_definition(&ident, sql, "floe").map_err(|e| e.code);
+        assert_eq!(
+            check("SELECT a, coalesce(b, 0) FROM shop.t WHERE a > 1"),
+            Ok(())
+        );
+        assert_eq!(
+            check("WITH x AS (SELECT 1 AS a) SELECT * FROM x -- note"),
+            Ok(())
+        );
+        for hostile in [
+            "SELECT * FROM read_text('/etc/passwd')",
+            "SELECT 1) x; COPY (SELECT 1) TO '/tmp/x'; SELECT * FROM (SELECT 1",
+            "SELECT 1; SELECT 2",
+            "DELETE FROM shop.t",
+            "EXPLAIN SELECT 1",
+            "SELECT 1 /* open",
+        ] {
+            assert!(check(hostile).is_err(), "{hostile}");
+        }
     }
 }
