@@ -1,4 +1,5 @@
-"""Starts a real Floe server for the conformance suite and hands its port to the tests."""
+"""Starts a real Floe server for the conformance suite and hands its port to the
+tests, and a real PostgreSQL 15 for the tests that compare the two."""
 
 import os
 import pathlib
@@ -6,7 +7,9 @@ import re
 import subprocess
 import tempfile
 import threading
+import time
 
+import psycopg
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -107,3 +110,68 @@ def tls_server():
     s = Server('[tls]\nself_signed = true\n[admin]\nlisten = ""\n')
     yield s
     s.stop()
+
+
+class Postgres:
+    """A real PostgreSQL 15 (the Debian package) on a private port, in a
+    throwaway data directory, for comparing Floe with."""
+
+    BIN = pathlib.Path("/usr/lib/postgresql/15/bin")
+
+    def __init__(self):
+        import pwd
+        import shutil
+        import socket
+
+        self.root = tempfile.mkdtemp(prefix="floe-pg15-")
+        run_as = []
+        if os.geteuid() == 0:  # the server refuses to run as root
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.root, pw.pw_uid, pw.pw_gid)
+            run_as = ["runuser", "-u", "postgres", "--"]
+        data = os.path.join(self.root, "data")
+        subprocess.run(
+            run_as + [str(self.BIN / "initdb"), "-D", data, "-A", "trust", "-U", "postgres",
+                      "--no-sync", "-E", "UTF8", "--locale", "C"],
+            check=True, capture_output=True,
+        )
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.host = "127.0.0.1"
+        self.proc = subprocess.Popen(
+            run_as + [str(self.BIN / "postgres"), "-D", data, "-p", str(self.port),
+                      "-k", self.root, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        self._shutil = shutil
+        deadline = time.time() + 30
+        while True:
+            try:
+                psycopg.connect(self.dsn(), connect_timeout=2).close()
+                break
+            except psycopg.OperationalError:
+                if time.time() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("PostgreSQL 15 did not start")
+                time.sleep(0.2)
+
+    def dsn(self, **extra):
+        parts = {"host": self.host, "port": self.port, "user": "postgres", "dbname": "postgres"}
+        parts.update(extra)
+        return " ".join(f"{k}={v}" for k, v in parts.items())
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    pg = Postgres()
+    yield pg
+    pg.stop()

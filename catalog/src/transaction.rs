@@ -19,7 +19,7 @@ use crate::tables::{schema_updates, SchemaChange};
 use crate::views::LakeView;
 
 /// A table the transaction changed.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct TxnTable {
     /// The table as the catalog had it when the transaction first changed it
     /// (COMMIT checks the catalog still has that name at that metadata
@@ -46,7 +46,7 @@ impl TxnTable {
 }
 
 /// A view the transaction created, replaced, renamed or dropped.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct TxnView {
     /// The catalog's name and metadata location for the view when the
     /// transaction first changed it; `None` for a view it created.
@@ -64,8 +64,8 @@ struct RowChange<'a> {
     kind: &'static str,
 }
 
-/// The lake changes of one open transaction.
-#[derive(Debug, Default)]
+/// The lake changes of one open transaction (a copy is a savepoint).
+#[derive(Debug, Default, Clone)]
 pub struct LakeTxn {
     tables: Vec<TxnTable>,
     views: Vec<TxnView>,
@@ -84,6 +84,24 @@ fn namespace(name: &str) -> Result<NamespaceIdent> {
 impl LakeTxn {
     pub fn new() -> LakeTxn {
         LakeTxn::default()
+    }
+
+    /// The files this transaction uploaded that `earlier` (a savepoint's copy
+    /// of it) had not, as a transaction holding only those: rolling it back
+    /// removes them.
+    pub fn staged_since(&self, earlier: Option<&LakeTxn>) -> LakeTxn {
+        let known: std::collections::HashSet<&String> = earlier
+            .map(|e| e.files.iter().collect())
+            .unwrap_or_default();
+        LakeTxn {
+            files: self
+                .files
+                .iter()
+                .filter(|f| !known.contains(f))
+                .cloned()
+                .collect(),
+            ..LakeTxn::default()
+        }
     }
 
     /// Whether the transaction changed nothing in the lake.

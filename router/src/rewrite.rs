@@ -13,6 +13,9 @@
 //! | `::pg_catalog.text` (any type) | `::text` |
 //! | `[pg_catalog.]format_type(`, `pg_get_userbyid(`, `pg_size_pretty(`, … | Floe's session macros (`FLOE_FUNCTIONS`) |
 //! | `pg_catalog.f(` (any other function) | `f(` |
+//! | `to_regtype(x)`, `to_regclass(x)` | a lookup of the name in `pg_type` / `pg_class` (NULL when absent) |
+//! | `version()` | `floe_version()`: the PostgreSQL-shaped version string |
+//! | `current_user`, `session_user`, `user`, `current_role` (the keywords) | the session's user (`floe_current_user()`, …) |
 
 use sqlparser::tokenizer::Token;
 
@@ -32,6 +35,13 @@ pub fn mentions(sql: &str) -> bool {
         "pg_relation_is_publishable",
         "array_upper",
         "pg_size_pretty",
+        "pg_collation_is_visible",
+        "build_object",
+        "version",
+        "to_reg",
+        "cast",
+        "user",
+        "current_role",
     ]
     .iter()
     .any(|p| lower.contains(p))
@@ -53,7 +63,44 @@ const FLOE_FUNCTIONS: &[(&str, &str)] = &[
     ),
     ("array_upper", "floe_array_upper"),
     ("pg_size_pretty", "floe_pg_size_pretty"),
+    ("version", "floe_version"),
+    ("pg_get_serial_sequence", "floe_pg_get_serial_sequence"),
+    ("pg_collation_is_visible", "floe_pg_collation_is_visible"),
+    ("json_build_object", "json_object"),
+    ("jsonb_build_object", "json_object"),
 ];
+
+/// SQL's keywords for the session's user, and the session macros that answer
+/// them (DuckDB's own answer its engine's user).
+const SESSION_USER_KEYWORDS: &[(&str, &str)] = &[
+    ("current_user", "floe_current_user()"),
+    ("session_user", "floe_session_user()"),
+    ("user", "floe_user()"),
+    ("current_role", "floe_current_role()"),
+];
+
+/// Words after which `user` and its kin are names, not the keyword
+/// (`CREATE USER`, `AS user`, `t.user`, `FOR USER`).
+fn keyword_position(previous: Option<&Token>) -> bool {
+    match previous {
+        Some(Token::Period) | Some(Token::DoubleColon) => false,
+        Some(Token::Word(w)) if w.quote_style.is_none() => !matches!(
+            w.value.to_ascii_uppercase().as_str(),
+            "AS" | "CREATE"
+                | "ALTER"
+                | "DROP"
+                | "FOR"
+                | "MAPPING"
+                | "ROLE"
+                | "TO"
+                | "OWNER"
+                | "AUTHORIZATION"
+                | "GRANTED"
+                | "BY"
+        ),
+        _ => true,
+    }
+}
 
 fn is_word(t: Option<&Token>, w: &str) -> bool {
     matches!(t, Some(Token::Word(x)) if x.value.eq_ignore_ascii_case(w))
@@ -96,6 +143,44 @@ pub fn rewrite(sql: &str) -> Option<String> {
                 edits.push((span(k).0, span(j).1, String::new()));
                 k = j + 1;
                 continue;
+            }
+        }
+        // current_user, session_user, user, current_role → the session's user
+        if let Some(Token::Word(w)) = tok(k) {
+            let keyword = SESSION_USER_KEYWORDS
+                .iter()
+                .find(|(kw, _)| w.quote_style.is_none() && w.value.eq_ignore_ascii_case(kw));
+            if let Some((_, floe)) = keyword {
+                if !matches!(tok(k + 1), Some(Token::LParen) | Some(Token::Period))
+                    && keyword_position(k.checked_sub(1).and_then(tok))
+                {
+                    edits.push((span(k).0, span(k).1, floe.to_string()));
+                    k += 1;
+                    continue;
+                }
+            }
+        }
+        // [pg_catalog.]to_regtype(x) / to_regclass(x) → a catalog lookup
+        {
+            let qualified =
+                is_word(tok(k), "pg_catalog") && matches!(tok(k + 1), Some(Token::Period));
+            let name_k = if qualified { k + 2 } else { k };
+            let lookup = match tok(name_k) {
+                Some(Token::Word(w)) if w.value.eq_ignore_ascii_case("to_regtype") => {
+                    Some(REGTYPE_LOOKUP)
+                }
+                Some(Token::Word(w)) if w.value.eq_ignore_ascii_case("to_regclass") => {
+                    Some(REGCLASS_LOOKUP)
+                }
+                _ => None,
+            };
+            if let (Some((open, close)), Some(Token::LParen)) = (lookup, tok(name_k + 1)) {
+                if let Some(end) = matching_paren(&toks, name_k + 1) {
+                    edits.push((span(k).0, span(name_k + 1).1, open.to_string()));
+                    edits.push((span(end).0, span(end).1, close.to_string()));
+                    k = name_k + 2;
+                    continue;
+                }
             }
         }
         // [pg_catalog.]f( → Floe's version of f, or f without the qualifier
@@ -155,10 +240,7 @@ pub fn rewrite(sql: &str) -> Option<String> {
                 continue;
             }
             // OIDs, and reg* casts of columns (their names are not looked up yet).
-            if matches!(
-                target.as_str(),
-                "oid" | "regclass" | "regtype" | "regnamespace" | "regproc" | "regprocedure"
-            ) {
+            if OID_TYPES.contains(&target.as_str()) {
                 edits.push((span(k).0, span(j).1, "::UINTEGER".into()));
                 k = j + 1;
                 continue;
@@ -170,22 +252,86 @@ pub fn rewrite(sql: &str) -> Option<String> {
                 continue;
             }
         }
-        // CAST(x AS pg_catalog.oid) — the qualified name cannot be an alias.
-        if is_word(tok(k), "AS")
-            && is_word(tok(k + 1), "pg_catalog")
-            && matches!(tok(k + 2), Some(Token::Period))
-            && is_word(tok(k + 3), "oid")
-        {
-            edits.push((span(k + 1).0, span(k + 3).1, "UINTEGER".into()));
-            k += 4;
-            continue;
+        // CAST(x AS [pg_catalog.]oid | regclass | regtype | …) → CAST(x AS UINTEGER)
+        if is_word(tok(k), "CAST") && matches!(tok(k + 1), Some(Token::LParen)) {
+            if let Some(end) = matching_paren(&toks, k + 1) {
+                let mut depth = 0usize;
+                let mut as_at = None;
+                for j in k + 2..end {
+                    match tok(j) {
+                        Some(Token::LParen) => depth += 1,
+                        Some(Token::RParen) => depth = depth.saturating_sub(1),
+                        _ if depth == 0 && is_word(tok(j), "AS") => as_at = Some(j),
+                        _ => {}
+                    }
+                }
+                if let Some(a) = as_at {
+                    let mut t = a + 1;
+                    if is_word(tok(t), "pg_catalog") && matches!(tok(t + 1), Some(Token::Period)) {
+                        t += 2;
+                    }
+                    let oid_type = OID_TYPES.iter().any(|ty| is_word(tok(t), ty));
+                    if oid_type && t + 1 == end {
+                        edits.push((span(a + 1).0, span(t).1, "UINTEGER".into()));
+                    }
+                }
+            }
         }
         k += 1;
     }
     if edits.is_empty() {
         return None;
     }
+    // A call's closing edit was added before the edits inside it.
+    edits.sort_by_key(|e| e.0);
     Some(apply(sql, edits))
+}
+
+/// `to_regtype(x)` as a lookup: by `typname`, qualified name or the name
+/// `format_type` gives (`integer`), the lowest OID, NULL when none. The lookup
+/// is wrapped in a session macro that returns its argument, so the result
+/// column keeps the function's name.
+const REGTYPE_LOOKUP: (&str, &str) = (
+    "floe_to_regtype((SELECT t.oid FROM pg_catalog.pg_type t, (SELECT CAST((",
+    ") AS VARCHAR) AS n) q WHERE t.typname = q.n OR 'pg_catalog.' || t.typname = q.n \
+     OR floe_format_type(t.oid, NULL) = q.n ORDER BY t.oid LIMIT 1))",
+);
+
+/// `to_regclass(x)` as a lookup by the name's last part (as `'s.t'::regclass`).
+const REGCLASS_LOOKUP: (&str, &str) = (
+    "floe_to_regclass((SELECT c.oid FROM pg_catalog.pg_class c, (SELECT CAST((",
+    ") AS VARCHAR) AS n) q WHERE c.relname = trim(string_split(q.n, '.')[-1], '\"') \
+     ORDER BY c.oid LIMIT 1))",
+);
+
+/// OID and OID-alias types, which DuckDB holds as UINTEGER.
+const OID_TYPES: &[&str] = &[
+    "oid",
+    "regclass",
+    "regtype",
+    "regnamespace",
+    "regproc",
+    "regprocedure",
+    "regrole",
+    "regoper",
+];
+
+/// The index of the `)` closing the `(` at `open`.
+fn matching_paren(toks: &[floe_sql::Spanned], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, t) in toks.iter().enumerate().skip(open) {
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// The fixed OIDs of the Postgres system catalogs tools name with `::regclass`
@@ -215,6 +361,29 @@ fn system_catalog_oid(name: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn session_user_keywords_answer_the_session() {
+        assert_eq!(
+            rewrite("SELECT current_user, session_user, user, CURRENT_ROLE").as_deref(),
+            Some(
+                "SELECT floe_current_user(), floe_session_user(), floe_user(), floe_current_role()"
+            )
+        );
+        assert_eq!(
+            rewrite("SELECT pg_catalog.version()").as_deref(),
+            Some("SELECT floe_version()")
+        );
+        for unchanged in [
+            "SELECT \"user\" FROM t",
+            "SELECT t.user FROM t",
+            "SELECT 1 AS user",
+            "CREATE USER alice",
+            "SELECT usename FROM pg_user",
+        ] {
+            assert_eq!(rewrite(unchanged), None, "{unchanged}");
+        }
+    }
 
     #[test]
     fn operator_syntax_becomes_the_operator() {

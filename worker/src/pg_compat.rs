@@ -33,6 +33,13 @@ CASE WHEN type_oid IS NULL THEN NULL ELSE (CASE type_oid::BIGINT
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_expr(expr, rel) AS NULL::VARCHAR,
   (expr, rel, pretty) AS NULL::VARCHAR"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_relation_is_publishable(rel) AS false"#,
+    // The router turns to_regtype / to_regclass into catalog lookups wrapped in
+    // these, which name the result column as Postgres does.
+    r#"CREATE OR REPLACE TEMP MACRO floe_to_regtype(found) AS found"#,
+    // Lake tables have no sequences; every collation is the default one.
+    r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_serial_sequence(rel, col) AS NULL::VARCHAR"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_pg_collation_is_visible(coll) AS true"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_to_regclass(found) AS found"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_statisticsobjdef_columns(stat_oid) AS NULL::VARCHAR"#,
     // Postgres's pg_size_pretty: bytes below 10 kB, then kB, MB, GB, TB, PB,
     // each unit kept below 20 480 and rounded half away from zero.
@@ -49,3 +56,42 @@ CASE WHEN type_oid IS NULL THEN NULL ELSE (CASE type_oid::BIGINT
     r#"CREATE OR REPLACE TEMP MACRO floe_array_upper(arr, dim) AS
   CASE WHEN arr IS NULL OR len(arr) = 0 THEN NULL ELSE len(arr) END"#,
 ];
+
+/// What `version()` answers: PostgreSQL's shape, which clients parse for the
+/// server's major and minor version.
+pub fn version_string() -> String {
+    format!(
+        "PostgreSQL {} (Floe {}) on {}-pc-linux-gnu, compiled by rustc, 64-bit",
+        crate::settings::SERVER_VERSION,
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::ARCH,
+    )
+}
+
+/// Statements giving a session its identity: the macros standing for
+/// `current_user`, `session_user`, `user` and `current_role` (run again when a
+/// pooled session changes hands), and `version()`.
+pub fn identity_setup(user: &str) -> Vec<String> {
+    let user = format!("'{}'", user.replace('\'', "''"));
+    let mut out: Vec<String> = ["current_user", "session_user", "user", "current_role"]
+        .iter()
+        .map(|name| format!("CREATE OR REPLACE TEMP MACRO floe_{name}() AS {user}::VARCHAR"))
+        .collect();
+    out.push(format!(
+        "CREATE OR REPLACE TEMP MACRO floe_version() AS '{}'::VARCHAR",
+        version_string().replace('\'', "''")
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_reads_as_postgres_15() {
+        assert!(version_string().starts_with("PostgreSQL 15."));
+        let setup = identity_setup("o'brien");
+        assert!(setup[0].ends_with("AS 'o''brien'::VARCHAR"), "{}", setup[0]);
+    }
+}

@@ -267,8 +267,14 @@ pub enum SessionCommand {
     DiscardAll,
     /// Accepted for compatibility, with no effect (e.g. `SET SESSION CHARACTERISTICS`).
     NoOp(&'static str),
-    /// Savepoints are not supported by the engine.
+    /// `COMMIT PREPARED` and the like.
     Unsupported(&'static str),
+    /// `SAVEPOINT name`.
+    Savepoint(String),
+    /// `RELEASE [SAVEPOINT] name`.
+    ReleaseSavepoint(String),
+    /// `ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name`.
+    RollbackToSavepoint(String),
     /// `SELECT set_config('name', 'value', is_local)`.
     SetConfig {
         name: String,
@@ -366,6 +372,15 @@ fn setting_name(tokens: &[&Token]) -> String {
     name
 }
 
+/// The name in `[SAVEPOINT] name`, folded as an identifier.
+fn savepoint_name(tokens: &[&Token]) -> Option<String> {
+    match tokens {
+        [keyword, name] if keyword.is_word("SAVEPOINT") => identifier(name),
+        [name] => identifier(name),
+        _ => None,
+    }
+}
+
 pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
     let words = leading_words(tokens, 4);
     let first = words.first()?.as_str();
@@ -383,15 +398,15 @@ pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
             }
         }
         "ROLLBACK" | "ABORT" => {
-            if toks.iter().any(|t| t.is_word("TO")) {
-                Some(SessionCommand::Unsupported("ROLLBACK TO SAVEPOINT"))
+            if let Some(to) = toks.iter().position(|t| t.is_word("TO")) {
+                savepoint_name(&toks[to + 1..]).map(SessionCommand::RollbackToSavepoint)
             } else if words.get(1).map(String::as_str) == Some("PREPARED") {
                 Some(SessionCommand::Unsupported("ROLLBACK PREPARED"))
             } else {
                 Some(SessionCommand::Rollback)
             }
         }
-        "SAVEPOINT" => Some(SessionCommand::Unsupported("SAVEPOINT")),
+        "SAVEPOINT" => savepoint_name(&toks[1..]).map(SessionCommand::Savepoint),
         "CREATE" if words.get(1).map(String::as_str) == Some("SCHEMA") => {
             let rest: Vec<&Token> = toks.iter().skip(2).copied().collect();
             let if_not_exists = rest.len() >= 3
@@ -458,7 +473,7 @@ pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
                 args,
             })
         }
-        "RELEASE" => Some(SessionCommand::Unsupported("RELEASE SAVEPOINT")),
+        "RELEASE" => savepoint_name(&toks[1..]).map(SessionCommand::ReleaseSavepoint),
         "DISCARD" => match words.get(1).map(String::as_str) {
             Some("ALL") => Some(SessionCommand::DiscardAll),
             _ => Some(SessionCommand::NoOp("DISCARD")),
@@ -678,7 +693,19 @@ mod tests {
         assert_eq!(c("RESET ALL"), Some(SessionCommand::Reset(None)));
         assert_eq!(
             c("SAVEPOINT a"),
-            Some(SessionCommand::Unsupported("SAVEPOINT"))
+            Some(SessionCommand::Savepoint("a".into()))
+        );
+        assert_eq!(
+            c("RELEASE SAVEPOINT \"B\""),
+            Some(SessionCommand::ReleaseSavepoint("B".into()))
+        );
+        assert_eq!(
+            c("ROLLBACK TRANSACTION TO SAVEPOINT Sp1"),
+            Some(SessionCommand::RollbackToSavepoint("sp1".into()))
+        );
+        assert_eq!(
+            c("rollback to x"),
+            Some(SessionCommand::RollbackToSavepoint("x".into()))
         );
         assert_eq!(c("SELECT 1"), None);
         // The router's control travels as typed messages: no text is one.

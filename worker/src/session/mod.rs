@@ -296,6 +296,11 @@ pub struct Session {
     /// The lake changes of the open transaction (explicit or implicit), staged
     /// until it commits.
     lake_txn: Option<LakeTxn>,
+    /// The open transaction's savepoints, oldest first.
+    savepoints: Vec<savepoints::Savepoint>,
+    /// Engine-local (non-lake) writes in the open transaction: a savepoint
+    /// cannot undo those.
+    local_writes: u64,
     user: String,
     database: String,
     pid: i32,
@@ -340,6 +345,8 @@ impl Session {
             runtime: init.runtime,
             lake: init.lake,
             lake_txn: None,
+            savepoints: Vec::new(),
+            local_writes: 0,
             user: init.user,
             database: init.database,
             pid: init.pid,
@@ -465,9 +472,12 @@ impl Session {
     }
 
     fn startup(&mut self) -> Result<(), ()> {
+        let identity = pg_compat::identity_setup(&self.user);
         let setup = pg_compat::SESSION_SETUP
             .iter()
             .chain(crate::lake_partition::SESSION_MACROS)
+            .copied()
+            .chain(identity.iter().map(String::as_str))
             .try_for_each(|sql| self.conn.execute_batch(sql));
         if let Err(e) = setup {
             let e = PgError::from_duckdb(&e.message, None).fatal();
@@ -1263,6 +1273,9 @@ impl Session {
             if d.changes_schema {
                 self.statement_cache.clear();
             }
+            if d.modifies && d.lake_commit.is_none() && self.txn != TxnState::Idle {
+                self.local_writes += 1;
+            }
             if d.modifies
                 && self.in_extended_batch
                 && self.txn == TxnState::Idle
@@ -1679,6 +1692,7 @@ impl Session {
                     match r {
                         Ok(()) => {
                             self.txn = TxnState::Idle;
+                            self.end_savepoints();
                             let before = self.params.clone();
                             if let Some(p) = self.params_after_commit.take() {
                                 self.params = p;
@@ -1717,6 +1731,7 @@ impl Session {
                     let _ = self.conn.execute_batch("ROLLBACK");
                 }
                 self.txn = TxnState::Idle;
+                self.end_savepoints();
                 self.implicit_open = false;
                 self.discard_lake_txn();
                 self.params_at_begin = None;
@@ -1842,6 +1857,11 @@ impl Session {
                 self.user = user.clone();
                 self.database = database.clone();
                 self.superuser = *superuser;
+                for sql in pg_compat::identity_setup(user) {
+                    self.conn
+                        .execute_batch(&sql)
+                        .map_err(|e| PgError::from_duckdb(&e.message, None))?;
+                }
                 let startup: Vec<(String, String)> = params
                     .iter()
                     .filter(|(k, _)| k != "user" && k != "database" && !k.starts_with("floe."))
@@ -1949,6 +1969,9 @@ impl Session {
                 wire::command_complete(&mut self.out, "DISCARD ALL");
             }
             SessionCommand::NoOp(tag) => wire::command_complete(&mut self.out, tag),
+            SessionCommand::Savepoint(name) => return self.savepoint(name),
+            SessionCommand::ReleaseSavepoint(name) => return self.release_savepoint(name),
+            SessionCommand::RollbackToSavepoint(name) => return self.rollback_to_savepoint(name),
             SessionCommand::Unsupported(what) => {
                 return Err(PgError::new(
                     sqlstate::FEATURE_NOT_SUPPORTED,
@@ -1963,6 +1986,7 @@ impl Session {
     /// Ends the explicit transaction by rolling back (ROLLBACK, or COMMIT of a failed
     /// transaction), restoring the parameters it changed.
     fn rollback_transaction(&mut self) {
+        self.end_savepoints();
         self.portals.retain(|n, _| n.is_empty());
         self.close_all_streams();
         let _ = self.conn.execute_batch("ROLLBACK");
@@ -2023,17 +2047,27 @@ fn is_status_only(stype: duckdb::ffi::duckdb_statement_type) -> bool {
     )
 }
 
+/// Statements a failed transaction still runs: its end, or a return to a
+/// savepoint.
 fn is_txn_end_command(tokens: &[Token]) -> bool {
     matches!(
         sql_text::session_command(tokens),
-        Some(SessionCommand::Commit | SessionCommand::Rollback)
+        Some(
+            SessionCommand::Commit
+                | SessionCommand::Rollback
+                | SessionCommand::RollbackToSavepoint(_)
+        )
     )
 }
 
 fn is_txn_end(stmt: &Statement) -> bool {
     matches!(
         stmt.kind,
-        StatementKind::Session(SessionCommand::Commit | SessionCommand::Rollback)
+        StatementKind::Session(
+            SessionCommand::Commit
+                | SessionCommand::Rollback
+                | SessionCommand::RollbackToSavepoint(_)
+        )
     )
 }
 
@@ -2281,6 +2315,7 @@ fn log_if_slow(pid: i32, sql: &str, started: Instant) {
 }
 
 mod copy;
+mod savepoints;
 
 #[cfg(test)]
 mod tests {

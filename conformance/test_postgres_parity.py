@@ -1,0 +1,145 @@
+"""Floe and a real PostgreSQL 15 side by side: savepoints (SAVEPOINT, RELEASE,
+ROLLBACK TO, nested and repeated names, failed transactions, parameters set
+inside them, every error) give the same tags, rows and SQLSTATEs, with lake
+tables on three workers; version() and the session-user keywords read as
+PostgreSQL's; SQLAlchemy connects, introspects and nests transactions."""
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from conftest import Server
+
+SAVEPOINT_SCRIPT = [
+    "SAVEPOINT x",
+    "RELEASE SAVEPOINT x",
+    "ROLLBACK TO SAVEPOINT x",
+    "BEGIN",
+    "INSERT INTO shop.t VALUES (1)",
+    "SAVEPOINT s1",
+    "INSERT INTO shop.t VALUES (2)",
+    "SAVEPOINT s2",
+    "INSERT INTO shop.t VALUES (3)",
+    "SELECT a FROM shop.t ORDER BY a",
+    "ROLLBACK TO SAVEPOINT s2",
+    "SELECT a FROM shop.t ORDER BY a",
+    "SELECT 1/0",
+    "SELECT 1",
+    "RELEASE SAVEPOINT s2",
+    "ROLLBACK TO s1",
+    "SELECT a FROM shop.t ORDER BY a",
+    "SAVEPOINT s1",
+    "INSERT INTO shop.t VALUES (4)",
+    "ROLLBACK TO s1",
+    "SELECT a FROM shop.t ORDER BY a",
+    "RELEASE s1",
+    "ROLLBACK TO s1",
+    "RELEASE s1",
+    "RELEASE s1",
+    "ROLLBACK TO nope",
+    "ROLLBACK",
+    "SELECT a FROM shop.t ORDER BY a",
+    "BEGIN",
+    "SET application_name = 'before'",
+    "SAVEPOINT p",
+    "SET application_name = 'inside'",
+    "SHOW application_name",
+    "ROLLBACK TO p",
+    "SHOW application_name",
+    "INSERT INTO shop.t VALUES (5)",
+    "SAVEPOINT q",
+    "INSERT INTO shop.t VALUES (6)",
+    "RELEASE q",
+    "SAVEPOINT \"Mixed\"",
+    "INSERT INTO shop.t VALUES (7)",
+    "ROLLBACK TO mixed",
+    "ROLLBACK TO \"Mixed\"",
+    "COMMIT",
+    "SELECT a FROM shop.t ORDER BY a",
+]
+
+
+def run_script(dsn, script):
+    out = []
+    with psycopg.connect(dsn, autocommit=True) as c:
+        c.execute("CREATE SCHEMA shop")
+        c.execute("CREATE TABLE shop.t (a int)")
+        for sql in script:
+            cur = c.cursor()
+            try:
+                cur.execute(sql)
+                rows = cur.fetchall() if cur.description else None
+                out.append((sql, cur.statusmessage, rows))
+            except psycopg.Error as e:
+                out.append((sql, e.sqlstate, None))
+    return out
+
+
+@pytest.fixture(scope="module")
+def three_workers():
+    s = Server('[workers]\ncount = 3\n[admin]\nlisten = ""\n')
+    yield s
+    s.stop()
+
+
+def test_savepoints_as_postgres(postgres, three_workers):
+    want = run_script(postgres.dsn(), SAVEPOINT_SCRIPT)
+    got = run_script(three_workers.dsn(), SAVEPOINT_SCRIPT)
+    for w, g in zip(want, got):
+        assert g == w
+    assert want[-1][2] == [(5,), (6,)]
+    # What the transaction committed, every session on every worker sees.
+    for _ in range(4):
+        with psycopg.connect(three_workers.dsn()) as c:
+            assert c.execute("SELECT a FROM shop.t ORDER BY a").fetchall() == [(5,), (6,)]
+
+
+def test_a_savepoint_cannot_half_undo_session_tables(three_workers):
+    with psycopg.connect(three_workers.dsn(), autocommit=True) as c:
+        c.execute("BEGIN")
+        c.execute("CREATE TEMP TABLE scratch (a int)")
+        c.execute("SAVEPOINT a")
+        c.execute("INSERT INTO scratch VALUES (1)")
+        with pytest.raises(psycopg.errors.FeatureNotSupported):
+            c.execute("ROLLBACK TO a")
+        c.execute("ROLLBACK")
+        assert c.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_version_and_session_user_read_as_postgres(postgres, server):
+    with psycopg.connect(postgres.dsn()) as c:
+        pg_version = c.execute("SELECT version()").fetchone()[0]
+        pg_cols = [d.name for d in c.execute(
+            "SELECT current_user, session_user, user, current_role").description]
+    with psycopg.connect(server.dsn()) as c:
+        version = c.execute("SELECT version()").fetchone()[0]
+        cur = c.execute("SELECT current_user, session_user, user, current_role")
+        assert cur.fetchone() == ("floe",) * 4
+        assert [d.name for d in cur.description] == pg_cols
+        assert c.execute("SELECT \"user\" FROM (SELECT 1 AS \"user\") t").fetchone() == (1,)
+    # Same product word and major version, the shape clients parse.
+    assert pg_version.startswith("PostgreSQL 15.")
+    assert version.startswith("PostgreSQL 15.") and version.endswith("64-bit")
+
+
+def test_sqlalchemy_connects_introspects_and_nests(server):
+    engine = sa.create_engine(f"postgresql+psycopg://floe@{server.host}:{server.port}/floe")
+    try:
+        with engine.connect() as conn:
+            assert conn.dialect.server_version_info[:1] == (15,)
+            conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS alchemy"))
+            conn.execute(sa.text("CREATE TABLE alchemy.items (id int NOT NULL, name text)"))
+            conn.commit()
+            inspector = sa.inspect(conn)
+            assert "alchemy" in inspector.get_schema_names()
+            assert inspector.get_table_names(schema="alchemy") == ["items"]
+            conn.commit()
+            with conn.begin():
+                conn.execute(sa.text("INSERT INTO alchemy.items VALUES (1, 'kept')"))
+                nested = conn.begin_nested()
+                conn.execute(sa.text("INSERT INTO alchemy.items VALUES (2, 'undone')"))
+                nested.rollback()
+            rows = conn.execute(sa.text("SELECT id, name FROM alchemy.items")).all()
+            assert [tuple(r) for r in rows] == [(1, "kept")]
+    finally:
+        engine.dispose()
