@@ -325,7 +325,7 @@ async fn errors_carry_the_right_sqlstate() {
         ("SELECT 'abc'::INTEGER", "22P02"),
         ("SELECT 70000::SMALLINT", "22003"),
         ("INSERT INTO nn VALUES (NULL)", "23502"),
-        ("SAVEPOINT sp", "0A000"),
+        ("SAVEPOINT sp", "25P01"),
         ("SET no_such_setting = 1", "42704"),
     ];
     for (sql, want) in cases {
