@@ -143,3 +143,17 @@ def test_sqlalchemy_connects_introspects_and_nests(server):
             assert [tuple(r) for r in rows] == [(1, "kept")]
     finally:
         engine.dispose()
+
+
+def test_startup_options_set_parameters_as_postgres(postgres, server):
+    opts = r"-c search_path=shop,\ public --statement-timeout=7s -c application_name=from_options"
+    quoted = "'" + opts.replace("\\", "\\\\") + "'"  # conninfo unescapes once
+    shown = {}
+    for name, dsn in (("pg", postgres.dsn(options=quoted)),
+                      ("floe", server.dsn(options=quoted, application_name="direct"))):
+        with psycopg.connect(dsn) as c:
+            shown[name] = [c.execute(f"SHOW {p}").fetchone()[0]
+                           for p in ("search_path", "statement_timeout")]
+            if name == "floe":  # a parameter sent on its own wins over options
+                assert c.execute("SHOW application_name").fetchone()[0] == "direct"
+    assert shown["floe"] == shown["pg"] == ["shop, public", "7s"]

@@ -192,9 +192,7 @@ impl Worker {
         // startup parameter's.
         let params: Vec<(String, String)> = startup
             .into_iter()
-            .filter(|(k, _)| {
-                k != "user" && k != "database" && k != "options" && !k.starts_with("floe.")
-            })
+            .filter(|(k, _)| k != "user" && k != "database" && !k.starts_with("floe."))
             .collect();
         let init = SessionInit {
             user,

@@ -297,6 +297,57 @@ pub struct SessionParams {
     values: BTreeMap<&'static str, String>,
 }
 
+/// The settings in a startup packet's `options` (libpq's `options`,
+/// `PGOPTIONS`, pgjdbc's `options`): words split at unescaped spaces (`\\`
+/// escapes the next character), read as `-c name=value`, `-cname=value` or
+/// `--name=value` (dashes in that name read as underscores), as Postgres reads
+/// them. Other switches carry no session setting and are left out.
+pub fn options_settings(options: &str) -> Vec<(String, String)> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut chars = options.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    word.push(next);
+                }
+            }
+            c if c.is_ascii_whitespace() => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let setting = if let Some(long) = words[i].strip_prefix("--") {
+            long.split_once('=')
+                .map(|(n, v)| (n.replace('-', "_"), v.to_string()))
+        } else if words[i] == "-c" {
+            i += 1;
+            words
+                .get(i)
+                .and_then(|w| w.split_once('='))
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+        } else if let Some(rest) = words[i].strip_prefix("-c") {
+            rest.split_once('=')
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+        } else {
+            None
+        };
+        out.extend(setting);
+        i += 1;
+    }
+    out
+}
+
 impl SessionParams {
     /// Defaults, overridden by `defaults` (server configuration) and then by the
     /// startup packet's options (invalid startup values are ignored, as unknown
@@ -322,9 +373,16 @@ impl SessionParams {
                 }
             }
         }
-        for (k, v) in startup {
-            if find(k).is_some_and(|g| !g.read_only) {
-                let _ = p.set(k, Some(v));
+        // As Postgres: the `-c name=value` switches in `options` first, then
+        // parameters sent on their own, which win.
+        let from_options = startup
+            .iter()
+            .filter(|(k, _)| k == "options")
+            .flat_map(|(_, v)| options_settings(v));
+        let direct = startup.iter().filter(|(k, _)| k != "options").cloned();
+        for (k, v) in from_options.chain(direct) {
+            if find(&k).is_some_and(|g| !g.read_only) {
+                let _ = p.set(&k, Some(&v));
             }
         }
         p
@@ -556,6 +614,34 @@ fn validate(name: &str, value: &str) -> Result<String, PgError> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn options_carry_settings_as_postgres_reads_them() {
+        assert_eq!(
+            options_settings(
+                "-c search_path=shop,public  -cstatement_timeout=5s --application-name=a\\ b -x"
+            ),
+            vec![
+                ("search_path".to_string(), "shop,public".to_string()),
+                ("statement_timeout".to_string(), "5s".to_string()),
+                ("application_name".to_string(), "a b".to_string()),
+            ]
+        );
+        let startup = vec![
+            (
+                "options".to_string(),
+                "-c search_path=shop -c application_name=opt -c is_superuser=on".to_string(),
+            ),
+            ("application_name".to_string(), "direct".to_string()),
+        ];
+        let p = SessionParams::new("u", &[], &startup);
+        assert_eq!(p.get("search_path"), Some("shop"));
+        assert_eq!(p.get("application_name"), Some("direct"));
+        // Read-only parameters keep the server's value.
+        let plain = SessionParams::new("u", &[], &[]);
+        assert_eq!(p.get("is_superuser"), plain.get("is_superuser"));
+    }
+
     use super::*;
 
     #[test]
