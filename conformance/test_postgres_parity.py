@@ -157,3 +157,29 @@ def test_startup_options_set_parameters_as_postgres(postgres, server):
             if name == "floe":  # a parameter sent on its own wins over options
                 assert c.execute("SHOW application_name").fetchone()[0] == "direct"
     assert shown["floe"] == shown["pg"] == ["shop, public", "7s"]
+
+
+PSQL_COMMANDS = [r"\l", r"\du", r"\dn", r"\df", r"\dx", r"\dT"]
+
+
+def psql_output(host, port, user, dbname, command):
+    import subprocess
+
+    r = subprocess.run(
+        ["psql", "-X", "-h", host, "-p", str(port), "-U", user, "-d", dbname,
+         "-v", "ON_ERROR_STOP=1", "-c", command],
+        capture_output=True, text=True, timeout=60,
+    )
+    return r.returncode, r.stdout, r.stderr
+
+
+def test_psql_meta_commands_run_with_postgres_columns(postgres, server):
+    for command in PSQL_COMMANDS:
+        code, out, err = psql_output(server.host, server.port, "floe", "floe", command)
+        assert code == 0 and "ERROR" not in err, f"{command}: {err}"
+        _, pg_out, _ = psql_output(postgres.host, postgres.port, "postgres", "postgres", command)
+        # Title and column headings are what psql prints for PostgreSQL 15.
+        def shape(text):
+            lines = text.splitlines()
+            return [lines[0].strip(), [h.strip() for h in lines[1].split("|")]]
+        assert shape(out) == shape(pg_out), command

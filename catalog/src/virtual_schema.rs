@@ -148,7 +148,9 @@ const EMPTY_RELATIONS: &[(&str, &str)] = &[
     ("pg_inherits", "inhrelid UINTEGER, inhparent UINTEGER, inhseqno INTEGER, inhdetachpending BOOLEAN"),
     ("pg_attrdef", "oid UINTEGER, adrelid UINTEGER, adnum SMALLINT, adbin VARCHAR"),
     ("pg_collation", "oid UINTEGER, collname VARCHAR, collnamespace UINTEGER, collowner UINTEGER, collprovider VARCHAR, collisdeterministic BOOLEAN, collencoding INTEGER, collcollate VARCHAR, collctype VARCHAR"),
-    ("pg_roles", "oid UINTEGER, rolname VARCHAR, rolsuper BOOLEAN, rolinherit BOOLEAN, rolcreaterole BOOLEAN, rolcreatedb BOOLEAN, rolcanlogin BOOLEAN, rolconnlimit INTEGER, rolvaliduntil TIMESTAMPTZ"),
+    ("pg_roles", "oid UINTEGER, rolname VARCHAR, rolsuper BOOLEAN, rolinherit BOOLEAN, rolcreaterole BOOLEAN, rolcreatedb BOOLEAN, rolcanlogin BOOLEAN, rolconnlimit INTEGER, rolvaliduntil TIMESTAMPTZ, rolreplication BOOLEAN, rolbypassrls BOOLEAN"),
+    ("pg_extension", "oid UINTEGER, extname VARCHAR, extowner UINTEGER, extnamespace UINTEGER, extrelocatable BOOLEAN, extversion VARCHAR, extconfig UINTEGER[], extcondition VARCHAR[]"),
+    ("pg_auth_members", "roleid UINTEGER, member UINTEGER, grantor UINTEGER, admin_option BOOLEAN"),
     ("pg_trigger", "oid UINTEGER, tgrelid UINTEGER, tgparentid UINTEGER, tgname VARCHAR, tgfoid UINTEGER, tgtype SMALLINT, tgenabled VARCHAR, tgisinternal BOOLEAN"),
 ];
 
@@ -296,6 +298,22 @@ impl VirtualSchema {
                         )
                     })
                     .collect(),
+            ),
+        );
+        // The session's database, with PostgreSQL 15's columns (psql's `\l`).
+        relations.insert(
+            "pg_database",
+            values(
+                "oid UINTEGER, datname VARCHAR, datdba UINTEGER, encoding INTEGER, \
+                 datlocprovider VARCHAR, datistemplate BOOLEAN, datallowconn BOOLEAN, \
+                 datconnlimit INTEGER, datfrozenxid UINTEGER, datminmxid UINTEGER, \
+                 dattablespace UINTEGER, datcollate VARCHAR, datctype VARCHAR, \
+                 daticulocale VARCHAR, datcollversion VARCHAR, datacl VARCHAR[]",
+                vec![format!(
+                    "({}, {}, 10, 6, 'c', false, true, -1, 0, 1, 1663, 'C', 'C', NULL, NULL, NULL)",
+                    stable_oid("database", database),
+                    quote_literal(database)
+                )],
             ),
         );
         relations.insert(
@@ -503,6 +521,7 @@ impl VirtualSchema {
                     | "pg_attribute"
                     | "pg_type"
                     | "pg_am"
+                    | "pg_database"
                     | "pg_description"
                     | "pg_tables"
                     | "pg_views"

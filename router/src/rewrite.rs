@@ -37,6 +37,7 @@ pub fn mentions(sql: &str) -> bool {
         "pg_size_pretty",
         "pg_collation_is_visible",
         "build_object",
+        "pg_encoding_to_char",
         "version",
         "to_reg",
         "cast",
@@ -66,6 +67,12 @@ const FLOE_FUNCTIONS: &[(&str, &str)] = &[
     ("version", "floe_version"),
     ("pg_get_serial_sequence", "floe_pg_get_serial_sequence"),
     ("pg_collation_is_visible", "floe_pg_collation_is_visible"),
+    ("pg_encoding_to_char", "floe_pg_encoding_to_char"),
+    ("pg_get_function_result", "floe_pg_get_function_result"),
+    (
+        "pg_get_function_arguments",
+        "floe_pg_get_function_arguments",
+    ),
     ("json_build_object", "json_object"),
     ("jsonb_build_object", "json_object"),
 ];

@@ -39,6 +39,11 @@ CASE WHEN type_oid IS NULL THEN NULL ELSE (CASE type_oid::BIGINT
     // Lake tables have no sequences; every collation is the default one.
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_serial_sequence(rel, col) AS NULL::VARCHAR"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_collation_is_visible(coll) AS true"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_pg_encoding_to_char(enc) AS
+  CASE enc WHEN 6 THEN 'UTF8' WHEN 0 THEN 'SQL_ASCII' ELSE '' END"#,
+    // Floe has no user-defined functions to describe.
+    r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_function_result(func) AS NULL::VARCHAR"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_function_arguments(func) AS NULL::VARCHAR"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_to_regclass(found) AS found"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_statisticsobjdef_columns(stat_oid) AS NULL::VARCHAR"#,
     // Postgres's pg_size_pretty: bytes below 10 kB, then kB, MB, GB, TB, PB,
