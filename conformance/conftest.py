@@ -3,7 +3,10 @@ tests, and a real PostgreSQL 15 for the tests that compare the two."""
 
 import os
 import pathlib
+import pwd
 import re
+import shutil
+import socket
 import subprocess
 import tempfile
 import threading
@@ -21,6 +24,20 @@ def floe_binary() -> str:
         return explicit
     target = os.environ.get("CARGO_TARGET_DIR", str(ROOT / "target"))
     return str(pathlib.Path(target) / "release" / "floe")
+
+
+def conninfo(defaults, extra):
+    """A libpq connection string: `defaults` overridden by `extra`."""
+    return " ".join(f"{k}={v}" for k, v in {**defaults, **extra}.items())
+
+
+def stop_process(proc):
+    """Asks a server to stop, killing it after 20 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 class Server:
@@ -58,16 +75,10 @@ class Server:
             self.log.append(line)
 
     def dsn(self, **extra):
-        parts = {"host": self.host, "port": self.port, "user": "floe", "dbname": "floe"}
-        parts.update(extra)
-        return " ".join(f"{k}={v}" for k, v in parts.items())
+        return conninfo({"host": self.host, "port": self.port, "user": "floe", "dbname": "floe"}, extra)
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        stop_process(self.proc)
         self.data_dir.cleanup()
 
 
@@ -91,8 +102,6 @@ class LakeServer:
         )
 
     def stop(self):
-        import shutil
-
         self.server.stop()
         shutil.rmtree(self.root, ignore_errors=True)
 
@@ -119,10 +128,6 @@ class Postgres:
     BIN = pathlib.Path("/usr/lib/postgresql/15/bin")
 
     def __init__(self):
-        import pwd
-        import shutil
-        import socket
-
         self.root = tempfile.mkdtemp(prefix="floe-pg15-")
         run_as = []
         if os.geteuid() == 0:  # the server refuses to run as root
@@ -144,7 +149,6 @@ class Postgres:
                       "-k", self.root, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        self._shutil = shutil
         deadline = time.time() + 30
         while True:
             try:
@@ -157,17 +161,13 @@ class Postgres:
                 time.sleep(0.2)
 
     def dsn(self, **extra):
-        parts = {"host": self.host, "port": self.port, "user": "postgres", "dbname": "postgres"}
-        parts.update(extra)
-        return " ".join(f"{k}={v}" for k, v in parts.items())
+        return conninfo(
+            {"host": self.host, "port": self.port, "user": "postgres", "dbname": "postgres"}, extra
+        )
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self._shutil.rmtree(self.root, ignore_errors=True)
+        stop_process(self.proc)
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
