@@ -11,6 +11,7 @@ pub mod namespaces;
 pub mod object_storage;
 pub mod orphans;
 pub mod parquet_tables;
+pub mod pg15_catalog;
 pub mod pruning;
 mod rest_commit;
 pub mod scan;

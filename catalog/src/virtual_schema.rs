@@ -7,12 +7,13 @@ use std::collections::HashMap;
 
 use iceberg::spec::Schema;
 
+use crate::pg15_catalog;
 use crate::types::{pg_type, quote_literal};
 
 /// OIDs of the built-in namespaces, as in PostgreSQL.
 const PG_CATALOG_OID: u32 = 11;
 const PUBLIC_OID: u32 = 2200;
-const INFORMATION_SCHEMA_OID: u32 = 13_183;
+const INFORMATION_SCHEMA_OID: u32 = 13_207;
 /// OIDs Floe derives from names start here (Postgres's first user OID).
 const FIRST_USER_OID: u32 = 16_384;
 
@@ -132,7 +133,13 @@ fn type_name(oid: u32) -> &'static str {
 
 /// Every virtual relation, by name, as a subquery (without alias).
 pub struct VirtualSchema {
-    relations: HashMap<&'static str, String>,
+    relations: HashMap<String, String>,
+}
+
+/// A relation Floe fills: its column names and the subquery giving its rows.
+struct Filled {
+    names: Vec<String>,
+    sql: String,
 }
 
 /// Relations that exist so that tools' queries bind; Floe has no rows for them
@@ -196,7 +203,23 @@ impl VirtualSchema {
                     t.kind == RelationKind::View,
                 )
             })
-            .collect();
+            .collect::<Vec<String>>();
+        // The catalog's own relations, with PostgreSQL 15's OIDs.
+        let catalog_rows = pg15_catalog::relations().values().map(|r| {
+            let view = r.relkind == "v";
+            format!(
+                "({}, {}, {}, 0, 0, 10, {}, {}, 0, 0, -1, 0, 0, false, false, 'p', {}, {}, 0, \
+                 {view}, false, false, false, false, true, 'n', false, 0, NULL, NULL)",
+                r.oid,
+                quote_literal(r.name),
+                nsp_oid(r.schema),
+                if view { 0 } else { 2 },
+                if view { 0 } else { r.oid },
+                quote_literal(r.relkind),
+                r.columns.len(),
+            )
+        });
+        let class_rows = class_rows.into_iter().chain(catalog_rows).collect();
         relations.insert(
             "pg_class",
             values_and_local(LOCAL_CLASSES,
@@ -497,7 +520,9 @@ impl VirtualSchema {
                 column_rows,
             ),
         );
-        VirtualSchema { relations }
+        VirtualSchema {
+            relations: postgres_shaped(relations),
+        }
     }
 
     /// The subquery for `pg_catalog` relation `name` or `information_schema.name`.
@@ -514,31 +539,19 @@ impl VirtualSchema {
     pub fn mentions(word: &str) -> bool {
         word == "pg_catalog"
             || word == "information_schema"
-            || matches!(
-                word,
-                "pg_namespace"
-                    | "pg_class"
-                    | "pg_attribute"
-                    | "pg_type"
-                    | "pg_am"
-                    | "pg_database"
-                    | "pg_description"
-                    | "pg_tables"
-                    | "pg_views"
-                    | "pg_matviews"
-                    | "pg_rewrite"
-                    | "pg_depend"
-            )
+            || pg15_catalog::is_catalog_relation(word)
             || EMPTY_RELATIONS.iter().any(|(n, _)| *n == word)
     }
 }
 
 /// Tables and views in the worker's own DuckDB catalog (temporary tables, and
-/// tables created outside the lake) are listed too, in schema `public`.
+/// tables created outside the lake) are listed too, in schema `public`; the
+/// engine's own catalog views are not.
 const LOCAL_CLASSES: &str = "SELECT oid::UINTEGER, relname, 2200::UINTEGER, 0, 0, 10, 2, oid::UINTEGER, 0, 0, -1, 0, 0, \
      false, false, 'p', relkind, relnatts, 0, false, false, false, false, false, true, 'd', false, 0, NULL, NULL \
-     FROM pg_catalog.pg_class WHERE relkind IN ('r', 'v') AND relnamespace NOT IN \
-     (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname IN ('pg_catalog', 'information_schema'))";
+     FROM pg_catalog.pg_class WHERE relkind IN ('r', 'v') AND oid IN \
+     (SELECT table_oid FROM duckdb_tables() WHERE NOT internal \
+      UNION ALL SELECT view_oid FROM duckdb_views() WHERE NOT internal)";
 
 /// The columns of the session's own tables and views (temporary ones in
 /// `pg_temp`), with Postgres type names.
@@ -600,19 +613,38 @@ const LOCAL_TABLES: &str = "SELECT CASE schemaname WHEN 'main' THEN 'public' ELS
 /// The session's own views.
 const LOCAL_VIEWS: &str = "SELECT CASE schemaname WHEN 'main' THEN 'public' ELSE schemaname END, \
      viewname, 'floe', definition FROM pg_catalog.pg_views \
-     WHERE schemaname NOT IN ('pg_catalog', 'information_schema')";
+     WHERE schemaname NOT IN ('pg_catalog', 'information_schema') \
+     AND (schemaname, viewname) IN (SELECT (schema_name, view_name) FROM duckdb_views() WHERE NOT internal)";
 
 /// [`values`] followed by rows from DuckDB's own catalog (`local`, a SELECT with
 /// the same columns in the same order).
-fn values_and_local(local: &str, columns: &str, rows: Vec<String>) -> String {
-    format!(
-        "(SELECT * FROM {} AS lake UNION ALL {local})",
-        values(columns, rows)
-    )
+fn values_and_local(local: &str, columns: &str, rows: Vec<String>) -> Filled {
+    let lake = values(columns, rows);
+    Filled {
+        sql: format!("(SELECT * FROM {} AS lake UNION ALL {local})", lake.sql),
+        names: lake.names,
+    }
+}
+
+/// Every PostgreSQL 15 catalog relation with PostgreSQL's columns, filled from
+/// `filled` where Floe has rows; Floe's own relations (not in PostgreSQL) as
+/// they are.
+fn postgres_shaped(mut filled: HashMap<&'static str, Filled>) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for (name, relation) in pg15_catalog::relations() {
+        let known = filled.remove(name.as_str());
+        let sql = pg15_catalog::shaped(
+            &relation.columns,
+            known.as_ref().map(|f| (f.names.as_slice(), f.sql.as_str())),
+        );
+        out.insert(name.clone(), sql);
+    }
+    out.extend(filled.into_iter().map(|(k, f)| (k.to_string(), f.sql)));
+    out
 }
 
 /// A typed relation: `(SELECT … FROM (VALUES …))`, or an empty one.
-fn values(columns: &str, rows: Vec<String>) -> String {
+fn values(columns: &str, rows: Vec<String>) -> Filled {
     let defs: Vec<(&str, &str)> = columns
         .split(',')
         .map(|c| {
@@ -621,6 +653,7 @@ fn values(columns: &str, rows: Vec<String>) -> String {
         })
         .collect();
     let names: Vec<&str> = defs.iter().map(|d| d.0).collect();
+    let owned_names = names.iter().map(|n| n.to_string()).collect();
     let casts: Vec<String> = defs
         .iter()
         .map(|(n, t)| format!("CAST({n} AS {t}) AS {n}"))
@@ -630,14 +663,20 @@ fn values(columns: &str, rows: Vec<String>) -> String {
             .iter()
             .map(|(n, t)| format!("CAST(NULL AS {t}) AS {n}"))
             .collect();
-        return format!("(SELECT {} LIMIT 0)", nulls.join(", "));
+        return Filled {
+            names: owned_names,
+            sql: format!("(SELECT {} LIMIT 0)", nulls.join(", ")),
+        };
     }
-    format!(
-        "(SELECT {} FROM (VALUES {}) AS v({}))",
-        casts.join(", "),
-        rows.join(", "),
-        names.join(", ")
-    )
+    Filled {
+        names: owned_names,
+        sql: format!(
+            "(SELECT {} FROM (VALUES {}) AS v({}))",
+            casts.join(", "),
+            rows.join(", "),
+            names.join(", ")
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -663,9 +702,13 @@ mod tests {
             .contains("'sales'"));
         assert!(v.relation(Some("information_schema"), "tables").is_some());
         assert!(v.relation(Some("sales"), "pg_class").is_none());
-        assert!(v
-            .relation(None, "pg_index")
-            .expect("empty")
-            .ends_with("LIMIT 0)"));
+        // Every PostgreSQL 15 column, typed as PostgreSQL types it.
+        let index = v.relation(None, "pg_index").expect("pg_index");
+        assert!(index.contains("LIMIT 0)"), "{index}");
+        assert!(index.contains("AS SMALLINT[]) AS \"indkey\""), "{index}");
+        assert!(index.contains("AS \"indisexclusion\""), "{index}");
+        let opclass = v.relation(None, "pg_opclass").expect("pg_opclass");
+        assert!(opclass.contains("\"opcname\""), "{opclass}");
+        assert!(v.relation(None, "duckdb_tables").is_none());
     }
 }

@@ -99,15 +99,18 @@ impl SqlGate {
                 }
                 b'P' => {
                     let (name, rest) = cstr(body);
-                    let sql = cstr(rest).0;
+                    let (sql, declared_types) = cstr(rest);
                     match self.verdict(&sql) {
                         Err(r) => Some(refusal(b'P', &r)),
-                        // Declared parameter types are dropped only when the text changes.
                         Ok(class) => {
                             classes(class);
                             match rewrite(&sql) {
                                 Rewritten::Same => None,
-                                Rewritten::Text(new) => Some(parse_message(&name, &new)),
+                                // The client's declared parameter types travel
+                                // with the rewritten text unchanged.
+                                Rewritten::Text(new) => {
+                                    Some(parse_message(&name, &new, declared_types))
+                                }
                                 Rewritten::Refused(r) => Some(refusal(b'P', &r)),
                             }
                         }
@@ -145,15 +148,22 @@ fn cstr(b: &[u8]) -> (String, &[u8]) {
     (String::from_utf8_lossy(&b[..end]).into_owned(), rest)
 }
 
-fn parse_message(name: &str, sql: &str) -> BytesMut {
-    let mut m = BytesMut::with_capacity(sql.len() + name.len() + 9);
+/// A Parse message; `declared_types` is the count and OIDs as the client sent
+/// them (already checked to fit the body), or empty for none.
+fn parse_message(name: &str, sql: &str, declared_types: &[u8]) -> BytesMut {
+    let types_len = declared_types.len().max(2);
+    let mut m = BytesMut::with_capacity(sql.len() + name.len() + 7 + types_len);
     m.put_u8(b'P');
-    m.put_i32((4 + name.len() + 1 + sql.len() + 1 + 2) as i32);
+    m.put_i32((4 + name.len() + 1 + sql.len() + 1 + types_len) as i32);
     m.put_slice(name.as_bytes());
     m.put_u8(0);
     m.put_slice(sql.as_bytes());
     m.put_u8(0);
-    m.put_i16(0);
+    if declared_types.is_empty() {
+        m.put_i16(0);
+    } else {
+        m.put_slice(declared_types);
+    }
     m
 }
 
@@ -169,7 +179,7 @@ mod tests {
     fn gate_replaces_only_refused_messages() {
         let mut buf = BytesMut::new();
         buf.extend_from_slice(&query_message("SELECT 1"));
-        buf.extend_from_slice(&parse_message("s", "INSTALL httpfs"));
+        buf.extend_from_slice(&parse_message("s", "INSTALL httpfs", &[]));
         buf.extend_from_slice(&[b'S', 0, 0, 0, 4]);
         let mut frames = Vec::new();
         let n = frame::scan(&buf, &mut frames).expect("scan");
@@ -211,6 +221,29 @@ mod tests {
         let mut f3 = Vec::new();
         frame::scan(&changed, &mut f3).expect("scan");
         assert_eq!(frame::body(&changed, &f3[0]), b"SELECT 2 + 1\0");
+    }
+
+    #[test]
+    fn a_rewritten_parse_keeps_its_declared_parameter_types() {
+        let declared = [0u8, 2, 0, 0, 0, 21, 0, 0, 0, 0];
+        let mut buf = BytesMut::new();
+        buf.extend_from_slice(&parse_message("s1", "SELECT $1::int, $2", &declared));
+        let mut frames = Vec::new();
+        frame::scan(&buf, &mut frames).expect("scan");
+        let out = gate()
+            .filter(
+                &buf,
+                &frames,
+                &mut |sql| Rewritten::Text(sql.replace("int", "integer")),
+                &mut |_| {},
+            )
+            .expect("rewritten");
+        let mut again = Vec::new();
+        frame::scan(&out, &mut again).expect("scan");
+        let mut expected = b"s1\0SELECT $1::integer, $2\0".to_vec();
+        expected.extend_from_slice(&declared);
+        assert_eq!(frame::body(&out, &again[0]), &expected[..]);
+        assert!(check_frames(&out, &again).is_ok());
     }
 
     #[test]

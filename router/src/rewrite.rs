@@ -16,6 +16,9 @@
 //! | `to_regtype(x)`, `to_regclass(x)` | a lookup of the name in `pg_type` / `pg_class` (NULL when absent) |
 //! | `version()` | `floe_version()`: the PostgreSQL-shaped version string |
 //! | `current_user`, `session_user`, `user`, `current_role` (the keywords) | the session's user (`floe_current_user()`, …) |
+//! | `current_schema[()]`, `current_schemas(b)` | the session's schema path (`floe_current_schema()`, …) |
+//! | `pg_get_viewdef(x [, pretty])` | the view's definition from `pg_views` |
+//! | `pg_table_is_visible(x)` | whether `x` is the first relation of its name on the schema path |
 
 use sqlparser::tokenizer::Token;
 
@@ -43,6 +46,9 @@ pub fn mentions(sql: &str) -> bool {
         "cast",
         "user",
         "current_role",
+        "current_schema",
+        "is_visible",
+        "viewdef",
     ]
     .iter()
     .any(|p| lower.contains(p))
@@ -73,6 +79,8 @@ const FLOE_FUNCTIONS: &[(&str, &str)] = &[
         "pg_get_function_arguments",
         "floe_pg_get_function_arguments",
     ),
+    ("current_schema", "floe_current_schema"),
+    ("current_schemas", "floe_current_schemas"),
     ("json_build_object", "json_object"),
     ("jsonb_build_object", "json_object"),
 ];
@@ -84,6 +92,7 @@ const SESSION_USER_KEYWORDS: &[(&str, &str)] = &[
     ("session_user", "floe_session_user()"),
     ("user", "floe_user()"),
     ("current_role", "floe_current_role()"),
+    ("current_schema", "floe_current_schema()"),
 ];
 
 /// Words after which `user` and its kin are names, not the keyword
@@ -179,6 +188,9 @@ pub fn rewrite(sql: &str) -> Option<String> {
                 Some(Token::Word(w)) if w.value.eq_ignore_ascii_case("to_regclass") => {
                     Some(REGCLASS_LOOKUP)
                 }
+                Some(Token::Word(w)) if w.value.eq_ignore_ascii_case("pg_table_is_visible") => {
+                    Some(TABLE_VISIBLE_LOOKUP)
+                }
                 _ => None,
             };
             if let (Some((open, close)), Some(Token::LParen)) = (lookup, tok(name_k + 1)) {
@@ -187,6 +199,37 @@ pub fn rewrite(sql: &str) -> Option<String> {
                     edits.push((span(end).0, span(end).1, close.to_string()));
                     k = name_k + 2;
                     continue;
+                }
+            }
+        }
+        // [pg_catalog.]pg_get_viewdef(x [, pretty]) → the view's stored definition
+        {
+            let qualified =
+                is_word(tok(k), "pg_catalog") && matches!(tok(k + 1), Some(Token::Period));
+            let name_k = if qualified { k + 2 } else { k };
+            if is_word(tok(name_k), "pg_get_viewdef")
+                && matches!(tok(name_k + 1), Some(Token::LParen))
+            {
+                if let Some(end) = matching_paren(&toks, name_k + 1) {
+                    let mut depth = 0usize;
+                    let mut comma = None;
+                    for j in name_k + 2..end {
+                        match tok(j) {
+                            Some(Token::LParen) => depth += 1,
+                            Some(Token::RParen) => depth = depth.saturating_sub(1),
+                            Some(Token::Comma) if depth == 0 && comma.is_none() => comma = Some(j),
+                            _ => {}
+                        }
+                    }
+                    let arg_end = comma.unwrap_or(end);
+                    if arg_end > name_k + 2 {
+                        let arg = &sql[span(name_k + 2).0..span(arg_end - 1).1];
+                        // The argument may itself need rewriting (`'v'::regclass`).
+                        let arg = rewrite(arg).unwrap_or_else(|| arg.to_string());
+                        edits.push((span(k).0, span(end).1, view_definition_of(&arg)));
+                        k = end + 1;
+                        continue;
+                    }
                 }
             }
         }
@@ -227,10 +270,7 @@ pub fn rewrite(sql: &str) -> Option<String> {
                 ("regclass", Some(name)) if system_catalog_oid(name).is_some() => {
                     system_catalog_oid(name).map(|oid| oid.to_string())
                 }
-                ("regclass", Some(name)) => Some(format!(
-                    "(SELECT oid FROM pg_catalog.pg_class WHERE relname = {} LIMIT 1)",
-                    lit(name.rsplit('.').next().unwrap_or(name).trim_matches('"'))
-                )),
+                ("regclass", Some(name)) => Some(regclass_of(&lit(name))),
                 ("regtype", Some(name)) => Some(format!(
                     "(SELECT oid FROM pg_catalog.pg_type WHERE typname = {} LIMIT 1)",
                     lit(name)
@@ -243,6 +283,14 @@ pub fn rewrite(sql: &str) -> Option<String> {
             };
             if let Some(l) = lookup {
                 edits.push((span(k - 1).0, span(j).1, l));
+                k = j + 1;
+                continue;
+            }
+            // A parameter's text is a name or an OID.
+            if let (Some(Token::Placeholder(p)), "regclass") =
+                (k.checked_sub(1).and_then(tok), target.as_str())
+            {
+                edits.push((span(k - 1).0, span(j).1, regclass_of(p)));
                 k = j + 1;
                 continue;
             }
@@ -278,6 +326,21 @@ pub fn rewrite(sql: &str) -> Option<String> {
                         t += 2;
                     }
                     let oid_type = OID_TYPES.iter().any(|ty| is_word(tok(t), ty));
+                    if is_word(tok(t), "regclass") && a == k + 3 && t + 1 == end {
+                        let looked_up = match tok(k + 2) {
+                            Some(Token::Placeholder(p)) => Some(regclass_of(p)),
+                            Some(Token::SingleQuotedString(name)) => Some(
+                                system_catalog_oid(name)
+                                    .map_or_else(|| regclass_of(&lit(name)), |o| o.to_string()),
+                            ),
+                            _ => None,
+                        };
+                        if let Some(l) = looked_up {
+                            edits.push((span(k).0, span(end).1, l));
+                            k = end + 1;
+                            continue;
+                        }
+                    }
                     if oid_type && t + 1 == end {
                         edits.push((span(a + 1).0, span(t).1, "UINTEGER".into()));
                     }
@@ -299,16 +362,51 @@ pub fn rewrite(sql: &str) -> Option<String> {
 /// is wrapped in a session macro that returns its argument, so the result
 /// column keeps the function's name.
 const REGTYPE_LOOKUP: (&str, &str) = (
-    "floe_to_regtype((SELECT t.oid FROM pg_catalog.pg_type t, (SELECT CAST((",
-    ") AS VARCHAR) AS n) q WHERE t.typname = q.n OR 'pg_catalog.' || t.typname = q.n \
-     OR floe_format_type(t.oid, NULL) = q.n ORDER BY t.oid LIMIT 1))",
+    "floe_to_regtype((SELECT floe_t.oid FROM pg_catalog.pg_type floe_t, (SELECT CAST((",
+    ") AS VARCHAR) AS n) floe_q WHERE floe_t.typname = floe_q.n OR 'pg_catalog.' || floe_t.typname = floe_q.n \
+     OR floe_format_type(floe_t.oid, NULL) = floe_q.n ORDER BY floe_t.oid LIMIT 1))",
 );
 
-/// `to_regclass(x)` as a lookup by the name's last part (as `'s.t'::regclass`).
+/// `to_regclass(x)` as a lookup of the name: a qualified name in its schema, an
+/// unqualified one on the schema path (the first schema that has it).
 const REGCLASS_LOOKUP: (&str, &str) = (
-    "floe_to_regclass((SELECT c.oid FROM pg_catalog.pg_class c, (SELECT CAST((",
-    ") AS VARCHAR) AS n) q WHERE c.relname = trim(string_split(q.n, '.')[-1], '\"') \
-     ORDER BY c.oid LIMIT 1))",
+    "floe_to_regclass((SELECT floe_c.oid FROM pg_catalog.pg_class floe_c \
+     JOIN pg_catalog.pg_namespace floe_n ON floe_n.oid = floe_c.relnamespace, \
+     (SELECT string_split(CAST((",
+    ") AS VARCHAR), '.') AS p) floe_q WHERE floe_c.relname = replace(floe_q.p[-1], '\"', '') \
+     AND CASE WHEN len(floe_q.p) > 1 THEN floe_n.nspname = replace(floe_q.p[-2], '\"', '') \
+     ELSE list_contains(floe_current_schemas(true), floe_n.nspname) END \
+     ORDER BY list_position(floe_current_schemas(true), floe_n.nspname), floe_c.oid LIMIT 1))",
+);
+
+/// A relation named by text or given by OID, as `x::regclass` reads it.
+fn regclass_of(x: &str) -> String {
+    format!(
+        "COALESCE(TRY_CAST(({x}) AS UINTEGER), {}{x}{})",
+        REGCLASS_LOOKUP.0, REGCLASS_LOOKUP.1
+    )
+}
+
+/// `pg_get_viewdef(x)`: the definition of the view `x` names (an OID or a
+/// name), as the catalog stores it.
+fn view_definition_of(x: &str) -> String {
+    format!(
+        "floe_pg_get_viewdef((SELECT floe_v.definition FROM pg_catalog.pg_views floe_v \
+         JOIN pg_catalog.pg_namespace floe_vn ON floe_vn.nspname = floe_v.schemaname \
+         JOIN pg_catalog.pg_class floe_vc ON floe_vc.relnamespace = floe_vn.oid \
+         AND floe_vc.relname = floe_v.viewname WHERE floe_vc.oid = {} LIMIT 1))",
+        regclass_of(x)
+    )
+}
+
+/// `pg_table_is_visible(x)`: whether `x` is a relation in a schema of the path
+/// and no schema before it on the path has a relation of the same name.
+const TABLE_VISIBLE_LOOKUP: (&str, &str) = (
+    "floe_pg_table_is_visible((",
+    ") IN (SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n \
+     ON n.oid = c.relnamespace WHERE list_contains(floe_current_schemas(true), n.nspname) \
+     QUALIFY row_number() OVER (PARTITION BY c.relname \
+     ORDER BY list_position(floe_current_schemas(true), n.nspname)) = 1))",
 );
 
 /// OID and OID-alias types, which DuckDB holds as UINTEGER.
@@ -381,6 +479,31 @@ mod tests {
             rewrite("SELECT pg_catalog.version()").as_deref(),
             Some("SELECT floe_version()")
         );
+        assert_eq!(
+            rewrite("SELECT current_schema, current_schema(), pg_catalog.current_schemas(true)")
+                .as_deref(),
+            Some("SELECT floe_current_schema(), floe_current_schema(), floe_current_schemas(true)")
+        );
+        let visible = rewrite("SELECT relname FROM pg_class c WHERE pg_table_is_visible(c.oid)")
+            .expect("rewritten");
+        assert!(
+            visible.starts_with("SELECT relname FROM pg_class c WHERE floe_pg_table_is_visible((c.oid) IN (SELECT c.oid"),
+            "{visible}"
+        );
+        assert!(visible.ends_with("= 1))"), "{visible}");
+        let nested = rewrite("SELECT pg_get_viewdef('s.v'::regclass, true)").expect("rewritten");
+        assert!(!nested.contains("::regclass"), "{nested}");
+        for sql in [
+            "SELECT pg_get_viewdef(c.oid, true)",
+            "SELECT pg_catalog.pg_get_viewdef(f(a, b))",
+        ] {
+            let def = rewrite(sql).expect("rewritten");
+            assert!(
+                def.starts_with("SELECT floe_pg_get_viewdef((SELECT floe_v.definition"),
+                "{def}"
+            );
+            assert!(!def.contains(", true"), "{def}");
+        }
         for unchanged in [
             "SELECT \"user\" FROM t",
             "SELECT t.user FROM t",
@@ -412,9 +535,34 @@ mod tests {
 
     #[test]
     fn reg_casts_look_up_oids() {
+        let named = rewrite("SELECT 'public.t'::regclass").expect("rewritten");
+        assert!(
+            named.starts_with(
+                "SELECT COALESCE(TRY_CAST(('public.t') AS UINTEGER), floe_to_regclass("
+            ),
+            "{named}"
+        );
+        for sql in ["SELECT $1::regclass", "SELECT CAST($1 AS REGCLASS)"] {
+            let param = rewrite(sql).expect("rewritten");
+            assert!(
+                param.starts_with("SELECT COALESCE(TRY_CAST(($1) AS UINTEGER), floe_to_regclass("),
+                "{param}"
+            );
+            assert!(
+                param.contains("string_split(CAST(($1) AS VARCHAR)"),
+                "{param}"
+            );
+        }
         assert_eq!(
-            rewrite("SELECT 'public.t'::regclass").as_deref(),
-            Some("SELECT (SELECT oid FROM pg_catalog.pg_class WHERE relname = 't' LIMIT 1)")
+            rewrite("SELECT CAST('pg_catalog.pg_class' AS REGCLASS)").as_deref(),
+            Some("SELECT 1259")
+        );
+        assert!(rewrite("SELECT CAST('s.t' AS REGCLASS)")
+            .expect("rewritten")
+            .starts_with("SELECT COALESCE(TRY_CAST(('s.t') AS UINTEGER)"));
+        assert_eq!(
+            rewrite("SELECT CAST(c.oid AS regclass)").as_deref(),
+            Some("SELECT CAST(c.oid AS UINTEGER)")
         );
         assert_eq!(
             rewrite("SELECT 1 WHERE classid = 'pg_rewrite'::regclass").as_deref(),

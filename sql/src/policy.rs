@@ -493,6 +493,7 @@ const TABLE_FUNCTIONS: &[&str] = &[
     "json_tree",
     "regexp_split_to_table",
     "_pg_expandarray",
+    "pg_get_keywords",
     // Floe's own: a lake table's snapshots and history, read from the catalog.
     "floe_snapshots",
     "floe_history",

@@ -45,6 +45,9 @@ CASE WHEN type_oid IS NULL THEN NULL ELSE (CASE type_oid::BIGINT
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_function_result(func) AS NULL::VARCHAR"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_function_arguments(func) AS NULL::VARCHAR"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_to_regclass(found) AS found"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_pg_table_is_visible(found) AS found"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_viewdef(found) AS found"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_current_setting(value) AS value"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_statisticsobjdef_columns(stat_oid) AS NULL::VARCHAR"#,
     // Postgres's pg_size_pretty: bytes below 10 kB, then kB, MB, GB, TB, PB,
     // each unit kept below 20 480 and rounded half away from zero.
@@ -58,6 +61,42 @@ CASE WHEN type_oid IS NULL THEN NULL ELSE (CASE type_oid::BIGINT
   WHEN abs(CAST(size AS BIGINT) >> 29) < 20479 THEN floe_half_rounded(CAST(size AS BIGINT) >> 29)::VARCHAR || ' GB'
   WHEN abs(CAST(size AS BIGINT) >> 39) < 20479 THEN floe_half_rounded(CAST(size AS BIGINT) >> 39)::VARCHAR || ' TB'
   ELSE floe_half_rounded(CAST(size AS BIGINT) >> 49)::VARCHAR || ' PB' END"#,
+    // Floe has no indexes, triggers, rules or partition keys in PostgreSQL's
+    // sense, no functions of its own, no tablespaces, no standby and no JIT.
+    r#"CREATE OR REPLACE TEMP MACRO pg_get_indexdef(idx) AS NULL::VARCHAR,
+  (idx, col, pretty) AS NULL::VARCHAR"#,
+    r#"CREATE OR REPLACE TEMP MACRO pg_get_function_identity_arguments(func) AS NULL::VARCHAR"#,
+    r#"CREATE OR REPLACE TEMP MACRO pg_get_partkeydef(rel) AS NULL::VARCHAR"#,
+    r#"CREATE OR REPLACE TEMP MACRO pg_get_triggerdef(trig) AS NULL::VARCHAR,
+  (trig, pretty) AS NULL::VARCHAR"#,
+    r#"CREATE OR REPLACE TEMP MACRO pg_get_ruledef(rule) AS NULL::VARCHAR,
+  (rule, pretty) AS NULL::VARCHAR"#,
+    r#"CREATE OR REPLACE TEMP MACRO pg_is_in_recovery() AS false"#,
+    r#"CREATE OR REPLACE TEMP MACRO pg_tablespace_location(ts) AS ''::VARCHAR"#,
+    r#"CREATE OR REPLACE TEMP MACRO pg_jit_available() AS false"#,
+    // quote_ident quotes what is not a lower-case identifier or is a keyword
+    // other than an unreserved one; parse_ident splits a qualified name.
+    r#"CREATE OR REPLACE TEMP MACRO quote_ident(ident) AS
+  CASE WHEN ident IS NULL THEN NULL
+  WHEN regexp_full_match(ident, '[a-z_][a-z0-9_$]*') AND ident NOT IN
+    (SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category <> 'unreserved')
+  THEN ident ELSE '"' || replace(ident, '"', '""') || '"' END"#,
+    r#"CREATE OR REPLACE TEMP MACRO parse_ident(name) AS
+  list_transform(regexp_extract_all(name, '"(?:[^"]|"")*"|[^."[:space:]]+'),
+    lambda part: CASE WHEN part[1] = '"' THEN replace(part[2:-2], '""', '"') ELSE lower(part) END),
+  (name, strict) AS list_transform(regexp_extract_all(name, '"(?:[^"]|"")*"|[^."[:space:]]+'),
+    lambda part: CASE WHEN part[1] = '"' THEN replace(part[2:-2], '""', '"') ELSE lower(part) END)"#,
+    r#"CREATE OR REPLACE TEMP MACRO pg_get_keywords() AS TABLE
+  SELECT keyword_name AS word,
+    CASE keyword_category WHEN 'reserved' THEN 'R' WHEN 'type_function' THEN 'T'
+      WHEN 'column_name' THEN 'C' ELSE 'U' END AS catcode,
+    true AS barelabel,
+    CASE keyword_category WHEN 'reserved' THEN 'reserved'
+      WHEN 'type_function' THEN 'reserved (can be function or type name)'
+      WHEN 'column_name' THEN 'unreserved (cannot be function or type name)'
+      ELSE 'unreserved' END AS catdesc,
+    'can be bare label' AS baredesc
+  FROM duckdb_keywords() ORDER BY keyword_name"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_array_upper(arr, dim) AS
   CASE WHEN arr IS NULL OR len(arr) = 0 THEN NULL ELSE len(arr) END"#,
 ];
@@ -89,6 +128,41 @@ pub fn identity_setup(user: &str) -> Vec<String> {
     out
 }
 
+/// Statements answering `current_schema` and `current_schemas(implicit)` for
+/// `path`: the schemas of the session's `search_path` that exist, in order.
+/// Run again whenever that list changes.
+pub fn schema_path_setup(path: &[String]) -> Vec<String> {
+    let literal = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let list = |names: &[&str]| {
+        format!(
+            "[{}]::VARCHAR[]",
+            names
+                .iter()
+                .map(|n| literal(n))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let explicit: Vec<&str> = path.iter().map(String::as_str).collect();
+    // Postgres searches pg_catalog first unless the path places it.
+    let mut implicit = explicit.clone();
+    if !implicit.contains(&"pg_catalog") {
+        implicit.insert(0, "pg_catalog");
+    }
+    let first = path
+        .first()
+        .map_or_else(|| "NULL".to_string(), |s| literal(s));
+    vec![
+        format!("CREATE OR REPLACE TEMP MACRO floe_current_schema() AS {first}::VARCHAR"),
+        format!(
+            "CREATE OR REPLACE TEMP MACRO floe_current_schemas(include_implicit) AS \
+             CASE WHEN include_implicit THEN {} ELSE {} END",
+            list(&implicit),
+            list(&explicit)
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +172,51 @@ mod tests {
         assert!(version_string().starts_with("PostgreSQL 15."));
         let setup = identity_setup("o'brien");
         assert!(setup[0].ends_with("AS 'o''brien'::VARCHAR"), "{}", setup[0]);
+    }
+
+    #[test]
+    fn every_setup_statement_runs_and_answers_as_postgres() {
+        let db = crate::duck::Database::open(None, &[]).expect("db");
+        let conn = db.connect().expect("connection");
+        for sql in SESSION_SETUP
+            .iter()
+            .map(|s| s.to_string())
+            .chain(identity_setup("floe"))
+            .chain(schema_path_setup(&["public".to_string()]))
+        {
+            conn.execute_batch(&sql)
+                .unwrap_or_else(|e| panic!("{sql}: {}", e.message));
+        }
+        for sql in [
+            "SELECT 1 WHERE quote_ident('a b') = '\"a b\"' AND quote_ident('ab') = 'ab' \
+             AND quote_ident('select') = '\"select\"' AND quote_ident('Ab') = '\"Ab\"'",
+            "SELECT 1 WHERE parse_ident('a.\"B\".c') = ['a', 'B', 'c'] \
+             AND parse_ident('Sch.\"x\"\"y\"', false) = ['sch', 'x\"y']",
+            "SELECT 1 WHERE (SELECT count(*) FROM pg_get_keywords() WHERE word = 'select' AND catcode = 'R') = 1",
+            "SELECT 1 WHERE pg_get_indexdef(1) IS NULL AND NOT pg_is_in_recovery()",
+        ] {
+            let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {}", e.message));
+            let mut result = stmt.execute(false).expect("runs");
+            let chunk = result.fetch().expect("fetch");
+            assert!(chunk.is_some_and(|c| c.len() == 1), "{sql}");
+        }
+    }
+
+    #[test]
+    fn schema_path_puts_pg_catalog_first_unless_placed() {
+        let setup = schema_path_setup(&["s'x".to_string(), "public".to_string()]);
+        assert!(setup[0].ends_with("AS 's''x'::VARCHAR"), "{}", setup[0]);
+        assert!(
+            setup[1].contains("THEN ['pg_catalog', 's''x', 'public']::VARCHAR[] ELSE ['s''x', 'public']::VARCHAR[]"),
+            "{}",
+            setup[1]
+        );
+        let placed = schema_path_setup(&["public".to_string(), "pg_catalog".to_string()]);
+        assert!(
+            placed[1].contains("THEN ['public', 'pg_catalog']"),
+            "{}",
+            placed[1]
+        );
+        assert!(schema_path_setup(&[])[0].contains("AS NULL::VARCHAR"));
     }
 }

@@ -136,6 +136,8 @@ fn type_name(t: &DataType) -> String {
         "timestamp with time zone" | "timestamptz" => "timestamptz",
         "timestamp" | "timestamp without time zone" => "timestamp",
         "time" | "time without time zone" => "time",
+        // The router writes casts to oid and its aliases as UINTEGER.
+        "uinteger" => "oid",
         other => return other.rsplit('.').next().unwrap_or(other).to_string(),
     };
     name.to_string()

@@ -298,6 +298,8 @@ pub struct Session {
     lake_txn: Option<LakeTxn>,
     /// The open transaction's savepoints, oldest first.
     savepoints: Vec<savepoints::Savepoint>,
+    /// The schema path `current_schema` and `current_schemas` last answered.
+    schema_path: Option<Vec<String>>,
     /// Engine-local (non-lake) writes in the open transaction: a savepoint
     /// cannot undo those.
     local_writes: u64,
@@ -340,6 +342,7 @@ impl Session {
             ignore_till_sync: false,
             statements: HashMap::new(),
             statement_cache: HashMap::new(),
+            schema_path: None,
             portals: HashMap::new(),
             control,
             runtime: init.runtime,
@@ -455,7 +458,7 @@ impl Session {
         // Close results before rolling back, so DuckDB sees no open result.
         self.portals.clear();
         if self.txn != TxnState::Idle || self.implicit_open {
-            let _ = self.conn.execute_batch("ROLLBACK");
+            self.rollback_engine();
         }
         self.discard_lake_txn();
         // One line per session, written when it ends.
@@ -563,7 +566,7 @@ impl Session {
     fn on_error(&mut self) {
         if self.implicit_open {
             self.close_all_streams();
-            let _ = self.conn.execute_batch("ROLLBACK");
+            self.rollback_engine();
             self.implicit_open = false;
             if self.txn == TxnState::Idle {
                 self.discard_lake_txn();
@@ -939,7 +942,10 @@ impl Session {
         if fresh.fields != stmt.fields || fresh.param_types != stmt.param_types {
             return Err(PgError::new(
                 sqlstate::FEATURE_NOT_SUPPORTED,
-                "cached plan must not change result type",
+                format!(
+                    "cached plan must not change result type DEBUG replan {:?} {:?} {:?} {:?}",
+                    fresh.fields, stmt.fields, fresh.param_types, stmt.param_types
+                ),
             )
             .into());
         }
@@ -978,6 +984,22 @@ impl Session {
                 lake_snapshots: Vec::new(),
                 _lake_pins: Vec::new(),
             }));
+        }
+        let inlined = if tokens.iter().any(|t| t.is_word("current_setting")) {
+            current_settings::inline_current_settings(sql, tokens, &self.params)?
+        } else {
+            None
+        };
+        let inlined_tokens;
+        let (sql, tokens) = match &inlined {
+            Some(text) => {
+                inlined_tokens = sql_text::tokenize(text);
+                (text.as_str(), &inlined_tokens[..])
+            }
+            None => (sql, tokens),
+        };
+        if schema_path::mentions_schema_path(tokens) {
+            self.sync_schema_path()?;
         }
         // Lake tables become scans of this statement's snapshot files. Writes to
         // lake tables: catalog changes run as they are; INSERT, UPDATE and DELETE
@@ -1069,19 +1091,20 @@ impl Session {
             .map_err(|e| PgError::from_duckdb(&e.message, Some(&text)))?;
         let stype = prepared.statement_type();
         let nparams = prepared.param_count().max(client_types.len());
-        let mut param_types = Vec::with_capacity(nparams);
-        for i in 0..nparams {
-            let declared = client_types.get(i).copied().unwrap_or(0);
-            let t = if declared != 0 {
-                declared
-            } else {
-                prepared
-                    .param_type(i)
-                    .map(|t| ValueKind::from_logical(&t).pg_type())
-                    .unwrap_or(oid::TEXT)
-            };
-            param_types.push(t);
-        }
+        let late_bound = late_bound::is_late_bound(&prepared)
+            .then(|| late_bound::late_bound_shape(&self.conn, &text, client_types, nparams));
+        let param_types = match &late_bound {
+            Some((_, types)) => types.clone(),
+            None => (0..nparams)
+                .map(|i| match client_types.get(i).copied().unwrap_or(0) {
+                    0 => prepared
+                        .param_type(i)
+                        .map(|t| ValueKind::from_logical(&t).pg_type())
+                        .unwrap_or(oid::TEXT),
+                    declared => declared,
+                })
+                .collect(),
+        };
         let words = sql_text::leading_words(tokens, 6);
         let returning = sql_text::has_top_level_word(tokens, "RETURNING");
         let returns_rows = match stype {
@@ -1090,25 +1113,10 @@ impl Session {
             st::COPY => false,
             _ => prepared.column_count() > 0 && !is_status_only(stype),
         };
-        let fields = if returns_rows {
-            let mut fields = Vec::with_capacity(prepared.column_count());
-            for i in 0..prepared.column_count() {
-                let (type_oid, typmod) = match prepared.column_type(i) {
-                    Some(t) => {
-                        let k = ValueKind::from_logical(&t);
-                        (k.pg_type(), k.typmod(&t))
-                    }
-                    None => (oid::TEXT, -1),
-                };
-                fields.push(Field {
-                    name: prepared.column_name(i),
-                    type_oid,
-                    typmod,
-                });
-            }
-            Some(fields)
-        } else {
-            None
+        let fields = match (returns_rows, late_bound) {
+            (false, _) => None,
+            (true, Some((shape, _))) => shape,
+            (true, None) => Some(late_bound::prepared_fields(&prepared)),
         };
         // Column names as PostgreSQL gives them (`count`, not `count_star()`).
         let mut fields = fields;
@@ -1368,7 +1376,11 @@ impl Session {
                 self.control.end();
                 return Err(PgError::new(
                     sqlstate::FEATURE_NOT_SUPPORTED,
-                    "cached plan must not change result type",
+                    format!(
+                        "cached plan must not change result type DEBUG exec {} vs {}",
+                        ncols,
+                        fields.len()
+                    ),
                 )
                 .into());
             }
@@ -1595,7 +1607,7 @@ impl Session {
         self.implicit_open = false;
         self.close_all_streams();
         if let Err(e) = self.publish_lake_txn() {
-            let _ = self.conn.execute_batch("ROLLBACK");
+            self.rollback_engine();
             return Err(e);
         }
         self.conn
@@ -1716,7 +1728,7 @@ impl Session {
                     ));
                     if self.implicit_open {
                         self.close_all_streams();
-                        let _ = self.conn.execute_batch("ROLLBACK");
+                        self.rollback_engine();
                         self.implicit_open = false;
                         self.discard_lake_txn();
                     }
@@ -1728,7 +1740,7 @@ impl Session {
             SessionCommand::PoolReset => {
                 self.portals.clear();
                 if self.txn != TxnState::Idle || self.implicit_open {
-                    let _ = self.conn.execute_batch("ROLLBACK");
+                    self.rollback_engine();
                 }
                 self.txn = TxnState::Idle;
                 self.end_savepoints();
@@ -1989,7 +2001,7 @@ impl Session {
         self.end_savepoints();
         self.portals.retain(|n, _| n.is_empty());
         self.close_all_streams();
-        let _ = self.conn.execute_batch("ROLLBACK");
+        self.rollback_engine();
         self.discard_lake_txn();
         self.txn = TxnState::Idle;
         self.implicit_open = false;
@@ -2315,7 +2327,10 @@ fn log_if_slow(pid: i32, sql: &str, started: Instant) {
 }
 
 mod copy;
+mod current_settings;
+mod late_bound;
 mod savepoints;
+mod schema_path;
 
 #[cfg(test)]
 mod tests {

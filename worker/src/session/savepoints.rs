@@ -93,7 +93,7 @@ impl Session {
             if self.local_writes > 0 {
                 return Err(cannot().into());
             }
-            let _ = self.conn.execute_batch("ROLLBACK");
+            self.rollback_engine();
             self.conn
                 .execute_batch("BEGIN TRANSACTION")
                 .map_err(|e| PgError::from_duckdb(&e.message, None))?;

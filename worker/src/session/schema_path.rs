@@ -1,0 +1,65 @@
+//! The session's schema path as `current_schema` and `current_schemas` answer
+//! it: the schemas of `search_path` that exist, in order. The router turns
+//! those functions into session macros; this keeps the macros in step with
+//! `SET search_path` and with schemas created or dropped since.
+
+use super::{SResult, Session};
+use crate::lake::{search_path, NameContext};
+use crate::pg_compat;
+use crate::pg_error::{FromDuckdb, PgError};
+use crate::sql_text::{Tok, Token};
+
+/// Schemas every database has, whatever the lake holds.
+const BUILT_IN_SCHEMAS: &[&str] = &["public", "pg_catalog", "information_schema"];
+
+/// Whether a statement calls the schema-path macros.
+pub(super) fn mentions_schema_path(tokens: &[Token]) -> bool {
+    tokens.iter().any(|t| {
+        matches!(&t.tok, Tok::Word(w)
+            if w.eq_ignore_ascii_case("floe_current_schema")
+                || w.eq_ignore_ascii_case("floe_current_schemas"))
+    })
+}
+
+impl Session {
+    /// Rolls back the engine's transaction. Macros defined inside it are gone
+    /// with it, so the schema-path macros are defined again when next needed.
+    pub(super) fn rollback_engine(&mut self) {
+        let _ = self.conn.execute_batch("ROLLBACK");
+        self.schema_path = None;
+    }
+
+    /// Defines the schema-path macros again when the path they answer changed.
+    pub(super) fn sync_schema_path(&mut self) -> SResult<()> {
+        let names = NameContext {
+            search_path: self.params.get("search_path").unwrap_or("public"),
+            user: &self.user,
+            database: &self.database,
+            txn: self.lake_txn.as_ref(),
+        };
+        let wanted = search_path(&names);
+        let listing = match &self.lake {
+            Some(lake) => Some(lake.listing(self.lake_txn.as_ref(), &self.runtime)?),
+            None => None,
+        };
+        let path: Vec<String> = wanted
+            .into_iter()
+            .filter(|s| {
+                BUILT_IN_SCHEMAS.contains(&s.as_str())
+                    || listing.as_ref().is_some_and(|l| l.schema(s).is_some())
+            })
+            .collect();
+        if self.schema_path.as_ref() == Some(&path) {
+            return Ok(());
+        }
+        for sql in pg_compat::schema_path_setup(&path) {
+            self.conn
+                .execute_batch(&sql)
+                .map_err(|e| PgError::from_duckdb(&e.message, None))?;
+        }
+        // Prepared statements bound the old answers.
+        self.statement_cache.clear();
+        self.schema_path = Some(path);
+        Ok(())
+    }
+}
