@@ -115,6 +115,7 @@ SAME_AS_POSTGRES = [
     "SELECT * FROM pg_range WHERE false",
     "SELECT * FROM pg_language WHERE false",
     "SELECT * FROM information_schema.sequences WHERE false",
+    "SELECT '\\x0102'::bytea, CAST('\\xFF 00' AS bytea), octet_length('\\x0102'::bytea)",
 ]
 
 

@@ -8,6 +8,7 @@
 //! | `'name'::regclass` | the relation's OID from `pg_class` |
 //! | `'name'::regtype` | the type's OID from `pg_type` |
 //! | `'name'::regnamespace` | the schema's OID from `pg_namespace` |
+//! | `'\x0102'::bytea` (hex input) | `floe_bytea('0102')` (the bytes) |
 //! | `x::pg_catalog.oid`, `x::oid` | `x::UINTEGER` |
 //! | `x::regclass` and other reg* casts of non-literals | `x::UINTEGER` |
 //! | `::pg_catalog.text` (any type) | `::text` |
@@ -266,6 +267,13 @@ pub fn rewrite(sql: &str) -> Option<String> {
                 Some(Token::SingleQuotedString(s)) => Some(s.clone()),
                 _ => None,
             };
+            // '\x0102'::bytea: PostgreSQL's hex input, which DuckDB reads as escapes.
+            if let (Some(hex), "bytea") = (literal.as_deref().and_then(hex_bytea), target.as_str())
+            {
+                edits.push((span(k - 1).0, span(j).1, hex));
+                k = j + 1;
+                continue;
+            }
             let lookup = match (target.as_str(), &literal) {
                 ("regclass", Some(name)) if system_catalog_oid(name).is_some() => {
                     system_catalog_oid(name).map(|oid| oid.to_string())
@@ -326,6 +334,16 @@ pub fn rewrite(sql: &str) -> Option<String> {
                         t += 2;
                     }
                     let oid_type = OID_TYPES.iter().any(|ty| is_word(tok(t), ty));
+                    if let (true, Some(Token::SingleQuotedString(lit))) = (
+                        is_word(tok(t), "bytea") && a == k + 3 && t + 1 == end,
+                        tok(k + 2),
+                    ) {
+                        if let Some(hex) = hex_bytea(lit) {
+                            edits.push((span(k).0, span(end).1, hex));
+                            k = end + 1;
+                            continue;
+                        }
+                    }
                     if is_word(tok(t), "regclass") && a == k + 3 && t + 1 == end {
                         let looked_up = match tok(k + 2) {
                             Some(Token::Placeholder(p)) => Some(regclass_of(p)),
@@ -408,6 +426,18 @@ const TABLE_VISIBLE_LOOKUP: (&str, &str) = (
      QUALIFY row_number() OVER (PARTITION BY c.relname \
      ORDER BY list_position(floe_current_schemas(true), n.nspname)) = 1))",
 );
+
+/// A bytea literal in PostgreSQL's hex format (`\x0102`) as the bytes it
+/// stands for; `None` for any other text.
+fn hex_bytea(literal: &str) -> Option<String> {
+    let digits: String = literal
+        .strip_prefix("\\x")?
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    (digits.len().is_multiple_of(2) && digits.chars().all(|c| c.is_ascii_hexdigit()))
+        .then(|| format!("floe_bytea('{digits}')"))
+}
 
 /// OID and OID-alias types, which DuckDB holds as UINTEGER.
 const OID_TYPES: &[&str] = &[
@@ -553,6 +583,10 @@ mod tests {
                 "{param}"
             );
         }
+        assert_eq!(
+            rewrite("SELECT '\\x01ff'::bytea, CAST('\\x' AS bytea), 'ab'::bytea").as_deref(),
+            Some("SELECT floe_bytea('01ff'), floe_bytea(''), 'ab'::bytea")
+        );
         assert_eq!(
             rewrite("SELECT CAST('pg_catalog.pg_class' AS REGCLASS)").as_deref(),
             Some("SELECT 1259")

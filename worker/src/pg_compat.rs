@@ -48,6 +48,8 @@ CASE WHEN type_oid IS NULL THEN NULL ELSE (CASE type_oid::BIGINT
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_table_is_visible(found) AS found"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_viewdef(found) AS found"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_current_setting(value) AS value"#,
+    // The router turns bytea literals in hex format into these.
+    r#"CREATE OR REPLACE TEMP MACRO floe_bytea(hex_digits) AS unhex(hex_digits)"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_statisticsobjdef_columns(stat_oid) AS NULL::VARCHAR"#,
     // Postgres's pg_size_pretty: bytes below 10 kB, then kB, MB, GB, TB, PB,
     // each unit kept below 20 480 and rounded half away from zero.

@@ -138,6 +138,7 @@ fn type_name(t: &DataType) -> String {
         "time" | "time without time zone" => "time",
         // The router writes casts to oid and its aliases as UINTEGER.
         "uinteger" => "oid",
+        "blob" => "bytea",
         other => return other.rsplit('.').next().unwrap_or(other).to_string(),
     };
     name.to_string()
