@@ -212,16 +212,8 @@ pub fn rewrite(sql: &str) -> Option<String> {
                 && matches!(tok(name_k + 1), Some(Token::LParen))
             {
                 if let Some(end) = matching_paren(&toks, name_k + 1) {
-                    let mut depth = 0usize;
-                    let mut comma = None;
-                    for j in name_k + 2..end {
-                        match tok(j) {
-                            Some(Token::LParen) => depth += 1,
-                            Some(Token::RParen) => depth = depth.saturating_sub(1),
-                            Some(Token::Comma) if depth == 0 && comma.is_none() => comma = Some(j),
-                            _ => {}
-                        }
-                    }
+                    let comma =
+                        first_top_level(&toks, name_k + 2, end, |t| matches!(t, Token::Comma));
                     let arg_end = comma.unwrap_or(end);
                     if arg_end > name_k + 2 {
                         let arg = &sql[span(name_k + 2).0..span(arg_end - 1).1];
@@ -318,17 +310,7 @@ pub fn rewrite(sql: &str) -> Option<String> {
         // CAST(x AS [pg_catalog.]oid | regclass | regtype | …) → CAST(x AS UINTEGER)
         if is_word(tok(k), "CAST") && matches!(tok(k + 1), Some(Token::LParen)) {
             if let Some(end) = matching_paren(&toks, k + 1) {
-                let mut depth = 0usize;
-                let mut as_at = None;
-                for j in k + 2..end {
-                    match tok(j) {
-                        Some(Token::LParen) => depth += 1,
-                        Some(Token::RParen) => depth = depth.saturating_sub(1),
-                        _ if depth == 0 && is_word(tok(j), "AS") => as_at = Some(j),
-                        _ => {}
-                    }
-                }
-                if let Some(a) = as_at {
+                if let Some(a) = first_top_level(&toks, k + 2, end, |t| is_word(Some(t), "AS")) {
                     let mut t = a + 1;
                     if is_word(tok(t), "pg_catalog") && matches!(tok(t + 1), Some(Token::Period)) {
                         t += 2;
@@ -450,6 +432,26 @@ const OID_TYPES: &[&str] = &[
     "regrole",
     "regoper",
 ];
+
+/// The first token in `from..end` outside any parentheses opened there that
+/// `wanted` accepts (an argument's comma, a CAST's `AS`).
+fn first_top_level(
+    toks: &[floe_sql::Spanned],
+    from: usize,
+    end: usize,
+    wanted: impl Fn(&Token) -> bool,
+) -> Option<usize> {
+    let mut depth = 0usize;
+    for (j, t) in toks.iter().enumerate().take(end).skip(from) {
+        match t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            ref other if depth == 0 && wanted(other) => return Some(j),
+            _ => {}
+        }
+    }
+    None
+}
 
 /// The index of the `)` closing the `(` at `open`.
 fn matching_paren(toks: &[floe_sql::Spanned], open: usize) -> Option<usize> {

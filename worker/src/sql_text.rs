@@ -279,7 +279,7 @@ pub fn placeholder_casts(sql: &str, count: usize) -> Vec<Option<String>> {
         if slot.is_some() {
             continue;
         }
-        let is_punct = |k: usize, c: char| matches!(tokens.get(k), Some(Token { tok: Tok::Punct(p), .. }) if *p == c);
+        let is_punct = |k: usize, c: char| punct_at(&tokens, k, c);
         let start = if is_punct(i + 1, ':') && is_punct(i + 2, ':') {
             Some(i + 3)
         } else if i >= 2
@@ -298,6 +298,11 @@ pub fn placeholder_casts(sql: &str, count: usize) -> Vec<Option<String>> {
     casts
 }
 
+/// Whether token `k` is the punctuation `c`.
+pub fn punct_at(tokens: &[Token], k: usize, c: char) -> bool {
+    matches!(tokens.get(k), Some(Token { tok: Tok::Punct(p), .. }) if *p == c)
+}
+
 /// The type name starting at token `start`: a word, the words that continue
 /// multi-word names, a parenthesised modifier and array brackets.
 fn type_name_at(tokens: &[Token], start: usize) -> Option<String> {
@@ -308,19 +313,15 @@ fn type_name_at(tokens: &[Token], start: usize) -> Option<String> {
     }
     let mut end = start + 1;
     // A schema-qualified name: `pg_catalog.int4`.
-    if matches!(
-        tokens.get(end),
-        Some(Token {
-            tok: Tok::Punct('.'),
-            ..
-        })
-    ) && matches!(
-        tokens.get(end + 1),
-        Some(Token {
-            tok: Tok::Word(_),
-            ..
-        })
-    ) {
+    if punct_at(tokens, end, '.')
+        && matches!(
+            tokens.get(end + 1),
+            Some(Token {
+                tok: Tok::Word(_),
+                ..
+            })
+        )
+    {
         end += 2;
     }
     while tokens
@@ -329,46 +330,24 @@ fn type_name_at(tokens: &[Token], start: usize) -> Option<String> {
     {
         end += 1;
     }
-    if matches!(
-        tokens.get(end),
-        Some(Token {
-            tok: Tok::Punct('('),
-            ..
-        })
-    ) {
+    if punct_at(tokens, end, '(') {
         let mut k = end + 1;
-        while matches!(
-            tokens.get(k),
-            Some(Token {
-                tok: Tok::Number(_) | Tok::Punct(','),
-                ..
-            })
-        ) {
+        while punct_at(tokens, k, ',')
+            || matches!(
+                tokens.get(k),
+                Some(Token {
+                    tok: Tok::Number(_),
+                    ..
+                })
+            )
+        {
             k += 1;
         }
-        if matches!(
-            tokens.get(k),
-            Some(Token {
-                tok: Tok::Punct(')'),
-                ..
-            })
-        ) {
+        if punct_at(tokens, k, ')') {
             end = k + 1;
         }
     }
-    while matches!(
-        tokens.get(end),
-        Some(Token {
-            tok: Tok::Punct('['),
-            ..
-        })
-    ) && matches!(
-        tokens.get(end + 1),
-        Some(Token {
-            tok: Tok::Punct(']'),
-            ..
-        })
-    ) {
+    while punct_at(tokens, end, '[') && punct_at(tokens, end + 1, ']') {
         end += 2;
     }
     // Rebuilt from the tokens, so nothing between them (a comment) is carried.

@@ -5,7 +5,7 @@
 
 use crate::pg_error::{sqlstate, PgError};
 use crate::settings::SessionParams;
-use crate::sql_text::{Tok, Token};
+use crate::sql_text::{punct_at, Tok, Token};
 
 /// `sql` with every `current_setting('name' [, missing_ok])` call replaced by
 /// the parameter's value; `None` when it has none.
@@ -14,7 +14,7 @@ pub(super) fn inline_current_settings(
     tokens: &[Token],
     params: &SessionParams,
 ) -> Result<Option<String>, PgError> {
-    let punct = |k: usize, c: char| matches!(tokens.get(k), Some(Token { tok: Tok::Punct(p), .. }) if *p == c);
+    let punct = |k: usize, c: char| punct_at(tokens, k, c);
     let mut out = String::with_capacity(sql.len());
     let mut last = 0;
     let mut changed = false;

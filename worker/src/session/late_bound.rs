@@ -8,6 +8,7 @@
 //! replaced by a NULL of its written type; the prepared statement itself is kept
 //! and DuckDB binds it for real when values arrive.
 
+use super::field_for;
 use crate::duck::{Connection, Prepared};
 use crate::sql_text;
 use crate::types::{oid, ValueKind};
@@ -24,20 +25,7 @@ pub(super) fn is_late_bound(prepared: &Prepared) -> bool {
 /// The result columns of a prepared statement, with Postgres types.
 pub(super) fn prepared_fields(prepared: &Prepared) -> Vec<Field> {
     (0..prepared.column_count())
-        .map(|i| {
-            let (type_oid, typmod) = match prepared.column_type(i) {
-                Some(t) => {
-                    let kind = ValueKind::from_logical(&t);
-                    (kind.pg_type(), kind.typmod(&t))
-                }
-                None => (oid::TEXT, -1),
-            };
-            Field {
-                name: prepared.column_name(i),
-                type_oid,
-                typmod,
-            }
-        })
+        .map(|i| field_for(prepared.column_name(i), prepared.column_type(i).as_ref()))
         .collect()
 }
 

@@ -21,7 +21,8 @@ use tokio::sync::mpsc;
 
 use crate::copy_command::CopyCommand;
 use crate::duck::{
-    statement_type as st, Connection, DataChunk, InterruptHandle, Prepared, QueryResult, Value,
+    statement_type as st, Connection, DataChunk, InterruptHandle, LogicalType, Prepared,
+    QueryResult, Value,
 };
 use crate::file_cache::FilePin;
 use crate::lake::{LakeReader, LakeSnapshot, NameContext};
@@ -2024,20 +2025,27 @@ impl Session {
 fn result_fields(result: &mut QueryResult) -> Vec<Field> {
     (0..result.column_count())
         .map(|i| {
-            let (type_oid, typmod) = match result.column_type(i) {
-                Some(t) => {
-                    let k = ValueKind::from_logical(&t);
-                    (k.pg_type(), k.typmod(&t))
-                }
-                None => (oid::TEXT, -1),
-            };
-            Field {
-                name: result.column_name(i),
-                type_oid,
-                typmod,
-            }
+            let t = result.column_type(i);
+            field_for(result.column_name(i), t.as_ref())
         })
         .collect()
+}
+
+/// A result column of DuckDB type `t` as Postgres describes it (text when the
+/// type is unknown).
+fn field_for(name: String, t: Option<&LogicalType>) -> Field {
+    let (type_oid, typmod) = match t {
+        Some(t) => {
+            let k = ValueKind::from_logical(t);
+            (k.pg_type(), k.typmod(t))
+        }
+        None => (oid::TEXT, -1),
+    };
+    Field {
+        name,
+        type_oid,
+        typmod,
+    }
 }
 
 /// Statement types whose DuckDB result is a status, not rows for the client.
