@@ -349,6 +349,24 @@ impl VirtualSchema {
         for (name, columns) in EMPTY_RELATIONS {
             relations.insert(name, values(columns, Vec::new()));
         }
+        // The session's open cursors, which the session publishes as the
+        // table macro `floe_cursors()`.
+        relations.insert(
+            "pg_cursors",
+            Filled {
+                names: [
+                    "name",
+                    "statement",
+                    "is_holdable",
+                    "is_binary",
+                    "is_scrollable",
+                    "creation_time",
+                ]
+                .map(String::from)
+                .to_vec(),
+                sql: "(SELECT * FROM floe_cursors())".to_string(),
+            },
+        );
         relations.insert(
             "pg_description",
             values(
@@ -546,11 +564,13 @@ impl VirtualSchema {
 
 /// Tables and views in the worker's own DuckDB catalog (temporary tables, and
 /// tables created outside the lake) are listed too, in schema `public`; the
-/// engine's own catalog views are not.
+/// engine's own catalog views are not, nor the session tables holding open
+/// cursors' rows (temporary `floe_cursor_n`).
 const LOCAL_CLASSES: &str = "SELECT oid::UINTEGER, relname, 2200::UINTEGER, 0, 0, 10, 2, oid::UINTEGER, 0, 0, -1, 0, 0, \
      false, false, 'p', relkind, relnatts, 0, false, false, false, false, false, true, 'd', false, 0, NULL, NULL \
      FROM pg_catalog.pg_class WHERE relkind IN ('r', 'v') AND oid IN \
      (SELECT table_oid FROM duckdb_tables() WHERE NOT internal \
+      AND NOT (temporary AND starts_with(table_name, 'floe_cursor_')) \
       UNION ALL SELECT view_oid FROM duckdb_views() WHERE NOT internal)";
 
 /// The columns of the session's own tables and views (temporary ones in
@@ -598,7 +618,8 @@ fn local_columns(database: &str) -> String {
          CASE WHEN is_nullable THEN 'YES' ELSE 'NO' END, {data_type}, NULL, NULL, numeric_precision, \
          numeric_precision_radix, numeric_scale, NULL, {db}, 'pg_catalog', {udt}, 'NO', 'NEVER', 'YES' \
          FROM duckdb_columns() WHERE NOT internal \
-         AND schema_name NOT IN ('pg_catalog', 'information_schema')",
+         AND schema_name NOT IN ('pg_catalog', 'information_schema') \
+         AND NOT (database_name = 'temp' AND starts_with(table_name, 'floe_cursor_'))",
         db = quote_literal(database),
         data_type = case(|t| t.1, "numeric", "ARRAY"),
         udt = case(|t| t.2, "numeric", "_text"),
@@ -608,7 +629,9 @@ fn local_columns(database: &str) -> String {
 /// The session's own tables (DuckDB schema `main`, shown as `public`).
 const LOCAL_TABLES: &str = "SELECT CASE schemaname WHEN 'main' THEN 'public' ELSE schemaname END, \
      tablename, 'floe', NULL, false, false, false, false FROM pg_catalog.pg_tables \
-     WHERE schemaname NOT IN ('pg_catalog', 'information_schema')";
+     WHERE schemaname NOT IN ('pg_catalog', 'information_schema') \
+     AND (schemaname, tablename) IN (SELECT (schema_name, table_name) FROM duckdb_tables() \
+     WHERE NOT internal AND NOT (temporary AND starts_with(table_name, 'floe_cursor_')))";
 
 /// The session's own views.
 const LOCAL_VIEWS: &str = "SELECT CASE schemaname WHEN 'main' THEN 'public' ELSE schemaname END, \

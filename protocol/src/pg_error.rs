@@ -51,6 +51,8 @@ pub mod sqlstate {
     pub const CONNECTION_EXCEPTION: &str = "08000";
     pub const INVALID_SQL_STATEMENT_NAME: &str = "26000";
     pub const INVALID_CURSOR_NAME: &str = "34000";
+    pub const DUPLICATE_CURSOR: &str = "42P03";
+    pub const OBJECT_NOT_IN_PREREQUISITE_STATE: &str = "55000";
     pub const INVALID_AUTHORIZATION: &str = "28000";
     pub const INTERNAL_ERROR: &str = "XX000";
     pub const INVALID_PASSWORD: &str = "28P01";

@@ -2,9 +2,24 @@
 //! The router rewrites the Postgres spellings that reach them (for example
 //! `pg_catalog.format_type(` into `floe_format_type(`).
 
+/// The body of `floe_cursors()` (what `pg_cursors` reads) with no cursor open.
+macro_rules! empty_cursor_list {
+    () => {
+        "SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS statement, \
+         NULL::BOOLEAN AS is_holdable, NULL::BOOLEAN AS is_binary, \
+         NULL::BOOLEAN AS is_scrollable, NULL::TIMESTAMPTZ AS creation_time LIMIT 0"
+    };
+}
+pub const EMPTY_CURSOR_LIST: &str = empty_cursor_list!();
+
 /// Statements creating objects in every session's DuckDB connection (temporary,
 /// so they are never visible in, or stored with, user schemas).
 pub const SESSION_SETUP: &[&str] = &[
+    // `pg_cursors`: the session's open cursors, re-created as they open and close.
+    concat!(
+        "CREATE OR REPLACE TEMP MACRO floe_cursors() AS TABLE ",
+        empty_cursor_list!()
+    ),
     r#"CREATE OR REPLACE TEMP MACRO floe_format_type(type_oid, typemod) AS
 CASE WHEN type_oid IS NULL THEN NULL ELSE (CASE type_oid::BIGINT
   WHEN 16 THEN 'boolean' WHEN 17 THEN 'bytea' WHEN 18 THEN '"char"' WHEN 19 THEN 'name'

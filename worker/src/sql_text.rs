@@ -431,6 +431,9 @@ pub enum SessionCommand {
     /// The router collects the worker's counters (SSD cache) for `/metrics`
     /// (control message, never SQL); they come back as ParameterStatus messages.
     PoolStats,
+    /// `DEALLOCATE [PREPARE] name` or `DEALLOCATE [PREPARE] ALL` (`None`): a
+    /// prepared statement, whether SQL or the protocol prepared it.
+    Deallocate(Option<String>),
 }
 
 /// An identifier as Postgres folds it: unquoted words to lower case.
@@ -593,6 +596,17 @@ pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
             })
         }
         "RELEASE" => savepoint_name(&toks[1..]).map(SessionCommand::ReleaseSavepoint),
+        "DEALLOCATE" => {
+            let rest = match &toks[1..] {
+                [prepare, rest @ ..] if prepare.is_word("PREPARE") => rest,
+                rest => rest,
+            };
+            match rest {
+                [all] if all.is_word("ALL") => Some(SessionCommand::Deallocate(None)),
+                [name] => identifier(name).map(|n| SessionCommand::Deallocate(Some(n))),
+                _ => None,
+            }
+        }
         "DISCARD" => match words.get(1).map(String::as_str) {
             Some("ALL") => Some(SessionCommand::DiscardAll),
             _ => Some(SessionCommand::NoOp("DISCARD")),

@@ -10,6 +10,9 @@
 //!   names and the data clause.
 //! - `COPY t FROM STDIN … WHERE cond` reads as the COPY without its filter plus
 //!   `SELECT 1 WHERE cond`, so the filter's functions are checked.
+//! - `DECLARE name … CURSOR … FOR query` reads as its query.
+//! - `FETCH`, `MOVE` and `CLOSE` made only of words and (signed) counts read
+//!   as `CLOSE ALL`: they name a cursor, no relation and no function.
 
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::keywords::Keyword;
@@ -114,6 +117,29 @@ pub(super) fn reshaped(piece: &str) -> Option<Vec<String>> {
                 .collect();
             (sig[filter]..tokens.len()).for_each(|i| edit.drop(i));
             Some(vec![edit.text(), format!("SELECT 1 WHERE {condition}")])
+        }
+        "DECLARE" => {
+            let cursor = (2..sig.len().min(8)).find(|n| word(*n).as_deref() == Some("CURSOR"))?;
+            let for_at = (cursor + 1..sig.len().min(cursor + 5))
+                .find(|n| word(*n).as_deref() == Some("FOR"))?;
+            let query: String = tokens[sig.get(for_at + 1).copied()?..]
+                .iter()
+                .map(|t| t.to_string())
+                .collect();
+            Some(vec![query])
+        }
+        "FETCH" | "MOVE" | "CLOSE" => {
+            let plain = sig.iter().all(|i| {
+                matches!(
+                    tokens[*i],
+                    Token::Word(_)
+                        | Token::Number(..)
+                        | Token::Minus
+                        | Token::Plus
+                        | Token::SemiColon
+                )
+            });
+            (plain && sig.len() <= 6).then(|| vec!["CLOSE ALL".to_string()])
         }
         _ => None,
     }

@@ -177,11 +177,14 @@ enum Tag {
     Merge,
     CreateTableAs,
     Copy,
+    Fetch,
     Fixed(String),
 }
 
 struct DuckStatement {
     prepared: std::cell::RefCell<Prepared>,
+    /// The text the engine prepared (lake tables planned, placeholders typed).
+    engine_sql: String,
     tag: Tag,
     returns_rows: bool,
     /// Statement types that run inside an implicit transaction in extended protocol.
@@ -201,6 +204,8 @@ enum StatementKind {
     LakeDdl(LakeDdl),
     /// COPY FROM STDIN or TO STDOUT.
     Copy(CopyCommand),
+    /// DECLARE, FETCH, MOVE or CLOSE of a cursor.
+    Cursor(cursors::CursorCommand),
 }
 
 struct Statement {
@@ -299,6 +304,8 @@ pub struct Session {
     lake_txn: Option<LakeTxn>,
     /// The open transaction's savepoints, oldest first.
     savepoints: Vec<savepoints::Savepoint>,
+    /// Cursors opened by DECLARE.
+    cursors: cursors::Cursors,
     /// The schema path `current_schema` and `current_schemas` last answered.
     schema_path: Option<Vec<String>>,
     /// Engine-local (non-lake) writes in the open transaction: a savepoint
@@ -350,6 +357,7 @@ impl Session {
             lake: init.lake,
             lake_txn: None,
             savepoints: Vec::new(),
+            cursors: cursors::Cursors::default(),
             local_writes: 0,
             user: init.user,
             database: init.database,
@@ -861,6 +869,13 @@ impl Session {
                 None => wire::no_data(&mut self.out),
             }
         } else {
+            // A cursor DECLARE opened is a portal too (psycopg describes it).
+            if !self.portals.contains_key(&name) {
+                if let Some((fields, binary)) = self.cursors.description(&name) {
+                    wire::row_description(&mut self.out, &fields, &|_| binary);
+                    return Ok(());
+                }
+            }
             let portal = self.portals.get(&name).ok_or_else(|| {
                 PgError::new(
                     sqlstate::INVALID_CURSOR_NAME,
@@ -960,6 +975,9 @@ impl Session {
         tokens: &[Token],
         client_types: &[u32],
     ) -> SResult<Rc<Statement>> {
+        if cursors::is_cursor_statement(tokens) {
+            return self.prepare_cursor_command(sql, tokens, client_types);
+        }
         let command = sql_text::session_command(tokens);
         if let Some(cmd) = command.clone() {
             if owned_by_session(&cmd) {
@@ -1154,6 +1172,7 @@ impl Session {
             sql: client_sql.to_string(),
             kind: StatementKind::Duck(DuckStatement {
                 prepared: std::cell::RefCell::new(prepared),
+                engine_sql: text,
                 tag,
                 returns_rows,
                 modifies,
@@ -1255,6 +1274,7 @@ impl Session {
             StatementKind::Session(cmd) => self.run_session_command(cmd),
             StatementKind::Duck(d) => self.run_duck(portal, d, max_rows),
             StatementKind::Copy(cmd) => self.run_copy(portal, cmd),
+            StatementKind::Cursor(cmd) => self.run_cursor_command(portal, cmd),
             StatementKind::LakeDdl(ddl) => {
                 let lake = self.lake_for_write()?;
                 let started = Instant::now();
@@ -1456,7 +1476,7 @@ impl Session {
                     }
                 }
                 if rows.is_empty() && sent < limit {
-                    let tag = format!("SELECT {sent}");
+                    let tag = format_tag(portal.command_tag.as_ref().unwrap_or(&Tag::Select), sent);
                     portal.state = PortalState::Done;
                     wire::command_complete(&mut self.out, &tag);
                 } else {
@@ -1465,7 +1485,8 @@ impl Session {
                 return Ok(());
             }
             PortalState::Done => {
-                wire::command_complete(&mut self.out, "SELECT 0");
+                let tag = format_tag(portal.command_tag.as_ref().unwrap_or(&Tag::Select), 0);
+                wire::command_complete(&mut self.out, &tag);
                 return Ok(());
             }
             PortalState::NotStarted => return Ok(()),
@@ -1506,7 +1527,7 @@ impl Session {
                     }
                 }
                 Ok(None) => {
-                    let tag = format!("SELECT {sent}");
+                    let tag = format_tag(portal.command_tag.as_ref().unwrap_or(&Tag::Select), sent);
                     portal.state = PortalState::Done;
                     wire::command_complete(&mut self.out, &tag);
                     return Ok(());
@@ -1613,7 +1634,9 @@ impl Session {
         }
         self.conn
             .execute_batch("COMMIT")
-            .map_err(|e| PgError::from_duckdb(&e.message, None).into())
+            .map_err(|e| PgError::from_duckdb(&e.message, None))?;
+        self.cursors_at_commit();
+        Ok(())
     }
 
     /// Whether a lake write now joins a transaction (a block, or the implicit
@@ -1706,6 +1729,7 @@ impl Session {
                         Ok(()) => {
                             self.txn = TxnState::Idle;
                             self.end_savepoints();
+                            self.cursors_at_commit();
                             let before = self.params.clone();
                             if let Some(p) = self.params_after_commit.take() {
                                 self.params = p;
@@ -1751,6 +1775,7 @@ impl Session {
                 self.params_after_commit = None;
                 self.statements.clear();
                 self.statement_cache.clear();
+                self.close_all_cursors();
                 self.drop_temporary_objects()?;
                 // Nobody holds the session until the router hands it on.
                 self.superuser = false;
@@ -1978,10 +2003,32 @@ impl Session {
                 self.params = fresh;
                 self.portals.clear();
                 self.statements.clear();
+                self.close_all_cursors();
                 self.announce_changes(&before);
                 wire::command_complete(&mut self.out, "DISCARD ALL");
             }
             SessionCommand::NoOp(tag) => wire::command_complete(&mut self.out, tag),
+            SessionCommand::Deallocate(None) => {
+                self.statements.clear();
+                wire::command_complete(&mut self.out, "DEALLOCATE ALL");
+            }
+            SessionCommand::Deallocate(Some(name)) => {
+                // A statement SQL's PREPARE made lives in the engine.
+                let in_engine = || {
+                    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+                    self.conn
+                        .execute_batch(&format!("DEALLOCATE {quoted}"))
+                        .is_ok()
+                };
+                if self.statements.remove(name).is_none() && !in_engine() {
+                    return Err(PgError::new(
+                        sqlstate::INVALID_SQL_STATEMENT_NAME,
+                        format!("prepared statement \"{name}\" does not exist"),
+                    )
+                    .into());
+                }
+                wire::command_complete(&mut self.out, "DEALLOCATE");
+            }
             SessionCommand::Savepoint(name) => return self.savepoint(name),
             SessionCommand::ReleaseSavepoint(name) => return self.release_savepoint(name),
             SessionCommand::RollbackToSavepoint(name) => return self.rollback_to_savepoint(name),
@@ -2298,6 +2345,7 @@ fn format_tag(tag: &Tag, count: u64) -> String {
         Tag::Delete => format!("DELETE {count}"),
         Tag::Merge => format!("MERGE {count}"),
         Tag::Copy => format!("COPY {count}"),
+        Tag::Fetch => format!("FETCH {count}"),
         Tag::Fixed(s) => s.clone(),
     }
 }
@@ -2336,6 +2384,7 @@ fn log_if_slow(pid: i32, sql: &str, started: Instant) {
 
 mod copy;
 mod current_settings;
+mod cursors;
 mod late_bound;
 mod savepoints;
 mod schema_path;

@@ -99,6 +99,7 @@ impl Session {
                 .map_err(|e| PgError::from_duckdb(&e.message, None))?;
         }
         self.savepoints.truncate(at + 1);
+        self.cursors_at_rollback_to(at);
         let saved = &self.savepoints[at];
         let restored = saved.lake.clone();
         let params = saved.params.clone();

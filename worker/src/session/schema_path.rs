@@ -27,6 +27,8 @@ impl Session {
     pub(super) fn rollback_engine(&mut self) {
         let _ = self.conn.execute_batch("ROLLBACK");
         self.schema_path = None;
+        // The engine dropped what the transaction created, cursors' rows too.
+        self.cursors_at_rollback();
     }
 
     /// Defines the schema-path macros again when the path they answer changed.
