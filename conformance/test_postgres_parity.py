@@ -183,3 +183,51 @@ def test_psql_meta_commands_run_with_postgres_columns(postgres, server):
             lines = text.splitlines()
             return [lines[0].strip(), [h.strip() for h in lines[1].split("|")]]
         assert shape(out) == shape(pg_out), command
+
+
+EXPLAINS = [
+    "EXPLAIN SELECT * FROM ex.t WHERE a > 1",
+    "EXPLAIN ANALYZE SELECT count(*) FROM ex.t",
+    "EXPLAIN (ANALYZE, COSTS OFF, FORMAT TEXT) SELECT a FROM ex.t ORDER BY a",
+    "EXPLAIN VERBOSE SELECT 1",
+]
+
+
+def test_explain_is_shaped_as_postgres(postgres, server):
+    shapes = {}
+    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute("CREATE SCHEMA ex")
+            c.execute("CREATE TABLE ex.t (a int)")
+            c.execute("INSERT INTO ex.t VALUES (1), (2), (3)")
+            got = []
+            for sql in EXPLAINS:
+                cur = c.execute(sql)
+                rows = cur.fetchall()
+                assert rows and all(isinstance(r[0], str) for r in rows), sql
+                got.append((cur.statusmessage, [(d.name, d.type_code) for d in cur.description]))
+            with pytest.raises(psycopg.errors.SyntaxError):
+                c.execute("EXPLAIN (NOSUCHOPTION) SELECT 1")
+            assert c.execute("SELECT 1").fetchone() == (1,)
+        shapes[name] = got
+    assert shapes["floe"] == shapes["pg"]
+    assert shapes["pg"][0] == ("EXPLAIN", [("QUERY PLAN", 25)])
+
+
+SET_RETURNING = [
+    "SELECT generate_series(1, 3)",
+    "SELECT 'a' AS x, generate_series(2, 6, 2) AS g",
+    "SELECT x FROM (SELECT DISTINCT generate_series(1, 2) AS x) s ORDER BY x",
+    "SELECT n, generate_series(1, n) FROM (VALUES (1), (3)) v(n) ORDER BY 1, 2",
+]
+
+
+def test_set_returning_functions_in_select_lists_give_rows(postgres, server):
+    got = {}
+    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
+        with psycopg.connect(dsn, autocommit=True) as c:
+            got[name] = []
+            for sql in SET_RETURNING:
+                cur = c.execute(sql)
+                got[name].append(([d.name for d in cur.description], cur.fetchall()))
+    assert got["floe"] == got["pg"]

@@ -20,6 +20,7 @@
 //! | `current_schema[()]`, `current_schemas(b)` | the session's schema path (`floe_current_schema()`, …) |
 //! | `pg_get_viewdef(x [, pretty])` | the view's definition from `pg_views` |
 //! | `pg_table_is_visible(x)` | whether `x` is the first relation of its name on the schema path |
+//! | `generate_series(…)` as an item of a select list | `unnest(generate_series(…))`: one row per value, as Postgres's set-returning function gives |
 
 use sqlparser::tokenizer::Token;
 
@@ -50,6 +51,7 @@ pub fn mentions(sql: &str) -> bool {
         "current_schema",
         "is_visible",
         "viewdef",
+        "generate_series",
     ]
     .iter()
     .any(|p| lower.contains(p))
@@ -132,7 +134,7 @@ pub fn rewrite(sql: &str) -> Option<String> {
     let toks = significant_tokens(sql)?;
     let tok = |k: usize| toks.get(k).map(|t| &t.token);
     let span = |k: usize| (toks[k].start, toks[k].end);
-    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    let mut edits: Vec<(usize, usize, String)> = set_returning_items(&toks);
     let mut k = 0;
     while k < toks.len() {
         // OPERATOR(pg_catalog.<op>) → <op>
@@ -352,9 +354,120 @@ pub fn rewrite(sql: &str) -> Option<String> {
     if edits.is_empty() {
         return None;
     }
-    // A call's closing edit was added before the edits inside it.
+    // A call's closing edit was added before the edits inside it. Of two
+    // edits of the same text the first made wins (the set-returning items').
     edits.sort_by_key(|e| e.0);
-    Some(apply(sql, edits))
+    let mut kept: Vec<(usize, usize, String)> = Vec::with_capacity(edits.len());
+    for e in edits {
+        if kept.last().is_none_or(|last| e.0 >= last.1) {
+            kept.push(e);
+        }
+    }
+    Some(apply(sql, kept))
+}
+
+/// Set-returning functions written as select-list items: DuckDB's scalar
+/// `generate_series` returns one list, Postgres one row per value, which
+/// `unnest` of the list gives. Only items directly in a select list change
+/// (`SELECT generate_series(1, 3)`, `SELECT a, generate_series(…) FROM t`);
+/// calls in FROM are already table functions.
+fn set_returning_items(toks: &[floe_sql::Spanned]) -> Vec<(usize, usize, String)> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Clause {
+        Select,
+        Other,
+    }
+    let mut clauses = vec![Clause::Other];
+    let mut edits = Vec::new();
+    for k in 0..toks.len() {
+        let t = &toks[k].token;
+        match t {
+            Token::LParen => clauses.push(Clause::Other),
+            Token::RParen if clauses.len() > 1 => {
+                clauses.pop();
+            }
+            Token::Word(w) if w.quote_style.is_none() => {
+                let word = w.value.to_ascii_uppercase();
+                let here = clauses.last_mut().expect("the outermost clause stays");
+                match word.as_str() {
+                    "SELECT" => *here = Clause::Select,
+                    "FROM" | "WHERE" | "GROUP" | "HAVING" | "ORDER" | "LIMIT" | "OFFSET"
+                    | "UNION" | "INTERSECT" | "EXCEPT" | "WINDOW" | "INTO" | "RETURNING" => {
+                        *here = Clause::Other
+                    }
+                    "GENERATE_SERIES" if *here == Clause::Select => {
+                        // The item starts here (after SELECT, DISTINCT, ALL or a
+                        // comma, possibly qualified by pg_catalog.).
+                        let mut before = k.checked_sub(1);
+                        let mut start = toks[k].start;
+                        if before.is_some_and(|b| matches!(toks[b].token, Token::Period))
+                            && before
+                                .and_then(|b| b.checked_sub(1))
+                                .is_some_and(|b| is_word(Some(&toks[b].token), "pg_catalog"))
+                        {
+                            start = toks[k - 2].start;
+                            before = k.checked_sub(3);
+                        }
+                        let starts_item = before.is_some_and(|b| {
+                            let p = &toks[b].token;
+                            matches!(p, Token::Comma)
+                                || ["SELECT", "DISTINCT", "ALL"]
+                                    .iter()
+                                    .any(|w| is_word(Some(p), w))
+                        });
+                        let call_end = match toks.get(k + 1).map(|t| &t.token) {
+                            Some(Token::LParen) => matching_paren(toks, k + 1),
+                            _ => None,
+                        };
+                        // The item is the call alone (an alias may follow).
+                        let ends_item = call_end.is_some_and(|e| {
+                            !matches!(
+                                toks.get(e + 1).map(|t| &t.token),
+                                Some(Token::DoubleColon | Token::Period | Token::LBracket)
+                            )
+                        });
+                        if let (true, true, Some(end)) = (starts_item, ends_item, call_end) {
+                            edits.push((start, toks[k].end, format!("unnest({}", w.value)));
+                            // Without an alias the column keeps Postgres's name.
+                            let aliased = match toks.get(end + 1).map(|t| &t.token) {
+                                Some(Token::Word(a)) => {
+                                    a.quote_style.is_some()
+                                        || ![
+                                            "FROM",
+                                            "WHERE",
+                                            "GROUP",
+                                            "HAVING",
+                                            "ORDER",
+                                            "LIMIT",
+                                            "OFFSET",
+                                            "UNION",
+                                            "INTERSECT",
+                                            "EXCEPT",
+                                            "WINDOW",
+                                            "INTO",
+                                            "FETCH",
+                                            "FOR",
+                                        ]
+                                        .iter()
+                                        .any(|kw| a.value.eq_ignore_ascii_case(kw))
+                                }
+                                _ => false,
+                            };
+                            let close = if aliased {
+                                "))"
+                            } else {
+                                ")) AS generate_series"
+                            };
+                            edits.push((toks[end].start, toks[end].end, close.to_string()));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    edits
 }
 
 /// `to_regtype(x)` as a lookup: by `typname`, qualified name or the name
@@ -498,6 +611,35 @@ fn system_catalog_oid(name: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_returning_functions_in_a_select_list_give_rows() {
+        let cases = [
+            (
+                "SELECT generate_series(1, 3)",
+                Some("SELECT unnest(generate_series(1, 3)) AS generate_series"),
+            ),
+            (
+                "SELECT a, pg_catalog.generate_series(1, a) AS g FROM t",
+                Some("SELECT a, unnest(generate_series(1, a)) AS g FROM t"),
+            ),
+            (
+                "SELECT x FROM (SELECT DISTINCT generate_series(1, 2) x) s",
+                Some("SELECT x FROM (SELECT DISTINCT unnest(generate_series(1, 2)) x) s"),
+            ),
+            ("SELECT * FROM generate_series(1, 3)", None),
+            ("SELECT g FROM t, generate_series(1, 3) g", None),
+            (
+                "SELECT 1 FROM t WHERE 2 IN (SELECT * FROM generate_series(1, 3))",
+                None,
+            ),
+            ("SELECT sum(generate_series(1, 3))", None),
+            ("SELECT generate_series(1, 3)[1]", None),
+        ];
+        for (sql, want) in cases {
+            assert_eq!(rewrite(sql).as_deref(), want, "{sql}");
+        }
+    }
 
     #[test]
     fn session_user_keywords_answer_the_session() {

@@ -206,6 +206,8 @@ enum StatementKind {
     Copy(CopyCommand),
     /// DECLARE, FETCH, MOVE or CLOSE of a cursor.
     Cursor(cursors::CursorCommand),
+    /// EXPLAIN [ANALYZE] of a statement.
+    Explain(explain::Explain),
 }
 
 struct Statement {
@@ -975,6 +977,9 @@ impl Session {
         tokens: &[Token],
         client_types: &[u32],
     ) -> SResult<Rc<Statement>> {
+        if tokens.first().is_some_and(|t| t.is_word("EXPLAIN")) {
+            return self.prepare_explain(sql, tokens, client_types);
+        }
         if cursors::is_cursor_statement(tokens) {
             return self.prepare_cursor_command(sql, tokens, client_types);
         }
@@ -1275,6 +1280,7 @@ impl Session {
             StatementKind::Duck(d) => self.run_duck(portal, d, max_rows),
             StatementKind::Copy(cmd) => self.run_copy(portal, cmd),
             StatementKind::Cursor(cmd) => self.run_cursor_command(portal, cmd),
+            StatementKind::Explain(e) => self.run_explain(portal, e),
             StatementKind::LakeDdl(ddl) => {
                 let lake = self.lake_for_write()?;
                 let started = Instant::now();
@@ -2385,6 +2391,7 @@ fn log_if_slow(pid: i32, sql: &str, started: Instant) {
 mod copy;
 mod current_settings;
 mod cursors;
+mod explain;
 mod late_bound;
 mod savepoints;
 mod schema_path;
