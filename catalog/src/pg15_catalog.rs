@@ -4,7 +4,7 @@
 //! `pg15_catalog.txt`. The virtual schema gives each relation exactly these
 //! columns, so a client's query binds as it would against PostgreSQL.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::OnceLock;
 
 /// One column of a PostgreSQL 15 catalog relation.
@@ -118,6 +118,27 @@ pub fn duck_type(pg_type: &str) -> String {
         // anyarray, pg_lsn, inet and the statistics types read as text.
         _ => "VARCHAR".into(),
     }
+}
+
+/// The catalog's column names whose type is `pg_type` (`name`, `"char"`) in
+/// every `pg_catalog` relation that has a column of that name: a result column
+/// read straight from one of them has PostgreSQL's type.
+pub fn columns_always_of_type(pg_type: &str) -> HashSet<&'static str> {
+    let mut typed: HashMap<&'static str, bool> = HashMap::new();
+    for relation in relations().values().filter(|r| r.schema == "pg_catalog") {
+        for c in &relation.columns {
+            let same = c.pg_type == pg_type;
+            typed
+                .entry(c.name)
+                .and_modify(|all| *all &= same)
+                .or_insert(same);
+        }
+    }
+    typed
+        .into_iter()
+        .filter(|(_, all)| *all)
+        .map(|(n, _)| n)
+        .collect()
 }
 
 /// `columns` as one subquery: each column from `known` (the relation Floe

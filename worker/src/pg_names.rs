@@ -24,6 +24,72 @@ pub fn column_names(sql: &str) -> Option<Vec<String>> {
     }
 }
 
+/// The PostgreSQL type of each result column of a catalog query that reads a
+/// `name`, `"char"` or `oid` catalog column as it is (`c.relname`, `n.nspname AS
+/// "Schema"`, `c.relkind`) or calls a function returning `name`
+/// (`pg_get_userbyid`, `current_database()`); `None` for other columns.
+/// DuckDB reads both types as VARCHAR, which clients would see as `text`.
+pub fn catalog_column_types(sql: &str) -> Option<Vec<Option<u32>>> {
+    use std::sync::OnceLock;
+    static NAMES: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
+    static CHARS: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
+    static OIDS: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
+    let oids = OIDS.get_or_init(|| floe_catalog::pg15_catalog::columns_always_of_type("oid"));
+    let names = NAMES.get_or_init(|| floe_catalog::pg15_catalog::columns_always_of_type("name"));
+    let chars =
+        CHARS.get_or_init(|| floe_catalog::pg15_catalog::columns_always_of_type("\"char\""));
+    const NAME_FUNCTIONS: &[&str] = &[
+        "pg_get_userbyid",
+        "current_database",
+        "current_schema",
+        "current_user",
+        "session_user",
+        "current_role",
+        "user",
+    ];
+    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
+    if statements.len() != 1 {
+        return None;
+    }
+    let Statement::Query(q) = statements.remove(0) else {
+        return None;
+    };
+    let SetExpr::Select(s) = q.body.as_ref() else {
+        return None;
+    };
+    let column_type = |e: &Expr| -> Option<u32> {
+        let column = match e {
+            Expr::Identifier(i) if i.quote_style.is_none() => i.value.to_lowercase(),
+            Expr::CompoundIdentifier(parts) => parts.last()?.value.to_lowercase(),
+            Expr::Function(f) => {
+                let name = function_name(f);
+                return NAME_FUNCTIONS
+                    .contains(&name.as_str())
+                    .then_some(crate::types::oid::NAME);
+            }
+            _ => return None,
+        };
+        if names.contains(column.as_str()) {
+            Some(crate::types::oid::NAME)
+        } else if chars.contains(column.as_str()) {
+            Some(crate::types::oid::CHAR)
+        } else if oids.contains(column.as_str()) {
+            Some(crate::types::oid::OID)
+        } else {
+            None
+        }
+    };
+    s.projection
+        .iter()
+        .map(|item| match item {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                Some(column_type(e))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
 fn query_names(q: &Query) -> Option<Vec<String>> {
     set_names(&q.body)
 }

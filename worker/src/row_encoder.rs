@@ -34,6 +34,8 @@ pub struct ColumnEncoder {
     binary: bool,
     /// Render as text whatever the type (the column was announced as `text`).
     as_text: bool,
+    /// A UINTEGER announced as `oid`: four bytes in binary.
+    as_oid: bool,
 }
 
 impl ColumnEncoder {
@@ -41,10 +43,12 @@ impl ColumnEncoder {
     /// value is of another type, the value's text form is sent.
     pub fn new(kind: ValueKind, announced: u32, binary: bool) -> ColumnEncoder {
         let as_text = announced == oid::TEXT && kind.pg_type() != oid::TEXT;
+        let as_oid = announced == oid::OID && matches!(kind, ValueKind::Int(IntWidth::U32));
         ColumnEncoder {
             kind,
             binary,
             as_text,
+            as_oid,
         }
     }
 
@@ -114,6 +118,9 @@ pub fn write_value(
 ) {
     if enc.as_text || !enc.binary {
         write_text(&enc.kind, vec, row, settings, out);
+    } else if enc.as_oid {
+        // SAFETY: the vector is UINTEGER (checked when the encoder was made).
+        out.put_u32(unsafe { vec.get::<u32>(row) });
     } else {
         write_binary(&enc.kind, vec, row, settings, out);
     }

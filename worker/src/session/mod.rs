@@ -1150,6 +1150,22 @@ impl Session {
             for (field, name) in fields.iter_mut().zip(names.into_iter().flatten()) {
                 field.name = name;
             }
+            // Catalog columns of type name, "char" and oid as PostgreSQL types them.
+            let catalog = tokens.iter().any(|t| {
+                matches!(&t.tok, Tok::Word(w) if floe_catalog::virtual_schema::VirtualSchema::mentions(&w.to_ascii_lowercase()))
+            });
+            let types = catalog
+                .then(|| crate::pg_names::catalog_column_types(client_sql))
+                .flatten()
+                .filter(|t| t.len() == width);
+            for (field, pg_type) in fields.iter_mut().zip(types.into_iter().flatten()) {
+                match (pg_type, field.type_oid) {
+                    (Some(t @ (oid::NAME | oid::CHAR)), oid::TEXT) => field.type_oid = t,
+                    // The catalog's oids are UINTEGER, which reads as int8.
+                    (Some(oid::OID), oid::INT8) => field.type_oid = oid::OID,
+                    _ => {}
+                }
+            }
         }
         let tag = match &lake_commit {
             Some(LakeCommit::Insert(_)) => Tag::Insert,
@@ -1389,6 +1405,13 @@ impl Session {
                     {
                         for (field, named) in fields.iter_mut().zip(names) {
                             field.name = named.name.clone();
+                            let refined = matches!(
+                                (field.type_oid, named.type_oid),
+                                (oid::TEXT, oid::NAME | oid::CHAR) | (oid::INT8, oid::OID)
+                            );
+                            if refined {
+                                field.type_oid = named.type_oid;
+                            }
                         }
                     }
                     fields
