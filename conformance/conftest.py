@@ -175,3 +175,23 @@ def postgres():
     pg = Postgres()
     yield pg
     pg.stop()
+
+
+def script_outcomes(dsn, setup, script):
+    """Runs `setup`, then each statement of `script` on one autocommit
+    connection: (statement, tag or SQLSTATE, column names, rows) for each, to
+    compare with what PostgreSQL gives for the same script."""
+    out = []
+    with psycopg.connect(dsn, autocommit=True) as c:
+        for sql in setup:
+            c.execute(sql)
+        for sql in script:
+            cur = c.cursor()
+            try:
+                cur.execute(sql)
+                rows = cur.fetchall() if cur.description else None
+                names = [d.name for d in cur.description] if cur.description else None
+                out.append((sql, cur.statusmessage, names, rows))
+            except psycopg.Error as e:
+                out.append((sql, e.sqlstate, None, None))
+    return out

@@ -11,6 +11,8 @@ import psycopg
 import psycopg2
 import pytest
 
+from conftest import script_outcomes
+
 SETUP = [
     "CREATE SCHEMA cur",
     "CREATE TABLE cur.t (id int, name text)",
@@ -105,26 +107,9 @@ SCRIPT = [
 ]
 
 
-def run_script(dsn, script):
-    out = []
-    with psycopg.connect(dsn, autocommit=True) as c:
-        for sql in SETUP:
-            c.execute(sql)
-        for sql in script:
-            cur = c.cursor()
-            try:
-                cur.execute(sql)
-                rows = cur.fetchall() if cur.description else None
-                names = [d.name for d in cur.description] if cur.description else None
-                out.append((sql, cur.statusmessage, names, rows))
-            except psycopg.Error as e:
-                out.append((sql, e.sqlstate, None, None))
-    return out
-
-
 def test_cursor_statements_as_postgres(postgres, server):
-    want = run_script(postgres.dsn(), SCRIPT)
-    got = run_script(server.dsn(), SCRIPT)
+    want = script_outcomes(postgres.dsn(), SETUP, SCRIPT)
+    got = script_outcomes(server.dsn(), SETUP, SCRIPT)
     for w, g in zip(want, got):
         assert g == w
     assert len(got) == len(want)

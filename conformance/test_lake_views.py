@@ -214,3 +214,28 @@ def test_drop_respects_dependent_views(lake):
     assert db.execute(
         "SELECT count(*) FROM iceberg_tables WHERE table_namespace = 'only_views'"
     ).fetchone() == (0,)
+
+
+def test_what_one_worker_creates_the_next_statement_everywhere_reads():
+    """With the catalog listing cached for a second, a view or table another
+    session created (on another worker) is found at once, not reported
+    missing until the next refresh."""
+    from conftest import Server
+
+    s = Server('[workers]\ncount = 3\n[catalog]\nrefresh_ms = 60000\n[admin]\nlisten = ""\n')
+    try:
+        sessions = [connect(s) for _ in range(4)]
+        sessions[0].execute("CREATE SCHEMA fresh")
+        for c in sessions:  # every session's worker has listed the catalog
+            c.execute("SELECT count(*) FROM information_schema.tables").fetchone()
+        sessions[0].execute("CREATE TABLE fresh.t AS SELECT 1 AS a")
+        sessions[0].execute("CREATE VIEW fresh.v AS SELECT a + 1 AS b FROM fresh.t")
+        for c in sessions:
+            assert c.execute("SELECT b FROM fresh.v").fetchall() == [(2,)]
+            assert c.execute("SELECT a FROM fresh.t").fetchall() == [(1,)]
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            sessions[1].execute("SELECT * FROM fresh.nothing")
+        for c in sessions:
+            c.close()
+    finally:
+        s.stop()

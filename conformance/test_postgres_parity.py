@@ -8,7 +8,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from conftest import Server
+from conftest import Server, script_outcomes
 
 SAVEPOINT_SCRIPT = [
     "SAVEPOINT x",
@@ -59,22 +59,6 @@ SAVEPOINT_SCRIPT = [
 ]
 
 
-def run_script(dsn, script):
-    out = []
-    with psycopg.connect(dsn, autocommit=True) as c:
-        c.execute("CREATE SCHEMA shop")
-        c.execute("CREATE TABLE shop.t (a int)")
-        for sql in script:
-            cur = c.cursor()
-            try:
-                cur.execute(sql)
-                rows = cur.fetchall() if cur.description else None
-                out.append((sql, cur.statusmessage, rows))
-            except psycopg.Error as e:
-                out.append((sql, e.sqlstate, None))
-    return out
-
-
 @pytest.fixture(scope="module")
 def three_workers():
     s = Server('[workers]\ncount = 3\n[admin]\nlisten = ""\n')
@@ -83,11 +67,12 @@ def three_workers():
 
 
 def test_savepoints_as_postgres(postgres, three_workers):
-    want = run_script(postgres.dsn(), SAVEPOINT_SCRIPT)
-    got = run_script(three_workers.dsn(), SAVEPOINT_SCRIPT)
+    setup = ["CREATE SCHEMA shop", "CREATE TABLE shop.t (a int)"]
+    want = script_outcomes(postgres.dsn(), setup, SAVEPOINT_SCRIPT)
+    got = script_outcomes(three_workers.dsn(), setup, SAVEPOINT_SCRIPT)
     for w, g in zip(want, got):
         assert g == w
-    assert want[-1][2] == [(5,), (6,)]
+    assert want[-1][3] == [(5,), (6,)]
     # What the transaction committed, every session on every worker sees.
     for _ in range(4):
         with psycopg.connect(three_workers.dsn()) as c:

@@ -559,7 +559,10 @@ impl Session {
             query.engine_sql,
             columns.join(", ")
         );
-        let rows = self.run_engine_statement(&ctas, &portal.params)?;
+        let mut created = self.run_engine_statement(&ctas, &portal.params)?;
+        let rows = super::count_from_result(&mut created)
+            .map_err(|e| PgError::from_duckdb(&e.message, None))?;
+        drop(created);
         self.cursors.open.insert(
             d.name.clone(),
             Cursor {
@@ -581,9 +584,13 @@ impl Session {
         Ok(())
     }
 
-    /// Runs one engine statement with `params` bound, returning the count it
-    /// reports (rows created by CREATE TABLE AS).
-    fn run_engine_statement(&mut self, sql: &str, params: &[crate::duck::Value]) -> SResult<u64> {
+    /// Runs one statement of the session's own making (a cursor's rows, an
+    /// EXPLAIN) with `params` bound, under the statement timeout and cancel.
+    pub(super) fn run_engine_statement(
+        &mut self,
+        sql: &str,
+        params: &[crate::duck::Value],
+    ) -> SResult<crate::duck::QueryResult> {
         self.close_all_streams();
         let mut prepared = self
             .conn
@@ -598,9 +605,7 @@ impl Session {
         self.arm_timeout(seq);
         let exec = prepared.execute(false);
         let reason = self.control.end();
-        let mut result = exec.map_err(|e| self.engine_error(&e.message, sql, reason))?;
-        super::count_from_result(&mut result)
-            .map_err(|e| PgError::from_duckdb(&e.message, None).into())
+        exec.map_err(|e| self.engine_error(&e.message, sql, reason).into())
     }
 
     fn fetch_cursor(

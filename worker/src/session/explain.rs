@@ -168,21 +168,7 @@ impl Session {
             "EXPLAIN"
         };
         let sql = format!("{verb} {}", inner.engine_sql);
-        self.close_all_streams();
-        let mut prepared = self
-            .conn
-            .prepare(&sql)
-            .map_err(|err| PgError::from_duckdb(&err.message, None))?;
-        for (i, v) in portal.params.iter().enumerate() {
-            prepared
-                .bind(i, v)
-                .map_err(|err| PgError::from_duckdb(&err.message, None))?;
-        }
-        let seq = self.control.begin();
-        self.arm_timeout(seq);
-        let exec = prepared.execute(false);
-        let reason = self.control.end();
-        let mut result = exec.map_err(|err| self.engine_error(&err.message, &sql, reason))?;
+        let mut result = self.run_engine_statement(&sql, &portal.params)?;
         // The engine answers (kind, plan text) rows; the plan's lines are the rows.
         let mut lines: Vec<String> = Vec::new();
         let plan_column = result.column_count().saturating_sub(1);

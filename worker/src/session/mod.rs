@@ -977,6 +977,28 @@ impl Session {
         tokens: &[Token],
         client_types: &[u32],
     ) -> SResult<Rc<Statement>> {
+        match self.prepare_statement_once(sql, tokens, client_types) {
+            // Another session, perhaps on another worker, may have just made the
+            // relation: list the catalog again before saying it does not exist.
+            Err(SessionError::Pg(e)) if e.code == sqlstate::UNDEFINED_TABLE => {
+                let Some(lake) = self.lake.clone() else {
+                    return Err(e.into());
+                };
+                lake.lakehouse().forget_listing();
+                lake.forget_virtual_schema();
+                self.statement_cache.clear();
+                self.prepare_statement_once(sql, tokens, client_types)
+            }
+            other => other,
+        }
+    }
+
+    fn prepare_statement_once(
+        &mut self,
+        sql: &str,
+        tokens: &[Token],
+        client_types: &[u32],
+    ) -> SResult<Rc<Statement>> {
         if tokens.first().is_some_and(|t| t.is_word("EXPLAIN")) {
             return self.prepare_explain(sql, tokens, client_types);
         }
