@@ -467,7 +467,7 @@ impl Session {
     ) -> SResult<Rc<Statement>> {
         let types = client_types.to_vec();
         let cmd = parse(sql, tokens, &mut |text, toks| {
-            self.prepare_statement(text, toks, &types)
+            self.prepare_statement_once(text, toks, &types)
         })?;
         let (fields, param_types) = match &cmd {
             CursorCommand::Declare(d) => (None, d.query.param_types.clone()),
@@ -774,8 +774,9 @@ impl Session {
             )
         };
         self.close_all_streams();
-        // Prepared statements bound the macro's old body.
-        self.statement_cache.clear();
+        // Statements reading `pg_cursors` bound the macro's old body.
+        self.statement_cache
+            .retain(|(sql, _), _| !sql.contains("floe_cursors()"));
         let sql = format!("CREATE OR REPLACE TEMP MACRO floe_cursors() AS TABLE {body}");
         if let Err(e) = self.conn.execute_batch(&sql) {
             tracing::debug!(error = %e.message, "publishing the cursor list failed");

@@ -131,7 +131,8 @@ impl Session {
         let (analyze, start) = read_options(tokens, sql)?;
         let text = sql[start..].trim_end().trim_end_matches(';');
         let inner_tokens = sql_text::tokenize(text);
-        let inner = self.prepare_statement(text, &inner_tokens, client_types)?;
+        // The caller lists the catalog again for a missing relation, once.
+        let inner = self.prepare_statement_once(text, &inner_tokens, client_types)?;
         let explainable = match &inner.kind {
             StatementKind::Duck(d) => d.lake_commit.is_none() && (!analyze || !d.modifies),
             _ => false,

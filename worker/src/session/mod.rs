@@ -1181,11 +1181,8 @@ impl Session {
                 .flatten()
                 .filter(|t| t.len() == width);
             for (field, pg_type) in fields.iter_mut().zip(types.into_iter().flatten()) {
-                match (pg_type, field.type_oid) {
-                    (Some(t @ (oid::NAME | oid::CHAR)), oid::TEXT) => field.type_oid = t,
-                    // The catalog's oids are UINTEGER, which reads as int8.
-                    (Some(oid::OID), oid::INT8) => field.type_oid = oid::OID,
-                    _ => {}
+                if let Some(t) = pg_type {
+                    field.type_oid = catalog_type(field.type_oid, t);
                 }
             }
         }
@@ -1427,13 +1424,7 @@ impl Session {
                     {
                         for (field, named) in fields.iter_mut().zip(names) {
                             field.name = named.name.clone();
-                            let refined = matches!(
-                                (field.type_oid, named.type_oid),
-                                (oid::TEXT, oid::NAME | oid::CHAR) | (oid::INT8, oid::OID)
-                            );
-                            if refined {
-                                field.type_oid = named.type_oid;
-                            }
+                            field.type_oid = catalog_type(field.type_oid, named.type_oid);
                         }
                     }
                     fields
@@ -2386,6 +2377,17 @@ fn is_create_table_as(tokens: &[Token]) -> bool {
         }
     }
     false
+}
+
+/// The type a result column is announced with when it reads a catalog column
+/// of type `catalog` and the engine typed it `engine`: `name` and `"char"`
+/// for the engine's text, `oid` for its UINTEGER (which reads as int8);
+/// otherwise the engine's type stands.
+fn catalog_type(engine: u32, catalog: u32) -> u32 {
+    match (engine, catalog) {
+        (oid::TEXT, oid::NAME | oid::CHAR) | (oid::INT8, oid::OID) => catalog,
+        _ => engine,
+    }
 }
 
 fn format_tag(tag: &Tag, count: u64) -> String {
