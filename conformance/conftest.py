@@ -127,7 +127,7 @@ class Postgres:
 
     BIN = pathlib.Path("/usr/lib/postgresql/15/bin")
 
-    def __init__(self):
+    def __init__(self, settings=()):
         self.root = tempfile.mkdtemp(prefix="floe-pg15-")
         run_as = []
         if os.geteuid() == 0:  # the server refuses to run as root
@@ -146,7 +146,8 @@ class Postgres:
         self.host = "127.0.0.1"
         self.proc = subprocess.Popen(
             run_as + [str(self.BIN / "postgres"), "-D", data, "-p", str(self.port),
-                      "-k", self.root, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+                      "-k", self.root, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"]
+            + [arg for setting in settings for arg in ("-c", setting)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
         deadline = time.time() + 30
