@@ -297,6 +297,12 @@ pub fn rewrite(sql: &str) -> Option<String> {
                 continue;
             }
             // OIDs, and reg* casts of columns (their names are not looked up yet).
+            // `name` is text of at most 63 bytes; DuckDB has no such type.
+            if target == "name" {
+                edits.push((span(k).0, span(j).1, "::VARCHAR".into()));
+                k = j + 1;
+                continue;
+            }
             if OID_TYPES.contains(&target.as_str()) {
                 edits.push((span(k).0, span(j).1, "::UINTEGER".into()));
                 k = j + 1;
@@ -345,6 +351,8 @@ pub fn rewrite(sql: &str) -> Option<String> {
                     }
                     if oid_type && t + 1 == end {
                         edits.push((span(a + 1).0, span(t).1, "UINTEGER".into()));
+                    } else if is_word(tok(t), "name") && t + 1 == end {
+                        edits.push((span(a + 1).0, span(t).1, "VARCHAR".into()));
                     }
                 }
             }
@@ -709,6 +717,11 @@ mod tests {
 
     #[test]
     fn reg_casts_look_up_oids() {
+        assert_eq!(
+            rewrite("SELECT 'postgres'::pg_catalog.name AS c, CAST(x AS name), name FROM t")
+                .as_deref(),
+            Some("SELECT 'postgres'::VARCHAR AS c, CAST(x AS VARCHAR), name FROM t")
+        );
         let named = rewrite("SELECT 'public.t'::regclass").expect("rewritten");
         assert!(
             named.starts_with(

@@ -26,6 +26,7 @@ pub mod params;
 pub mod pg_compat;
 pub mod pg_error;
 pub mod pg_names;
+pub mod pg_result_types;
 pub mod pg_text;
 pub mod row_encoder;
 pub mod sandbox;

@@ -114,6 +114,15 @@ CASE WHEN type_oid IS NULL THEN NULL ELSE (CASE type_oid::BIGINT
       ELSE 'unreserved' END AS catdesc,
     'can be bare label' AS baredesc
   FROM duckdb_keywords() ORDER BY keyword_name"#,
+    // Floe has no functions with an SQL-standard body.
+    r#"CREATE OR REPLACE TEMP MACRO pg_get_function_sqlbody(func) AS NULL::VARCHAR"#,
+    // Lists are one-dimensional and 1-based: the lower bound of a non-empty
+    // array's first dimension is 1.
+    r#"CREATE OR REPLACE TEMP MACRO array_lower(arr, dim) AS
+  CASE WHEN arr IS NULL OR len(arr) = 0 OR dim <> 1 THEN NULL ELSE 1 END"#,
+    // array_remove drops every element equal to the value (NULLs for NULL).
+    r#"CREATE OR REPLACE TEMP MACRO array_remove(arr, elem) AS
+  list_filter(arr, lambda x: x IS DISTINCT FROM elem)"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_array_upper(arr, dim) AS
   CASE WHEN arr IS NULL OR len(arr) = 0 THEN NULL ELSE len(arr) END"#,
 ];

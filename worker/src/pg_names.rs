@@ -24,70 +24,10 @@ pub fn column_names(sql: &str) -> Option<Vec<String>> {
     }
 }
 
-/// The PostgreSQL type of each result column of a catalog query that reads a
-/// `name`, `"char"` or `oid` catalog column as it is (`c.relname`, `n.nspname AS
-/// "Schema"`, `c.relkind`) or calls a function returning `name`
-/// (`pg_get_userbyid`, `current_database()`); `None` for other columns.
-/// DuckDB reads both types as VARCHAR, which clients would see as `text`.
-pub fn catalog_column_types(sql: &str) -> Option<Vec<Option<u32>>> {
-    use std::sync::OnceLock;
-    static NAMES: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
-    static CHARS: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
-    static OIDS: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
-    let oids = OIDS.get_or_init(|| floe_catalog::pg15_catalog::columns_always_of_type("oid"));
-    let names = NAMES.get_or_init(|| floe_catalog::pg15_catalog::columns_always_of_type("name"));
-    let chars =
-        CHARS.get_or_init(|| floe_catalog::pg15_catalog::columns_always_of_type("\"char\""));
-    const NAME_FUNCTIONS: &[&str] = &[
-        "pg_get_userbyid",
-        "current_database",
-        "current_schema",
-        "current_user",
-        "session_user",
-        "current_role",
-        "user",
-    ];
-    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
-    if statements.len() != 1 {
-        return None;
-    }
-    let Statement::Query(q) = statements.remove(0) else {
-        return None;
-    };
-    let SetExpr::Select(s) = q.body.as_ref() else {
-        return None;
-    };
-    let column_type = |e: &Expr| -> Option<u32> {
-        let column = match e {
-            Expr::Identifier(i) if i.quote_style.is_none() => i.value.to_lowercase(),
-            Expr::CompoundIdentifier(parts) => parts.last()?.value.to_lowercase(),
-            Expr::Function(f) => {
-                let name = function_name(f);
-                return NAME_FUNCTIONS
-                    .contains(&name.as_str())
-                    .then_some(crate::types::oid::NAME);
-            }
-            _ => return None,
-        };
-        if names.contains(column.as_str()) {
-            Some(crate::types::oid::NAME)
-        } else if chars.contains(column.as_str()) {
-            Some(crate::types::oid::CHAR)
-        } else if oids.contains(column.as_str()) {
-            Some(crate::types::oid::OID)
-        } else {
-            None
-        }
-    };
-    s.projection
-        .iter()
-        .map(|item| match item {
-            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
-                Some(column_type(e))
-            }
-            _ => None,
-        })
-        .collect()
+/// The names PostgreSQL gives a query's result columns (`None` when its
+/// select list has a `*`).
+pub fn query_column_names(q: &Query) -> Option<Vec<String>> {
+    query_names(q)
 }
 
 fn query_names(q: &Query) -> Option<Vec<String>> {
@@ -120,7 +60,20 @@ fn select_names(s: &Select) -> Option<Vec<String>> {
 
 /// PostgreSQL's name for an unaliased expression (FigureColname).
 fn expr_name(e: &Expr) -> String {
-    let unknown = || "?column?".to_string();
+    figure_name(e).map_or_else(|| "?column?".into(), |(name, _)| name)
+}
+
+/// How sure a name is, as in PostgreSQL's FigureColnameInternal: a cast or a
+/// CASE names its column after what it wraps only when that name is strong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd)]
+enum Strength {
+    /// A fallback (`case`, a type name).
+    Weak,
+    /// A column, a function, a keyword construct.
+    Strong,
+}
+
+fn figure_name(e: &Expr) -> Option<(String, Strength)> {
     let ident = |i: &sqlparser::ast::Ident| {
         if i.quote_style.is_some() {
             i.value.clone()
@@ -128,36 +81,49 @@ fn expr_name(e: &Expr) -> String {
             i.value.to_lowercase()
         }
     };
+    let strong = |n: &str| Some((n.to_string(), Strength::Strong));
     match e {
-        Expr::Identifier(i) => ident(i),
-        Expr::CompoundIdentifier(parts) => parts.last().map_or_else(unknown, ident),
-        Expr::Function(f) => function_name(f),
-        Expr::Nested(inner) => expr_name(inner),
+        Expr::Identifier(i) => Some((ident(i), Strength::Strong)),
+        Expr::CompoundIdentifier(parts) => parts.last().map(|i| (ident(i), Strength::Strong)),
+        Expr::Function(f) => Some((function_name(f), Strength::Strong)),
+        Expr::Nested(inner) => figure_name(inner),
         Expr::Cast {
             kind,
             expr,
             data_type,
             ..
-        } => match expr_name(expr) {
-            n if n != "?column?" => n,
-            _ if matches!(kind, CastKind::Cast | CastKind::DoubleColon) => type_name(data_type),
-            _ => unknown(),
+        } => match figure_name(expr) {
+            Some((n, Strength::Strong)) => Some((n, Strength::Strong)),
+            _ if matches!(kind, CastKind::Cast | CastKind::DoubleColon) => {
+                Some((type_name(data_type), Strength::Weak))
+            }
+            weak => weak,
         },
-        Expr::Case { .. } => "case".into(),
-        Expr::Exists { .. } => "exists".into(),
-        Expr::Array(_) => "array".into(),
+        Expr::Case { else_result, .. } => match else_result.as_deref().and_then(figure_name) {
+            Some((n, Strength::Strong)) => Some((n, Strength::Strong)),
+            _ => Some(("case".into(), Strength::Weak)),
+        },
+        Expr::Exists { .. } => strong("exists"),
+        Expr::Array(_) => strong("array"),
         Expr::Subquery(q) => query_names(q)
             .and_then(|n| n.into_iter().next())
-            .unwrap_or_else(unknown),
-        Expr::Value(v) if matches!(v.value, Value::Boolean(_)) => "bool".into(),
-        Expr::Extract { .. } => "extract".into(),
-        Expr::Substring { .. } => "substring".into(),
-        Expr::Trim { .. } => "btrim".into(),
-        Expr::Position { .. } => "position".into(),
-        Expr::Overlay { .. } => "overlay".into(),
-        Expr::Ceil { .. } => "ceil".into(),
-        Expr::Floor { .. } => "floor".into(),
-        _ => unknown(),
+            .map(|n| (n, Strength::Strong)),
+        Expr::Value(v) if matches!(v.value, Value::Boolean(_)) => {
+            Some(("bool".into(), Strength::Weak))
+        }
+        Expr::Extract { .. } => strong("extract"),
+        Expr::Substring { .. } => strong("substring"),
+        // TRIM(LEADING …) is ltrim, TRIM(TRAILING …) rtrim, the rest btrim.
+        Expr::Trim { trim_where, .. } => match trim_where {
+            Some(sqlparser::ast::TrimWhereField::Leading) => strong("ltrim"),
+            Some(sqlparser::ast::TrimWhereField::Trailing) => strong("rtrim"),
+            _ => strong("btrim"),
+        },
+        Expr::Position { .. } => strong("position"),
+        Expr::Overlay { .. } => strong("overlay"),
+        Expr::Ceil { .. } => strong("ceil"),
+        Expr::Floor { .. } => strong("floor"),
+        _ => None,
     }
 }
 

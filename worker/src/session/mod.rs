@@ -1177,7 +1177,7 @@ impl Session {
                 matches!(&t.tok, Tok::Word(w) if floe_catalog::virtual_schema::VirtualSchema::mentions(&w.to_ascii_lowercase()))
             });
             let types = catalog
-                .then(|| crate::pg_names::catalog_column_types(client_sql))
+                .then(|| crate::pg_result_types::result_types(client_sql))
                 .flatten()
                 .filter(|t| t.len() == width);
             for (field, pg_type) in fields.iter_mut().zip(types.into_iter().flatten()) {

@@ -1,0 +1,487 @@
+//! Result column types as PostgreSQL gives them for catalog queries. The engine
+//! reads `name` and `"char"` catalog columns as text and `oid` (and its alias
+//! types) as an unsigned integer; PostgreSQL reports them as `name`, `"char"`,
+//! `oid`, `regclass`… and clients read them by those types. This module infers
+//! a select list's PostgreSQL types where they are one of those: column
+//! references are resolved through the FROM clause (aliases, joins, derived
+//! tables, CTEs and the enclosing query for correlated subqueries) to the
+//! PostgreSQL 15 catalog relation they read; casts, CASE, COALESCE, scalar
+//! subqueries, UNION branches and functions returning `name` carry the type on
+//! as PostgreSQL's type resolution does.
+
+use std::collections::HashMap;
+
+use floe_catalog::pg15_catalog;
+use sqlparser::ast::{
+    CastKind, DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName, Query,
+    Select, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins, Value,
+};
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+use crate::types::oid;
+
+/// PostgreSQL's OIDs of the reg* alias types.
+pub mod reg {
+    pub const REGPROC: u32 = 24;
+    pub const REGPROCEDURE: u32 = 2202;
+    pub const REGCLASS: u32 = 2205;
+    pub const REGTYPE: u32 = 2206;
+    pub const REGROLE: u32 = 4096;
+    pub const REGNAMESPACE: u32 = 4089;
+}
+
+/// An expression's type as far as this inference knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ty {
+    /// A type PostgreSQL gives it that the engine does not (its OID).
+    Known(u32),
+    /// An untyped literal (`NULL`, `'text'`): takes the type of its siblings.
+    Unknown,
+    /// Anything else: the engine's type stands.
+    Other,
+}
+
+/// The PostgreSQL type of each result column of `sql` where it is one the
+/// engine does not report (`name`, `"char"`, `oid`, the reg* types); `None`
+/// for the others, and for statements that are not a single query.
+pub fn result_types(sql: &str) -> Option<Vec<Option<u32>>> {
+    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
+    if statements.len() != 1 {
+        return None;
+    }
+    let Statement::Query(q) = statements.remove(0) else {
+        return None;
+    };
+    let types = query_types(&q, &Scope::default())?;
+    Some(
+        types
+            .into_iter()
+            .map(|t| match t {
+                Ty::Known(o) => Some(o),
+                _ => None,
+            })
+            .collect(),
+    )
+}
+
+/// A relation visible in a FROM clause: its column types by name, or opaque
+/// (a user table, a table function) when they are not known.
+#[derive(Debug, Clone)]
+enum Relation {
+    Known(HashMap<String, Ty>),
+    Opaque,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Scope<'a> {
+    /// (alias or name, relation) for each FROM item.
+    relations: Vec<(String, Relation)>,
+    /// Common table expressions in scope, by name.
+    ctes: HashMap<String, Relation>,
+    parent: Option<&'a Scope<'a>>,
+}
+
+impl Scope<'_> {
+    fn column(&self, qualifier: Option<&str>, column: &str) -> Ty {
+        let mut scope = Some(self);
+        while let Some(s) = scope {
+            let mut found = None;
+            let mut candidates = 0;
+            for (name, rel) in &s.relations {
+                if qualifier.is_some_and(|q| q != name) {
+                    continue;
+                }
+                match rel {
+                    Relation::Known(cols) => {
+                        if let Some(t) = cols.get(column) {
+                            found = Some(*t);
+                            candidates += 1;
+                        }
+                    }
+                    Relation::Opaque if qualifier.is_some() => return Ty::Other,
+                    Relation::Opaque => {}
+                }
+            }
+            match (found, candidates) {
+                (Some(t), 1) => return t,
+                (Some(_), _) => return Ty::Other,
+                _ if qualifier.is_some()
+                    && s.relations
+                        .iter()
+                        .any(|(n, _)| Some(n.as_str()) == qualifier) =>
+                {
+                    return Ty::Other
+                }
+                _ => {}
+            }
+            scope = s.parent;
+        }
+        Ty::Other
+    }
+
+    fn cte(&self, name: &str) -> Option<&Relation> {
+        let mut scope = Some(self);
+        while let Some(s) = scope {
+            if let Some(r) = s.ctes.get(name) {
+                return Some(r);
+            }
+            scope = s.parent;
+        }
+        None
+    }
+}
+
+fn query_types(q: &Query, parent: &Scope<'_>) -> Option<Vec<Ty>> {
+    let mut scope = Scope {
+        parent: Some(parent),
+        ..Scope::default()
+    };
+    if let Some(with) = &q.with {
+        for cte in &with.cte_tables {
+            let relation = derived(
+                &cte.query,
+                &cte.alias
+                    .columns
+                    .iter()
+                    .map(|c| c.name.value.clone())
+                    .collect::<Vec<_>>(),
+                &scope,
+            );
+            scope.ctes.insert(ident_text(&cte.alias.name), relation);
+        }
+    }
+    set_types(&q.body, &scope)
+}
+
+fn set_types(body: &SetExpr, scope: &Scope<'_>) -> Option<Vec<Ty>> {
+    match body {
+        SetExpr::Select(s) => select_types(s, scope),
+        SetExpr::Query(q) => query_types(q, scope),
+        SetExpr::SetOperation { left, right, .. } => {
+            let l = set_types(left, scope)?;
+            let r = set_types(right, scope)?;
+            (l.len() == r.len()).then(|| l.into_iter().zip(r).map(|(a, b)| merge(a, b)).collect())
+        }
+        _ => None,
+    }
+}
+
+/// The type PostgreSQL resolves two branches of a UNION or CASE to, as far
+/// as this inference goes.
+fn merge(a: Ty, b: Ty) -> Ty {
+    match (a, b) {
+        (Ty::Unknown, t) | (t, Ty::Unknown) => t,
+        (x, y) if x == y => x,
+        _ => Ty::Other,
+    }
+}
+
+/// A derived table's or CTE's columns: named after `aliases` when given, else
+/// after its select list.
+fn derived(q: &Query, aliases: &[String], scope: &Scope<'_>) -> Relation {
+    let Some(types) = query_types(q, scope) else {
+        return Relation::Opaque;
+    };
+    let names = if aliases.is_empty() {
+        match crate::pg_names::query_column_names(q) {
+            Some(n) => n,
+            None => return Relation::Opaque,
+        }
+    } else {
+        aliases.iter().map(|a| a.to_lowercase()).collect()
+    };
+    Relation::Known(names.into_iter().zip(types).collect())
+}
+
+fn select_types(s: &Select, parent: &Scope<'_>) -> Option<Vec<Ty>> {
+    let mut scope = Scope {
+        parent: Some(parent),
+        ..Scope::default()
+    };
+    for item in &s.from {
+        add_from(item, &mut scope);
+    }
+    s.projection
+        .iter()
+        .map(|item| match item {
+            SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                Some(expr_type(e, &scope))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn add_from(item: &TableWithJoins, scope: &mut Scope<'_>) {
+    add_factor(&item.relation, scope);
+    for join in &item.joins {
+        add_factor(&join.relation, scope);
+    }
+}
+
+fn add_factor(factor: &TableFactor, scope: &mut Scope<'_>) {
+    match factor {
+        TableFactor::Table { name, alias, .. } => {
+            let table = last_ident(name);
+            let relation = if name.0.len() == 1 && scope.cte(&table).is_some() {
+                scope.cte(&table).cloned().unwrap_or(Relation::Opaque)
+            } else {
+                catalog_relation(name)
+            };
+            let label = alias.as_ref().map_or(table, |a| ident_text(&a.name));
+            scope.relations.push((label, relation));
+        }
+        TableFactor::Derived {
+            subquery, alias, ..
+        } => {
+            let aliases: Vec<String> = alias
+                .as_ref()
+                .map(|a| a.columns.iter().map(|c| c.name.value.clone()).collect())
+                .unwrap_or_default();
+            let relation = derived(subquery, &aliases, scope);
+            let label = alias
+                .as_ref()
+                .map_or_else(String::new, |a| ident_text(&a.name));
+            scope.relations.push((label, relation));
+        }
+        TableFactor::NestedJoin {
+            table_with_joins, ..
+        } => add_from(table_with_joins, scope),
+        other => {
+            let label = match other {
+                TableFactor::Function { alias, .. }
+                | TableFactor::TableFunction { alias, .. }
+                | TableFactor::UNNEST { alias, .. } => alias
+                    .as_ref()
+                    .map_or_else(String::new, |a| ident_text(&a.name)),
+                _ => String::new(),
+            };
+            scope.relations.push((label, Relation::Opaque));
+        }
+    }
+}
+
+/// A `pg_catalog` or `information_schema` relation's column types.
+fn catalog_relation(name: &ObjectName) -> Relation {
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .filter_map(|p| p.as_ident().map(ident_text))
+        .collect();
+    let key = match parts.as_slice() {
+        [t] => t.clone(),
+        [s, t] if s == "pg_catalog" => t.clone(),
+        [s, t] if s == "information_schema" => format!("information_schema.{t}"),
+        _ => return Relation::Opaque,
+    };
+    match pg15_catalog::relations().get(&key) {
+        Some(r) => Relation::Known(
+            r.columns
+                .iter()
+                .map(|c| (c.name.to_string(), pg_type(c.pg_type)))
+                .collect(),
+        ),
+        None => Relation::Opaque,
+    }
+}
+
+/// The inferred type of a catalog column of PostgreSQL type `t` (as
+/// `format_type` writes it).
+fn pg_type(t: &str) -> Ty {
+    match t {
+        "name" => Ty::Known(oid::NAME),
+        "\"char\"" => Ty::Known(oid::CHAR),
+        "oid" => Ty::Known(oid::OID),
+        "regproc" => Ty::Known(reg::REGPROC),
+        _ => Ty::Other,
+    }
+}
+
+/// The type a cast to `t` gives.
+fn cast_type(t: &DataType) -> Ty {
+    let text = t.to_string().to_lowercase();
+    let base = text.rsplit('.').next().unwrap_or("").trim_matches('"');
+    match base {
+        "name" => Ty::Known(oid::NAME),
+        "char" if text.contains('"') => Ty::Known(oid::CHAR),
+        "oid" => Ty::Known(oid::OID),
+        "regclass" => Ty::Known(reg::REGCLASS),
+        "regtype" => Ty::Known(reg::REGTYPE),
+        "regproc" => Ty::Known(reg::REGPROC),
+        "regprocedure" => Ty::Known(reg::REGPROCEDURE),
+        "regnamespace" => Ty::Known(reg::REGNAMESPACE),
+        "regrole" => Ty::Known(reg::REGROLE),
+        _ => Ty::Other,
+    }
+}
+
+/// Functions whose result is of type `name`.
+const NAME_FUNCTIONS: &[&str] = &[
+    "pg_get_userbyid",
+    "current_database",
+    "current_schema",
+    "current_user",
+    "session_user",
+    "current_role",
+    "user",
+    "pg_encoding_to_char",
+];
+
+fn expr_type(e: &Expr, scope: &Scope<'_>) -> Ty {
+    match e {
+        Expr::Identifier(i) => scope.column(None, &ident_text(i)),
+        Expr::CompoundIdentifier(parts) => match parts.as_slice() {
+            [.., q, c] => scope.column(Some(&ident_text(q)), &ident_text(c)),
+            [c] => scope.column(None, &ident_text(c)),
+            [] => Ty::Other,
+        },
+        Expr::Nested(inner) => expr_type(inner, scope),
+        Expr::Cast {
+            kind: CastKind::Cast | CastKind::DoubleColon,
+            data_type,
+            ..
+        } => cast_type(data_type),
+        Expr::Value(v) => match v.value {
+            Value::Null | Value::SingleQuotedString(_) => Ty::Unknown,
+            _ => Ty::Other,
+        },
+        Expr::Case {
+            conditions,
+            else_result,
+            ..
+        } => {
+            let mut t = Ty::Unknown;
+            for c in conditions {
+                t = merge(t, expr_type(&c.result, scope));
+            }
+            if let Some(e) = else_result {
+                t = merge(t, expr_type(e, scope));
+            }
+            t
+        }
+        Expr::Subquery(q) => query_types(q, scope)
+            .and_then(|t| t.into_iter().next())
+            .unwrap_or(Ty::Other),
+        Expr::Function(f) => {
+            // The router calls Floe's stand-ins (`floe_pg_get_userbyid`).
+            let full = last_ident(&f.name);
+            let name = full.strip_prefix("floe_").unwrap_or(&full).to_string();
+            if NAME_FUNCTIONS.contains(&name.as_str()) {
+                return Ty::Known(oid::NAME);
+            }
+            match name.as_str() {
+                "coalesce" | "nullif" | "greatest" | "least" => {
+                    let FunctionArguments::List(list) = &f.args else {
+                        return Ty::Other;
+                    };
+                    list.args.iter().fold(Ty::Unknown, |t, a| match a {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => {
+                            merge(t, expr_type(e, scope))
+                        }
+                        _ => Ty::Other,
+                    })
+                }
+                _ => Ty::Other,
+            }
+        }
+        _ => Ty::Other,
+    }
+}
+
+fn ident_text(i: &sqlparser::ast::Ident) -> String {
+    if i.quote_style.is_some() {
+        i.value.clone()
+    } else {
+        i.value.to_lowercase()
+    }
+}
+
+fn last_ident(name: &ObjectName) -> String {
+    name.0
+        .last()
+        .and_then(|p| p.as_ident())
+        .map(ident_text)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn types(sql: &str) -> Vec<Option<u32>> {
+        result_types(sql).expect("a query")
+    }
+
+    #[test]
+    fn catalog_columns_resolve_through_aliases_and_joins() {
+        assert_eq!(
+            types(
+                "SELECT n.nspname, c.relname, c.relkind, oid, c.relnatts, relpages \
+                 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+            ),
+            vec![
+                Some(oid::NAME),
+                Some(oid::NAME),
+                Some(oid::CHAR),
+                None, // `oid` alone names a column of both relations
+                None,
+                None
+            ]
+        );
+        assert_eq!(types("SELECT c.oid FROM pg_class c"), vec![Some(oid::OID)]);
+    }
+
+    #[test]
+    fn expressions_carry_the_type_on() {
+        assert_eq!(
+            types(
+                "SELECT CASE WHEN c.relkind = 'r' THEN c.relname ELSE NULL END, \
+                 COALESCE(c.relname, 'x'), (SELECT n.nspname FROM pg_namespace n WHERE n.oid = c.relnamespace), \
+                 'postgres'::name, c.oid::regclass, CAST(c.reltype AS regtype), pg_encoding_to_char(6), \
+                 CASE WHEN true THEN c.relname ELSE 'a' || 'b' END \
+                 FROM pg_class c"
+            ),
+            vec![
+                Some(oid::NAME),
+                Some(oid::NAME),
+                Some(oid::NAME),
+                Some(oid::NAME),
+                Some(reg::REGCLASS),
+                Some(reg::REGTYPE),
+                Some(oid::NAME),
+                None
+            ]
+        );
+    }
+
+    #[test]
+    fn unions_derived_tables_and_ctes() {
+        assert_eq!(
+            types("SELECT pubname FROM pg_publication UNION SELECT NULL"),
+            vec![Some(oid::NAME)]
+        );
+        assert_eq!(
+            types("SELECT relname FROM pg_class UNION SELECT 'x' || 'y'"),
+            vec![None]
+        );
+        assert_eq!(
+            types("SELECT t.n FROM (SELECT relname AS n FROM pg_class) t"),
+            vec![Some(oid::NAME)]
+        );
+        assert_eq!(
+            types("WITH x AS (SELECT nspname FROM pg_namespace) SELECT nspname FROM x"),
+            vec![Some(oid::NAME)]
+        );
+    }
+
+    #[test]
+    fn user_tables_are_left_to_the_engine() {
+        assert_eq!(types("SELECT relname FROM my_table"), vec![None]);
+        assert_eq!(types("SELECT x.relname FROM s.pg_class x"), vec![None]);
+        assert_eq!(
+            types("SELECT relname FROM pg_class, my_table"),
+            vec![Some(oid::NAME)]
+        );
+    }
+}
