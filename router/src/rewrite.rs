@@ -261,6 +261,15 @@ pub fn rewrite(sql: &str) -> Option<String> {
                 Some(Token::SingleQuotedString(s)) => Some(s.clone()),
                 _ => None,
             };
+            // '{a,b}'::T[]: PostgreSQL's array input, which DuckDB reads as
+            // text; the elements become a list literal for the cast to convert.
+            if let (Some(list), Some(Token::LBracket), Some(Token::RBracket)) = (
+                literal.as_deref().and_then(array_literal),
+                tok(j + 1),
+                tok(j + 2),
+            ) {
+                edits.push((span(k - 1).0, span(k - 1).1, list));
+            }
             // '\x0102'::bytea: PostgreSQL's hex input, which DuckDB reads as escapes.
             if let (Some(hex), "bytea") = (literal.as_deref().and_then(hex_bytea), target.as_str())
             {
@@ -540,6 +549,66 @@ fn hex_bytea(literal: &str) -> Option<String> {
         .collect();
     (digits.len().is_multiple_of(2) && digits.chars().all(|c| c.is_ascii_hexdigit()))
         .then(|| format!("floe_bytea('{digits}')"))
+}
+
+/// A one-dimensional PostgreSQL array literal (`{a,"b c",NULL}`) as a DuckDB
+/// list of text literals (`['a', 'b c', NULL]`); `None` for anything else
+/// (nested arrays, unbalanced quotes), which is left to the engine.
+fn array_literal(text: &str) -> Option<String> {
+    let inner = text.trim().strip_prefix('{')?.strip_suffix('}')?;
+    let mut items: Vec<String> = Vec::new();
+    let mut chars = inner.chars().peekable();
+    if inner.trim().is_empty() {
+        return Some("[]".into());
+    }
+    loop {
+        while chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+            chars.next();
+        }
+        let mut value = String::new();
+        let quoted = chars.peek() == Some(&'"');
+        if quoted {
+            chars.next();
+            loop {
+                match chars.next()? {
+                    '"' => break,
+                    '\\' => value.push(chars.next()?),
+                    c => value.push(c),
+                }
+            }
+            while chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
+                chars.next();
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == ',' {
+                    break;
+                }
+                if matches!(c, '{' | '}' | '"') {
+                    return None;
+                }
+                value.push(if c == '\\' {
+                    chars.next();
+                    *chars.peek()?
+                } else {
+                    c
+                });
+                chars.next();
+            }
+            value = value.trim().to_string();
+        }
+        items.push(if !quoted && value.eq_ignore_ascii_case("NULL") {
+            "NULL".into()
+        } else {
+            lit(&value)
+        });
+        match chars.next() {
+            None => break,
+            Some(',') => {}
+            Some(_) => return None,
+        }
+    }
+    Some(format!("[{}]", items.join(", ")))
 }
 
 /// OID and OID-alias types, which DuckDB holds as UINTEGER.
