@@ -21,16 +21,6 @@ use sqlparser::parser::Parser;
 
 use crate::types::oid;
 
-/// PostgreSQL's OIDs of the reg* alias types.
-pub mod reg {
-    pub const REGPROC: u32 = 24;
-    pub const REGPROCEDURE: u32 = 2202;
-    pub const REGCLASS: u32 = 2205;
-    pub const REGTYPE: u32 = 2206;
-    pub const REGROLE: u32 = 4096;
-    pub const REGNAMESPACE: u32 = 4089;
-}
-
 /// An expression's type as far as this inference knows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ty {
@@ -293,7 +283,7 @@ fn pg_type(t: &str) -> Ty {
         "name" => Ty::Known(oid::NAME),
         "\"char\"" => Ty::Known(oid::CHAR),
         "oid" => Ty::Known(oid::OID),
-        "regproc" => Ty::Known(reg::REGPROC),
+        "regproc" => Ty::Known(oid::REGPROC),
         _ => Ty::Other,
     }
 }
@@ -306,12 +296,12 @@ fn cast_type(t: &DataType) -> Ty {
         "name" => Ty::Known(oid::NAME),
         "char" if text.contains('"') => Ty::Known(oid::CHAR),
         "oid" => Ty::Known(oid::OID),
-        "regclass" => Ty::Known(reg::REGCLASS),
-        "regtype" => Ty::Known(reg::REGTYPE),
-        "regproc" => Ty::Known(reg::REGPROC),
-        "regprocedure" => Ty::Known(reg::REGPROCEDURE),
-        "regnamespace" => Ty::Known(reg::REGNAMESPACE),
-        "regrole" => Ty::Known(reg::REGROLE),
+        "regclass" => Ty::Known(oid::REGCLASS),
+        "regtype" => Ty::Known(oid::REGTYPE),
+        "regproc" => Ty::Known(oid::REGPROC),
+        "regprocedure" => Ty::Known(oid::REGPROCEDURE),
+        "regnamespace" => Ty::Known(oid::REGNAMESPACE),
+        "regrole" => Ty::Known(oid::REGROLE),
         _ => Ty::Other,
     }
 }
@@ -447,8 +437,8 @@ mod tests {
                 Some(oid::NAME),
                 Some(oid::NAME),
                 Some(oid::NAME),
-                Some(reg::REGCLASS),
-                Some(reg::REGTYPE),
+                Some(oid::REGCLASS),
+                Some(oid::REGTYPE),
                 Some(oid::NAME),
                 None
             ]

@@ -18,6 +18,12 @@ pub mod oid {
     pub const INT4: u32 = 23;
     pub const TEXT: u32 = 25;
     pub const OID: u32 = 26;
+    pub const REGPROC: u32 = 24;
+    pub const REGPROCEDURE: u32 = 2202;
+    pub const REGCLASS: u32 = 2205;
+    pub const REGTYPE: u32 = 2206;
+    pub const REGNAMESPACE: u32 = 4089;
+    pub const REGROLE: u32 = 4096;
     pub const JSON: u32 = 114;
     pub const JSON_ARRAY: u32 = 199;
     pub const FLOAT4: u32 = 700;
