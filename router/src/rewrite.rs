@@ -9,6 +9,9 @@
 //! | `'name'::regtype` | the type's OID from `pg_type` |
 //! | `'name'::regnamespace` | the schema's OID from `pg_namespace` |
 //! | `'\x0102'::bytea` (hex input) | `floe_bytea('0102')` (the bytes) |
+//! | `'{a,"b c",NULL}'::T[]` (array input) | `['a', 'b c', NULL]::T[]` (a list the cast converts) |
+//! | `x = ANY('{r,p}')`, `x <> ALL('{1,2}')` (untyped array) | `ANY(['r', 'p'])`, `ALL([1, 2])` |
+//! | `x::name`, `CAST(x AS name)` | `x::VARCHAR` |
 //! | `x::pg_catalog.oid`, `x::oid` | `x::UINTEGER` |
 //! | `x::regclass` and other reg* casts of non-literals | `x::UINTEGER` |
 //! | `::pg_catalog.text` (any type) | `::text` |
@@ -32,6 +35,7 @@ pub fn mentions(sql: &str) -> bool {
     [
         "operator(",
         "operator (",
+        "'{",
         "collate",
         "::",
         "format_type",
@@ -137,6 +141,21 @@ pub fn rewrite(sql: &str) -> Option<String> {
     let mut edits: Vec<(usize, usize, String)> = set_returning_items(&toks);
     let mut k = 0;
     while k < toks.len() {
+        // x = ANY('{a,b}'), x <> ALL('{1,2}'): the untyped array literal takes
+        // x's type in PostgreSQL; as a list the engine compares element-wise
+        // (integers stay numbers, so they compare with numeric x).
+        if (is_word(tok(k), "ANY") || is_word(tok(k), "ALL") || is_word(tok(k), "SOME"))
+            && matches!(tok(k + 1), Some(Token::LParen))
+            && matches!(tok(k + 3), Some(Token::RParen))
+        {
+            if let Some(Token::SingleQuotedString(text)) = tok(k + 2) {
+                if let Some(list) = array_literal(text).map(|l| bare_integers(&l, text)) {
+                    edits.push((span(k + 2).0, span(k + 2).1, list));
+                    k += 4;
+                    continue;
+                }
+            }
+        }
         // OPERATOR(pg_catalog.<op>) → <op>
         if is_word(tok(k), "OPERATOR") && matches!(tok(k + 1), Some(Token::LParen)) {
             let mut j = k + 2;
@@ -609,6 +628,23 @@ fn array_literal(text: &str) -> Option<String> {
         }
     }
     Some(format!("[{}]", items.join(", ")))
+}
+
+/// `list` (from [`array_literal`] of `text`) with its elements as bare
+/// numbers when every element of `text` is an integer.
+fn bare_integers(list: &str, text: &str) -> String {
+    let inner = text.trim().trim_start_matches('{').trim_end_matches('}');
+    let elements: Vec<&str> = inner.split(',').map(str::trim).collect();
+    let all_integers = !inner.trim().is_empty()
+        && elements.iter().all(|e| {
+            let digits = e.strip_prefix('-').unwrap_or(e);
+            !digits.is_empty() && digits.len() <= 18 && digits.bytes().all(|b| b.is_ascii_digit())
+        });
+    if all_integers {
+        format!("[{}]", elements.join(", "))
+    } else {
+        list.to_string()
+    }
 }
 
 /// OID and OID-alias types, which DuckDB holds as UINTEGER.
