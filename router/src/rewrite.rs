@@ -381,6 +381,9 @@ pub fn rewrite(sql: &str) -> Option<String> {
                         edits.push((span(a + 1).0, span(t).1, "UINTEGER".into()));
                     } else if is_word(tok(t), "name") && t + 1 == end {
                         edits.push((span(a + 1).0, span(t).1, "VARCHAR".into()));
+                    } else if t == a + 3 {
+                        // CAST(x AS pg_catalog.text) → CAST(x AS text)
+                        edits.push((span(a + 1).0, span(a + 2).1, String::new()));
                     }
                 }
             }
