@@ -494,6 +494,7 @@ const TABLE_FUNCTIONS: &[&str] = &[
     "regexp_split_to_table",
     "_pg_expandarray",
     "pg_get_keywords",
+    "pg_options_to_table",
     // Floe's own: a lake table's snapshots and history, read from the catalog.
     "floe_snapshots",
     "floe_history",

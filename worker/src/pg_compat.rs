@@ -114,6 +114,11 @@ CASE WHEN type_oid IS NULL THEN NULL ELSE (CASE type_oid::BIGINT
       ELSE 'unreserved' END AS catdesc,
     'can be bare label' AS baredesc
   FROM duckdb_keywords() ORDER BY keyword_name"#,
+    // An options array (`{k=v,…}`, as in ftoptions and srvoptions) as rows.
+    r#"CREATE OR REPLACE TEMP MACRO pg_options_to_table(options) AS TABLE
+  SELECT split_part(o, '=', 1) AS option_name,
+    CASE WHEN strpos(o, '=') > 0 THEN substr(o, strpos(o, '=') + 1) END AS option_value
+  FROM (SELECT unnest(CAST(options AS VARCHAR[])) AS o)"#,
     // Floe has no functions with an SQL-standard body.
     r#"CREATE OR REPLACE TEMP MACRO pg_get_function_sqlbody(func) AS NULL::VARCHAR"#,
     // Lists are one-dimensional and 1-based: the lower bound of a non-empty
