@@ -4,11 +4,7 @@
 test_odbc.py to compare Floe with PostgreSQL 15, and by
 scripts/collect-client-sql to collect the SQL the driver sends."""
 
-import pathlib
-
 import pyodbc
-
-HERE = pathlib.Path(__file__).resolve().parent
 
 CALLS = [
     ("tables", lambda c: c.tables(schema="fx")),

@@ -5,6 +5,7 @@ ResultSetMetaData (java/JdbcIntrospection.java). Every call PostgreSQL answers
 must be answered by Floe with the same columns; the calls listed in SAME_ROWS
 must also give the same rows."""
 
+import pathlib
 import subprocess
 
 import psycopg
@@ -13,6 +14,8 @@ import pytest
 import odbc_introspection
 from conftest import Server
 from test_differential import setup
+
+JAVA = pathlib.Path(__file__).resolve().parent / "java"
 
 # Calls whose rows match PostgreSQL's (the database name aside).
 ODBC_SAME_ROWS = [
@@ -64,7 +67,7 @@ def test_psqlodbc_catalog_functions_answer_as_postgres(servers):
 def jdbc(url):
     out = subprocess.run(
         ["java", "-cp", "/usr/share/java/postgresql.jar",
-         str(odbc_introspection.HERE / "java" / "JdbcIntrospection.java"), url],
+         str(JAVA / "JdbcIntrospection.java"), url],
         check=True, capture_output=True, text=True, timeout=300).stdout
     calls, current = {}, None
     for line in out.splitlines():

@@ -149,7 +149,7 @@ pub fn rewrite(sql: &str) -> Option<String> {
             && matches!(tok(k + 3), Some(Token::RParen))
         {
             if let Some(Token::SingleQuotedString(text)) = tok(k + 2) {
-                if let Some(list) = array_literal(text).map(|l| bare_integers(&l, text)) {
+                if let Some(list) = compared_array_literal(text) {
                     edits.push((span(k + 2).0, span(k + 2).1, list));
                     k += 4;
                     continue;
@@ -573,16 +573,20 @@ fn hex_bytea(literal: &str) -> Option<String> {
         .then(|| format!("floe_bytea('{digits}')"))
 }
 
-/// A one-dimensional PostgreSQL array literal (`{a,"b c",NULL}`) as a DuckDB
-/// list of text literals (`['a', 'b c', NULL]`); `None` for anything else
-/// (nested arrays, unbalanced quotes), which is left to the engine.
-fn array_literal(text: &str) -> Option<String> {
+/// One element of a PostgreSQL array literal: its text (`None` for NULL) and
+/// whether it was written in double quotes.
+type ArrayElement = (Option<String>, bool);
+
+/// The elements of a one-dimensional PostgreSQL array literal
+/// (`{a,"b c",NULL}`); `None` for anything else (nested arrays, unbalanced
+/// quotes), which is left to the engine.
+fn array_elements(text: &str) -> Option<Vec<ArrayElement>> {
     let inner = text.trim().strip_prefix('{')?.strip_suffix('}')?;
-    let mut items: Vec<String> = Vec::new();
-    let mut chars = inner.chars().peekable();
+    let mut items = Vec::new();
     if inner.trim().is_empty() {
-        return Some("[]".into());
+        return Some(items);
     }
+    let mut chars = inner.chars().peekable();
     loop {
         while chars.peek().is_some_and(|c| c.is_ascii_whitespace()) {
             chars.next();
@@ -619,34 +623,44 @@ fn array_literal(text: &str) -> Option<String> {
             }
             value = value.trim().to_string();
         }
-        items.push(if !quoted && value.eq_ignore_ascii_case("NULL") {
-            "NULL".into()
-        } else {
-            lit(&value)
-        });
+        let null = !quoted && value.eq_ignore_ascii_case("NULL");
+        items.push(((!null).then_some(value), quoted));
         match chars.next() {
             None => break,
             Some(',') => {}
             Some(_) => return None,
         }
     }
+    Some(items)
+}
+
+/// A PostgreSQL array literal as a DuckDB list of text literals
+/// (`['a', 'b c', NULL]`), for a cast to convert.
+fn array_literal(text: &str) -> Option<String> {
+    let items: Vec<String> = array_elements(text)?
+        .into_iter()
+        .map(|(v, _)| v.map_or_else(|| "NULL".into(), |v| lit(&v)))
+        .collect();
     Some(format!("[{}]", items.join(", ")))
 }
 
-/// `list` (from [`array_literal`] of `text`) with its elements as bare
-/// numbers when every element of `text` is an integer.
-fn bare_integers(list: &str, text: &str) -> String {
-    let inner = text.trim().trim_start_matches('{').trim_end_matches('}');
-    let elements: Vec<&str> = inner.split(',').map(str::trim).collect();
-    let all_integers = !inner.trim().is_empty()
-        && elements.iter().all(|e| {
-            let digits = e.strip_prefix('-').unwrap_or(e);
-            !digits.is_empty() && digits.len() <= 18 && digits.bytes().all(|b| b.is_ascii_digit())
-        });
-    if all_integers {
-        format!("[{}]", elements.join(", "))
+/// An untyped array literal compared with ANY/ALL as a DuckDB list: bare
+/// numbers when every element is an unquoted integer (so they compare with a
+/// numeric left side), text literals otherwise.
+fn compared_array_literal(text: &str) -> Option<String> {
+    let elements = array_elements(text)?;
+    let integer = |(v, quoted): &ArrayElement| {
+        let Some(v) = v.as_deref().filter(|_| !quoted) else {
+            return false;
+        };
+        let digits = v.strip_prefix('-').unwrap_or(v);
+        !digits.is_empty() && digits.len() <= 18 && digits.bytes().all(|b| b.is_ascii_digit())
+    };
+    if !elements.is_empty() && elements.iter().all(integer) {
+        let numbers: Vec<String> = elements.into_iter().filter_map(|(v, _)| v).collect();
+        Some(format!("[{}]", numbers.join(", ")))
     } else {
-        list.to_string()
+        array_literal(text)
     }
 }
 

@@ -11,15 +11,15 @@ use sqlparser::ast::{
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
-/// The names PostgreSQL would give the result columns of `sql`, if it is a
-/// query whose select list has no `*` (those keep the engine's names).
-pub fn column_names(sql: &str) -> Option<Vec<String>> {
+/// `sql` as one query, which the result's names and types are read from;
+/// `None` for anything else.
+pub fn parse_query(sql: &str) -> Option<Query> {
     let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
     if statements.len() != 1 {
         return None;
     }
     match statements.remove(0) {
-        Statement::Query(q) => query_names(&q),
+        Statement::Query(q) => Some(*q),
         _ => None,
     }
 }
@@ -27,17 +27,13 @@ pub fn column_names(sql: &str) -> Option<Vec<String>> {
 /// The names PostgreSQL gives a query's result columns (`None` when its
 /// select list has a `*`).
 pub fn query_column_names(q: &Query) -> Option<Vec<String>> {
-    query_names(q)
-}
-
-fn query_names(q: &Query) -> Option<Vec<String>> {
     set_names(&q.body)
 }
 
 fn set_names(body: &SetExpr) -> Option<Vec<String>> {
     match body {
         SetExpr::Select(s) => select_names(s),
-        SetExpr::Query(q) => query_names(q),
+        SetExpr::Query(q) => query_column_names(q),
         SetExpr::SetOperation { left, .. } => set_names(left),
         _ => None,
     }
@@ -105,7 +101,7 @@ fn figure_name(e: &Expr) -> Option<(String, Strength)> {
         },
         Expr::Exists { .. } => strong("exists"),
         Expr::Array(_) => strong("array"),
-        Expr::Subquery(q) => query_names(q)
+        Expr::Subquery(q) => query_column_names(q)
             .and_then(|n| n.into_iter().next())
             .map(|n| (n, Strength::Strong)),
         Expr::Value(v) if matches!(v.value, Value::Boolean(_)) => {
@@ -181,7 +177,7 @@ mod tests {
     use super::*;
 
     fn names(sql: &str) -> Option<Vec<String>> {
-        column_names(sql)
+        query_column_names(&parse_query(sql)?)
     }
 
     #[test]

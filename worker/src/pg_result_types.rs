@@ -14,10 +14,8 @@ use std::collections::HashMap;
 use floe_catalog::pg15_catalog;
 use sqlparser::ast::{
     CastKind, DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName, Query,
-    Select, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins, Value,
+    Select, SelectItem, SetExpr, TableFactor, TableWithJoins, Value,
 };
-use sqlparser::dialect::PostgreSqlDialect;
-use sqlparser::parser::Parser;
 
 use crate::types::oid;
 
@@ -32,18 +30,11 @@ enum Ty {
     Other,
 }
 
-/// The PostgreSQL type of each result column of `sql` where it is one the
+/// The PostgreSQL type of each result column of `q` where it is one the
 /// engine does not report (`name`, `"char"`, `oid`, the reg* types); `None`
-/// for the others, and for statements that are not a single query.
-pub fn result_types(sql: &str) -> Option<Vec<Option<u32>>> {
-    let mut statements = Parser::parse_sql(&PostgreSqlDialect {}, sql).ok()?;
-    if statements.len() != 1 {
-        return None;
-    }
-    let Statement::Query(q) = statements.remove(0) else {
-        return None;
-    };
-    let types = query_types(&q, &Scope::default())?;
+/// for the others.
+pub fn query_result_types(q: &Query) -> Option<Vec<Option<u32>>> {
+    let types = query_types(q, &Scope::default())?;
     Some(
         types
             .into_iter()
@@ -400,7 +391,8 @@ mod tests {
     use super::*;
 
     fn types(sql: &str) -> Vec<Option<u32>> {
-        result_types(sql).expect("a query")
+        let q = crate::pg_names::parse_query(sql).expect("a query");
+        query_result_types(&q).expect("types")
     }
 
     #[test]

@@ -1168,7 +1168,12 @@ impl Session {
         let mut fields = fields;
         if let Some(fields) = fields.as_mut() {
             let width = fields.len();
-            let names = crate::pg_names::column_names(client_sql).filter(|n| n.len() == width);
+            // The client's query, parsed once for the names and the types.
+            let query = crate::pg_names::parse_query(client_sql);
+            let names = query
+                .as_ref()
+                .and_then(crate::pg_names::query_column_names)
+                .filter(|n| n.len() == width);
             for (field, name) in fields.iter_mut().zip(names.into_iter().flatten()) {
                 field.name = name;
             }
@@ -1177,7 +1182,11 @@ impl Session {
                 matches!(&t.tok, Tok::Word(w) if floe_catalog::virtual_schema::VirtualSchema::mentions(&w.to_ascii_lowercase()))
             });
             let types = catalog
-                .then(|| crate::pg_result_types::result_types(client_sql))
+                .then(|| {
+                    query
+                        .as_ref()
+                        .and_then(crate::pg_result_types::query_result_types)
+                })
                 .flatten()
                 .filter(|t| t.len() == width);
             for (field, pg_type) in fields.iter_mut().zip(types.into_iter().flatten()) {
@@ -2382,7 +2391,8 @@ fn is_create_table_as(tokens: &[Token]) -> bool {
 /// The type a result column is announced with when it reads a catalog column
 /// of type `catalog` and the engine typed it `engine`: `name` and `"char"`
 /// for the engine's text, `oid` for its UINTEGER (which reads as int8);
-/// otherwise the engine's type stands.
+/// otherwise the engine's type stands (reg* columns stay int8 until rows
+/// print their names as PostgreSQL does).
 fn catalog_type(engine: u32, catalog: u32) -> u32 {
     match (engine, catalog) {
         (oid::TEXT, oid::NAME | oid::CHAR) | (oid::INT8, oid::OID) => catalog,
