@@ -12,6 +12,7 @@ pub mod object_storage;
 pub mod orphans;
 pub mod parquet_tables;
 pub mod pg15_catalog;
+pub mod pg15_rows;
 pub mod pruning;
 mod rest_commit;
 pub mod scan;

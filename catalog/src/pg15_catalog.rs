@@ -164,6 +164,23 @@ pub fn shaped(columns: &[CatalogColumn], known: Option<(&[String], &str)>) -> St
     }
 }
 
+/// `columns` filled from `rows` (VALUES tuples of SQL literals, one value per
+/// column in order), every column cast to the type PostgreSQL gives it.
+pub fn shaped_values(columns: &[CatalogColumn], rows: &[String]) -> String {
+    let names: Vec<String> = columns.iter().map(|c| quote(c.name)).collect();
+    let select: Vec<String> = columns
+        .iter()
+        .zip(&names)
+        .map(|(c, name)| format!("CAST({name} AS {}) AS {name}", duck_type(c.pg_type)))
+        .collect();
+    format!(
+        "(SELECT {} FROM (VALUES {}) AS floe_builtin({}))",
+        select.join(", "),
+        rows.join(", "),
+        names.join(", ")
+    )
+}
+
 fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }

@@ -8,11 +8,13 @@ use std::collections::HashMap;
 use iceberg::spec::Schema;
 
 use crate::pg15_catalog;
+use crate::pg15_rows::{self, BOOTSTRAP_ROLE};
 use crate::types::{pg_type, quote_literal};
 
 /// OIDs of the built-in namespaces, as in PostgreSQL.
 const PG_CATALOG_OID: u32 = 11;
 const PUBLIC_OID: u32 = 2200;
+const PG_TOAST_OID: u32 = 99;
 const INFORMATION_SCHEMA_OID: u32 = 13_207;
 /// OIDs Floe derives from names start here (Postgres's first user OID).
 const FIRST_USER_OID: u32 = 16_384;
@@ -27,6 +29,23 @@ pub fn stable_oid(kind: &str, name: &str) -> u32 {
         h = h.wrapping_mul(0x0100_0193);
     }
     FIRST_USER_OID + h % (i32::MAX as u32 - FIRST_USER_OID)
+}
+
+/// The OID of a schema: PostgreSQL's for its standard schemas, a stable one
+/// for the lake's.
+pub fn namespace_oid(name: &str) -> u32 {
+    match name {
+        "pg_catalog" => PG_CATALOG_OID,
+        "pg_toast" => PG_TOAST_OID,
+        "public" => PUBLIC_OID,
+        "information_schema" => INFORMATION_SCHEMA_OID,
+        other => stable_oid("namespace", other),
+    }
+}
+
+/// The OID of a lake table or view.
+pub fn relation_oid(schema: &str, name: &str) -> u32 {
+    stable_oid("table", &format!("{schema}.{name}"))
 }
 
 /// Whether a relation is a table or a view.
@@ -155,9 +174,6 @@ const EMPTY_RELATIONS: &[(&str, &str)] = &[
     ("pg_inherits", "inhrelid UINTEGER, inhparent UINTEGER, inhseqno INTEGER, inhdetachpending BOOLEAN"),
     ("pg_attrdef", "oid UINTEGER, adrelid UINTEGER, adnum SMALLINT, adbin VARCHAR"),
     ("pg_collation", "oid UINTEGER, collname VARCHAR, collnamespace UINTEGER, collowner UINTEGER, collprovider VARCHAR, collisdeterministic BOOLEAN, collencoding INTEGER, collcollate VARCHAR, collctype VARCHAR"),
-    ("pg_roles", "oid UINTEGER, rolname VARCHAR, rolsuper BOOLEAN, rolinherit BOOLEAN, rolcreaterole BOOLEAN, rolcreatedb BOOLEAN, rolcanlogin BOOLEAN, rolconnlimit INTEGER, rolvaliduntil TIMESTAMPTZ, rolreplication BOOLEAN, rolbypassrls BOOLEAN"),
-    ("pg_extension", "oid UINTEGER, extname VARCHAR, extowner UINTEGER, extnamespace UINTEGER, extrelocatable BOOLEAN, extversion VARCHAR, extconfig UINTEGER[], extcondition VARCHAR[]"),
-    ("pg_auth_members", "roleid UINTEGER, member UINTEGER, grantor UINTEGER, admin_option BOOLEAN"),
     ("pg_trigger", "oid UINTEGER, tgrelid UINTEGER, tgparentid UINTEGER, tgname VARCHAR, tgfoid UINTEGER, tgtype SMALLINT, tgenabled VARCHAR, tgisinternal BOOLEAN"),
 ];
 
@@ -165,12 +181,7 @@ impl VirtualSchema {
     /// Builds every relation from the lake's schemas and tables.
     pub fn build(schemas: &[&str], tables: &[TableColumns<'_>], database: &str) -> VirtualSchema {
         let mut relations = HashMap::new();
-        let nsp_oid = |name: &str| match name {
-            "pg_catalog" => PG_CATALOG_OID,
-            "public" => PUBLIC_OID,
-            "information_schema" => INFORMATION_SCHEMA_OID,
-            other => stable_oid("namespace", other),
-        };
+        let nsp_oid = namespace_oid;
         let mut namespaces: Vec<&str> = vec!["pg_catalog", "public", "information_schema"];
         for s in schemas {
             if !namespaces.contains(s) {
@@ -178,12 +189,20 @@ impl VirtualSchema {
             }
         }
 
+        // The standard schemas are PostgreSQL's own rows (pg15_rows); the
+        // lake's other schemas follow.
         relations.insert(
             "pg_namespace",
             values(
                 "oid UINTEGER, nspname VARCHAR, nspowner UINTEGER, nspacl VARCHAR[]",
                 namespaces
                     .iter()
+                    .filter(|n| {
+                        !matches!(
+                            **n,
+                            "pg_catalog" | "public" | "information_schema" | "pg_toast"
+                        )
+                    })
                     .map(|n| format!("({}, {}, 10, NULL)", nsp_oid(n), quote_literal(n)))
                     .collect(),
             ),
@@ -191,7 +210,7 @@ impl VirtualSchema {
         let class_rows = tables
             .iter()
             .map(|t| {
-                let oid = stable_oid("table", &format!("{}.{}", t.schema, t.table));
+                let oid = relation_oid(t.schema, t.table);
                 format!(
                     "({oid}, {}, {}, 0, 0, 10, {}, {oid}, 0, 0, -1, 0, 0, false, false, 'p', {}, {}, 0, \
                      {}, false, false, false, false, true, 'd', false, 0, NULL, NULL)",
@@ -237,7 +256,7 @@ impl VirtualSchema {
         let mut column_rows = Vec::new();
         let mut description_rows = Vec::new();
         for t in tables {
-            let rel = stable_oid("table", &format!("{}.{}", t.schema, t.table));
+            let rel = relation_oid(t.schema, t.table);
             if let Some(c) = t.comment {
                 description_rows.push(format!("({rel}, {PG_CLASS_OID}, 0, {})", quote_literal(c)));
             }
@@ -303,26 +322,6 @@ impl VirtualSchema {
                 attribute_rows,
             ),
         );
-        relations.insert(
-            "pg_type",
-            values(
-                "oid UINTEGER, typname VARCHAR, typnamespace UINTEGER, typowner UINTEGER, typlen SMALLINT, \
-                 typbyval BOOLEAN, typtype VARCHAR, typcategory VARCHAR, typisdefined BOOLEAN, typdelim VARCHAR, \
-                 typrelid UINTEGER, typelem UINTEGER, typarray UINTEGER, typnotnull BOOLEAN, typbasetype UINTEGER, \
-                 typtypmod INTEGER, typndims INTEGER, typcollation UINTEGER",
-                TYPES
-                    .iter()
-                    .map(|(oid, name, len, cat, elem, array)| {
-                        format!(
-                            "({oid}, {}, 11, 10, {len}, {}, 'b', '{cat}', true, ',', 0, {elem}, {array}, false, 0, -1, 0, {})",
-                            quote_literal(name),
-                            *len > 0 && *len <= 8,
-                            if matches!(*oid, 25 | 1042 | 1043 | 19) { 100 } else { 0 },
-                        )
-                    })
-                    .collect(),
-            ),
-        );
         // The session's database, with PostgreSQL 15's columns (psql's `\l`).
         relations.insert(
             "pg_database",
@@ -337,13 +336,6 @@ impl VirtualSchema {
                     stable_oid("database", database),
                     quote_literal(database)
                 )],
-            ),
-        );
-        relations.insert(
-            "pg_am",
-            values(
-                "oid UINTEGER, amname VARCHAR, amhandler VARCHAR, amtype VARCHAR",
-                vec!["(2, 'heap', 'heap_tableam_handler', 't')".into()],
             ),
         );
         for (name, columns) in EMPTY_RELATIONS {
@@ -384,7 +376,7 @@ impl VirtualSchema {
                 of_kind(RelationKind::Table)
                     .map(|t| {
                         format!(
-                            "({}, {}, 'floe', NULL, false, false, false, false)",
+                            "({}, {}, '{BOOTSTRAP_ROLE}', NULL, false, false, false, false)",
                             quote_literal(t.schema),
                             quote_literal(t.table)
                         )
@@ -400,7 +392,7 @@ impl VirtualSchema {
                 of_kind(RelationKind::View)
                     .map(|t| {
                         format!(
-                            "({}, {}, 'floe', {})",
+                            "({}, {}, '{BOOTSTRAP_ROLE}', {})",
                             quote_literal(t.schema),
                             quote_literal(t.table),
                             quote_literal(t.definition.unwrap_or(""))
@@ -414,7 +406,7 @@ impl VirtualSchema {
         let mut rewrite_rows = Vec::new();
         let mut depend_rows = Vec::new();
         for t in of_kind(RelationKind::View) {
-            let view = stable_oid("table", &format!("{}.{}", t.schema, t.table));
+            let view = relation_oid(t.schema, t.table);
             let rule = stable_oid("rule", &format!("{}.{}", t.schema, t.table));
             rewrite_rows.push(format!("({rule}, '_RETURN', {view}, '1', 'O', true)"));
             depend_rows.push(format!(
@@ -451,7 +443,7 @@ impl VirtualSchema {
                     .iter()
                     .filter_map(|t| {
                         t.size_bytes.map(|b| {
-                            let oid = stable_oid("table", &format!("{}.{}", t.schema, t.table));
+                            let oid = relation_oid(t.schema, t.table);
                             format!("({oid}, {b})")
                         })
                     })
@@ -495,7 +487,7 @@ impl VirtualSchema {
                     .iter()
                     .map(|n| {
                         format!(
-                            "({}, {}, 'floe', NULL, NULL, NULL, NULL)",
+                            "({}, {}, '{BOOTSTRAP_ROLE}', NULL, NULL, NULL, NULL)",
                             quote_literal(database),
                             quote_literal(n)
                         )
@@ -626,16 +618,17 @@ fn local_columns(database: &str) -> String {
     )
 }
 
-/// The session's own tables (DuckDB schema `main`, shown as `public`).
+/// The session's own tables (DuckDB schema `main`, shown as `public`), owned
+/// like everything by [`BOOTSTRAP_ROLE`].
 const LOCAL_TABLES: &str = "SELECT CASE schemaname WHEN 'main' THEN 'public' ELSE schemaname END, \
-     tablename, 'floe', NULL, false, false, false, false FROM pg_catalog.pg_tables \
+     tablename, 'postgres', NULL, false, false, false, false FROM pg_catalog.pg_tables \
      WHERE schemaname NOT IN ('pg_catalog', 'information_schema') \
      AND (schemaname, tablename) IN (SELECT (schema_name, table_name) FROM duckdb_tables() \
      WHERE NOT internal AND NOT (temporary AND starts_with(table_name, 'floe_cursor_')))";
 
-/// The session's own views.
+/// The session's own views, owned by [`BOOTSTRAP_ROLE`].
 const LOCAL_VIEWS: &str = "SELECT CASE schemaname WHEN 'main' THEN 'public' ELSE schemaname END, \
-     viewname, 'floe', definition FROM pg_catalog.pg_views \
+     viewname, 'postgres', definition FROM pg_catalog.pg_views \
      WHERE schemaname NOT IN ('pg_catalog', 'information_schema') \
      AND (schemaname, viewname) IN (SELECT (schema_name, view_name) FROM duckdb_views() WHERE NOT internal)";
 
@@ -655,11 +648,20 @@ fn values_and_local(local: &str, columns: &str, rows: Vec<String>) -> Filled {
 fn postgres_shaped(mut filled: HashMap<&'static str, Filled>) -> HashMap<String, String> {
     let mut out = HashMap::new();
     for (name, relation) in pg15_catalog::relations() {
-        let known = filled.remove(name.as_str());
-        let sql = pg15_catalog::shaped(
-            &relation.columns,
-            known.as_ref().map(|f| (f.names.as_slice(), f.sql.as_str())),
-        );
+        let columns = &relation.columns;
+        let floe = filled
+            .remove(name.as_str())
+            .map(|f| pg15_catalog::shaped(columns, Some((f.names.as_slice(), f.sql.as_str()))));
+        let builtin = pg15_rows::rows()
+            .get(name)
+            .map(|rows| pg15_catalog::shaped_values(columns, rows));
+        let sql = match (floe, builtin) {
+            (Some(floe), Some(builtin)) => format!(
+                "(SELECT * FROM {floe} AS floe_objects UNION ALL SELECT * FROM {builtin} AS floe_initdb)"
+            ),
+            (Some(one), None) | (None, Some(one)) => one,
+            (None, None) => pg15_catalog::shaped(columns, None),
+        };
         out.insert(name.clone(), sql);
     }
     out.extend(filled.into_iter().map(|(k, f)| (k.to_string(), f.sql)));
@@ -705,6 +707,13 @@ fn values(columns: &str, rows: Vec<String>) -> Filled {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn local_objects_have_the_bootstrap_owner() {
+        for sql in [LOCAL_TABLES, LOCAL_VIEWS] {
+            assert!(sql.contains(&format!("'{BOOTSTRAP_ROLE}'")), "{sql}");
+        }
+    }
 
     #[test]
     fn oids_are_stable_and_in_the_user_range() {

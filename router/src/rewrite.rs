@@ -8,12 +8,16 @@
 //! | `'name'::regclass` | the relation's OID from `pg_class` |
 //! | `'name'::regtype` | the type's OID from `pg_type` |
 //! | `'name'::regnamespace` | the schema's OID from `pg_namespace` |
+//! | `'name'::regproc` | the built-in function's OID (`floe_regproc_oid`) |
 //! | `'\x0102'::bytea` (hex input) | `floe_bytea('0102')` (the bytes) |
 //! | `'{a,"b c",NULL}'::T[]` (array input) | `['a', 'b c', NULL]::T[]` (a list the cast converts) |
 //! | `x = ANY('{r,p}')`, `x <> ALL('{1,2}')` (untyped array) | `ANY(['r', 'p'])`, `ALL([1, 2])` |
 //! | `x::name`, `CAST(x AS name)` | `x::VARCHAR` |
 //! | `x::pg_catalog.oid`, `x::oid` | `x::UINTEGER` |
-//! | `x::regclass` and other reg* casts of non-literals | `x::UINTEGER` |
+//! | `x::regclass` and other reg* casts of non-literals | `x::floe_regclass` (a session type over UINTEGER the worker announces as `regclass`) |
+//! | `col::regclass::text` (regtype, regnamespace, regrole) | `floe_reg_text(col, <the name>)` |
+//! | `col::regdictionary` | `floe_regdictionary_name(col)`: the dictionary's name |
+//! | `ARRAY(…)::text`, `ARRAY[…]::text` | `floe_array_text(ARRAY(…))`: the `{a,b}` text form |
 //! | `::pg_catalog.text` (any type) | `::text` |
 //! | `[pg_catalog.]format_type(`, `pg_get_userbyid(`, `pg_size_pretty(`, … | Floe's session macros (`FLOE_FUNCTIONS`) |
 //! | `pg_catalog.f(` (any other function) | `f(` |
@@ -76,6 +80,7 @@ const FLOE_FUNCTIONS: &[(&str, &str)] = &[
         "floe_pg_get_statisticsobjdef_columns",
     ),
     ("array_upper", "floe_array_upper"),
+    ("btrim", "floe_btrim"),
     ("pg_size_pretty", "floe_pg_size_pretty"),
     ("version", "floe_version"),
     ("pg_get_serial_sequence", "floe_pg_get_serial_sequence"),
@@ -266,6 +271,22 @@ pub fn rewrite(sql: &str) -> Option<String> {
                 }
             }
         }
+        // ARRAY(…)::text, ARRAY[…]::text → PostgreSQL's array text form ({a,b})
+        if is_word(tok(k), "ARRAY") {
+            if let Some(close) = matching_bracket(&toks, k + 1) {
+                let mut t = close + 2;
+                if is_word(tok(t), "pg_catalog") && matches!(tok(t + 1), Some(Token::Period)) {
+                    t += 2;
+                }
+                if matches!(tok(close + 1), Some(Token::DoubleColon))
+                    && (is_word(tok(t), "text") || is_word(tok(t), "varchar"))
+                    && !matches!(tok(t + 1), Some(Token::LBracket))
+                {
+                    edits.push((span(k).0, span(k).0, "floe_array_text(".into()));
+                    edits.push((span(close + 1).0, span(t).1, ")".into()));
+                }
+            }
+        }
         // <value>::[pg_catalog.]reg* / oid
         if matches!(tok(k), Some(Token::DoubleColon)) {
             let mut j = k + 1;
@@ -305,6 +326,7 @@ pub fn rewrite(sql: &str) -> Option<String> {
                     "(SELECT oid FROM pg_catalog.pg_type WHERE typname = {} LIMIT 1)",
                     lit(name)
                 )),
+                ("regproc", Some(name)) => Some(format!("floe_regproc_oid({})", lit(name))),
                 ("regnamespace", Some(name)) => Some(format!(
                     "(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = {} LIMIT 1)",
                     lit(name)
@@ -312,7 +334,7 @@ pub fn rewrite(sql: &str) -> Option<String> {
                 _ => None,
             };
             if let Some(l) = lookup {
-                edits.push((span(k - 1).0, span(j).1, l));
+                edits.push((span(k - 1).0, span(j).1, typed_oid(&l, &target)));
                 k = j + 1;
                 continue;
             }
@@ -320,9 +342,44 @@ pub fn rewrite(sql: &str) -> Option<String> {
             if let (Some(Token::Placeholder(p)), "regclass") =
                 (k.checked_sub(1).and_then(tok), target.as_str())
             {
-                edits.push((span(k - 1).0, span(j).1, regclass_of(p)));
+                edits.push((
+                    span(k - 1).0,
+                    span(j).1,
+                    typed_oid(&regclass_of(p), &target),
+                ));
                 k = j + 1;
                 continue;
+            }
+            // col::regclass::text (and regtype, regnamespace, regrole): the name.
+            if let Some(start) = column_reference_start(&toks, k) {
+                let mut t = j + 2;
+                if is_word(tok(t), "pg_catalog") && matches!(tok(t + 1), Some(Token::Period)) {
+                    t += 2;
+                }
+                let as_text = matches!(tok(j + 1), Some(Token::DoubleColon))
+                    && ["text", "varchar", "name"]
+                        .iter()
+                        .any(|w| is_word(tok(t), w))
+                    && !matches!(tok(t + 1), Some(Token::LBracket));
+                let column = &sql[span(start).0..span(k - 1).1];
+                if let (true, Some(name)) = (as_text, reg_name_of(&target, column)) {
+                    edits.push((span(start).0, span(t).1, name));
+                    k = t + 1;
+                    continue;
+                }
+            }
+            // mapdict::regdictionary (psql's \dF+): the dictionary's name.
+            if target == "regdictionary" {
+                if let Some(start) = column_reference_start(&toks, k) {
+                    edits.push((
+                        span(start).0,
+                        span(start).0,
+                        "floe_regdictionary_name(".into(),
+                    ));
+                    edits.push((span(k).0, span(j).1, ")".into()));
+                    k = j + 1;
+                    continue;
+                }
             }
             // OIDs, and reg* casts of columns (their names are not looked up yet).
             // `name` is text of at most 63 bytes; DuckDB has no such type.
@@ -331,8 +388,8 @@ pub fn rewrite(sql: &str) -> Option<String> {
                 k = j + 1;
                 continue;
             }
-            if OID_TYPES.contains(&target.as_str()) {
-                edits.push((span(k).0, span(j).1, "::UINTEGER".into()));
+            if let Some(engine) = oid_engine_type(&target) {
+                edits.push((span(k).0, span(j).1, format!("::{engine}")));
                 k = j + 1;
                 continue;
             }
@@ -351,7 +408,10 @@ pub fn rewrite(sql: &str) -> Option<String> {
                     if is_word(tok(t), "pg_catalog") && matches!(tok(t + 1), Some(Token::Period)) {
                         t += 2;
                     }
-                    let oid_type = OID_TYPES.iter().any(|ty| is_word(tok(t), ty));
+                    let oid_type = match tok(t) {
+                        Some(Token::Word(w)) => oid_engine_type(&w.value.to_ascii_lowercase()),
+                        _ => None,
+                    };
                     if let (true, Some(Token::SingleQuotedString(lit))) = (
                         is_word(tok(t), "bytea") && a == k + 3 && t + 1 == end,
                         tok(k + 2),
@@ -372,13 +432,13 @@ pub fn rewrite(sql: &str) -> Option<String> {
                             _ => None,
                         };
                         if let Some(l) = looked_up {
-                            edits.push((span(k).0, span(end).1, l));
+                            edits.push((span(k).0, span(end).1, typed_oid(&l, "regclass")));
                             k = end + 1;
                             continue;
                         }
                     }
-                    if oid_type && t + 1 == end {
-                        edits.push((span(a + 1).0, span(t).1, "UINTEGER".into()));
+                    if let (Some(engine), true) = (oid_type, t + 1 == end) {
+                        edits.push((span(a + 1).0, span(t).1, engine.to_string()));
                     } else if is_word(tok(t), "name") && t + 1 == end {
                         edits.push((span(a + 1).0, span(t).1, "VARCHAR".into()));
                     } else if t == a + 3 {
@@ -551,6 +611,30 @@ fn view_definition_of(x: &str) -> String {
     )
 }
 
+/// The text of OID `x` (a column) as a value of OID-alias type `target`
+/// prints: a relation's name, schema-qualified unless visible on the path; a
+/// type as `format_type` writes it; a schema's or role's name; `-` for 0 and
+/// the number for an OID naming nothing.
+fn reg_name_of(target: &str, x: &str) -> Option<String> {
+    let name = match target {
+        "regclass" => format!(
+            "(SELECT CASE WHEN {}{x}{} THEN quote_ident(floe_c.relname) \
+             ELSE quote_ident(floe_n.nspname) || '.' || quote_ident(floe_c.relname) END \
+             FROM pg_catalog.pg_class floe_c JOIN pg_catalog.pg_namespace floe_n \
+             ON floe_n.oid = floe_c.relnamespace WHERE floe_c.oid = {x} LIMIT 1)",
+            TABLE_VISIBLE_LOOKUP.0, TABLE_VISIBLE_LOOKUP.1
+        ),
+        "regtype" => format!("floe_format_type({x}, NULL)"),
+        "regnamespace" => format!(
+            "(SELECT quote_ident(floe_n.nspname) FROM pg_catalog.pg_namespace floe_n \
+             WHERE floe_n.oid = {x} LIMIT 1)"
+        ),
+        "regrole" => format!("floe_pg_get_userbyid({x})"),
+        _ => return None,
+    };
+    Some(format!("floe_reg_text({x}, {name})"))
+}
+
 /// `pg_table_is_visible(x)`: whether `x` is a relation in a schema of the path
 /// and no schema before it on the path has a relation of the same name.
 const TABLE_VISIBLE_LOOKUP: (&str, &str) = (
@@ -664,17 +748,42 @@ fn compared_array_literal(text: &str) -> Option<String> {
     }
 }
 
-/// OID and OID-alias types, which DuckDB holds as UINTEGER.
-const OID_TYPES: &[&str] = &[
-    "oid",
-    "regclass",
-    "regtype",
-    "regnamespace",
-    "regproc",
-    "regprocedure",
-    "regrole",
-    "regoper",
-];
+/// The engine type a cast to `target` becomes when it is `oid` or an
+/// OID-alias type.
+fn oid_engine_type(target: &str) -> Option<String> {
+    if target == "oid" {
+        return Some("UINTEGER".into());
+    }
+    floe_sql::OID_ALIAS_TYPES
+        .contains(&target)
+        .then(|| format!("floe_{target}"))
+}
+
+/// An OID expression (a lookup, a number) typed as `target` for the worker;
+/// `floe_oid_of` leaves the column named after the type, as PostgreSQL names
+/// a cast of a literal.
+fn typed_oid(expr: &str, target: &str) -> String {
+    match oid_engine_type(target) {
+        Some(engine) if target != "oid" => format!("CAST(floe_oid_of({expr}) AS {engine})"),
+        _ => expr.to_string(),
+    }
+}
+
+/// Where the column reference ending just before token `end` starts
+/// (`mm.mapdict` in `mm.mapdict::regdictionary`), when it is one.
+fn column_reference_start(toks: &[floe_sql::Spanned], end: usize) -> Option<usize> {
+    let mut start = end.checked_sub(1)?;
+    if !matches!(toks.get(start)?.token, Token::Word(_)) {
+        return None;
+    }
+    while start >= 2
+        && matches!(toks[start - 1].token, Token::Period)
+        && matches!(toks[start - 2].token, Token::Word(_))
+    {
+        start -= 2;
+    }
+    Some(start)
+}
 
 /// The first token in `from..end` outside any parentheses opened there that
 /// `wanted` accepts (an argument's comma, a CAST's `AS`).
@@ -694,6 +803,30 @@ fn first_top_level(
         }
     }
     None
+}
+
+/// The index of the `)` or `]` closing the `(` or `[` at `open`.
+fn matching_bracket(toks: &[floe_sql::Spanned], open: usize) -> Option<usize> {
+    match toks.get(open)?.token {
+        Token::LParen => matching_paren(toks, open),
+        Token::LBracket => {
+            let mut depth = 0usize;
+            for (j, t) in toks.iter().enumerate().skip(open) {
+                match t.token {
+                    Token::LBracket => depth += 1,
+                    Token::RBracket => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            None
+        }
+        _ => None,
+    }
 }
 
 /// The index of the `)` closing the `(` at `open`.
@@ -847,14 +980,16 @@ mod tests {
         let named = rewrite("SELECT 'public.t'::regclass").expect("rewritten");
         assert!(
             named.starts_with(
-                "SELECT COALESCE(TRY_CAST(('public.t') AS UINTEGER), floe_to_regclass("
+                "SELECT CAST(floe_oid_of(COALESCE(TRY_CAST(('public.t') AS UINTEGER), floe_to_regclass("
             ),
             "{named}"
         );
         for sql in ["SELECT $1::regclass", "SELECT CAST($1 AS REGCLASS)"] {
             let param = rewrite(sql).expect("rewritten");
             assert!(
-                param.starts_with("SELECT COALESCE(TRY_CAST(($1) AS UINTEGER), floe_to_regclass("),
+                param.starts_with(
+                    "SELECT CAST(floe_oid_of(COALESCE(TRY_CAST(($1) AS UINTEGER), floe_to_regclass(",
+                ),
                 "{param}"
             );
             assert!(
@@ -868,26 +1003,32 @@ mod tests {
         );
         assert_eq!(
             rewrite("SELECT CAST('pg_catalog.pg_class' AS REGCLASS)").as_deref(),
-            Some("SELECT 1259")
+            Some("SELECT CAST(floe_oid_of(1259) AS floe_regclass)")
         );
         assert!(rewrite("SELECT CAST('s.t' AS REGCLASS)")
             .expect("rewritten")
-            .starts_with("SELECT COALESCE(TRY_CAST(('s.t') AS UINTEGER)"));
+            .starts_with("SELECT CAST(floe_oid_of(COALESCE(TRY_CAST(('s.t') AS UINTEGER)"));
         assert_eq!(
             rewrite("SELECT CAST(c.oid AS regclass)").as_deref(),
-            Some("SELECT CAST(c.oid AS UINTEGER)")
+            Some("SELECT CAST(c.oid AS floe_regclass)")
         );
         assert_eq!(
             rewrite("SELECT 1 WHERE classid = 'pg_rewrite'::regclass").as_deref(),
-            Some("SELECT 1 WHERE classid = 2618")
+            Some("SELECT 1 WHERE classid = CAST(floe_oid_of(2618) AS floe_regclass)")
         );
         assert_eq!(
             rewrite("SELECT 'int4'::pg_catalog.regtype").as_deref(),
-            Some("SELECT (SELECT oid FROM pg_catalog.pg_type WHERE typname = 'int4' LIMIT 1)")
+            Some(
+                "SELECT CAST(floe_oid_of((SELECT oid FROM pg_catalog.pg_type WHERE typname = 'int4' \
+                 LIMIT 1)) AS floe_regtype)"
+            )
         );
         assert_eq!(
             rewrite("SELECT 'main'::regnamespace").as_deref(),
-            Some("SELECT (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'main' LIMIT 1)")
+            Some(
+                "SELECT CAST(floe_oid_of((SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = 'main' \
+                 LIMIT 1)) AS floe_regnamespace)"
+            )
         );
     }
 
@@ -915,7 +1056,16 @@ mod tests {
         );
         assert_eq!(
             rewrite("SELECT c.reloftype::pg_catalog.regtype::pg_catalog.text").as_deref(),
-            Some("SELECT c.reloftype::UINTEGER::text")
+            Some("SELECT floe_reg_text(c.reloftype, floe_format_type(c.reloftype, NULL))")
+        );
+        assert_eq!(
+            rewrite("SELECT c.reloftype::regtype, CAST(c.oid AS regclass), c.oid::oid").as_deref(),
+            Some("SELECT c.reloftype::floe_regtype, CAST(c.oid AS floe_regclass), c.oid::UINTEGER")
+        );
+        assert_eq!(
+            rewrite("SELECT ARRAY(SELECT m.mapdict::pg_catalog.regdictionary)::pg_catalog.text")
+                .as_deref(),
+            Some("SELECT floe_array_text(ARRAY(SELECT floe_regdictionary_name(m.mapdict)))")
         );
     }
 

@@ -7,3 +7,20 @@ pub mod policy;
 pub mod spans;
 
 pub use spans::{apply, significant_tokens, LineIndex, Spanned};
+
+/// PostgreSQL's OID-alias types. The engine holds their values as UINTEGER
+/// under a session type named with a `floe_` prefix (`floe_regclass`): the
+/// router writes casts to them so, and the worker announces such a column
+/// with PostgreSQL's type and prints the objects' names.
+pub const OID_ALIAS_TYPES: &[&str] = &[
+    "regclass",
+    "regtype",
+    "regnamespace",
+    "regproc",
+    "regprocedure",
+    "regrole",
+    "regoper",
+    "regoperator",
+    "regconfig",
+    "regdictionary",
+];

@@ -495,6 +495,7 @@ const TABLE_FUNCTIONS: &[&str] = &[
     "_pg_expandarray",
     "pg_get_keywords",
     "pg_options_to_table",
+    "ts_token_type",
     // Floe's own: a lake table's snapshots and history, read from the catalog.
     "floe_snapshots",
     "floe_history",

@@ -2,6 +2,10 @@
 //! The router rewrites the Postgres spellings that reach them (for example
 //! `pg_catalog.format_type(` into `floe_format_type(`).
 
+use std::sync::OnceLock;
+
+use floe_catalog::types::quote_literal;
+
 /// The body of `floe_cursors()` (what `pg_cursors` reads) with no cursor open.
 macro_rules! empty_cursor_list {
     () => {
@@ -20,31 +24,6 @@ pub const SESSION_SETUP: &[&str] = &[
         "CREATE OR REPLACE TEMP MACRO floe_cursors() AS TABLE ",
         empty_cursor_list!()
     ),
-    r#"CREATE OR REPLACE TEMP MACRO floe_format_type(type_oid, typemod) AS
-CASE WHEN type_oid IS NULL THEN NULL ELSE (CASE type_oid::BIGINT
-  WHEN 16 THEN 'boolean' WHEN 17 THEN 'bytea' WHEN 18 THEN '"char"' WHEN 19 THEN 'name'
-  WHEN 20 THEN 'bigint' WHEN 21 THEN 'smallint' WHEN 23 THEN 'integer' WHEN 25 THEN 'text'
-  WHEN 26 THEN 'oid' WHEN 114 THEN 'json' WHEN 700 THEN 'real' WHEN 701 THEN 'double precision'
-  WHEN 705 THEN 'unknown'
-  WHEN 1042 THEN 'character' || CASE WHEN typemod > 4 THEN '(' || (typemod - 4)::VARCHAR || ')' ELSE '' END
-  WHEN 1043 THEN 'character varying' || CASE WHEN typemod > 4 THEN '(' || (typemod - 4)::VARCHAR || ')' ELSE '' END
-  WHEN 1082 THEN 'date' WHEN 1083 THEN 'time without time zone'
-  WHEN 1114 THEN 'timestamp without time zone' WHEN 1184 THEN 'timestamp with time zone'
-  WHEN 1186 THEN 'interval' WHEN 1266 THEN 'time with time zone'
-  WHEN 1560 THEN 'bit' WHEN 1562 THEN 'bit varying'
-  WHEN 1700 THEN 'numeric' || CASE WHEN typemod >= 4
-      THEN '(' || ((typemod - 4) // 65536)::VARCHAR || ',' || ((typemod - 4) % 65536)::VARCHAR || ')' ELSE '' END
-  WHEN 2950 THEN 'uuid' WHEN 3802 THEN 'jsonb'
-  WHEN 199 THEN 'json[]' WHEN 1000 THEN 'boolean[]' WHEN 1001 THEN 'bytea[]' WHEN 1005 THEN 'smallint[]'
-  WHEN 1007 THEN 'integer[]' WHEN 1009 THEN 'text[]' WHEN 1015 THEN 'character varying[]'
-  WHEN 1016 THEN 'bigint[]' WHEN 1021 THEN 'real[]' WHEN 1022 THEN 'double precision[]'
-  WHEN 1115 THEN 'timestamp without time zone[]' WHEN 1182 THEN 'date[]'
-  WHEN 1183 THEN 'time without time zone[]' WHEN 1185 THEN 'timestamp with time zone[]'
-  WHEN 1187 THEN 'interval[]' WHEN 1231 THEN 'numeric[]' WHEN 1270 THEN 'time with time zone[]'
-  WHEN 1563 THEN 'bit varying[]' WHEN 2951 THEN 'uuid[]' WHEN 3807 THEN 'jsonb[]'
-  ELSE '???' END) END"#,
-    r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_userbyid(role_oid) AS
-  CASE WHEN role_oid IS NULL THEN NULL ELSE 'floe' END"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_expr(expr, rel) AS NULL::VARCHAR,
   (expr, rel, pretty) AS NULL::VARCHAR"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_relation_is_publishable(rel) AS false"#,
@@ -91,29 +70,12 @@ CASE WHEN type_oid IS NULL THEN NULL ELSE (CASE type_oid::BIGINT
     r#"CREATE OR REPLACE TEMP MACRO pg_is_in_recovery() AS false"#,
     r#"CREATE OR REPLACE TEMP MACRO pg_tablespace_location(ts) AS ''::VARCHAR"#,
     r#"CREATE OR REPLACE TEMP MACRO pg_jit_available() AS false"#,
-    // quote_ident quotes what is not a lower-case identifier or is a keyword
-    // other than an unreserved one; parse_ident splits a qualified name.
-    r#"CREATE OR REPLACE TEMP MACRO quote_ident(ident) AS
-  CASE WHEN ident IS NULL THEN NULL
-  WHEN regexp_full_match(ident, '[a-z_][a-z0-9_$]*') AND ident NOT IN
-    (SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category <> 'unreserved')
-  THEN ident ELSE '"' || replace(ident, '"', '""') || '"' END"#,
+    // parse_ident splits a qualified name.
     r#"CREATE OR REPLACE TEMP MACRO parse_ident(name) AS
   list_transform(regexp_extract_all(name, '"(?:[^"]|"")*"|[^."[:space:]]+'),
     lambda part: CASE WHEN part[1] = '"' THEN replace(part[2:-2], '""', '"') ELSE lower(part) END),
   (name, strict) AS list_transform(regexp_extract_all(name, '"(?:[^"]|"")*"|[^."[:space:]]+'),
     lambda part: CASE WHEN part[1] = '"' THEN replace(part[2:-2], '""', '"') ELSE lower(part) END)"#,
-    r#"CREATE OR REPLACE TEMP MACRO pg_get_keywords() AS TABLE
-  SELECT keyword_name AS word,
-    CASE keyword_category WHEN 'reserved' THEN 'R' WHEN 'type_function' THEN 'T'
-      WHEN 'column_name' THEN 'C' ELSE 'U' END AS catcode,
-    true AS barelabel,
-    CASE keyword_category WHEN 'reserved' THEN 'reserved'
-      WHEN 'type_function' THEN 'reserved (can be function or type name)'
-      WHEN 'column_name' THEN 'unreserved (cannot be function or type name)'
-      ELSE 'unreserved' END AS catdesc,
-    'can be bare label' AS baredesc
-  FROM duckdb_keywords() ORDER BY keyword_name"#,
     // An options array (`{k=v,…}`, as in ftoptions and srvoptions) as rows.
     r#"CREATE OR REPLACE TEMP MACRO pg_options_to_table(options) AS TABLE
   SELECT split_part(o, '=', 1) AS option_name,
@@ -128,9 +90,198 @@ CASE WHEN type_oid IS NULL THEN NULL ELSE (CASE type_oid::BIGINT
     // array_remove drops every element equal to the value (NULLs for NULL).
     r#"CREATE OR REPLACE TEMP MACRO array_remove(arr, elem) AS
   list_filter(arr, lambda x: x IS DISTINCT FROM elem)"#,
+    // The router's stand-ins for casts to OID-alias types: an OID looked up
+    // from a literal, and an OID's text (`-` for 0, the number when unnamed).
+    r#"CREATE OR REPLACE TEMP MACRO floe_oid_of(x) AS x"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_reg_text(x, name) AS
+  CASE WHEN x IS NULL THEN NULL WHEN x = 0 THEN '-' ELSE COALESCE(name, CAST(x AS VARCHAR)) END"#,
+    // btrim trims both ends (of spaces, or of the given characters).
+    r#"CREATE OR REPLACE TEMP MACRO floe_btrim(s) AS trim(s), (s, chars) AS trim(s, chars)"#,
+    // An array's text form as PostgreSQL writes it: {a,"b c",NULL}.
+    r#"CREATE OR REPLACE TEMP MACRO floe_array_text(a) AS
+  CASE WHEN a IS NULL THEN NULL ELSE '{' || array_to_string(list_transform(a, lambda e:
+    CASE WHEN e IS NULL THEN 'NULL'
+    WHEN CAST(e AS VARCHAR) = '' OR upper(CAST(e AS VARCHAR)) = 'NULL'
+      OR regexp_matches(CAST(e AS VARCHAR), '[{},"\\\s]')
+    THEN '"' || replace(replace(CAST(e AS VARCHAR), '', '\'), '"', '"') || '"'
+    ELSE CAST(e AS VARCHAR) END), ',') || '}' END"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_array_upper(arr, dim) AS
   CASE WHEN arr IS NULL OR len(arr) = 0 THEN NULL ELSE len(arr) END"#,
 ];
+
+/// Statements answering from PostgreSQL's built-in objects
+/// (`floe_catalog::pg15_rows`): the OID-alias types, `format_type` for every
+/// built-in type, `pg_get_userbyid` for the built-in roles, `ts_token_type`
+/// for the default text search parser, the key words. Too large to define in
+/// every session: run once on the database, which every session's
+/// connection sees.
+pub fn database_setup() -> &'static [String] {
+    static SETUP: OnceLock<Vec<String>> = OnceLock::new();
+    SETUP.get_or_init(|| {
+        // The OID-alias types the router casts to (see `floe_sql::OID_ALIAS_TYPES`).
+        let types = floe_sql::OID_ALIAS_TYPES
+            .iter()
+            .map(|t| format!("CREATE TYPE IF NOT EXISTS floe_{t} AS UINTEGER"));
+        types
+            .chain([
+                format_type_macro(),
+                userbyid_macro(),
+                token_type_macro(),
+                keywords_macro(),
+                quote_ident_macro(),
+                dictionary_name_macro(),
+                regproc_oid_macro(),
+            ])
+            .collect()
+    })
+}
+
+/// `floe_regproc_oid(name)`: the OID `'name'::regproc` gives for a built-in
+/// function (an OID given as text stands for itself).
+fn regproc_oid_macro() -> String {
+    let mut by_name: Vec<(&String, &u32)> = floe_catalog::pg15_rows::proc_names()
+        .iter()
+        .map(|(oid, name)| (name, oid))
+        .collect();
+    by_name.sort();
+    by_name.dedup_by(|a, b| a.0 == b.0);
+    let arms: Vec<String> = by_name
+        .iter()
+        .map(|(name, oid)| format!("WHEN {} THEN {oid}", quote_literal(name)))
+        .collect();
+    format!(
+        "CREATE OR REPLACE MACRO floe_regproc_oid(name) AS \
+         COALESCE(TRY_CAST(name AS UINTEGER), \
+         CASE regexp_replace(CAST(name AS VARCHAR), '^pg_catalog\\.', '') {} END)",
+        arms.join(" ")
+    )
+}
+
+/// `floe_regdictionary_name(d)`: a text search dictionary's name, as
+/// `d::regdictionary` prints it (the router writes casts of columns so).
+fn dictionary_name_macro() -> String {
+    let arms: Vec<String> = floe_catalog::pg15_rows::named_objects("pg_ts_dict")
+        .iter()
+        .map(|(oid, name)| format!("WHEN {oid} THEN {}", quote_literal(name)))
+        .collect();
+    format!(
+        "CREATE OR REPLACE MACRO floe_regdictionary_name(d) AS \
+         CASE WHEN d IS NULL THEN NULL ELSE (CASE d::BIGINT {} ELSE d::VARCHAR END) END",
+        arms.join(" ")
+    )
+}
+
+/// `pg_get_keywords()`: PostgreSQL 15's key words.
+fn keywords_macro() -> String {
+    let rows = floe_catalog::pg15_rows::rows()
+        .get("pg_get_keywords")
+        .map_or_else(String::new, |r| r.join(", "));
+    format!(
+        "CREATE OR REPLACE MACRO pg_get_keywords() AS TABLE \
+         SELECT CAST(word AS VARCHAR) AS word, CAST(catcode AS VARCHAR) AS catcode, \
+         CAST(barelabel AS BOOLEAN) AS barelabel, CAST(catdesc AS VARCHAR) AS catdesc, \
+         CAST(baredesc AS VARCHAR) AS baredesc \
+         FROM (VALUES {rows}) AS k(word, catcode, barelabel, catdesc, baredesc) ORDER BY word"
+    )
+}
+
+/// `quote_ident(x)`: quoted unless a lower-case identifier that is not a key
+/// word (other than an unreserved one).
+fn quote_ident_macro() -> String {
+    let quoted: Vec<String> = floe_catalog::pg15_rows::rows()
+        .get("pg_get_keywords")
+        .into_iter()
+        .flatten()
+        .filter(|row| !row.contains(", 'U', "))
+        .filter_map(|row| row.strip_prefix('(')?.split(',').next().map(str::to_string))
+        .collect();
+    format!(
+        "CREATE OR REPLACE MACRO quote_ident(ident) AS \
+         CASE WHEN ident IS NULL THEN NULL \
+         WHEN regexp_full_match(ident, '[a-z_][a-z0-9_$]*') AND ident NOT IN ({}) \
+         THEN ident ELSE '\"' || replace(ident, '\"', '\"\"') || '\"' END",
+        quoted.join(", ")
+    )
+}
+
+/// `format_type(type_oid, typemod)`: the modifier written into the types
+/// that take one, every other built-in type by PostgreSQL's name for it.
+fn format_type_macro() -> String {
+    // (type, array type, the name with the modifier applied)
+    const WITH_MODIFIER: &[(u32, u32, &str)] = &[
+        (1042, 1014, "CASE WHEN typemod > 4 THEN 'character(' || (typemod - 4)::VARCHAR || ')' \
+             WHEN typemod IS NULL THEN 'character' ELSE 'bpchar' END"),
+        (1043, 1015, "'character varying' || CASE WHEN typemod > 4 \
+             THEN '(' || (typemod - 4)::VARCHAR || ')' ELSE '' END"),
+        (1700, 1231, "'numeric' || CASE WHEN typemod >= 4 THEN '(' || ((typemod - 4) // 65536)::VARCHAR \
+             || ',' || ((typemod - 4) % 65536)::VARCHAR || ')' ELSE '' END"),
+        (1114, 1115, "'timestamp' || CASE WHEN typemod >= 0 THEN '(' || typemod::VARCHAR || ')' ELSE '' END \
+             || ' without time zone'"),
+        (1184, 1185, "'timestamp' || CASE WHEN typemod >= 0 THEN '(' || typemod::VARCHAR || ')' ELSE '' END \
+             || ' with time zone'"),
+        (1083, 1183, "'time' || CASE WHEN typemod >= 0 THEN '(' || typemod::VARCHAR || ')' ELSE '' END \
+             || ' without time zone'"),
+        (1266, 1270, "'time' || CASE WHEN typemod >= 0 THEN '(' || typemod::VARCHAR || ')' ELSE '' END \
+             || ' with time zone'"),
+        (1560, 1561, "'bit' || CASE WHEN typemod >= 0 THEN '(' || typemod::VARCHAR || ')' ELSE '' END"),
+        (1562, 1563, "'bit varying' || CASE WHEN typemod >= 0 THEN '(' || typemod::VARCHAR || ')' ELSE '' END"),
+    ];
+    let mut arms: Vec<String> = WITH_MODIFIER
+        .iter()
+        .flat_map(|(t, array, name)| {
+            [
+                format!("WHEN {t} THEN {name}"),
+                format!("WHEN {array} THEN ({name}) || '[]'"),
+            ]
+        })
+        .collect();
+    let mut plain: Vec<(&u32, &String)> = floe_catalog::pg15_rows::format_types()
+        .iter()
+        .filter(|(oid, _)| !WITH_MODIFIER.iter().any(|(t, a, _)| t == *oid || a == *oid))
+        .collect();
+    plain.sort();
+    arms.extend(
+        plain
+            .into_iter()
+            .map(|(oid, name)| format!("WHEN {oid} THEN {}", quote_literal(name))),
+    );
+    format!(
+        "CREATE OR REPLACE MACRO floe_format_type(type_oid, typemod) AS \
+         CASE WHEN type_oid IS NULL THEN NULL ELSE (CASE type_oid::BIGINT {} ELSE '???' END) END",
+        arms.join(" ")
+    )
+}
+
+/// `pg_get_userbyid(role)`: a built-in role's name; PostgreSQL's answer for
+/// any other OID.
+fn userbyid_macro() -> String {
+    let arms: Vec<String> = floe_catalog::pg15_rows::roles()
+        .iter()
+        .map(|(oid, name)| format!("WHEN {oid} THEN {}", quote_literal(name)))
+        .collect();
+    format!(
+        "CREATE OR REPLACE MACRO floe_pg_get_userbyid(role_oid) AS \
+         CASE WHEN role_oid IS NULL THEN NULL ELSE (CASE role_oid::BIGINT {} \
+         ELSE 'unknown (OID=' || role_oid::VARCHAR || ')' END) END",
+        arms.join(" ")
+    )
+}
+
+/// `ts_token_type(parser)`: the token types of the default parser, named by
+/// OID or by name.
+fn token_type_macro() -> String {
+    let rows = floe_catalog::pg15_rows::rows()
+        .get("ts_token_type")
+        .map_or_else(String::new, |r| r.join(", "));
+    format!(
+        "CREATE OR REPLACE MACRO ts_token_type(parser) AS TABLE \
+         SELECT CAST(tokid AS INTEGER) AS tokid, CAST(alias AS VARCHAR) AS alias, \
+         CAST(description AS VARCHAR) AS description \
+         FROM (VALUES {rows}) AS t(prs, tokid, alias, description) \
+         WHERE CAST(parser AS VARCHAR) IN (CAST(prs AS VARCHAR), 'default', 'pg_catalog.default') \
+         ORDER BY tokid"
+    )
+}
 
 /// What `version()` answers: PostgreSQL's shape, which clients parse for the
 /// server's major and minor version.
@@ -212,6 +363,7 @@ mod tests {
         for sql in SESSION_SETUP
             .iter()
             .map(|s| s.to_string())
+            .chain(database_setup().iter().cloned())
             .chain(identity_setup("floe"))
             .chain(schema_path_setup(&["public".to_string()]))
         {
@@ -219,6 +371,15 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{sql}: {}", e.message));
         }
         for sql in [
+            "SELECT 1 WHERE floe_format_type(1043, 14) = 'character varying(10)' \
+             AND floe_format_type(1231, 655366) = 'numeric(10,2)[]' \
+             AND floe_format_type(1007, NULL) = 'integer[]' AND floe_format_type(1, NULL) = '???'",
+            "SELECT 1 WHERE floe_regproc_oid('pg_catalog.array_in') = 750 \
+             AND floe_regproc_oid('750') = 750",
+            "SELECT 1 WHERE floe_pg_get_userbyid(6171) = 'pg_database_owner' \
+             AND floe_pg_get_userbyid(99999) = 'unknown (OID=99999)'",
+            "SELECT 1 WHERE (SELECT count(*) FROM ts_token_type(3722)) = 23 \
+             AND (SELECT alias FROM ts_token_type('default') WHERE tokid = 1) = 'asciiword'",
             "SELECT 1 WHERE quote_ident('a b') = '\"a b\"' AND quote_ident('ab') = 'ab' \
              AND quote_ident('select') = '\"select\"' AND quote_ident('Ab') = '\"Ab\"'",
             "SELECT 1 WHERE parse_ident('a.\"B\".c') = ['a', 'B', 'c'] \

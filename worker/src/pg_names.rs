@@ -5,8 +5,8 @@
 //! tools read columns by those names, so the worker reports them.
 
 use sqlparser::ast::{
-    CastKind, DataType, Expr, Function, ObjectName, Query, Select, SelectItem, SetExpr, Statement,
-    Value,
+    CastKind, DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments,
+    ObjectName, Query, Select, SelectItem, SetExpr, Statement, Value,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -81,6 +81,25 @@ fn figure_name(e: &Expr) -> Option<(String, Strength)> {
     match e {
         Expr::Identifier(i) => Some((ident(i), Strength::Strong)),
         Expr::CompoundIdentifier(parts) => parts.last().map(|i| (ident(i), Strength::Strong)),
+        // Floe's stand-ins for casts (`ARRAY[…]::text`, `d::regdictionary`) are
+        // named as the cast would be: after what they convert.
+        Expr::Function(f)
+            if matches!(
+                last_part(&f.name).as_str(),
+                "floe_array_text" | "floe_regdictionary_name" | "floe_reg_text"
+            ) =>
+        {
+            match &f.args {
+                FunctionArguments::List(list) => match list.args.first() {
+                    Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) => figure_name(arg),
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        // An OID the router looked up from a literal: a cast of it is named
+        // after the type, as a cast of the literal is.
+        Expr::Function(f) if last_part(&f.name) == "floe_oid_of" => None,
         Expr::Function(f) => Some((function_name(f), Strength::Strong)),
         Expr::Nested(inner) => figure_name(inner),
         Expr::Cast {
@@ -167,7 +186,11 @@ fn type_name(t: &DataType) -> String {
         // The router writes casts to oid and its aliases as UINTEGER.
         "uinteger" => "oid",
         "blob" => "bytea",
-        other => return other.rsplit('.').next().unwrap_or(other).to_string(),
+        other => {
+            let base = other.rsplit('.').next().unwrap_or(other);
+            // The router writes casts to OID-alias types as casts to `floe_<type>`.
+            return base.strip_prefix("floe_").unwrap_or(base).to_string();
+        }
     };
     name.to_string()
 }

@@ -273,9 +273,7 @@ fn pg_type(t: &str) -> Ty {
     match t {
         "name" => Ty::Known(oid::NAME),
         "\"char\"" => Ty::Known(oid::CHAR),
-        "oid" => Ty::Known(oid::OID),
-        "regproc" => Ty::Known(oid::REGPROC),
-        _ => Ty::Other,
+        other => cast_type_name(other),
     }
 }
 
@@ -283,16 +281,28 @@ fn pg_type(t: &str) -> Ty {
 fn cast_type(t: &DataType) -> Ty {
     let text = t.to_string().to_lowercase();
     let base = text.rsplit('.').next().unwrap_or("").trim_matches('"');
+    // The router writes casts to OID-alias types as casts to `floe_<type>`.
+    let base = base.strip_prefix("floe_").unwrap_or(base);
     match base {
         "name" => Ty::Known(oid::NAME),
         "char" if text.contains('"') => Ty::Known(oid::CHAR),
-        "oid" => Ty::Known(oid::OID),
+        other => cast_type_name(other),
+    }
+}
+
+/// The type named `name` when it is `oid` or an OID-alias type.
+fn cast_type_name(name: &str) -> Ty {
+    match name {
+        // The router writes casts to `oid` as casts to UINTEGER.
+        "oid" | "uinteger" => Ty::Known(oid::OID),
         "regclass" => Ty::Known(oid::REGCLASS),
         "regtype" => Ty::Known(oid::REGTYPE),
         "regproc" => Ty::Known(oid::REGPROC),
         "regprocedure" => Ty::Known(oid::REGPROCEDURE),
         "regnamespace" => Ty::Known(oid::REGNAMESPACE),
         "regrole" => Ty::Known(oid::REGROLE),
+        "regconfig" => Ty::Known(oid::REGCONFIG),
+        "regdictionary" => Ty::Known(oid::REGDICTIONARY),
         _ => Ty::Other,
     }
 }

@@ -5,10 +5,13 @@
 //! written column by column from the raw vectors into the output buffer, with no
 //! intermediate value objects.
 
+use std::sync::Arc;
+
 use bytes::{BufMut, BytesMut};
 
 use crate::duck::{DataChunk, Vector};
 use crate::pg_text::{self, SessionTz};
+use crate::reg_names::{self, RegNames};
 use crate::types::{oid, IntWidth, TsUnit, ValueKind};
 
 /// Session settings that change how values are rendered.
@@ -34,8 +37,11 @@ pub struct ColumnEncoder {
     binary: bool,
     /// Render as text whatever the type (the column was announced as `text`).
     as_text: bool,
-    /// A UINTEGER announced as `oid`: four bytes in binary.
-    as_oid: bool,
+    /// An integer announced as `oid` or an OID-alias type: four bytes in binary.
+    as_oid: Option<IntWidth>,
+    /// An OID-alias column (`regclass`, …) whose text is the object's name:
+    /// the announced type and the names to print.
+    names: Option<(u32, Arc<RegNames>)>,
 }
 
 impl ColumnEncoder {
@@ -43,13 +49,28 @@ impl ColumnEncoder {
     /// value is of another type, the value's text form is sent.
     pub fn new(kind: ValueKind, announced: u32, binary: bool) -> ColumnEncoder {
         let as_text = announced == oid::TEXT && kind.pg_type() != oid::TEXT;
-        let as_oid = announced == oid::OID && matches!(kind, ValueKind::Int(IntWidth::U32));
+        let as_oid = match kind {
+            ValueKind::Int(w) if announced == oid::OID || reg_names::prints_names(announced) => {
+                Some(w)
+            }
+            _ => None,
+        };
         ColumnEncoder {
             kind,
             binary,
             as_text,
             as_oid,
+            names: None,
         }
+    }
+
+    /// Prints the column's values as names (a `regclass` as its relation's
+    /// name) when it was announced with an OID-alias type that has them.
+    pub fn with_names(mut self, announced: u32, names: &Arc<RegNames>) -> ColumnEncoder {
+        if self.as_oid.is_some() && reg_names::prints_names(announced) {
+            self.names = Some((announced, Arc::clone(names)));
+        }
+        self
     }
 
     pub fn unsupported_type(&self) -> Option<&str> {
@@ -116,11 +137,18 @@ pub fn write_value(
     settings: &OutputSettings,
     out: &mut BytesMut,
 ) {
-    if enc.as_text || !enc.binary {
+    if let (Some((type_oid, names)), Some(w), false) = (&enc.names, enc.as_oid, enc.binary) {
+        // SAFETY: the vector is an integer of width `w` (checked when the encoder was made).
+        let value = unsafe { read_i64(vec, row, w) } as u32;
+        match names.text(*type_oid, value) {
+            Some(name) => out.put_slice(name.as_bytes()),
+            None => out.put_slice(value.to_string().as_bytes()),
+        }
+    } else if enc.as_text || !enc.binary {
         write_text(&enc.kind, vec, row, settings, out);
-    } else if enc.as_oid {
-        // SAFETY: the vector is UINTEGER (checked when the encoder was made).
-        out.put_u32(unsafe { vec.get::<u32>(row) });
+    } else if let Some(w) = enc.as_oid {
+        // SAFETY: the vector is an integer of width `w` (checked when the encoder was made).
+        out.put_u32(unsafe { read_i64(vec, row, w) } as u32);
     } else {
         write_binary(&enc.kind, vec, row, settings, out);
     }

@@ -53,7 +53,8 @@ fn sql_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// Opens the database and applies the lock-down. The order matters: the allowed
+/// Opens the database, defines what every session shares
+/// (`pg_compat::database_setup`) and applies the lock-down. The order matters: the allowed
 /// directories can only be set while external access is still on, and the
 /// configuration lock comes last.
 pub fn open_sandboxed(cfg: &SandboxConfig) -> Result<Database, DuckError> {
@@ -68,6 +69,10 @@ pub fn open_sandboxed(cfg: &SandboxConfig) -> Result<Database, DuckError> {
     let path = cfg.database_path.as_ref().map(|p| path_str(p));
     let db = Database::open(path.as_deref(), &startup_options(cfg))?;
     let conn = db.connect()?;
+    // PostgreSQL's built-in objects, defined once for every session.
+    for sql in crate::pg_compat::database_setup() {
+        conn.execute_batch(sql)?;
+    }
     let mut dirs: Vec<String> = cfg
         .allowed_dirs
         .iter()

@@ -24,6 +24,8 @@ pub mod oid {
     pub const REGTYPE: u32 = 2206;
     pub const REGNAMESPACE: u32 = 4089;
     pub const REGROLE: u32 = 4096;
+    pub const REGCONFIG: u32 = 3734;
+    pub const REGDICTIONARY: u32 = 3769;
     pub const JSON: u32 = 114;
     pub const JSON_ARRAY: u32 = 199;
     pub const FLOAT4: u32 = 700;

@@ -1177,9 +1177,13 @@ impl Session {
             for (field, name) in fields.iter_mut().zip(names.into_iter().flatten()) {
                 field.name = name;
             }
-            // Catalog columns of type name, "char" and oid as PostgreSQL types them.
+            // Catalog columns of type name, "char" and oid, and casts to OID-alias
+            // types (`floe_regclass`, as the router writes them), as PostgreSQL types them.
             let catalog = tokens.iter().any(|t| {
-                matches!(&t.tok, Tok::Word(w) if floe_catalog::virtual_schema::VirtualSchema::mentions(&w.to_ascii_lowercase()))
+                matches!(&t.tok, Tok::Word(w) if {
+                    let w = w.to_ascii_lowercase();
+                    floe_catalog::virtual_schema::VirtualSchema::mentions(&w) || w.starts_with("floe_reg")
+                })
             });
             let types = catalog
                 .then(|| {
@@ -1457,12 +1461,23 @@ impl Session {
                 .into());
             }
             let mut encoders = Vec::with_capacity(ncols);
+            // OID-alias columns print names: the lake's as this statement sees them.
+            let reg_names = match fields
+                .iter()
+                .any(|f| crate::reg_names::prints_names(f.type_oid))
+            {
+                true => Some(self.reg_names()?),
+                false => None,
+            };
             for (i, field) in fields.iter().enumerate() {
                 let kind = result
                     .column_type(i)
                     .map(|t| ValueKind::from_logical(&t))
                     .unwrap_or(ValueKind::Text);
-                let enc = ColumnEncoder::new(kind, field.type_oid, portal.is_binary(i));
+                let mut enc = ColumnEncoder::new(kind, field.type_oid, portal.is_binary(i));
+                if let Some(names) = &reg_names {
+                    enc = enc.with_names(field.type_oid, names);
+                }
                 if let Some(name) = enc.unsupported_type() {
                     self.control.end();
                     return Err(PgError::new(
@@ -2390,12 +2405,13 @@ fn is_create_table_as(tokens: &[Token]) -> bool {
 
 /// The type a result column is announced with when it reads a catalog column
 /// of type `catalog` and the engine typed it `engine`: `name` and `"char"`
-/// for the engine's text, `oid` for its UINTEGER (which reads as int8);
-/// otherwise the engine's type stands (reg* columns stay int8 until rows
-/// print their names as PostgreSQL does).
+/// for the engine's text, `oid` and the OID-alias types whose values print
+/// as names (`regclass`, …) for its UINTEGER (which reads as int8);
+/// otherwise the engine's type stands.
 fn catalog_type(engine: u32, catalog: u32) -> u32 {
     match (engine, catalog) {
         (oid::TEXT, oid::NAME | oid::CHAR) | (oid::INT8, oid::OID) => catalog,
+        (oid::INT8, c) if crate::reg_names::prints_names(c) => catalog,
         _ => engine,
     }
 }

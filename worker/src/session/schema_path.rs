@@ -3,10 +3,15 @@
 //! those functions into session macros; this keeps the macros in step with
 //! `SET search_path` and with schemas created or dropped since.
 
+use std::sync::Arc;
+
+use floe_catalog::Listing;
+
 use super::{SResult, Session};
 use crate::lake::{search_path, NameContext};
 use crate::pg_compat;
 use crate::pg_error::{FromDuckdb, PgError};
+use crate::reg_names::RegNames;
 use crate::sql_text::{Tok, Token};
 
 /// Schemas every database has, whatever the lake holds.
@@ -31,8 +36,9 @@ impl Session {
         self.cursors_at_rollback();
     }
 
-    /// Defines the schema-path macros again when the path they answer changed.
-    pub(super) fn sync_schema_path(&mut self) -> SResult<()> {
+    /// The schemas of the search path that exist, in order, and the lake's
+    /// listing they were checked against.
+    fn existing_schema_path(&self) -> SResult<(Vec<String>, Option<Arc<Listing>>)> {
         let names = NameContext {
             search_path: self.params.get("search_path").unwrap_or("public"),
             user: &self.user,
@@ -51,6 +57,18 @@ impl Session {
                     || listing.as_ref().is_some_and(|l| l.schema(s).is_some())
             })
             .collect();
+        Ok((path, listing))
+    }
+
+    /// Names for printing OID-alias values (`regclass`…) as this session sees them.
+    pub(super) fn reg_names(&self) -> SResult<Arc<RegNames>> {
+        let (path, listing) = self.existing_schema_path()?;
+        Ok(Arc::new(RegNames::new(listing.as_deref(), &path)))
+    }
+
+    /// Defines the schema-path macros again when the path they answer changed.
+    pub(super) fn sync_schema_path(&mut self) -> SResult<()> {
+        let (path, _) = self.existing_schema_path()?;
         if self.schema_path.as_ref() == Some(&path) {
             return Ok(());
         }

@@ -1,0 +1,189 @@
+//! The rows PostgreSQL 15 creates itself in catalogs of fixed built-in content
+//! (access methods, operator classes, operators, casts, conversions, languages,
+//! plpgsql, tablespaces, text search objects, built-in roles, the standard
+//! schemas and their comments), as `scripts/gen-pg15-rows` read them from a
+//! real PostgreSQL 15 into `pg15_rows.jsonl`. The virtual schema serves them
+//! beside Floe's own rows, with PostgreSQL's OIDs, so tools that look up an
+//! operator class or a text search configuration find what PostgreSQL has.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::types::quote_literal;
+
+const ROWS_TEXT: &str = include_str!("pg15_rows.jsonl");
+
+/// The name of the role that owns every built-in object (OID 10), as the
+/// bootstrap superuser of a PostgreSQL installation is named.
+pub const BOOTSTRAP_ROLE: &str = "postgres";
+
+/// Everything `pg15_rows.jsonl` holds, parsed once.
+struct Builtin {
+    rows: HashMap<String, Vec<String>>,
+    format_types: HashMap<u32, String>,
+    procs: HashMap<u32, String>,
+    roles: Vec<(u32, String)>,
+}
+
+fn builtin() -> &'static Builtin {
+    static BUILTIN: OnceLock<Builtin> = OnceLock::new();
+    BUILTIN.get_or_init(|| {
+        let mut b = Builtin {
+            rows: HashMap::new(),
+            format_types: HashMap::new(),
+            procs: HashMap::new(),
+            roles: Vec::new(),
+        };
+        for line in ROWS_TEXT.lines() {
+            let Ok(Value::Array(values)) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            let Some((Value::String(relation), values)) = values.split_first() else {
+                continue;
+            };
+            let oid = values
+                .first()
+                .and_then(Value::as_u64)
+                .and_then(|o| u32::try_from(o).ok());
+            let text = values.get(1).and_then(Value::as_str).map(str::to_string);
+            match (relation.as_str(), oid, text) {
+                ("format_type", Some(oid), Some(name)) => {
+                    b.format_types.insert(oid, name);
+                }
+                ("regproc", Some(oid), Some(name)) => {
+                    b.procs.insert(oid, name);
+                }
+                (relation, oid, text) => {
+                    if let ("pg_authid", Some(oid), Some(name)) = (relation, oid, text) {
+                        b.roles.push((oid, name));
+                    }
+                    let literals: Vec<String> = values.iter().map(literal).collect();
+                    b.rows
+                        .entry(relation.to_string())
+                        .or_default()
+                        .push(format!("({})", literals.join(", ")));
+                }
+            }
+        }
+        b
+    })
+}
+
+/// The built-in rows of each relation (and of `ts_token_type`: parser OID,
+/// token id, alias, description), each row as SQL literals in the relation's
+/// column order (`pg15_catalog`), ready for a VALUES list.
+pub fn rows() -> &'static HashMap<String, Vec<String>> {
+    &builtin().rows
+}
+
+/// The built-in roles by OID (`pg_database_owner`, `pg_monitor`, …, and the
+/// bootstrap superuser).
+pub fn roles() -> &'static [(u32, String)] {
+    &builtin().roles
+}
+
+/// (OID, name) of the built-in rows of `relation` whose first two columns
+/// are those (`pg_ts_dict`, `pg_ts_config`, `pg_authid`, …).
+pub fn named_objects(relation: &str) -> Vec<(u32, String)> {
+    ROWS_TEXT
+        .lines()
+        .filter(|line| line.starts_with(&format!("[\"{relation}\", ")))
+        .filter_map(|line| {
+            let v: Vec<Value> = serde_json::from_str(line).ok()?;
+            Some((
+                u32::try_from(v.get(1)?.as_u64()?).ok()?,
+                v.get(2)?.as_str()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// How `format_type(oid, NULL)` writes each built-in type (`integer`,
+/// `character varying[]`): the text form of a `regtype`.
+pub fn format_types() -> &'static HashMap<u32, String> {
+    &builtin().format_types
+}
+
+/// The names of the built-in functions the built-in rows name (`amhandler`,
+/// `typinput`, …): the text form of a `regproc`.
+pub fn proc_names() -> &'static HashMap<u32, String> {
+    &builtin().procs
+}
+
+/// Whether `quote_ident` quotes `word` for being a key word (any but an
+/// unreserved one), as PostgreSQL 15's `pg_get_keywords()` lists them.
+pub fn is_quoted_keyword(word: &str) -> bool {
+    static QUOTED: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
+    QUOTED
+        .get_or_init(|| {
+            ROWS_TEXT
+                .lines()
+                .filter_map(|line| {
+                    let v: Vec<Value> = serde_json::from_str(line).ok()?;
+                    (v.first()?.as_str()? == "pg_get_keywords" && v.get(2)?.as_str()? != "U")
+                        .then(|| v.get(1)?.as_str().map(str::to_string))?
+                })
+                .collect()
+        })
+        .contains(word)
+}
+
+/// A JSON value as a DuckDB literal: arrays as lists.
+fn literal(value: &Value) -> String {
+    match value {
+        Value::Null => "NULL".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => quote_literal(s),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(literal).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Object(_) => quote_literal(&value.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pg15_catalog;
+
+    #[test]
+    fn every_row_has_its_relations_columns() {
+        let shapes = pg15_catalog::relations();
+        for line in ROWS_TEXT.lines() {
+            let row: Vec<Value> = serde_json::from_str(line).expect("a JSON array");
+            let relation = row[0].as_str().expect("a relation name");
+            let width = match relation {
+                "ts_token_type" => 4,
+                "format_type" | "regproc" => 2,
+                "pg_get_keywords" => 5,
+                r => shapes[r].columns.len(),
+            };
+            assert_eq!(row.len() - 1, width, "{line}");
+        }
+    }
+
+    #[test]
+    fn built_in_objects_are_there() {
+        let rows = rows();
+        assert_eq!(rows["pg_ts_config"].len(), 29);
+        assert!(rows["pg_am"].iter().any(|r| r.contains("'btree'")));
+        assert!(rows["pg_namespace"]
+            .iter()
+            .any(|r| r
+                .starts_with("(2200, 'public', 6171, ['pg_database_owner=UC/pg_database_owner'")));
+        assert!(roles().contains(&(10, BOOTSTRAP_ROLE.to_string())));
+        assert!(roles()
+            .iter()
+            .any(|(o, n)| *o == 6171 && n == "pg_database_owner"));
+        assert_eq!(format_types()[&1043], "character varying");
+        assert!(named_objects("pg_ts_dict").contains(&(3765, "simple".to_string())));
+        assert_eq!(format_types()[&1007], "integer[]");
+        assert_eq!(proc_names()[&3], "heap_tableam_handler");
+        assert!(is_quoted_keyword("select") && is_quoted_keyword("int"));
+        assert!(!is_quoted_keyword("abort") && !is_quoted_keyword("orders"));
+    }
+}
