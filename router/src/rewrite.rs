@@ -12,7 +12,7 @@
 //! | `'\x0102'::bytea` (hex input) | `floe_bytea('0102')` (the bytes) |
 //! | `'{a,"b c",NULL}'::T[]` (array input) | `['a', 'b c', NULL]::T[]` (a list the cast converts) |
 //! | `x = ANY('{r,p}')`, `x <> ALL('{1,2}')` (untyped array) | `ANY(['r', 'p'])`, `ALL([1, 2])` |
-//! | `x::name`, `CAST(x AS name)` | `x::VARCHAR` |
+//! | `x::name`, `CAST(x AS name)` | `x::floe_name` (a database type over VARCHAR the worker announces as `name`) |
 //! | `x::pg_catalog.oid`, `x::oid` | `x::UINTEGER` |
 //! | `x::regclass` and other reg* casts of non-literals | `x::floe_regclass` (a session type over UINTEGER the worker announces as `regclass`) |
 //! | `col::regclass::text` (regtype, regnamespace, regrole) | `floe_reg_text(col, <the name>)` |
@@ -384,7 +384,7 @@ pub fn rewrite(sql: &str) -> Option<String> {
             // OIDs, and reg* casts of columns (their names are not looked up yet).
             // `name` is text of at most 63 bytes; DuckDB has no such type.
             if target == "name" {
-                edits.push((span(k).0, span(j).1, "::VARCHAR".into()));
+                edits.push((span(k).0, span(j).1, "::floe_name".into()));
                 k = j + 1;
                 continue;
             }
@@ -440,7 +440,7 @@ pub fn rewrite(sql: &str) -> Option<String> {
                     if let (Some(engine), true) = (oid_type, t + 1 == end) {
                         edits.push((span(a + 1).0, span(t).1, engine.to_string()));
                     } else if is_word(tok(t), "name") && t + 1 == end {
-                        edits.push((span(a + 1).0, span(t).1, "VARCHAR".into()));
+                        edits.push((span(a + 1).0, span(t).1, "floe_name".into()));
                     } else if t == a + 3 {
                         // CAST(x AS pg_catalog.text) → CAST(x AS text)
                         edits.push((span(a + 1).0, span(a + 2).1, String::new()));
@@ -975,7 +975,7 @@ mod tests {
         assert_eq!(
             rewrite("SELECT 'postgres'::pg_catalog.name AS c, CAST(x AS name), name FROM t")
                 .as_deref(),
-            Some("SELECT 'postgres'::VARCHAR AS c, CAST(x AS VARCHAR), name FROM t")
+            Some("SELECT 'postgres'::floe_name AS c, CAST(x AS floe_name), name FROM t")
         );
         let named = rewrite("SELECT 'public.t'::regclass").expect("rewritten");
         assert!(

@@ -486,6 +486,7 @@ fn scalar_literal(elem: u32, raw: &[u8]) -> Result<String, PgError> {
         oid::INT2 if raw.len() == 2 => b.get_i16().to_string(),
         oid::INT4 if raw.len() == 4 => b.get_i32().to_string(),
         oid::INT8 if raw.len() == 8 => b.get_i64().to_string(),
+        oid::OID if raw.len() == 4 => b.get_u32().to_string(),
         oid::FLOAT4 if raw.len() == 4 => format!("{:?}", b.get_f32()),
         oid::FLOAT8 if raw.len() == 8 => format!("{:?}", b.get_f64()),
         oid::NUMERIC => numeric_from_binary(raw)?,

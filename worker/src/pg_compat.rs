@@ -124,6 +124,8 @@ pub fn database_setup() -> &'static [String] {
             .map(|t| format!("CREATE TYPE IF NOT EXISTS floe_{t} AS UINTEGER"));
         types
             .chain([
+                // `x::name`, as the router writes it.
+                "CREATE TYPE IF NOT EXISTS floe_name AS VARCHAR".to_string(),
                 format_type_macro(),
                 userbyid_macro(),
                 token_type_macro(),

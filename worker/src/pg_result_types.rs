@@ -26,6 +26,8 @@ enum Ty {
     Known(u32),
     /// An untyped literal (`NULL`, `'text'`): takes the type of its siblings.
     Unknown,
+    /// An integer literal: an `oid` beside one (`CASE … THEN typbasetype ELSE 0`).
+    Integer,
     /// Anything else: the engine's type stands.
     Other,
 }
@@ -50,7 +52,8 @@ pub fn query_result_types(q: &Query) -> Option<Vec<Option<u32>>> {
 /// (a user table, a table function) when they are not known.
 #[derive(Debug, Clone)]
 enum Relation {
-    Known(HashMap<String, Ty>),
+    /// Columns in order.
+    Known(Vec<(String, Ty)>),
     Opaque,
 }
 
@@ -75,7 +78,7 @@ impl Scope<'_> {
                 }
                 match rel {
                     Relation::Known(cols) => {
-                        if let Some(t) = cols.get(column) {
+                        if let Some((_, t)) = cols.iter().find(|(n, _)| n == column) {
                             found = Some(*t);
                             candidates += 1;
                         }
@@ -120,16 +123,29 @@ fn query_types(q: &Query, parent: &Scope<'_>) -> Option<Vec<Ty>> {
     };
     if let Some(with) = &q.with {
         for cte in &with.cte_tables {
-            let relation = derived(
-                &cte.query,
-                &cte.alias
-                    .columns
-                    .iter()
-                    .map(|c| c.name.value.clone())
-                    .collect::<Vec<_>>(),
-                &scope,
-            );
-            scope.ctes.insert(ident_text(&cte.alias.name), relation);
+            let aliases: Vec<String> = cte
+                .alias
+                .columns
+                .iter()
+                .map(|c| c.name.value.clone())
+                .collect();
+            let name = ident_text(&cte.alias.name);
+            // A recursive CTE reads itself: its columns first take the types
+            // of its non-recursive branch.
+            if let (true, SetExpr::SetOperation { left, .. }, false) =
+                (with.recursive, cte.query.body.as_ref(), aliases.is_empty())
+            {
+                if let Some(anchor) = set_types(left, &scope).filter(|t| t.len() == aliases.len()) {
+                    let columns = aliases
+                        .iter()
+                        .map(|a| a.to_lowercase())
+                        .zip(anchor)
+                        .collect();
+                    scope.ctes.insert(name.clone(), Relation::Known(columns));
+                }
+            }
+            let relation = derived(&cte.query, &aliases, &scope);
+            scope.ctes.insert(name, relation);
         }
     }
     set_types(&q.body, &scope)
@@ -154,6 +170,20 @@ fn merge(a: Ty, b: Ty) -> Ty {
     match (a, b) {
         (Ty::Unknown, t) | (t, Ty::Unknown) => t,
         (x, y) if x == y => x,
+        (Ty::Integer, Ty::Known(oid::OID)) | (Ty::Known(oid::OID), Ty::Integer) => {
+            Ty::Known(oid::OID)
+        }
+        _ => Ty::Other,
+    }
+}
+
+/// The array type of elements of type `t`, where it is one the engine does
+/// not report.
+fn array_of(t: Ty) -> Ty {
+    match t {
+        Ty::Known(oid::NAME) => Ty::Known(oid::NAME_ARRAY),
+        Ty::Known(oid::CHAR) => Ty::Known(oid::CHAR_ARRAY),
+        Ty::Known(oid::OID) => Ty::Known(oid::OID_ARRAY),
         _ => Ty::Other,
     }
 }
@@ -183,15 +213,37 @@ fn select_types(s: &Select, parent: &Scope<'_>) -> Option<Vec<Ty>> {
     for item in &s.from {
         add_from(item, &mut scope);
     }
-    s.projection
-        .iter()
-        .map(|item| match item {
+    let mut types = Vec::new();
+    for item in &s.projection {
+        match item {
             SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
-                Some(expr_type(e, &scope))
+                types.push(expr_type(e, &scope));
             }
-            _ => None,
-        })
-        .collect()
+            // `*` and `r.*`: the columns of the FROM items, when all are known.
+            SelectItem::Wildcard(_) => {
+                for (_, relation) in &scope.relations {
+                    let Relation::Known(columns) = relation else {
+                        return None;
+                    };
+                    types.extend(columns.iter().map(|(_, t)| *t));
+                }
+            }
+            SelectItem::QualifiedWildcard(kind, _) => {
+                let qualifier = kind.to_string();
+                let qualifier = qualifier.strip_suffix(".*").unwrap_or(&qualifier);
+                let qualifier = qualifier.rsplit('.').next().unwrap_or("").trim_matches('"');
+                let found = scope
+                    .relations
+                    .iter()
+                    .find(|(label, _)| label.eq_ignore_ascii_case(qualifier));
+                let Some((_, Relation::Known(columns))) = found else {
+                    return None;
+                };
+                types.extend(columns.iter().map(|(_, t)| *t));
+            }
+        }
+    }
+    Some(types)
 }
 
 fn add_from(item: &TableWithJoins, scope: &mut Scope<'_>) {
@@ -273,6 +325,12 @@ fn pg_type(t: &str) -> Ty {
     match t {
         "name" => Ty::Known(oid::NAME),
         "\"char\"" => Ty::Known(oid::CHAR),
+        "name[]" => Ty::Known(oid::NAME_ARRAY),
+        "\"char\"[]" => Ty::Known(oid::CHAR_ARRAY),
+        "aclitem[]" => Ty::Known(oid::ACLITEM_ARRAY),
+        "oid[]" => Ty::Known(oid::OID_ARRAY),
+        "int2vector" => Ty::Known(oid::INT2VECTOR),
+        "oidvector" => Ty::Known(oid::OIDVECTOR),
         other => cast_type_name(other),
     }
 }
@@ -333,8 +391,9 @@ fn expr_type(e: &Expr, scope: &Scope<'_>) -> Ty {
             data_type,
             ..
         } => cast_type(data_type),
-        Expr::Value(v) => match v.value {
+        Expr::Value(v) => match &v.value {
             Value::Null | Value::SingleQuotedString(_) => Ty::Unknown,
+            Value::Number(n, _) if n.bytes().all(|b| b.is_ascii_digit()) => Ty::Integer,
             _ => Ty::Other,
         },
         Expr::Case {
@@ -361,8 +420,20 @@ fn expr_type(e: &Expr, scope: &Scope<'_>) -> Ty {
             if NAME_FUNCTIONS.contains(&name.as_str()) {
                 return Ty::Known(oid::NAME);
             }
-            match name.as_str() {
-                "coalesce" | "nullif" | "greatest" | "least" => {
+            match (name.as_str(), &f.args) {
+                // ARRAY(SELECT …) and array_agg(x): arrays of the element's type.
+                ("array", FunctionArguments::Subquery(q)) => array_of(
+                    query_types(q, scope)
+                        .and_then(|t| t.into_iter().next())
+                        .unwrap_or(Ty::Other),
+                ),
+                ("array_agg", FunctionArguments::List(list)) => match list.args.first() {
+                    Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(e))) => {
+                        array_of(expr_type(e, scope))
+                    }
+                    _ => Ty::Other,
+                },
+                ("coalesce" | "nullif" | "greatest" | "least", _) => {
                     let FunctionArguments::List(list) = &f.args else {
                         return Ty::Other;
                     };
@@ -403,6 +474,33 @@ mod tests {
     fn types(sql: &str) -> Vec<Option<u32>> {
         let q = crate::pg_names::parse_query(sql).expect("a query");
         query_result_types(&q).expect("types")
+    }
+
+    #[test]
+    fn wildcards_and_recursive_ctes_carry_catalog_types() {
+        assert_eq!(
+            types(
+                "WITH RECURSIVE tree(oid, names, depth) AS (\
+                 SELECT t.oid, (SELECT array_agg(a.attname) FROM pg_attribute a), 0 FROM pg_type t \
+                 UNION ALL SELECT tree.oid, tree.names, depth + 1 FROM tree WHERE false) \
+                 SELECT DISTINCT *, oid::regtype::text AS n FROM tree"
+            ),
+            vec![Some(oid::OID), Some(oid::NAME_ARRAY), None, None]
+        );
+        assert_eq!(
+            types("SELECT n.*, 1 FROM pg_namespace n"),
+            vec![
+                Some(oid::OID),
+                Some(oid::NAME),
+                Some(oid::OID),
+                Some(oid::ACLITEM_ARRAY),
+                None
+            ]
+        );
+        assert_eq!(
+            types("SELECT CASE t.typtype WHEN 'd' THEN t.typbasetype ELSE 0 END FROM pg_type t"),
+            vec![Some(oid::OID)]
+        );
     }
 
     #[test]

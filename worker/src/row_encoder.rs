@@ -42,6 +42,33 @@ pub struct ColumnEncoder {
     /// An OID-alias column (`regclass`, …) whose text is the object's name:
     /// the announced type and the names to print.
     names: Option<(u32, Arc<RegNames>)>,
+    /// A list announced as a catalog array type the engine has no element
+    /// type for (`name[]`, `aclitem[]`, `"char"[]`, `oid[]`, `int2vector`,
+    /// `oidvector`): the element type binary arrays carry, and whether the
+    /// text form is a vector's (space-separated, no braces).
+    catalog_array: Option<CatalogArray>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct CatalogArray {
+    element: u32,
+    vector: bool,
+}
+
+impl CatalogArray {
+    /// The catalog array type `announced`, when it is one.
+    fn of(announced: u32) -> Option<CatalogArray> {
+        let (element, vector) = match announced {
+            oid::NAME_ARRAY => (oid::NAME, false),
+            oid::CHAR_ARRAY => (oid::CHAR, false),
+            oid::ACLITEM_ARRAY => (oid::ACLITEM, false),
+            oid::OID_ARRAY => (oid::OID, false),
+            oid::INT2VECTOR => (oid::INT2, true),
+            oid::OIDVECTOR => (oid::OID, true),
+            _ => return None,
+        };
+        Some(CatalogArray { element, vector })
+    }
 }
 
 impl ColumnEncoder {
@@ -55,12 +82,17 @@ impl ColumnEncoder {
             }
             _ => None,
         };
+        let catalog_array = match kind {
+            ValueKind::List(_) => CatalogArray::of(announced),
+            _ => None,
+        };
         ColumnEncoder {
             kind,
             binary,
             as_text,
             as_oid,
             names: None,
+            catalog_array,
         }
     }
 
@@ -144,6 +176,19 @@ pub fn write_value(
             Some(name) => out.put_slice(name.as_bytes()),
             None => out.put_slice(value.to_string().as_bytes()),
         }
+    } else if let (Some(array), ValueKind::List(elem)) = (enc.catalog_array, &enc.kind) {
+        // SAFETY: the vector is a LIST (checked when the encoder was made).
+        let entry = unsafe { vec.get::<[u64; 2]>(row) };
+        let (child, offset, len) = (vec.list_child(), entry[0] as usize, entry[1] as usize);
+        write_catalog_array(
+            array,
+            elem,
+            &child,
+            offset..offset + len,
+            enc.binary,
+            settings,
+            out,
+        );
     } else if enc.as_text || !enc.binary {
         write_text(&enc.kind, vec, row, settings, out);
     } else if let Some(w) = enc.as_oid {
@@ -151,6 +196,61 @@ pub fn write_value(
         out.put_u32(unsafe { read_i64(vec, row, w) } as u32);
     } else {
         write_binary(&enc.kind, vec, row, settings, out);
+    }
+}
+
+/// A catalog array (see [`CatalogArray`]): a vector's text is its elements
+/// separated by spaces, other arrays' text is the usual `{…}`; in binary the
+/// array carries the catalog element type, OIDs as four bytes.
+fn write_catalog_array(
+    array: CatalogArray,
+    elem: &ValueKind,
+    child: &Vector<'_>,
+    range: std::ops::Range<usize>,
+    binary: bool,
+    s: &OutputSettings,
+    out: &mut BytesMut,
+) {
+    if !binary {
+        if array.vector {
+            for (n, i) in range.enumerate() {
+                if n > 0 {
+                    out.put_u8(b' ');
+                }
+                write_text(elem, child, i, s, out);
+            }
+        } else {
+            write_array_text(elem, child, range.start, range.len(), s, out);
+        }
+        return;
+    }
+    let has_null = range.clone().any(|i| !child.is_valid(i));
+    out.put_i32(i32::from(!range.is_empty()));
+    out.put_i32(i32::from(has_null));
+    out.put_u32(array.element);
+    if !range.is_empty() {
+        out.put_i32(range.len() as i32);
+        out.put_i32(if array.vector { 0 } else { 1 });
+    }
+    for i in range {
+        if !child.is_valid(i) {
+            out.put_i32(-1);
+            continue;
+        }
+        match (array.element, elem) {
+            (oid::OID, ValueKind::Int(w)) => {
+                out.put_i32(4);
+                // SAFETY: the child vector is an integer of width `w`.
+                out.put_u32(unsafe { read_i64(child, i, *w) } as u32);
+            }
+            _ => {
+                let len_at = out.len();
+                out.put_i32(0);
+                write_binary(elem, child, i, s, out);
+                let n = (out.len() - len_at - 4) as i32;
+                out[len_at..len_at + 4].copy_from_slice(&n.to_be_bytes());
+            }
+        }
     }
 }
 

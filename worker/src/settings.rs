@@ -291,6 +291,14 @@ pub fn is_session_parameter(name: &str) -> bool {
     find(name).is_some()
 }
 
+/// The error for a parameter no session has.
+pub fn unrecognized_parameter(name: &str) -> PgError {
+    PgError::new(
+        sqlstate::UNDEFINED_OBJECT,
+        format!("unrecognized configuration parameter \"{name}\""),
+    )
+}
+
 /// A session's parameter values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionParams {
@@ -422,12 +430,7 @@ impl SessionParams {
 
     /// Sets `name` (`None` = its default). Returns the canonical name.
     pub fn set(&mut self, name: &str, value: Option<&str>) -> Result<&'static str, PgError> {
-        let g = find(name).ok_or_else(|| {
-            PgError::new(
-                sqlstate::UNDEFINED_OBJECT,
-                format!("unrecognized configuration parameter \"{name}\""),
-            )
-        })?;
+        let g = find(name).ok_or_else(|| unrecognized_parameter(name))?;
         if g.read_only {
             return Err(PgError::new(
                 "55P02",

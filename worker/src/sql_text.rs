@@ -394,12 +394,11 @@ pub enum SessionCommand {
     ReleaseSavepoint(String),
     /// `ROLLBACK [WORK | TRANSACTION] TO [SAVEPOINT] name`.
     RollbackToSavepoint(String),
-    /// `SELECT set_config('name', 'value', is_local)`.
-    SetConfig {
-        name: String,
-        value: String,
-        local: bool,
-    },
+    /// A SELECT of only `current_setting('name')` and
+    /// `set_config('name', 'value', is_local)` items (asyncpg's
+    /// `SELECT current_setting('jit') AS cur, set_config('jit', 'off', false) AS new`):
+    /// each item's column name and call, run left to right.
+    Settings(Vec<(String, SettingCall)>),
     /// The router returns a pooled connection (control message, never SQL):
     /// everything the client left (transaction, statements, settings) is discarded.
     PoolReset,
@@ -691,33 +690,83 @@ pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
     }
 }
 
-/// Recognizes a statement that is only `SELECT [pg_catalog.]set_config('n', 'v', b)`.
-fn set_config_call(toks: &[&Token]) -> Option<SessionCommand> {
-    let mut i = 1;
-    if toks.get(i).is_some_and(|t| t.is_word("pg_catalog"))
-        && toks.get(i + 1).is_some_and(|t| t.tok == Tok::Punct('.'))
-    {
-        i += 2;
-    }
-    if !toks.get(i).is_some_and(|t| t.is_word("set_config")) {
-        return None;
-    }
-    let rest: Vec<&Tok> = toks[i + 1..].iter().map(|t| &t.tok).collect();
-    match rest.as_slice() {
-        [Tok::Punct('('), Tok::Str(name), Tok::Punct(','), Tok::Str(value), Tok::Punct(','), Tok::Word(local), Tok::Punct(')')] =>
-        {
-            let local = match local.to_ascii_lowercase().as_str() {
-                "true" => true,
-                "false" => false,
-                _ => return None,
-            };
-            Some(SessionCommand::SetConfig {
-                name: name.clone(),
-                value: value.clone(),
-                local,
-            })
+/// One item of a settings SELECT.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettingCall {
+    /// `current_setting('name')`.
+    Read(String),
+    /// `set_config('name', 'value', is_local)`.
+    Write {
+        name: String,
+        value: String,
+        local: bool,
+    },
+}
+
+impl SettingCall {
+    pub fn name(&self) -> &str {
+        match self {
+            SettingCall::Read(name) | SettingCall::Write { name, .. } => name,
         }
-        _ => None,
+    }
+}
+
+/// Recognizes a SELECT whose items are all `[pg_catalog.]current_setting('n')`
+/// or `[pg_catalog.]set_config('n', 'v', b)`, each optionally aliased.
+fn set_config_call(toks: &[&Token]) -> Option<SessionCommand> {
+    let rest: Vec<&Tok> = toks[1..].iter().map(|t| &t.tok).collect();
+    let mut items = Vec::new();
+    let mut i = 0;
+    loop {
+        if matches!(rest.get(i), Some(Tok::Word(w)) if w.eq_ignore_ascii_case("pg_catalog"))
+            && rest.get(i + 1) == Some(&&Tok::Punct('.'))
+        {
+            i += 2;
+        }
+        let Some(Tok::Word(function)) = rest.get(i) else {
+            return None;
+        };
+        let function = function.to_ascii_lowercase();
+        let (call, width) = match (function.as_str(), rest.get(i + 1..).unwrap_or(&[])) {
+            ("current_setting", [Tok::Punct('('), Tok::Str(name), Tok::Punct(')'), ..]) => {
+                (SettingCall::Read(name.clone()), 4)
+            }
+            (
+                "set_config",
+                [Tok::Punct('('), Tok::Str(name), Tok::Punct(','), Tok::Str(value), Tok::Punct(','), Tok::Word(local), Tok::Punct(')'), ..],
+            ) => {
+                let local = match local.to_ascii_lowercase().as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return None,
+                };
+                let (name, value) = (name.clone(), value.clone());
+                (SettingCall::Write { name, value, local }, 8)
+            }
+            _ => return None,
+        };
+        i += width;
+        let column = match (rest.get(i), rest.get(i + 1)) {
+            (Some(Tok::Word(a)), Some(Tok::Word(alias))) if a.eq_ignore_ascii_case("as") => {
+                i += 2;
+                alias.to_ascii_lowercase()
+            }
+            (Some(Tok::Word(a)), Some(Tok::QuotedIdent(alias))) if a.eq_ignore_ascii_case("as") => {
+                i += 2;
+                alias.clone()
+            }
+            (Some(Tok::QuotedIdent(alias)), _) => {
+                i += 1;
+                alias.clone()
+            }
+            _ => function,
+        };
+        items.push((column, call));
+        match rest.get(i) {
+            None => return Some(SessionCommand::Settings(items)),
+            Some(Tok::Punct(',')) => i += 1,
+            Some(_) => return None,
+        }
     }
 }
 
@@ -901,12 +950,30 @@ mod tests {
         assert_eq!(c("FLOE SESSION 'user' 'alice' 'floe.superuser' 'on'"), None);
         assert_eq!(
             c("SELECT pg_catalog.set_config('search_path', 'public', false)"),
-            Some(SessionCommand::SetConfig {
-                name: "search_path".into(),
-                value: "public".into(),
-                local: false
-            })
+            Some(SessionCommand::Settings(vec![(
+                "set_config".into(),
+                SettingCall::Write {
+                    name: "search_path".into(),
+                    value: "public".into(),
+                    local: false
+                }
+            )]))
+        );
+        assert_eq!(
+            c("SELECT current_setting('jit') AS cur, set_config('jit', 'off', false) AS new"),
+            Some(SessionCommand::Settings(vec![
+                ("cur".into(), SettingCall::Read("jit".into())),
+                (
+                    "new".into(),
+                    SettingCall::Write {
+                        name: "jit".into(),
+                        value: "off".into(),
+                        local: false
+                    }
+                ),
+            ]))
         );
         assert_eq!(c("SELECT set_config('a', 'b', false), 1"), None);
+        assert_eq!(c("SELECT current_setting('a') x y"), None);
     }
 }

@@ -25,6 +25,13 @@ pub mod oid {
     pub const REGNAMESPACE: u32 = 4089;
     pub const REGROLE: u32 = 4096;
     pub const REGCONFIG: u32 = 3734;
+    pub const ACLITEM: u32 = 1033;
+    pub const NAME_ARRAY: u32 = 1003;
+    pub const CHAR_ARRAY: u32 = 1002;
+    pub const ACLITEM_ARRAY: u32 = 1034;
+    pub const OID_ARRAY: u32 = 1028;
+    pub const INT2VECTOR: u32 = 22;
+    pub const OIDVECTOR: u32 = 30;
     pub const REGDICTIONARY: u32 = 3769;
     pub const JSON: u32 = 114;
     pub const JSON_ARRAY: u32 = 199;
@@ -73,6 +80,7 @@ pub fn array_of(elem: u32) -> Option<u32> {
         oid::INT2 => oid::INT2_ARRAY,
         oid::INT4 => oid::INT4_ARRAY,
         oid::INT8 => oid::INT8_ARRAY,
+        oid::OID => oid::OID_ARRAY,
         oid::TEXT => oid::TEXT_ARRAY,
         oid::VARCHAR => oid::VARCHAR_ARRAY,
         oid::FLOAT4 => oid::FLOAT4_ARRAY,
@@ -100,6 +108,7 @@ pub fn element_of(array: u32) -> Option<u32> {
         oid::INT2,
         oid::INT4,
         oid::INT8,
+        oid::OID,
         oid::TEXT,
         oid::VARCHAR,
         oid::FLOAT4,
@@ -351,7 +360,8 @@ mod tests {
             let a = array_of(e).expect("array type");
             assert_eq!(element_of(a), Some(e));
         }
-        assert_eq!(array_of(oid::OID), None);
+        assert_eq!(array_of(oid::OID), Some(oid::OID_ARRAY));
+        assert_eq!(element_of(oid::OID_ARRAY), Some(oid::OID));
     }
 
     #[test]

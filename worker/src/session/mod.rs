@@ -33,8 +33,8 @@ use crate::pg_error::{sqlstate, FromDuckdb, PgError};
 use crate::row_encoder::{encode_rows, ColumnEncoder, OutputSettings};
 use crate::settings::{is_session_parameter, SessionParams};
 use crate::socket_writer::SocketWriter;
-use crate::sql_text::{self, SessionCommand, Tok, Token};
-use crate::types::{oid, ValueKind};
+use crate::sql_text::{self, SessionCommand, SettingCall, Tok, Token};
+use crate::types::{oid, IntWidth, ValueKind};
 use crate::wire::{self, Field};
 use floe_catalog::LakeTxn;
 use floe_protocol::control::Control;
@@ -1145,7 +1145,7 @@ impl Session {
                 .map(|i| match client_types.get(i).copied().unwrap_or(0) {
                     0 => prepared
                         .param_type(i)
-                        .map(|t| ValueKind::from_logical(&t).pg_type())
+                        .map(|t| parameter_type(ValueKind::from_logical(&t)))
                         .unwrap_or(oid::TEXT),
                     declared => declared,
                 })
@@ -1177,12 +1177,15 @@ impl Session {
             for (field, name) in fields.iter_mut().zip(names.into_iter().flatten()) {
                 field.name = name;
             }
-            // Catalog columns of type name, "char" and oid, and casts to OID-alias
-            // types (`floe_regclass`, as the router writes them), as PostgreSQL types them.
+            // Catalog columns of type name, "char" and oid, and casts to name and
+            // OID-alias types (`floe_name`, `floe_regclass`, as the router writes
+            // them), as PostgreSQL types them.
             let catalog = tokens.iter().any(|t| {
                 matches!(&t.tok, Tok::Word(w) if {
                     let w = w.to_ascii_lowercase();
-                    floe_catalog::virtual_schema::VirtualSchema::mentions(&w) || w.starts_with("floe_reg")
+                    floe_catalog::virtual_schema::VirtualSchema::mentions(&w)
+                        || w.starts_with("floe_reg")
+                        || w == "floe_name"
                 })
             });
             let types = catalog
@@ -1978,21 +1981,35 @@ impl Session {
                 }
                 wire::command_complete(&mut self.out, "SET");
             }
-            SessionCommand::SetConfig { name, value, local } => {
-                // set_config with is_local outside a transaction has no effect,
-                // as SET LOCAL; the function still returns the value.
-                if !(*local && self.txn == TxnState::Idle) {
-                    let before = self.params.clone();
-                    self.params.set(name, Some(value))?;
-                    if !*local {
-                        if let Some(after) = &mut self.params_after_commit {
-                            after.set(name, Some(value))?;
+            SessionCommand::Settings(items) => {
+                let mut shown = Vec::with_capacity(items.len());
+                for (_, call) in items {
+                    match call {
+                        SettingCall::Read(name) => match self.params.show(name) {
+                            Some((_, value)) => shown.push(value),
+                            None => {
+                                return Err(crate::settings::unrecognized_parameter(name).into())
+                            }
+                        },
+                        SettingCall::Write { name, value, local } => {
+                            // set_config with is_local outside a transaction has no
+                            // effect, as SET LOCAL; the function still returns the value.
+                            if !(*local && self.txn == TxnState::Idle) {
+                                let before = self.params.clone();
+                                self.params.set(name, Some(value))?;
+                                if !*local {
+                                    if let Some(after) = &mut self.params_after_commit {
+                                        after.set(name, Some(value))?;
+                                    }
+                                }
+                                self.announce_changes(&before);
+                            }
+                            shown.push(self.params.get(name).unwrap_or(value).to_string());
                         }
                     }
-                    self.announce_changes(&before);
                 }
-                let shown = self.params.get(name).unwrap_or(value).to_string();
-                wire::text_row(&mut self.out, &[Some(&shown)]);
+                let row: Vec<Option<&str>> = shown.iter().map(|v| Some(v.as_str())).collect();
+                wire::text_row(&mut self.out, &row);
                 wire::command_complete(&mut self.out, "SELECT 1");
             }
             SessionCommand::Set { name, value, local } => {
@@ -2035,12 +2052,10 @@ impl Session {
                 wire::command_complete(&mut self.out, "RESET");
             }
             SessionCommand::Show(name) => {
-                let (_, value) = self.params.show(name).ok_or_else(|| {
-                    PgError::new(
-                        sqlstate::UNDEFINED_OBJECT,
-                        format!("unrecognized configuration parameter \"{name}\""),
-                    )
-                })?;
+                let (_, value) = self
+                    .params
+                    .show(name)
+                    .ok_or_else(|| crate::settings::unrecognized_parameter(name))?;
                 wire::text_row(&mut self.out, &[Some(&value)]);
                 wire::command_complete(&mut self.out, "SHOW");
             }
@@ -2207,8 +2222,9 @@ fn is_txn_end(stmt: &Statement) -> bool {
 /// Whether the session (not DuckDB) runs this command.
 fn owned_by_session(cmd: &SessionCommand) -> bool {
     match cmd {
-        SessionCommand::Set { name, .. } | SessionCommand::SetConfig { name, .. } => {
-            is_session_parameter(name)
+        SessionCommand::Set { name, .. } => is_session_parameter(name),
+        SessionCommand::Settings(items) => {
+            items.iter().all(|(_, c)| is_session_parameter(c.name()))
         }
         SessionCommand::Reset(Some(name)) | SessionCommand::Show(name) => {
             is_session_parameter(name)
@@ -2229,7 +2245,9 @@ fn session_fields(cmd: &SessionCommand, params: &SessionParams) -> Option<Vec<Fi
             Some(vec![text(canonical)])
         }
         SessionCommand::ShowAll => Some(vec![text("name"), text("setting"), text("description")]),
-        SessionCommand::SetConfig { .. } => Some(vec![text("set_config")]),
+        SessionCommand::Settings(items) => {
+            Some(items.iter().map(|(column, _)| text(column)).collect())
+        }
         _ => None,
     }
 }
@@ -2406,13 +2424,28 @@ fn is_create_table_as(tokens: &[Token]) -> bool {
 /// The type a result column is announced with when it reads a catalog column
 /// of type `catalog` and the engine typed it `engine`: `name` and `"char"`
 /// for the engine's text, `oid` and the OID-alias types whose values print
-/// as names (`regclass`, …) for its UINTEGER (which reads as int8);
+/// as names (`regclass`, …) for its UINTEGER (which reads as int8), and the
+/// catalog's arrays of those and vectors for the engine's lists;
 /// otherwise the engine's type stands.
 fn catalog_type(engine: u32, catalog: u32) -> u32 {
     match (engine, catalog) {
-        (oid::TEXT, oid::NAME | oid::CHAR) | (oid::INT8, oid::OID) => catalog,
+        (oid::TEXT, oid::NAME | oid::CHAR)
+        | (oid::INT8, oid::OID)
+        | (oid::TEXT_ARRAY, oid::NAME_ARRAY | oid::CHAR_ARRAY | oid::ACLITEM_ARRAY)
+        | (oid::INT2_ARRAY, oid::INT2VECTOR)
+        | (oid::INT8_ARRAY, oid::OID_ARRAY | oid::OIDVECTOR) => catalog,
         (oid::INT8, c) if crate::reg_names::prints_names(c) => catalog,
         _ => engine,
+    }
+}
+
+/// The type a parameter is described with: the engine's, but UINTEGER (how
+/// Floe holds OIDs; `$1::oid` is written `$1::UINTEGER`) as `oid`.
+fn parameter_type(kind: ValueKind) -> u32 {
+    match kind {
+        ValueKind::Int(IntWidth::U32) => oid::OID,
+        ValueKind::List(e) if matches!(*e, ValueKind::Int(IntWidth::U32)) => oid::OID_ARRAY,
+        k => k.pg_type(),
     }
 }
 
