@@ -1,8 +1,8 @@
 """What tools read about the schema, on Floe and on a real PostgreSQL 15 over the
 same objects: SQLAlchemy's inspector through psycopg, psycopg2 and pg8000
-(every answer the same; asyncpg's type introspection still needs set_config
-inside a query), and the catalog functions and settings BI tools
-and drivers call (the same values, column names and types)."""
+(every answer the same), asyncpg reading catalog arrays and OID aliases in
+binary (its type introspection included), and the catalog functions and
+settings BI tools and drivers call (the same values, column names and types)."""
 
 import psycopg
 import pytest
@@ -131,3 +131,79 @@ def answer(dsn, sql):
 @pytest.mark.parametrize("sql", SAME_AS_POSTGRES)
 def test_catalog_functions_answer_as_postgres(postgres, server, both, sql):
     assert answer(server.dsn(), sql) == answer(postgres.dsn(), sql)
+
+
+# Catalog answers compared with PostgreSQL on column names, column types and
+# rows: OID-alias values printed as names, catalog arrays and vectors, the
+# built-in rows (access methods, text search objects, roles) and functions.
+TYPED_SAME_AS_POSTGRES = [
+    "SELECT c.oid::regclass, c.oid::regclass::text, c.relnamespace::regnamespace, "
+    "'insp.orders'::regclass::text, 'pg_class'::regclass FROM pg_class c "
+    "WHERE c.relname = 'orders'",
+    "SELECT 'int4'::regtype, 1043::regtype, 'public'::regnamespace, 10::regrole, 0::regclass",
+    "SELECT format('%I.%I', 'Ab', 'c'), format('%L', NULL), format('x%%'), format('%s', 1, 2), "
+    "format('%%I', 'x'), quote_literal('it''s')",
+    "SELECT cfgname, obj_description(oid, 'pg_ts_config') FROM pg_ts_config "
+    "WHERE cfgname IN ('english', 'simple') ORDER BY 1",
+    "SELECT amname, amhandler, amtype FROM pg_am ORDER BY 1",
+    "SELECT nspname, nspowner::regrole, array_to_string(nspacl, ',') FROM pg_namespace "
+    "WHERE nspname IN ('public', 'pg_catalog') ORDER BY 1",
+    "SELECT alias, description FROM ts_token_type('default') WHERE tokid < 4 ORDER BY 1",
+    "SELECT typname, typinput, typlen, typcategory FROM pg_type WHERE oid IN (23, 1009, 1033) "
+    "ORDER BY 1",
+    "SELECT ARRAY(SELECT nspname FROM pg_namespace WHERE nspname LIKE 'pg_c%')::text, "
+    "pg_char_to_encoding('UTF8'), pg_encoding_to_char(6), getdatabaseencoding()",
+    "SELECT CASE WHEN typtype = 'd' THEN typbasetype ELSE 0 END FROM pg_type WHERE oid = 23",
+    "SELECT rolname, rolsuper FROM pg_roles WHERE rolname IN ('pg_monitor', 'pg_database_owner') "
+    "ORDER BY 1",
+    "SELECT pg_get_userbyid(6171), format_type(1043, 24), format_type(1231, 655366), "
+    "format_type(1115, 3)",
+    "SELECT 'a'::name, CAST('b' AS name), current_setting('search_path')",
+    "SELECT opcname, opcintype::regtype FROM pg_opclass WHERE opcname = 'int4_ops' ORDER BY 2",
+    "SELECT castsource::regtype, casttarget::regtype, castcontext FROM pg_cast "
+    "WHERE castsource = 'int4'::regtype ORDER BY 2",
+    "SELECT count(*) > 400 FROM pg_type WHERE typname LIKE '\\_%' ESCAPE '\\'",
+]
+
+
+def typed_answer(dsn, sql):
+    with psycopg.connect(dsn, autocommit=True) as c:
+        try:
+            cur = c.execute(sql)
+        except psycopg.Error as e:
+            return ("error", e.sqlstate)
+        return ([(d.name, d.type_code) for d in cur.description], cur.fetchall())
+
+
+@pytest.mark.parametrize("sql", TYPED_SAME_AS_POSTGRES)
+def test_catalog_answers_as_postgres_with_types(postgres, server, both, sql):
+    assert typed_answer(server.dsn(), sql) == typed_answer(postgres.dsn(), sql)
+
+
+def test_asyncpg_reads_catalog_arrays_and_oid_aliases(postgres, server, both):
+    """asyncpg reads every result in binary and introspects the types it does
+    not know with its own recursive catalog query: arrays, ACLs, vectors and
+    OID aliases come back as on PostgreSQL."""
+    import asyncio
+
+    import asyncpg
+
+    queries = [
+        "SELECT '{1,2}'::int8[] AS a, '{x,y}'::text[] AS b",
+        "SELECT nspname, nspacl FROM pg_namespace WHERE nspname = 'public'",
+        "SELECT c.oid::regclass AS r, 'int4'::regtype AS t FROM pg_class c "
+        "WHERE c.relname = 'pg_class'",
+        "SELECT ARRAY(SELECT typname FROM pg_type WHERE oid IN (16, 23) ORDER BY 1) AS names",
+        "SELECT indkey FROM pg_index WHERE false",
+    ]
+
+    async def run(host, port):
+        conn = await asyncpg.connect(host=host, port=port, user="postgres", database="postgres")
+        try:
+            return [[tuple(r) for r in await conn.fetch(q)] for q in queries]
+        finally:
+            await conn.close()
+
+    floe = asyncio.run(run(server.host, server.port))
+    pg = asyncio.run(run(postgres.host, postgres.port))
+    assert floe == pg

@@ -71,6 +71,40 @@ fn builtin() -> &'static Builtin {
     })
 }
 
+/// The database (attached in memory, once per engine) holding the built-in
+/// rows as tables: parsing thousands of VALUES rows in every statement that
+/// reads `pg_type` would cost far more than the statement.
+pub const BUILTIN_DATABASE: &str = "floe_pg15";
+
+/// Statements creating the built-in rows' tables in [`BUILTIN_DATABASE`], one
+/// per catalog relation, with PostgreSQL's columns and types.
+pub fn builtin_tables_setup() -> Vec<String> {
+    let shapes = crate::pg15_catalog::relations();
+    let mut out = vec![format!(
+        "ATTACH IF NOT EXISTS ':memory:' AS {BUILTIN_DATABASE}"
+    )];
+    let mut names: Vec<&String> = rows().keys().collect();
+    names.sort();
+    for name in names {
+        let Some(relation) = shapes.get(name.as_str()) else {
+            continue;
+        };
+        out.push(format!(
+            "CREATE OR REPLACE TABLE {BUILTIN_DATABASE}.main.{name} AS SELECT * FROM {}",
+            crate::pg15_catalog::shaped_values(&relation.columns, &rows()[name])
+        ));
+    }
+    out
+}
+
+/// The built-in rows of `relation` as a subquery, when it has any.
+pub fn builtin_relation(relation: &str) -> Option<String> {
+    crate::pg15_catalog::relations().get(relation)?;
+    rows()
+        .contains_key(relation)
+        .then(|| format!("(SELECT * FROM {BUILTIN_DATABASE}.main.{relation})"))
+}
+
 /// The built-in rows of each relation (and of `ts_token_type`: parser OID,
 /// token id, alias, description), each row as SQL literals in the relation's
 /// column order (`pg15_catalog`), ready for a VALUES list.
@@ -110,6 +144,35 @@ pub fn format_types() -> &'static HashMap<u32, String> {
 /// `typinput`, …): the text form of a `regproc`.
 pub fn proc_names() -> &'static HashMap<u32, String> {
     &builtin().procs
+}
+
+/// The catalogs (OID, name) whose objects have comments: `pg_class` (Floe's
+/// tables and views) and those of the built-in comments (`pg_type`,
+/// `pg_ts_config`, …), for `obj_description(oid, 'catalog')`.
+pub fn described_catalogs() -> &'static [(u32, &'static str)] {
+    static CATALOGS: OnceLock<Vec<(u32, &'static str)>> = OnceLock::new();
+    CATALOGS.get_or_init(|| {
+        let mut oids: Vec<u32> = ROWS_TEXT
+            .lines()
+            .filter(|line| line.starts_with("[\"pg_description\", "))
+            .filter_map(|line| {
+                let v: Vec<Value> = serde_json::from_str(line).ok()?;
+                u32::try_from(v.get(2)?.as_u64()?).ok()
+            })
+            .chain([crate::pg15_catalog::relations()["pg_class"].oid])
+            .collect();
+        oids.sort_unstable();
+        oids.dedup();
+        let relations = crate::pg15_catalog::relations();
+        oids.into_iter()
+            .filter_map(|oid| {
+                relations
+                    .values()
+                    .find(|r| r.oid == oid && r.schema == "pg_catalog")
+                    .map(|r| (oid, r.name))
+            })
+            .collect()
+    })
 }
 
 /// Whether `quote_ident` quotes `word` for being a key word (any but an
@@ -160,6 +223,7 @@ mod tests {
                 "ts_token_type" => 4,
                 "format_type" | "regproc" => 2,
                 "pg_get_keywords" => 5,
+                "encoding" => 2,
                 r => shapes[r].columns.len(),
             };
             assert_eq!(row.len() - 1, width, "{line}");
@@ -184,6 +248,9 @@ mod tests {
         assert_eq!(format_types()[&1007], "integer[]");
         assert_eq!(proc_names()[&3], "heap_tableam_handler");
         assert!(is_quoted_keyword("select") && is_quoted_keyword("int"));
+        assert!(described_catalogs().contains(&(1259, "pg_class")));
+        assert!(named_objects("encoding").contains(&(6, "UTF8".to_string())));
+        assert!(described_catalogs().contains(&(3602, "pg_ts_config")));
         assert!(!is_quoted_keyword("abort") && !is_quoted_keyword("orders"));
     }
 }

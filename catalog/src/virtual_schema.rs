@@ -537,12 +537,21 @@ impl VirtualSchema {
 
     /// The subquery for `pg_catalog` relation `name` or `information_schema.name`.
     pub fn relation(&self, schema: Option<&str>, name: &str) -> Option<&str> {
-        let key = match schema {
-            Some("information_schema") => format!("information_schema.{name}"),
-            Some("pg_catalog") | None => name.to_string(),
-            Some(_) => return None,
-        };
-        self.relations.get(key.as_str()).map(String::as_str)
+        self.relations
+            .get(relation_key(schema, name)?.as_str())
+            .map(String::as_str)
+    }
+
+    /// [`VirtualSchema::relation`] with PostgreSQL's system column `tableoid`
+    /// (the relation's own OID) after its columns, for statements that read it
+    /// (psql's `\dd` joins comments on `classoid = tableoid`).
+    pub fn relation_with_tableoid(&self, schema: Option<&str>, name: &str) -> Option<String> {
+        let key = relation_key(schema, name)?;
+        let oid = pg15_catalog::relations().get(&key)?.oid;
+        let sql = self.relations.get(key.as_str())?;
+        Some(format!(
+            "(SELECT *, CAST({oid} AS UINTEGER) AS tableoid FROM {sql} AS floe_system)"
+        ))
     }
 
     /// Whether a word may name one of the relations (a cheap pre-check).
@@ -551,6 +560,16 @@ impl VirtualSchema {
             || word == "information_schema"
             || pg15_catalog::is_catalog_relation(word)
             || EMPTY_RELATIONS.iter().any(|(n, _)| *n == word)
+    }
+}
+
+/// The key of a catalog relation named `name` in `schema` (`pg_class`,
+/// `information_schema.columns`).
+fn relation_key(schema: Option<&str>, name: &str) -> Option<String> {
+    match schema {
+        Some("information_schema") => Some(format!("information_schema.{name}")),
+        Some("pg_catalog") | None => Some(name.to_string()),
+        Some(_) => None,
     }
 }
 
@@ -652,9 +671,7 @@ fn postgres_shaped(mut filled: HashMap<&'static str, Filled>) -> HashMap<String,
         let floe = filled
             .remove(name.as_str())
             .map(|f| pg15_catalog::shaped(columns, Some((f.names.as_slice(), f.sql.as_str()))));
-        let builtin = pg15_rows::rows()
-            .get(name)
-            .map(|rows| pg15_catalog::shaped_values(columns, rows));
+        let builtin = pg15_rows::builtin_relation(name);
         let sql = match (floe, builtin) {
             (Some(floe), Some(builtin)) => format!(
                 "(SELECT * FROM {floe} AS floe_objects UNION ALL SELECT * FROM {builtin} AS floe_initdb)"
@@ -735,12 +752,23 @@ mod tests {
         assert!(v.relation(Some("information_schema"), "tables").is_some());
         assert!(v.relation(Some("sales"), "pg_class").is_none());
         // Every PostgreSQL 15 column, typed as PostgreSQL types it.
+        assert!(v
+            .relation_with_tableoid(Some("pg_catalog"), "pg_class")
+            .expect("pg_class")
+            .contains("CAST(1259 AS UINTEGER) AS tableoid"));
         let index = v.relation(None, "pg_index").expect("pg_index");
         assert!(index.contains("LIMIT 0)"), "{index}");
         assert!(index.contains("AS SMALLINT[]) AS \"indkey\""), "{index}");
         assert!(index.contains("AS \"indisexclusion\""), "{index}");
+        // Built-in rows come from the tables made once per engine.
         let opclass = v.relation(None, "pg_opclass").expect("pg_opclass");
-        assert!(opclass.contains("\"opcname\""), "{opclass}");
+        assert_eq!(opclass, "(SELECT * FROM floe_pg15.main.pg_opclass)");
+        let namespaces = v.relation(None, "pg_namespace").expect("pg_namespace");
+        assert!(
+            namespaces
+                .contains("UNION ALL SELECT * FROM (SELECT * FROM floe_pg15.main.pg_namespace)"),
+            "{namespaces}"
+        );
         assert!(v.relation(None, "duckdb_tables").is_none());
     }
 }

@@ -17,6 +17,7 @@
 //! | `x::regclass` and other reg* casts of non-literals | `x::floe_regclass` (a session type over UINTEGER the worker announces as `regclass`) |
 //! | `col::regclass::text` (regtype, regnamespace, regrole) | `floe_reg_text(col, <the name>)` |
 //! | `col::regdictionary` | `floe_regdictionary_name(col)`: the dictionary's name |
+//! | `format('%I.%s', a, b)` (conversions in order) | `floe_format(concat(quote_ident(…a…), '.', …b…))` |
 //! | `ARRAY(…)::text`, `ARRAY[…]::text` | `floe_array_text(ARRAY(…))`: the `{a,b}` text form |
 //! | `::pg_catalog.text` (any type) | `::text` |
 //! | `[pg_catalog.]format_type(`, `pg_get_userbyid(`, `pg_size_pretty(`, … | Floe's session macros (`FLOE_FUNCTIONS`) |
@@ -42,7 +43,7 @@ pub fn mentions(sql: &str) -> bool {
         "'{",
         "collate",
         "::",
-        "format_type",
+        "format",
         "pg_catalog.",
         "pg_get_",
         "pg_relation_is_publishable",
@@ -257,6 +258,17 @@ pub fn rewrite(sql: &str) -> Option<String> {
             let qualified =
                 is_word(tok(k), "pg_catalog") && matches!(tok(k + 1), Some(Token::Period));
             let name_k = if qualified { k + 2 } else { k };
+            // [pg_catalog.]format('%I.%s', a, b) → concat(quote_ident(…a…), '.', …b…)
+            if is_word(tok(name_k), "format") && matches!(tok(name_k + 1), Some(Token::LParen)) {
+                if let Some(format_edits) = format_call(&toks, name_k) {
+                    if qualified {
+                        edits.push((span(k).0, span(k + 1).1, String::new()));
+                    }
+                    edits.extend(format_edits);
+                    k = name_k + 1;
+                    continue;
+                }
+            }
             if let (Some(Token::Word(w)), Some(Token::LParen)) = (tok(name_k), tok(name_k + 1)) {
                 let name = w.value.to_ascii_lowercase();
                 let replacement = FLOE_FUNCTIONS
@@ -334,6 +346,20 @@ pub fn rewrite(sql: &str) -> Option<String> {
                 _ => None,
             };
             if let Some(l) = lookup {
+                // 'name'::regclass::text is the name as PostgreSQL prints it.
+                let looked_up = format!("floe_oid_of({l})");
+                if let Some((t, name)) = text_cast_end(&toks, j)
+                    .and_then(|t| Some((t, reg_name_of(&target, &looked_up)?)))
+                {
+                    let text_type = text_type_of(tok(t));
+                    edits.push((
+                        span(k - 1).0,
+                        span(t).1,
+                        format!("CAST({name} AS {text_type})"),
+                    ));
+                    k = t + 1;
+                    continue;
+                }
                 edits.push((span(k - 1).0, span(j).1, typed_oid(&l, &target)));
                 k = j + 1;
                 continue;
@@ -351,19 +377,17 @@ pub fn rewrite(sql: &str) -> Option<String> {
                 continue;
             }
             // col::regclass::text (and regtype, regnamespace, regrole): the name.
-            if let Some(start) = column_reference_start(&toks, k) {
-                let mut t = j + 2;
-                if is_word(tok(t), "pg_catalog") && matches!(tok(t + 1), Some(Token::Period)) {
-                    t += 2;
-                }
-                let as_text = matches!(tok(j + 1), Some(Token::DoubleColon))
-                    && ["text", "varchar", "name"]
-                        .iter()
-                        .any(|w| is_word(tok(t), w))
-                    && !matches!(tok(t + 1), Some(Token::LBracket));
+            if let (Some(start), Some(t)) =
+                (column_reference_start(&toks, k), text_cast_end(&toks, j))
+            {
                 let column = &sql[span(start).0..span(k - 1).1];
-                if let (true, Some(name)) = (as_text, reg_name_of(&target, column)) {
-                    edits.push((span(start).0, span(t).1, name));
+                if let Some(name) = reg_name_of(&target, column) {
+                    let text_type = text_type_of(tok(t));
+                    edits.push((
+                        span(start).0,
+                        span(t).1,
+                        format!("CAST({name} AS {text_type})"),
+                    ));
                     k = t + 1;
                     continue;
                 }
@@ -769,6 +793,36 @@ fn typed_oid(expr: &str, target: &str) -> String {
     }
 }
 
+/// When the type ending at token `j` is followed by `::[pg_catalog.]text`
+/// (or `varchar`, `name`, not an array), the index of that type's last token.
+fn text_cast_end(toks: &[floe_sql::Spanned], j: usize) -> Option<usize> {
+    let tok = |k: usize| toks.get(k).map(|t| &t.token);
+    if !matches!(tok(j + 1), Some(Token::DoubleColon)) {
+        return None;
+    }
+    let mut t = j + 2;
+    if is_word(tok(t), "pg_catalog") && matches!(tok(t + 1), Some(Token::Period)) {
+        t += 2;
+    }
+    (["text", "varchar", "name"]
+        .iter()
+        .any(|w| is_word(tok(t), w))
+        && !matches!(tok(t + 1), Some(Token::LBracket)))
+    .then_some(t)
+}
+
+/// The engine type for the text type `t` a name is cast to (`text`,
+/// `varchar`, or `name` as `floe_name`).
+fn text_type_of(t: Option<&Token>) -> &'static str {
+    if is_word(t, "name") {
+        "floe_name"
+    } else if is_word(t, "varchar") {
+        "varchar"
+    } else {
+        "text"
+    }
+}
+
 /// Where the column reference ending just before token `end` starts
 /// (`mm.mapdict` in `mm.mapdict::regdictionary`), when it is one.
 fn column_reference_start(toks: &[floe_sql::Spanned], end: usize) -> Option<usize> {
@@ -803,6 +857,145 @@ fn first_top_level(
         }
     }
     None
+}
+
+/// One piece of a `format()` string: literal text, or the next argument
+/// written as `%s`, `%I` or `%L`.
+#[derive(Debug, PartialEq)]
+enum FormatPiece {
+    Text(String),
+    Argument(char),
+}
+
+/// A `format()` string in pieces; `None` when it uses what the rewrite does
+/// not (argument positions, flags, widths, unknown conversions).
+fn format_pieces(text: &str) -> Option<Vec<FormatPiece>> {
+    let mut pieces = Vec::new();
+    let mut literal = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            literal.push(c);
+            continue;
+        }
+        match chars.next()? {
+            '%' => literal.push('%'),
+            conversion @ ('s' | 'I' | 'L') => {
+                if !literal.is_empty() {
+                    pieces.push(FormatPiece::Text(std::mem::take(&mut literal)));
+                }
+                pieces.push(FormatPiece::Argument(conversion));
+            }
+            _ => return None,
+        }
+    }
+    if !literal.is_empty() {
+        pieces.push(FormatPiece::Text(literal));
+    }
+    Some(pieces)
+}
+
+/// PostgreSQL's `format(fmt, args…)` with a literal `fmt` whose conversions
+/// take the arguments in order: edits at the call's boundaries (the arguments
+/// themselves are left for the other rules) turning it into `concat` (inside
+/// `floe_format`, which names the column `format`) of the
+/// literal text and each argument as text (`%s`, NULL as empty), identifier
+/// (`%I`) or literal (`%L`, NULL as `NULL`).
+fn format_call(toks: &[floe_sql::Spanned], k: usize) -> Option<Vec<(usize, usize, String)>> {
+    let close = matching_paren(toks, k + 1)?;
+    let Some(Token::SingleQuotedString(text)) = toks.get(k + 2).map(|t| &t.token) else {
+        return None;
+    };
+    let pieces = format_pieces(text)?;
+    // The commas separating the arguments (the first follows the format string).
+    let mut commas = Vec::new();
+    let mut depth = 0usize;
+    for (j, t) in toks.iter().enumerate().take(close).skip(k + 3) {
+        match t.token {
+            Token::LParen | Token::LBracket => depth += 1,
+            Token::RParen | Token::RBracket => depth = depth.saturating_sub(1),
+            Token::Comma if depth == 0 => commas.push(j),
+            _ => {}
+        }
+    }
+    let conversions: Vec<char> = pieces
+        .iter()
+        .filter_map(|p| match p {
+            FormatPiece::Argument(c) => Some(*c),
+            FormatPiece::Text(_) => None,
+        })
+        .collect();
+    let arguments_in_order = match commas.first() {
+        Some(first) => *first == k + 3,
+        None => close == k + 3,
+    };
+    // Arguments beyond the conversions are ignored, as PostgreSQL does.
+    if !arguments_in_order || commas.len() < conversions.len() {
+        return None;
+    }
+    let open_of = |c: char| match c {
+        'I' => "quote_ident(CAST((",
+        'L' => "COALESCE(quote_literal(CAST((",
+        _ => "COALESCE(CAST((",
+    };
+    let close_of = |c: char| match c {
+        'I' => ") AS VARCHAR))",
+        'L' => ") AS VARCHAR)), 'NULL')",
+        _ => ") AS VARCHAR), '')",
+    };
+    // The literal text before each argument and after the last, as SQL strings.
+    let mut between: Vec<String> = vec![String::new()];
+    for p in &pieces {
+        match p {
+            FormatPiece::Text(t) => {
+                let last = between.last_mut()?;
+                last.push_str(", ");
+                last.push_str(&lit(t));
+            }
+            FormatPiece::Argument(_) => between.push(String::new()),
+        }
+    }
+    let span = |j: usize| (toks[j].start, toks[j].end);
+    let first = conversions
+        .first()
+        .map_or(String::new(), |c| format!(", {}", open_of(*c)));
+    let mut edits = vec![(
+        span(k).0,
+        span(k + 2).1,
+        format!("floe_format(concat(''{}{first}", between[0]),
+    )];
+    // An unused argument is still evaluated, as text of length zero.
+    let (unused_open, unused_close) = (", substr(CAST((", ") AS VARCHAR), 1, 0)");
+    let used = conversions.len();
+    for (n, comma) in commas.iter().enumerate() {
+        let text = match n {
+            // The comma after the format string starts the first argument.
+            0 if used > 0 => String::new(),
+            0 => unused_open.to_string(),
+            n if n < used => format!(
+                "{}{}, {}",
+                close_of(conversions[n - 1]),
+                between[n],
+                open_of(conversions[n])
+            ),
+            n if n == used => format!(
+                "{}{}{unused_open}",
+                close_of(conversions[n - 1]),
+                between[n]
+            ),
+            _ => format!("{unused_close}{unused_open}"),
+        };
+        edits.push((span(*comma).0, span(*comma).1, text));
+    }
+    // The end of the last argument and the text after it (with no conversion,
+    // the first edit wrote all the text).
+    let ending = match (conversions.last(), commas.len() > used) {
+        (_, true) => unused_close.to_string(),
+        (Some(c), false) => format!("{}{}", close_of(*c), between.last()?),
+        (None, false) => String::new(),
+    };
+    edits.push((span(close).0, span(close).1, format!("{ending}))")));
+    Some(edits)
 }
 
 /// The index of the `)` or `]` closing the `(` or `[` at `open`.
@@ -1056,7 +1249,7 @@ mod tests {
         );
         assert_eq!(
             rewrite("SELECT c.reloftype::pg_catalog.regtype::pg_catalog.text").as_deref(),
-            Some("SELECT floe_reg_text(c.reloftype, floe_format_type(c.reloftype, NULL))")
+            Some("SELECT CAST(floe_reg_text(c.reloftype, floe_format_type(c.reloftype, NULL)) AS text)")
         );
         assert_eq!(
             rewrite("SELECT c.reloftype::regtype, CAST(c.oid AS regclass), c.oid::oid").as_deref(),
@@ -1067,6 +1260,44 @@ mod tests {
                 .as_deref(),
             Some("SELECT floe_array_text(ARRAY(SELECT floe_regdictionary_name(m.mapdict)))")
         );
+    }
+
+    #[test]
+    fn format_becomes_concat() {
+        assert_eq!(
+            rewrite("SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM t").as_deref(),
+            Some(
+                "SELECT floe_format(concat('', quote_ident(CAST(( n.nspname) AS VARCHAR)), '.', \
+                 quote_ident(CAST(( c.relname) AS VARCHAR)))) FROM t"
+            )
+        );
+        assert_eq!(
+            rewrite("SELECT format('100%% %s=%L', k, v::regclass)").as_deref(),
+            Some(
+                "SELECT floe_format(concat('', '100% ', COALESCE(CAST(( k) AS VARCHAR), ''), '=', \
+                 COALESCE(quote_literal(CAST(( v::floe_regclass) AS VARCHAR)), 'NULL')))"
+            )
+        );
+        assert_eq!(
+            rewrite("SELECT format('x%%')").as_deref(),
+            Some("SELECT floe_format(concat('', 'x%'))")
+        );
+        assert_eq!(
+            rewrite("SELECT format('%%I', c.opcname)").as_deref(),
+            Some(
+                "SELECT floe_format(concat('', '%I', substr(CAST(( c.opcname) AS VARCHAR), 1, 0)))"
+            )
+        );
+        assert_eq!(
+            rewrite("SELECT format('%s!', a, b)").as_deref(),
+            Some(
+                "SELECT floe_format(concat('', COALESCE(CAST(( a) AS VARCHAR), ''), '!', \
+                 substr(CAST(( b) AS VARCHAR), 1, 0)))"
+            )
+        );
+        // Positions and too few arguments are left as written.
+        assert_eq!(rewrite("SELECT format('%1$s', a)"), None);
+        assert_eq!(rewrite("SELECT format('%s %s', a)"), None);
     }
 
     #[test]

@@ -1,15 +1,15 @@
 //! Catalog functions psql's `\d+`, `\dt+` and BI tools' metadata queries call,
 //! answered from the virtual schema: `col_description(table_oid, column_number)`
 //! and `obj_description(oid[, catalog])` from `pg_description` (lake table, view
-//! and column comments), `pg_table_size`, `pg_relation_size` and
+//! and column comments, and PostgreSQL's own on its built-in objects), `pg_table_size`, `pg_relation_size` and
 //! `pg_total_relation_size` from the data file sizes of each table's current
-//! snapshot. Each call becomes a scalar subquery; only the call's name and
+//! snapshot, `pg_database_size` and `pg_tablespace_size` from all of them. Each call becomes a scalar subquery; only the call's name and
 //! parentheses are replaced, so its arguments are rewritten like any other SQL
 //! (`'s.t'::regclass` inside still finds the table).
 
 use crate::sql_text::{Tok, Token};
 
-/// `pg_class`'s OID, the catalog comments on relations are filed under.
+/// `pg_class`'s OID, the catalog comments on relations and columns are filed under.
 const PG_CLASS_OID: u32 = 1259;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -18,6 +18,9 @@ enum Function {
     ObjectDescription,
     /// pg_table_size, pg_relation_size, pg_total_relation_size.
     RelationSize,
+    /// pg_database_size, pg_tablespace_size: every lake table's data (the
+    /// database's one tablespace holds it all).
+    DatabaseSize,
 }
 
 impl Function {
@@ -32,6 +35,7 @@ impl Function {
             "pg_table_size" | "pg_relation_size" | "pg_total_relation_size" => {
                 Function::RelationSize
             }
+            "pg_database_size" | "pg_tablespace_size" => Function::DatabaseSize,
             _ => return None,
         })
     }
@@ -40,7 +44,7 @@ impl Function {
         match self {
             Function::ColumnDescription => arguments == 2,
             Function::ObjectDescription => matches!(arguments, 1 | 2),
-            Function::RelationSize => arguments == 1,
+            Function::RelationSize | Function::DatabaseSize => arguments == 1,
         }
     }
 }
@@ -117,32 +121,59 @@ pub fn find_calls(tokens: &[Token]) -> Vec<CatalogCall> {
 }
 
 /// The edits that turn a call into a scalar subquery: the arguments become the
-/// row compared with (object, column number), (object, 'pg_class') for
-/// `obj_description(oid, catalog)` (comments on other catalogs' objects are not
-/// kept), or the relation's OID.
+/// row compared with (object, column number), (object, catalog name) for
+/// `obj_description(oid, catalog)`, or the object's OID.
 pub fn edits(call: &CatalogCall, relations: &CatalogRelations<'_>) -> [(usize, usize, String); 2] {
+    if call.function == Function::DatabaseSize {
+        return [
+            (
+                call.open.0,
+                call.open.1,
+                format!(
+                    "(SELECT CAST(COALESCE(sum(__floe_s.bytes), 0) AS BIGINT) FROM {} AS __floe_s \
+                     WHERE (",
+                    relations.sizes
+                ),
+            ),
+            (call.close.0, call.close.1, ") IS NOT NULL)".to_string()),
+        ];
+    }
     let query = match (call.function, call.arguments) {
         (Function::RelationSize, _) => format!(
             "(SELECT __floe_s.bytes FROM {} AS __floe_s WHERE (__floe_s.oid) = (",
             relations.sizes
         ),
-        (function, arguments) => {
-            let (subid, compared) = match (function, arguments) {
-                (Function::ColumnDescription, _) => ("", "__floe_d.objoid, __floe_d.objsubid"),
-                (_, 2) => ("__floe_d.objsubid = 0 AND ", "__floe_d.objoid, 'pg_class'"),
-                _ => ("__floe_d.objsubid = 0 AND ", "__floe_d.objoid"),
-            };
-            format!(
-                "(SELECT __floe_d.description FROM {} AS __floe_d \
-                 WHERE __floe_d.classoid = {PG_CLASS_OID} AND {subid}({compared}) = (",
-                relations.descriptions
-            )
-        }
+        (Function::ColumnDescription, _) => format!(
+            "(SELECT __floe_d.description FROM {} AS __floe_d \
+             WHERE __floe_d.classoid = {PG_CLASS_OID} AND (__floe_d.objoid, __floe_d.objsubid) = (",
+            relations.descriptions
+        ),
+        (_, 2) => format!(
+            "(SELECT __floe_d.description FROM {} AS __floe_d \
+             WHERE __floe_d.objsubid = 0 AND (__floe_d.objoid, {}) = (",
+            relations.descriptions,
+            catalog_name("__floe_d.classoid")
+        ),
+        _ => format!(
+            "(SELECT __floe_d.description FROM {} AS __floe_d \
+             WHERE __floe_d.objsubid = 0 AND (__floe_d.objoid) = (",
+            relations.descriptions
+        ),
     };
     [
         (call.open.0, call.open.1, query),
         (call.close.0, call.close.1, ") LIMIT 1)".to_string()),
     ]
+}
+
+/// The name of the catalog with OID `classoid` (`'pg_ts_config'`), among
+/// those whose objects have comments.
+fn catalog_name(classoid: &str) -> String {
+    let arms: Vec<String> = floe_catalog::pg15_rows::described_catalogs()
+        .iter()
+        .map(|(oid, name)| format!("WHEN {oid} THEN '{name}'"))
+        .collect();
+    format!("CASE {classoid} {} END", arms.join(" "))
 }
 
 #[cfg(test)]
@@ -170,9 +201,27 @@ mod tests {
                 .contains("(__floe_d.objoid, __floe_d.objsubid) = (a.attrelid, a.attnum) LIMIT 1)"),
             "{rewritten}"
         );
-        assert!(rewritten.contains("(__floe_d.objoid, 'pg_class') = (c.oid, 'pg_class') LIMIT 1)"));
+        assert!(
+            rewritten.contains("WHEN 1259 THEN 'pg_class'"),
+            "{rewritten}"
+        );
+        assert!(
+            rewritten.contains("END) = (c.oid, 'pg_class') LIMIT 1)"),
+            "{rewritten}"
+        );
         assert!(rewritten.contains("objsubid = 0 AND (__floe_d.objoid) = (c.oid) LIMIT 1)"));
         assert!(!rewritten.contains("pg_catalog.obj_description"));
+        let sql = "SELECT pg_size_pretty(pg_database_size(d.datname)) FROM d";
+        let calls = find_calls(&tokenize(sql));
+        let rewritten = floe_sql::apply(
+            sql,
+            calls.iter().flat_map(|c| edits(c, &relations)).collect(),
+        );
+        assert_eq!(
+            rewritten,
+            "SELECT pg_size_pretty((SELECT CAST(COALESCE(sum(__floe_s.bytes), 0) AS BIGINT) \
+             FROM S AS __floe_s WHERE (d.datname) IS NOT NULL)) FROM d"
+        );
         let sql = "SELECT pg_catalog.pg_size_pretty(pg_catalog.pg_table_size(c.oid))";
         let calls = find_calls(&tokenize(sql));
         let rewritten = floe_sql::apply(

@@ -174,11 +174,18 @@ impl LakeReader {
         // Lake references replaced without an alias: columns qualified with
         // their schema (`s.t.c`) then name the replacement's alias.
         let mut replaced: Vec<Vec<String>> = Vec::new();
+        // The system column `tableoid` is given to catalog relations only when
+        // read, so `SELECT *` keeps PostgreSQL's columns.
+        let reads_tableoid = tokens
+            .iter()
+            .any(|t| matches!(&t.tok, Tok::Word(w) if w.eq_ignore_ascii_case("tableoid")));
         for r in refs {
             if !r.has_alias && r.parts.len() > 1 {
                 replaced.push(r.parts.clone());
             }
-            if let Some(relation) = self.virtual_relation(&listing, &r, names, runtime)? {
+            if let Some(relation) =
+                self.virtual_relation(&listing, &r, names, runtime, reads_tableoid)?
+            {
                 let mut sql = relation;
                 if !r.has_alias {
                     sql.push_str(" AS ");
@@ -341,13 +348,14 @@ impl LakeReader {
     }
 
     /// The subquery standing for a `pg_catalog` or `information_schema`
-    /// relation, if `r` names one.
+    /// relation, if `r` names one (with `tableoid` when `with_tableoid`).
     fn virtual_relation(
         &self,
         listing: &Arc<Listing>,
         r: &TableRef,
         names: &NameContext<'_>,
         runtime: &tokio::runtime::Handle,
+        with_tableoid: bool,
     ) -> Result<Option<String>, PgError> {
         let parts: Vec<&str> = r.parts.iter().map(String::as_str).collect();
         let (schema, name) = match parts.as_slice() {
@@ -367,7 +375,10 @@ impl LakeReader {
             return Ok(None);
         }
         let vs = self.virtual_schema(listing, names.database, names.txn, runtime)?;
-        Ok(vs.relation(schema, name).map(str::to_string))
+        Ok(match with_tableoid {
+            true => vs.relation_with_tableoid(schema, name),
+            false => vs.relation(schema, name).map(str::to_string),
+        })
     }
 
     /// The virtual schema for this listing (rebuilt when the listing is).

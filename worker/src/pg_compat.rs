@@ -33,8 +33,6 @@ pub const SESSION_SETUP: &[&str] = &[
     // Lake tables have no sequences; every collation is the default one.
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_serial_sequence(rel, col) AS NULL::VARCHAR"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_collation_is_visible(coll) AS true"#,
-    r#"CREATE OR REPLACE TEMP MACRO floe_pg_encoding_to_char(enc) AS
-  CASE enc WHEN 6 THEN 'UTF8' WHEN 0 THEN 'SQL_ASCII' ELSE '' END"#,
     // Floe has no user-defined functions to describe.
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_function_result(func) AS NULL::VARCHAR"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_function_arguments(func) AS NULL::VARCHAR"#,
@@ -95,6 +93,19 @@ pub const SESSION_SETUP: &[&str] = &[
     r#"CREATE OR REPLACE TEMP MACRO floe_oid_of(x) AS x"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_reg_text(x, name) AS
   CASE WHEN x IS NULL THEN NULL WHEN x = 0 THEN '-' ELSE COALESCE(name, CAST(x AS VARCHAR)) END"#,
+    // Floe's databases are all UTF8 (server_encoding).
+    r#"CREATE OR REPLACE TEMP MACRO getdatabaseencoding() AS 'UTF8'"#,
+    // Floe has no extended statistics objects; PostgreSQL answers NULL for an
+    // OID naming none.
+    r#"CREATE OR REPLACE TEMP MACRO pg_statistics_obj_is_visible(stat_oid) AS NULL::BOOLEAN"#,
+    // The router writes format('%I', x) as floe_format(concat(…)).
+    r#"CREATE OR REPLACE TEMP MACRO floe_format(text) AS text"#,
+    // quote_literal: a string literal; backslashes make it an E'' literal.
+    r#"CREATE OR REPLACE TEMP MACRO quote_literal(x) AS
+  CASE WHEN x IS NULL THEN NULL
+  WHEN strpos(CAST(x AS VARCHAR), '\') > 0
+  THEN 'E''' || replace(replace(CAST(x AS VARCHAR), '\', '\\'), '''', '''''') || ''''
+  ELSE '''' || replace(CAST(x AS VARCHAR), '''', '''''') || '''' END"#,
     // btrim trims both ends (of spaces, or of the given characters).
     r#"CREATE OR REPLACE TEMP MACRO floe_btrim(s) AS trim(s), (s, chars) AS trim(s, chars)"#,
     // An array's text form as PostgreSQL writes it: {a,"b c",NULL}.
@@ -112,8 +123,9 @@ pub const SESSION_SETUP: &[&str] = &[
 /// Statements answering from PostgreSQL's built-in objects
 /// (`floe_catalog::pg15_rows`): the OID-alias types, `format_type` for every
 /// built-in type, `pg_get_userbyid` for the built-in roles, `ts_token_type`
-/// for the default text search parser, the key words. Too large to define in
-/// every session: run once on the database, which every session's
+/// for the default text search parser, the key words, and the tables of
+/// PostgreSQL's built-in catalog rows the virtual schema reads. Too large to
+/// define in every session: run once on the database, which every session's
 /// connection sees.
 pub fn database_setup() -> &'static [String] {
     static SETUP: OnceLock<Vec<String>> = OnceLock::new();
@@ -134,8 +146,37 @@ pub fn database_setup() -> &'static [String] {
                 dictionary_name_macro(),
                 regproc_oid_macro(),
             ])
+            .chain(encoding_macros())
+            .chain(floe_catalog::pg15_rows::builtin_tables_setup())
             .collect()
     })
+}
+
+/// `pg_encoding_to_char(n)` and `pg_char_to_encoding(name)`: PostgreSQL's
+/// character encodings by number and name ('' and -1 for none).
+fn encoding_macros() -> [String; 2] {
+    let encodings = floe_catalog::pg15_rows::named_objects("encoding");
+    let to_name: Vec<String> = encodings
+        .iter()
+        .map(|(n, name)| format!("WHEN {n} THEN {}", quote_literal(name)))
+        .collect();
+    let to_number: Vec<String> = encodings
+        .iter()
+        .map(|(n, name)| format!("WHEN {} THEN {n}", quote_literal(name)))
+        .collect();
+    [
+        format!(
+            "CREATE OR REPLACE MACRO floe_pg_encoding_to_char(enc) AS \
+             CASE WHEN enc IS NULL THEN NULL ELSE (CASE enc {} ELSE '' END) END",
+            to_name.join(" ")
+        ),
+        format!(
+            "CREATE OR REPLACE MACRO pg_char_to_encoding(name) AS \
+             CASE WHEN name IS NULL THEN NULL \
+             ELSE (CASE upper(replace(CAST(name AS VARCHAR), '-', '')) {} ELSE -1 END) END",
+            to_number.join(" ")
+        ),
+    ]
 }
 
 /// `floe_regproc_oid(name)`: the OID `'name'::regproc` gives for a built-in
@@ -378,10 +419,13 @@ mod tests {
              AND floe_format_type(1007, NULL) = 'integer[]' AND floe_format_type(1, NULL) = '???'",
             "SELECT 1 WHERE floe_regproc_oid('pg_catalog.array_in') = 750 \
              AND floe_regproc_oid('750') = 750",
+            "SELECT 1 WHERE floe_pg_encoding_to_char(6) = 'UTF8' AND pg_char_to_encoding('utf8') = 6 \
+             AND pg_char_to_encoding('LATIN1') = 8 AND pg_char_to_encoding('x') = -1",
             "SELECT 1 WHERE floe_pg_get_userbyid(6171) = 'pg_database_owner' \
              AND floe_pg_get_userbyid(99999) = 'unknown (OID=99999)'",
             "SELECT 1 WHERE (SELECT count(*) FROM ts_token_type(3722)) = 23 \
              AND (SELECT alias FROM ts_token_type('default') WHERE tokid = 1) = 'asciiword'",
+            r#"SELECT 1 WHERE quote_literal('it''s') = '''it''''s''' AND quote_literal('a\b') = 'E''a\\b''' AND quote_literal(NULL) IS NULL"#,
             "SELECT 1 WHERE quote_ident('a b') = '\"a b\"' AND quote_ident('ab') = 'ab' \
              AND quote_ident('select') = '\"select\"' AND quote_ident('Ab') = '\"Ab\"'",
             "SELECT 1 WHERE parse_ident('a.\"B\".c') = ['a', 'B', 'c'] \

@@ -375,6 +375,8 @@ const NAME_FUNCTIONS: &[&str] = &[
     "current_role",
     "user",
     "pg_encoding_to_char",
+    "getdatabaseencoding",
+    "pg_client_encoding",
 ];
 
 fn expr_type(e: &Expr, scope: &Scope<'_>) -> Ty {

@@ -1177,24 +1177,12 @@ impl Session {
             for (field, name) in fields.iter_mut().zip(names.into_iter().flatten()) {
                 field.name = name;
             }
-            // Catalog columns of type name, "char" and oid, and casts to name and
+            // Catalog columns of type name, "char" and oid, casts to name and
             // OID-alias types (`floe_name`, `floe_regclass`, as the router writes
-            // them), as PostgreSQL types them.
-            let catalog = tokens.iter().any(|t| {
-                matches!(&t.tok, Tok::Word(w) if {
-                    let w = w.to_ascii_lowercase();
-                    floe_catalog::virtual_schema::VirtualSchema::mentions(&w)
-                        || w.starts_with("floe_reg")
-                        || w == "floe_name"
-                })
-            });
-            let types = catalog
-                .then(|| {
-                    query
-                        .as_ref()
-                        .and_then(crate::pg_result_types::query_result_types)
-                })
-                .flatten()
+            // them) and functions returning name, as PostgreSQL types them.
+            let types = query
+                .as_ref()
+                .and_then(crate::pg_result_types::query_result_types)
                 .filter(|t| t.len() == width);
             for (field, pg_type) in fields.iter_mut().zip(types.into_iter().flatten()) {
                 if let Some(t) = pg_type {
