@@ -34,9 +34,22 @@ const SHAPES_TEXT: &str = include_str!("pg15_catalog.txt");
 /// `pg_stat_activity`; `pg_settings` comes from the engine for now.
 const ANSWERED_ELSEWHERE: &[&str] = &["pg_stat_activity", "pg_settings"];
 
-/// Every relation by the name the virtual schema uses (`pg_class`,
-/// `information_schema.columns`).
+/// Every relation the virtual schema shapes, by the name it uses (`pg_class`,
+/// `information_schema.columns`): all of PostgreSQL 15's but those answered
+/// elsewhere.
 pub fn relations() -> &'static HashMap<String, CatalogRelation> {
+    static SHAPED: OnceLock<HashMap<String, CatalogRelation>> = OnceLock::new();
+    SHAPED.get_or_init(|| {
+        all_relations()
+            .iter()
+            .filter(|(key, _)| !ANSWERED_ELSEWHERE.contains(&key.as_str()))
+            .map(|(k, r)| (k.clone(), r.clone()))
+            .collect()
+    })
+}
+
+/// All of PostgreSQL 15's catalog relations (what `pg_class` lists).
+pub fn all_relations() -> &'static HashMap<String, CatalogRelation> {
     static SHAPES: OnceLock<HashMap<String, CatalogRelation>> = OnceLock::new();
     SHAPES.get_or_init(|| {
         SHAPES_TEXT
@@ -52,9 +65,6 @@ pub fn relations() -> &'static HashMap<String, CatalogRelation> {
                     .strip_prefix("pg_catalog.")
                     .unwrap_or(qualified)
                     .to_string();
-                if ANSWERED_ELSEWHERE.contains(&key.as_str()) {
-                    return None;
-                }
                 let columns = columns
                     .split(',')
                     .filter_map(|c| {
@@ -220,6 +230,7 @@ mod tests {
             assert!(is_catalog_relation(name), "{name}");
         }
         assert!(!is_catalog_relation("pg_settings"));
+        assert!(all_relations().contains_key("pg_settings"));
     }
 
     #[test]

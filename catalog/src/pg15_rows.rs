@@ -175,6 +175,33 @@ pub fn described_catalogs() -> &'static [(u32, &'static str)] {
     })
 }
 
+/// How values of built-in type `type_oid` are stored (`typstorage`: `p`lain,
+/// `m`ain, e`x`tended), as a column of that type shows in `attstorage`.
+pub fn type_storage(type_oid: u32) -> Option<&'static str> {
+    static STORAGE: OnceLock<HashMap<u32, String>> = OnceLock::new();
+    STORAGE
+        .get_or_init(|| {
+            let columns = &crate::pg15_catalog::relations()["pg_type"].columns;
+            let at = |name: &str| columns.iter().position(|c| c.name == name).map(|i| i + 1);
+            let (Some(oid), Some(storage)) = (at("oid"), at("typstorage")) else {
+                return HashMap::new();
+            };
+            ROWS_TEXT
+                .lines()
+                .filter(|line| line.starts_with("[\"pg_type\", "))
+                .filter_map(|line| {
+                    let v: Vec<Value> = serde_json::from_str(line).ok()?;
+                    Some((
+                        u32::try_from(v.get(oid)?.as_u64()?).ok()?,
+                        v.get(storage)?.as_str()?.to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .get(&type_oid)
+        .map(String::as_str)
+}
+
 /// Whether `quote_ident` quotes `word` for being a key word (any but an
 /// unreserved one), as PostgreSQL 15's `pg_get_keywords()` lists them.
 pub fn is_quoted_keyword(word: &str) -> bool {
@@ -249,6 +276,9 @@ mod tests {
         assert_eq!(proc_names()[&3], "heap_tableam_handler");
         assert!(is_quoted_keyword("select") && is_quoted_keyword("int"));
         assert!(described_catalogs().contains(&(1259, "pg_class")));
+        assert_eq!(type_storage(1700), Some("m"));
+        assert_eq!(type_storage(25), Some("x"));
+        assert_eq!(type_storage(23), Some("p"));
         assert!(named_objects("encoding").contains(&(6, "UTF8".to_string())));
         assert!(described_catalogs().contains(&(3602, "pg_ts_config")));
         assert!(!is_quoted_keyword("abort") && !is_quoted_keyword("orders"));

@@ -213,18 +213,20 @@ impl VirtualSchema {
                 let oid = relation_oid(t.schema, t.table);
                 format!(
                     "({oid}, {}, {}, 0, 0, 10, {}, {oid}, 0, 0, -1, 0, 0, false, false, 'p', {}, {}, 0, \
-                     {}, false, false, false, false, true, 'd', false, 0, NULL, NULL)",
+                     {}, false, false, false, false, true, {}, false, 0, NULL, NULL)",
                     quote_literal(t.table),
                     nsp_oid(t.schema),
                     if t.kind == RelationKind::View { 0 } else { 2 },
                     if t.kind == RelationKind::View { "'v'" } else { "'r'" },
                     t.columns.as_struct().fields().len(),
                     t.kind == RelationKind::View,
+                    // Views have no replica identity.
+                    if t.kind == RelationKind::View { "'n'" } else { "'d'" },
                 )
             })
             .collect::<Vec<String>>();
         // The catalog's own relations, with PostgreSQL 15's OIDs.
-        let catalog_rows = pg15_catalog::relations().values().map(|r| {
+        let catalog_rows = pg15_catalog::all_relations().values().map(|r| {
             let view = r.relkind == "v";
             format!(
                 "({}, {}, {}, 0, 0, 10, {}, {}, 0, 0, -1, 0, 0, false, false, 'p', {}, {}, 0, \
@@ -277,8 +279,8 @@ impl VirtualSchema {
                     f.required,
                     if oid == 25 { 100 } else { 0 },
                     len > 0 && len <= 8,
-                    // Fixed-length types are stored plain, the others extended.
-                    if len > 0 { "'p'" } else { "'x'" },
+                    // As the type is stored (numeric in main, text extended, …).
+                    quote_literal(pg15_rows::type_storage(oid).unwrap_or(if len > 0 { "p" } else { "x" })),
                 ));
                 let (precision, scale) = match oid {
                     1700 if typmod > 4 => (
@@ -576,11 +578,12 @@ fn relation_key(schema: Option<&str>, name: &str) -> Option<String> {
 /// Tables and views in the worker's own DuckDB catalog (temporary tables, and
 /// tables created outside the lake) are listed too, in schema `public`; the
 /// engine's own catalog views are not, nor the session tables holding open
-/// cursors' rows (temporary `floe_cursor_n`).
+/// cursors' rows (temporary `floe_cursor_n`), nor the tables of PostgreSQL's
+/// built-in rows (`pg15_rows::BUILTIN_DATABASE`).
 const LOCAL_CLASSES: &str = "SELECT oid::UINTEGER, relname, 2200::UINTEGER, 0, 0, 10, 2, oid::UINTEGER, 0, 0, -1, 0, 0, \
      false, false, 'p', relkind, relnatts, 0, false, false, false, false, false, true, 'd', false, 0, NULL, NULL \
      FROM pg_catalog.pg_class WHERE relkind IN ('r', 'v') AND oid IN \
-     (SELECT table_oid FROM duckdb_tables() WHERE NOT internal \
+     (SELECT table_oid FROM duckdb_tables() WHERE NOT internal AND database_name <> 'floe_pg15' \
       AND NOT (temporary AND starts_with(table_name, 'floe_cursor_')) \
       UNION ALL SELECT view_oid FROM duckdb_views() WHERE NOT internal)";
 
@@ -628,7 +631,7 @@ fn local_columns(database: &str) -> String {
          THEN 'public' ELSE schema_name END, table_name, column_name, column_index, column_default, \
          CASE WHEN is_nullable THEN 'YES' ELSE 'NO' END, {data_type}, NULL, NULL, numeric_precision, \
          numeric_precision_radix, numeric_scale, NULL, {db}, 'pg_catalog', {udt}, 'NO', 'NEVER', 'YES' \
-         FROM duckdb_columns() WHERE NOT internal \
+         FROM duckdb_columns() WHERE NOT internal AND database_name <> 'floe_pg15' \
          AND schema_name NOT IN ('pg_catalog', 'information_schema') \
          AND NOT (database_name = 'temp' AND starts_with(table_name, 'floe_cursor_'))",
         db = quote_literal(database),
@@ -643,7 +646,7 @@ const LOCAL_TABLES: &str = "SELECT CASE schemaname WHEN 'main' THEN 'public' ELS
      tablename, 'postgres', NULL, false, false, false, false FROM pg_catalog.pg_tables \
      WHERE schemaname NOT IN ('pg_catalog', 'information_schema') \
      AND (schemaname, tablename) IN (SELECT (schema_name, table_name) FROM duckdb_tables() \
-     WHERE NOT internal AND NOT (temporary AND starts_with(table_name, 'floe_cursor_')))";
+     WHERE NOT internal AND database_name <> 'floe_pg15' AND NOT (temporary AND starts_with(table_name, 'floe_cursor_')))";
 
 /// The session's own views, owned by [`BOOTSTRAP_ROLE`].
 const LOCAL_VIEWS: &str = "SELECT CASE schemaname WHEN 'main' THEN 'public' ELSE schemaname END, \
@@ -729,6 +732,10 @@ mod tests {
     fn local_objects_have_the_bootstrap_owner() {
         for sql in [LOCAL_TABLES, LOCAL_VIEWS] {
             assert!(sql.contains(&format!("'{BOOTSTRAP_ROLE}'")), "{sql}");
+        }
+        let builtin = format!("database_name <> '{}'", pg15_rows::BUILTIN_DATABASE);
+        for sql in [LOCAL_CLASSES, LOCAL_TABLES, &local_columns("floe")] {
+            assert!(sql.contains(&builtin), "{sql}");
         }
     }
 

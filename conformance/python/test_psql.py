@@ -45,7 +45,7 @@ def test_gdesc(server):
     assert r.returncode == 0, r.stderr
     lines = [l.strip() for l in r.stdout.splitlines()]
     assert any(l.startswith("a") and "integer" in l for l in lines), r.stdout
-    assert any(l.startswith("b") and "text" in l for l in lines), r.stdout
+    assert any(l.startswith("b") and "character varying" in l for l in lines), r.stdout
     assert any(l.startswith("c") and "numeric(10,2)" in l for l in lines), r.stdout
     assert any(l.startswith("d") and "timestamp with time zone" in l for l in lines), r.stdout
 

@@ -138,6 +138,8 @@ pub fn database_setup() -> &'static [String] {
             .chain([
                 // `x::name`, as the router writes it.
                 "CREATE TYPE IF NOT EXISTS floe_name AS VARCHAR".to_string(),
+                // jsonb values are JSON to the engine (sent as json).
+                "CREATE TYPE IF NOT EXISTS jsonb AS JSON".to_string(),
                 format_type_macro(),
                 userbyid_macro(),
                 token_type_macro(),
@@ -417,6 +419,7 @@ mod tests {
             "SELECT 1 WHERE floe_format_type(1043, 14) = 'character varying(10)' \
              AND floe_format_type(1231, 655366) = 'numeric(10,2)[]' \
              AND floe_format_type(1007, NULL) = 'integer[]' AND floe_format_type(1, NULL) = '???'",
+            "SELECT 1 WHERE CAST('{\"a\": 1}' AS jsonb)->>'a' = '1'",
             "SELECT 1 WHERE floe_regproc_oid('pg_catalog.array_in') = 750 \
              AND floe_regproc_oid('750') = 750",
             "SELECT 1 WHERE floe_pg_encoding_to_char(6) = 'UTF8' AND pg_char_to_encoding('utf8') = 6 \

@@ -119,7 +119,10 @@ fn figure_name(e: &Expr) -> Option<(String, Strength)> {
             _ => Some(("case".into(), Strength::Weak)),
         },
         Expr::Exists { .. } => strong("exists"),
-        Expr::Array(_) => strong("array"),
+        // ARRAY[…] is named `array`; a bracket list is how the router writes
+        // an array literal ('{1,2}'), which has no name of its own.
+        Expr::Array(a) if a.named => strong("array"),
+        Expr::Array(_) => None,
         Expr::Subquery(q) => query_column_names(q)
             .and_then(|n| n.into_iter().next())
             .map(|n| (n, Strength::Strong)),
@@ -169,6 +172,8 @@ fn last_part(name: &ObjectName) -> String {
 /// The name PostgreSQL gives a cast to `t` (the type's internal name).
 fn type_name(t: &DataType) -> String {
     let text = t.to_string().to_lowercase();
+    // A cast to an array type is named after the element type.
+    let text = text.trim_end_matches("[]").to_string();
     let base = text.split('(').next().unwrap_or("").trim();
     let name = match base {
         "int" | "integer" | "int4" => "int4",

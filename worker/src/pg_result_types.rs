@@ -177,6 +177,16 @@ fn merge(a: Ty, b: Ty) -> Ty {
     }
 }
 
+/// The element type of catalog array type `t`.
+fn element_of(t: Ty) -> Ty {
+    match t {
+        Ty::Known(oid::NAME_ARRAY) => Ty::Known(oid::NAME),
+        Ty::Known(oid::CHAR_ARRAY) => Ty::Known(oid::CHAR),
+        Ty::Known(oid::OID_ARRAY) => Ty::Known(oid::OID),
+        _ => Ty::Other,
+    }
+}
+
 /// The array type of elements of type `t`, where it is one the engine does
 /// not report.
 fn array_of(t: Ty) -> Ty {
@@ -341,9 +351,10 @@ fn cast_type(t: &DataType) -> Ty {
     let base = text.rsplit('.').next().unwrap_or("").trim_matches('"');
     // The router writes casts to OID-alias types as casts to `floe_<type>`.
     let base = base.strip_prefix("floe_").unwrap_or(base);
-    match base {
+    match base.split('(').next().unwrap_or(base).trim() {
         "name" => Ty::Known(oid::NAME),
         "char" if text.contains('"') => Ty::Known(oid::CHAR),
+        "varchar" | "character varying" => Ty::Known(oid::VARCHAR),
         other => cast_type_name(other),
     }
 }
@@ -435,6 +446,16 @@ fn expr_type(e: &Expr, scope: &Scope<'_>) -> Ty {
                     }
                     _ => Ty::Other,
                 },
+                ("current_schemas", _) => Ty::Known(oid::NAME_ARRAY),
+                // unnest of a catalog array: its elements' type.
+                ("unnest", FunctionArguments::List(list)) if list.args.len() == 1 => {
+                    match list.args.first() {
+                        Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(e))) => {
+                            element_of(expr_type(e, scope))
+                        }
+                        _ => Ty::Other,
+                    }
+                }
                 ("coalesce" | "nullif" | "greatest" | "least", _) => {
                     let FunctionArguments::List(list) = &f.args else {
                         return Ty::Other;
@@ -502,6 +523,12 @@ mod tests {
         assert_eq!(
             types("SELECT CASE t.typtype WHEN 'd' THEN t.typbasetype ELSE 0 END FROM pg_type t"),
             vec![Some(oid::OID)]
+        );
+        assert_eq!(
+            types(
+                "SELECT unnest(floe_current_schemas(true)), NULL::varchar, CAST(1 AS character varying(3))"
+            ),
+            vec![Some(oid::NAME), Some(oid::VARCHAR), Some(oid::VARCHAR)]
         );
     }
 

@@ -42,7 +42,7 @@ impl RegNames {
             dictionaries: pg15_rows::named_objects("pg_ts_dict"),
             ..RegNames::default()
         };
-        for r in pg15_catalog::relations().values() {
+        for r in pg15_catalog::all_relations().values() {
             // pg_catalog is always searched; information_schema only when on the path.
             let visible = r.schema == "pg_catalog" || path.iter().any(|s| s == r.schema);
             names

@@ -2410,14 +2410,14 @@ fn is_create_table_as(tokens: &[Token]) -> bool {
 }
 
 /// The type a result column is announced with when it reads a catalog column
-/// of type `catalog` and the engine typed it `engine`: `name` and `"char"`
-/// for the engine's text, `oid` and the OID-alias types whose values print
+/// of type `catalog` and the engine typed it `engine`: `name`, `"char"` and
+/// `varchar` for the engine's text, `oid` and the OID-alias types whose values print
 /// as names (`regclass`, …) for its UINTEGER (which reads as int8), and the
 /// catalog's arrays of those and vectors for the engine's lists;
 /// otherwise the engine's type stands.
 fn catalog_type(engine: u32, catalog: u32) -> u32 {
     match (engine, catalog) {
-        (oid::TEXT, oid::NAME | oid::CHAR)
+        (oid::TEXT, oid::NAME | oid::CHAR | oid::VARCHAR)
         | (oid::INT8, oid::OID)
         | (oid::TEXT_ARRAY, oid::NAME_ARRAY | oid::CHAR_ARRAY | oid::ACLITEM_ARRAY)
         | (oid::INT2_ARRAY, oid::INT2VECTOR)
