@@ -119,13 +119,16 @@ SAME_AS_POSTGRES = [
 ]
 
 
-def answer(dsn, sql):
+def answer(dsn, sql, typed=False):
+    """What a client sees: column names (with their types when `typed`) and
+    rows, or the error's SQLSTATE."""
     with psycopg.connect(dsn, autocommit=True) as c:
         try:
             cur = c.execute(sql)
         except psycopg.Error as e:
             return ("error", e.sqlstate)
-        return ([d.name for d in cur.description], cur.fetchall())
+        columns = [(d.name, d.type_code) if typed else d.name for d in cur.description]
+        return (columns, cur.fetchall())
 
 
 @pytest.mark.parametrize("sql", SAME_AS_POSTGRES)
@@ -166,18 +169,9 @@ TYPED_SAME_AS_POSTGRES = [
 ]
 
 
-def typed_answer(dsn, sql):
-    with psycopg.connect(dsn, autocommit=True) as c:
-        try:
-            cur = c.execute(sql)
-        except psycopg.Error as e:
-            return ("error", e.sqlstate)
-        return ([(d.name, d.type_code) for d in cur.description], cur.fetchall())
-
-
 @pytest.mark.parametrize("sql", TYPED_SAME_AS_POSTGRES)
 def test_catalog_answers_as_postgres_with_types(postgres, server, both, sql):
-    assert typed_answer(server.dsn(), sql) == typed_answer(postgres.dsn(), sql)
+    assert answer(server.dsn(), sql, typed=True) == answer(postgres.dsn(), sql, typed=True)
 
 
 def test_asyncpg_reads_catalog_arrays_and_oid_aliases(postgres, server, both):

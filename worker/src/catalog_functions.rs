@@ -211,25 +211,20 @@ mod tests {
         );
         assert!(rewritten.contains("objsubid = 0 AND (__floe_d.objoid) = (c.oid) LIMIT 1)"));
         assert!(!rewritten.contains("pg_catalog.obj_description"));
-        let sql = "SELECT pg_size_pretty(pg_database_size(d.datname)) FROM d";
-        let calls = find_calls(&tokenize(sql));
-        let rewritten = floe_sql::apply(
-            sql,
-            calls.iter().flat_map(|c| edits(c, &relations)).collect(),
-        );
+        let rewrite = |sql: &str| {
+            let calls = find_calls(&tokenize(sql));
+            floe_sql::apply(
+                sql,
+                calls.iter().flat_map(|c| edits(c, &relations)).collect(),
+            )
+        };
         assert_eq!(
-            rewritten,
+            rewrite("SELECT pg_size_pretty(pg_database_size(d.datname)) FROM d"),
             "SELECT pg_size_pretty((SELECT CAST(COALESCE(sum(__floe_s.bytes), 0) AS BIGINT) \
              FROM S AS __floe_s WHERE (d.datname) IS NOT NULL)) FROM d"
         );
-        let sql = "SELECT pg_catalog.pg_size_pretty(pg_catalog.pg_table_size(c.oid))";
-        let calls = find_calls(&tokenize(sql));
-        let rewritten = floe_sql::apply(
-            sql,
-            calls.iter().flat_map(|c| edits(c, &relations)).collect(),
-        );
         assert_eq!(
-            rewritten,
+            rewrite("SELECT pg_catalog.pg_size_pretty(pg_catalog.pg_table_size(c.oid))"),
             "SELECT pg_catalog.pg_size_pretty((SELECT __floe_s.bytes FROM S AS __floe_s \
              WHERE (__floe_s.oid) = (c.oid) LIMIT 1))"
         );

@@ -158,20 +158,12 @@ pub fn database_setup() -> &'static [String] {
 /// character encodings by number and name ('' and -1 for none).
 fn encoding_macros() -> [String; 2] {
     let encodings = floe_catalog::pg15_rows::named_objects("encoding");
-    let to_name: Vec<String> = encodings
-        .iter()
-        .map(|(n, name)| format!("WHEN {n} THEN {}", quote_literal(name)))
-        .collect();
     let to_number: Vec<String> = encodings
         .iter()
         .map(|(n, name)| format!("WHEN {} THEN {n}", quote_literal(name)))
         .collect();
     [
-        format!(
-            "CREATE OR REPLACE MACRO floe_pg_encoding_to_char(enc) AS \
-             CASE WHEN enc IS NULL THEN NULL ELSE (CASE enc {} ELSE '' END) END",
-            to_name.join(" ")
-        ),
+        name_by_oid_macro("floe_pg_encoding_to_char", &encodings, "''"),
         format!(
             "CREATE OR REPLACE MACRO pg_char_to_encoding(name) AS \
              CASE WHEN name IS NULL THEN NULL \
@@ -205,13 +197,23 @@ fn regproc_oid_macro() -> String {
 /// `floe_regdictionary_name(d)`: a text search dictionary's name, as
 /// `d::regdictionary` prints it (the router writes casts of columns so).
 fn dictionary_name_macro() -> String {
-    let arms: Vec<String> = floe_catalog::pg15_rows::named_objects("pg_ts_dict")
+    name_by_oid_macro(
+        "floe_regdictionary_name",
+        &floe_catalog::pg15_rows::named_objects("pg_ts_dict"),
+        "CAST(oid AS VARCHAR)",
+    )
+}
+
+/// A macro `name(oid)` answering each of `objects`' names, NULL for NULL and
+/// `otherwise` for any other OID.
+fn name_by_oid_macro(name: &str, objects: &[(u32, String)], otherwise: &str) -> String {
+    let arms: Vec<String> = objects
         .iter()
         .map(|(oid, name)| format!("WHEN {oid} THEN {}", quote_literal(name)))
         .collect();
     format!(
-        "CREATE OR REPLACE MACRO floe_regdictionary_name(d) AS \
-         CASE WHEN d IS NULL THEN NULL ELSE (CASE d::BIGINT {} ELSE d::VARCHAR END) END",
+        "CREATE OR REPLACE MACRO {name}(oid) AS \
+         CASE WHEN oid IS NULL THEN NULL ELSE (CASE CAST(oid AS BIGINT) {} ELSE {otherwise} END) END",
         arms.join(" ")
     )
 }
@@ -300,15 +302,10 @@ fn format_type_macro() -> String {
 /// `pg_get_userbyid(role)`: a built-in role's name; PostgreSQL's answer for
 /// any other OID.
 fn userbyid_macro() -> String {
-    let arms: Vec<String> = floe_catalog::pg15_rows::roles()
-        .iter()
-        .map(|(oid, name)| format!("WHEN {oid} THEN {}", quote_literal(name)))
-        .collect();
-    format!(
-        "CREATE OR REPLACE MACRO floe_pg_get_userbyid(role_oid) AS \
-         CASE WHEN role_oid IS NULL THEN NULL ELSE (CASE role_oid::BIGINT {} \
-         ELSE 'unknown (OID=' || role_oid::VARCHAR || ')' END) END",
-        arms.join(" ")
+    name_by_oid_macro(
+        "floe_pg_get_userbyid",
+        floe_catalog::pg15_rows::roles(),
+        "'unknown (OID=' || CAST(oid AS VARCHAR) || ')'",
     )
 }
 
