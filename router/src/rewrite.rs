@@ -18,6 +18,7 @@
 //! | `col::regclass::text` (regtype, regnamespace, regrole) | `floe_reg_text(col, <the name>)` |
 //! | `col::regdictionary` | `floe_regdictionary_name(col)`: the dictionary's name |
 //! | `format('%I.%s', a, b)` (conversions in order) | `floe_format(concat(quote_ident(…a…), '.', …b…))` |
+//! | `col \|\| ARRAY(…)` | `list_concat(col, ARRAY(…))` (a NULL array counts as empty) |
 //! | `ARRAY(…)::text`, `ARRAY[…]::text` | `floe_array_text(ARRAY(…))`: the `{a,b}` text form |
 //! | `::pg_catalog.text` (any type) | `::text` |
 //! | `[pg_catalog.]format_type(`, `pg_get_userbyid(`, `pg_size_pretty(`, … | Floe's session macros (`FLOE_FUNCTIONS`) |
@@ -65,6 +66,7 @@ pub fn mentions(sql: &str) -> bool {
         "is_visible",
         "viewdef",
         "generate_series",
+        "array",
     ]
     .iter()
     .any(|p| lower.contains(p))
@@ -300,6 +302,16 @@ pub fn rewrite(sql: &str) -> Option<String> {
                 {
                     edits.push((span(k).0, span(k).0, "floe_array_text(".into()));
                     edits.push((span(close + 1).0, span(t).1, ")".into()));
+                } else if let (Some(Token::StringConcat), Some(start)) = (
+                    k.checked_sub(1).and_then(tok),
+                    k.checked_sub(1)
+                        .and_then(|c| column_reference_start(&toks, c)),
+                ) {
+                    // col || ARRAY(…): array concatenation, where a NULL array
+                    // counts as empty (psql's `c.reloptions || array(…)`).
+                    edits.push((span(start).0, span(start).0, "list_concat(".into()));
+                    edits.push((span(k - 1).0, span(k - 1).1, ",".into()));
+                    edits.push((span(close).1, span(close).1, ")".into()));
                 }
             }
         }
@@ -1124,6 +1136,14 @@ mod tests {
             rewrite("SELECT ARRAY(SELECT m.mapdict::pg_catalog.regdictionary)::pg_catalog.text")
                 .as_deref(),
             Some("SELECT floe_array_text(ARRAY(SELECT floe_regdictionary_name(m.mapdict)))")
+        );
+    }
+
+    #[test]
+    fn array_concatenation_counts_null_as_empty() {
+        assert_eq!(
+            rewrite("SELECT c.reloptions || array(select 'toast.' || x from t) FROM c").as_deref(),
+            Some("SELECT list_concat(c.reloptions , array(select 'toast.' || x from t)) FROM c")
         );
     }
 
