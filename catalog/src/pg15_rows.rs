@@ -24,7 +24,8 @@ struct Builtin {
     rows: HashMap<String, Vec<String>>,
     format_types: HashMap<u32, String>,
     procs: HashMap<u32, String>,
-    roles: Vec<(u32, String)>,
+    /// (OID, name) of each relation's rows whose first two columns are those.
+    named: HashMap<String, Vec<(u32, String)>>,
 }
 
 fn builtin() -> &'static Builtin {
@@ -34,7 +35,7 @@ fn builtin() -> &'static Builtin {
             rows: HashMap::new(),
             format_types: HashMap::new(),
             procs: HashMap::new(),
-            roles: Vec::new(),
+            named: HashMap::new(),
         };
         for line in ROWS_TEXT.lines() {
             let Ok(Value::Array(values)) = serde_json::from_str::<Value>(line) else {
@@ -56,8 +57,11 @@ fn builtin() -> &'static Builtin {
                     b.procs.insert(oid, name);
                 }
                 (relation, oid, text) => {
-                    if let ("pg_authid", Some(oid), Some(name)) = (relation, oid, text) {
-                        b.roles.push((oid, name));
+                    if let (Some(oid), Some(name)) = (oid, text) {
+                        b.named
+                            .entry(relation.to_string())
+                            .or_default()
+                            .push((oid, name));
                     }
                     let literals: Vec<String> = values.iter().map(literal).collect();
                     b.rows
@@ -115,23 +119,13 @@ pub fn rows() -> &'static HashMap<String, Vec<String>> {
 /// The built-in roles by OID (`pg_database_owner`, `pg_monitor`, …, and the
 /// bootstrap superuser).
 pub fn roles() -> &'static [(u32, String)] {
-    &builtin().roles
+    named_objects("pg_authid")
 }
 
 /// (OID, name) of the built-in rows of `relation` whose first two columns
-/// are those (`pg_ts_dict`, `pg_ts_config`, `pg_authid`, …).
-pub fn named_objects(relation: &str) -> Vec<(u32, String)> {
-    ROWS_TEXT
-        .lines()
-        .filter(|line| line.starts_with(&format!("[\"{relation}\", ")))
-        .filter_map(|line| {
-            let v: Vec<Value> = serde_json::from_str(line).ok()?;
-            Some((
-                u32::try_from(v.get(1)?.as_u64()?).ok()?,
-                v.get(2)?.as_str()?.to_string(),
-            ))
-        })
-        .collect()
+/// are those (`pg_ts_dict`, `pg_ts_config`, `pg_authid`, `encoding`, …).
+pub fn named_objects(relation: &str) -> &'static [(u32, String)] {
+    builtin().named.get(relation).map_or(&[], Vec::as_slice)
 }
 
 /// How `format_type(oid, NULL)` writes each built-in type (`integer`,

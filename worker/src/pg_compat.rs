@@ -163,7 +163,7 @@ fn encoding_macros() -> [String; 2] {
         .map(|(n, name)| format!("WHEN {} THEN {n}", quote_literal(name)))
         .collect();
     [
-        name_by_oid_macro("floe_pg_encoding_to_char", &encodings, "''"),
+        name_by_oid_macro("floe_pg_encoding_to_char", encodings, "''"),
         format!(
             "CREATE OR REPLACE MACRO pg_char_to_encoding(name) AS \
              CASE WHEN name IS NULL THEN NULL \
@@ -199,7 +199,7 @@ fn regproc_oid_macro() -> String {
 fn dictionary_name_macro() -> String {
     name_by_oid_macro(
         "floe_regdictionary_name",
-        &floe_catalog::pg15_rows::named_objects("pg_ts_dict"),
+        floe_catalog::pg15_rows::named_objects("pg_ts_dict"),
         "CAST(oid AS VARCHAR)",
     )
 }

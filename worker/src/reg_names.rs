@@ -22,8 +22,8 @@ use crate::types::oid;
 pub struct RegNames {
     classes: HashMap<u32, String>,
     namespaces: HashMap<u32, String>,
-    configs: Vec<(u32, String)>,
-    dictionaries: Vec<(u32, String)>,
+    configs: &'static [(u32, String)],
+    dictionaries: &'static [(u32, String)],
 }
 
 fn named(objects: &[(u32, String)], value: u32) -> Option<String> {
@@ -94,12 +94,9 @@ impl RegNames {
             oid::REGNAMESPACE => self.namespaces.get(&value).cloned(),
             oid::REGTYPE => pg15_rows::format_types().get(&value).cloned(),
             oid::REGPROC => pg15_rows::proc_names().get(&value).cloned(),
-            oid::REGROLE => pg15_rows::roles()
-                .iter()
-                .find(|(o, _)| *o == value)
-                .map(|(_, n)| quote_ident(n)),
-            oid::REGCONFIG => named(&self.configs, value),
-            oid::REGDICTIONARY => named(&self.dictionaries, value),
+            oid::REGROLE => named(pg15_rows::roles(), value),
+            oid::REGCONFIG => named(self.configs, value),
+            oid::REGDICTIONARY => named(self.dictionaries, value),
             _ => None,
         }
     }
