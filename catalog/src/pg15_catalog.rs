@@ -31,8 +31,8 @@ pub struct CatalogRelation {
 const SHAPES_TEXT: &str = include_str!("pg15_catalog.txt");
 
 /// Relations Floe answers elsewhere, left out of the shapes: the router serves
-/// `pg_stat_activity`; `pg_settings` comes from the engine for now.
-const ANSWERED_ELSEWHERE: &[&str] = &["pg_stat_activity", "pg_settings"];
+/// `pg_stat_activity`.
+const ANSWERED_ELSEWHERE: &[&str] = &["pg_stat_activity"];
 
 /// Every relation the virtual schema shapes, by the name it uses (`pg_class`,
 /// `information_schema.columns`): all of PostgreSQL 15's but those answered
@@ -174,23 +174,6 @@ pub fn shaped(columns: &[CatalogColumn], known: Option<(&[String], &str)>) -> St
     }
 }
 
-/// `columns` filled from `rows` (VALUES tuples of SQL literals, one value per
-/// column in order), every column cast to the type PostgreSQL gives it.
-pub fn shaped_values(columns: &[CatalogColumn], rows: &[String]) -> String {
-    let names: Vec<String> = columns.iter().map(|c| quote(c.name)).collect();
-    let select: Vec<String> = columns
-        .iter()
-        .zip(&names)
-        .map(|(c, name)| format!("CAST({name} AS {}) AS {name}", duck_type(c.pg_type)))
-        .collect();
-    format!(
-        "(SELECT {} FROM (VALUES {}) AS floe_builtin({}))",
-        select.join(", "),
-        rows.join(", "),
-        names.join(", ")
-    )
-}
-
 fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
@@ -229,7 +212,7 @@ mod tests {
         ] {
             assert!(is_catalog_relation(name), "{name}");
         }
-        assert!(!is_catalog_relation("pg_settings"));
+        assert!(!is_catalog_relation("pg_stat_activity"));
         assert!(all_relations().contains_key("pg_settings"));
     }
 

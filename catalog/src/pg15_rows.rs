@@ -22,10 +22,14 @@ pub const BOOTSTRAP_ROLE: &str = "postgres";
 /// Everything `pg15_rows.jsonl` holds, parsed once.
 struct Builtin {
     rows: HashMap<String, Vec<String>>,
+    /// Each relation's rows as JSON arrays of their values, for loading.
+    json_rows: HashMap<String, Vec<String>>,
     format_types: HashMap<u32, String>,
     procs: HashMap<u32, String>,
     /// (OID, name) of each relation's rows whose first two columns are those.
     named: HashMap<String, Vec<(u32, String)>>,
+    /// The catalog tables that have indexes (`pg_index.indrelid`).
+    indexed: std::collections::HashSet<u32>,
 }
 
 fn builtin() -> &'static Builtin {
@@ -33,9 +37,11 @@ fn builtin() -> &'static Builtin {
     BUILTIN.get_or_init(|| {
         let mut b = Builtin {
             rows: HashMap::new(),
+            json_rows: HashMap::new(),
             format_types: HashMap::new(),
             procs: HashMap::new(),
             named: HashMap::new(),
+            indexed: Default::default(),
         };
         for line in ROWS_TEXT.lines() {
             let Ok(Value::Array(values)) = serde_json::from_str::<Value>(line) else {
@@ -53,16 +59,21 @@ fn builtin() -> &'static Builtin {
                 ("format_type", Some(oid), Some(name)) => {
                     b.format_types.insert(oid, name);
                 }
-                ("regproc", Some(oid), Some(name)) => {
-                    b.procs.insert(oid, name);
-                }
                 (relation, oid, text) => {
+                    if relation == "pg_index" {
+                        let table = values.get(1).and_then(Value::as_u64);
+                        b.indexed.extend(table.and_then(|t| u32::try_from(t).ok()));
+                    }
                     if let (Some(oid), Some(name)) = (oid, text) {
                         b.named
                             .entry(relation.to_string())
                             .or_default()
                             .push((oid, name));
                     }
+                    b.json_rows
+                        .entry(relation.to_string())
+                        .or_default()
+                        .push(Value::Array(values.to_vec()).to_string());
                     let literals: Vec<String> = values.iter().map(literal).collect();
                     b.rows
                         .entry(relation.to_string())
@@ -71,6 +82,24 @@ fn builtin() -> &'static Builtin {
                 }
             }
         }
+        // A function's name prints schema-qualified when the name alone
+        // would find more than one (regprocout).
+        let procs = b.named.get("pg_proc").map_or(&[][..], Vec::as_slice);
+        let mut count: HashMap<&str, usize> = HashMap::new();
+        for (_, name) in procs {
+            *count.entry(name.as_str()).or_default() += 1;
+        }
+        b.procs = procs
+            .iter()
+            .map(|(oid, name)| {
+                let text = if count[name.as_str()] > 1 {
+                    format!("pg_catalog.{}", quote_ident_as_postgres(name))
+                } else {
+                    quote_ident_as_postgres(name)
+                };
+                (*oid, text)
+            })
+            .collect();
         b
     })
 }
@@ -90,15 +119,83 @@ pub fn builtin_tables_setup() -> Vec<String> {
     let mut names: Vec<&String> = rows().keys().collect();
     names.sort();
     for name in names {
-        let Some(relation) = shapes.get(name.as_str()) else {
-            continue;
-        };
+        let columns: Vec<(String, String)> =
+            if let Some((_, columns)) = DEFINITION_TABLES.iter().find(|t| t.0 == name.as_str()) {
+                columns
+                    .split(',')
+                    .filter_map(|c| c.trim().split_once(' '))
+                    .map(|(n, t)| (n.to_string(), t.to_string()))
+                    .collect()
+            } else if let Some(relation) = shapes.get(name.as_str()) {
+                relation
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        (
+                            crate::types::quote_ident(c.name),
+                            crate::pg15_catalog::duck_type(c.pg_type),
+                        )
+                    })
+                    .collect()
+            } else {
+                continue;
+            };
         out.push(format!(
-            "CREATE OR REPLACE TABLE {BUILTIN_DATABASE}.main.{name} AS SELECT * FROM {}",
-            crate::pg15_catalog::shaped_values(&relation.columns, &rows()[name])
+            "CREATE OR REPLACE TABLE {BUILTIN_DATABASE}.main.{name} AS {}",
+            select_json_rows(&columns, &builtin().json_rows[name])
         ));
     }
     out
+}
+
+/// A SELECT of `rows` (JSON arrays of values) as typed `columns` (name, DuckDB
+/// type). The rows travel as one string literal that the engine splits and
+/// reads as JSON: binding thousands of VALUES rows of constants would take
+/// seconds at every engine's start.
+fn select_json_rows(columns: &[(String, String)], rows: &[String]) -> String {
+    let casts: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, (name, duck_type))| {
+            // Lists keep their JSON form for the cast; scalars are read as text.
+            let extract = if duck_type.ends_with("[]") {
+                "json_extract"
+            } else {
+                "json_extract_string"
+            };
+            format!("CAST({extract}(floe_row, '$[{i}]') AS {duck_type}) AS {name}")
+        })
+        .collect();
+    format!(
+        "SELECT {} FROM (SELECT CAST(unnest(string_split({}, chr(10))) AS JSON) AS floe_row)",
+        casts.join(", "),
+        quote_literal(&rows.join("\n"))
+    )
+}
+
+/// The definitions PostgreSQL deparses for built-in objects, as tables of
+/// [`BUILTIN_DATABASE`] named as their rows in `pg15_rows.jsonl`: (name, columns).
+/// `pg_get_indexdef` and `pg_get_constraintdef` read them.
+const DEFINITION_TABLES: &[(&str, &str)] = &[
+    (
+        "indexdef",
+        "index_oid UINTEGER, key_number INTEGER, definition VARCHAR, pretty_definition VARCHAR",
+    ),
+    (
+        "constraintdef",
+        "constraint_oid UINTEGER, definition VARCHAR",
+    ),
+    ("setting_shown", "name VARCHAR, shown VARCHAR"),
+    (
+        "functiondef",
+        "proc_oid UINTEGER, result VARCHAR, arguments VARCHAR, identity_arguments VARCHAR, \
+         definition VARCHAR",
+    ),
+];
+
+/// Whether built-in catalog table `oid` has indexes (`relhasindex`).
+pub fn has_index(oid: u32) -> bool {
+    builtin().indexed.contains(&oid)
 }
 
 /// The built-in rows of `relation` as a subquery, when it has any.
@@ -169,6 +266,105 @@ pub fn described_catalogs() -> &'static [(u32, &'static str)] {
     })
 }
 
+/// The values of `columns` in each built-in row of `relation`, in order.
+fn column_values(relation: &str, columns: &[&str]) -> Vec<Vec<Value>> {
+    let Some(shape) = crate::pg15_catalog::relations().get(relation) else {
+        return Vec::new();
+    };
+    let at: Option<Vec<usize>> = columns
+        .iter()
+        .map(|name| shape.columns.iter().position(|c| c.name == *name))
+        .collect();
+    let (Some(at), Some(rows)) = (at, builtin().json_rows.get(relation)) else {
+        return Vec::new();
+    };
+    rows.iter()
+        .filter_map(|row| {
+            let values: Vec<Value> = serde_json::from_str(row).ok()?;
+            Some(
+                at.iter()
+                    .map(|&i| values.get(i).cloned().unwrap_or(Value::Null))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+fn as_oid(v: &Value) -> Option<u32> {
+    v.as_u64().and_then(|o| u32::try_from(o).ok())
+}
+
+/// A type as regprocedure and regoperator write argument types.
+fn type_text(oid: u32) -> String {
+    format_types()
+        .get(&oid)
+        .cloned()
+        .unwrap_or_else(|| oid.to_string())
+}
+
+/// The text of each built-in function as a `regprocedure`: its name and
+/// argument types (`abs(integer)`, `now()`).
+pub fn procedure_signatures() -> &'static HashMap<u32, String> {
+    static SIGNATURES: OnceLock<HashMap<u32, String>> = OnceLock::new();
+    SIGNATURES.get_or_init(|| {
+        column_values("pg_proc", &["oid", "proname", "proargtypes"])
+            .into_iter()
+            .filter_map(|v| {
+                let arguments: Vec<String> = v[2]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(as_oid).map(type_text).collect())
+                    .unwrap_or_default();
+                Some((
+                    as_oid(&v[0])?,
+                    format!(
+                        "{}({})",
+                        quote_ident_as_postgres(v[1].as_str()?),
+                        arguments.join(",")
+                    ),
+                ))
+            })
+            .collect()
+    })
+}
+
+/// The text of each built-in operator as a `regoper` (its name, qualified
+/// when the name alone is ambiguous) and as a `regoperator` (its name and
+/// operand types, `NONE` for a prefix operator's left one).
+pub fn operator_names() -> &'static (HashMap<u32, String>, HashMap<u32, String>) {
+    static NAMES: OnceLock<(HashMap<u32, String>, HashMap<u32, String>)> = OnceLock::new();
+    NAMES.get_or_init(|| {
+        let rows = column_values("pg_operator", &["oid", "oprname", "oprleft", "oprright"]);
+        let mut count: HashMap<String, usize> = HashMap::new();
+        for v in &rows {
+            *count
+                .entry(v[1].as_str().unwrap_or("").to_string())
+                .or_default() += 1;
+        }
+        let mut names = HashMap::new();
+        let mut signatures = HashMap::new();
+        for v in &rows {
+            let (Some(oid), Some(name)) = (as_oid(&v[0]), v[1].as_str()) else {
+                continue;
+            };
+            let operand = |v: &Value| match as_oid(v) {
+                Some(0) | None => "NONE".to_string(),
+                Some(t) => type_text(t),
+            };
+            let qualified = if count[name] > 1 {
+                format!("pg_catalog.{name}")
+            } else {
+                name.to_string()
+            };
+            names.insert(oid, qualified);
+            signatures.insert(
+                oid,
+                format!("{name}({},{})", operand(&v[2]), operand(&v[3])),
+            );
+        }
+        (names, signatures)
+    })
+}
+
 /// How values of built-in type `type_oid` are stored (`typstorage`: `p`lain,
 /// `m`ain, e`x`tended), as a column of that type shows in `attstorage`.
 pub fn type_storage(type_oid: u32) -> Option<&'static str> {
@@ -214,6 +410,24 @@ pub fn is_quoted_keyword(word: &str) -> bool {
         .contains(word)
 }
 
+/// An identifier as PostgreSQL's `quote_ident` writes it: bare when it is
+/// lower case letters, digits and underscores not starting with a digit and
+/// not a key word, double-quoted otherwise.
+pub fn quote_ident_as_postgres(name: &str) -> String {
+    let bare = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if bare && !is_quoted_keyword(name) {
+        name.to_string()
+    } else {
+        crate::types::quote_ident(name)
+    }
+}
+
 /// A JSON value as a DuckDB literal: arrays as lists.
 fn literal(value: &Value) -> String {
     match value {
@@ -242,9 +456,11 @@ mod tests {
             let relation = row[0].as_str().expect("a relation name");
             let width = match relation {
                 "ts_token_type" => 4,
-                "format_type" | "regproc" => 2,
+                "format_type" => 2,
+                "functiondef" => 5,
                 "pg_get_keywords" => 5,
-                "encoding" => 2,
+                "encoding" | "constraintdef" | "setting_shown" => 2,
+                "indexdef" => 4,
                 r => shapes[r].columns.len(),
             };
             assert_eq!(row.len() - 1, width, "{line}");
@@ -276,5 +492,12 @@ mod tests {
         assert!(named_objects("encoding").contains(&(6, "UTF8".to_string())));
         assert!(described_catalogs().contains(&(3602, "pg_ts_config")));
         assert!(!is_quoted_keyword("abort") && !is_quoted_keyword("orders"));
+        assert_eq!(
+            procedure_signatures()[&1217],
+            "date_trunc(text,timestamp with time zone)"
+        );
+        assert_eq!(procedure_signatures()[&1299], "now()");
+        assert_eq!(operator_names().0[&95], "pg_catalog.<");
+        assert_eq!(operator_names().1[&95], "<(smallint,smallint)");
     }
 }

@@ -9,7 +9,7 @@ use iceberg::spec::Schema;
 
 use crate::pg15_catalog;
 use crate::pg15_rows::{self, BOOTSTRAP_ROLE};
-use crate::types::{pg_type, quote_literal};
+use crate::types::{pg_type, quote_ident, quote_literal};
 
 /// OIDs of the built-in namespaces, as in PostgreSQL.
 const PG_CATALOG_OID: u32 = 11;
@@ -229,13 +229,14 @@ impl VirtualSchema {
         let catalog_rows = pg15_catalog::all_relations().values().map(|r| {
             let view = r.relkind == "v";
             format!(
-                "({}, {}, {}, 0, 0, 10, {}, {}, 0, 0, -1, 0, 0, false, false, 'p', {}, {}, 0, \
+                "({}, {}, {}, 0, 0, 10, {}, {}, 0, 0, -1, 0, 0, {}, false, 'p', {}, {}, 0, \
                  {view}, false, false, false, false, true, 'n', false, 0, NULL, NULL)",
                 r.oid,
                 quote_literal(r.name),
                 nsp_oid(r.schema),
                 if view { 0 } else { 2 },
                 if view { 0 } else { r.oid },
+                pg15_rows::has_index(r.oid),
                 quote_literal(r.relkind),
                 r.columns.len(),
             )
@@ -675,6 +676,10 @@ fn postgres_shaped(mut filled: HashMap<&'static str, Filled>) -> HashMap<String,
             .remove(name.as_str())
             .map(|f| pg15_catalog::shaped(columns, Some((f.names.as_slice(), f.sql.as_str()))));
         let builtin = pg15_rows::builtin_relation(name);
+        if name == "pg_settings" {
+            out.insert(name.clone(), settings_relation(columns));
+            continue;
+        }
         let sql = match (floe, builtin) {
             (Some(floe), Some(builtin)) => format!(
                 "(SELECT * FROM {floe} AS floe_objects UNION ALL SELECT * FROM {builtin} AS floe_initdb)"
@@ -686,6 +691,33 @@ fn postgres_shaped(mut filled: HashMap<&'static str, Filled>) -> HashMap<String,
     }
     out.extend(filled.into_iter().map(|(k, f)| (k.to_string(), f.sql)));
     out
+}
+
+/// The session macro listing the session's own parameters (name, value as
+/// SHOW writes it, value in the parameter's base unit), which the session
+/// publishes before a statement reads `pg_settings` or `current_setting(x)`.
+pub const SESSION_SETTINGS: &str = "floe_session_settings()";
+
+/// `pg_settings`: PostgreSQL 15's parameters at their defaults, with the
+/// session's value (and source `session`) for those the session holds.
+fn settings_relation(columns: &[pg15_catalog::CatalogColumn]) -> String {
+    let select: Vec<String> = columns
+        .iter()
+        .map(|c| match c.name {
+            "setting" => "COALESCE(floe_s.setting, floe_b.setting) AS setting".to_string(),
+            "source" => "CASE WHEN floe_s.setting IS DISTINCT FROM floe_b.boot_val \
+                         AND floe_s.setting IS NOT NULL THEN 'session' ELSE floe_b.source END \
+                         AS source"
+                .to_string(),
+            name => format!("floe_b.{}", quote_ident(name)),
+        })
+        .collect();
+    format!(
+        "(SELECT {} FROM {}.main.pg_settings floe_b LEFT JOIN {SESSION_SETTINGS} floe_s \
+         ON lower(floe_s.name) = lower(floe_b.name))",
+        select.join(", "),
+        pg15_rows::BUILTIN_DATABASE
+    )
 }
 
 /// A typed relation: `(SELECT … FROM (VALUES …))`, or an empty one.

@@ -36,8 +36,10 @@ use sqlparser::tokenizer::Token;
 use floe_sql::{apply, significant_tokens};
 
 mod format_call;
+mod set_returning;
 
 use format_call::format_call;
+use set_returning::set_returning_edits;
 
 /// Whether `sql` may need a rewrite (a cheap pre-check before tokenizing).
 pub fn mentions(sql: &str) -> bool {
@@ -66,6 +68,8 @@ pub fn mentions(sql: &str) -> bool {
         "is_visible",
         "viewdef",
         "generate_series",
+        "unnest",
+        "_pg_expandarray",
         "array",
     ]
     .iter()
@@ -150,7 +154,7 @@ pub fn rewrite(sql: &str) -> Option<String> {
     let toks = significant_tokens(sql)?;
     let tok = |k: usize| toks.get(k).map(|t| &t.token);
     let span = |k: usize| (toks[k].start, toks[k].end);
-    let mut edits: Vec<(usize, usize, String)> = set_returning_items(&toks);
+    let mut edits: Vec<(usize, usize, String)> = set_returning_edits(&toks);
     let mut k = 0;
     while k < toks.len() {
         // x = ANY('{a,b}'), x <> ALL('{1,2}'): the untyped array literal takes
@@ -503,110 +507,6 @@ pub fn rewrite(sql: &str) -> Option<String> {
         }
     }
     Some(apply(sql, kept))
-}
-
-/// Set-returning functions written as select-list items: DuckDB's scalar
-/// `generate_series` returns one list, Postgres one row per value, which
-/// `unnest` of the list gives. Only items directly in a select list change
-/// (`SELECT generate_series(1, 3)`, `SELECT a, generate_series(…) FROM t`);
-/// calls in FROM are already table functions.
-fn set_returning_items(toks: &[floe_sql::Spanned]) -> Vec<(usize, usize, String)> {
-    #[derive(Clone, Copy, PartialEq)]
-    enum Clause {
-        Select,
-        Other,
-    }
-    let mut clauses = vec![Clause::Other];
-    let mut edits = Vec::new();
-    for k in 0..toks.len() {
-        let t = &toks[k].token;
-        match t {
-            Token::LParen => clauses.push(Clause::Other),
-            Token::RParen if clauses.len() > 1 => {
-                clauses.pop();
-            }
-            Token::Word(w) if w.quote_style.is_none() => {
-                let word = w.value.to_ascii_uppercase();
-                let here = clauses.last_mut().expect("the outermost clause stays");
-                match word.as_str() {
-                    "SELECT" => *here = Clause::Select,
-                    "FROM" | "WHERE" | "GROUP" | "HAVING" | "ORDER" | "LIMIT" | "OFFSET"
-                    | "UNION" | "INTERSECT" | "EXCEPT" | "WINDOW" | "INTO" | "RETURNING" => {
-                        *here = Clause::Other
-                    }
-                    "GENERATE_SERIES" if *here == Clause::Select => {
-                        // The item starts here (after SELECT, DISTINCT, ALL or a
-                        // comma, possibly qualified by pg_catalog.).
-                        let mut before = k.checked_sub(1);
-                        let mut start = toks[k].start;
-                        if before.is_some_and(|b| matches!(toks[b].token, Token::Period))
-                            && before
-                                .and_then(|b| b.checked_sub(1))
-                                .is_some_and(|b| is_word(Some(&toks[b].token), "pg_catalog"))
-                        {
-                            start = toks[k - 2].start;
-                            before = k.checked_sub(3);
-                        }
-                        let starts_item = before.is_some_and(|b| {
-                            let p = &toks[b].token;
-                            matches!(p, Token::Comma)
-                                || ["SELECT", "DISTINCT", "ALL"]
-                                    .iter()
-                                    .any(|w| is_word(Some(p), w))
-                        });
-                        let call_end = match toks.get(k + 1).map(|t| &t.token) {
-                            Some(Token::LParen) => matching_paren(toks, k + 1),
-                            _ => None,
-                        };
-                        // The item is the call alone (an alias may follow).
-                        let ends_item = call_end.is_some_and(|e| {
-                            !matches!(
-                                toks.get(e + 1).map(|t| &t.token),
-                                Some(Token::DoubleColon | Token::Period | Token::LBracket)
-                            )
-                        });
-                        if let (true, true, Some(end)) = (starts_item, ends_item, call_end) {
-                            edits.push((start, toks[k].end, format!("unnest({}", w.value)));
-                            // Without an alias the column keeps Postgres's name.
-                            let aliased = match toks.get(end + 1).map(|t| &t.token) {
-                                Some(Token::Word(a)) => {
-                                    a.quote_style.is_some()
-                                        || ![
-                                            "FROM",
-                                            "WHERE",
-                                            "GROUP",
-                                            "HAVING",
-                                            "ORDER",
-                                            "LIMIT",
-                                            "OFFSET",
-                                            "UNION",
-                                            "INTERSECT",
-                                            "EXCEPT",
-                                            "WINDOW",
-                                            "INTO",
-                                            "FETCH",
-                                            "FOR",
-                                        ]
-                                        .iter()
-                                        .any(|kw| a.value.eq_ignore_ascii_case(kw))
-                                }
-                                _ => false,
-                            };
-                            let close = if aliased {
-                                "))"
-                            } else {
-                                ")) AS generate_series"
-                            };
-                            edits.push((toks[end].start, toks[end].end, close.to_string()));
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            _ => {}
-        }
-    }
-    edits
 }
 
 /// `to_regtype(x)` as a lookup: by `typname`, qualified name or the name

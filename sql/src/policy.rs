@@ -930,7 +930,22 @@ impl Walker<'_> {
             },
             _ => None,
         };
+        // A name the statement computes is looked up as it runs among the
+        // session's and PostgreSQL's parameters (the worker writes the call as
+        // its own lookup, which it finds only when the name is unquoted).
+        let unquoted = f
+            .name
+            .0
+            .last()
+            .and_then(|p| p.as_ident())
+            .is_some_and(|i| i.quote_style.is_none());
+        let literal_arg = matches!(
+            first,
+            Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v))))
+                if !matches!(v.value, Value::Placeholder(_))
+        );
         match name {
+            None if unquoted && !literal_arg && first.is_some() => Ok(()),
             Some(n) if READABLE_SETTINGS.contains(&n.to_ascii_lowercase().as_str()) => Ok(()),
             // Custom (dotted) parameters are the client's own.
             Some(n) if n.contains('.') && !n.to_ascii_lowercase().starts_with("floe.") => Ok(()),

@@ -16,6 +16,13 @@ macro_rules! empty_cursor_list {
 }
 pub const EMPTY_CURSOR_LIST: &str = empty_cursor_list!();
 
+/// The body of `floe_session_settings()` before the session publishes.
+macro_rules! empty_settings_list {
+    () => {
+        "SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS shown, NULL::VARCHAR AS setting LIMIT 0"
+    };
+}
+
 /// Statements creating objects in every session's DuckDB connection (temporary,
 /// so they are never visible in, or stored with, user schemas).
 pub const SESSION_SETUP: &[&str] = &[
@@ -24,6 +31,23 @@ pub const SESSION_SETUP: &[&str] = &[
         "CREATE OR REPLACE TEMP MACRO floe_cursors() AS TABLE ",
         empty_cursor_list!()
     ),
+    // The session's parameters (`pg_settings`, `current_setting(x)`),
+    // re-created with their values before a statement reads them.
+    concat!(
+        "CREATE OR REPLACE TEMP MACRO floe_session_settings() AS TABLE ",
+        empty_settings_list!()
+    ),
+    // current_setting(x) of a name that is no literal (the session inlines
+    // literal names): the session's value, else PostgreSQL's default.
+    r#"CREATE OR REPLACE TEMP MACRO floe_setting_of(n) AS COALESCE(
+  (SELECT shown FROM floe_session_settings() WHERE lower(name) = lower(n)),
+  (SELECT shown FROM floe_pg15.main.setting_shown WHERE lower(name) = lower(n)),
+  CASE WHEN n IS NOT NULL THEN error('unrecognized configuration parameter "' || n || '"') END),
+  (n, missing_ok) AS COALESCE(
+  (SELECT shown FROM floe_session_settings() WHERE lower(name) = lower(n)),
+  (SELECT shown FROM floe_pg15.main.setting_shown WHERE lower(name) = lower(n)),
+  CASE WHEN n IS NOT NULL AND NOT missing_ok
+  THEN error('unrecognized configuration parameter "' || n || '"') END)"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_expr(expr, rel) AS NULL::VARCHAR,
   (expr, rel, pretty) AS NULL::VARCHAR"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_relation_is_publishable(rel) AS false"#,
@@ -33,9 +57,16 @@ pub const SESSION_SETUP: &[&str] = &[
     // Lake tables have no sequences; every collation is the default one.
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_serial_sequence(rel, col) AS NULL::VARCHAR"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_collation_is_visible(coll) AS true"#,
-    // Floe has no user-defined functions to describe.
-    r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_function_result(func) AS NULL::VARCHAR"#,
-    r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_function_arguments(func) AS NULL::VARCHAR"#,
+    // Floe has no functions of its own; PostgreSQL's built-in ones are
+    // described as PostgreSQL describes them.
+    r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_function_result(func) AS
+  (SELECT result FROM floe_pg15.main.functiondef WHERE proc_oid = func)"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_function_arguments(func) AS
+  (SELECT arguments FROM floe_pg15.main.functiondef WHERE proc_oid = func)"#,
+    r#"CREATE OR REPLACE TEMP MACRO pg_get_function_identity_arguments(func) AS
+  (SELECT identity_arguments FROM floe_pg15.main.functiondef WHERE proc_oid = func)"#,
+    r#"CREATE OR REPLACE TEMP MACRO pg_get_functiondef(func) AS
+  (SELECT definition FROM floe_pg15.main.functiondef WHERE proc_oid = func)"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_to_regclass(found) AS found"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_table_is_visible(found) AS found"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_viewdef(found) AS found"#,
@@ -55,11 +86,19 @@ pub const SESSION_SETUP: &[&str] = &[
   WHEN abs(CAST(size AS BIGINT) >> 29) < 20479 THEN floe_half_rounded(CAST(size AS BIGINT) >> 29)::VARCHAR || ' GB'
   WHEN abs(CAST(size AS BIGINT) >> 39) < 20479 THEN floe_half_rounded(CAST(size AS BIGINT) >> 39)::VARCHAR || ' TB'
   ELSE floe_half_rounded(CAST(size AS BIGINT) >> 49)::VARCHAR || ' PB' END"#,
-    // Floe has no indexes, triggers, rules or partition keys in PostgreSQL's
-    // sense, no functions of its own, no tablespaces, no standby and no JIT.
-    r#"CREATE OR REPLACE TEMP MACRO pg_get_indexdef(idx) AS NULL::VARCHAR,
-  (idx, col, pretty) AS NULL::VARCHAR"#,
-    r#"CREATE OR REPLACE TEMP MACRO pg_get_function_identity_arguments(func) AS NULL::VARCHAR"#,
+    // Lake tables have no indexes or constraints in PostgreSQL's sense; the
+    // catalog's own have the definitions PostgreSQL deparses for them.
+    r#"CREATE OR REPLACE TEMP MACRO pg_get_indexdef(idx) AS
+  (SELECT definition FROM floe_pg15.main.indexdef WHERE index_oid = idx AND key_number = 0),
+  (idx, col, pretty) AS
+  (SELECT CASE WHEN pretty THEN pretty_definition ELSE definition END
+   FROM floe_pg15.main.indexdef WHERE index_oid = idx AND key_number = col)"#,
+    r#"CREATE OR REPLACE TEMP MACRO pg_get_constraintdef(con) AS
+  (SELECT definition FROM floe_pg15.main.constraintdef WHERE constraint_oid = con),
+  (con, pretty) AS
+  (SELECT definition FROM floe_pg15.main.constraintdef WHERE constraint_oid = con)"#,
+    // Floe has no triggers, rules or partition keys in PostgreSQL's sense, no
+    // functions of its own, no tablespaces, no standby and no JIT.
     r#"CREATE OR REPLACE TEMP MACRO pg_get_partkeydef(rel) AS NULL::VARCHAR"#,
     r#"CREATE OR REPLACE TEMP MACRO pg_get_triggerdef(trig) AS NULL::VARCHAR,
   (trig, pretty) AS NULL::VARCHAR"#,
@@ -81,6 +120,10 @@ pub const SESSION_SETUP: &[&str] = &[
   FROM (SELECT unnest(CAST(options AS VARCHAR[])) AS o)"#,
     // Floe has no functions with an SQL-standard body.
     r#"CREATE OR REPLACE TEMP MACRO pg_get_function_sqlbody(func) AS NULL::VARCHAR"#,
+    // information_schema._pg_expandarray(a), as the router writes it: each
+    // element `x` with its position `n`.
+    r#"CREATE OR REPLACE TEMP MACRO floe_expandarray(arr) AS
+  list_transform(range(1, len(arr) + 1), lambda i: {'x': arr[i], 'n': CAST(i AS INTEGER)})"#,
     // Lists are one-dimensional and 1-based: the lower bound of a non-empty
     // array's first dimension is 1.
     r#"CREATE OR REPLACE TEMP MACRO array_lower(arr, dim) AS
@@ -146,10 +189,11 @@ pub fn database_setup() -> &'static [String] {
                 keywords_macro(),
                 quote_ident_macro(),
                 dictionary_name_macro(),
-                regproc_oid_macro(),
             ])
             .chain(encoding_macros())
             .chain(floe_catalog::pg15_rows::builtin_tables_setup())
+            // Reads the built-in tables, so made after them.
+            .chain([regproc_oid_macro()])
             .collect()
     })
 }
@@ -174,23 +218,18 @@ fn encoding_macros() -> [String; 2] {
 }
 
 /// `floe_regproc_oid(name)`: the OID `'name'::regproc` gives for a built-in
-/// function (an OID given as text stands for itself).
+/// function (an OID given as text stands for itself); as in PostgreSQL, an
+/// error when no function or more than one has the name.
 fn regproc_oid_macro() -> String {
-    let mut by_name: Vec<(&String, &u32)> = floe_catalog::pg15_rows::proc_names()
-        .iter()
-        .map(|(oid, name)| (name, oid))
-        .collect();
-    by_name.sort();
-    by_name.dedup_by(|a, b| a.0 == b.0);
-    let arms: Vec<String> = by_name
-        .iter()
-        .map(|(name, oid)| format!("WHEN {} THEN {oid}", quote_literal(name)))
-        .collect();
     format!(
         "CREATE OR REPLACE MACRO floe_regproc_oid(name) AS \
-         COALESCE(TRY_CAST(name AS UINTEGER), \
-         CASE regexp_replace(CAST(name AS VARCHAR), '^pg_catalog\\.', '') {} END)",
-        arms.join(" ")
+         (SELECT CASE WHEN TRY_CAST(name AS UINTEGER) IS NOT NULL THEN TRY_CAST(name AS UINTEGER) \
+         WHEN count(*) = 1 THEN min(oid) \
+         WHEN count(*) = 0 THEN error('function \"' || name || '\" does not exist') \
+         ELSE error('more than one function named \"' || name || '\"') END \
+         FROM {}.main.pg_proc \
+         WHERE proname = regexp_replace(CAST(name AS VARCHAR), '^pg_catalog\\.', ''))",
+        floe_catalog::pg15_rows::BUILTIN_DATABASE
     )
 }
 
@@ -402,10 +441,11 @@ mod tests {
     fn every_setup_statement_runs_and_answers_as_postgres() {
         let db = crate::duck::Database::open(None, &[]).expect("db");
         let conn = db.connect().expect("connection");
-        for sql in SESSION_SETUP
+        // As an engine opens: its databases first, then each session's objects.
+        for sql in database_setup()
             .iter()
-            .map(|s| s.to_string())
-            .chain(database_setup().iter().cloned())
+            .cloned()
+            .chain(SESSION_SETUP.iter().map(|s| s.to_string()))
             .chain(identity_setup("floe"))
             .chain(schema_path_setup(&["public".to_string()]))
         {
@@ -432,6 +472,19 @@ mod tests {
              AND parse_ident('Sch.\"x\"\"y\"', false) = ['sch', 'x\"y']",
             "SELECT 1 WHERE (SELECT count(*) FROM pg_get_keywords() WHERE word = 'select' AND catcode = 'R') = 1",
             "SELECT 1 WHERE pg_get_indexdef(1) IS NULL AND NOT pg_is_in_recovery()",
+            "SELECT 1 WHERE pg_get_indexdef(2662) \
+             = 'CREATE UNIQUE INDEX pg_class_oid_index ON pg_catalog.pg_class USING btree (oid)' \
+             AND pg_get_indexdef(2662, 0, true) \
+             = 'CREATE UNIQUE INDEX pg_class_oid_index ON pg_class USING btree (oid)' \
+             AND pg_get_indexdef(2662, 1, true) = 'oid' \
+             AND pg_get_constraintdef((SELECT oid FROM floe_pg15.main.pg_constraint \
+             WHERE conname = 'pg_class_oid_index')) = 'PRIMARY KEY (oid)'",
+            "SELECT 1 WHERE floe_pg_get_function_result(89) = 'text' \
+             AND floe_pg_get_function_arguments(1299) = '' \
+             AND pg_get_functiondef(89) LIKE 'CREATE OR REPLACE FUNCTION pg_catalog.version()%'",
+            "SELECT 1 WHERE floe_setting_of('work_mem') = '4MB' \
+             AND floe_setting_of('SHARED_BUFFERS') = '128MB' \
+             AND floe_setting_of('no_such_thing', true) IS NULL",
         ] {
             let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {}", e.message));
             let mut result = stmt.execute(false).expect("runs");

@@ -214,6 +214,13 @@ impl DuckErrorInfo {
             "Invalid Input" => {
                 if lower.starts_with("division by zero") {
                     DIVISION_BY_ZERO
+                } else if lower.starts_with("function \"") && lower.ends_with("\" does not exist") {
+                    // A lookup of a function by name ('f'::regproc) that found none.
+                    UNDEFINED_FUNCTION
+                } else if lower.starts_with("more than one function named \"") {
+                    AMBIGUOUS_FUNCTION
+                } else if lower.starts_with("unrecognized configuration parameter \"") {
+                    UNDEFINED_OBJECT
                 } else if lower.contains("configuration has been locked")
                     || lower.contains("disabled by configuration")
                     || lower.contains("disabled through configuration")

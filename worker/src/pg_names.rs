@@ -40,18 +40,20 @@ fn set_names(body: &SetExpr) -> Option<Vec<String>> {
 }
 
 fn select_names(s: &Select) -> Option<Vec<String>> {
-    s.projection
-        .iter()
-        .map(|item| match item {
-            SelectItem::UnnamedExpr(e) => Some(expr_name(e)),
-            SelectItem::ExprWithAlias { alias, .. } => Some(if alias.quote_style.is_some() {
-                alias.value.clone()
-            } else {
-                alias.value.to_lowercase()
-            }),
-            _ => None,
-        })
-        .collect()
+    s.projection.iter().map(item_name).collect()
+}
+
+/// The name of a select-list item's column; `None` for a `*`.
+pub fn item_name(item: &SelectItem) -> Option<String> {
+    match item {
+        SelectItem::UnnamedExpr(e) => Some(expr_name(e)),
+        SelectItem::ExprWithAlias { alias, .. } => Some(if alias.quote_style.is_some() {
+            alias.value.clone()
+        } else {
+            alias.value.to_lowercase()
+        }),
+        _ => None,
+    }
 }
 
 /// PostgreSQL's name for an unaliased expression (FigureColname).

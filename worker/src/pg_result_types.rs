@@ -201,6 +201,10 @@ fn array_of(t: Ty) -> Ty {
 /// A derived table's or CTE's columns: named after `aliases` when given, else
 /// after its select list.
 fn derived(q: &Query, aliases: &[String], scope: &Scope<'_>) -> Relation {
+    // A plain SELECT names its columns itself, `*` included.
+    if let (SetExpr::Select(s), true, None) = (q.body.as_ref(), aliases.is_empty(), &q.with) {
+        return select_columns(s, scope).map_or(Relation::Opaque, Relation::Known);
+    }
     let Some(types) = query_types(q, scope) else {
         return Relation::Opaque;
     };
@@ -216,6 +220,12 @@ fn derived(q: &Query, aliases: &[String], scope: &Scope<'_>) -> Relation {
 }
 
 fn select_types(s: &Select, parent: &Scope<'_>) -> Option<Vec<Ty>> {
+    select_columns(s, parent).map(|c| c.into_iter().map(|(_, t)| t).collect())
+}
+
+/// A select list's columns: names and types, `*` and `r.*` expanded from the
+/// FROM items (when all are known).
+fn select_columns(s: &Select, parent: &Scope<'_>) -> Option<Vec<(String, Ty)>> {
     let mut scope = Scope {
         parent: Some(parent),
         ..Scope::default()
@@ -223,19 +233,19 @@ fn select_types(s: &Select, parent: &Scope<'_>) -> Option<Vec<Ty>> {
     for item in &s.from {
         add_from(item, &mut scope);
     }
-    let mut types = Vec::new();
+    let mut columns = Vec::new();
     for item in &s.projection {
         match item {
             SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
-                types.push(expr_type(e, &scope));
+                let name = crate::pg_names::item_name(item).unwrap_or_default();
+                columns.push((name, expr_type(e, &scope)));
             }
-            // `*` and `r.*`: the columns of the FROM items, when all are known.
             SelectItem::Wildcard(_) => {
                 for (_, relation) in &scope.relations {
-                    let Relation::Known(columns) = relation else {
+                    let Relation::Known(known) = relation else {
                         return None;
                     };
-                    types.extend(columns.iter().map(|(_, t)| *t));
+                    columns.extend(known.iter().cloned());
                 }
             }
             SelectItem::QualifiedWildcard(kind, _) => {
@@ -246,14 +256,14 @@ fn select_types(s: &Select, parent: &Scope<'_>) -> Option<Vec<Ty>> {
                     .relations
                     .iter()
                     .find(|(label, _)| label.eq_ignore_ascii_case(qualifier));
-                let Some((_, Relation::Known(columns))) = found else {
+                let Some((_, Relation::Known(known))) = found else {
                     return None;
                 };
-                types.extend(columns.iter().map(|(_, t)| *t));
+                columns.extend(known.iter().cloned());
             }
         }
     }
-    Some(types)
+    Some(columns)
 }
 
 fn add_from(item: &TableWithJoins, scope: &mut Scope<'_>) {
@@ -265,6 +275,31 @@ fn add_from(item: &TableWithJoins, scope: &mut Scope<'_>) {
 
 fn add_factor(factor: &TableFactor, scope: &mut Scope<'_>) {
     match factor {
+        // A function in FROM (`unnest(a, b) WITH ORDINALITY k(x, y, n)`).
+        TableFactor::Table {
+            name,
+            alias,
+            args: Some(args),
+            with_ordinality,
+            ..
+        } => {
+            let arrays: Vec<Expr> = if last_ident(name) == "unnest" {
+                args.args
+                    .iter()
+                    .filter_map(|a| match a {
+                        FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e.clone()),
+                        _ => None,
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            if arrays.is_empty() {
+                add_function_relation(alias.as_ref(), scope);
+            } else {
+                add_unnest(alias.as_ref(), &arrays, *with_ordinality, scope);
+            }
+        }
         TableFactor::Table { name, alias, .. } => {
             let table = last_ident(name);
             let relation = if name.0.len() == 1 && scope.cte(&table).is_some() {
@@ -291,18 +326,62 @@ fn add_factor(factor: &TableFactor, scope: &mut Scope<'_>) {
         TableFactor::NestedJoin {
             table_with_joins, ..
         } => add_from(table_with_joins, scope),
-        other => {
-            let label = match other {
-                TableFactor::Function { alias, .. }
-                | TableFactor::TableFunction { alias, .. }
-                | TableFactor::UNNEST { alias, .. } => alias
-                    .as_ref()
-                    .map_or_else(String::new, |a| ident_text(&a.name)),
-                _ => String::new(),
-            };
-            scope.relations.push((label, Relation::Opaque));
+        TableFactor::UNNEST {
+            alias,
+            array_exprs,
+            with_ordinality,
+            ..
+        } => add_unnest(alias.as_ref(), array_exprs, *with_ordinality, scope),
+        TableFactor::Function { alias, .. } | TableFactor::TableFunction { alias, .. } => {
+            add_function_relation(alias.as_ref(), scope)
         }
+        _ => scope.relations.push((String::new(), Relation::Opaque)),
     }
+}
+
+/// `unnest(a [, b …]) [WITH ORDINALITY]` in FROM: a column of each array's
+/// element type (named by the alias, else `unnest`), then `ordinality`.
+fn add_unnest(
+    alias: Option<&sqlparser::ast::TableAlias>,
+    arrays: &[Expr],
+    with_ordinality: bool,
+    scope: &mut Scope<'_>,
+) {
+    let mut columns: Vec<(String, Ty)> = arrays
+        .iter()
+        .map(|e| ("unnest".to_string(), element_of(expr_type(e, scope))))
+        .collect();
+    if with_ordinality {
+        columns.push(("ordinality".to_string(), Ty::Other));
+    }
+    let label = alias.map_or_else(String::new, |a| ident_text(&a.name));
+    match alias.map(|a| a.columns.as_slice()) {
+        Some(names) if !names.is_empty() => {
+            for (column, name) in columns.iter_mut().zip(names) {
+                column.0 = ident_text(&name.name);
+            }
+        }
+        // A single array's column takes the alias's name.
+        Some(_) if arrays.len() == 1 => columns[0].0 = label.clone(),
+        _ => {}
+    }
+    scope.relations.push((label, Relation::Known(columns)));
+}
+
+/// Another function in FROM: with its columns named, a relation of them (of
+/// the engine's types).
+fn add_function_relation(alias: Option<&sqlparser::ast::TableAlias>, scope: &mut Scope<'_>) {
+    let label = alias.map_or_else(String::new, |a| ident_text(&a.name));
+    let relation = match alias.map(|a| a.columns.as_slice()) {
+        Some(names) if !names.is_empty() => Relation::Known(
+            names
+                .iter()
+                .map(|c| (ident_text(&c.name), Ty::Other))
+                .collect(),
+        ),
+        _ => Relation::Opaque,
+    };
+    scope.relations.push((label, relation));
 }
 
 /// A `pg_catalog` or `information_schema` relation's column types.
@@ -368,6 +447,8 @@ fn cast_type_name(name: &str) -> Ty {
         "regtype" => Ty::Known(oid::REGTYPE),
         "regproc" => Ty::Known(oid::REGPROC),
         "regprocedure" => Ty::Known(oid::REGPROCEDURE),
+        "regoper" => Ty::Known(oid::REGOPER),
+        "regoperator" => Ty::Known(oid::REGOPERATOR),
         "regnamespace" => Ty::Known(oid::REGNAMESPACE),
         "regrole" => Ty::Known(oid::REGROLE),
         "regconfig" => Ty::Known(oid::REGCONFIG),

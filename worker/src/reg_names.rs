@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use floe_catalog::pg15_catalog;
 use floe_catalog::pg15_rows;
+use floe_catalog::pg15_rows::quote_ident_as_postgres as quote_ident;
 use floe_catalog::virtual_schema::{namespace_oid, relation_oid};
 use floe_catalog::Listing;
 
@@ -94,6 +95,9 @@ impl RegNames {
             oid::REGNAMESPACE => self.namespaces.get(&value).cloned(),
             oid::REGTYPE => pg15_rows::format_types().get(&value).cloned(),
             oid::REGPROC => pg15_rows::proc_names().get(&value).cloned(),
+            oid::REGPROCEDURE => pg15_rows::procedure_signatures().get(&value).cloned(),
+            oid::REGOPER => pg15_rows::operator_names().0.get(&value).cloned(),
+            oid::REGOPERATOR => pg15_rows::operator_names().1.get(&value).cloned(),
             oid::REGROLE => named(pg15_rows::roles(), value),
             oid::REGCONFIG => named(self.configs, value),
             oid::REGDICTIONARY => named(self.dictionaries, value),
@@ -110,6 +114,9 @@ pub fn prints_names(type_oid: u32) -> bool {
             | oid::REGNAMESPACE
             | oid::REGTYPE
             | oid::REGPROC
+            | oid::REGPROCEDURE
+            | oid::REGOPER
+            | oid::REGOPERATOR
             | oid::REGROLE
             | oid::REGCONFIG
             | oid::REGDICTIONARY
@@ -121,24 +128,6 @@ fn qualified(schema: &str, name: &str, visible: bool) -> String {
         quote_ident(name)
     } else {
         format!("{}.{}", quote_ident(schema), quote_ident(name))
-    }
-}
-
-/// An identifier as PostgreSQL's `quote_ident` writes it: bare when it is
-/// lower case letters, digits and underscores not starting with a digit,
-/// double-quoted otherwise.
-fn quote_ident(name: &str) -> String {
-    let bare = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if bare && !pg15_rows::is_quoted_keyword(name) {
-        name.to_string()
-    } else {
-        floe_catalog::types::quote_ident(name)
     }
 }
 

@@ -129,7 +129,9 @@ const GUCS: &[Guc] = &[
     },
     Guc {
         name: "jit",
-        default: "off",
+        // PostgreSQL 15's default; the engine compiles nothing either way
+        // (pg_jit_available() is false, as on a build without LLVM).
+        default: "on",
         reported: false,
         read_only: false,
         description: "Allow JIT compilation.",
@@ -487,6 +489,46 @@ impl SessionParams {
     }
 }
 
+/// A parameter's value in the unit `pg_settings.setting` gives it in (work_mem
+/// in kB, timeouts in ms): `4MB` is `4096`. Parameters without a unit, and
+/// values that do not read as a number with a unit, stay as they are.
+pub fn in_base_unit(name: &str, value: &str) -> String {
+    const MEMORY: &[(&str, f64)] = &[
+        ("B", 1.0 / 1024.0),
+        ("kB", 1.0),
+        ("MB", 1024.0),
+        ("GB", 1024.0 * 1024.0),
+        ("TB", 1024.0 * 1024.0 * 1024.0),
+    ];
+    const TIME: &[(&str, f64)] = &[
+        ("us", 0.001),
+        ("ms", 1.0),
+        ("s", 1_000.0),
+        ("min", 60_000.0),
+        ("h", 3_600_000.0),
+        ("d", 86_400_000.0),
+    ];
+    let units = match name {
+        "work_mem" => MEMORY,
+        "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => TIME,
+        _ => return value.to_string(),
+    };
+    let v = value.trim();
+    let split = v
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-'))
+        .unwrap_or(v.len());
+    let (number, unit) = v.split_at(split);
+    let factor = match unit.trim() {
+        // A bare number is already in the base unit.
+        "" => Some(1.0),
+        u => units.iter().find(|(name, _)| *name == u).map(|(_, f)| *f),
+    };
+    match (number.parse::<f64>(), factor) {
+        (Ok(number), Some(factor)) => format!("{}", (number * factor).round() as i64),
+        _ => value.to_string(),
+    }
+}
+
 fn invalid_value(name: &str, value: &str) -> PgError {
     PgError::new(
         sqlstate::INVALID_PARAMETER_VALUE,
@@ -617,6 +659,18 @@ fn validate(name: &str, value: &str) -> Result<String, PgError> {
 
 #[cfg(test)]
 mod tests {
+    use super::in_base_unit;
+
+    #[test]
+    fn values_convert_to_the_base_unit_pg_settings_shows() {
+        assert_eq!(in_base_unit("work_mem", "4MB"), "4096");
+        assert_eq!(in_base_unit("work_mem", "64kB"), "64");
+        assert_eq!(in_base_unit("statement_timeout", "5s"), "5000");
+        assert_eq!(in_base_unit("lock_timeout", "0"), "0");
+        assert_eq!(in_base_unit("lock_timeout", "2min"), "120000");
+        assert_eq!(in_base_unit("work_mem", "lots"), "lots");
+        assert_eq!(in_base_unit("search_path", "5s"), "5s");
+    }
 
     #[test]
     fn options_carry_settings_as_postgres_reads_them() {

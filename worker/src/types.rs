@@ -20,6 +20,8 @@ pub mod oid {
     pub const OID: u32 = 26;
     pub const REGPROC: u32 = 24;
     pub const REGPROCEDURE: u32 = 2202;
+    pub const REGOPER: u32 = 2203;
+    pub const REGOPERATOR: u32 = 2204;
     pub const REGCLASS: u32 = 2205;
     pub const REGTYPE: u32 = 2206;
     pub const REGNAMESPACE: u32 = 4089;

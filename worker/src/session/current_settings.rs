@@ -1,7 +1,9 @@
 //! `current_setting('name' [, missing_ok])` answered from the session's own
-//! parameters (the engine's function would read the engine's settings). The
-//! policy lets only literal names of Postgres parameters through, so each call
-//! becomes the literal value the session holds when the statement is planned.
+//! parameters (the engine's function would read the engine's settings). A
+//! literal name becomes the literal value the session holds when the
+//! statement is planned; any other argument becomes `floe_setting_of(…)`,
+//! which looks the name up as the statement runs among the session's
+//! parameters and PostgreSQL's defaults (`settings_view`).
 
 use crate::pg_error::{sqlstate, PgError};
 use crate::settings::SessionParams;
@@ -18,26 +20,29 @@ pub(super) fn inline_current_settings(
     let mut out = String::with_capacity(sql.len());
     let mut last = 0;
     let mut changed = false;
+    // Where the calls of computed names end, each closing the wrapper too.
+    let mut wrapped_ends = Vec::new();
     for (i, t) in tokens.iter().enumerate() {
+        if wrapped_ends.contains(&i) {
+            out.push_str(&sql[last..t.span.end]);
+            out.push(')');
+            last = t.span.end;
+        }
         if !t.is_word("current_setting") || !punct(i + 1, '(') {
             continue;
         }
-        let Some(Token {
-            tok: Tok::Str(name),
-            ..
-        }) = tokens.get(i + 2)
-        else {
-            continue;
-        };
-        let (missing_ok, close) = if punct(i + 3, ')') {
-            (false, i + 3)
-        } else if punct(i + 3, ',') && punct(i + 5, ')') {
-            match tokens.get(i + 4) {
-                Some(b) if b.is_word("true") => (true, i + 5),
-                Some(b) if b.is_word("false") => (false, i + 5),
-                _ => continue,
-            }
-        } else {
+        let Some((name, missing_ok, close)) = literal_call(tokens, i) else {
+            // A name the statement computes: looked up as it runs, among the
+            // session's parameters and PostgreSQL's (never the engine's), and
+            // named as Postgres names the call's column.
+            let Some(end) = closing_paren(tokens, i + 1) else {
+                continue;
+            };
+            out.push_str(&sql[last..t.span.start]);
+            out.push_str("floe_current_setting(floe_setting_of");
+            last = t.span.end;
+            wrapped_ends.push(end);
+            changed = true;
             continue;
         };
         let value = match params.show(name) {
@@ -63,6 +68,48 @@ pub(super) fn inline_current_settings(
     Ok(Some(out))
 }
 
+/// The token closing the parenthesis opened at token `open`.
+fn closing_paren(tokens: &[Token], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (k, t) in tokens.iter().enumerate().skip(open) {
+        match t.tok {
+            Tok::Punct('(') => depth += 1,
+            Tok::Punct(')') => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(k);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `current_setting('name' [, true|false])` at token `i`: the name, whether a
+/// missing parameter is NULL rather than an error, and the closing token.
+fn literal_call(tokens: &[Token], i: usize) -> Option<(&str, bool, usize)> {
+    let punct = |k: usize, c: char| punct_at(tokens, k, c);
+    let Some(Token {
+        tok: Tok::Str(name),
+        ..
+    }) = tokens.get(i + 2)
+    else {
+        return None;
+    };
+    if punct(i + 3, ')') {
+        return Some((name, false, i + 3));
+    }
+    if punct(i + 3, ',') && punct(i + 5, ')') {
+        return match tokens.get(i + 4) {
+            Some(b) if b.is_word("true") => Some((name, true, i + 5)),
+            Some(b) if b.is_word("false") => Some((name, false, i + 5)),
+            _ => None,
+        };
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,7 +125,17 @@ mod tests {
         assert_eq!(
             out,
             "SELECT floe_current_setting(CAST('150008' AS VARCHAR))::int, \
-             floe_current_setting(CAST(NULL AS VARCHAR)), current_setting(x)"
+             floe_current_setting(CAST(NULL AS VARCHAR)), \
+             floe_current_setting(floe_setting_of(x))"
+        );
+        let nested = "SELECT current_setting(current_setting('search_path') || n, true) FROM t";
+        let out = inline_current_settings(nested, &tokenize(nested), &params)
+            .expect("inlined")
+            .expect("changed");
+        assert_eq!(
+            out,
+            "SELECT floe_current_setting(floe_setting_of(\
+             floe_current_setting(CAST('\"$user\", public' AS VARCHAR)) || n, true)) FROM t"
         );
         let bad = "SELECT current_setting('nope')";
         let err = inline_current_settings(bad, &tokenize(bad), &params).expect_err("unknown");

@@ -1094,6 +1094,9 @@ impl Session {
             .unwrap_or(sql);
         // Repeated statements reuse their DuckDB preparation: planning costs more
         // than running a small query.
+        if settings_view::reads_settings(sql) {
+            self.publish_settings();
+        }
         let cache_key = (sql.to_string(), client_types.to_vec());
         if let (Some(hit), None) = (self.statement_cache.get(&cache_key), &lake_commit) {
             return Ok(hit.clone());
@@ -2489,6 +2492,7 @@ mod explain;
 mod late_bound;
 mod savepoints;
 mod schema_path;
+mod settings_view;
 
 #[cfg(test)]
 mod tests {

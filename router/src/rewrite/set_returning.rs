@@ -1,0 +1,348 @@
+//! Set-returning functions as PostgreSQL runs them, written for the engine:
+//! `generate_series` in a select list (one row per value, not one list),
+//! `generate_series` of two integer literals in FROM (integers, not
+//! bigints), `unnest` of several arrays in FROM (one column per array, side by
+//! side, `WITH ORDINALITY` numbering the rows) and
+//! `information_schema._pg_expandarray` (rows of each element `x` and its
+//! position `n`). Edits are made at the calls' boundaries; their arguments are
+//! left for the other rules.
+
+use sqlparser::tokenizer::Token;
+
+use super::{is_word, matching_paren};
+
+type Edit = (usize, usize, String);
+
+/// Words that end a select list (and a FROM item's alias).
+const CLAUSE_WORDS: &[&str] = &[
+    "FROM",
+    "WHERE",
+    "GROUP",
+    "HAVING",
+    "ORDER",
+    "LIMIT",
+    "OFFSET",
+    "UNION",
+    "INTERSECT",
+    "EXCEPT",
+    "WINDOW",
+    "INTO",
+    "FETCH",
+    "FOR",
+    "RETURNING",
+    "JOIN",
+    "ON",
+    "USING",
+    "LEFT",
+    "RIGHT",
+    "INNER",
+    "FULL",
+    "CROSS",
+    "NATURAL",
+    "WITH",
+];
+
+/// The edits for every set-returning call in `toks`.
+pub(super) fn set_returning_edits(toks: &[floe_sql::Spanned]) -> Vec<Edit> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Clause {
+        Select,
+        From,
+        Other,
+    }
+    let mut clauses = vec![Clause::Other];
+    let mut edits = Vec::new();
+    for k in 0..toks.len() {
+        let t = &toks[k].token;
+        match t {
+            Token::LParen => clauses.push(Clause::Other),
+            Token::RParen if clauses.len() > 1 => {
+                clauses.pop();
+            }
+            Token::Word(w) if w.quote_style.is_none() => {
+                let word = w.value.to_ascii_uppercase();
+                let here = clauses.last_mut().expect("the outermost clause stays");
+                let calls = matches!(toks.get(k + 1).map(|t| &t.token), Some(Token::LParen));
+                match word.as_str() {
+                    "SELECT" => *here = Clause::Select,
+                    "FROM" => *here = Clause::From,
+                    "WHERE" | "GROUP" | "HAVING" | "ORDER" | "LIMIT" | "OFFSET" | "UNION"
+                    | "INTERSECT" | "EXCEPT" | "WINDOW" | "INTO" | "RETURNING" => {
+                        *here = Clause::Other
+                    }
+                    "GENERATE_SERIES" if calls && *here == Clause::Select => {
+                        edits.extend(generate_series_item(toks, k, &w.value));
+                    }
+                    "GENERATE_SERIES" if calls && *here == Clause::From => {
+                        edits.extend(integer_series(toks, k));
+                    }
+                    "UNNEST" if calls => edits.extend(unnest_of_several(toks, k)),
+                    "_PG_EXPANDARRAY" if calls => {
+                        // A FROM item follows FROM, JOIN, LATERAL or a comma of FROM.
+                        let from_item = call_start(toks, k).1.is_some_and(|b| {
+                            let p = Some(&toks[b].token);
+                            is_word(p, "FROM")
+                                || is_word(p, "JOIN")
+                                || is_word(p, "LATERAL")
+                                || (*here == Clause::From && matches!(p, Some(Token::Comma)))
+                        });
+                        edits.extend(expand_array(toks, k, !from_item));
+                    }
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    edits
+}
+
+/// The start of the call at `k` and the token before it, taking in a
+/// `pg_catalog.` or `information_schema.` qualifier.
+fn call_start(toks: &[floe_sql::Spanned], k: usize) -> (usize, Option<usize>) {
+    let qualified = k >= 2
+        && matches!(toks[k - 1].token, Token::Period)
+        && (is_word(Some(&toks[k - 2].token), "pg_catalog")
+            || is_word(Some(&toks[k - 2].token), "information_schema"));
+    if qualified {
+        (toks[k - 2].start, k.checked_sub(3))
+    } else {
+        (toks[k].start, k.checked_sub(1))
+    }
+}
+
+/// The top-level commas of the call whose `(` is at `open` and `)` at `close`.
+fn top_level_commas(toks: &[floe_sql::Spanned], open: usize, close: usize) -> Vec<usize> {
+    let mut depth = 0usize;
+    let mut commas = Vec::new();
+    for (i, t) in toks.iter().enumerate().take(close).skip(open + 1) {
+        match t.token {
+            Token::LParen | Token::LBracket => depth += 1,
+            Token::RParen | Token::RBracket => depth = depth.saturating_sub(1),
+            Token::Comma if depth == 0 => commas.push(i),
+            _ => {}
+        }
+    }
+    commas
+}
+
+/// Whether the token at `k` is a word that may be an alias.
+fn alias_word(toks: &[floe_sql::Spanned], k: usize) -> bool {
+    match toks.get(k).map(|t| &t.token) {
+        Some(Token::Word(a)) => {
+            a.quote_style.is_some()
+                || !CLAUSE_WORDS
+                    .iter()
+                    .any(|kw| a.value.eq_ignore_ascii_case(kw))
+        }
+        _ => false,
+    }
+}
+
+/// `generate_series(…)` as an item of a select list: DuckDB's scalar
+/// `generate_series` returns one list, Postgres one row per value, which
+/// `unnest` of the list gives. Only a call that is the whole item changes
+/// (`SELECT generate_series(1, 3)`, `SELECT a, generate_series(…) AS g FROM t`).
+fn generate_series_item(toks: &[floe_sql::Spanned], k: usize, name: &str) -> Vec<Edit> {
+    // The item starts here (after SELECT, DISTINCT, ALL or a comma).
+    let (start, before) = call_start(toks, k);
+    let starts_item = before.is_some_and(|b| {
+        let p = &toks[b].token;
+        matches!(p, Token::Comma)
+            || ["SELECT", "DISTINCT", "ALL"]
+                .iter()
+                .any(|w| is_word(Some(p), w))
+    });
+    let Some(end) = matching_paren(toks, k + 1) else {
+        return Vec::new();
+    };
+    // The item is the call alone (an alias may follow).
+    let ends_item = !matches!(
+        toks.get(end + 1).map(|t| &t.token),
+        Some(Token::DoubleColon | Token::Period | Token::LBracket)
+    );
+    if !(starts_item && ends_item) {
+        return Vec::new();
+    }
+    // Without an alias the column keeps Postgres's name.
+    let close = if alias_word(toks, end + 1) || is_word(toks.get(end + 1).map(|t| &t.token), "AS") {
+        "))"
+    } else {
+        ")) AS generate_series"
+    };
+    vec![
+        (start, toks[k].end, format!("unnest({name}")),
+        (toks[end].start, toks[end].end, close.to_string()),
+    ]
+}
+
+/// `generate_series(a, b) alias(column)` in FROM with integer literals that
+/// fit an `integer`: PostgreSQL's series is of integers (DuckDB's of bigints),
+/// which clients read as the type of the column (pgjdbc's `KEY_SEQ`).
+fn integer_series(toks: &[floe_sql::Spanned], k: usize) -> Vec<Edit> {
+    let Some(end) = matching_paren(toks, k + 1) else {
+        return Vec::new();
+    };
+    let int_literal = |i: usize| {
+        let (negative, at) = match toks.get(i).map(|t| &t.token) {
+            Some(Token::Minus) => (true, i + 1),
+            _ => (false, i),
+        };
+        match toks.get(at).map(|t| &t.token) {
+            Some(Token::Number(n, _)) => n
+                .parse::<i64>()
+                .ok()
+                .map(|v| if negative { -v } else { v })
+                .filter(|v| i32::try_from(*v).is_ok())
+                .map(|_| at),
+            _ => None,
+        }
+    };
+    let commas = top_level_commas(toks, k + 1, end);
+    let literals = match commas.as_slice() {
+        [c] => int_literal(k + 2) == Some(c - 1) && int_literal(c + 1) == Some(end - 1),
+        [c, d] => {
+            int_literal(k + 2) == Some(c - 1)
+                && int_literal(c + 1) == Some(d - 1)
+                && int_literal(d + 1) == Some(end - 1)
+        }
+        _ => false,
+    };
+    // Only with a column alias (`pos(n)`): the subquery's column is named by it.
+    let alias_at = if is_word(toks.get(end + 1).map(|t| &t.token), "AS") {
+        end + 2
+    } else {
+        end + 1
+    };
+    let column_alias = alias_word(toks, alias_at)
+        && matches!(
+            toks.get(alias_at + 1).map(|t| &t.token),
+            Some(Token::LParen)
+        );
+    if !(literals && column_alias) {
+        return Vec::new();
+    }
+    let (start, _) = call_start(toks, k);
+    vec![
+        (
+            start,
+            toks[k].end,
+            "(SELECT CAST(generate_series AS INTEGER) FROM generate_series".to_string(),
+        ),
+        (toks[end].start, toks[end].end, "))".to_string()),
+    ]
+}
+
+/// `unnest(a, b, …) [WITH ORDINALITY]` in FROM: one column per array, the
+/// shorter padded with NULLs (as DuckDB's `unnest`s side by side in one
+/// select list give), numbered from 1 in a last bigint column when ordinal.
+fn unnest_of_several(toks: &[floe_sql::Spanned], k: usize) -> Vec<Edit> {
+    let Some(end) = matching_paren(toks, k + 1) else {
+        return Vec::new();
+    };
+    let commas = top_level_commas(toks, k + 1, end);
+    if commas.is_empty() {
+        return Vec::new();
+    }
+    let ordinal = is_word(toks.get(end + 1).map(|t| &t.token), "WITH")
+        && is_word(toks.get(end + 2).map(|t| &t.token), "ORDINALITY");
+    let (start, _) = call_start(toks, k);
+    // Columns named as PostgreSQL names them (when no alias list renames them).
+    let (open, close) = if ordinal {
+        (
+            "(SELECT *, row_number() OVER () AS ordinality FROM (SELECT unnest(",
+            ") AS unnest))",
+        )
+    } else {
+        ("(SELECT unnest(", ") AS unnest)")
+    };
+    let mut edits = vec![(start, toks[k + 1].end, open.to_string())];
+    edits.extend(commas.iter().map(|&c| {
+        (
+            toks[c].start,
+            toks[c].end,
+            ") AS unnest, unnest(".to_string(),
+        )
+    }));
+    if ordinal {
+        edits.push((toks[end].start, toks[end + 2].end, close.to_string()));
+    } else {
+        edits.push((toks[end].start, toks[end].end, close.to_string()));
+    }
+    edits
+}
+
+/// `information_schema._pg_expandarray(a)`: a row `(x, n)` for each element
+/// `x` of `a` at position `n`; in a select list one row per element (read as
+/// `(… ).x` and `(… ).n`), in FROM the columns `x` and `n`.
+fn expand_array(toks: &[floe_sql::Spanned], k: usize, in_select_list: bool) -> Vec<Edit> {
+    let Some(end) = matching_paren(toks, k + 1) else {
+        return Vec::new();
+    };
+    let (start, _) = call_start(toks, k);
+    let (open, close) = if in_select_list {
+        ("unnest(floe_expandarray(", "))")
+    } else {
+        ("(SELECT unnest(floe_expandarray(", "), recursive := true))")
+    };
+    vec![
+        (start, toks[k + 1].end, open.to_string()),
+        (toks[end].start, toks[end].end, close.to_string()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::rewrite;
+
+    #[test]
+    fn several_arrays_unnest_side_by_side() {
+        assert_eq!(
+            rewrite("SELECT * FROM pg_index i, unnest(i.indkey, i.indoption) WITH ORDINALITY koi(k, o, n)")
+                .as_deref(),
+            Some(
+                "SELECT * FROM pg_index i, (SELECT *, row_number() OVER () AS ordinality FROM \
+                 (SELECT unnest(i.indkey) AS unnest, unnest( i.indoption) AS unnest)) koi(k, o, n)"
+            )
+        );
+        assert_eq!(
+            rewrite("SELECT * FROM unnest(ARRAY[1, 2], f(a, b)) u(x, y)").as_deref(),
+            Some("SELECT * FROM (SELECT unnest(ARRAY[1, 2]) AS unnest, unnest( f(a, b)) AS unnest) u(x, y)")
+        );
+        assert_eq!(rewrite("SELECT * FROM unnest(ARRAY[1, 2]) u(x)"), None);
+    }
+
+    #[test]
+    fn expanded_arrays_give_elements_and_positions() {
+        assert_eq!(
+            rewrite("SELECT (information_schema._pg_expandarray(i.indkey)).n FROM pg_index i")
+                .as_deref(),
+            Some("SELECT (unnest(floe_expandarray(i.indkey))).n FROM pg_index i")
+        );
+        assert_eq!(
+            rewrite("SELECT e.n FROM information_schema._pg_expandarray(ARRAY[3, 4]) e").as_deref(),
+            Some(
+                "SELECT e.n FROM (SELECT unnest(floe_expandarray(ARRAY[3, 4]), recursive := true)) e"
+            )
+        );
+    }
+
+    #[test]
+    fn integer_series_in_from_are_integers() {
+        assert_eq!(
+            rewrite("SELECT pos.n FROM t, pg_catalog.generate_series(1, 32) pos(n)").as_deref(),
+            Some(
+                "SELECT pos.n FROM t, (SELECT CAST(generate_series AS INTEGER) FROM \
+                 generate_series(1, 32)) pos(n)"
+            )
+        );
+        // Beyond an integer, or not literals, or no column alias: as written.
+        for sql in [
+            "SELECT * FROM generate_series(1, 3000000000) g(n)",
+            "SELECT * FROM generate_series(1, x) g(n)",
+            "SELECT * FROM generate_series(1, 3) g",
+        ] {
+            assert!(rewrite(sql).is_none_or(|r| !r.contains("INTEGER")), "{sql}");
+        }
+    }
+}
