@@ -11,7 +11,7 @@ import sqlalchemy as sa
 FIXTURE = [
     "CREATE SCHEMA insp",
     "CREATE TABLE insp.orders (id bigint NOT NULL, customer text, amount numeric(10,2), "
-    "paid boolean, placed date, at timestamp, score double precision, qty int)",
+    "paid boolean, placed date, at timestamp, score double precision, qty int, code varchar(8))",
     "COMMENT ON TABLE insp.orders IS 'all orders'",
     "CREATE VIEW insp.big AS SELECT id, amount FROM insp.orders WHERE amount > 100",
 ]
@@ -166,7 +166,56 @@ TYPED_SAME_AS_POSTGRES = [
     "SELECT castsource::regtype, casttarget::regtype, castcontext FROM pg_cast "
     "WHERE castsource = 'int4'::regtype ORDER BY 2",
     "SELECT count(*) > 400 FROM pg_type WHERE typname LIKE '\\_%' ESCAPE '\\'",
+    # Declared lengths of lake columns.
+    "SELECT column_name, data_type, character_maximum_length, character_octet_length, udt_name "
+    "FROM information_schema.columns WHERE table_schema = 'insp' AND table_name = 'orders' "
+    "ORDER BY ordinal_position",
+    "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attcollation FROM pg_attribute a "
+    "WHERE a.attrelid = 'insp.orders'::regclass AND a.attnum > 0 ORDER BY a.attnum",
+    # Each table's row type and its array type.
+    "SELECT t.typname, t.typtype, t.typcategory, t.typinput FROM pg_type t "
+    "WHERE t.typrelid = 'insp.orders'::regclass OR t.typelem IN "
+    "(SELECT oid FROM pg_type WHERE typrelid = 'insp.orders'::regclass) ORDER BY 1",
+    # Built-in functions, operators and the catalog's own indexes.
+    "SELECT p.proname, pg_get_function_result(p.oid), pg_get_function_arguments(p.oid), "
+    "p.prorettype::regtype, p.proargtypes FROM pg_proc p WHERE p.oid IN (89, 1299, 1217) "
+    "ORDER BY 1",
+    "SELECT 'pg_catalog.version'::regproc::oid, 1217::regprocedure, 95::regoperator, "
+    "95::regoper, 'abs'::regproc::oid",
+    "SELECT 'no_such_function'::regproc",
+    "SELECT c2.relname, i.indisprimary, pg_get_indexdef(i.indexrelid, 0, true), "
+    "pg_get_constraintdef(con.oid, true) FROM pg_index i JOIN pg_class c2 ON c2.oid = i.indexrelid "
+    "LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid "
+    "WHERE i.indrelid = 'pg_class'::regclass ORDER BY 1",
+    # Parameters: PostgreSQL's, named by a computed name too.
+    "SELECT name, setting, unit, vartype, boot_val FROM pg_settings "
+    "WHERE name IN ('work_mem', 'max_index_keys') ORDER BY 1",
+    "SELECT current_setting(n) FROM (VALUES ('work_mem'), ('max_index_keys')) t(n) ORDER BY 1",
+    "SELECT current_setting(n) FROM (VALUES ('no_such_setting')) t(n)",
+    # Set-returning functions in FROM.
+    "SELECT * FROM unnest(ARRAY[1, 2], ARRAY['a', 'b', 'c']) WITH ORDINALITY AS u(n, s, i) "
+    "ORDER BY i",
+    "SELECT (information_schema._pg_expandarray(ARRAY[5, 6])).n AS k, pos.p "
+    "FROM generate_series(1, 2) pos(p) ORDER BY 2, 1",
 ]
+
+
+def test_declared_lengths_hold_as_in_postgres(postgres, server, both):
+    """A lake column declared `varchar(8)` refuses a longer value (22001)
+    and keeps a value whose excess is trailing spaces, cut, as PostgreSQL
+    does."""
+    for dsn in (postgres.dsn(), server.dsn()):
+        assert answer(dsn, "INSERT INTO insp.orders (id, code) VALUES (1, 'abcdefghi')") == (
+            "error", "22001")
+    for dsn in (postgres.dsn(), server.dsn()):
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute("INSERT INTO insp.orders (id, code) VALUES (2, 'abcdefgh   ')")
+    sql = "SELECT code, length(code) FROM insp.orders WHERE id = 2"
+    assert answer(server.dsn(), sql) == answer(postgres.dsn(), sql) == (
+        ["code", "length"], [("abcdefgh", 8)])
+    for dsn in (postgres.dsn(), server.dsn()):
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute("DELETE FROM insp.orders WHERE id = 2")
 
 
 @pytest.mark.parametrize("sql", TYPED_SAME_AS_POSTGRES)

@@ -5,6 +5,8 @@
 //! Data files stay where they are: other engines' snapshots and time travel may
 //! still reference them.
 
+use std::collections::HashMap;
+
 use iceberg::spec::{NestedField, Schema, TableMetadataBuilder, Type, UnboundPartitionSpec};
 use iceberg::table::Table;
 use iceberg::{MetadataLocation, NamespaceIdent, TableCreation, TableIdent, TableUpdate};
@@ -14,11 +16,14 @@ use crate::lakehouse::Lakehouse;
 
 impl Lakehouse {
     /// Creates `ident`; `None` if it exists and `if_not_exists` was given.
+    /// `properties` are the table's own (the column types Postgres declared,
+    /// see [`declared_type_properties`]).
     pub async fn create_table(
         &self,
         ident: &TableIdent,
         schema: Schema,
         partition: Option<UnboundPartitionSpec>,
+        properties: HashMap<String, String>,
         if_not_exists: bool,
     ) -> Result<Option<Table>> {
         let listing = self.listing_fresh().await?;
@@ -31,7 +36,7 @@ impl Lakehouse {
                 Err(CatalogError::Exists(ident.name().to_string()))
             };
         }
-        let creation = table_creation(ident, schema, partition, None);
+        let creation = table_creation(ident, schema, partition, properties, None);
         let table = self
             .catalog()
             .create_table(ident.namespace(), creation)
@@ -77,6 +82,7 @@ impl Lakehouse {
         ident: &TableIdent,
         schema: Schema,
         partition: Option<UnboundPartitionSpec>,
+        properties: HashMap<String, String>,
     ) -> Result<Table> {
         let location = format!(
             "{}/{}/{}",
@@ -84,7 +90,7 @@ impl Lakehouse {
             ident.namespace().join("/"),
             ident.name()
         );
-        let creation = table_creation(ident, schema, partition, Some(location.clone()));
+        let creation = table_creation(ident, schema, partition, properties, Some(location.clone()));
         let metadata = TableMetadataBuilder::from_table_creation(creation)?
             .build()?
             .metadata;
@@ -111,18 +117,56 @@ fn table_creation(
     ident: &TableIdent,
     schema: Schema,
     partition: Option<UnboundPartitionSpec>,
+    mut properties: HashMap<String, String>,
     location: Option<String>,
 ) -> TableCreation {
+    properties.insert(
+        "write.parquet.compression-codec".to_string(),
+        "zstd".to_string(),
+    );
     TableCreation::builder()
         .name(ident.name().to_string())
         .schema(schema)
         .partition_spec_opt(partition)
         .location_opt(location)
-        .properties([(
-            "write.parquet.compression-codec".to_string(),
-            "zstd".to_string(),
-        )])
+        .properties(properties)
         .build()
+}
+
+/// The table property recording the Postgres type a column was declared
+/// with when Iceberg's type says less (`character varying(200)` for a
+/// string), by field id.
+const DECLARED_TYPE_PROPERTY: &str = "floe.pg-type.";
+
+/// The properties recording declared lengths: (field id, max length) of each
+/// `character varying(n)` column.
+pub fn declared_type_properties(lengths: &[(i32, u32)]) -> HashMap<String, String> {
+    lengths
+        .iter()
+        .map(|(id, n)| {
+            (
+                format!("{DECLARED_TYPE_PROPERTY}{id}"),
+                format!("character varying({n})"),
+            )
+        })
+        .collect()
+}
+
+/// The declared maximum length of each `character varying(n)` column of a
+/// table with `properties`, by field id.
+pub fn declared_lengths(properties: &HashMap<String, String>) -> HashMap<i32, u32> {
+    properties
+        .iter()
+        .filter_map(|(k, v)| {
+            let id = k.strip_prefix(DECLARED_TYPE_PROPERTY)?.parse().ok()?;
+            let n = v
+                .strip_prefix("character varying(")?
+                .strip_suffix(')')?
+                .parse()
+                .ok()?;
+            Some((id, n))
+        })
+        .collect()
 }
 
 /// The updates that apply `changes` to the current schema of `table`.
@@ -145,11 +189,13 @@ pub fn schema_updates(table: &Table, changes: &[SchemaChange]) -> Result<Vec<Tab
             .collect();
         let missing =
             |name: &str| CatalogError::NoSuchColumn(name.to_string(), ident.name().to_string());
+        let mut lengths = Vec::new();
         for change in changes {
             match change {
                 SchemaChange::Add {
                     name,
                     field_type,
+                    max_length,
                     if_not_exists,
                 } => {
                     if fields.iter().any(|f| &f.name == name) {
@@ -166,6 +212,9 @@ pub fn schema_updates(table: &Table, changes: &[SchemaChange]) -> Result<Vec<Tab
                     next_id += 1;
                     let t = renumber(field_type.clone(), &mut next_id);
                     fields.push(NestedField::optional(id, name.clone(), t));
+                    if let Some(n) = max_length {
+                        lengths.push((id, *n));
+                    }
                 }
                 SchemaChange::Drop { name, if_exists } => {
                     let Some(i) = fields.iter().position(|f| &f.name == name) else {
@@ -200,7 +249,13 @@ pub fn schema_updates(table: &Table, changes: &[SchemaChange]) -> Result<Vec<Tab
         if fields.is_empty() {
             return Err(CatalogError::Unsupported("a table without columns".into()));
         }
-        new_current_schema(metadata, fields, identifier)
+        let mut updates = new_current_schema(metadata, fields, identifier)?;
+        if !lengths.is_empty() {
+            updates.push(TableUpdate::SetProperties {
+                updates: declared_type_properties(&lengths),
+            });
+        }
+        Ok(updates)
     }
 }
 
@@ -211,6 +266,8 @@ pub enum SchemaChange {
     Add {
         name: String,
         field_type: Type,
+        /// A declared `character varying(n)`'s `n`.
+        max_length: Option<u32>,
         if_not_exists: bool,
     },
     Drop {

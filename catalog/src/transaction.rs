@@ -257,6 +257,7 @@ impl LakeTxn {
         ident: &TableIdent,
         schema: Schema,
         partition: Option<UnboundPartitionSpec>,
+        properties: std::collections::HashMap<String, String>,
         if_not_exists: bool,
     ) -> Result<Option<Table>> {
         lake.require_sql_catalog("CREATE TABLE")?;
@@ -271,7 +272,9 @@ impl LakeTxn {
                 Err(CatalogError::Exists(ident.name().to_string()))
             };
         }
-        let table = lake.stage_new_table(ident, schema, partition).await?;
+        let table = lake
+            .stage_new_table(ident, schema, partition, properties)
+            .await?;
         self.tables.push(TxnTable {
             origin: None,
             name: ident.clone(),

@@ -48,6 +48,11 @@ pub fn relation_oid(schema: &str, name: &str) -> u32 {
     stable_oid("table", &format!("{schema}.{name}"))
 }
 
+/// The OID of a table's or view's row type (`pg_class.reltype`).
+pub fn row_type_oid(schema: &str, name: &str) -> u32 {
+    stable_oid("row type", &format!("{schema}.{name}"))
+}
+
 /// Whether a relation is a table or a view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RelationKind {
@@ -69,6 +74,8 @@ pub struct TableColumns<'a> {
     pub depends_on: Vec<(String, String)>,
     /// The bytes of its files (`pg_table_size`); `None` when unknown.
     pub size_bytes: Option<u64>,
+    /// The declared length of each `character varying(n)` column, by field id.
+    pub lengths: HashMap<i32, u32>,
 }
 
 /// The relation of `(oid, bytes)` the size functions read (not a Postgres
@@ -134,6 +141,7 @@ fn sql_type_name(oid: u32) -> &'static str {
         23 => "integer",
         25 => "text",
         114 => "json",
+        1043 => "character varying",
         700 => "real",
         701 => "double precision",
         1082 => "date",
@@ -211,8 +219,9 @@ impl VirtualSchema {
             .iter()
             .map(|t| {
                 let oid = relation_oid(t.schema, t.table);
+                let row_type = row_type_oid(t.schema, t.table);
                 format!(
-                    "({oid}, {}, {}, 0, 0, 10, {}, {oid}, 0, 0, -1, 0, 0, false, false, 'p', {}, {}, 0, \
+                    "({oid}, {}, {}, {row_type}, 0, 10, {}, {oid}, 0, 0, -1, 0, 0, false, false, 'p', {}, {}, 0, \
                      {}, false, false, false, false, true, {}, false, 0, NULL, NULL)",
                     quote_literal(t.table),
                     nsp_oid(t.schema),
@@ -255,6 +264,47 @@ impl VirtualSchema {
                 class_rows,
             ),
         );
+        // Each table's and view's row type and the array type of it, as
+        // PostgreSQL creates them with the relation.
+        let type_rows = tables
+            .iter()
+            .flat_map(|t| {
+                let (row_type, array_type) = (
+                    row_type_oid(t.schema, t.table),
+                    stable_oid("array type", &format!("{}.{}", t.schema, t.table)),
+                );
+                let relation = relation_oid(t.schema, t.table);
+                let namespace = nsp_oid(t.schema);
+                [
+                    format!(
+                        "({row_type}, {}, {namespace}, 10, -1, false, 'c', 'C', false, true, ',', \
+                         {relation}, 0, 0, {array_type}, 2290, 2291, 2402, 2403, 0, 0, 0, 'd', 'x', \
+                         false, 0, -1, 0, 0)",
+                        quote_literal(t.table)
+                    ),
+                    format!(
+                        "({array_type}, {}, {namespace}, 10, -1, false, 'b', 'A', false, true, ',', \
+                         0, 6179, {row_type}, 0, 750, 751, 2400, 2401, 0, 0, 3816, 'd', 'x', \
+                         false, 0, -1, 0, 0)",
+                        quote_literal(&format!("_{}", t.table))
+                    ),
+                ]
+            })
+            .collect();
+        relations.insert(
+            "pg_type",
+            values(
+                "oid UINTEGER, typname VARCHAR, typnamespace UINTEGER, typowner UINTEGER, \
+                 typlen SMALLINT, typbyval BOOLEAN, typtype VARCHAR, typcategory VARCHAR, \
+                 typispreferred BOOLEAN, typisdefined BOOLEAN, typdelim VARCHAR, typrelid UINTEGER, \
+                 typsubscript UINTEGER, typelem UINTEGER, typarray UINTEGER, typinput UINTEGER, \
+                 typoutput UINTEGER, typreceive UINTEGER, typsend UINTEGER, typmodin UINTEGER, \
+                 typmodout UINTEGER, typanalyze UINTEGER, typalign VARCHAR, typstorage VARCHAR, \
+                 typnotnull BOOLEAN, typbasetype UINTEGER, typtypmod INTEGER, typndims INTEGER, \
+                 typcollation UINTEGER",
+                type_rows,
+            ),
+        );
         let mut attribute_rows = Vec::new();
         let mut column_rows = Vec::new();
         let mut description_rows = Vec::new();
@@ -264,7 +314,11 @@ impl VirtualSchema {
                 description_rows.push(format!("({rel}, {PG_CLASS_OID}, 0, {})", quote_literal(c)));
             }
             for (i, f) in t.columns.as_struct().fields().iter().enumerate() {
-                let (oid, typmod) = pg_type(&f.field_type);
+                let (oid, typmod) = match t.lengths.get(&f.id) {
+                    // character varying(n): its modifier is n + 4.
+                    Some(n) => (1043, *n as i32 + 4),
+                    None => pg_type(&f.field_type),
+                };
                 let num = i + 1;
                 if let Some(doc) = &f.doc {
                     description_rows.push(format!(
@@ -278,7 +332,7 @@ impl VirtualSchema {
                     "({rel}, {}, {oid}, {num}, {typmod}, {}, false, false, '', '', false, 0, {}, {len}, {dims}, {}, -1, {}, '')",
                     quote_literal(&f.name),
                     f.required,
-                    if oid == 25 { 100 } else { 0 },
+                    if matches!(oid, 25 | 1043) { 100 } else { 0 },
                     len > 0 && len <= 8,
                     // As the type is stored (numeric in main, text extended, …).
                     quote_literal(pg15_rows::type_storage(oid).unwrap_or(if len > 0 { "p" } else { "x" })),
@@ -299,8 +353,15 @@ impl VirtualSchema {
                     20 | 23 | 700 | 701 => "2",
                     _ => "NULL",
                 };
+                // Characters at most, and bytes (four per character in UTF8;
+                // PostgreSQL's limit of a value when the type has none).
+                let (max_chars, max_bytes) = match (oid, t.lengths.get(&f.id)) {
+                    (1043, Some(n)) => (n.to_string(), (u64::from(*n) * 4).to_string()),
+                    (25 | 1043, _) => ("NULL".to_string(), "1073741824".to_string()),
+                    _ => ("NULL".to_string(), "NULL".to_string()),
+                };
                 column_rows.push(format!(
-                    "({}, {}, {}, {}, {num}, NULL, {}, {}, NULL, NULL, {precision}, {radix}, {scale}, {}, {}, 'pg_catalog', {}, 'NO', 'NEVER', {})",
+                    "({}, {}, {}, {}, {num}, NULL, {}, {}, {max_chars}, {max_bytes}, {precision}, {radix}, {scale}, {}, {}, 'pg_catalog', {}, 'NO', 'NEVER', {})",
                     quote_literal(database),
                     quote_literal(t.schema),
                     quote_literal(t.table),

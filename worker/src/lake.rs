@@ -448,6 +448,7 @@ impl LakeReader {
                 definition: None,
                 depends_on: Vec::new(),
                 size_bytes: Some(data_bytes(t)),
+                lengths: floe_catalog::tables::declared_lengths(t.metadata().properties()),
             })
             .chain(parquet.iter().map(|(schema, table, columns)| TableColumns {
                 schema,
@@ -458,6 +459,7 @@ impl LakeReader {
                 definition: None,
                 depends_on: Vec::new(),
                 size_bytes: None,
+                lengths: Default::default(),
             }))
             .chain(views.iter().map(|(schema, view)| {
                 TableColumns {
@@ -473,6 +475,7 @@ impl LakeReader {
                         .collect(),
                     // A view stores no data, as in Postgres.
                     size_bytes: Some(0),
+                    lengths: Default::default(),
                 }
             }))
             .collect();

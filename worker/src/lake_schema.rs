@@ -107,6 +107,20 @@ pub fn from_declared(declared: &str) -> Result<Type, PgError> {
     Ok(Type::Primitive(p))
 }
 
+/// The length `n` of a declared `varchar(n)` / `character varying(n)`.
+pub fn declared_length(declared: &str) -> Option<u32> {
+    let lower = declared.trim().to_ascii_lowercase();
+    let lower = lower.trim_start_matches("pg_catalog.");
+    let args = lower
+        .strip_prefix("varchar(")
+        .or_else(|| lower.strip_prefix("character varying("))?;
+    args.strip_suffix(')')?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| *n > 0)
+}
+
 fn decimal(precision: u32, scale: u32) -> Result<PrimitiveType, PgError> {
     if precision == 0 || precision > 38 || scale > precision {
         return Err(PgError::new(
@@ -250,6 +264,15 @@ fn literal(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn declared_lengths_are_read() {
+        assert_eq!(declared_length("VARCHAR(200)"), Some(200));
+        assert_eq!(declared_length("character varying(3)"), Some(3));
+        assert_eq!(declared_length("varchar"), None);
+        assert_eq!(declared_length("text"), None);
+        assert_eq!(declared_length("varchar(0)"), None);
+    }
 
     #[test]
     fn declared_types_map_to_iceberg() {

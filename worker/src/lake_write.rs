@@ -60,6 +60,8 @@ pub enum LakeDdl {
         ident: TableIdent,
         schema: Box<iceberg::spec::Schema>,
         partition: Option<UnboundPartitionSpec>,
+        /// The declared lengths of `character varying(n)` columns.
+        properties: HashMap<String, String>,
         if_not_exists: bool,
     },
     /// `CREATE TABLE … AS query` (the query already has its lake reads spliced).
@@ -301,6 +303,7 @@ impl LakeReader {
                     }
                 }
                 let mut columns = Vec::with_capacity(ct.columns.len());
+                let mut lengths = Vec::new();
                 for c in &ct.columns {
                     let name = fold(&c.name);
                     let mut required = primary_key.contains(&name);
@@ -324,8 +327,13 @@ impl LakeReader {
                             }
                         }
                     }
+                    let declared = c.data_type.to_string();
+                    // Top-level columns take field ids 1, 2, … (build_schema).
+                    if let Some(n) = lake_schema::declared_length(&declared) {
+                        lengths.push((columns.len() as i32 + 1, n));
+                    }
                     columns.push(ColumnSpec {
-                        field_type: lake_schema::from_declared(&c.data_type.to_string())?,
+                        field_type: lake_schema::from_declared(&declared)?,
                         name,
                         required,
                     });
@@ -341,6 +349,7 @@ impl LakeReader {
                     ident,
                     schema: Box::new(schema),
                     partition,
+                    properties: floe_catalog::tables::declared_type_properties(&lengths),
                     if_not_exists: ct.if_not_exists,
                 })))
             }
@@ -464,11 +473,11 @@ impl LakeReader {
                                     }
                                 }
                             }
+                            let declared = column_def.data_type.to_string();
                             changes.push(SchemaChange::Add {
                                 name: fold(&column_def.name),
-                                field_type: lake_schema::from_declared(
-                                    &column_def.data_type.to_string(),
-                                )?,
+                                field_type: lake_schema::from_declared(&declared)?,
+                                max_length: lake_schema::declared_length(&declared),
                                 if_not_exists: *if_not_exists,
                             });
                         }
@@ -752,12 +761,14 @@ impl LakeReader {
                 ident,
                 schema,
                 partition,
+                properties,
                 if_not_exists,
             } => runtime
                 .block_on(lake.create_table(
                     ident,
                     schema.as_ref().clone(),
                     partition.clone(),
+                    properties.clone(),
                     *if_not_exists,
                 ))
                 .map(|_| "CREATE TABLE".to_string()),
@@ -867,6 +878,7 @@ impl LakeReader {
                 ident,
                 schema,
                 partition,
+                properties,
                 if_not_exists,
             } => runtime
                 .block_on(txn.create_table(
@@ -874,6 +886,7 @@ impl LakeReader {
                     ident,
                     schema.as_ref().clone(),
                     partition.clone(),
+                    properties.clone(),
                     *if_not_exists,
                 ))
                 .map(|_| "CREATE TABLE".to_string()),
@@ -1045,10 +1058,21 @@ impl LakeReader {
         let spec = partition_spec(&schema, partition)?;
         let lake = self.lakehouse();
         let created = match txn.as_deref_mut() {
-            Some(txn) => {
-                runtime.block_on(txn.create_table(lake, ident, schema, spec, if_not_exists))
-            }
-            None => runtime.block_on(lake.create_table(ident, schema, spec, if_not_exists)),
+            Some(txn) => runtime.block_on(txn.create_table(
+                lake,
+                ident,
+                schema,
+                spec,
+                HashMap::new(),
+                if_not_exists,
+            )),
+            None => runtime.block_on(lake.create_table(
+                ident,
+                schema,
+                spec,
+                HashMap::new(),
+                if_not_exists,
+            )),
         }
         .map_err(catalog_error)?;
         let Some(table) = created else {
@@ -1559,10 +1583,17 @@ fn insert_copy(
         ));
     }
     let aliases: Vec<String> = (1..=width).map(|i| format!("__floe_c{i}")).collect();
+    let lengths = floe_catalog::tables::declared_lengths(table.metadata().properties());
     let mut select = Vec::with_capacity(fields.len());
     for f in &fields {
         let ty = duck_type(&f.field_type);
         let value = match filled.iter().take(width).position(|n| *n == f.name) {
+            // A value longer than a declared `character varying(n)` is an
+            // error, but for trailing spaces, which go (as in PostgreSQL).
+            Some(i) if lengths.contains_key(&f.id) => format!(
+                "floe_varchar(CAST(__floe_source.{} AS {ty}), {})",
+                aliases[i], lengths[&f.id]
+            ),
             Some(i) => format!("CAST(__floe_source.{} AS {ty})", aliases[i]),
             None if f.required => return Err(not_null(&f.name, table.identifier().name())),
             None => format!("CAST(NULL AS {ty})"),

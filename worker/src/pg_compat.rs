@@ -124,6 +124,12 @@ pub const SESSION_SETUP: &[&str] = &[
     // element `x` with its position `n`.
     r#"CREATE OR REPLACE TEMP MACRO floe_expandarray(arr) AS
   list_transform(range(1, len(arr) + 1), lambda i: {'x': arr[i], 'n': CAST(i AS INTEGER)})"#,
+    // A value stored in a `character varying(n)` lake column: longer is an
+    // error, but for trailing spaces, which are cut (as PostgreSQL stores it).
+    r#"CREATE OR REPLACE TEMP MACRO floe_varchar(v, n) AS
+  CASE WHEN v IS NULL OR length(v) <= n THEN v
+  WHEN length(rtrim(v, ' ')) <= n THEN left(v, n)
+  ELSE error('value too long for type character varying(' || n || ')') END"#,
     // Lists are one-dimensional and 1-based: the lower bound of a non-empty
     // array's first dimension is 1.
     r#"CREATE OR REPLACE TEMP MACRO array_lower(arr, dim) AS
@@ -482,6 +488,8 @@ mod tests {
             "SELECT 1 WHERE floe_pg_get_function_result(89) = 'text' \
              AND floe_pg_get_function_arguments(1299) = '' \
              AND pg_get_functiondef(89) LIKE 'CREATE OR REPLACE FUNCTION pg_catalog.version()%'",
+            "SELECT 1 WHERE floe_varchar('ab  ', 2) = 'ab' AND floe_varchar('ab', 2) = 'ab' \
+             AND floe_varchar(NULL, 2) IS NULL",
             "SELECT 1 WHERE floe_setting_of('work_mem') = '4MB' \
              AND floe_setting_of('SHARED_BUFFERS') = '128MB' \
              AND floe_setting_of('no_such_thing', true) IS NULL",

@@ -221,6 +221,8 @@ impl DuckErrorInfo {
                     AMBIGUOUS_FUNCTION
                 } else if lower.starts_with("unrecognized configuration parameter \"") {
                     UNDEFINED_OBJECT
+                } else if lower.starts_with("value too long for type character varying(") {
+                    STRING_DATA_RIGHT_TRUNCATION
                 } else if lower.contains("configuration has been locked")
                     || lower.contains("disabled by configuration")
                     || lower.contains("disabled through configuration")

@@ -420,6 +420,9 @@ fn pg_type(t: &str) -> Ty {
         "oid[]" => Ty::Known(oid::OID_ARRAY),
         "int2vector" => Ty::Known(oid::INT2VECTOR),
         "oidvector" => Ty::Known(oid::OIDVECTOR),
+        "pg_lsn" => Ty::Known(oid::PG_LSN),
+        // information_schema's character_data and yes_or_no.
+        "character varying" => Ty::Known(oid::VARCHAR),
         other => cast_type_name(other),
     }
 }
@@ -434,6 +437,7 @@ fn cast_type(t: &DataType) -> Ty {
         "name" => Ty::Known(oid::NAME),
         "char" if text.contains('"') => Ty::Known(oid::CHAR),
         "varchar" | "character varying" => Ty::Known(oid::VARCHAR),
+        "jsonb" => Ty::Known(oid::JSONB),
         other => cast_type_name(other),
     }
 }

@@ -47,6 +47,8 @@ pub struct ColumnEncoder {
     /// `oidvector`): the element type binary arrays carry, and whether the
     /// text form is a vector's (space-separated, no braces).
     catalog_array: Option<CatalogArray>,
+    /// JSON announced as `jsonb`: its binary form starts with a version byte.
+    jsonb: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -86,6 +88,7 @@ impl ColumnEncoder {
             ValueKind::List(_) => CatalogArray::of(announced),
             _ => None,
         };
+        let jsonb = matches!(kind, ValueKind::Json) && announced == oid::JSONB;
         ColumnEncoder {
             kind,
             binary,
@@ -93,6 +96,7 @@ impl ColumnEncoder {
             as_oid,
             names: None,
             catalog_array,
+            jsonb,
         }
     }
 
@@ -194,6 +198,10 @@ pub fn write_value(
     } else if let Some(w) = enc.as_oid {
         // SAFETY: the vector is an integer of width `w` (checked when the encoder was made).
         out.put_u32(unsafe { read_i64(vec, row, w) } as u32);
+    } else if enc.jsonb {
+        // jsonb's binary format: version 1, then the text.
+        out.put_u8(1);
+        write_binary(&enc.kind, vec, row, settings, out);
     } else {
         write_binary(&enc.kind, vec, row, settings, out);
     }

@@ -129,9 +129,10 @@ const GUCS: &[Guc] = &[
     },
     Guc {
         name: "jit",
-        // PostgreSQL 15's default; the engine compiles nothing either way
-        // (pg_jit_available() is false, as on a build without LLVM).
-        default: "on",
+        // Off, unlike PostgreSQL 15's default: the engine compiles nothing,
+        // and drivers that see it on (asyncpg) switch it off and back around
+        // their type lookups with a parameterized set_config.
+        default: "off",
         reported: false,
         read_only: false,
         description: "Allow JIT compilation.",

@@ -71,6 +71,7 @@ pub mod oid {
     pub const UUID: u32 = 2950;
     pub const UUID_ARRAY: u32 = 2951;
     pub const JSONB: u32 = 3802;
+    pub const PG_LSN: u32 = 3220;
     pub const JSONB_ARRAY: u32 = 3807;
 }
 

@@ -2420,7 +2420,8 @@ fn is_create_table_as(tokens: &[Token]) -> bool {
 /// otherwise the engine's type stands.
 fn catalog_type(engine: u32, catalog: u32) -> u32 {
     match (engine, catalog) {
-        (oid::TEXT, oid::NAME | oid::CHAR | oid::VARCHAR)
+        (oid::TEXT, oid::NAME | oid::CHAR | oid::VARCHAR | oid::PG_LSN)
+        | (oid::JSON, oid::JSONB)
         | (oid::INT8, oid::OID)
         | (oid::TEXT_ARRAY, oid::NAME_ARRAY | oid::CHAR_ARRAY | oid::ACLITEM_ARRAY)
         | (oid::INT2_ARRAY, oid::INT2VECTOR)
