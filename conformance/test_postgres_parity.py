@@ -216,3 +216,25 @@ def test_set_returning_functions_in_select_lists_give_rows(postgres, server):
                 cur = c.execute(sql)
                 got[name].append(([d.name for d in cur.description], cur.fetchall()))
     assert got["floe"] == got["pg"]
+
+
+NUMERIC_LITERALS = [
+    "SELECT 2::numeric, 1.5::numeric, '1.25'::numeric, CAST(2.50 AS numeric), "
+    "1.5::numeric(10, 2), -3.10::numeric",
+    "SELECT 123456789012345678901234.5::numeric, '0.000'::pg_catalog.numeric",
+]
+
+
+def test_numeric_literals_keep_the_scale_they_were_written_with(postgres, server):
+    """PostgreSQL's unconstrained numeric keeps each value's own scale: 2
+    prints 2, 2.50 prints 2.50 (text and binary)."""
+    got = {}
+    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
+        got[name] = []
+        for binary in (False, True):
+            with psycopg.connect(dsn, autocommit=True) as c:
+                for sql in NUMERIC_LITERALS:
+                    cur = c.cursor(binary=binary).execute(sql)
+                    got[name].append(([d.type_code for d in cur.description],
+                                      [tuple(str(v) for v in r) for r in cur.fetchall()]))
+    assert got["floe"] == got["pg"]

@@ -425,6 +425,17 @@ pub fn rewrite(sql: &str) -> Option<String> {
                     continue;
                 }
             }
+            // 1.50::numeric keeps the literal's scale (the engine's numeric has 3).
+            if let (Some(decimal), false) = (
+                k.checked_sub(1)
+                    .and_then(tok)
+                    .and_then(|t| literal_decimal_type(t, &target)),
+                matches!(tok(j + 1), Some(Token::LParen | Token::LBracket)),
+            ) {
+                edits.push((span(k).0, span(j).1, format!("::{decimal}")));
+                k = j + 1;
+                continue;
+            }
             // OIDs, and reg* casts of columns (their names are not looked up yet).
             // `name` is text of at most 63 bytes; DuckDB has no such type.
             if target == "name" {
@@ -465,6 +476,20 @@ pub fn rewrite(sql: &str) -> Option<String> {
                             k = end + 1;
                             continue;
                         }
+                    }
+                    // CAST(1.50 AS numeric): the literal's scale, as above.
+                    if let (true, Some(decimal)) = (
+                        a == k + 3 && t + 1 == end,
+                        tok(t).and_then(|w| match w {
+                            Token::Word(w) => {
+                                literal_decimal_type(tok(k + 2)?, &w.value.to_ascii_lowercase())
+                            }
+                            _ => None,
+                        }),
+                    ) {
+                        edits.push((span(a + 1).0, span(t).1, decimal));
+                        k = end + 1;
+                        continue;
                     }
                     if is_word(tok(t), "regclass") && a == k + 3 && t + 1 == end {
                         let looked_up = match tok(k + 2) {
@@ -688,6 +713,31 @@ fn compared_array_literal(text: &str) -> Option<String> {
     }
 }
 
+/// The engine type for a cast of literal `t` (a number, or a string holding
+/// one) to unconstrained `numeric`: PostgreSQL's numeric keeps the scale the
+/// value was written with (`2` stays `2`, `2.50` stays `2.50`).
+fn literal_decimal_type(t: &Token, target: &str) -> Option<String> {
+    if !matches!(target, "numeric" | "decimal") {
+        return None;
+    }
+    let text = match t {
+        Token::Number(n, _) => n.as_str(),
+        Token::SingleQuotedString(s) => s.trim(),
+        _ => return None,
+    };
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    let plain = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() && fraction.is_empty() || !plain(whole) || !plain(fraction) {
+        return None;
+    }
+    let whole_digits = whole.trim_start_matches('0').len();
+    // The engine's widest decimal has 38 digits.
+    let scale = fraction.len();
+    (whole_digits + scale <= 38)
+        .then(|| format!("DECIMAL({}, {scale})", (whole_digits + scale).clamp(18, 38)))
+}
+
 /// The engine type a cast to `target` becomes when it is `oid` or an
 /// OID-alias type.
 fn oid_engine_type(target: &str) -> Option<String> {
@@ -844,6 +894,32 @@ fn system_catalog_oid(name: &str) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numeric_literals_keep_their_scale() {
+        for (sql, want) in [
+            ("SELECT 2::numeric", "SELECT 2::DECIMAL(18, 0)"),
+            (
+                "SELECT 1.50::pg_catalog.numeric",
+                "SELECT 1.50::DECIMAL(18, 2)",
+            ),
+            ("SELECT '1.25'::numeric", "SELECT '1.25'::DECIMAL(18, 2)"),
+            (
+                "SELECT CAST(2.50 AS numeric)",
+                "SELECT CAST(2.50 AS DECIMAL(18, 2))",
+            ),
+        ] {
+            assert_eq!(rewrite(sql).as_deref(), Some(want), "{sql}");
+        }
+        for sql in [
+            "SELECT 1.5::numeric(10, 2)",
+            "SELECT x::numeric FROM t",
+            "SELECT 'abc'::numeric",
+            "SELECT '{1}'::numeric[]",
+        ] {
+            assert!(rewrite(sql).is_none_or(|r| !r.contains("DECIMAL")), "{sql}");
+        }
+    }
 
     #[test]
     fn set_returning_functions_in_a_select_list_give_rows() {
