@@ -238,3 +238,25 @@ def test_numeric_literals_keep_the_scale_they_were_written_with(postgres, server
                     got[name].append(([d.type_code for d in cur.description],
                                       [tuple(str(v) for v in r) for r in cur.fetchall()]))
     assert got["floe"] == got["pg"]
+
+
+NESTED_COLUMN_NAMES = [
+    "SELECT count, max FROM (SELECT count(*), max(x) FROM (VALUES (1), (2)) v(x)) s",
+    "WITH w AS (SELECT x, count(1) FROM (VALUES (1), (1), (2)) v(x) GROUP BY x) "
+    "SELECT x FROM w ORDER BY Count DESC, x",
+    "SELECT s.row_number FROM (SELECT row_number() OVER (ORDER BY x) FROM (VALUES (5), (6)) v(x)) s "
+    "ORDER BY 1",
+]
+
+
+def test_columns_of_subqueries_have_postgres_names(postgres, server):
+    """An outer query names a subquery's unaliased `count(*)` as `count`, as
+    PostgreSQL names it."""
+    got = {}
+    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
+        with psycopg.connect(dsn, autocommit=True) as c:
+            got[name] = []
+            for sql in NESTED_COLUMN_NAMES:
+                cur = c.execute(sql)
+                got[name].append(([d.name for d in cur.description], cur.fetchall()))
+    assert got["floe"] == got["pg"]

@@ -35,6 +35,7 @@ use sqlparser::tokenizer::Token;
 
 use floe_sql::{apply, significant_tokens};
 
+mod column_names;
 mod format_call;
 mod set_returning;
 
@@ -74,6 +75,17 @@ pub fn mentions(sql: &str) -> bool {
     ]
     .iter()
     .any(|p| lower.contains(p))
+        || nested_select(&lower)
+}
+
+/// Whether `lower` has a `(SELECT` (a subquery or CTE whose columns outer
+/// queries may name).
+fn nested_select(lower: &str) -> bool {
+    lower.match_indices("select").any(|(i, _)| {
+        lower[..i]
+            .trim_end_matches(|c: char| c.is_ascii_whitespace())
+            .ends_with('(')
+    })
 }
 
 /// Postgres functions DuckDB lacks or defines differently, and the session

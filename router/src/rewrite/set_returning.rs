@@ -61,6 +61,7 @@ pub(super) fn set_returning_edits(toks: &[floe_sql::Spanned]) -> Vec<Edit> {
             }
             Token::Word(w) if w.quote_style.is_none() => {
                 let word = w.value.to_ascii_uppercase();
+                let nested = clauses.len() > 1;
                 let here = clauses.last_mut().expect("the outermost clause stays");
                 let calls = matches!(toks.get(k + 1).map(|t| &t.token), Some(Token::LParen));
                 match word.as_str() {
@@ -88,6 +89,11 @@ pub(super) fn set_returning_edits(toks: &[floe_sql::Spanned]) -> Vec<Edit> {
                         });
                         edits.extend(expand_array(toks, k, !from_item));
                     }
+                    // A call naming a column of a subquery or CTE, which outer
+                    // queries refer to by PostgreSQL's name for it.
+                    _ if calls && nested && *here == Clause::Select => {
+                        edits.extend(super::column_names::call_item_alias(toks, k, &w.value));
+                    }
                     _ => {}
                 }
             }
@@ -99,7 +105,7 @@ pub(super) fn set_returning_edits(toks: &[floe_sql::Spanned]) -> Vec<Edit> {
 
 /// The start of the call at `k` and the token before it, taking in a
 /// `pg_catalog.` or `information_schema.` qualifier.
-fn call_start(toks: &[floe_sql::Spanned], k: usize) -> (usize, Option<usize>) {
+pub(super) fn call_start(toks: &[floe_sql::Spanned], k: usize) -> (usize, Option<usize>) {
     let qualified = k >= 2
         && matches!(toks[k - 1].token, Token::Period)
         && (is_word(Some(&toks[k - 2].token), "pg_catalog")
@@ -127,7 +133,7 @@ fn top_level_commas(toks: &[floe_sql::Spanned], open: usize, close: usize) -> Ve
 }
 
 /// Whether the token at `k` is a word that may be an alias.
-fn alias_word(toks: &[floe_sql::Spanned], k: usize) -> bool {
+pub(super) fn alias_word(toks: &[floe_sql::Spanned], k: usize) -> bool {
     match toks.get(k).map(|t| &t.token) {
         Some(Token::Word(a)) => {
             a.quote_style.is_some()
@@ -324,6 +330,15 @@ mod tests {
             Some(
                 "SELECT e.n FROM (SELECT unnest(floe_expandarray(ARRAY[3, 4]), recursive := true)) e"
             )
+        );
+    }
+
+    #[test]
+    fn expanded_arrays_in_nested_select_lists() {
+        assert_eq!(
+            rewrite("SELECT * FROM (SELECT a, information_schema._pg_expandarray(i.indkey) AS k FROM pg_index i) s")
+                .as_deref(),
+            Some("SELECT * FROM (SELECT a, unnest(floe_expandarray(i.indkey)) AS k FROM pg_index i) s")
         );
     }
 
