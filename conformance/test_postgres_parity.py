@@ -260,3 +260,26 @@ def test_columns_of_subqueries_have_postgres_names(postgres, server):
                 cur = c.execute(sql)
                 got[name].append(([d.name for d in cur.description], cur.fetchall()))
     assert got["floe"] == got["pg"]
+
+
+ZONED_LITERALS = (
+    "SELECT '2024-01-01 12:00'::timestamptz, timestamptz '2024-06-01 12:00:00.25', "
+    "CAST('2024-03-31 02:30' AS timestamp with time zone), '2024-10-27 02:30'::timestamptz, "
+    "'2024-01-01'::timestamptz, '2024-01-01 12:00+05'::timestamptz"
+)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "America/New_York", "Asia/Kolkata", "UTC"])
+def test_timestamptz_literals_are_read_in_the_session_zone(postgres, server, zone):
+    """A timestamptz written without a zone names that wall-clock time in the
+    session's TimeZone (DST gaps and overlaps included), as literal and as a
+    text parameter."""
+    got = {}
+    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute(f"SET TimeZone = '{zone}'")
+            literal = c.execute(ZONED_LITERALS).fetchone()
+            text = [str(v) for v in c.execute(ZONED_LITERALS).fetchone()]
+            param = c.execute("SELECT %s::timestamptz", ["2024-07-01 08:15"]).fetchone()
+            got[name] = (literal, text, param)
+    assert got["floe"] == got["pg"]

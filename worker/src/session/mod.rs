@@ -827,6 +827,15 @@ impl Session {
                 Some(bytes) => {
                     if fmt(&m.parameter_format_codes, i)? {
                         params::decode_binary(ty, bytes)?
+                    } else if let Some(instant) = (ty == oid::TIMESTAMPTZ)
+                        .then(|| std::str::from_utf8(bytes).ok())
+                        .flatten()
+                        .and_then(|t| {
+                            zoned_literals::utc_instant(t, &self.params.output_settings().tz)
+                        })
+                    {
+                        // A zone-less timestamptz names an instant in the session's zone.
+                        params::decode_text(ty, instant.as_bytes())?
                     } else {
                         params::decode_text(ty, bytes)?
                     }
@@ -1041,6 +1050,23 @@ impl Session {
             Some(text) => {
                 inlined_tokens = sql_text::tokenize(text);
                 (text.as_str(), &inlined_tokens[..])
+            }
+            None => (sql, tokens),
+        };
+        // timestamptz literals without a zone name an instant in the session's.
+        let zoned = if tokens
+            .iter()
+            .any(|t| t.is_word("timestamptz") || t.is_word("zone"))
+        {
+            zoned_literals::inline_zoned_literals(sql, tokens, &self.params.output_settings().tz)
+        } else {
+            None
+        };
+        let zoned_tokens;
+        let (sql, tokens) = match &zoned {
+            Some(text) => {
+                zoned_tokens = sql_text::tokenize(text);
+                (text.as_str(), &zoned_tokens[..])
             }
             None => (sql, tokens),
         };
@@ -2494,6 +2520,7 @@ mod late_bound;
 mod savepoints;
 mod schema_path;
 mod settings_view;
+mod zoned_literals;
 
 #[cfg(test)]
 mod tests {
