@@ -283,3 +283,33 @@ def test_timestamptz_literals_are_read_in_the_session_zone(postgres, server, zon
             param = c.execute("SELECT %s::timestamptz", ["2024-07-01 08:15"]).fetchone()
             got[name] = (literal, text, param)
     assert got["floe"] == got["pg"]
+
+
+AT_TIME_ZONE = (
+    "SELECT '2024-01-01 12:00+00'::timestamptz AT TIME ZONE 'Europe/Paris', "
+    "timestamp '2024-07-01 12:00' AT TIME ZONE 'America/New_York', "
+    "'2024-01-01 12:00+00'::timestamptz AT TIME ZONE 'UTC' AS utc, "
+    "'2024-01-01 12:00+00'::timestamptz AT TIME ZONE '+05' AS posix, "
+    "timestamp '2024-03-31 02:30' AT TIME ZONE 'Europe/Paris' AS gap, "
+    "NULL::timestamptz AT TIME ZONE 'UTC' AS nothing"
+)
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo"])
+def test_at_time_zone_converts_as_postgres_does(postgres, server, zone):
+    """timestamptz AT TIME ZONE z is the wall-clock time in z; timestamp AT
+    TIME ZONE z the instant it names there; an unknown zone is 22023."""
+    got = {}
+    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute(f"SET TimeZone = '{zone}'")
+            cur = c.execute(AT_TIME_ZONE)
+            shape = [(d.name, d.type_code) for d in cur.description]
+            row = [str(v) for v in cur.fetchone()]
+            try:
+                c.execute("SELECT now() AT TIME ZONE 'Mars/Olympus'")
+                error = None
+            except psycopg.Error as e:
+                error = e.sqlstate
+            got[name] = (shape, row, error)
+    assert got["floe"] == got["pg"]

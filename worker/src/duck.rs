@@ -168,6 +168,13 @@ pub struct Connection {
 unsafe impl Send for Connection {}
 
 impl Connection {
+    /// Registers Floe's native functions (`timezone`, see `zone_functions`)
+    /// on the engine this connection belongs to.
+    pub fn register_native_functions(&self) -> Result<(), DuckError> {
+        // SAFETY: `raw` is this open connection.
+        unsafe { crate::zone_functions::register(self.raw) }.map_err(DuckError::new)
+    }
+
     pub fn interrupt_handle(&self) -> InterruptHandle {
         self.interrupt.clone()
     }

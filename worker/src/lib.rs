@@ -38,6 +38,7 @@ pub mod socket_writer;
 pub mod sql_text;
 pub mod types;
 pub mod wire;
+pub mod zone_functions;
 
 pub use file_cache::FileCache;
 pub use lake::LakeReader;

@@ -143,6 +143,7 @@ fn figure_name(e: &Expr) -> Option<(String, Strength)> {
         Expr::Overlay { .. } => strong("overlay"),
         Expr::Ceil { .. } => strong("ceil"),
         Expr::Floor { .. } => strong("floor"),
+        Expr::AtTimeZone { .. } => strong("timezone"),
         _ => None,
     }
 }

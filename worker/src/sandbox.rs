@@ -73,6 +73,7 @@ pub fn open_sandboxed(cfg: &SandboxConfig) -> Result<Database, DuckError> {
     for sql in crate::pg_compat::database_setup() {
         conn.execute_batch(sql)?;
     }
+    conn.register_native_functions()?;
     let mut dirs: Vec<String> = cfg
         .allowed_dirs
         .iter()
@@ -112,6 +113,23 @@ mod tests {
         assert_eq!(get("autoinstall_known_extensions"), Some("false"));
         assert_eq!(get("integer_division"), Some("true"));
         assert_eq!(get("threads"), Some("2"));
+    }
+
+    #[test]
+    fn sandboxed_engines_have_native_functions() {
+        let dir = std::env::temp_dir().join(format!("floe-sandbox-{}", std::process::id()));
+        let cfg = SandboxConfig {
+            database_path: None,
+            allowed_dirs: vec![dir.clone()],
+            temp_dir: dir.join("tmp"),
+            threads: Some(1),
+            memory_limit: None,
+        };
+        let db = open_sandboxed(&cfg).expect("sandboxed engine");
+        let conn = db.connect().expect("connection");
+        conn.execute_batch("SELECT timezone('UTC', TIMESTAMP '2024-01-01 12:00:00')")
+            .unwrap_or_else(|e| panic!("{}", e.message));
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
