@@ -34,18 +34,7 @@ pub(super) fn inline_zoned_literals(sql: &str, tokens: &[Token], tz: &SessionTz)
         }
         k += 1;
     }
-    if edits.is_empty() {
-        return None;
-    }
-    let mut out = String::with_capacity(sql.len());
-    let mut last = 0;
-    for (start, end, text) in edits {
-        out.push_str(&sql[last..start]);
-        out.push_str(&text);
-        last = end;
-    }
-    out.push_str(&sql[last..]);
-    Some(out)
+    (!edits.is_empty()).then(|| floe_sql::apply(sql, edits))
 }
 
 /// The end of a `timestamptz` type name starting at token `k` (`timestamptz`,
