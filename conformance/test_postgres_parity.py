@@ -313,3 +313,25 @@ def test_at_time_zone_converts_as_postgres_does(postgres, server, zone):
                 error = e.sqlstate
             got[name] = (shape, row, error)
     assert got["floe"] == got["pg"]
+
+
+ZONED_FUNCTIONS = (
+    "SELECT date_trunc('day', t), date_trunc('hour', t), date_trunc('month', t), "
+    "date_trunc('week', t), date_trunc('quarter', t), date_trunc('year', t), "
+    "extract(hour FROM t)::int, extract(day FROM t)::int, extract(dow FROM t)::int, "
+    "extract(epoch FROM t)::bigint, date_part('minute', t)::int "
+    "FROM (VALUES ('2024-03-31 00:30:00+00'::timestamptz), ('2024-10-27 01:30:00+00'::timestamptz), "
+    "('2023-12-31 23:59:59.5+00'::timestamptz), (NULL::timestamptz)) v(t) ORDER BY t"
+)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "America/New_York", "UTC"])
+def test_date_functions_on_timestamptz_follow_the_session_zone(postgres, server, zone):
+    """date_trunc and EXTRACT of a timestamptz work on its wall-clock time in
+    the session's TimeZone, across DST changes, as in PostgreSQL."""
+    got = {}
+    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute(f"SET TimeZone = '{zone}'")
+            got[name] = c.execute(ZONED_FUNCTIONS).fetchall()
+    assert got["floe"] == got["pg"]

@@ -175,6 +175,22 @@ impl Connection {
         unsafe { crate::zone_functions::register(self.raw) }.map_err(DuckError::new)
     }
 
+    /// The engine's id for this connection (how native functions find the
+    /// session calling them).
+    pub fn connection_id(&self) -> u64 {
+        let mut context: ffi::duckdb_client_context = ptr::null_mut();
+        // SAFETY: `raw` is this open connection; the context is destroyed below.
+        unsafe {
+            ffi::duckdb_connection_get_client_context(self.raw, &mut context);
+            if context.is_null() {
+                return 0;
+            }
+            let id = ffi::duckdb_client_context_get_connection_id(context);
+            ffi::duckdb_destroy_client_context(&mut context);
+            id
+        }
+    }
+
     pub fn interrupt_handle(&self) -> InterruptHandle {
         self.interrupt.clone()
     }

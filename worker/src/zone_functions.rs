@@ -6,8 +6,17 @@
 //! time names there (a `timestamptz`). Zones are IANA names, `UTC`, or
 //! numeric offsets in PostgreSQL's POSIX convention (`+05` is five hours
 //! west of Greenwich); an unknown zone is an error, NULL gives NULL.
+//!
+//! `date_trunc(unit, timestamptz)` and `date_part(field, timestamptz)` (what
+//! `EXTRACT` calls) work in the session's `TimeZone`, as in PostgreSQL: each
+//! session records its zone here by its engine connection's id
+//! ([`set_session_zone`]), and a call reads it when it is bound.
 
-use std::ffi::{c_char, CString};
+use std::collections::HashMap;
+use std::ffi::{c_char, c_void, CString};
+use std::sync::Mutex;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 
 use duckdb::ffi;
 
@@ -22,12 +31,195 @@ enum Direction {
     FromLocal,
 }
 
-/// Registers `timezone(VARCHAR, TIMESTAMPTZ)` and `timezone(VARCHAR, TIMESTAMP)`
-/// on the engine `conn` belongs to.
+/// Each session's time zone, by its engine connection's id.
+static SESSION_ZONES: Mutex<Option<HashMap<u64, SessionTz>>> = Mutex::new(None);
+
+/// Records `zone` as the time zone of the session on connection `id`.
+pub fn set_session_zone(id: u64, zone: SessionTz) {
+    let mut zones = SESSION_ZONES.lock().unwrap_or_else(|p| p.into_inner());
+    zones.get_or_insert_with(HashMap::new).insert(id, zone);
+}
+
+/// Forgets the session on connection `id` (it closed).
+pub fn forget_session(id: u64) {
+    let mut zones = SESSION_ZONES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(z) = zones.as_mut() {
+        z.remove(&id);
+    }
+}
+
+fn session_zone(id: u64) -> SessionTz {
+    let zones = SESSION_ZONES.lock().unwrap_or_else(|p| p.into_inner());
+    zones
+        .as_ref()
+        .and_then(|z| z.get(&id).cloned())
+        .unwrap_or(SessionTz::Fixed(0))
+}
+
+/// Registers every native function on the engine `conn` belongs to.
 ///
 /// # Safety
 /// `conn` must be an open connection.
 pub unsafe fn register(conn: ffi::duckdb_connection) -> Result<(), String> {
+    register_timezone(conn)?;
+    let zoned: [(&str, ffi::DUCKDB_TYPE, ffi::duckdb_scalar_function_t); 2] = [
+        (
+            "date_trunc",
+            ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ,
+            Some(date_trunc),
+        ),
+        (
+            "date_part",
+            ffi::DUCKDB_TYPE_DUCKDB_TYPE_DOUBLE,
+            Some(date_part),
+        ),
+    ];
+    // The engine rewrites date_part('day', x) as day(x) (and so on): each of
+    // those on a timestamptz, too.
+    for (name, field) in PART_FUNCTIONS {
+        let cname = CString::new(*name).map_err(|e| e.to_string())?;
+        let mut f = ffi::duckdb_create_scalar_function();
+        ffi::duckdb_scalar_function_set_name(f, cname.as_ptr());
+        let mut lt = ffi::duckdb_create_logical_type(ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ);
+        ffi::duckdb_scalar_function_add_parameter(f, lt);
+        ffi::duckdb_destroy_logical_type(&mut lt);
+        let mut lt = ffi::duckdb_create_logical_type(ffi::DUCKDB_TYPE_DUCKDB_TYPE_DOUBLE);
+        ffi::duckdb_scalar_function_set_return_type(f, lt);
+        ffi::duckdb_destroy_logical_type(&mut lt);
+        // The field, a static string, names what the call reads.
+        ffi::duckdb_scalar_function_set_extra_info(
+            f,
+            (field as *const &'static str).cast_mut().cast::<c_void>(),
+            None,
+        );
+        ffi::duckdb_scalar_function_set_bind(f, Some(bind_session_zone));
+        ffi::duckdb_scalar_function_set_function(f, Some(named_part));
+        let ok = ffi::duckdb_register_scalar_function(conn, f) == ffi::duckdb_state_DuckDBSuccess;
+        ffi::duckdb_destroy_scalar_function(&mut f);
+        if !ok {
+            return Err(format!("registering {name}() failed"));
+        }
+    }
+    for (name, result, function) in zoned {
+        let cname = CString::new(name).map_err(|e| e.to_string())?;
+        let mut f = ffi::duckdb_create_scalar_function();
+        ffi::duckdb_scalar_function_set_name(f, cname.as_ptr());
+        for t in [
+            ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR,
+            ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ,
+        ] {
+            let mut lt = ffi::duckdb_create_logical_type(t);
+            ffi::duckdb_scalar_function_add_parameter(f, lt);
+            ffi::duckdb_destroy_logical_type(&mut lt);
+        }
+        let mut lt = ffi::duckdb_create_logical_type(result);
+        ffi::duckdb_scalar_function_set_return_type(f, lt);
+        ffi::duckdb_destroy_logical_type(&mut lt);
+        ffi::duckdb_scalar_function_set_bind(f, Some(bind_session_zone));
+        ffi::duckdb_scalar_function_set_function(f, function);
+        let ok = ffi::duckdb_register_scalar_function(conn, f) == ffi::duckdb_state_DuckDBSuccess;
+        ffi::duckdb_destroy_scalar_function(&mut f);
+        if !ok {
+            return Err(format!("registering {name}() failed"));
+        }
+    }
+    Ok(())
+}
+
+/// The single-field functions the engine calls for `date_part(field, x)`:
+/// (function, PostgreSQL's field).
+const PART_FUNCTIONS: &[(&str, &str)] = &[
+    ("year", "year"),
+    ("month", "month"),
+    ("day", "day"),
+    ("decade", "decade"),
+    ("century", "century"),
+    ("millennium", "millennium"),
+    ("quarter", "quarter"),
+    ("week", "week"),
+    ("yearweek", "yearweek"),
+    ("dayofweek", "dow"),
+    ("isodow", "isodow"),
+    ("dayofyear", "doy"),
+    ("microsecond", "microseconds"),
+    ("millisecond", "milliseconds"),
+    ("second", "second"),
+    ("minute", "minute"),
+    ("hour", "hour"),
+];
+
+unsafe extern "C" fn named_part(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    let field_ptr = ffi::duckdb_scalar_function_get_extra_info(info).cast::<&'static str>();
+    if field_ptr.is_null() {
+        return;
+    }
+    let field = *field_ptr;
+    let zone_ptr = ffi::duckdb_scalar_function_get_bind_data(info).cast::<SessionTz>();
+    let zone = if zone_ptr.is_null() {
+        SessionTz::Fixed(0)
+    } else {
+        (*zone_ptr).clone()
+    };
+    let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
+    let values = ffi::duckdb_data_chunk_get_vector(input, 0);
+    let value_data = ffi::duckdb_vector_get_data(values).cast::<i64>();
+    let value_valid = ffi::duckdb_vector_get_validity(values);
+    let out = ffi::duckdb_vector_get_data(output).cast::<f64>();
+    for row in 0..rows {
+        let idx = row as u64;
+        if !(value_valid.is_null() || ffi::duckdb_validity_row_is_valid(value_valid, idx)) {
+            ffi::duckdb_vector_ensure_validity_writable(output);
+            ffi::duckdb_validity_set_row_invalid(ffi::duckdb_vector_get_validity(output), idx);
+            continue;
+        }
+        match part_in_zone(field, *value_data.add(row), &zone) {
+            Ok(v) => out.add(row).write(v),
+            Err(msg) => {
+                let msg = CString::new(msg).unwrap_or_default();
+                ffi::duckdb_scalar_function_set_error(info, msg.as_ptr() as *const c_char);
+                return;
+            }
+        }
+    }
+}
+
+/// Binds a session-zone function: the calling session's zone, as bind data.
+unsafe extern "C" fn bind_session_zone(info: ffi::duckdb_bind_info) {
+    let mut context: ffi::duckdb_client_context = std::ptr::null_mut();
+    ffi::duckdb_scalar_function_get_client_context(info, &mut context);
+    let zone = if context.is_null() {
+        SessionTz::Fixed(0)
+    } else {
+        let id = ffi::duckdb_client_context_get_connection_id(context);
+        ffi::duckdb_destroy_client_context(&mut context);
+        session_zone(id)
+    };
+    let data = Box::into_raw(Box::new(zone)).cast::<c_void>();
+    ffi::duckdb_scalar_function_set_bind_data(info, data, Some(drop_zone));
+    ffi::duckdb_scalar_function_set_bind_data_copy(info, Some(copy_zone));
+}
+
+unsafe extern "C" fn drop_zone(data: *mut c_void) {
+    if !data.is_null() {
+        drop(Box::from_raw(data.cast::<SessionTz>()));
+    }
+}
+
+unsafe extern "C" fn copy_zone(data: *mut c_void) -> *mut c_void {
+    let zone = if data.is_null() {
+        SessionTz::Fixed(0)
+    } else {
+        (*data.cast::<SessionTz>()).clone()
+    };
+    Box::into_raw(Box::new(zone)).cast::<c_void>()
+}
+
+/// `timezone(zone, value)` both ways.
+unsafe fn register_timezone(conn: ffi::duckdb_connection) -> Result<(), String> {
     let name = CString::new("timezone").map_err(|e| e.to_string())?;
     let set = ffi::duckdb_create_scalar_function_set(name.as_ptr());
     let overloads: [(
@@ -163,6 +355,203 @@ unsafe fn convert(
     }
 }
 
+/// The text of the VARCHAR at `row`.
+unsafe fn text_at(data: *const ffi::duckdb_string_t, row: usize) -> String {
+    let mut s = *data.add(row);
+    let len = ffi::duckdb_string_t_length(s) as usize;
+    let ptr = ffi::duckdb_string_t_data(&mut s).cast::<u8>();
+    String::from_utf8_lossy(std::slice::from_raw_parts(ptr, len)).into_owned()
+}
+
+/// Runs `f(unit, timestamptz micros, zone)` over a (VARCHAR, TIMESTAMPTZ)
+/// chunk into an output of `T`; `f`'s error stops the statement.
+unsafe fn zoned_rows<T>(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+    f: impl Fn(&str, i64, &SessionTz) -> Result<T, String>,
+) {
+    let zone_ptr = ffi::duckdb_scalar_function_get_bind_data(info).cast::<SessionTz>();
+    let zone = if zone_ptr.is_null() {
+        SessionTz::Fixed(0)
+    } else {
+        (*zone_ptr).clone()
+    };
+    let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
+    let units = ffi::duckdb_data_chunk_get_vector(input, 0);
+    let values = ffi::duckdb_data_chunk_get_vector(input, 1);
+    let unit_data = ffi::duckdb_vector_get_data(units).cast::<ffi::duckdb_string_t>();
+    let value_data = ffi::duckdb_vector_get_data(values).cast::<i64>();
+    let (unit_valid, value_valid) = (
+        ffi::duckdb_vector_get_validity(units),
+        ffi::duckdb_vector_get_validity(values),
+    );
+    let out = ffi::duckdb_vector_get_data(output).cast::<T>();
+    for row in 0..rows {
+        let idx = row as u64;
+        let valid = |v: *mut u64| v.is_null() || ffi::duckdb_validity_row_is_valid(v, idx);
+        if !valid(unit_valid) || !valid(value_valid) {
+            ffi::duckdb_vector_ensure_validity_writable(output);
+            ffi::duckdb_validity_set_row_invalid(ffi::duckdb_vector_get_validity(output), idx);
+            continue;
+        }
+        match f(&text_at(unit_data, row), *value_data.add(row), &zone) {
+            Ok(v) => out.add(row).write(v),
+            Err(msg) => {
+                let msg = CString::new(msg).unwrap_or_default();
+                ffi::duckdb_scalar_function_set_error(info, msg.as_ptr() as *const c_char);
+                return;
+            }
+        }
+    }
+}
+
+unsafe extern "C" fn date_trunc(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    zoned_rows(info, input, output, truncate_in_zone);
+}
+
+unsafe extern "C" fn date_part(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    zoned_rows(info, input, output, part_in_zone);
+}
+
+/// The wall-clock time of `utc` in `zone`.
+fn local_time(utc: i64, zone: &SessionTz) -> Option<NaiveDateTime> {
+    let local = utc.checked_add(offset_micros(zone, utc))?;
+    chrono::DateTime::from_timestamp_micros(local).map(|d| d.naive_utc())
+}
+
+/// The instant wall-clock time `local` names in `zone`.
+fn instant_of(local: NaiveDateTime, zone: &SessionTz) -> i64 {
+    let value = local.and_utc().timestamp_micros();
+    let first = value.saturating_sub(offset_micros(zone, value));
+    value.saturating_sub(offset_micros(zone, first))
+}
+
+fn unit_error(unit: &str) -> String {
+    format!("unit \"{unit}\" not recognized for type timestamp with time zone")
+}
+
+/// PostgreSQL's `date_trunc(unit, timestamptz)`: truncated in the zone.
+fn truncate_in_zone(unit: &str, utc: i64, zone: &SessionTz) -> Result<i64, String> {
+    if is_infinite(utc) {
+        return Ok(utc);
+    }
+    let t = local_time(utc, zone).ok_or_else(|| "timestamp out of range".to_string())?;
+    let date = |y: i32, m: u32, d: u32| NaiveDate::from_ymd_opt(y, m, d);
+    let unit_lower = unit.to_ascii_lowercase();
+    let truncated = match unit_lower.as_str() {
+        "microseconds" | "microsecond" => return Ok(utc),
+        "milliseconds" | "millisecond" => t.with_nanosecond(t.nanosecond() / 1_000_000 * 1_000_000),
+        "second" | "seconds" => t.with_nanosecond(0),
+        "minute" | "minutes" => t.with_nanosecond(0).and_then(|t| t.with_second(0)),
+        "hour" | "hours" => {
+            date(t.year(), t.month(), t.day()).and_then(|d| d.and_hms_opt(t.hour(), 0, 0))
+        }
+        "day" | "days" => date(t.year(), t.month(), t.day()).and_then(|d| d.and_hms_opt(0, 0, 0)),
+        "week" | "weeks" => {
+            let monday =
+                t.date() - chrono::Duration::days(i64::from(t.weekday().num_days_from_monday()));
+            monday.and_hms_opt(0, 0, 0)
+        }
+        "month" | "months" => date(t.year(), t.month(), 1).and_then(|d| d.and_hms_opt(0, 0, 0)),
+        "quarter" | "quarters" => {
+            date(t.year(), (t.month() - 1) / 3 * 3 + 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0))
+        }
+        "year" | "years" => date(t.year(), 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)),
+        "decade" | "decades" => {
+            date(t.year().div_euclid(10) * 10, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0))
+        }
+        "century" | "centuries" => {
+            let y = t.year();
+            let start = if y > 0 {
+                (y - 1) / 100 * 100 + 1
+            } else {
+                -((-y) / 100 * 100) - 99
+            };
+            date(start, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0))
+        }
+        "millennium" | "millennia" => {
+            let y = t.year();
+            let start = if y > 0 {
+                (y - 1) / 1000 * 1000 + 1
+            } else {
+                -((-y) / 1000 * 1000) - 999
+            };
+            date(start, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0))
+        }
+        _ => return Err(unit_error(unit)),
+    }
+    .ok_or_else(|| "timestamp out of range".to_string())?;
+    Ok(instant_of(truncated, zone))
+}
+
+/// PostgreSQL's `date_part(field, timestamptz)` (what EXTRACT reads): fields
+/// of the wall-clock time in the zone; `epoch` and the zone's offset.
+fn part_in_zone(field: &str, utc: i64, zone: &SessionTz) -> Result<f64, String> {
+    let lower = field.to_ascii_lowercase();
+    if lower == "epoch" {
+        return Ok(if utc == i64::MAX {
+            f64::INFINITY
+        } else if is_infinite(utc) {
+            f64::NEG_INFINITY
+        } else {
+            utc as f64 / 1_000_000.0
+        });
+    }
+    if is_infinite(utc) {
+        return Ok(f64::NAN);
+    }
+    let t = local_time(utc, zone).ok_or_else(|| "timestamp out of range".to_string())?;
+    let seconds = f64::from(t.second()) + f64::from(t.nanosecond() / 1_000) / 1_000_000.0;
+    let offset = zone.offset_at(utc);
+    Ok(match lower.as_str() {
+        "year" | "years" => f64::from(t.year()),
+        "month" | "months" => f64::from(t.month()),
+        "day" | "days" => f64::from(t.day()),
+        "hour" | "hours" => f64::from(t.hour()),
+        "minute" | "minutes" => f64::from(t.minute()),
+        "second" | "seconds" => seconds,
+        "milliseconds" | "millisecond" => seconds * 1_000.0,
+        "microseconds" | "microsecond" => (seconds * 1_000_000.0).round(),
+        "dow" => f64::from(t.weekday().num_days_from_sunday()),
+        "isodow" => f64::from(t.weekday().number_from_monday()),
+        "doy" => f64::from(t.ordinal()),
+        "week" => f64::from(t.iso_week().week()),
+        "isoyear" => f64::from(t.iso_week().year()),
+        "yearweek" => f64::from(t.iso_week().year() * 100 + t.iso_week().week() as i32),
+        "quarter" => f64::from((t.month() - 1) / 3 + 1),
+        "decade" => f64::from(t.year().div_euclid(10)),
+        "century" => {
+            let y = t.year();
+            f64::from(if y > 0 {
+                (y + 99) / 100
+            } else {
+                -((99 - y) / 100)
+            })
+        }
+        "millennium" => {
+            let y = t.year();
+            f64::from(if y > 0 {
+                (y + 999) / 1000
+            } else {
+                -((999 - y) / 1000)
+            })
+        }
+        "timezone" => f64::from(offset),
+        "timezone_hour" => f64::from(offset / 3600),
+        "timezone_minute" => f64::from((offset % 3600) / 60),
+        _ => return Err(unit_error(field)),
+    })
+}
+
 fn offset_micros(zone: &SessionTz, utc_micros: i64) -> i64 {
     i64::from(zone.offset_at(utc_micros)) * 1_000_000
 }
@@ -187,6 +576,24 @@ mod tests {
             conn.execute_batch(sql)
                 .unwrap_or_else(|e| panic!("{sql}: {}", e.message));
         }
+        // The engine's own overloads stay; the session's zone is read at bind.
+        set_session_zone(
+            conn.connection_id(),
+            SessionTz::parse("Europe/Paris").expect("zone"),
+        );
+        for sql in [
+            "SELECT CASE WHEN date_trunc('day', TIMESTAMP '2024-05-05 10:00:00') \
+             = TIMESTAMP '2024-05-05 00:00:00' THEN 1 ELSE error('timestamp') END",
+            "SELECT CASE WHEN date_trunc('day', TIMESTAMPTZ '2024-05-04 23:30:00+00') \
+             = TIMESTAMPTZ '2024-05-04 22:00:00+00' THEN 1 ELSE error('zoned day') END",
+            "SELECT CASE WHEN extract(hour FROM TIMESTAMPTZ '2024-05-04 23:30:00+00') = 1 \
+             THEN 1 ELSE error('zoned hour') END",
+            "SELECT CASE WHEN extract(year FROM DATE '2024-05-04') = 2024 THEN 1 ELSE error('date') END",
+        ] {
+            conn.execute_batch(sql)
+                .unwrap_or_else(|e| panic!("{sql}: {}", e.message));
+        }
+        forget_session(conn.connection_id());
         let err = conn
             .execute_batch("SELECT now() AT TIME ZONE 'Mars/Olympus'")
             .expect_err("unknown zone");
@@ -196,6 +603,26 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    #[test]
+    fn truncation_and_fields_follow_the_session_zone() {
+        let paris = SessionTz::parse("Europe/Paris").expect("zone");
+        // 2024-03-31 00:30 UTC is 01:30 in Paris (before the spring change).
+        let utc = NaiveDate::from_ymd_opt(2024, 3, 31)
+            .and_then(|d| d.and_hms_opt(0, 30, 0))
+            .expect("time")
+            .and_utc()
+            .timestamp_micros();
+        let day = truncate_in_zone("day", utc, &paris).expect("day");
+        // Midnight in Paris, an hour before midnight UTC.
+        assert_eq!(day, utc - 30 * 60 * 1_000_000 - 3600 * 1_000_000);
+        assert_eq!(part_in_zone("hour", utc, &paris), Ok(1.0));
+        assert_eq!(part_in_zone("HOUR", utc, &SessionTz::Fixed(0)), Ok(0.0));
+        assert_eq!(part_in_zone("dow", utc, &paris), Ok(0.0));
+        assert_eq!(part_in_zone("timezone", utc, &paris), Ok(3600.0));
+        assert!(truncate_in_zone("fortnight", utc, &paris).is_err());
+        assert_eq!(truncate_in_zone("day", i64::MAX, &paris), Ok(i64::MAX));
     }
 
     #[test]

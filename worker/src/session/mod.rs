@@ -297,6 +297,8 @@ pub struct Session {
     /// Prepared statements by (text, declared parameter types), reused across
     /// simple queries and unnamed Parse messages.
     statement_cache: HashMap<(String, Vec<u32>), Rc<Statement>>,
+    /// The `TimeZone` the engine's native functions know for this session.
+    zone_registered: Option<String>,
     portals: HashMap<String, Portal>,
     control: Arc<QueryControl>,
     runtime: tokio::runtime::Handle,
@@ -352,6 +354,7 @@ impl Session {
             ignore_till_sync: false,
             statements: HashMap::new(),
             statement_cache: HashMap::new(),
+            zone_registered: None,
             schema_path: None,
             portals: HashMap::new(),
             control,
@@ -1123,6 +1126,7 @@ impl Session {
         if settings_view::reads_settings(sql) {
             self.publish_settings();
         }
+        self.sync_zone();
         let cache_key = (sql.to_string(), client_types.to_vec());
         if let (Some(hit), None) = (self.statement_cache.get(&cache_key), &lake_commit) {
             return Ok(hit.clone());

@@ -2,13 +2,15 @@
 //! `pg_settings` or calls `current_setting(x)` with a name that is no literal,
 //! the session publishes its values as the macro `floe_session_settings()`
 //! (name, value as SHOW writes it, value in the parameter's base unit), which
-//! both read beside PostgreSQL's defaults.
+//! both read beside PostgreSQL's defaults. The session's `TimeZone` reaches
+//! the engine's native zone functions (`zone_functions`) the same way.
 
 use floe_catalog::types::quote_literal as literal;
 use floe_catalog::virtual_schema::SESSION_SETTINGS;
 
 use super::Session;
 use crate::settings::in_base_unit;
+use crate::zone_functions;
 
 /// Whether `sql` (as the engine will run it) reads the session's parameters.
 pub(super) fn reads_settings(sql: &str) -> bool {
@@ -44,6 +46,31 @@ impl Session {
         );
         if let Err(e) = self.conn.execute_batch(&sql) {
             tracing::debug!(error = %e.message, "publishing the session's settings failed");
+        }
+    }
+
+    /// Tells the native zone functions this session's `TimeZone` when it
+    /// changed; statements prepared under the old one are prepared again.
+    pub(super) fn sync_zone(&mut self) {
+        let zone = self.params.get("TimeZone").unwrap_or("UTC");
+        if self.zone_registered.as_deref() == Some(zone) {
+            return;
+        }
+        zone_functions::set_session_zone(
+            self.conn.connection_id(),
+            self.params.output_settings().tz,
+        );
+        if self.zone_registered.is_some() {
+            self.statement_cache.clear();
+        }
+        self.zone_registered = Some(zone.to_string());
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if self.zone_registered.is_some() {
+            zone_functions::forget_session(self.conn.connection_id());
         }
     }
 }
