@@ -153,6 +153,17 @@ unsafe extern "C" fn named_part(
     input: ffi::duckdb_data_chunk,
     output: ffi::duckdb_vector,
 ) {
+    guarded(info, || named_part_rows(info, input, output));
+}
+
+/// # Safety
+/// Called by the engine with a flat chunk of one TIMESTAMPTZ vector and a
+/// flat DOUBLE output of the chunk's size.
+unsafe fn named_part_rows(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
     let field_ptr = ffi::duckdb_scalar_function_get_extra_info(info).cast::<&'static str>();
     if field_ptr.is_null() {
         return;
@@ -269,7 +280,7 @@ unsafe extern "C" fn to_local(
     input: ffi::duckdb_data_chunk,
     output: ffi::duckdb_vector,
 ) {
-    convert(info, input, output, Direction::ToLocal);
+    guarded(info, || convert(info, input, output, Direction::ToLocal));
 }
 
 unsafe extern "C" fn from_local(
@@ -277,7 +288,17 @@ unsafe extern "C" fn from_local(
     input: ffi::duckdb_data_chunk,
     output: ffi::duckdb_vector,
 ) {
-    convert(info, input, output, Direction::FromLocal);
+    guarded(info, || convert(info, input, output, Direction::FromLocal));
+}
+
+/// Runs a function's rows; a panic (which must not cross into the engine)
+/// becomes the statement's error.
+fn guarded(info: ffi::duckdb_function_info, rows: impl FnOnce()) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(rows)).is_err() {
+        let msg = c"internal error in a time zone function";
+        // SAFETY: `info` is the engine's function info for this call.
+        unsafe { ffi::duckdb_scalar_function_set_error(info, msg.as_ptr()) };
+    }
 }
 
 /// The zone a name gives, as `AT TIME ZONE` reads it.
@@ -411,7 +432,7 @@ unsafe extern "C" fn date_trunc(
     input: ffi::duckdb_data_chunk,
     output: ffi::duckdb_vector,
 ) {
-    zoned_rows(info, input, output, truncate_in_zone);
+    guarded(info, || zoned_rows(info, input, output, truncate_in_zone));
 }
 
 unsafe extern "C" fn date_part(
@@ -419,7 +440,7 @@ unsafe extern "C" fn date_part(
     input: ffi::duckdb_data_chunk,
     output: ffi::duckdb_vector,
 ) {
-    zoned_rows(info, input, output, part_in_zone);
+    guarded(info, || zoned_rows(info, input, output, part_in_zone));
 }
 
 /// The wall-clock time of `utc` in `zone`.
@@ -457,9 +478,10 @@ fn truncate_in_zone(unit: &str, utc: i64, zone: &SessionTz) -> Result<i64, Strin
         }
         "day" | "days" => date(t.year(), t.month(), t.day()).and_then(|d| d.and_hms_opt(0, 0, 0)),
         "week" | "weeks" => {
-            let monday =
-                t.date() - chrono::Duration::days(i64::from(t.weekday().num_days_from_monday()));
-            monday.and_hms_opt(0, 0, 0)
+            let back = chrono::Duration::days(i64::from(t.weekday().num_days_from_monday()));
+            t.date()
+                .checked_sub_signed(back)
+                .and_then(|monday| monday.and_hms_opt(0, 0, 0))
         }
         "month" | "months" => date(t.year(), t.month(), 1).and_then(|d| d.and_hms_opt(0, 0, 0)),
         "quarter" | "quarters" => {
