@@ -335,3 +335,27 @@ def test_date_functions_on_timestamptz_follow_the_session_zone(postgres, server,
             c.execute(f"SET TimeZone = '{zone}'")
             got[name] = c.execute(ZONED_FUNCTIONS).fetchall()
     assert got["floe"] == got["pg"]
+
+
+TO_CHAR = (
+    "SELECT to_char(t, 'YYYY-MM-DD HH24:MI:SS.MS'), to_char(t, 'Month DD, YYYY HH12:MI AM'), "
+    "to_char(t, 'FMMonth FMDDth, Dy Q IYYY-IW DDD'), to_char(t, 'YYYY-MM-DD HH24:MI TZ OF'), "
+    "to_char(timestamp '2024-02-29 07:05:00', 'YYYY-MM-DD\"T\"HH24:MI:SS'), "
+    "to_char(date '2024-02-29', 'DD/MM/YYYY Day'), "
+    "to_char(t, '\\\\YYYY \\\\\" RM W WW J') "
+    "FROM (VALUES ('2024-03-31 00:30:00.25+00'::timestamptz), ('2024-12-30 23:59:59+00'::timestamptz), "
+    "(NULL::timestamptz)) v(t) ORDER BY t"
+)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "America/New_York"])
+def test_to_char_writes_dates_as_postgres_does(postgres, server, zone):
+    """to_char of timestamptz (in the session's zone), timestamp and date,
+    with PostgreSQL's padding, fill mode, ordinals, quoted text and zone."""
+    got = {}
+    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute(f"SET TimeZone = '{zone}'")
+            cur = c.execute(TO_CHAR)
+            got[name] = ([d.name for d in cur.description], cur.fetchall())
+    assert got["floe"] == got["pg"]

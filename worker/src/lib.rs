@@ -28,6 +28,7 @@ pub mod pg_error;
 pub mod pg_names;
 pub mod pg_result_types;
 pub mod pg_text;
+pub mod pg_to_char;
 pub mod reg_names;
 pub mod row_encoder;
 pub mod sandbox;

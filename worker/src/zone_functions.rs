@@ -7,8 +7,9 @@
 //! numeric offsets in PostgreSQL's POSIX convention (`+05` is five hours
 //! west of Greenwich); an unknown zone is an error, NULL gives NULL.
 //!
-//! `date_trunc(unit, timestamptz)` and `date_part(field, timestamptz)` (what
-//! `EXTRACT` calls) work in the session's `TimeZone`, as in PostgreSQL: each
+//! `date_trunc(unit, timestamptz)`, `date_part(field, timestamptz)` (what
+//! `EXTRACT` calls) and `to_char(timestamptz, template)` (`pg_to_char`) work in
+//! the session's `TimeZone`, as in PostgreSQL: each
 //! session records its zone here by its engine connection's id
 //! ([`set_session_zone`]), and a call reads it when it is bound.
 
@@ -98,6 +99,42 @@ pub unsafe fn register(conn: ffi::duckdb_connection) -> Result<(), String> {
         ffi::duckdb_destroy_scalar_function(&mut f);
         if !ok {
             return Err(format!("registering {name}() failed"));
+        }
+    }
+    // to_char(date/time, template): a timestamptz in the session's zone.
+    let to_char_overloads: [(ffi::DUCKDB_TYPE, ffi::duckdb_scalar_function_t, bool); 3] = [
+        (
+            ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ,
+            Some(to_char_zoned),
+            true,
+        ),
+        (
+            ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP,
+            Some(to_char_timestamp),
+            false,
+        ),
+        (ffi::DUCKDB_TYPE_DUCKDB_TYPE_DATE, Some(to_char_date), false),
+    ];
+    let to_char_name = CString::new("to_char").map_err(|e| e.to_string())?;
+    for (argument, function, zoned) in to_char_overloads {
+        let mut f = ffi::duckdb_create_scalar_function();
+        ffi::duckdb_scalar_function_set_name(f, to_char_name.as_ptr());
+        for t in [argument, ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR] {
+            let mut lt = ffi::duckdb_create_logical_type(t);
+            ffi::duckdb_scalar_function_add_parameter(f, lt);
+            ffi::duckdb_destroy_logical_type(&mut lt);
+        }
+        let mut lt = ffi::duckdb_create_logical_type(ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR);
+        ffi::duckdb_scalar_function_set_return_type(f, lt);
+        ffi::duckdb_destroy_logical_type(&mut lt);
+        if zoned {
+            ffi::duckdb_scalar_function_set_bind(f, Some(bind_session_zone));
+        }
+        ffi::duckdb_scalar_function_set_function(f, function);
+        let ok = ffi::duckdb_register_scalar_function(conn, f) == ffi::duckdb_state_DuckDBSuccess;
+        ffi::duckdb_destroy_scalar_function(&mut f);
+        if !ok {
+            return Err("registering to_char() failed".into());
         }
     }
     for (name, result, function) in zoned {
@@ -441,6 +478,149 @@ unsafe extern "C" fn date_part(
     output: ffi::duckdb_vector,
 ) {
     guarded(info, || zoned_rows(info, input, output, part_in_zone));
+}
+
+/// What `to_char`'s first argument is.
+#[derive(Clone, Copy)]
+enum Formatted {
+    /// A timestamptz, written in the session's zone.
+    Zoned,
+    Timestamp,
+    Date,
+}
+
+unsafe extern "C" fn to_char_zoned(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || to_char_rows(info, input, output, Formatted::Zoned));
+}
+
+unsafe extern "C" fn to_char_timestamp(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || {
+        to_char_rows(info, input, output, Formatted::Timestamp)
+    });
+}
+
+unsafe extern "C" fn to_char_date(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || to_char_rows(info, input, output, Formatted::Date));
+}
+
+/// The abbreviation `TZ` writes for `zone` at `utc` (`CET`, `UTC`, `+05`).
+fn zone_abbreviation(zone: &SessionTz, utc: i64) -> String {
+    use chrono::Offset;
+    use chrono_tz::OffsetName;
+    match zone {
+        SessionTz::Fixed(0) => "UTC".into(),
+        SessionTz::Fixed(offset) => {
+            let (h, m) = (offset.abs() / 3600, offset.abs() % 3600 / 60);
+            let sign = if *offset < 0 { '-' } else { '+' };
+            if m == 0 {
+                format!("{sign}{h:02}")
+            } else {
+                format!("{sign}{h:02}:{m:02}")
+            }
+        }
+        SessionTz::Named(tz) => chrono::DateTime::from_timestamp_micros(utc)
+            .map(|d| {
+                let offset = chrono::TimeZone::offset_from_utc_datetime(tz, &d.naive_utc());
+                offset
+                    .abbreviation()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| offset.fix().to_string())
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// # Safety
+/// Called by the engine with a flat chunk of (value, VARCHAR) and a flat
+/// VARCHAR output of the chunk's size.
+unsafe fn to_char_rows(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+    kind: Formatted,
+) {
+    let zone = match kind {
+        Formatted::Zoned => {
+            let ptr = ffi::duckdb_scalar_function_get_bind_data(info).cast::<SessionTz>();
+            if ptr.is_null() {
+                SessionTz::Fixed(0)
+            } else {
+                (*ptr).clone()
+            }
+        }
+        _ => SessionTz::Fixed(0),
+    };
+    let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
+    let values = ffi::duckdb_data_chunk_get_vector(input, 0);
+    let templates = ffi::duckdb_data_chunk_get_vector(input, 1);
+    let value_data = ffi::duckdb_vector_get_data(values);
+    let template_data = ffi::duckdb_vector_get_data(templates).cast::<ffi::duckdb_string_t>();
+    let (value_valid, template_valid) = (
+        ffi::duckdb_vector_get_validity(values),
+        ffi::duckdb_vector_get_validity(templates),
+    );
+    for row in 0..rows {
+        let idx = row as u64;
+        let valid = |v: *mut u64| v.is_null() || ffi::duckdb_validity_row_is_valid(v, idx);
+        // Infinite values have no fields to write: NULL, as in PostgreSQL.
+        let (local, view) = if !valid(value_valid) || !valid(template_valid) {
+            (None, None)
+        } else {
+            match kind {
+                Formatted::Date => {
+                    let days = *value_data.cast::<i32>().add(row);
+                    let local = (days != i32::MAX && days > -i32::MAX)
+                        .then(|| chrono::DateTime::from_timestamp(i64::from(days) * 86_400, 0))
+                        .flatten()
+                        .map(|d| d.naive_utc());
+                    (local, None)
+                }
+                Formatted::Timestamp => {
+                    let micros = *value_data.cast::<i64>().add(row);
+                    let local = (!is_infinite(micros))
+                        .then(|| chrono::DateTime::from_timestamp_micros(micros))
+                        .flatten()
+                        .map(|d| d.naive_utc());
+                    (local, None)
+                }
+                Formatted::Zoned => {
+                    let utc = *value_data.cast::<i64>().add(row);
+                    let local = (!is_infinite(utc))
+                        .then(|| local_time(utc, &zone))
+                        .flatten();
+                    let view = crate::pg_to_char::ZoneView {
+                        abbreviation: zone_abbreviation(&zone, utc),
+                        offset: zone.offset_at(utc),
+                    };
+                    (local, Some(view))
+                }
+            }
+        };
+        let Some(local) = local else {
+            ffi::duckdb_vector_ensure_validity_writable(output);
+            ffi::duckdb_validity_set_row_invalid(ffi::duckdb_vector_get_validity(output), idx);
+            continue;
+        };
+        let text = crate::pg_to_char::to_char(&local, view.as_ref(), &text_at(template_data, row));
+        ffi::duckdb_vector_assign_string_element_len(
+            output,
+            idx,
+            text.as_ptr().cast::<c_char>(),
+            text.len() as u64,
+        );
+    }
 }
 
 /// The wall-clock time of `utc` in `zone`.
