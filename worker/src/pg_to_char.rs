@@ -75,7 +75,9 @@ pub fn to_char(t: &NaiveDateTime, zone: Option<&ZoneView>, template: &str) -> St
             i += 2;
             continue;
         }
-        let rest: String = chars[i..].iter().collect();
+        // Enough of what follows for the longest pattern with `FM` and `TH`
+        // (copying all of it at every character would be quadratic).
+        let rest: String = chars[i..].iter().take(12).collect();
         let (fill, after_fm) = match rest.strip_prefix("FM") {
             Some(r) => (true, r),
             None => (false, rest.as_str()),
@@ -344,5 +346,8 @@ mod tests {
             to_char(&t, Some(&zone), "HH24 TZ OF TZH:TZM"),
             "14 CET +01 +01:00"
         );
+        // A long template takes time in proportion to its length.
+        let long = "YYYY-".repeat(200_000);
+        assert_eq!(to_char(&t, None, &long).len(), long.len());
     }
 }

@@ -21,7 +21,7 @@ pub(super) fn inline_current_settings(
     let mut last = 0;
     let mut changed = false;
     // Where the calls of computed names end, each closing the wrapper too.
-    let mut wrapped_ends = Vec::new();
+    let mut wrapped_ends = std::collections::HashSet::new();
     for (i, t) in tokens.iter().enumerate() {
         if wrapped_ends.contains(&i) {
             out.push_str(&sql[last..t.span.end]);
@@ -41,7 +41,7 @@ pub(super) fn inline_current_settings(
             out.push_str(&sql[last..t.span.start]);
             out.push_str("floe_current_setting(floe_setting_of");
             last = t.span.end;
-            wrapped_ends.push(end);
+            wrapped_ends.insert(end);
             changed = true;
             continue;
         };
