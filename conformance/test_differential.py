@@ -2,7 +2,9 @@
 them, see scripts/collect-client-sql, into differential/corpus.jsonl), run on
 Floe and on a real PostgreSQL 15 over the same fixture objects, compared on
 success, SQLSTATE, column names, column types and rows (rows sorted; columns
-holding OIDs, which each server assigns, compared on whether they are NULL).
+holding OIDs, which each server assigns, compared on whether they are NULL;
+date and time values of statements that read the clock, on their type and
+UTC offset).
 
 Each statement has a level: `same` (everything equal), `shape` (success or
 SQLSTATE, column names and row count equal; types or values differ) or
@@ -42,8 +44,17 @@ def setup(dsn):
                 for rel in ("fx.orders", "fx.customers", "fx.big_orders")}
 
 
+# Functions reading the clock: no two runs give the same value.
+CLOCK = re.compile(r"\b(?:now\s*\(|(?:current_timestamp|clock_timestamp|statement_timestamp|"
+                   r"transaction_timestamp|localtimestamp|current_time)\b)", re.IGNORECASE)
+# Date and time types, whose values a clock reading gives.
+TIME_TYPES = {1082, 1083, 1114, 1184, 1266}
+
+
 def outcome(conn, sql):
-    """What a client sees: ('ok', names, types, rows) or ('error', sqlstate)."""
+    """What a client sees: ('ok', names, types, rows) or ('error', sqlstate).
+    A statement that reads the clock has its date and time values compared on
+    their type and UTC offset (the rows are deterministic but for those)."""
     try:
         cur = conn.execute(sql.replace("%", "%%"))
     except psycopg.Error as e:
@@ -51,10 +62,17 @@ def outcome(conn, sql):
     if cur.description is None:
         return ("ok", None, None, None)
     types = [d.type_code for d in cur.description]
-    rows = []
-    for row in cur.fetchall():
-        rows.append(tuple(
-            (v is None) if t in OID_TYPES else repr(v) for v, t in zip(row, types)))
+    clock = CLOCK.search(sql) is not None
+
+    def value(v, t):
+        if t in OID_TYPES:
+            return v is None
+        if clock and t in TIME_TYPES and v is not None:
+            offset = v.utcoffset() if hasattr(v, "utcoffset") else None
+            return f"{type(v).__name__} at {offset}"
+        return repr(v)
+
+    rows = [tuple(value(v, t) for v, t in zip(row, types)) for row in cur.fetchall()]
     return ("ok", [d.name for d in cur.description], types, sorted(rows))
 
 
@@ -125,7 +143,8 @@ def write_report(results):
         "Floe and on PostgreSQL 15 over the same objects",
         "(`conformance/differential/fixture.sql`) and compared on success, SQLSTATE,",
         "column names, column types and rows (OID values, which each server assigns,",
-        "compared on being NULL or not).",
+        "compared on being NULL or not; date and time values of statements that read",
+        "the clock, on their type and UTC offset).",
         "",
         f"**{len(same)} of {len(results)} statements are the same "
         f"({100 * len(same) / len(results):.1f}%); "

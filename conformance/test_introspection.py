@@ -102,7 +102,11 @@ SAME_AS_POSTGRES = [
     "SELECT c.relname, pg_table_is_visible(c.oid) FROM pg_class c JOIN pg_namespace n "
     "ON n.oid = c.relnamespace WHERE n.nspname = 'insp' ORDER BY 1",
     "SELECT to_regclass('insp.orders') IS NOT NULL, to_regclass('insp.nope')",
-    "SELECT pg_get_viewdef('insp.big'::regclass, true) LIKE '%amount > 100%'",
+    "SELECT pg_get_viewdef('insp.big'::regclass, true), pg_get_viewdef('insp.big'::regclass), "
+    "pg_get_viewdef('insp.big'), pg_catalog.pg_get_viewdef(c.oid, false) FROM pg_class c "
+    "WHERE c.relname = 'big'",
+    "SELECT definition FROM pg_views WHERE viewname = 'big'",
+    "SELECT view_definition FROM information_schema.views WHERE table_name = 'big'",
     "SELECT relname, relkind FROM pg_class WHERE relname IN ('pg_class', 'pg_index', 'columns') "
     "ORDER BY 1",
     "SELECT indkey, indisexclusion, indnullsnotdistinct FROM pg_index WHERE false",
@@ -140,6 +144,16 @@ def test_catalog_functions_answer_as_postgres(postgres, server, both, sql):
 # rows: OID-alias values printed as names, catalog arrays and vectors, the
 # built-in rows (access methods, text search objects, roles) and functions.
 TYPED_SAME_AS_POSTGRES = [
+    # Objects named as PostgreSQL names them: lake relations and their
+    # columns, schemas, built-in functions, languages and types.
+    "SELECT pg_describe_object('pg_class'::regclass, 'insp.orders'::regclass, 0) AS t, "
+    "pg_catalog.pg_describe_object('pg_class'::regclass, 'insp.orders'::regclass, 2) AS c, "
+    "pg_describe_object('pg_class'::regclass, 'insp.big'::regclass, 0) AS v, "
+    "pg_describe_object('pg_namespace'::regclass, 'insp'::regnamespace, 0) AS s, "
+    "pg_describe_object(1255, 883, 0) AS f, pg_describe_object(1255, 937, 0) AS f2, "
+    "pg_describe_object(2612, 14, 0) AS l, pg_describe_object(1247, 1043, 0) AS ty",
+    "SELECT pg_describe_object(classid, objid, objsubid) AS member FROM pg_depend "
+    "WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e' ORDER BY 1",
     "SELECT c.oid::regclass, c.oid::regclass::text, c.relnamespace::regnamespace, "
     "'insp.orders'::regclass::text, 'pg_class'::regclass FROM pg_class c "
     "WHERE c.relname = 'orders'",
@@ -250,3 +264,82 @@ def test_asyncpg_reads_catalog_arrays_and_oid_aliases(postgres, server, both):
     floe = asyncio.run(run(server.host, server.port))
     pg = asyncio.run(run(postgres.host, postgres.port))
     assert floe == pg
+
+
+def test_set_config_takes_a_bound_value_as_postgres_does(postgres, server, both):
+    """asyncpg switches `jit` off around its type lookups and back with
+    `set_config('jit', $1, false)`; the value may be any bound text, NULL
+    resets, and a value of another type is refused as PostgreSQL refuses it."""
+    import asyncio
+
+    import asyncpg
+
+    async def jit_after_lookup(host, port):
+        conn = await asyncpg.connect(host=host, port=port, user="postgres", database="postgres")
+        try:
+            await conn.fetch("SELECT nspacl FROM pg_namespace WHERE nspname = 'public'")
+            return await conn.fetchval("SELECT current_setting('jit')")
+        finally:
+            await conn.close()
+
+    assert asyncio.run(jit_after_lookup(server.host, server.port)) == "on"
+    assert asyncio.run(jit_after_lookup(postgres.host, postgres.port)) == "on"
+
+    def outcomes(dsn):
+        out = []
+        with psycopg.connect(dsn, autocommit=True) as c:
+            for sql, args in [
+                ("SELECT set_config('jit', %s, false)", ("off",)),
+                ("SHOW jit", None),
+                ("SELECT set_config('jit', %s, false) AS v", (None,)),
+                ("SHOW jit", None),
+                ("SELECT set_config('application_name', %s, false)", ("bound app",)),
+                ("SELECT current_setting('application_name')", None),
+                ("SELECT set_config('jit', %s, false)", (1,)),
+            ]:
+                try:
+                    cur = c.execute(sql, args, prepare=True)
+                    out.append(([d.name for d in cur.description], cur.fetchall()))
+                except psycopg.Error as e:
+                    out.append(e.sqlstate)
+        return out
+
+    assert outcomes(server.dsn()) == outcomes(postgres.dsn())
+
+
+# Views as tools write them; PostgreSQL stores each as its analysed query and
+# gives back its own text for it, whatever was written.
+DEPARSED_VIEWS = [
+    "SELECT * FROM insp.orders",
+    "SELECT customer, count(*), sum(amount) AS total, avg(qty) FROM insp.orders "
+    "WHERE paid AND placed >= '2024-01-01' GROUP BY customer HAVING sum(amount) > 10 "
+    "ORDER BY 3 DESC LIMIT 10",
+    "SELECT o.id, o.amount * 2 AS doubled, o.score + o.qty AS s, -o.qty AS neg, "
+    "o.code = 'x' AS is_x FROM insp.orders o LEFT JOIN insp.orders p ON p.id = o.id AND p.paid "
+    "WHERE o.customer LIKE 'A%' AND o.qty IN (1, 2, 3) AND o.id NOT IN (7, 8) "
+    "AND o.amount BETWEEN 1 AND 99.5 OR o.customer IS NULL",
+    "SELECT DISTINCT coalesce(customer, 'none') AS who, upper(code), "
+    "CASE WHEN qty > 10 THEN 'many' ELSE 'few' END AS size, qty::text AS q, 1.5 AS k "
+    "FROM insp.orders ORDER BY who NULLS FIRST",
+]
+
+
+def test_view_definitions_read_as_postgres_deparses_them(postgres, server, both):
+    """pg_get_viewdef (both forms), pg_views and information_schema.views give
+    PostgreSQL's text for the same views over the same table."""
+    def definitions(dsn):
+        out = []
+        with psycopg.connect(dsn, autocommit=True) as c:
+            for n, sql in enumerate(DEPARSED_VIEWS):
+                c.execute(f"CREATE VIEW insp.v{n} AS {sql}")
+                try:
+                    out.append(c.execute(
+                        "SELECT pg_get_viewdef(c.oid), pg_get_viewdef(c.oid, true), v.definition, "
+                        "i.view_definition FROM pg_class c JOIN pg_views v ON v.viewname = c.relname "
+                        "JOIN information_schema.views i ON i.table_name = c.relname "
+                        f"WHERE c.relname = 'v{n}' AND v.schemaname = 'insp'").fetchall())
+                finally:
+                    c.execute(f"DROP VIEW insp.v{n}")
+        return out
+
+    assert definitions(server.dsn()) == definitions(postgres.dsn())

@@ -123,7 +123,7 @@ def test_catalog_relations_show_views_and_comments(lake):
         conn.execute("COMMENT ON VIEW shop.recent IS 'the latest orders'")
         assert conn.execute(
             "SELECT viewname, definition FROM pg_views WHERE schemaname = 'shop' AND viewname = 'recent'"
-        ).fetchall() == [("recent", "SELECT id FROM shop.orders WHERE id > 2")]
+        ).fetchall() == [("recent", " SELECT orders.id\n   FROM shop.orders\n  WHERE (orders.id > 2);")]
         assert ("shop", "orders") in conn.execute(
             "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = 'shop'"
         ).fetchall()

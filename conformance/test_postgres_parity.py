@@ -359,3 +359,59 @@ def test_to_char_writes_dates_as_postgres_does(postgres, server, zone):
             cur = c.execute(TO_CHAR)
             got[name] = ([d.name for d in cur.description], cur.fetchall())
     assert got["floe"] == got["pg"]
+
+
+TEXT_TO_DATES = [
+    "SELECT to_date('2024-03-05', 'YYYY-MM-DD'), to_date('05 Mar 2024', 'DD Mon YYYY'), "
+    "to_date('20240305', 'YYYYMMDD'), to_date('March 5, 2024', 'Month DD, YYYY'), "
+    "to_date('5/3/24', 'DD/MM/YY'), to_date('2024-065', 'YYYY-DDD'), to_date(NULL, 'YYYY')",
+    "SELECT to_timestamp('2024-03-31 02:30:00', 'YYYY-MM-DD HH24:MI:SS'), "
+    "to_timestamp('2024-03-05 02:30:00.25 PM', 'YYYY-MM-DD HH:MI:SS.MS AM'), "
+    "to_timestamp('05/03/2024 14h30', 'DD/MM/YYYY HH24\"h\"MI'), "
+    "to_timestamp('2024-03-05 14:30 -05:30', 'YYYY-MM-DD HH24:MI TZH:TZM'), to_timestamp(1700000000)",
+    "SELECT to_date('2024-13-01', 'YYYY-MM-DD')",
+    "SELECT to_date('2024-02-30', 'YYYY-MM-DD')",
+    "SELECT to_date('abc', 'YYYY-MM-DD')",
+    "SELECT to_timestamp('2024-03-05 25:00', 'YYYY-MM-DD HH24:MI')",
+]
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "UTC"])
+def test_text_reads_as_dates_by_template_as_postgres_reads_it(postgres, server, zone):
+    """to_date and to_timestamp read text by a template (names, 12-hour
+    clock, fractions, quoted text, offsets; the wall-clock time in the
+    session's zone) and refuse what has no date with PostgreSQL's SQLSTATE."""
+    got = {}
+    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
+        out = []
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute(f"SET TimeZone = '{zone}'")
+            for sql in TEXT_TO_DATES:
+                try:
+                    cur = c.execute(sql)
+                    out.append(([d.type_code for d in cur.description], cur.fetchall()))
+                except psycopg.Error as e:
+                    out.append(e.sqlstate)
+        got[name] = out
+    assert got["floe"] == got["pg"]
+
+
+NUMBERS_AND_INTERVALS = (
+    "SELECT to_char(x, '9999.99'), to_char(x, 'FM9,999.00'), to_char(x, 'S0000.0'), "
+    "to_char(x, '999PR'), to_char(x, '9.99EEEE'), to_char(x::int, '999th'), "
+    "to_char(x::float8, 'FM99990.0'), to_char(x::int, 'RN') "
+    "FROM (VALUES (0::numeric), (1234.5), (-42.125), (0.5), (NULL)) v(x) ORDER BY x",
+    "SELECT justify_days(interval '35 days'), justify_hours(interval '27 hours'), "
+    "justify_interval(interval '1 mon -1 hour'), justify_interval(interval '-35 days 2 hours')",
+)
+
+
+def test_numbers_and_intervals_are_written_as_postgres_writes_them(postgres, server):
+    """to_char of numerics, integers and doubles by a template (padding, fill
+    mode, signs, brackets, exponents, ordinals, Roman numerals) and the
+    justify_* functions give PostgreSQL's text."""
+    got = {}
+    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
+        with psycopg.connect(dsn, autocommit=True) as c:
+            got[name] = [c.execute(sql).fetchall() for sql in NUMBERS_AND_INTERVALS]
+    assert got["floe"] == got["pg"]

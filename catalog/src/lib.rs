@@ -19,6 +19,7 @@ pub mod scan;
 pub mod tables;
 pub mod transaction;
 pub mod types;
+pub mod view_definitions;
 pub mod views;
 pub mod virtual_schema;
 

@@ -10,6 +10,7 @@ use iceberg::spec::Schema;
 use crate::pg15_catalog;
 use crate::pg15_rows::{self, BOOTSTRAP_ROLE};
 use crate::types::{pg_type, quote_ident, quote_literal};
+use crate::view_definitions::{lake_view_definitions, VIEW_DEFINITIONS};
 
 /// OIDs of the built-in namespaces, as in PostgreSQL.
 const PG_CATALOG_OID: u32 = 11;
@@ -448,6 +449,15 @@ impl VirtualSchema {
                     .collect(),
             ),
         );
+        // Views' definitions as PostgreSQL deparses them (pg_get_viewdef's
+        // two forms).
+        let definitions = lake_view_definitions(tables);
+        let definition_of = |t: &TableColumns<'_>| {
+            definitions
+                .get(&(t.schema.to_string(), t.table.to_string()))
+                .map(|d| (d.plain.as_str(), d.pretty.as_str()))
+                .unwrap_or_default()
+        };
         relations.insert(
             "pg_views",
             values_and_local(
@@ -459,7 +469,24 @@ impl VirtualSchema {
                             "({}, {}, '{BOOTSTRAP_ROLE}', {})",
                             quote_literal(t.schema),
                             quote_literal(t.table),
-                            quote_literal(t.definition.unwrap_or(""))
+                            quote_literal(definition_of(t).0)
+                        )
+                    })
+                    .collect(),
+            ),
+        );
+        relations.insert(
+            VIEW_DEFINITIONS,
+            values(
+                "oid UINTEGER, definition VARCHAR, pretty_definition VARCHAR",
+                of_kind(RelationKind::View)
+                    .map(|t| {
+                        let (plain, pretty) = definition_of(t);
+                        format!(
+                            "({}, {}, {})",
+                            relation_oid(t.schema, t.table),
+                            quote_literal(plain),
+                            quote_literal(pretty)
                         )
                     })
                     .collect(),
@@ -535,7 +562,7 @@ impl VirtualSchema {
                             quote_literal(database),
                             quote_literal(t.schema),
                             quote_literal(t.table),
-                            quote_literal(t.definition.unwrap_or(""))
+                            quote_literal(definition_of(t).0)
                         )
                     })
                     .collect(),
@@ -611,8 +638,11 @@ impl VirtualSchema {
     /// (psql's `\dd` joins comments on `classoid = tableoid`).
     pub fn relation_with_tableoid(&self, schema: Option<&str>, name: &str) -> Option<String> {
         let key = relation_key(schema, name)?;
-        let oid = pg15_catalog::relations().get(&key)?.oid;
         let sql = self.relations.get(key.as_str())?;
+        // Floe's own relations (no PostgreSQL catalog) have no tableoid.
+        let Some(oid) = pg15_catalog::relations().get(&key).map(|r| r.oid) else {
+            return Some(sql.clone());
+        };
         Some(format!(
             "(SELECT *, CAST({oid} AS UINTEGER) AS tableoid FROM {sql} AS floe_system)"
         ))

@@ -33,12 +33,15 @@
 
 use sqlparser::tokenizer::Token;
 
+use floe_sql::view_definition::VIEW_DEFINITIONS_RELATION;
 use floe_sql::{apply, significant_tokens};
 
 mod column_names;
+mod describe_object;
 mod format_call;
 mod set_returning;
 
+use describe_object::describe_object_call;
 use format_call::format_call;
 use set_returning::set_returning_edits;
 
@@ -54,6 +57,7 @@ pub fn mentions(sql: &str) -> bool {
         "format",
         "pg_catalog.",
         "pg_get_",
+        "pg_describe_object",
         "pg_relation_is_publishable",
         "array_upper",
         "pg_size_pretty",
@@ -268,10 +272,32 @@ pub fn rewrite(sql: &str) -> Option<String> {
                         let arg = &sql[span(name_k + 2).0..span(arg_end - 1).1];
                         // The argument may itself need rewriting (`'v'::regclass`).
                         let arg = rewrite(arg).unwrap_or_else(|| arg.to_string());
-                        edits.push((span(k).0, span(end).1, view_definition_of(&arg)));
+                        let pretty = match comma {
+                            Some(c) if c + 1 < end => {
+                                let p = &sql[span(c + 1).0..span(end - 1).1];
+                                rewrite(p).unwrap_or_else(|| p.to_string())
+                            }
+                            _ => "false".to_string(),
+                        };
+                        edits.push((span(k).0, span(end).1, view_definition_of(&arg, &pretty)));
                         k = end + 1;
                         continue;
                     }
+                }
+            }
+        }
+        // [pg_catalog.]pg_describe_object(c, o, s) → the object's name by kind
+        {
+            let qualified =
+                is_word(tok(k), "pg_catalog") && matches!(tok(k + 1), Some(Token::Period));
+            let name_k = if qualified { k + 2 } else { k };
+            if is_word(tok(name_k), "pg_describe_object")
+                && matches!(tok(name_k + 1), Some(Token::LParen))
+            {
+                if let Some((end, call)) = describe_object_call(sql, &toks, name_k) {
+                    edits.push((span(k).0, span(end).1, call));
+                    k = end + 1;
+                    continue;
                 }
             }
         }
@@ -576,15 +602,20 @@ fn regclass_of(x: &str) -> String {
     )
 }
 
-/// `pg_get_viewdef(x)`: the definition of the view `x` names (an OID or a
-/// name), as the catalog stores it.
-fn view_definition_of(x: &str) -> String {
+/// `pg_get_viewdef(x [, pretty])`: the definition of the view `x` names (an
+/// OID or a name) as PostgreSQL deparses it (a lake view), or as the engine
+/// keeps it (a session's own view). An integer second argument (a wrap
+/// column) asks for the pretty form too.
+fn view_definition_of(x: &str, pretty: &str) -> String {
+    let oid = regclass_of(x);
     format!(
-        "floe_pg_get_viewdef((SELECT floe_v.definition FROM pg_catalog.pg_views floe_v \
+        "floe_pg_get_viewdef(COALESCE((SELECT CASE WHEN COALESCE(TRY_CAST(({pretty}) AS BOOLEAN), false) \
+         THEN floe_vd.pretty_definition ELSE floe_vd.definition END \
+         FROM pg_catalog.{VIEW_DEFINITIONS_RELATION} floe_vd WHERE floe_vd.oid = {oid} LIMIT 1), \
+         (SELECT floe_v.definition FROM pg_catalog.pg_views floe_v \
          JOIN pg_catalog.pg_namespace floe_vn ON floe_vn.nspname = floe_v.schemaname \
          JOIN pg_catalog.pg_class floe_vc ON floe_vc.relnamespace = floe_vn.oid \
-         AND floe_vc.relname = floe_v.viewname WHERE floe_vc.oid = {} LIMIT 1))",
-        regclass_of(x)
+         AND floe_vc.relname = floe_v.viewname WHERE floe_vc.oid = {oid} LIMIT 1)))"
     )
 }
 
@@ -994,11 +1025,16 @@ mod tests {
         ] {
             let def = rewrite(sql).expect("rewritten");
             assert!(
-                def.starts_with("SELECT floe_pg_get_viewdef((SELECT floe_v.definition"),
+                def.starts_with("SELECT floe_pg_get_viewdef(COALESCE((SELECT CASE WHEN"),
                 "{def}"
             );
-            assert!(!def.contains(", true"), "{def}");
+            assert!(def.contains("floe_vd.pretty_definition"), "{def}");
+            assert!(!def.contains(", true)"), "{def}");
         }
+        let pretty = rewrite("SELECT pg_get_viewdef(c.oid, true)").expect("rewritten");
+        assert!(pretty.contains("TRY_CAST((true) AS BOOLEAN)"), "{pretty}");
+        let plain = rewrite("SELECT pg_get_viewdef(c.oid)").expect("rewritten");
+        assert!(plain.contains("TRY_CAST((false) AS BOOLEAN)"), "{plain}");
         for unchanged in [
             "SELECT \"user\" FROM t",
             "SELECT t.user FROM t",

@@ -3,8 +3,10 @@
 //! span-exact edits, so a rewrite replaces exactly what it means to and the rest
 //! of a statement reaches DuckDB as the client wrote it.
 
+pub mod pg_names;
 pub mod policy;
 pub mod spans;
+pub mod view_definition;
 
 pub use spans::{apply, significant_tokens, LineIndex, Spanned};
 

@@ -406,10 +406,17 @@ impl LakeReader {
                 "CREATE VIEW specifies more column names than columns",
             ));
         }
+        // Unnamed columns are named as PostgreSQL names them (`count`, not the
+        // engine's `count_star()`).
+        let postgres_names = floe_sql::pg_names::parse_query(&query)
+            .as_ref()
+            .and_then(floe_sql::pg_names::query_column_names)
+            .filter(|names| names.len() == n);
         let mut columns = Vec::with_capacity(n);
         for c in 0..n {
             let name = column_names
                 .get(c)
+                .or_else(|| postgres_names.as_ref().and_then(|p| p.get(c)))
                 .cloned()
                 .unwrap_or_else(|| described.column_name(c));
             let t = described

@@ -223,6 +223,14 @@ impl DuckErrorInfo {
                     UNDEFINED_OBJECT
                 } else if lower.starts_with("value too long for type character varying(") {
                     STRING_DATA_RIGHT_TRUNCATION
+                } else if lower.starts_with("date/time field value out of range: \"")
+                    || (lower.starts_with("hour \"") && lower.ends_with("for the 12-hour clock"))
+                {
+                    // to_date / to_timestamp of a value no date has.
+                    "22008"
+                } else if lower.starts_with("invalid value \"") && lower.contains("\" for \"") {
+                    // to_date / to_timestamp of text the template does not read.
+                    "22007"
                 } else if lower.contains("configuration has been locked")
                     || lower.contains("disabled by configuration")
                     || lower.contains("disabled through configuration")

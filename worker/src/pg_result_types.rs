@@ -209,7 +209,7 @@ fn derived(q: &Query, aliases: &[String], scope: &Scope<'_>) -> Relation {
         return Relation::Opaque;
     };
     let names = if aliases.is_empty() {
-        match crate::pg_names::query_column_names(q) {
+        match floe_sql::pg_names::query_column_names(q) {
             Some(n) => n,
             None => return Relation::Opaque,
         }
@@ -237,7 +237,7 @@ fn select_columns(s: &Select, parent: &Scope<'_>) -> Option<Vec<(String, Ty)>> {
     for item in &s.projection {
         match item {
             SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
-                let name = crate::pg_names::item_name(item).unwrap_or_default();
+                let name = floe_sql::pg_names::item_name(item).unwrap_or_default();
                 columns.push((name, expr_type(e, &scope)));
             }
             SelectItem::Wildcard(_) => {
@@ -580,7 +580,7 @@ mod tests {
     use super::*;
 
     fn types(sql: &str) -> Vec<Option<u32>> {
-        let q = crate::pg_names::parse_query(sql).expect("a query");
+        let q = floe_sql::pg_names::parse_query(sql).expect("a query");
         query_result_types(&q).expect("types")
     }
 

@@ -69,6 +69,15 @@ impl SessionTz {
             }
         }
     }
+
+    /// The instant (UTC microseconds) the wall-clock time `local_micros`
+    /// names in this zone: the offset at that instant, found from a first
+    /// guess (a time in a spring-forward gap takes the offset before it).
+    pub fn utc_of_local(&self, local_micros: i64) -> i64 {
+        let offset = |utc: i64| i64::from(self.offset_at(utc)) * 1_000_000;
+        let first = local_micros.saturating_sub(offset(local_micros));
+        local_micros.saturating_sub(offset(first))
+    }
 }
 
 fn parse_offset(t: &str) -> Option<i32> {

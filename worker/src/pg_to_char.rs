@@ -295,7 +295,7 @@ fn sign(offset: i32) -> char {
 }
 
 /// An offset as PostgreSQL's `OF` writes it: `+01`, `-05:30`.
-fn offset_text(offset: i32) -> String {
+pub fn offset_text(offset: i32) -> String {
     let (h, m) = (offset.abs() / 3600, offset.abs() % 3600 / 60);
     if m == 0 {
         format!("{}{h:02}", sign(offset))

@@ -129,10 +129,11 @@ const GUCS: &[Guc] = &[
     },
     Guc {
         name: "jit",
-        // Off, unlike PostgreSQL 15's default: the engine compiles nothing,
-        // and drivers that see it on (asyncpg) switch it off and back around
-        // their type lookups with a parameterized set_config.
-        default: "off",
+        // On, as PostgreSQL 15's default (a server without a JIT provider
+        // also says on); drivers that see it on (asyncpg) switch it off and
+        // back around their type lookups, the second time with a
+        // parameterized set_config.
+        default: "on",
         reported: false,
         read_only: false,
         description: "Allow JIT compilation.",

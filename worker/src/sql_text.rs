@@ -695,12 +695,23 @@ pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
 pub enum SettingCall {
     /// `current_setting('name')`.
     Read(String),
-    /// `set_config('name', 'value', is_local)`.
+    /// `set_config('name', value, is_local)`.
     Write {
         name: String,
-        value: String,
+        value: SettingValue,
         local: bool,
     },
+}
+
+/// The value `set_config` is given: written in the statement, or a placeholder
+/// (asyncpg's `SELECT set_config('jit', $1, false)`) filled in at Bind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettingValue {
+    Text(String),
+    /// `$n`, 1-based.
+    Param(u32),
+    /// A NULL value (a NULL bound to a placeholder): the parameter's default.
+    Default,
 }
 
 impl SettingCall {
@@ -733,14 +744,19 @@ fn set_config_call(toks: &[&Token]) -> Option<SessionCommand> {
             }
             (
                 "set_config",
-                [Tok::Punct('('), Tok::Str(name), Tok::Punct(','), Tok::Str(value), Tok::Punct(','), Tok::Word(local), Tok::Punct(')'), ..],
+                [Tok::Punct('('), Tok::Str(name), Tok::Punct(','), value, Tok::Punct(','), Tok::Word(local), Tok::Punct(')'), ..],
             ) => {
+                let value = match value {
+                    Tok::Str(v) => SettingValue::Text(v.clone()),
+                    Tok::Param(n) => SettingValue::Param(*n),
+                    _ => return None,
+                };
                 let local = match local.to_ascii_lowercase().as_str() {
                     "true" => true,
                     "false" => false,
                     _ => return None,
                 };
-                let (name, value) = (name.clone(), value.clone());
+                let name = name.clone();
                 (SettingCall::Write { name, value, local }, 8)
             }
             _ => return None,
@@ -954,7 +970,7 @@ mod tests {
                 "set_config".into(),
                 SettingCall::Write {
                     name: "search_path".into(),
-                    value: "public".into(),
+                    value: SettingValue::Text("public".into()),
                     local: false
                 }
             )]))
@@ -967,12 +983,24 @@ mod tests {
                     "new".into(),
                     SettingCall::Write {
                         name: "jit".into(),
-                        value: "off".into(),
+                        value: SettingValue::Text("off".into()),
                         local: false
                     }
                 ),
             ]))
         );
+        assert_eq!(
+            c("SELECT set_config('jit', $1, false)"),
+            Some(SessionCommand::Settings(vec![(
+                "set_config".into(),
+                SettingCall::Write {
+                    name: "jit".into(),
+                    value: SettingValue::Param(1),
+                    local: false
+                }
+            )]))
+        );
+        assert_eq!(c("SELECT set_config($1, 'off', false)"), None);
         assert_eq!(c("SELECT set_config('a', 'b', false), 1"), None);
         assert_eq!(c("SELECT current_setting('a') x y"), None);
     }

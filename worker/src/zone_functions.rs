@@ -14,13 +14,16 @@
 //! ([`set_session_zone`]), and a call reads it when it is bound.
 
 use std::collections::HashMap;
-use std::ffi::{c_char, c_void, CString};
+use std::ffi::c_void;
 use std::sync::Mutex;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 
 use duckdb::ffi;
 
+use crate::native_functions::{
+    self, fail, guarded, is_valid, set_null, text_at, write_text, Native,
+};
 use crate::pg_text::SessionTz;
 
 /// Which way a `timezone` overload converts.
@@ -57,108 +60,89 @@ fn session_zone(id: u64) -> SessionTz {
         .unwrap_or(SessionTz::Fixed(0))
 }
 
+const VARCHAR: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR;
+const DOUBLE: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_DOUBLE;
+const DATE: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_DATE;
+const TIMESTAMP: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP;
+const TIMESTAMPTZ: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ;
+
 /// Registers every native function on the engine `conn` belongs to.
 ///
 /// # Safety
 /// `conn` must be an open connection.
 pub unsafe fn register(conn: ffi::duckdb_connection) -> Result<(), String> {
-    register_timezone(conn)?;
-    let zoned: [(&str, ffi::DUCKDB_TYPE, ffi::duckdb_scalar_function_t); 2] = [
-        (
+    let plain = |name, params, result, function| Native {
+        name,
+        params,
+        result,
+        function,
+        bind: None,
+        extra: None,
+    };
+    // Functions of the session's zone read it when a statement binds them.
+    let zoned = |name, params, result, function| Native {
+        bind: Some(bind_session_zone),
+        ..plain(name, params, result, function)
+    };
+    native_functions::register_set(
+        conn,
+        "timezone",
+        &[
+            plain(
+                "timezone",
+                &[VARCHAR, TIMESTAMPTZ],
+                TIMESTAMP,
+                Some(to_local),
+            ),
+            plain(
+                "timezone",
+                &[VARCHAR, TIMESTAMP],
+                TIMESTAMPTZ,
+                Some(from_local),
+            ),
+        ],
+    )?;
+    for n in [
+        zoned(
             "date_trunc",
-            ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ,
+            &[VARCHAR, TIMESTAMPTZ],
+            TIMESTAMPTZ,
             Some(date_trunc),
         ),
-        (
+        zoned(
             "date_part",
-            ffi::DUCKDB_TYPE_DUCKDB_TYPE_DOUBLE,
+            &[VARCHAR, TIMESTAMPTZ],
+            DOUBLE,
             Some(date_part),
         ),
-    ];
-    // The engine rewrites date_part('day', x) as day(x) (and so on): each of
-    // those on a timestamptz, too.
-    for (name, field) in PART_FUNCTIONS {
-        let cname = CString::new(*name).map_err(|e| e.to_string())?;
-        let mut f = ffi::duckdb_create_scalar_function();
-        ffi::duckdb_scalar_function_set_name(f, cname.as_ptr());
-        let mut lt = ffi::duckdb_create_logical_type(ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ);
-        ffi::duckdb_scalar_function_add_parameter(f, lt);
-        ffi::duckdb_destroy_logical_type(&mut lt);
-        let mut lt = ffi::duckdb_create_logical_type(ffi::DUCKDB_TYPE_DUCKDB_TYPE_DOUBLE);
-        ffi::duckdb_scalar_function_set_return_type(f, lt);
-        ffi::duckdb_destroy_logical_type(&mut lt);
-        // The field, a static string, names what the call reads.
-        ffi::duckdb_scalar_function_set_extra_info(
-            f,
-            (field as *const &'static str).cast_mut().cast::<c_void>(),
-            None,
-        );
-        ffi::duckdb_scalar_function_set_bind(f, Some(bind_session_zone));
-        ffi::duckdb_scalar_function_set_function(f, Some(named_part));
-        let ok = ffi::duckdb_register_scalar_function(conn, f) == ffi::duckdb_state_DuckDBSuccess;
-        ffi::duckdb_destroy_scalar_function(&mut f);
-        if !ok {
-            return Err(format!("registering {name}() failed"));
-        }
-    }
-    // to_char(date/time, template): a timestamptz in the session's zone.
-    let to_char_overloads: [(ffi::DUCKDB_TYPE, ffi::duckdb_scalar_function_t, bool); 3] = [
-        (
-            ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ,
+        // to_char(date/time, template): a timestamptz in the session's zone.
+        zoned(
+            "to_char",
+            &[TIMESTAMPTZ, VARCHAR],
+            VARCHAR,
             Some(to_char_zoned),
-            true,
         ),
-        (
-            ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP,
+        plain(
+            "to_char",
+            &[TIMESTAMP, VARCHAR],
+            VARCHAR,
             Some(to_char_timestamp),
-            false,
         ),
-        (ffi::DUCKDB_TYPE_DUCKDB_TYPE_DATE, Some(to_char_date), false),
-    ];
-    let to_char_name = CString::new("to_char").map_err(|e| e.to_string())?;
-    for (argument, function, zoned) in to_char_overloads {
-        let mut f = ffi::duckdb_create_scalar_function();
-        ffi::duckdb_scalar_function_set_name(f, to_char_name.as_ptr());
-        for t in [argument, ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR] {
-            let mut lt = ffi::duckdb_create_logical_type(t);
-            ffi::duckdb_scalar_function_add_parameter(f, lt);
-            ffi::duckdb_destroy_logical_type(&mut lt);
-        }
-        let mut lt = ffi::duckdb_create_logical_type(ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR);
-        ffi::duckdb_scalar_function_set_return_type(f, lt);
-        ffi::duckdb_destroy_logical_type(&mut lt);
-        if zoned {
-            ffi::duckdb_scalar_function_set_bind(f, Some(bind_session_zone));
-        }
-        ffi::duckdb_scalar_function_set_function(f, function);
-        let ok = ffi::duckdb_register_scalar_function(conn, f) == ffi::duckdb_state_DuckDBSuccess;
-        ffi::duckdb_destroy_scalar_function(&mut f);
-        if !ok {
-            return Err("registering to_char() failed".into());
-        }
+        plain("to_char", &[DATE, VARCHAR], VARCHAR, Some(to_char_date)),
+    ] {
+        native_functions::register(conn, &n)?;
     }
-    for (name, result, function) in zoned {
-        let cname = CString::new(name).map_err(|e| e.to_string())?;
-        let mut f = ffi::duckdb_create_scalar_function();
-        ffi::duckdb_scalar_function_set_name(f, cname.as_ptr());
-        for t in [
-            ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR,
-            ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ,
-        ] {
-            let mut lt = ffi::duckdb_create_logical_type(t);
-            ffi::duckdb_scalar_function_add_parameter(f, lt);
-            ffi::duckdb_destroy_logical_type(&mut lt);
-        }
-        let mut lt = ffi::duckdb_create_logical_type(result);
-        ffi::duckdb_scalar_function_set_return_type(f, lt);
-        ffi::duckdb_destroy_logical_type(&mut lt);
-        ffi::duckdb_scalar_function_set_bind(f, Some(bind_session_zone));
-        ffi::duckdb_scalar_function_set_function(f, function);
-        let ok = ffi::duckdb_register_scalar_function(conn, f) == ffi::duckdb_state_DuckDBSuccess;
-        ffi::duckdb_destroy_scalar_function(&mut f);
-        if !ok {
-            return Err(format!("registering {name}() failed"));
-        }
+    // The engine rewrites date_part('day', x) as day(x) (and so on): each of
+    // those on a timestamptz, too, the field (a static string) as the
+    // function's data.
+    for (name, field) in PART_FUNCTIONS {
+        native_functions::register(
+            conn,
+            &Native {
+                extra: Some(field),
+                ..zoned(name, &[TIMESTAMPTZ], DOUBLE, Some(named_part))
+            },
+        )?;
     }
     Ok(())
 }
@@ -206,12 +190,7 @@ unsafe fn named_part_rows(
         return;
     }
     let field = *field_ptr;
-    let zone_ptr = ffi::duckdb_scalar_function_get_bind_data(info).cast::<SessionTz>();
-    let zone = if zone_ptr.is_null() {
-        SessionTz::Fixed(0)
-    } else {
-        (*zone_ptr).clone()
-    };
+    let zone = bound_zone(info);
     let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
     let values = ffi::duckdb_data_chunk_get_vector(input, 0);
     let value_data = ffi::duckdb_vector_get_data(values).cast::<i64>();
@@ -219,16 +198,14 @@ unsafe fn named_part_rows(
     let out = ffi::duckdb_vector_get_data(output).cast::<f64>();
     for row in 0..rows {
         let idx = row as u64;
-        if !(value_valid.is_null() || ffi::duckdb_validity_row_is_valid(value_valid, idx)) {
-            ffi::duckdb_vector_ensure_validity_writable(output);
-            ffi::duckdb_validity_set_row_invalid(ffi::duckdb_vector_get_validity(output), idx);
+        if !is_valid(value_valid, idx) {
+            set_null(output, idx);
             continue;
         }
         match part_in_zone(field, *value_data.add(row), &zone) {
             Ok(v) => out.add(row).write(v),
             Err(msg) => {
-                let msg = CString::new(msg).unwrap_or_default();
-                ffi::duckdb_scalar_function_set_error(info, msg.as_ptr() as *const c_char);
+                fail(info, &msg);
                 return;
             }
         }
@@ -236,7 +213,7 @@ unsafe fn named_part_rows(
 }
 
 /// Binds a session-zone function: the calling session's zone, as bind data.
-unsafe extern "C" fn bind_session_zone(info: ffi::duckdb_bind_info) {
+pub(crate) unsafe extern "C" fn bind_session_zone(info: ffi::duckdb_bind_info) {
     let mut context: ffi::duckdb_client_context = std::ptr::null_mut();
     ffi::duckdb_scalar_function_get_client_context(info, &mut context);
     let zone = if context.is_null() {
@@ -249,6 +226,19 @@ unsafe extern "C" fn bind_session_zone(info: ffi::duckdb_bind_info) {
     let data = Box::into_raw(Box::new(zone)).cast::<c_void>();
     ffi::duckdb_scalar_function_set_bind_data(info, data, Some(drop_zone));
     ffi::duckdb_scalar_function_set_bind_data_copy(info, Some(copy_zone));
+}
+
+/// The zone [`bind_session_zone`] captured for this call.
+///
+/// # Safety
+/// `info` is the engine's function info for a call of a zoned function.
+pub(crate) unsafe fn bound_zone(info: ffi::duckdb_function_info) -> SessionTz {
+    let ptr = ffi::duckdb_scalar_function_get_bind_data(info).cast::<SessionTz>();
+    if ptr.is_null() {
+        SessionTz::Fixed(0)
+    } else {
+        (*ptr).clone()
+    }
 }
 
 unsafe extern "C" fn drop_zone(data: *mut c_void) {
@@ -266,52 +256,6 @@ unsafe extern "C" fn copy_zone(data: *mut c_void) -> *mut c_void {
     Box::into_raw(Box::new(zone)).cast::<c_void>()
 }
 
-/// `timezone(zone, value)` both ways.
-unsafe fn register_timezone(conn: ffi::duckdb_connection) -> Result<(), String> {
-    let name = CString::new("timezone").map_err(|e| e.to_string())?;
-    let set = ffi::duckdb_create_scalar_function_set(name.as_ptr());
-    let overloads: [(
-        ffi::DUCKDB_TYPE,
-        ffi::DUCKDB_TYPE,
-        ffi::duckdb_scalar_function_t,
-    ); 2] = [
-        (
-            ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ,
-            ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP,
-            Some(to_local),
-        ),
-        (
-            ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP,
-            ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ,
-            Some(from_local),
-        ),
-    ];
-    let mut ok = true;
-    for (argument, result, function) in overloads {
-        let mut f = ffi::duckdb_create_scalar_function();
-        ffi::duckdb_scalar_function_set_name(f, name.as_ptr());
-        for t in [ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR, argument] {
-            let mut lt = ffi::duckdb_create_logical_type(t);
-            ffi::duckdb_scalar_function_add_parameter(f, lt);
-            ffi::duckdb_destroy_logical_type(&mut lt);
-        }
-        let mut lt = ffi::duckdb_create_logical_type(result);
-        ffi::duckdb_scalar_function_set_return_type(f, lt);
-        ffi::duckdb_destroy_logical_type(&mut lt);
-        ffi::duckdb_scalar_function_set_function(f, function);
-        ok &= ffi::duckdb_add_scalar_function_to_set(set, f) == ffi::duckdb_state_DuckDBSuccess;
-        ffi::duckdb_destroy_scalar_function(&mut f);
-    }
-    ok &= ffi::duckdb_register_scalar_function_set(conn, set) == ffi::duckdb_state_DuckDBSuccess;
-    let mut set = set;
-    ffi::duckdb_destroy_scalar_function_set(&mut set);
-    if ok {
-        Ok(())
-    } else {
-        Err("registering timezone() failed".into())
-    }
-}
-
 unsafe extern "C" fn to_local(
     info: ffi::duckdb_function_info,
     input: ffi::duckdb_data_chunk,
@@ -326,16 +270,6 @@ unsafe extern "C" fn from_local(
     output: ffi::duckdb_vector,
 ) {
     guarded(info, || convert(info, input, output, Direction::FromLocal));
-}
-
-/// Runs a function's rows; a panic (which must not cross into the engine)
-/// becomes the statement's error.
-fn guarded(info: ffi::duckdb_function_info, rows: impl FnOnce()) {
-    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(rows)).is_err() {
-        let msg = c"internal error in a time zone function";
-        // SAFETY: `info` is the engine's function info for this call.
-        unsafe { ffi::duckdb_scalar_function_set_error(info, msg.as_ptr()) };
-    }
 }
 
 /// The zone a name gives, as `AT TIME ZONE` reads it.
@@ -374,24 +308,18 @@ unsafe fn convert(
     let mut last: Option<(String, SessionTz)> = None;
     for row in 0..rows {
         let idx = row as u64;
-        let valid = |v: *mut u64| v.is_null() || ffi::duckdb_validity_row_is_valid(v, idx);
+        let valid = |v: *mut u64| is_valid(v, idx);
         if !valid(zone_valid) || !valid(value_valid) {
-            ffi::duckdb_vector_ensure_validity_writable(output);
-            ffi::duckdb_validity_set_row_invalid(ffi::duckdb_vector_get_validity(output), idx);
+            set_null(output, idx);
             continue;
         }
-        let mut s = *zone_data.add(row);
-        let len = ffi::duckdb_string_t_length(s) as usize;
-        let ptr = ffi::duckdb_string_t_data(&mut s).cast::<u8>();
-        let name = String::from_utf8_lossy(std::slice::from_raw_parts(ptr, len)).into_owned();
+        let name = text_at(zone_data, row);
         let zone = match &last {
             Some((n, z)) if *n == name => z,
             _ => match zone_named(&name) {
                 Some(z) => &last.insert((name, z)).1,
                 None => {
-                    let msg = CString::new(format!("time zone \"{name}\" not recognized"))
-                        .unwrap_or_default();
-                    ffi::duckdb_scalar_function_set_error(info, msg.as_ptr() as *const c_char);
+                    fail(info, &format!("time zone \"{name}\" not recognized"));
                     return;
                 }
             },
@@ -402,23 +330,10 @@ unsafe fn convert(
         } else {
             match direction {
                 Direction::ToLocal => value.saturating_add(offset_micros(zone, value)),
-                Direction::FromLocal => {
-                    // The offset at the instant the wall-clock time names (a
-                    // time in a spring-forward gap takes the offset before it).
-                    let first = value.saturating_sub(offset_micros(zone, value));
-                    value.saturating_sub(offset_micros(zone, first))
-                }
+                Direction::FromLocal => zone.utc_of_local(value),
             }
         };
     }
-}
-
-/// The text of the VARCHAR at `row`.
-unsafe fn text_at(data: *const ffi::duckdb_string_t, row: usize) -> String {
-    let mut s = *data.add(row);
-    let len = ffi::duckdb_string_t_length(s) as usize;
-    let ptr = ffi::duckdb_string_t_data(&mut s).cast::<u8>();
-    String::from_utf8_lossy(std::slice::from_raw_parts(ptr, len)).into_owned()
 }
 
 /// Runs `f(unit, timestamptz micros, zone)` over a (VARCHAR, TIMESTAMPTZ)
@@ -429,12 +344,7 @@ unsafe fn zoned_rows<T>(
     output: ffi::duckdb_vector,
     f: impl Fn(&str, i64, &SessionTz) -> Result<T, String>,
 ) {
-    let zone_ptr = ffi::duckdb_scalar_function_get_bind_data(info).cast::<SessionTz>();
-    let zone = if zone_ptr.is_null() {
-        SessionTz::Fixed(0)
-    } else {
-        (*zone_ptr).clone()
-    };
+    let zone = bound_zone(info);
     let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
     let units = ffi::duckdb_data_chunk_get_vector(input, 0);
     let values = ffi::duckdb_data_chunk_get_vector(input, 1);
@@ -447,17 +357,15 @@ unsafe fn zoned_rows<T>(
     let out = ffi::duckdb_vector_get_data(output).cast::<T>();
     for row in 0..rows {
         let idx = row as u64;
-        let valid = |v: *mut u64| v.is_null() || ffi::duckdb_validity_row_is_valid(v, idx);
+        let valid = |v: *mut u64| is_valid(v, idx);
         if !valid(unit_valid) || !valid(value_valid) {
-            ffi::duckdb_vector_ensure_validity_writable(output);
-            ffi::duckdb_validity_set_row_invalid(ffi::duckdb_vector_get_validity(output), idx);
+            set_null(output, idx);
             continue;
         }
         match f(&text_at(unit_data, row), *value_data.add(row), &zone) {
             Ok(v) => out.add(row).write(v),
             Err(msg) => {
-                let msg = CString::new(msg).unwrap_or_default();
-                ffi::duckdb_scalar_function_set_error(info, msg.as_ptr() as *const c_char);
+                fail(info, &msg);
                 return;
             }
         }
@@ -521,15 +429,7 @@ fn zone_abbreviation(zone: &SessionTz, utc: i64) -> String {
     use chrono_tz::OffsetName;
     match zone {
         SessionTz::Fixed(0) => "UTC".into(),
-        SessionTz::Fixed(offset) => {
-            let (h, m) = (offset.abs() / 3600, offset.abs() % 3600 / 60);
-            let sign = if *offset < 0 { '-' } else { '+' };
-            if m == 0 {
-                format!("{sign}{h:02}")
-            } else {
-                format!("{sign}{h:02}:{m:02}")
-            }
-        }
+        SessionTz::Fixed(offset) => crate::pg_to_char::offset_text(*offset),
         SessionTz::Named(tz) => chrono::DateTime::from_timestamp_micros(utc)
             .map(|d| {
                 let offset = chrono::TimeZone::offset_from_utc_datetime(tz, &d.naive_utc());
@@ -552,14 +452,7 @@ unsafe fn to_char_rows(
     kind: Formatted,
 ) {
     let zone = match kind {
-        Formatted::Zoned => {
-            let ptr = ffi::duckdb_scalar_function_get_bind_data(info).cast::<SessionTz>();
-            if ptr.is_null() {
-                SessionTz::Fixed(0)
-            } else {
-                (*ptr).clone()
-            }
-        }
+        Formatted::Zoned => bound_zone(info),
         _ => SessionTz::Fixed(0),
     };
     let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
@@ -573,7 +466,7 @@ unsafe fn to_char_rows(
     );
     for row in 0..rows {
         let idx = row as u64;
-        let valid = |v: *mut u64| v.is_null() || ffi::duckdb_validity_row_is_valid(v, idx);
+        let valid = |v: *mut u64| is_valid(v, idx);
         // Infinite values have no fields to write: NULL, as in PostgreSQL.
         let (local, view) = if !valid(value_valid) || !valid(template_valid) {
             (None, None)
@@ -609,17 +502,11 @@ unsafe fn to_char_rows(
             }
         };
         let Some(local) = local else {
-            ffi::duckdb_vector_ensure_validity_writable(output);
-            ffi::duckdb_validity_set_row_invalid(ffi::duckdb_vector_get_validity(output), idx);
+            set_null(output, idx);
             continue;
         };
         let text = crate::pg_to_char::to_char(&local, view.as_ref(), &text_at(template_data, row));
-        ffi::duckdb_vector_assign_string_element_len(
-            output,
-            idx,
-            text.as_ptr().cast::<c_char>(),
-            text.len() as u64,
-        );
+        write_text(output, idx, &text);
     }
 }
 
@@ -631,9 +518,7 @@ fn local_time(utc: i64, zone: &SessionTz) -> Option<NaiveDateTime> {
 
 /// The instant wall-clock time `local` names in `zone`.
 fn instant_of(local: NaiveDateTime, zone: &SessionTz) -> i64 {
-    let value = local.and_utc().timestamp_micros();
-    let first = value.saturating_sub(offset_micros(zone, value));
-    value.saturating_sub(offset_micros(zone, first))
+    zone.utc_of_local(local.and_utc().timestamp_micros())
 }
 
 fn unit_error(unit: &str) -> String {

@@ -399,7 +399,7 @@ fn copy_load_error(e: PgError, table: &str, header_lines: u64, target: &[TargetC
     }
 }
 
-fn pg_type_name(type_oid: u32) -> String {
+pub(super) fn pg_type_name(type_oid: u32) -> String {
     match type_oid {
         oid::BOOL => "boolean",
         oid::INT2 => "smallint",

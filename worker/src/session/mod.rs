@@ -33,7 +33,7 @@ use crate::pg_error::{sqlstate, FromDuckdb, PgError};
 use crate::row_encoder::{encode_rows, ColumnEncoder, OutputSettings};
 use crate::settings::{is_session_parameter, SessionParams};
 use crate::socket_writer::SocketWriter;
-use crate::sql_text::{self, SessionCommand, SettingCall, Tok, Token};
+use crate::sql_text::{self, SessionCommand, SettingCall, SettingValue, Tok, Token};
 use crate::types::{oid, IntWidth, ValueKind};
 use crate::wire::{self, Field};
 use floe_catalog::LakeTxn;
@@ -776,6 +776,7 @@ impl Session {
             return Err(PgError::in_failed_transaction().into());
         }
         let stmt = self.replan_if_stale(&stmt_name, stmt)?;
+        let stmt = set_config_params::bind_values(&stmt, &m.parameters)?;
         let portal_name = m.portal_name.unwrap_or_default();
         if !portal_name.is_empty() && self.portals.contains_key(&portal_name) {
             return Err(
@@ -1023,8 +1024,8 @@ impl Session {
                 let fields = session_fields(&cmd, &self.params);
                 return Ok(Rc::new(Statement {
                     sql: sql.to_string(),
+                    param_types: set_config_params::parameter_types(&cmd, client_types),
                     kind: StatementKind::Session(cmd),
-                    param_types: client_types.to_vec(),
                     fields,
                     client_types: client_types.to_vec(),
                     lake_snapshots: Vec::new(),
@@ -1202,10 +1203,10 @@ impl Session {
         if let Some(fields) = fields.as_mut() {
             let width = fields.len();
             // The client's query, parsed once for the names and the types.
-            let query = crate::pg_names::parse_query(client_sql);
+            let query = floe_sql::pg_names::parse_query(client_sql);
             let names = query
                 .as_ref()
-                .and_then(crate::pg_names::query_column_names)
+                .and_then(floe_sql::pg_names::query_column_names)
                 .filter(|n| n.len() == width);
             for (field, name) in fields.iter_mut().zip(names.into_iter().flatten()) {
                 field.name = name;
@@ -2013,19 +2014,36 @@ impl Session {
                             }
                         },
                         SettingCall::Write { name, value, local } => {
+                            let value = match value {
+                                SettingValue::Text(v) => Some(v.as_str()),
+                                SettingValue::Default => None,
+                                SettingValue::Param(n) => {
+                                    return Err(PgError::new(
+                                        "42P02",
+                                        format!("there is no parameter ${n}"),
+                                    )
+                                    .into())
+                                }
+                            };
                             // set_config with is_local outside a transaction has no
                             // effect, as SET LOCAL; the function still returns the value.
                             if !(*local && self.txn == TxnState::Idle) {
                                 let before = self.params.clone();
-                                self.params.set(name, Some(value))?;
+                                self.params.set(name, value)?;
                                 if !*local {
                                     if let Some(after) = &mut self.params_after_commit {
-                                        after.set(name, Some(value))?;
+                                        after.set(name, value)?;
                                     }
                                 }
                                 self.announce_changes(&before);
                             }
-                            shown.push(self.params.get(name).unwrap_or(value).to_string());
+                            shown.push(
+                                self.params
+                                    .get(name)
+                                    .or(value)
+                                    .unwrap_or_default()
+                                    .to_string(),
+                            );
                         }
                     }
                 }
@@ -2523,6 +2541,7 @@ mod explain;
 mod late_bound;
 mod savepoints;
 mod schema_path;
+mod set_config_params;
 mod settings_view;
 mod zoned_literals;
 

@@ -115,11 +115,7 @@ pub(super) fn utc_instant(text: &str, tz: &SessionTz) -> Option<String> {
             .ok()
             .and_then(|d| d.and_hms_opt(0, 0, 0))
     })?;
-    let local = naive.and_utc().timestamp_micros();
-    // The offset at the instant the local time names (found from a first
-    // guess; a time in a spring-forward gap takes the offset before it).
-    let first = local - i64::from(tz.offset_at(local)) * 1_000_000;
-    let utc = local - i64::from(tz.offset_at(first)) * 1_000_000;
+    let utc = tz.utc_of_local(naive.and_utc().timestamp_micros());
     let instant = chrono::DateTime::from_timestamp_micros(utc)?;
     Some(instant.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string())
 }

@@ -6,7 +6,7 @@
 
 use sqlparser::ast::{
     CastKind, DataType, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments,
-    ObjectName, Query, Select, SelectItem, SetExpr, Statement, Value,
+    ObjectName, Query, Select, SelectItem, SetExpr, Statement,
 };
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
@@ -128,9 +128,6 @@ fn figure_name(e: &Expr) -> Option<(String, Strength)> {
         Expr::Subquery(q) => query_column_names(q)
             .and_then(|n| n.into_iter().next())
             .map(|n| (n, Strength::Strong)),
-        Expr::Value(v) if matches!(v.value, Value::Boolean(_)) => {
-            Some(("bool".into(), Strength::Weak))
-        }
         Expr::Extract { .. } => strong("extract"),
         Expr::Substring { .. } => strong("substring"),
         // TRIM(LEADING …) is ltrim, TRIM(TRAILING …) rtrim, the rest btrim.
@@ -227,8 +224,8 @@ mod tests {
             ])
         );
         assert_eq!(
-            names("SELECT 1 AS Foo, 2 AS \"Bar\""),
-            Some(vec!["foo".into(), "Bar".into()])
+            names("SELECT 1 AS Foo, 2 AS \"Bar\", true"),
+            Some(vec!["foo".into(), "Bar".into(), "?column?".into()])
         );
         assert_eq!(
             names("SELECT pg_catalog.version()"),

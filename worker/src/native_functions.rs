@@ -1,0 +1,153 @@
+//! Rust functions the engine calls as its own scalar functions, through
+//! DuckDB's C API: declaring one (name, parameter and result types, an
+//! optional bind callback and static data), and reading and writing the flat
+//! vectors a call gets. Each function body runs inside [`guarded`], so a
+//! panic becomes the statement's error instead of crossing into the engine.
+
+use std::ffi::{c_char, c_void, CString};
+
+use duckdb::ffi;
+
+/// A `DECIMAL` parameter is a `numeric(NUMERIC_WIDTH, NUMERIC_SCALE)`, which
+/// the engine widens narrower decimals to.
+pub const NUMERIC_WIDTH: u8 = 38;
+pub const NUMERIC_SCALE: u32 = 10;
+
+/// One scalar function (or one overload of a set).
+pub struct Native {
+    pub name: &'static str,
+    pub params: &'static [ffi::DUCKDB_TYPE],
+    pub result: ffi::DUCKDB_TYPE,
+    pub function: ffi::duckdb_scalar_function_t,
+    /// Called when a statement binds the call (to capture session state).
+    pub bind: ffi::duckdb_scalar_function_bind_t,
+    /// Static data the function reads back with
+    /// `duckdb_scalar_function_get_extra_info`.
+    pub extra: Option<&'static &'static str>,
+}
+
+/// # Safety
+/// The returned function must be destroyed by the caller.
+unsafe fn create(n: &Native, name: &CString) -> ffi::duckdb_scalar_function {
+    let f = ffi::duckdb_create_scalar_function();
+    ffi::duckdb_scalar_function_set_name(f, name.as_ptr());
+    for t in n.params {
+        let mut lt = if *t == ffi::DUCKDB_TYPE_DUCKDB_TYPE_DECIMAL {
+            ffi::duckdb_create_decimal_type(NUMERIC_WIDTH, NUMERIC_SCALE as u8)
+        } else {
+            ffi::duckdb_create_logical_type(*t)
+        };
+        ffi::duckdb_scalar_function_add_parameter(f, lt);
+        ffi::duckdb_destroy_logical_type(&mut lt);
+    }
+    let mut lt = ffi::duckdb_create_logical_type(n.result);
+    ffi::duckdb_scalar_function_set_return_type(f, lt);
+    ffi::duckdb_destroy_logical_type(&mut lt);
+    if let Some(extra) = n.extra {
+        let data = (extra as *const &'static str).cast_mut().cast::<c_void>();
+        ffi::duckdb_scalar_function_set_extra_info(f, data, None);
+    }
+    if n.bind.is_some() {
+        ffi::duckdb_scalar_function_set_bind(f, n.bind);
+    }
+    ffi::duckdb_scalar_function_set_function(f, n.function);
+    f
+}
+
+/// Registers `n` on the engine of `conn`.
+///
+/// # Safety
+/// `conn` must be an open connection.
+pub unsafe fn register(conn: ffi::duckdb_connection, n: &Native) -> Result<(), String> {
+    let name = CString::new(n.name).map_err(|e| e.to_string())?;
+    let mut f = create(n, &name);
+    let ok = ffi::duckdb_register_scalar_function(conn, f) == ffi::duckdb_state_DuckDBSuccess;
+    ffi::duckdb_destroy_scalar_function(&mut f);
+    ok.then_some(())
+        .ok_or_else(|| format!("registering {}() failed", n.name))
+}
+
+/// Registers overloads of one name together (replacing the engine's own
+/// function of that name, where it has one).
+///
+/// # Safety
+/// `conn` must be an open connection.
+pub unsafe fn register_set(
+    conn: ffi::duckdb_connection,
+    name: &str,
+    overloads: &[Native],
+) -> Result<(), String> {
+    let cname = CString::new(name).map_err(|e| e.to_string())?;
+    let mut set = ffi::duckdb_create_scalar_function_set(cname.as_ptr());
+    let mut ok = true;
+    for n in overloads {
+        let mut f = create(n, &cname);
+        ok &= ffi::duckdb_add_scalar_function_to_set(set, f) == ffi::duckdb_state_DuckDBSuccess;
+        ffi::duckdb_destroy_scalar_function(&mut f);
+    }
+    ok &= ffi::duckdb_register_scalar_function_set(conn, set) == ffi::duckdb_state_DuckDBSuccess;
+    ffi::duckdb_destroy_scalar_function_set(&mut set);
+    ok.then_some(())
+        .ok_or_else(|| format!("registering {name}() failed"))
+}
+
+/// Runs a function's rows; a panic (which must not cross into the engine)
+/// becomes the statement's error.
+///
+/// # Safety
+/// `info` is the engine's function info for the running call.
+pub unsafe fn guarded(info: ffi::duckdb_function_info, rows: impl FnOnce()) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(rows)).is_err() {
+        fail(info, "internal error in a native function");
+    }
+}
+
+/// Ends the call with `message` as the statement's error.
+///
+/// # Safety
+/// `info` is the engine's function info for the running call.
+pub unsafe fn fail(info: ffi::duckdb_function_info, message: &str) {
+    let msg = CString::new(message).unwrap_or_default();
+    ffi::duckdb_scalar_function_set_error(info, msg.as_ptr() as *const c_char);
+}
+
+/// Whether row `idx` of a vector with `validity` (null: all valid) holds a value.
+///
+/// # Safety
+/// `validity` is a vector's validity mask covering `idx`, or null.
+pub unsafe fn is_valid(validity: *mut u64, idx: u64) -> bool {
+    validity.is_null() || ffi::duckdb_validity_row_is_valid(validity, idx)
+}
+
+/// Makes row `idx` of `output` NULL.
+///
+/// # Safety
+/// `output` is the call's output vector, covering `idx`.
+pub unsafe fn set_null(output: ffi::duckdb_vector, idx: u64) {
+    ffi::duckdb_vector_ensure_validity_writable(output);
+    ffi::duckdb_validity_set_row_invalid(ffi::duckdb_vector_get_validity(output), idx);
+}
+
+/// The text of the VARCHAR at `row`.
+///
+/// # Safety
+/// `data` is a VARCHAR vector's data covering `row`, valid at `row`.
+pub unsafe fn text_at(data: *const ffi::duckdb_string_t, row: usize) -> String {
+    let mut s = *data.add(row);
+    let len = ffi::duckdb_string_t_length(s) as usize;
+    let ptr = ffi::duckdb_string_t_data(&mut s).cast::<u8>();
+    String::from_utf8_lossy(std::slice::from_raw_parts(ptr, len)).into_owned()
+}
+
+/// Writes `text` as row `idx` of a VARCHAR `output`.
+///
+/// # Safety
+/// `output` is the call's VARCHAR output vector, covering `idx`.
+pub unsafe fn write_text(output: ffi::duckdb_vector, idx: u64, text: &str) {
+    ffi::duckdb_vector_assign_string_element_len(
+        output,
+        idx,
+        text.as_ptr().cast::<c_char>(),
+        text.len() as u64,
+    );
+}

@@ -1,0 +1,253 @@
+//! Engine functions that read or write values by a PostgreSQL template:
+//! `to_date(text, template)` and `to_timestamp(text, template)`
+//! (`pg_to_date` reads the text) give a `date`, and a `timestamptz` whose
+//! wall-clock time is in the session's zone unless the text gives an offset
+//! (`TZH`/`TZM`); a text that does not read is the statement's error, with
+//! PostgreSQL's message (and so its SQLSTATE, 22007 or 22008).
+//! `to_char(number, template)` writes integers, numerics (exactly, as
+//! decimal text) and doubles as `pg_number_format` does.
+
+use duckdb::ffi;
+
+use crate::native_functions::{
+    self, fail, guarded, is_valid, set_null, text_at, write_text, Native,
+};
+use crate::pg_number_format;
+use crate::pg_to_date::read;
+use crate::zone_functions::{bind_session_zone, bound_zone};
+
+const VARCHAR: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR;
+
+use crate::native_functions::NUMERIC_SCALE;
+
+/// Registers the functions on the engine of `conn`.
+///
+/// # Safety
+/// `conn` must be an open connection.
+pub unsafe fn register(conn: ffi::duckdb_connection) -> Result<(), String> {
+    let to_char = |number, function| Native {
+        name: "to_char",
+        params: number,
+        result: VARCHAR,
+        function,
+        bind: None,
+        extra: None,
+    };
+    for n in [
+        to_char(
+            &[ffi::DUCKDB_TYPE_DUCKDB_TYPE_BIGINT, VARCHAR],
+            Some(to_char_bigint as Callback),
+        ),
+        to_char(
+            &[ffi::DUCKDB_TYPE_DUCKDB_TYPE_DOUBLE, VARCHAR],
+            Some(to_char_double as Callback),
+        ),
+        // numeric(38, NUMERIC_SCALE), see native_functions::NUMERIC.
+        to_char(
+            &[ffi::DUCKDB_TYPE_DUCKDB_TYPE_DECIMAL, VARCHAR],
+            Some(to_char_numeric as Callback),
+        ),
+    ] {
+        native_functions::register(conn, &n)?;
+    }
+    native_functions::register(
+        conn,
+        &Native {
+            name: "to_date",
+            params: &[VARCHAR, VARCHAR],
+            result: ffi::DUCKDB_TYPE_DUCKDB_TYPE_DATE,
+            function: Some(to_date),
+            bind: None,
+            extra: None,
+        },
+    )?;
+    native_functions::register(
+        conn,
+        &Native {
+            name: "to_timestamp",
+            params: &[VARCHAR, VARCHAR],
+            result: ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ,
+            function: Some(to_timestamp),
+            bind: Some(bind_session_zone),
+            extra: None,
+        },
+    )
+}
+
+#[derive(Clone, Copy)]
+enum Target {
+    Date,
+    Timestamptz,
+}
+
+unsafe extern "C" fn to_date(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || read_rows(info, input, output, Target::Date));
+}
+
+unsafe extern "C" fn to_timestamp(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || read_rows(info, input, output, Target::Timestamptz));
+}
+
+/// # Safety
+/// Called by the engine with a flat chunk of (VARCHAR, VARCHAR) and a flat
+/// DATE or TIMESTAMPTZ output of the chunk's size.
+unsafe fn read_rows(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+    target: Target,
+) {
+    let zone = match target {
+        Target::Timestamptz => Some(bound_zone(info)),
+        Target::Date => None,
+    };
+    let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
+    let texts = ffi::duckdb_data_chunk_get_vector(input, 0);
+    let templates = ffi::duckdb_data_chunk_get_vector(input, 1);
+    let text_data = ffi::duckdb_vector_get_data(texts).cast::<ffi::duckdb_string_t>();
+    let template_data = ffi::duckdb_vector_get_data(templates).cast::<ffi::duckdb_string_t>();
+    let (text_valid, template_valid) = (
+        ffi::duckdb_vector_get_validity(texts),
+        ffi::duckdb_vector_get_validity(templates),
+    );
+    let out = ffi::duckdb_vector_get_data(output);
+    for row in 0..rows {
+        let idx = row as u64;
+        if !is_valid(text_valid, idx) || !is_valid(template_valid, idx) {
+            set_null(output, idx);
+            continue;
+        }
+        let read = match read(&text_at(text_data, row), &text_at(template_data, row)) {
+            Ok(r) => r,
+            Err(e) => {
+                fail(info, &e.message);
+                return;
+            }
+        };
+        match &zone {
+            None => {
+                let days = read.local.and_utc().timestamp().div_euclid(86_400);
+                let days = i32::try_from(days).unwrap_or(i32::MAX);
+                out.cast::<i32>().add(row).write(days);
+            }
+            Some(zone) => {
+                let local = read.local.and_utc().timestamp_micros();
+                let utc = match read.offset {
+                    Some(offset) => local.saturating_sub(i64::from(offset) * 1_000_000),
+                    None => zone.utc_of_local(local),
+                };
+                out.cast::<i64>().add(row).write(utc);
+            }
+        }
+    }
+}
+
+type Callback =
+    unsafe extern "C" fn(ffi::duckdb_function_info, ffi::duckdb_data_chunk, ffi::duckdb_vector);
+
+/// How `to_char`'s number argument is stored.
+#[derive(Clone, Copy)]
+enum Number {
+    Bigint,
+    Double,
+    /// `numeric(38, NUMERIC_SCALE)`: a 128-bit integer of that scale.
+    Numeric,
+}
+
+unsafe extern "C" fn to_char_bigint(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || number_rows(input, output, Number::Bigint));
+}
+
+unsafe extern "C" fn to_char_double(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || number_rows(input, output, Number::Double));
+}
+
+unsafe extern "C" fn to_char_numeric(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || number_rows(input, output, Number::Numeric));
+}
+
+/// A scaled 128-bit integer as decimal text (`-12.5000000000`).
+fn decimal_text(value: i128, scale: u32) -> String {
+    let digits = value.unsigned_abs().to_string();
+    let scale = scale as usize;
+    let padded = format!("{digits:0>width$}", width = scale + 1);
+    let (int, frac) = padded.split_at(padded.len() - scale);
+    let sign = if value < 0 { "-" } else { "" };
+    if scale == 0 {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{frac}")
+    }
+}
+
+/// # Safety
+/// Called by the engine with a flat chunk of (number, VARCHAR) and a flat
+/// VARCHAR output of the chunk's size.
+unsafe fn number_rows(input: ffi::duckdb_data_chunk, output: ffi::duckdb_vector, kind: Number) {
+    let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
+    let values = ffi::duckdb_data_chunk_get_vector(input, 0);
+    let templates = ffi::duckdb_data_chunk_get_vector(input, 1);
+    let value_data = ffi::duckdb_vector_get_data(values);
+    let template_data = ffi::duckdb_vector_get_data(templates).cast::<ffi::duckdb_string_t>();
+    let (value_valid, template_valid) = (
+        ffi::duckdb_vector_get_validity(values),
+        ffi::duckdb_vector_get_validity(templates),
+    );
+    for row in 0..rows {
+        let idx = row as u64;
+        if !is_valid(value_valid, idx) || !is_valid(template_valid, idx) {
+            set_null(output, idx);
+            continue;
+        }
+        let text = match kind {
+            Number::Bigint => (*value_data.cast::<i64>().add(row)).to_string(),
+            Number::Double => {
+                let v = *value_data.cast::<f64>().add(row);
+                if !v.is_finite() {
+                    set_null(output, idx);
+                    continue;
+                }
+                v.to_string()
+            }
+            Number::Numeric => {
+                let h = *value_data.cast::<ffi::duckdb_hugeint>().add(row);
+                let v = (i128::from(h.upper) << 64) | i128::from(h.lower);
+                decimal_text(v, NUMERIC_SCALE)
+            }
+        };
+        let written = pg_number_format::to_char(&text, &text_at(template_data, row));
+        write_text(output, idx, &written);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decimal_text;
+
+    #[test]
+    fn scaled_integers_read_as_decimals() {
+        assert_eq!(decimal_text(-125_000_000_000, 10), "-12.5000000000");
+        assert_eq!(decimal_text(5, 10), "0.0000000005");
+        assert_eq!(decimal_text(0, 0), "0");
+    }
+}
