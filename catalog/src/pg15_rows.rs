@@ -191,6 +191,7 @@ const DEFINITION_TABLES: &[(&str, &str)] = &[
         "proc_oid UINTEGER, result VARCHAR, arguments VARCHAR, identity_arguments VARCHAR, \
          definition VARCHAR",
     ),
+    ("node_expression", "tree VARCHAR, expression VARCHAR"),
 ];
 
 /// Whether built-in catalog table `oid` has indexes (`relhasindex`).
@@ -459,7 +460,7 @@ mod tests {
                 "format_type" => 2,
                 "functiondef" => 5,
                 "pg_get_keywords" => 5,
-                "encoding" | "constraintdef" | "setting_shown" => 2,
+                "encoding" | "constraintdef" | "setting_shown" | "node_expression" => 2,
                 "indexdef" => 4,
                 r => shapes[r].columns.len(),
             };

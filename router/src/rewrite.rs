@@ -33,17 +33,19 @@
 
 use sqlparser::tokenizer::Token;
 
-use floe_sql::view_definition::VIEW_DEFINITIONS_RELATION;
 use floe_sql::{apply, significant_tokens};
 
 mod column_names;
 mod describe_object;
 mod format_call;
+mod reg_arrays;
 mod set_returning;
+mod view_definition;
 
 use describe_object::describe_object_call;
 use format_call::format_call;
 use set_returning::set_returning_edits;
+use view_definition::view_definition_of;
 
 /// Whether `sql` may need a rewrite (a cheap pre-check before tokenizing).
 pub fn mentions(sql: &str) -> bool {
@@ -434,6 +436,17 @@ pub fn rewrite(sql: &str) -> Option<String> {
                 k = j + 1;
                 continue;
             }
+            // col::regtype[] (and the other OID aliases): the elements' names.
+            if let (Some(start), Some(Token::LBracket), Some(Token::RBracket)) =
+                (column_reference_start(&toks, k), tok(j + 1), tok(j + 2))
+            {
+                let column = &sql[span(start).0..span(k - 1).1];
+                if let Some(names) = reg_arrays::element_names(&target, column) {
+                    edits.push((span(start).0, span(j + 2).1, names));
+                    k = j + 3;
+                    continue;
+                }
+            }
             // col::regclass::text (and regtype, regnamespace, regrole): the name.
             if let (Some(start), Some(t)) =
                 (column_reference_start(&toks, k), text_cast_end(&toks, j))
@@ -599,23 +612,6 @@ fn regclass_of(x: &str) -> String {
     format!(
         "COALESCE(TRY_CAST(({x}) AS UINTEGER), {}{x}{})",
         REGCLASS_LOOKUP.0, REGCLASS_LOOKUP.1
-    )
-}
-
-/// `pg_get_viewdef(x [, pretty])`: the definition of the view `x` names (an
-/// OID or a name) as PostgreSQL deparses it (a lake view), or as the engine
-/// keeps it (a session's own view). An integer second argument (a wrap
-/// column) asks for the pretty form too.
-fn view_definition_of(x: &str, pretty: &str) -> String {
-    let oid = regclass_of(x);
-    format!(
-        "floe_pg_get_viewdef(COALESCE((SELECT CASE WHEN COALESCE(TRY_CAST(({pretty}) AS BOOLEAN), false) \
-         THEN floe_vd.pretty_definition ELSE floe_vd.definition END \
-         FROM pg_catalog.{VIEW_DEFINITIONS_RELATION} floe_vd WHERE floe_vd.oid = {oid} LIMIT 1), \
-         (SELECT floe_v.definition FROM pg_catalog.pg_views floe_v \
-         JOIN pg_catalog.pg_namespace floe_vn ON floe_vn.nspname = floe_v.schemaname \
-         JOIN pg_catalog.pg_class floe_vc ON floe_vc.relnamespace = floe_vn.oid \
-         AND floe_vc.relname = floe_v.viewname WHERE floe_vc.oid = {oid} LIMIT 1)))"
     )
 }
 

@@ -88,7 +88,10 @@ fn figure_name(e: &Expr) -> Option<(String, Strength)> {
         Expr::Function(f)
             if matches!(
                 last_part(&f.name).as_str(),
-                "floe_array_text" | "floe_regdictionary_name" | "floe_reg_text"
+                "floe_array_text"
+                    | "floe_regdictionary_name"
+                    | "floe_reg_text"
+                    | "floe_reg_array_text"
             ) =>
         {
             match &f.args {

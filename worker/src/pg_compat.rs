@@ -48,8 +48,12 @@ pub const SESSION_SETUP: &[&str] = &[
   (SELECT shown FROM floe_pg15.main.setting_shown WHERE lower(name) = lower(n)),
   CASE WHEN n IS NOT NULL AND NOT missing_ok
   THEN error('unrecognized configuration parameter "' || n || '"') END)"#,
-    r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_expr(expr, rel) AS NULL::VARCHAR,
-  (expr, rel, pretty) AS NULL::VARCHAR"#,
+    // pg_get_expr: the built-in functions' argument defaults as PostgreSQL
+    // deparses them; Floe's own objects keep no expression trees.
+    r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_expr(expr, rel) AS
+  (SELECT expression FROM floe_pg15.main.node_expression WHERE tree = CAST(expr AS VARCHAR)),
+  (expr, rel, pretty) AS
+  (SELECT expression FROM floe_pg15.main.node_expression WHERE tree = CAST(expr AS VARCHAR))"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_relation_is_publishable(rel) AS false"#,
     // The router turns to_regtype / to_regclass into catalog lookups wrapped in
     // these, which name the result column as Postgres does.
@@ -155,6 +159,9 @@ pub const SESSION_SETUP: &[&str] = &[
     // The router's stand-ins for casts to OID-alias types: an OID looked up
     // from a literal, and an OID's text (`-` for 0, the number when unnamed).
     r#"CREATE OR REPLACE TEMP MACRO floe_oid_of(x) AS x"#,
+    // An array of OIDs cast to an OID-alias array type, as the router
+    // writes it: the elements' names (named after the array, as the cast).
+    r#"CREATE OR REPLACE TEMP MACRO floe_reg_array_text(arr, names) AS names"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_reg_text(x, name) AS
   CASE WHEN x IS NULL THEN NULL WHEN x = 0 THEN '-' ELSE COALESCE(name, CAST(x AS VARCHAR)) END"#,
     // Floe's databases are all UTF8 (server_encoding).
