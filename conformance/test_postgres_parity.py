@@ -415,3 +415,28 @@ def test_numbers_and_intervals_are_written_as_postgres_writes_them(postgres, ser
         with psycopg.connect(dsn, autocommit=True) as c:
             got[name] = [c.execute(sql).fetchall() for sql in NUMBERS_AND_INTERVALS]
     assert got["floe"] == got["pg"]
+
+
+ZONED_CASTS = (
+    "SELECT t::date, t::timestamp, CAST(t AS date), date_trunc('day', t)::date, "
+    "ts::timestamptz, d::timestamptz, CAST(ts AS timestamp with time zone), ts::date, "
+    "d::timestamp, (SELECT max(t) FROM (VALUES (t)) w(t))::date AS latest "
+    "FROM (VALUES ('2024-03-05 02:30:00+00'::timestamptz, '2024-03-05 02:30:00'::timestamp, "
+    "'2024-03-05'::date), ('2024-11-03 05:30:00+00'::timestamptz, '2024-03-31 02:30:00'::timestamp, "
+    "'2024-07-01'::date), (NULL, NULL, NULL)) v(t, ts, d) ORDER BY 1"
+)
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Europe/Paris", "Asia/Kolkata"])
+def test_casts_between_zoned_and_zone_less_types_use_the_session_zone(postgres, server, zone):
+    """timestamptz to date and timestamp gives the wall-clock date and time in
+    the session's zone, timestamp and date to timestamptz read the wall-clock
+    time there (across DST changes), with PostgreSQL's column names."""
+    got = {}
+    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute(f"SET TimeZone = '{zone}'")
+            cur = c.execute(ZONED_CASTS)
+            got[name] = ([d.name for d in cur.description], [d.type_code for d in cur.description],
+                         cur.fetchall())
+    assert got["floe"] == got["pg"]

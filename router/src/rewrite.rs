@@ -41,11 +41,13 @@ mod format_call;
 mod reg_arrays;
 mod set_returning;
 mod view_definition;
+mod zoned_casts;
 
 use describe_object::describe_object_call;
 use format_call::format_call;
 use set_returning::set_returning_edits;
 use view_definition::view_definition_of;
+use zoned_casts::zoned_cast_edits;
 
 /// Whether `sql` may need a rewrite (a cheap pre-check before tokenizing).
 pub fn mentions(sql: &str) -> bool {
@@ -173,6 +175,8 @@ pub fn rewrite(sql: &str) -> Option<String> {
     let tok = |k: usize| toks.get(k).map(|t| &t.token);
     let span = |k: usize| (toks[k].start, toks[k].end);
     let mut edits: Vec<(usize, usize, String)> = set_returning_edits(&toks);
+    // First, so each macro's opening comes before edits inside its operand.
+    edits.extend(zoned_cast_edits(&toks));
     let mut k = 0;
     while k < toks.len() {
         // x = ANY('{a,b}'), x <> ALL('{1,2}'): the untyped array literal takes

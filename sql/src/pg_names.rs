@@ -102,6 +102,31 @@ fn figure_name(e: &Expr) -> Option<(String, Strength)> {
                 _ => None,
             }
         }
+        // The router's zoned casts are named as the casts they stand for:
+        // after what they convert, else after the type.
+        Expr::Function(f)
+            if matches!(
+                last_part(&f.name).as_str(),
+                "floe_as_date" | "floe_as_timestamp" | "floe_as_timestamptz"
+            ) =>
+        {
+            let arg = match &f.args {
+                FunctionArguments::List(list) => match list.args.first() {
+                    Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(arg))) => figure_name(arg),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match arg {
+                Some((n, Strength::Strong)) => Some((n, Strength::Strong)),
+                _ => Some((
+                    last_part(&f.name)
+                        .trim_start_matches("floe_as_")
+                        .to_string(),
+                    Strength::Weak,
+                )),
+            }
+        }
         // An OID the router looked up from a literal: a cast of it is named
         // after the type, as a cast of the literal is.
         Expr::Function(f) if last_part(&f.name) == "floe_oid_of" => None,

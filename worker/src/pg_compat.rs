@@ -159,6 +159,18 @@ pub const SESSION_SETUP: &[&str] = &[
     // The router's stand-ins for casts to OID-alias types: an OID looked up
     // from a literal, and an OID's text (`-` for 0, the number when unnamed).
     r#"CREATE OR REPLACE TEMP MACRO floe_oid_of(x) AS x"#,
+    // Casts between timestamptz and the zone-less types, as the router
+    // writes them: in the session's zone (floe_local_time and
+    // floe_zoned_instant read it), as the engine casts otherwise.
+    r#"CREATE OR REPLACE TEMP MACRO floe_as_date(x) AS
+  CASE WHEN typeof(x) = 'TIMESTAMP WITH TIME ZONE'
+  THEN CAST(floe_local_time(TRY_CAST(x AS TIMESTAMPTZ)) AS DATE) ELSE CAST(x AS DATE) END"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_as_timestamp(x) AS
+  CASE WHEN typeof(x) = 'TIMESTAMP WITH TIME ZONE'
+  THEN floe_local_time(TRY_CAST(x AS TIMESTAMPTZ)) ELSE CAST(x AS TIMESTAMP) END"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_as_timestamptz(x) AS
+  CASE WHEN typeof(x) IN ('TIMESTAMP', 'DATE', 'TIMESTAMP_NS', 'TIMESTAMP_MS', 'TIMESTAMP_S')
+  THEN floe_zoned_instant(TRY_CAST(x AS TIMESTAMP)) ELSE CAST(x AS TIMESTAMPTZ) END"#,
     // An array of OIDs cast to an OID-alias array type, as the router
     // writes it: the elements' names (named after the array, as the cast).
     r#"CREATE OR REPLACE TEMP MACRO floe_reg_array_text(arr, names) AS names"#,

@@ -103,6 +103,20 @@ pub unsafe fn register(conn: ffi::duckdb_connection) -> Result<(), String> {
         ],
     )?;
     for n in [
+        // The casts between timestamptz and the zone-less types (the
+        // router's floe_as_date / floe_as_timestamp / floe_as_timestamptz).
+        zoned(
+            "floe_local_time",
+            &[TIMESTAMPTZ],
+            TIMESTAMP,
+            Some(session_local),
+        ),
+        zoned(
+            "floe_zoned_instant",
+            &[TIMESTAMP],
+            TIMESTAMPTZ,
+            Some(session_instant),
+        ),
         zoned(
             "date_trunc",
             &[VARCHAR, TIMESTAMPTZ],
@@ -324,15 +338,64 @@ unsafe fn convert(
                 }
             },
         };
-        let value = *value_data.add(row);
-        *out.add(row) = if is_infinite(value) {
-            value
-        } else {
-            match direction {
-                Direction::ToLocal => value.saturating_add(offset_micros(zone, value)),
-                Direction::FromLocal => zone.utc_of_local(value),
-            }
-        };
+        *out.add(row) = shifted(*value_data.add(row), zone, direction);
+    }
+}
+
+/// `value` (microseconds) converted `direction` in `zone`; infinities stay.
+fn shifted(value: i64, zone: &SessionTz, direction: Direction) -> i64 {
+    if is_infinite(value) {
+        return value;
+    }
+    match direction {
+        Direction::ToLocal => value.saturating_add(offset_micros(zone, value)),
+        Direction::FromLocal => zone.utc_of_local(value),
+    }
+}
+
+unsafe extern "C" fn session_local(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || {
+        convert_in_session_zone(info, input, output, Direction::ToLocal)
+    });
+}
+
+unsafe extern "C" fn session_instant(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || {
+        convert_in_session_zone(info, input, output, Direction::FromLocal)
+    });
+}
+
+/// # Safety
+/// Called by the engine with a flat chunk of one TIMESTAMP[TZ] vector and a
+/// flat output of the chunk's size, for a function bound with the session's
+/// zone.
+unsafe fn convert_in_session_zone(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+    direction: Direction,
+) {
+    let zone = bound_zone(info);
+    let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
+    let values = ffi::duckdb_data_chunk_get_vector(input, 0);
+    let value_data = ffi::duckdb_vector_get_data(values).cast::<i64>();
+    let value_valid = ffi::duckdb_vector_get_validity(values);
+    let out = ffi::duckdb_vector_get_data(output).cast::<i64>();
+    for row in 0..rows {
+        let idx = row as u64;
+        if !is_valid(value_valid, idx) {
+            set_null(output, idx);
+            continue;
+        }
+        *out.add(row) = shifted(*value_data.add(row), &zone, direction);
     }
 }
 
