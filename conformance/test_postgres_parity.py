@@ -440,3 +440,35 @@ def test_casts_between_zoned_and_zone_less_types_use_the_session_zone(postgres, 
             got[name] = ([d.name for d in cur.description], [d.type_code for d in cur.description],
                          cur.fetchall())
     assert got["floe"] == got["pg"]
+
+
+# The engine takes `1 day` and `24 hours` for the same constant, so one
+# statement holding both would compute one of them twice: each its own.
+ZONED_ARITHMETIC = [
+    f"SELECT {items} FROM (VALUES ('2024-03-09 17:00:00+00'::timestamptz), "
+    "('2024-01-31 15:00:00+00'::timestamptz), ('2024-10-27 00:30:00+00'::timestamptz), "
+    "(NULL)) v(t) ORDER BY t"
+    for items in [
+        "t + interval '1 day', t - interval '1 mon 2 days 03:00', interval '1 month' + t, "
+        "t - '2024-03-01 00:00+00'::timestamptz, t - interval '7 days' < t, "
+        "now() - interval '30 days' < now()",
+        "t + interval '24 hours', t - interval '36 hours'",
+    ]
+]
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Europe/Paris", "UTC"])
+def test_timestamptz_arithmetic_follows_the_session_zone(postgres, server, zone):
+    """timestamptz ± interval moves days and months on the session's wall
+    clock (a day across a DST change is 23 or 25 hours, a month keeps the
+    day, clamped) and time on the instant; the difference of two instants
+    splits out whole days — as in PostgreSQL, relative date filters work."""
+    got = {}
+    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute(f"SET TimeZone = '{zone}'")
+            got[name] = []
+            for sql in ZONED_ARITHMETIC:
+                cur = c.execute(sql)
+                got[name].append(([d.type_code for d in cur.description], cur.fetchall()))
+    assert got["floe"] == got["pg"]

@@ -171,14 +171,15 @@ impl Connection {
     /// Registers Floe's native functions (`timezone` and the zoned date
     /// functions, see `zone_functions`; `to_date`, `to_timestamp` and
     /// `to_char` of numbers, `template_functions`; the `justify_*`
-    /// functions, `interval_functions`) on the engine this connection
-    /// belongs to.
+    /// functions, `interval_functions`; timestamptz ± interval,
+    /// `zoned_arithmetic`) on the engine this connection belongs to.
     pub fn register_native_functions(&self) -> Result<(), DuckError> {
         // SAFETY: `raw` is this open connection.
         unsafe {
             crate::zone_functions::register(self.raw)
                 .and_then(|()| crate::template_functions::register(self.raw))
                 .and_then(|()| crate::interval_functions::register(self.raw))
+                .and_then(|()| crate::zoned_arithmetic::register(self.raw))
         }
         .map_err(DuckError::new)
     }

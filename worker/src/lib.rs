@@ -44,6 +44,7 @@ pub mod template_functions;
 pub mod types;
 pub mod wire;
 pub mod zone_functions;
+pub mod zoned_arithmetic;
 
 pub use file_cache::FileCache;
 pub use lake::LakeReader;

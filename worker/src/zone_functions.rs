@@ -298,7 +298,7 @@ fn zone_named(name: &str) -> Option<SessionTz> {
 }
 
 /// The engine's infinite timestamps, which stay infinite.
-fn is_infinite(micros: i64) -> bool {
+pub(crate) fn is_infinite(micros: i64) -> bool {
     micros == i64::MAX || micros <= -i64::MAX
 }
 
@@ -574,13 +574,13 @@ unsafe fn to_char_rows(
 }
 
 /// The wall-clock time of `utc` in `zone`.
-fn local_time(utc: i64, zone: &SessionTz) -> Option<NaiveDateTime> {
+pub(crate) fn local_time(utc: i64, zone: &SessionTz) -> Option<NaiveDateTime> {
     let local = utc.checked_add(offset_micros(zone, utc))?;
     chrono::DateTime::from_timestamp_micros(local).map(|d| d.naive_utc())
 }
 
 /// The instant wall-clock time `local` names in `zone`.
-fn instant_of(local: NaiveDateTime, zone: &SessionTz) -> i64 {
+pub(crate) fn instant_of(local: NaiveDateTime, zone: &SessionTz) -> i64 {
     zone.utc_of_local(local.and_utc().timestamp_micros())
 }
 

@@ -1,0 +1,299 @@
+//! `timestamptz ± interval` and `timestamptz - timestamptz`, which the engine
+//! (built without time zones) does not have — `now() - interval '7 days'`, the
+//! filter every dashboard's relative date range writes. As in PostgreSQL, an
+//! interval's months and days move the wall-clock time in the session's zone
+//! (a day across a DST change is 23 or 25 hours; a month keeps the day of the
+//! month, clamped to the month's end) and its time moves the instant; the
+//! difference of two instants is its time with whole days split out.
+
+use chrono::{Datelike, Months, NaiveDate};
+use duckdb::ffi;
+
+use crate::interval_functions::{justify_hours, Parts};
+use crate::native_functions::{self, fail, guarded, is_valid, set_null, Native};
+use crate::pg_text::SessionTz;
+use crate::zone_functions::{bind_session_zone, bound_zone, instant_of, is_infinite, local_time};
+
+const TIMESTAMPTZ: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ;
+const INTERVAL: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_INTERVAL;
+
+/// `date` moved `months` months, its day clamped to the new month's length.
+fn add_months(date: NaiveDate, months: i64) -> Option<NaiveDate> {
+    let first = date.with_day(1)?;
+    let moved = if months >= 0 {
+        first.checked_add_months(Months::new(u32::try_from(months).ok()?))?
+    } else {
+        first.checked_sub_months(Months::new(u32::try_from(-months).ok()?))?
+    };
+    let last_day = (28..=31)
+        .rev()
+        .find(|d| moved.with_day(*d).is_some())
+        .unwrap_or(28);
+    moved.with_day(date.day().min(last_day))
+}
+
+/// `utc` (microseconds) plus the interval, in `zone`.
+pub fn add_interval(utc: i64, i: Parts, zone: &SessionTz) -> Result<i64, String> {
+    if is_infinite(utc) {
+        return Ok(utc);
+    }
+    let out_of_range = || "timestamp out of range".to_string();
+    let mut t = utc;
+    if i.months != 0 || i.days != 0 {
+        let local = local_time(t, zone).ok_or_else(out_of_range)?;
+        let mut date = local.date();
+        if i.months != 0 {
+            date = add_months(date, i.months).ok_or_else(out_of_range)?;
+        }
+        if i.days != 0 {
+            date = date
+                .checked_add_signed(chrono::Duration::days(i.days))
+                .ok_or_else(out_of_range)?;
+        }
+        t = instant_of(date.and_time(local.time()), zone);
+    }
+    t.checked_add(i.micros).ok_or_else(out_of_range)
+}
+
+/// Registers the operators' overloads on the engine of `conn`.
+///
+/// # Safety
+/// `conn` must be an open connection.
+pub unsafe fn register(conn: ffi::duckdb_connection) -> Result<(), String> {
+    let op = |name, params, result, function, zoned: bool| Native {
+        name,
+        params,
+        result,
+        function,
+        bind: if zoned { Some(bind_session_zone) } else { None },
+        extra: None,
+    };
+    for n in [
+        op(
+            "+",
+            &[TIMESTAMPTZ, INTERVAL],
+            TIMESTAMPTZ,
+            Some(plus as Callback),
+            true,
+        ),
+        op(
+            "+",
+            &[INTERVAL, TIMESTAMPTZ],
+            TIMESTAMPTZ,
+            Some(plus_commuted as Callback),
+            true,
+        ),
+        op(
+            "-",
+            &[TIMESTAMPTZ, INTERVAL],
+            TIMESTAMPTZ,
+            Some(minus as Callback),
+            true,
+        ),
+        op(
+            "-",
+            &[TIMESTAMPTZ, TIMESTAMPTZ],
+            INTERVAL,
+            Some(difference as Callback),
+            false,
+        ),
+    ] {
+        native_functions::register(conn, &n)?;
+    }
+    Ok(())
+}
+
+type Callback =
+    unsafe extern "C" fn(ffi::duckdb_function_info, ffi::duckdb_data_chunk, ffi::duckdb_vector);
+
+#[derive(Clone, Copy)]
+enum Shape {
+    /// (timestamptz, interval), the interval added (`sign` 1) or subtracted.
+    InstantFirst { sign: i64 },
+    /// (interval, timestamptz).
+    IntervalFirst,
+}
+
+unsafe extern "C" fn plus(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || {
+        shifted_rows(info, input, output, Shape::InstantFirst { sign: 1 })
+    });
+}
+
+unsafe extern "C" fn plus_commuted(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || {
+        shifted_rows(info, input, output, Shape::IntervalFirst)
+    });
+}
+
+unsafe extern "C" fn minus(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || {
+        shifted_rows(info, input, output, Shape::InstantFirst { sign: -1 })
+    });
+}
+
+unsafe extern "C" fn difference(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || difference_rows(info, input, output));
+}
+
+/// # Safety
+/// Called by the engine with a flat chunk of (TIMESTAMPTZ, INTERVAL) or
+/// (INTERVAL, TIMESTAMPTZ) and a flat TIMESTAMPTZ output of its size.
+unsafe fn shifted_rows(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+    shape: Shape,
+) {
+    let zone = bound_zone(info);
+    let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
+    let (instant_at, interval_at) = match shape {
+        Shape::InstantFirst { .. } => (0, 1),
+        Shape::IntervalFirst => (1, 0),
+    };
+    let sign = match shape {
+        Shape::InstantFirst { sign } => sign,
+        Shape::IntervalFirst => 1,
+    };
+    let instants = ffi::duckdb_data_chunk_get_vector(input, instant_at);
+    let intervals = ffi::duckdb_data_chunk_get_vector(input, interval_at);
+    let instant_data = ffi::duckdb_vector_get_data(instants).cast::<i64>();
+    let interval_data = ffi::duckdb_vector_get_data(intervals).cast::<ffi::duckdb_interval>();
+    let (instant_valid, interval_valid) = (
+        ffi::duckdb_vector_get_validity(instants),
+        ffi::duckdb_vector_get_validity(intervals),
+    );
+    let out = ffi::duckdb_vector_get_data(output).cast::<i64>();
+    for row in 0..rows {
+        let idx = row as u64;
+        if !is_valid(instant_valid, idx) || !is_valid(interval_valid, idx) {
+            set_null(output, idx);
+            continue;
+        }
+        let i = *interval_data.add(row);
+        let parts = Parts {
+            months: sign * i64::from(i.months),
+            days: sign * i64::from(i.days),
+            micros: sign.saturating_mul(i.micros),
+        };
+        match add_interval(*instant_data.add(row), parts, &zone) {
+            Ok(v) => out.add(row).write(v),
+            Err(msg) => {
+                fail(info, &msg);
+                return;
+            }
+        }
+    }
+}
+
+/// # Safety
+/// Called by the engine with a flat chunk of (TIMESTAMPTZ, TIMESTAMPTZ) and a
+/// flat INTERVAL output of its size.
+unsafe fn difference_rows(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
+    let left = ffi::duckdb_data_chunk_get_vector(input, 0);
+    let right = ffi::duckdb_data_chunk_get_vector(input, 1);
+    let (l, r) = (
+        ffi::duckdb_vector_get_data(left).cast::<i64>(),
+        ffi::duckdb_vector_get_data(right).cast::<i64>(),
+    );
+    let (lv, rv) = (
+        ffi::duckdb_vector_get_validity(left),
+        ffi::duckdb_vector_get_validity(right),
+    );
+    let out = ffi::duckdb_vector_get_data(output).cast::<ffi::duckdb_interval>();
+    for row in 0..rows {
+        let idx = row as u64;
+        if !is_valid(lv, idx) || !is_valid(rv, idx) {
+            set_null(output, idx);
+            continue;
+        }
+        let (a, b) = (*l.add(row), *r.add(row));
+        if is_infinite(a) || is_infinite(b) {
+            fail(info, "cannot subtract infinite timestamps");
+            return;
+        }
+        let Some(micros) = a.checked_sub(b) else {
+            fail(info, "interval out of range");
+            return;
+        };
+        let j = justify_hours(Parts {
+            months: 0,
+            days: 0,
+            micros,
+        });
+        out.add(row).write(ffi::duckdb_interval {
+            months: 0,
+            days: i32::try_from(j.days).unwrap_or(i32::MAX),
+            micros: j.micros,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDateTime;
+
+    fn micros(s: &str) -> i64 {
+        NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S")
+            .expect("a timestamp")
+            .and_utc()
+            .timestamp_micros()
+    }
+
+    fn parts(months: i64, days: i64, hours: i64) -> Parts {
+        Parts {
+            months,
+            days,
+            micros: hours * 3_600_000_000,
+        }
+    }
+
+    /// PostgreSQL 15 with TimeZone America/New_York:
+    /// '2024-03-09 17:00+00'::timestamptz + '1 day' = '2024-03-10 12:00:00-04'
+    /// (23 hours: DST began), + '24 hours' = '2024-03-10 13:00:00-04',
+    /// '2024-01-31 15:00+00' + '1 mon' = '2024-02-29 10:00:00-05'.
+    #[test]
+    fn days_and_months_move_the_wall_clock_in_the_zone() {
+        let ny = SessionTz::parse("America/New_York").expect("zone");
+        let t = micros("2024-03-09 17:00:00");
+        assert_eq!(
+            add_interval(t, parts(0, 1, 0), &ny),
+            Ok(micros("2024-03-10 16:00:00"))
+        );
+        assert_eq!(
+            add_interval(t, parts(0, 0, 24), &ny),
+            Ok(micros("2024-03-10 17:00:00"))
+        );
+        let jan = micros("2024-01-31 15:00:00");
+        assert_eq!(
+            add_interval(jan, parts(1, 0, 0), &ny),
+            Ok(micros("2024-02-29 15:00:00"))
+        );
+        assert_eq!(
+            add_interval(jan, parts(-2, 0, 0), &ny),
+            Ok(micros("2023-11-30 15:00:00"))
+        );
+    }
+}
