@@ -5,7 +5,7 @@
 
 use duckdb::ffi;
 
-use crate::native_functions::{self, guarded, is_valid, set_null, Native};
+use crate::native_functions::{self, guarded, row_count, set_null, Argument, Native};
 
 const DAYS_PER_MONTH: i64 = 30;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
@@ -18,66 +18,65 @@ pub struct Parts {
     pub micros: i64,
 }
 
+/// Moves whole `per`s of `small` into `big`.
+fn carry(big: &mut i64, small: &mut i64, per: i64) {
+    let whole = *small / per;
+    *small -= whole * per;
+    *big += whole;
+}
+
+/// Gives `small` the sign of `big`, borrowing one `per` from it.
+fn match_sign(big: &mut i64, small: &mut i64, per: i64) {
+    if *big > 0 && *small < 0 {
+        *small += per;
+        *big -= 1;
+    } else if *big < 0 && *small > 0 {
+        *small -= per;
+        *big += 1;
+    }
+}
+
 /// `justify_hours`: whole days out of the time.
 pub fn justify_hours(i: Parts) -> Parts {
     let mut r = i;
-    let whole = r.micros / MICROS_PER_DAY;
-    r.micros -= whole * MICROS_PER_DAY;
-    r.days += whole;
-    if r.days > 0 && r.micros < 0 {
-        r.micros += MICROS_PER_DAY;
-        r.days -= 1;
-    } else if r.days < 0 && r.micros > 0 {
-        r.micros -= MICROS_PER_DAY;
-        r.days += 1;
-    }
+    carry(&mut r.days, &mut r.micros, MICROS_PER_DAY);
+    match_sign(&mut r.days, &mut r.micros, MICROS_PER_DAY);
     r
 }
 
 /// `justify_days`: whole months out of the days.
 pub fn justify_days(i: Parts) -> Parts {
     let mut r = i;
-    let whole = r.days / DAYS_PER_MONTH;
-    r.days -= whole * DAYS_PER_MONTH;
-    r.months += whole;
-    if r.months > 0 && r.days < 0 {
-        r.days += DAYS_PER_MONTH;
-        r.months -= 1;
-    } else if r.months < 0 && r.days > 0 {
-        r.days -= DAYS_PER_MONTH;
-        r.months += 1;
-    }
+    carry(&mut r.months, &mut r.days, DAYS_PER_MONTH);
+    match_sign(&mut r.months, &mut r.days, DAYS_PER_MONTH);
     r
 }
 
 /// `justify_interval`: both, with one sign for all three parts.
 pub fn justify_interval(i: Parts) -> Parts {
     let mut r = i;
+    // Days first where that cannot change the sign (PostgreSQL avoids an
+    // overflow so).
     if (r.days > 0 && r.micros > 0) || (r.days < 0 && r.micros < 0) {
-        let whole = r.days / DAYS_PER_MONTH;
-        r.days -= whole * DAYS_PER_MONTH;
-        r.months += whole;
+        carry(&mut r.months, &mut r.days, DAYS_PER_MONTH);
     }
-    let whole = r.micros / MICROS_PER_DAY;
-    r.micros -= whole * MICROS_PER_DAY;
-    r.days += whole;
-    let whole = r.days / DAYS_PER_MONTH;
-    r.days -= whole * DAYS_PER_MONTH;
-    r.months += whole;
-    if r.months > 0 && (r.days < 0 || (r.days == 0 && r.micros < 0)) {
+    carry(&mut r.days, &mut r.micros, MICROS_PER_DAY);
+    carry(&mut r.months, &mut r.days, DAYS_PER_MONTH);
+    // The months' sign wins over days and time (a zero day count looks at
+    // the time).
+    let day_sign = if r.days != 0 {
+        r.days.signum()
+    } else {
+        r.micros.signum()
+    };
+    if r.months > 0 && day_sign < 0 {
         r.days += DAYS_PER_MONTH;
         r.months -= 1;
-    } else if r.months < 0 && (r.days > 0 || (r.days == 0 && r.micros > 0)) {
+    } else if r.months < 0 && day_sign > 0 {
         r.days -= DAYS_PER_MONTH;
         r.months += 1;
     }
-    if r.days > 0 && r.micros < 0 {
-        r.micros += MICROS_PER_DAY;
-        r.days -= 1;
-    } else if r.days < 0 && r.micros > 0 {
-        r.micros -= MICROS_PER_DAY;
-        r.days += 1;
-    }
+    match_sign(&mut r.days, &mut r.micros, MICROS_PER_DAY);
     r
 }
 
@@ -136,18 +135,13 @@ unsafe extern "C" fn interval(
 /// Called by the engine with a flat chunk of one INTERVAL vector and a flat
 /// INTERVAL output of the chunk's size.
 unsafe fn rows(input: ffi::duckdb_data_chunk, output: ffi::duckdb_vector, f: fn(Parts) -> Parts) {
-    let n = ffi::duckdb_data_chunk_get_size(input) as usize;
-    let values = ffi::duckdb_data_chunk_get_vector(input, 0);
-    let data = ffi::duckdb_vector_get_data(values).cast::<ffi::duckdb_interval>();
-    let valid = ffi::duckdb_vector_get_validity(values);
+    let values = Argument::<ffi::duckdb_interval>::of(input, 0);
     let out = ffi::duckdb_vector_get_data(output).cast::<ffi::duckdb_interval>();
-    for row in 0..n {
-        let idx = row as u64;
-        if !is_valid(valid, idx) {
-            set_null(output, idx);
+    for row in 0..row_count(input) {
+        let Some(v) = values.get(row) else {
+            set_null(output, row as u64);
             continue;
-        }
-        let v = *data.add(row);
+        };
         let r = f(Parts {
             months: i64::from(v.months),
             days: i64::from(v.days),

@@ -151,3 +151,49 @@ pub unsafe fn write_text(output: ffi::duckdb_vector, idx: u64, text: &str) {
         text.len() as u64,
     );
 }
+
+/// The number of rows in a call's chunk.
+///
+/// # Safety
+/// `input` is the chunk the engine called the function with.
+pub unsafe fn row_count(input: ffi::duckdb_data_chunk) -> usize {
+    ffi::duckdb_data_chunk_get_size(input) as usize
+}
+
+/// One argument of a call: its values (stored as `T`) and which are NULL.
+pub struct Argument<T> {
+    data: *const T,
+    validity: *mut u64,
+}
+
+impl<T: Copy> Argument<T> {
+    /// Argument `i` of the call's chunk `input`.
+    ///
+    /// # Safety
+    /// `input` is the call's (flat) chunk and argument `i` is stored as `T`.
+    pub unsafe fn of(input: ffi::duckdb_data_chunk, i: u64) -> Argument<T> {
+        let vector = ffi::duckdb_data_chunk_get_vector(input, i);
+        Argument {
+            data: ffi::duckdb_vector_get_data(vector).cast::<T>(),
+            validity: ffi::duckdb_vector_get_validity(vector),
+        }
+    }
+
+    /// The value at `row`, `None` when it is NULL.
+    ///
+    /// # Safety
+    /// `row` is below the chunk's row count.
+    pub unsafe fn get(&self, row: usize) -> Option<T> {
+        is_valid(self.validity, row as u64).then(|| *self.data.add(row))
+    }
+}
+
+impl Argument<ffi::duckdb_string_t> {
+    /// The text at `row`, `None` when it is NULL.
+    ///
+    /// # Safety
+    /// `row` is below the chunk's row count.
+    pub unsafe fn text(&self, row: usize) -> Option<String> {
+        is_valid(self.validity, row as u64).then(|| text_at(self.data, row))
+    }
+}

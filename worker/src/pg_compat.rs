@@ -481,6 +481,7 @@ mod tests {
     fn every_setup_statement_runs_and_answers_as_postgres() {
         let db = crate::duck::Database::open(None, &[]).expect("db");
         let conn = db.connect().expect("connection");
+        conn.register_native_functions().expect("native functions");
         // As an engine opens: its databases first, then each session's objects.
         for sql in database_setup()
             .iter()

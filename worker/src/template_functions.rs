@@ -10,7 +10,7 @@
 use duckdb::ffi;
 
 use crate::native_functions::{
-    self, fail, guarded, is_valid, set_null, text_at, write_text, Native,
+    self, fail, guarded, row_count, set_null, write_text, Argument, Native,
 };
 use crate::pg_number_format;
 use crate::pg_to_date::read;
@@ -109,23 +109,16 @@ unsafe fn read_rows(
         Target::Timestamptz => Some(bound_zone(info)),
         Target::Date => None,
     };
-    let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
-    let texts = ffi::duckdb_data_chunk_get_vector(input, 0);
-    let templates = ffi::duckdb_data_chunk_get_vector(input, 1);
-    let text_data = ffi::duckdb_vector_get_data(texts).cast::<ffi::duckdb_string_t>();
-    let template_data = ffi::duckdb_vector_get_data(templates).cast::<ffi::duckdb_string_t>();
-    let (text_valid, template_valid) = (
-        ffi::duckdb_vector_get_validity(texts),
-        ffi::duckdb_vector_get_validity(templates),
-    );
+    let texts = Argument::<ffi::duckdb_string_t>::of(input, 0);
+    let templates = Argument::<ffi::duckdb_string_t>::of(input, 1);
     let out = ffi::duckdb_vector_get_data(output);
-    for row in 0..rows {
+    for row in 0..row_count(input) {
         let idx = row as u64;
-        if !is_valid(text_valid, idx) || !is_valid(template_valid, idx) {
+        let (Some(text), Some(template)) = (texts.text(row), templates.text(row)) else {
             set_null(output, idx);
             continue;
-        }
-        let read = match read(&text_at(text_data, row), &text_at(template_data, row)) {
+        };
+        let read = match read(&text, &template) {
             Ok(r) => r,
             Err(e) => {
                 fail(info, &e.message);
@@ -204,38 +197,31 @@ fn decimal_text(value: i128, scale: u32) -> String {
 /// Called by the engine with a flat chunk of (number, VARCHAR) and a flat
 /// VARCHAR output of the chunk's size.
 unsafe fn number_rows(input: ffi::duckdb_data_chunk, output: ffi::duckdb_vector, kind: Number) {
-    let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
-    let values = ffi::duckdb_data_chunk_get_vector(input, 0);
-    let templates = ffi::duckdb_data_chunk_get_vector(input, 1);
-    let value_data = ffi::duckdb_vector_get_data(values);
-    let template_data = ffi::duckdb_vector_get_data(templates).cast::<ffi::duckdb_string_t>();
-    let (value_valid, template_valid) = (
-        ffi::duckdb_vector_get_validity(values),
-        ffi::duckdb_vector_get_validity(templates),
-    );
-    for row in 0..rows {
+    let templates = Argument::<ffi::duckdb_string_t>::of(input, 1);
+    for row in 0..row_count(input) {
         let idx = row as u64;
-        if !is_valid(value_valid, idx) || !is_valid(template_valid, idx) {
+        let value = match kind {
+            Number::Bigint => Argument::<i64>::of(input, 0)
+                .get(row)
+                .map(|v| v.to_string()),
+            Number::Double => Argument::<f64>::of(input, 0)
+                .get(row)
+                .filter(|v| v.is_finite())
+                .map(|v| v.to_string()),
+            Number::Numeric => Argument::<ffi::duckdb_hugeint>::of(input, 0)
+                .get(row)
+                .map(|h| {
+                    decimal_text(
+                        (i128::from(h.upper) << 64) | i128::from(h.lower),
+                        NUMERIC_SCALE,
+                    )
+                }),
+        };
+        let (Some(text), Some(template)) = (value, templates.text(row)) else {
             set_null(output, idx);
             continue;
-        }
-        let text = match kind {
-            Number::Bigint => (*value_data.cast::<i64>().add(row)).to_string(),
-            Number::Double => {
-                let v = *value_data.cast::<f64>().add(row);
-                if !v.is_finite() {
-                    set_null(output, idx);
-                    continue;
-                }
-                v.to_string()
-            }
-            Number::Numeric => {
-                let h = *value_data.cast::<ffi::duckdb_hugeint>().add(row);
-                let v = (i128::from(h.upper) << 64) | i128::from(h.lower);
-                decimal_text(v, NUMERIC_SCALE)
-            }
         };
-        let written = pg_number_format::to_char(&text, &text_at(template_data, row));
+        let written = pg_number_format::to_char(&text, &template);
         write_text(output, idx, &written);
     }
 }

@@ -22,7 +22,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use duckdb::ffi;
 
 use crate::native_functions::{
-    self, fail, guarded, is_valid, set_null, text_at, write_text, Native,
+    self, fail, guarded, is_valid, row_count, set_null, text_at, write_text, Argument, Native,
 };
 use crate::pg_text::SessionTz;
 
@@ -205,18 +205,14 @@ unsafe fn named_part_rows(
     }
     let field = *field_ptr;
     let zone = bound_zone(info);
-    let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
-    let values = ffi::duckdb_data_chunk_get_vector(input, 0);
-    let value_data = ffi::duckdb_vector_get_data(values).cast::<i64>();
-    let value_valid = ffi::duckdb_vector_get_validity(values);
+    let values = Argument::<i64>::of(input, 0);
     let out = ffi::duckdb_vector_get_data(output).cast::<f64>();
-    for row in 0..rows {
-        let idx = row as u64;
-        if !is_valid(value_valid, idx) {
-            set_null(output, idx);
+    for row in 0..row_count(input) {
+        let Some(value) = values.get(row) else {
+            set_null(output, row as u64);
             continue;
-        }
-        match part_in_zone(field, *value_data.add(row), &zone) {
+        };
+        match part_in_zone(field, value, &zone) {
             Ok(v) => out.add(row).write(v),
             Err(msg) => {
                 fail(info, &msg);
@@ -311,23 +307,15 @@ unsafe fn convert(
     output: ffi::duckdb_vector,
     direction: Direction,
 ) {
-    let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
-    let zones = ffi::duckdb_data_chunk_get_vector(input, 0);
-    let values = ffi::duckdb_data_chunk_get_vector(input, 1);
-    let zone_data = ffi::duckdb_vector_get_data(zones).cast::<ffi::duckdb_string_t>();
-    let value_data = ffi::duckdb_vector_get_data(values).cast::<i64>();
-    let zone_valid = ffi::duckdb_vector_get_validity(zones);
-    let value_valid = ffi::duckdb_vector_get_validity(values);
+    let zones = Argument::<ffi::duckdb_string_t>::of(input, 0);
+    let values = Argument::<i64>::of(input, 1);
     let out = ffi::duckdb_vector_get_data(output).cast::<i64>();
     let mut last: Option<(String, SessionTz)> = None;
-    for row in 0..rows {
-        let idx = row as u64;
-        let valid = |v: *mut u64| is_valid(v, idx);
-        if !valid(zone_valid) || !valid(value_valid) {
-            set_null(output, idx);
+    for row in 0..row_count(input) {
+        let (Some(name), Some(value)) = (zones.text(row), values.get(row)) else {
+            set_null(output, row as u64);
             continue;
-        }
-        let name = text_at(zone_data, row);
+        };
         let zone = match &last {
             Some((n, z)) if *n == name => z,
             _ => match zone_named(&name) {
@@ -338,7 +326,7 @@ unsafe fn convert(
                 }
             },
         };
-        *out.add(row) = shifted(*value_data.add(row), zone, direction);
+        *out.add(row) = shifted(value, zone, direction);
     }
 }
 
@@ -384,18 +372,13 @@ unsafe fn convert_in_session_zone(
     direction: Direction,
 ) {
     let zone = bound_zone(info);
-    let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
-    let values = ffi::duckdb_data_chunk_get_vector(input, 0);
-    let value_data = ffi::duckdb_vector_get_data(values).cast::<i64>();
-    let value_valid = ffi::duckdb_vector_get_validity(values);
+    let values = Argument::<i64>::of(input, 0);
     let out = ffi::duckdb_vector_get_data(output).cast::<i64>();
-    for row in 0..rows {
-        let idx = row as u64;
-        if !is_valid(value_valid, idx) {
-            set_null(output, idx);
-            continue;
+    for row in 0..row_count(input) {
+        match values.get(row) {
+            Some(v) => *out.add(row) = shifted(v, &zone, direction),
+            None => set_null(output, row as u64),
         }
-        *out.add(row) = shifted(*value_data.add(row), &zone, direction);
     }
 }
 
@@ -408,24 +391,15 @@ unsafe fn zoned_rows<T>(
     f: impl Fn(&str, i64, &SessionTz) -> Result<T, String>,
 ) {
     let zone = bound_zone(info);
-    let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
-    let units = ffi::duckdb_data_chunk_get_vector(input, 0);
-    let values = ffi::duckdb_data_chunk_get_vector(input, 1);
-    let unit_data = ffi::duckdb_vector_get_data(units).cast::<ffi::duckdb_string_t>();
-    let value_data = ffi::duckdb_vector_get_data(values).cast::<i64>();
-    let (unit_valid, value_valid) = (
-        ffi::duckdb_vector_get_validity(units),
-        ffi::duckdb_vector_get_validity(values),
-    );
+    let units = Argument::<ffi::duckdb_string_t>::of(input, 0);
+    let values = Argument::<i64>::of(input, 1);
     let out = ffi::duckdb_vector_get_data(output).cast::<T>();
-    for row in 0..rows {
-        let idx = row as u64;
-        let valid = |v: *mut u64| is_valid(v, idx);
-        if !valid(unit_valid) || !valid(value_valid) {
-            set_null(output, idx);
+    for row in 0..row_count(input) {
+        let (Some(unit), Some(value)) = (units.text(row), values.get(row)) else {
+            set_null(output, row as u64);
             continue;
-        }
-        match f(&text_at(unit_data, row), *value_data.add(row), &zone) {
+        };
+        match f(&unit, value, &zone) {
             Ok(v) => out.add(row).write(v),
             Err(msg) => {
                 fail(info, &msg);

@@ -10,7 +10,7 @@ use chrono::{Datelike, Months, NaiveDate};
 use duckdb::ffi;
 
 use crate::interval_functions::{justify_hours, Parts};
-use crate::native_functions::{self, fail, guarded, is_valid, set_null, Native};
+use crate::native_functions::{self, fail, guarded, row_count, set_null, Argument, Native};
 use crate::pg_text::SessionTz;
 use crate::zone_functions::{bind_session_zone, bound_zone, instant_of, is_infinite, local_time};
 
@@ -162,7 +162,6 @@ unsafe fn shifted_rows(
     shape: Shape,
 ) {
     let zone = bound_zone(info);
-    let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
     let (instant_at, interval_at) = match shape {
         Shape::InstantFirst { .. } => (0, 1),
         Shape::IntervalFirst => (1, 0),
@@ -171,28 +170,20 @@ unsafe fn shifted_rows(
         Shape::InstantFirst { sign } => sign,
         Shape::IntervalFirst => 1,
     };
-    let instants = ffi::duckdb_data_chunk_get_vector(input, instant_at);
-    let intervals = ffi::duckdb_data_chunk_get_vector(input, interval_at);
-    let instant_data = ffi::duckdb_vector_get_data(instants).cast::<i64>();
-    let interval_data = ffi::duckdb_vector_get_data(intervals).cast::<ffi::duckdb_interval>();
-    let (instant_valid, interval_valid) = (
-        ffi::duckdb_vector_get_validity(instants),
-        ffi::duckdb_vector_get_validity(intervals),
-    );
+    let instants = Argument::<i64>::of(input, instant_at);
+    let intervals = Argument::<ffi::duckdb_interval>::of(input, interval_at);
     let out = ffi::duckdb_vector_get_data(output).cast::<i64>();
-    for row in 0..rows {
-        let idx = row as u64;
-        if !is_valid(instant_valid, idx) || !is_valid(interval_valid, idx) {
-            set_null(output, idx);
+    for row in 0..row_count(input) {
+        let (Some(instant), Some(i)) = (instants.get(row), intervals.get(row)) else {
+            set_null(output, row as u64);
             continue;
-        }
-        let i = *interval_data.add(row);
+        };
         let parts = Parts {
             months: sign * i64::from(i.months),
             days: sign * i64::from(i.days),
             micros: sign.saturating_mul(i.micros),
         };
-        match add_interval(*instant_data.add(row), parts, &zone) {
+        match add_interval(instant, parts, &zone) {
             Ok(v) => out.add(row).write(v),
             Err(msg) => {
                 fail(info, &msg);
@@ -210,25 +201,13 @@ unsafe fn difference_rows(
     input: ffi::duckdb_data_chunk,
     output: ffi::duckdb_vector,
 ) {
-    let rows = ffi::duckdb_data_chunk_get_size(input) as usize;
-    let left = ffi::duckdb_data_chunk_get_vector(input, 0);
-    let right = ffi::duckdb_data_chunk_get_vector(input, 1);
-    let (l, r) = (
-        ffi::duckdb_vector_get_data(left).cast::<i64>(),
-        ffi::duckdb_vector_get_data(right).cast::<i64>(),
-    );
-    let (lv, rv) = (
-        ffi::duckdb_vector_get_validity(left),
-        ffi::duckdb_vector_get_validity(right),
-    );
+    let (left, right) = (Argument::<i64>::of(input, 0), Argument::<i64>::of(input, 1));
     let out = ffi::duckdb_vector_get_data(output).cast::<ffi::duckdb_interval>();
-    for row in 0..rows {
-        let idx = row as u64;
-        if !is_valid(lv, idx) || !is_valid(rv, idx) {
-            set_null(output, idx);
+    for row in 0..row_count(input) {
+        let (Some(a), Some(b)) = (left.get(row), right.get(row)) else {
+            set_null(output, row as u64);
             continue;
-        }
-        let (a, b) = (*l.add(row), *r.add(row));
+        };
         if is_infinite(a) || is_infinite(b) {
             fail(info, "cannot subtract infinite timestamps");
             return;
