@@ -657,6 +657,23 @@ impl Analysis<'_> {
         if distinct && name != "count" {
             return None;
         }
+        // The router's stand-ins for casts between zoned and zone-less types
+        // (a view's stored query went through the router).
+        let cast_to = match name.as_str() {
+            "floe_as_date" => Some(types::DATE),
+            "floe_as_timestamp" => Some(types::TIMESTAMP),
+            "floe_as_timestamptz" => Some(types::TIMESTAMPTZ),
+            _ => None,
+        };
+        if let Some(oid) = cast_to {
+            let [arg] = <[Expr; 1]>::try_from(args).ok()?;
+            let to = PgType::of(oid);
+            return if arg.ty() == to {
+                Some(arg)
+            } else {
+                arg.coerce(to)
+            };
+        }
         let call = |args: Vec<Expr>, ty: u32, aggregate: bool| Expr::Function {
             name: name.clone(),
             args,

@@ -709,3 +709,23 @@ fn the_views_own_column_names_name_the_targets() {
         None
     );
 }
+
+#[test]
+fn the_routers_zoned_casts_read_as_the_casts() {
+    // CREATE VIEW fx.dv AS SELECT placed::date AS day, placed::timestamptz AS at
+    // FROM fx.orders, as the router passes it on.
+    let d = view_definitions(
+        "SELECT floe_as_date(placed) AS day, floe_as_timestamptz(placed) AS at FROM fx.orders",
+        &[],
+        &Fixture,
+    )
+    .expect("analysed");
+    assert_eq!(
+        d.plain,
+        " SELECT (orders.placed)::date AS day,\n    (orders.placed)::timestamp with time zone AS at\n   FROM fx.orders;"
+    );
+    assert_eq!(
+        d.pretty,
+        " SELECT orders.placed::date AS day,\n    orders.placed::timestamp with time zone AS at\n   FROM fx.orders;"
+    );
+}
