@@ -472,3 +472,25 @@ def test_timestamptz_arithmetic_follows_the_session_zone(postgres, server, zone)
                 cur = c.execute(sql)
                 got[name].append(([d.type_code for d in cur.description], cur.fetchall()))
     assert got["floe"] == got["pg"]
+
+
+CURRENT_TIME_KEYWORDS = (
+    "SELECT current_date = (now() AT TIME ZONE current_setting('TimeZone'))::date, "
+    "localtimestamp = now() AT TIME ZONE current_setting('TimeZone'), "
+    "localtime = (now() AT TIME ZONE current_setting('TimeZone'))::time, "
+    "statement_timestamp() >= now(), current_date - 1 < current_date, "
+    "pg_typeof(current_date)::text, "
+    "timestamp '2024-03-05 10:00'::timestamptz, timestamptz '2024-03-05 02:00+00'::date"
+)
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Tokyo"])
+def test_current_date_and_local_time_are_the_session_zones(postgres, server, zone):
+    """current_date, localtimestamp and localtime are the transaction's start
+    on the session's wall clock; typed literals cast across zones there too."""
+    got = {}
+    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute(f"SET TimeZone = '{zone}'")
+            got[name] = c.execute(CURRENT_TIME_KEYWORDS).fetchall()
+    assert got["floe"] == got["pg"]

@@ -171,6 +171,12 @@ pub const SESSION_SETUP: &[&str] = &[
     r#"CREATE OR REPLACE TEMP MACRO floe_as_timestamptz(x) AS
   CASE WHEN typeof(x) IN ('TIMESTAMP', 'DATE', 'TIMESTAMP_NS', 'TIMESTAMP_MS', 'TIMESTAMP_S')
   THEN floe_zoned_instant(TRY_CAST(x AS TIMESTAMP)) ELSE CAST(x AS TIMESTAMPTZ) END"#,
+    // The SQL current-time keywords the engine answers only with time zone
+    // support: the transaction's start (now()) on the session's wall clock.
+    r#"CREATE OR REPLACE TEMP MACRO "current_date"() AS CAST(floe_local_time(now()) AS DATE)"#,
+    r#"CREATE OR REPLACE TEMP MACRO current_localtimestamp() AS floe_local_time(now())"#,
+    r#"CREATE OR REPLACE TEMP MACRO current_localtime() AS CAST(floe_local_time(now()) AS TIME)"#,
+    r#"CREATE OR REPLACE TEMP MACRO statement_timestamp() AS now()"#,
     // An array of OIDs cast to an OID-alias array type, as the router
     // writes it: the elements' names (named after the array, as the cast).
     r#"CREATE OR REPLACE TEMP MACRO floe_reg_array_text(arr, names) AS names"#,
@@ -498,6 +504,9 @@ mod tests {
              AND floe_format_type(1231, 655366) = 'numeric(10,2)[]' \
              AND floe_format_type(1007, NULL) = 'integer[]' AND floe_format_type(1, NULL) = '???'",
             "SELECT 1 WHERE CAST('{\"a\": 1}' AS jsonb)->>'a' = '1'",
+            "SELECT 1 WHERE typeof(current_date) = 'DATE' AND typeof(localtimestamp) = 'TIMESTAMP' \
+             AND typeof(localtime) = 'TIME' AND statement_timestamp() = now() \
+             AND localtimestamp - current_date < INTERVAL 1 DAY",
             "SELECT 1 WHERE floe_regproc_oid('pg_catalog.array_in') = 750 \
              AND floe_regproc_oid('750') = 750",
             "SELECT 1 WHERE floe_pg_encoding_to_char(6) = 'UTF8' AND pg_char_to_encoding('utf8') = 6 \

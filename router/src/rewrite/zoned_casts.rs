@@ -6,8 +6,9 @@
 //! call or a parenthesized expression become `floe_as_date(x)`,
 //! `floe_as_timestamp(x)` and `floe_as_timestamptz(x)`: session macros that
 //! convert in the session's zone when `x` has the type the conversion needs
-//! and cast as the engine does otherwise. Literals are left alone (the
-//! worker reads zone-less timestamptz literals in the session's zone).
+//! and cast as the engine does otherwise. Plain string literals are left
+//! alone (the worker reads zone-less timestamptz literals in the session's
+//! zone); typed ones (`timestamp '…'::timestamptz`) are converted.
 
 use sqlparser::tokenizer::Token;
 
@@ -75,6 +76,14 @@ fn operand_start(toks: &[floe_sql::Spanned], colons: usize) -> Option<usize> {
                 }
                 _ => Some(open),
             }
+        }
+        // A typed literal (`timestamp '…'`): its type name starts it.
+        Token::SingleQuotedString(_) => {
+            let word = before.checked_sub(1)?;
+            let typed = ["timestamp", "timestamptz", "date"]
+                .iter()
+                .any(|t| is_word(toks.get(word).map(|t| &t.token), t));
+            typed.then_some(word)
         }
         _ => None,
     }
@@ -216,6 +225,10 @@ mod tests {
             );
         }
         assert_eq!(rewritten("SELECT x::date[]"), "SELECT x::date[]");
+        assert_eq!(
+            rewritten("SELECT timestamp '2024-03-05 10:00'::timestamptz"),
+            "SELECT floe_as_timestamptz(timestamp '2024-03-05 10:00')"
+        );
         assert_eq!(rewritten("SELECT '1'::date"), "SELECT '1'::date");
     }
 }
