@@ -102,7 +102,11 @@ fn describe(keys: &[Key]) -> Desc {
     for k in keys {
         match k {
             Key::Char('\0') => d.fill = true,
-            Key::Nine => {
+            Key::Nine | Key::Zero => {
+                if *k == Key::Zero && !d.zero && !d.decimal {
+                    d.zero = true;
+                    d.zero_start = d.pre;
+                }
                 // A digit after V is shifted in, and written.
                 if multi_mode {
                     d.multi += 1;
@@ -112,21 +116,9 @@ fn describe(keys: &[Key]) -> Desc {
                 } else {
                     d.pre += 1;
                 }
-            }
-            Key::Zero => {
-                if !d.zero && !d.decimal {
-                    d.zero = true;
-                    d.zero_start = d.pre;
+                if *k == Key::Zero {
+                    d.zero_end = d.pre + d.post;
                 }
-                if multi_mode {
-                    d.multi += 1;
-                }
-                if d.decimal {
-                    d.post += 1;
-                } else {
-                    d.pre += 1;
-                }
-                d.zero_end = d.pre + d.post;
             }
             Key::Point => d.decimal = true,
             Key::Sign if d.lsign.is_none() => {
@@ -257,31 +249,11 @@ fn roman(n: i64) -> Option<String> {
     Some(out)
 }
 
-fn ordinal_suffix(int_digits: &str, upper: bool) -> &'static str {
-    let n: u64 = int_digits
-        .chars()
-        .rev()
-        .take(2)
-        .collect::<String>()
-        .chars()
-        .rev()
-        .collect::<String>()
-        .parse()
-        .unwrap_or(0);
-    let s = match (n % 100, n % 10) {
-        (11..=13, _) => "th",
-        (_, 1) => "st",
-        (_, 2) => "nd",
-        (_, 3) => "rd",
-        _ => "th",
-    };
-    match (upper, s) {
-        (false, s) => s,
-        (true, "st") => "ST",
-        (true, "nd") => "ND",
-        (true, "rd") => "RD",
-        (true, _) => "TH",
-    }
+/// The number the last two digits of `int_digits` make (all an ordinal
+/// suffix depends on).
+fn last_two_digits(int_digits: &str) -> i64 {
+    let tail = &int_digits[int_digits.len().saturating_sub(2)..];
+    tail.parse().unwrap_or(0)
 }
 
 /// `value` (decimal text) written by `template`.
@@ -553,7 +525,10 @@ impl<'a> Processor<'a> {
                     // Only whole, non-negative numbers take a suffix.
                     let whole = !self.d.decimal && self.number.first() != Some(&b'#');
                     if self.sign != '-' && whole {
-                        self.out.push_str(ordinal_suffix(int_digits, upper));
+                        self.out.push_str(&crate::pg_to_char::ordinal_suffix(
+                            last_two_digits(int_digits),
+                            upper,
+                        ));
                     }
                 }
                 Key::Char('\0') | Key::Sign | Key::Brackets | Key::Shift => {}

@@ -108,7 +108,7 @@ pub fn to_char(t: &NaiveDateTime, zone: Option<&ZoneView>, template: &str) -> St
     out
 }
 
-fn ordinal_suffix(n: i64, upper: bool) -> String {
+pub fn ordinal_suffix(n: i64, upper: bool) -> String {
     let s = match (n % 100, n % 10) {
         (11..=13, _) => "th",
         (_, 1) => "st",
