@@ -494,3 +494,140 @@ def test_current_date_and_local_time_are_the_session_zones(postgres, server, zon
             c.execute(f"SET TimeZone = '{zone}'")
             got[name] = c.execute(CURRENT_TIME_KEYWORDS).fetchall()
     assert got["floe"] == got["pg"]
+
+
+DATE_FIELD_VALUES = (
+    "(VALUES (1, date '2024-03-05', timestamp '2024-03-05 01:02:03.5', "
+    "timestamptz '2024-03-10 01:59:59.123456+00', time '13:02:03.25', "
+    "interval '1 year 14 months 40 days 02:03:04.5'), "
+    "(2, date '1999-12-31', timestamp '1969-12-31 23:59:59.999999', "
+    "timestamptz '2024-10-27 00:30:00+00', time '00:00', interval '-3 days -00:00:01.000001'), "
+    "(3, NULL, NULL, NULL, NULL, NULL)) v(k, d, ts, tz, tm, iv)"
+)
+
+DATE_FIELD_STATEMENTS = [
+    "SELECT k, " + ", ".join(f"extract({unit} FROM {col})" for col, units in columns
+                             for unit in units)
+    + f" FROM {DATE_FIELD_VALUES} ORDER BY k"
+    for columns in [
+        [("d", ["year", "month", "day", "dow", "isodow", "doy", "week", "isoyear", "quarter",
+                "decade", "century", "millennium", "epoch", "julian"])],
+        [("ts", ["second", "milliseconds", "microseconds", "minute", "hour", "epoch", "julian",
+                 "year", "century"])],
+        [("tz", ["hour", "timezone", "timezone_hour", "epoch", "day", "second"])],
+        [("tm", ["hour", "minute", "second", "milliseconds", "epoch"]),
+         ("iv", ["epoch", "year", "month", "day", "hour", "second", "microseconds"])],
+    ]
+] + [
+    "SELECT date_part('second', ts), date_part('epoch', d), date_part('year', d), "
+    f"date_part('dow', tz), date_part('day', iv), \"date_part\"('hour', tm) FROM {DATE_FIELD_VALUES} "
+    "ORDER BY k",
+    f"SELECT d - date '2024-01-01', date_trunc('month', d), date_trunc('week', d) "
+    f"FROM {DATE_FIELD_VALUES} ORDER BY k",
+    "SELECT pg_typeof(extract(year FROM d))::text, pg_typeof(date_part('year', d))::text, "
+    "pg_typeof(d - d)::text, pg_typeof(date_trunc('day', d))::text, pg_typeof(null)::text, "
+    "pg_typeof(1.5::numeric(10,2))::text, pg_typeof(ts)::text, pg_typeof(array[k])::text "
+    f"FROM {DATE_FIELD_VALUES} WHERE k = 1",
+    "SELECT extract(hour FROM date '2024-03-05')",
+    "SELECT extract(foo FROM timestamp '2024-03-05')",
+    "SELECT date_part('timezone', timestamp '2024-03-05')",
+    "SELECT extract(years FROM interval '1 year')",
+]
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "America/New_York"])
+def test_date_fields_are_numbers_of_postgres_scale(postgres, server, zone):
+    """extract answers numeric with PostgreSQL's scale per unit (seconds 6,
+    epoch of a date 0), date_part double precision, in the session's zone for
+    timestamptz; date - date is an integer, date_trunc of a date a
+    timestamptz; pg_typeof names PostgreSQL's types; units a type has not
+    fail with PostgreSQL's SQLSTATE and message."""
+    got = {}
+    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute(f"SET TimeZone = '{zone}'")
+            got[name] = []
+            for sql in DATE_FIELD_STATEMENTS:
+                try:
+                    cur = c.execute(sql)
+                    got[name].append(([d.type_code for d in cur.description],
+                                      [[str(v) for v in row] for row in cur.fetchall()]))
+                except psycopg.Error as e:
+                    got[name].append((e.sqlstate, e.diag.message_primary))
+    for sql, floe, pg in zip(DATE_FIELD_STATEMENTS, got["floe"], got["pg"]):
+        assert floe == pg, sql
+
+
+TEXT_CASTS = [
+    "SELECT v.t::text, CAST(v.t AS text), v.i::text, v.d::text, v.b::text, v.ts::text, "
+    "(v.t + interval '1 hour')::text, v.a::text, (v.a)::text, v.k::text "
+    "FROM (VALUES (timestamptz '2024-03-05 10:00:00.5+00', "
+    "interval '1 year 2 mons 3 days 04:05:06', date '2024-03-05', '\\x0102'::bytea, "
+    "timestamp '2024-03-05 01:02:03', ARRAY[1, NULL], 1), "
+    "(timestamptz '2024-10-27 01:30:00+00', interval '-1 day 00:00:01', date 'infinity', "
+    "'\\x'::bytea, timestamp '1999-12-31 23:59:59.999', ARRAY[]::int[], NULL)) v(t, i, d, b, ts, a, k)",
+    "SELECT s.x::timestamptz, CAST(s.x AS timestamptz), s.y::timestamptz, s.z::timestamptz "
+    "FROM (VALUES ('2024-07-01 12:00', '2024-07-01 12:00+00', '2024-01-01'), "
+    "('2024-03-31 02:30', '2024-03-31 02:30 UTC', NULL)) s(x, y, z)",
+    "SELECT now()::text = now()::text, length(now()::text) > 20",
+]
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "Asia/Kolkata"])
+def test_casts_to_and_from_text_write_as_postgres(postgres, server, zone):
+    """x::text of a timestamptz is written in the session's zone, of an
+    interval in PostgreSQL's words, of bytea in hex, of an array in braces;
+    zone-less text cast to timestamptz names the session's wall clock."""
+    got = {}
+    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute(f"SET TimeZone = '{zone}'")
+            got[name] = []
+            for sql in TEXT_CASTS:
+                cur = c.execute(sql)
+                got[name].append(([(d.name, d.type_code) for d in cur.description],
+                                  cur.fetchall()))
+    assert got["floe"] == got["pg"]
+
+
+CLOCK_FUNCTIONS = (
+    "SELECT pg_typeof(current_time)::text, pg_typeof(clock_timestamp())::text, "
+    "pg_typeof(current_timestamp(0))::text, pg_typeof(localtime(2))::text, "
+    "pg_typeof(localtimestamp(2))::text, pg_typeof(current_time(3))::text, "
+    "pg_typeof(timeofday())::text, extract(timezone FROM current_time), "
+    "extract(microseconds FROM current_timestamp(0))::int % 1000000, "
+    "extract(microseconds FROM localtimestamp(1))::int % 100000, "
+    "clock_timestamp() >= now(), current_timestamp(6) = now(), "
+    "length(current_time::text) > 10, length(timeofday()) > 20"
+)
+
+INTERVAL_TEMPLATES = [
+    "HH24:MI:SS", "HH:MI:SS AM", "YYYY-MM-DD", "Y,YYY YYY YY Y", "DDD DD W WW Q",
+    "SSSS MS US", "CC J IW IDDD IYYY", "RM", "FMHH24 \"h\" FMMIth", "DDth SSTH",
+]
+
+
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "America/New_York"])
+def test_clock_functions_and_interval_to_char_as_postgres(postgres, server, zone):
+    """current_time is a time with time zone in the session's zone,
+    clock_timestamp() the instant of the call, the precision forms round to
+    their digits; to_char writes intervals part by part and refuses calendar
+    patterns (22007)."""
+    values = ("(VALUES (1, interval '1 year 14 months 40 days 27:04:05.123456'), "
+              "(2, interval '-3 days -02:03:01'), (3, interval '-14 months -3 days'), "
+              "(4, interval '0'), (5, NULL)) v(k, i)")
+    statements = [CLOCK_FUNCTIONS] + [
+        f"SELECT k, to_char(i, '{t}') FROM {values} ORDER BY k" for t in INTERVAL_TEMPLATES
+    ] + ["SELECT to_char(interval '1 day', 'Day')", "SELECT to_char(interval '1 day', 'TZ')"]
+    got = {}
+    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute(f"SET TimeZone = '{zone}'")
+            got[name] = []
+            for sql in statements:
+                try:
+                    got[name].append(c.execute(sql).fetchall())
+                except psycopg.Error as e:
+                    got[name].append((e.sqlstate, e.diag.message_primary))
+    for sql, floe, pg in zip(statements, got["floe"], got["pg"]):
+        assert floe == pg, sql

@@ -36,6 +36,7 @@ use sqlparser::tokenizer::Token;
 use floe_sql::{apply, significant_tokens};
 
 mod column_names;
+mod date_fields;
 mod describe_object;
 mod format_call;
 mod reg_arrays;
@@ -43,6 +44,7 @@ mod set_returning;
 mod view_definition;
 mod zoned_casts;
 
+use date_fields::date_field_edits;
 use describe_object::describe_object_call;
 use format_call::format_call;
 use set_returning::set_returning_edits;
@@ -69,6 +71,7 @@ pub fn mentions(sql: &str) -> bool {
         "build_object",
         "pg_encoding_to_char",
         "version",
+        "pg_typeof",
         "to_reg",
         "cast",
         "user",
@@ -80,6 +83,8 @@ pub fn mentions(sql: &str) -> bool {
         "unnest",
         "_pg_expandarray",
         "array",
+        "extract",
+        "date_part",
     ]
     .iter()
     .any(|p| lower.contains(p))
@@ -114,6 +119,7 @@ const FLOE_FUNCTIONS: &[(&str, &str)] = &[
     ("btrim", "floe_btrim"),
     ("pg_size_pretty", "floe_pg_size_pretty"),
     ("version", "floe_version"),
+    ("pg_typeof", "floe_pg_typeof"),
     ("pg_get_serial_sequence", "floe_pg_get_serial_sequence"),
     ("pg_collation_is_visible", "floe_pg_collation_is_visible"),
     ("pg_encoding_to_char", "floe_pg_encoding_to_char"),
@@ -177,6 +183,7 @@ pub fn rewrite(sql: &str) -> Option<String> {
     let mut edits: Vec<(usize, usize, String)> = set_returning_edits(&toks);
     // First, so each macro's opening comes before edits inside its operand.
     edits.extend(zoned_cast_edits(&toks));
+    edits.extend(date_field_edits(&toks));
     let mut k = 0;
     while k < toks.len() {
         // x = ANY('{a,b}'), x <> ALL('{1,2}'): the untyped array literal takes

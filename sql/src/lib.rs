@@ -3,6 +3,7 @@
 //! span-exact edits, so a rewrite replaces exactly what it means to and the rest
 //! of a statement reaches DuckDB as the client wrote it.
 
+pub mod date_field;
 pub mod pg_names;
 pub mod policy;
 pub mod spans;

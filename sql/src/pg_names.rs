@@ -107,7 +107,11 @@ fn figure_name(e: &Expr) -> Option<(String, Strength)> {
         Expr::Function(f)
             if matches!(
                 last_part(&f.name).as_str(),
-                "floe_as_date" | "floe_as_timestamp" | "floe_as_timestamptz"
+                "floe_as_date"
+                    | "floe_as_timestamp"
+                    | "floe_as_timestamptz"
+                    | "floe_as_text"
+                    | "floe_as_varchar"
             ) =>
         {
             let arg = match &f.args {
@@ -175,6 +179,10 @@ fn figure_name(e: &Expr) -> Option<(String, Strength)> {
 
 fn function_name(f: &Function) -> String {
     let name = last_part(&f.name);
+    // The router writes EXTRACT as one of floe_extract_s0/_s3/_s6/_s20.
+    if name.starts_with("floe_extract_s") {
+        return "extract".to_string();
+    }
     // The router calls Floe's stand-ins for Postgres functions (`floe_format_type`
     // for `format_type`); the column keeps the Postgres name.
     match name.strip_prefix("floe_") {

@@ -180,6 +180,10 @@ impl Connection {
                 .and_then(|()| crate::template_functions::register(self.raw))
                 .and_then(|()| crate::interval_functions::register(self.raw))
                 .and_then(|()| crate::zoned_arithmetic::register(self.raw))
+                .and_then(|()| crate::date_part_functions::register(self.raw))
+                .and_then(|()| crate::text_casts::register(self.raw))
+                .and_then(|()| crate::clock_functions::register(self.raw))
+                .and_then(|()| crate::pg_interval_to_char::register(self.raw))
         }
         .map_err(DuckError::new)
     }

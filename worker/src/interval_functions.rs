@@ -90,6 +90,7 @@ pub unsafe fn register(conn: ffi::duckdb_connection) -> Result<(), String> {
         name,
         params: &[INTERVAL],
         result: INTERVAL,
+        result_scale: 0,
         function,
         bind: None,
         extra: None,

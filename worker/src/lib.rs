@@ -8,9 +8,12 @@
 //! made local by the SSD cache.
 
 pub mod catalog_functions;
+pub mod clock_functions;
 pub mod copy_command;
 pub mod copy_in;
 pub mod copy_out;
+pub mod date_part_functions;
+pub mod date_parts;
 pub mod duck;
 pub mod file_cache;
 pub mod interval_functions;
@@ -27,6 +30,7 @@ pub mod native_functions;
 pub mod params;
 pub mod pg_compat;
 pub mod pg_error;
+pub mod pg_interval_to_char;
 pub mod pg_number_format;
 pub mod pg_result_types;
 pub mod pg_text;
@@ -41,6 +45,7 @@ pub mod settings;
 pub mod socket_writer;
 pub mod sql_text;
 pub mod template_functions;
+pub mod text_casts;
 pub mod types;
 pub mod wire;
 pub mod zone_functions;

@@ -18,6 +18,8 @@ pub struct Native {
     pub name: &'static str,
     pub params: &'static [ffi::DUCKDB_TYPE],
     pub result: ffi::DUCKDB_TYPE,
+    /// The scale of a `DECIMAL` result (`numeric(38, result_scale)`).
+    pub result_scale: u8,
     pub function: ffi::duckdb_scalar_function_t,
     /// Called when a statement binds the call (to capture session state).
     pub bind: ffi::duckdb_scalar_function_bind_t,
@@ -40,7 +42,11 @@ unsafe fn create(n: &Native, name: &CString) -> ffi::duckdb_scalar_function {
         ffi::duckdb_scalar_function_add_parameter(f, lt);
         ffi::duckdb_destroy_logical_type(&mut lt);
     }
-    let mut lt = ffi::duckdb_create_logical_type(n.result);
+    let mut lt = if n.result == ffi::DUCKDB_TYPE_DUCKDB_TYPE_DECIMAL {
+        ffi::duckdb_create_decimal_type(NUMERIC_WIDTH, n.result_scale)
+    } else {
+        ffi::duckdb_create_logical_type(n.result)
+    };
     ffi::duckdb_scalar_function_set_return_type(f, lt);
     ffi::duckdb_destroy_logical_type(&mut lt);
     if let Some(extra) = n.extra {
@@ -59,8 +65,28 @@ unsafe fn create(n: &Native, name: &CString) -> ffi::duckdb_scalar_function {
 /// # Safety
 /// `conn` must be an open connection.
 pub unsafe fn register(conn: ffi::duckdb_connection, n: &Native) -> Result<(), String> {
+    register_one(conn, n, false)
+}
+
+/// Registers `n` as a volatile function: the engine calls it for every row
+/// and never folds it into a constant (a clock).
+///
+/// # Safety
+/// `conn` must be an open connection.
+pub unsafe fn register_volatile(conn: ffi::duckdb_connection, n: &Native) -> Result<(), String> {
+    register_one(conn, n, true)
+}
+
+unsafe fn register_one(
+    conn: ffi::duckdb_connection,
+    n: &Native,
+    volatile: bool,
+) -> Result<(), String> {
     let name = CString::new(n.name).map_err(|e| e.to_string())?;
     let mut f = create(n, &name);
+    if volatile {
+        ffi::duckdb_scalar_function_set_volatile(f);
+    }
     let ok = ffi::duckdb_register_scalar_function(conn, f) == ffi::duckdb_state_DuckDBSuccess;
     ffi::duckdb_destroy_scalar_function(&mut f);
     ok.then_some(())

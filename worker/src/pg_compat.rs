@@ -93,6 +93,24 @@ pub const SESSION_SETUP: &[&str] = &[
     // The router turns bytea literals in hex format into these.
     r#"CREATE OR REPLACE TEMP MACRO floe_bytea(hex_digits) AS unhex(hex_digits)"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_statisticsobjdef_columns(stat_oid) AS NULL::VARCHAR"#,
+    // pg_typeof(x): the PostgreSQL name of the type a value has here (the
+    // engine's typeof names its own types: VARCHAR, DECIMAL(10,2), BLOB).
+    r#"CREATE OR REPLACE TEMP MACRO floe_pg_type_name(t) AS CASE
+  WHEN t LIKE 'DECIMAL(%' THEN 'numeric'
+  ELSE coalesce(map_extract_value(MAP {
+    'BOOLEAN': 'boolean', 'TINYINT': 'smallint', 'SMALLINT': 'smallint', 'INTEGER': 'integer',
+    'BIGINT': 'bigint', 'HUGEINT': 'numeric', 'UTINYINT': 'smallint', 'USMALLINT': 'integer',
+    'UINTEGER': 'oid', 'UBIGINT': 'numeric', 'FLOAT': 'real', 'DOUBLE': 'double precision',
+    'VARCHAR': 'text', 'BLOB': 'bytea', 'DATE': 'date', 'TIME': 'time without time zone',
+    'TIME WITH TIME ZONE': 'time with time zone', 'TIMESTAMP': 'timestamp without time zone',
+    'TIMESTAMP WITH TIME ZONE': 'timestamp with time zone', 'INTERVAL': 'interval',
+    'UUID': 'uuid', 'JSON': 'json', 'NULL': 'unknown', '"NULL"': 'unknown', 'floe_name': 'name',
+    'floe_char': '"char"', 'floe_regclass': 'regclass', 'floe_regtype': 'regtype',
+    'floe_regproc': 'regproc', 'floe_regnamespace': 'regnamespace', 'floe_regrole': 'regrole'},
+    t), lower(t)) END"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_pg_typeof(x) AS CASE
+  WHEN typeof(x) LIKE '%[]' THEN floe_pg_type_name(typeof(x)[:-3]) || '[]'
+  ELSE floe_pg_type_name(typeof(x)) END"#,
     // Postgres's pg_size_pretty: bytes below 10 kB, then kB, MB, GB, TB, PB,
     // each unit kept below 20 480 and rounded half away from zero.
     r#"CREATE OR REPLACE TEMP MACRO floe_half_rounded(x) AS
@@ -170,13 +188,30 @@ pub const SESSION_SETUP: &[&str] = &[
   THEN floe_local_time(TRY_CAST(x AS TIMESTAMPTZ)) ELSE CAST(x AS TIMESTAMP) END"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_as_timestamptz(x) AS
   CASE WHEN typeof(x) IN ('TIMESTAMP', 'DATE', 'TIMESTAMP_NS', 'TIMESTAMP_MS', 'TIMESTAMP_S')
-  THEN floe_zoned_instant(TRY_CAST(x AS TIMESTAMP)) ELSE CAST(x AS TIMESTAMPTZ) END"#,
+  THEN floe_zoned_instant(TRY_CAST(x AS TIMESTAMP))
+  WHEN typeof(x) = 'VARCHAR'
+  THEN coalesce(floe_zoned_instant_of_text(TRY_CAST(x AS VARCHAR)), CAST(x AS TIMESTAMPTZ))
+  ELSE CAST(x AS TIMESTAMPTZ) END"#,
     // The SQL current-time keywords the engine answers only with time zone
     // support: the transaction's start (now()) on the session's wall clock.
     r#"CREATE OR REPLACE TEMP MACRO "current_date"() AS CAST(floe_local_time(now()) AS DATE)"#,
     r#"CREATE OR REPLACE TEMP MACRO current_localtimestamp() AS floe_local_time(now())"#,
     r#"CREATE OR REPLACE TEMP MACRO current_localtime() AS CAST(floe_local_time(now()) AS TIME)"#,
     r#"CREATE OR REPLACE TEMP MACRO statement_timestamp() AS now()"#,
+    r#"CREATE OR REPLACE TEMP MACRO get_current_time() AS floe_time_tz(now())"#,
+    // The precision forms round the fraction of a second to p digits (p
+    // above 6 is 6, as PostgreSQL takes it after a warning).
+    r#"CREATE OR REPLACE TEMP MACRO floe_round_instant(t, p) AS
+  CASE WHEN p < 0 THEN error('TIMESTAMP(' || p || ') precision must not be negative')
+  ELSE CAST(make_timestamp(CAST(round(epoch_us(t) / pow(10, 6 - least(p, 6)))
+    * pow(10, 6 - least(p, 6)) AS BIGINT)) AS TIMESTAMPTZ) END"#,
+    r#"CREATE OR REPLACE TEMP MACRO "current_timestamp"(p) AS floe_round_instant(now(), p)"#,
+    r#"CREATE OR REPLACE TEMP MACRO "current_time"(p) AS floe_time_tz(floe_round_instant(now(), p))"#,
+    r#"CREATE OR REPLACE TEMP MACRO "localtimestamp"(p) AS floe_local_time(floe_round_instant(now(), p))"#,
+    r#"CREATE OR REPLACE TEMP MACRO "localtime"(p) AS
+  CAST(floe_local_time(floe_round_instant(now(), p)) AS TIME)"#,
+    r#"CREATE OR REPLACE TEMP MACRO timeofday() AS
+  to_char(clock_timestamp(), 'Dy Mon DD HH24:MI:SS.US YYYY TZ')"#,
     // An array of OIDs cast to an OID-alias array type, as the router
     // writes it: the elements' names (named after the array, as the cast).
     r#"CREATE OR REPLACE TEMP MACRO floe_reg_array_text(arr, names) AS names"#,
@@ -205,6 +240,18 @@ pub const SESSION_SETUP: &[&str] = &[
       OR regexp_matches(CAST(e AS VARCHAR), '[{},"\\\s]')
     THEN '"' || replace(replace(CAST(e AS VARCHAR), '', '\'), '"', '"') || '"'
     ELSE CAST(e AS VARCHAR) END), ',') || '}' END"#,
+    // Casts to text as the router writes them (`floe_as_varchar` for
+    // `::varchar`, so the column is named as PostgreSQL names it): the
+    // types whose text the engine writes differently, as PostgreSQL does.
+    r#"CREATE OR REPLACE TEMP MACRO floe_as_text(x) AS CASE
+  WHEN typeof(x) = 'TIMESTAMP WITH TIME ZONE' THEN floe_pg_text(TRY_CAST(x AS TIMESTAMPTZ))
+  WHEN typeof(x) = 'TIMESTAMP' THEN floe_pg_text(TRY_CAST(x AS TIMESTAMP))
+  WHEN typeof(x) = 'DATE' THEN floe_pg_text(TRY_CAST(x AS DATE))
+  WHEN typeof(x) = 'INTERVAL' THEN floe_pg_text(TRY_CAST(x AS INTERVAL))
+  WHEN typeof(x) = 'BLOB' THEN floe_pg_text(TRY_CAST(x AS BLOB))
+  WHEN typeof(x) LIKE '%[]' THEN floe_array_text(TRY_CAST(x AS VARCHAR[]))
+  ELSE CAST(x AS VARCHAR) END"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_as_varchar(x) AS floe_as_text(x)"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_array_upper(arr, dim) AS
   CASE WHEN arr IS NULL OR len(arr) = 0 THEN NULL ELSE len(arr) END"#,
 ];

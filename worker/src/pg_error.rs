@@ -228,8 +228,16 @@ impl DuckErrorInfo {
                 {
                     // to_date / to_timestamp of a value no date has.
                     "22008"
+                } else if lower.starts_with("unit \"")
+                    && lower.contains("\" not supported for type ")
+                {
+                    // EXTRACT / date_part of a field the type does not have.
+                    FEATURE_NOT_SUPPORTED
                 } else if lower.starts_with("invalid value \"") && lower.contains("\" for \"") {
                     // to_date / to_timestamp of text the template does not read.
+                    "22007"
+                } else if lower.starts_with(crate::pg_interval_to_char::NOT_FOR_INTERVALS) {
+                    // to_char of an interval with a calendar pattern.
                     "22007"
                 } else if lower.contains("configuration has been locked")
                     || lower.contains("disabled by configuration")

@@ -52,6 +52,23 @@ const PATTERNS: &[&str] = &[
 
 /// `t` (a wall-clock time) written by `template` as PostgreSQL's `to_char`.
 pub fn to_char(t: &NaiveDateTime, zone: Option<&ZoneView>, template: &str) -> String {
+    let written = render(template, |pattern, fill| {
+        Ok::<_, std::convert::Infallible>(field(t, zone, pattern, fill))
+    });
+    match written {
+        Ok(text) => text,
+        Err(never) => match never {},
+    }
+}
+
+/// `template` with each pattern replaced by what `field` writes for it (the
+/// pattern and whether fill mode is on): the text and, for numbers, the
+/// value an ordinal suffix (`TH`) follows. Quoted text and escapes are
+/// copied; the first error `field` gives ends the rendering.
+pub fn render<E>(
+    template: &str,
+    mut field: impl FnMut(&str, bool) -> Result<(String, Option<i64>), E>,
+) -> Result<String, E> {
     let mut out = String::new();
     let chars: Vec<char> = template.chars().collect();
     let mut i = 0;
@@ -98,17 +115,19 @@ pub fn to_char(t: &NaiveDateTime, zone: Option<&ZoneView>, template: &str) -> St
         } else {
             None
         };
-        let (text, number) = field(t, zone, pattern, fill);
+        let (text, number) = field(pattern, fill)?;
         out.push_str(&text);
         if let (Some(upper), Some(n)) = (ordinal, number) {
             out.push_str(&ordinal_suffix(n, upper));
         }
         i += used;
     }
-    out
+    Ok(out)
 }
 
 pub fn ordinal_suffix(n: i64, upper: bool) -> String {
+    // The suffix follows the last digits, whatever the sign (`-01st`).
+    let n = n.unsigned_abs();
     let s = match (n % 100, n % 10) {
         (11..=13, _) => "th",
         (_, 1) => "st",

@@ -329,7 +329,7 @@ fn uuid_bytes(v: i128) -> [u8; 16] {
 }
 
 /// (micros since midnight, offset east of UTC in seconds) of a TIME_TZ value.
-fn time_tz_parts(bits: u64) -> (i64, i32) {
+pub(crate) fn time_tz_parts(bits: u64) -> (i64, i32) {
     const MAX_OFFSET: i64 = 16 * 60 * 60 - 1;
     let micros = (bits >> 24) as i64;
     let offset = MAX_OFFSET - (bits & 0xFF_FFFF) as i64;

@@ -7,7 +7,7 @@
 //! numeric offsets in PostgreSQL's POSIX convention (`+05` is five hours
 //! west of Greenwich); an unknown zone is an error, NULL gives NULL.
 //!
-//! `date_trunc(unit, timestamptz)`, `date_part(field, timestamptz)` (what
+//! `date_trunc(unit, timestamptz)` (and of a date, its midnight there), `date_part(field, timestamptz)` (what
 //! `EXTRACT` calls) and `to_char(timestamptz, template)` (`pg_to_char`) work in
 //! the session's `TimeZone`, as in PostgreSQL: each
 //! session records its zone here by its engine connection's id
@@ -75,6 +75,7 @@ pub unsafe fn register(conn: ffi::duckdb_connection) -> Result<(), String> {
         name,
         params,
         result,
+        result_scale: 0,
         function,
         bind: None,
         extra: None,
@@ -122,6 +123,14 @@ pub unsafe fn register(conn: ffi::duckdb_connection) -> Result<(), String> {
             &[VARCHAR, TIMESTAMPTZ],
             TIMESTAMPTZ,
             Some(date_trunc),
+        ),
+        // A date is truncated as the timestamptz of its midnight in the
+        // session's zone, as PostgreSQL casts it.
+        zoned(
+            "date_trunc",
+            &[VARCHAR, ffi::DUCKDB_TYPE_DUCKDB_TYPE_DATE],
+            TIMESTAMPTZ,
+            Some(date_trunc_date),
         ),
         zoned(
             "date_part",
@@ -415,6 +424,43 @@ unsafe extern "C" fn date_trunc(
     output: ffi::duckdb_vector,
 ) {
     guarded(info, || zoned_rows(info, input, output, truncate_in_zone));
+}
+
+unsafe extern "C" fn date_trunc_date(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || {
+        let zone = bound_zone(info);
+        let units = Argument::<ffi::duckdb_string_t>::of(input, 0);
+        let days = Argument::<i32>::of(input, 1);
+        let out = ffi::duckdb_vector_get_data(output).cast::<i64>();
+        for row in 0..row_count(input) {
+            let (Some(unit), Some(day)) = (units.text(row), days.get(row)) else {
+                set_null(output, row as u64);
+                continue;
+            };
+            let midnight = match day {
+                i32::MAX => i64::MAX,
+                d if d == -i32::MAX => -i64::MAX,
+                d => match NaiveDate::from_epoch_days(d).and_then(|d| d.and_hms_opt(0, 0, 0)) {
+                    Some(local) => instant_of(local, &zone),
+                    None => {
+                        fail(info, "date out of range for timestamp");
+                        return;
+                    }
+                },
+            };
+            match truncate_in_zone(&unit, midnight, &zone) {
+                Ok(v) => out.add(row).write(v),
+                Err(msg) => {
+                    fail(info, &msg);
+                    return;
+                }
+            }
+        }
+    });
 }
 
 unsafe extern "C" fn date_part(

@@ -64,6 +64,7 @@ pub unsafe fn register(conn: ffi::duckdb_connection) -> Result<(), String> {
         name,
         params,
         result,
+        result_scale: 0,
         function,
         bind: if zoned { Some(bind_session_zone) } else { None },
         extra: None,
@@ -97,6 +98,17 @@ pub unsafe fn register(conn: ffi::duckdb_connection) -> Result<(), String> {
             Some(difference as Callback),
             false,
         ),
+        // date - date is a count of days, an integer in PostgreSQL.
+        op(
+            "-",
+            &[
+                ffi::DUCKDB_TYPE_DUCKDB_TYPE_DATE,
+                ffi::DUCKDB_TYPE_DUCKDB_TYPE_DATE,
+            ],
+            ffi::DUCKDB_TYPE_DUCKDB_TYPE_INTEGER,
+            Some(days_between as Callback),
+            false,
+        ),
     ] {
         native_functions::register(conn, &n)?;
     }
@@ -105,6 +117,35 @@ pub unsafe fn register(conn: ffi::duckdb_connection) -> Result<(), String> {
 
 type Callback =
     unsafe extern "C" fn(ffi::duckdb_function_info, ffi::duckdb_data_chunk, ffi::duckdb_vector);
+
+unsafe extern "C" fn days_between(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || {
+        let (a, b) = (Argument::<i32>::of(input, 0), Argument::<i32>::of(input, 1));
+        let out = ffi::duckdb_vector_get_data(output).cast::<i32>();
+        for row in 0..row_count(input) {
+            let (Some(x), Some(y)) = (a.get(row), b.get(row)) else {
+                set_null(output, row as u64);
+                continue;
+            };
+            // Infinite dates (±i32::MAX) have no difference PostgreSQL gives.
+            if x.abs() == i32::MAX || y.abs() == i32::MAX {
+                fail(info, "cannot subtract infinite dates");
+                return;
+            }
+            match x.checked_sub(y) {
+                Some(d) => out.add(row).write(d),
+                None => {
+                    fail(info, "integer out of range");
+                    return;
+                }
+            }
+        }
+    });
+}
 
 #[derive(Clone, Copy)]
 enum Shape {

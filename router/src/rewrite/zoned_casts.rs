@@ -25,6 +25,10 @@ fn zoned_target(toks: &[floe_sql::Spanned], mut j: usize) -> Option<(&'static st
         ("floe_as_date", j)
     } else if is_word(tok(j), "timestamptz") {
         ("floe_as_timestamptz", j)
+    } else if is_word(tok(j), "text") {
+        ("floe_as_text", j)
+    } else if is_word(tok(j), "varchar") {
+        ("floe_as_varchar", j)
     } else if is_word(tok(j), "timestamp") {
         match (tok(j + 1), tok(j + 2), tok(j + 3)) {
             (Some(Token::Word(w)), Some(Token::Word(_)), Some(Token::Word(z)))
@@ -71,6 +75,8 @@ fn operand_start(toks: &[floe_sql::Spanned], colons: usize) -> Option<usize> {
             // A call: its (possibly qualified) name starts the operand; a
             // keyword before the parenthesis is no call's name.
             match open.checked_sub(1).map(|n| &toks[n].token) {
+                // `ARRAY(…)::text` is the array's own rewrite.
+                Some(Token::Word(w)) if w.value.eq_ignore_ascii_case("array") => None,
                 Some(Token::Word(w)) if !is_clause_keyword(&w.value) => {
                     column_reference_start(toks, open)
                 }
@@ -230,5 +236,19 @@ mod tests {
             "SELECT floe_as_timestamptz(timestamp '2024-03-05 10:00')"
         );
         assert_eq!(rewritten("SELECT '1'::date"), "SELECT '1'::date");
+    }
+
+    #[test]
+    fn casts_to_text_of_columns_and_expressions_write_as_postgres() {
+        assert_eq!(
+            rewritten("SELECT at::text, CAST(f(x) AS varchar), (a || b)::pg_catalog.text FROM t"),
+            "SELECT floe_as_text(at), floe_as_varchar(f(x)), floe_as_text((a || b)) FROM t"
+        );
+        for sql in [
+            "SELECT 'a'::text, x::varchar(3), ARRAY[1]::text, ARRAY(SELECT 1)::text",
+            "SELECT x::regclass::text, $1::text, x::text[], CAST('a' AS text)",
+        ] {
+            assert_eq!(rewritten(sql), sql);
+        }
     }
 }

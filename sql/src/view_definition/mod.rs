@@ -663,6 +663,8 @@ impl Analysis<'_> {
             "floe_as_date" => Some(types::DATE),
             "floe_as_timestamp" => Some(types::TIMESTAMP),
             "floe_as_timestamptz" => Some(types::TIMESTAMPTZ),
+            "floe_as_text" => Some(types::TEXT),
+            "floe_as_varchar" => Some(types::VARCHAR),
             _ => None,
         };
         if let Some(oid) = cast_to {

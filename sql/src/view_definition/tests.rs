@@ -728,4 +728,14 @@ fn the_routers_zoned_casts_read_as_the_casts() {
         d.pretty,
         " SELECT orders.placed::date AS day,\n    orders.placed::timestamp with time zone AS at\n   FROM fx.orders;"
     );
+    let d = view_definitions(
+        "SELECT floe_as_text(placed) AS t, floe_as_varchar(placed) AS v FROM fx.orders",
+        &[],
+        &Fixture,
+    )
+    .expect("analysed");
+    assert_eq!(
+        d.pretty,
+        " SELECT orders.placed::text AS t,\n    orders.placed::character varying AS v\n   FROM fx.orders;"
+    );
 }

@@ -7,8 +7,6 @@
 //! offset, and special values (`now`, `infinity`), are left to the engine.
 //! Text parameters bound as `timestamptz` are read the same way.
 
-use chrono::{NaiveDate, NaiveDateTime};
-
 use crate::pg_text::SessionTz;
 use crate::sql_text::{punct_at, Tok, Token};
 
@@ -101,21 +99,7 @@ fn cast_call(tokens: &[Token], k: usize) -> Option<(usize, usize, &str)> {
 /// names in `tz`; `None` for text with a zone or offset, special values and
 /// anything else the engine should read itself.
 pub(super) fn utc_instant(text: &str, tz: &SessionTz) -> Option<String> {
-    let t = text.trim();
-    let naive = [
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M",
-        "%Y-%m-%dT%H:%M",
-    ]
-    .iter()
-    .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
-    .or_else(|| {
-        NaiveDate::parse_from_str(t, "%Y-%m-%d")
-            .ok()
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-    })?;
-    let utc = tz.utc_of_local(naive.and_utc().timestamp_micros());
+    let utc = crate::text_casts::instant_in_zone(text, tz)?;
     let instant = chrono::DateTime::from_timestamp_micros(utc)?;
     Some(instant.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string())
 }

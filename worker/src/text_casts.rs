@@ -1,0 +1,231 @@
+//! Casts between text and the date/time and binary types as PostgreSQL makes
+//! them inside SQL, where the engine's own casts differ: a `timestamptz`
+//! becomes text in the session's `TimeZone` (the engine writes UTC), an
+//! `interval` in PostgreSQL's words (`1 year 2 mons`), a `bytea` in hex
+//! (`\x0102`), a BC date with `BC` — the same text the wire gives (the router
+//! turns `x::text` of a column or expression into the session macro
+//! `floe_as_text`, which calls [`floe_pg_text`](register) for these types).
+//! The other way, zone-less text read as a `timestamptz` names a wall-clock
+//! time in the session's zone (`floe_zoned_instant_of_text`; text that
+//! carries a zone or offset, and special values, are left to the engine's
+//! cast).
+
+use bytes::BytesMut;
+
+use duckdb::ffi;
+
+use crate::native_functions::{
+    self, guarded, is_valid, row_count, set_null, write_text, Argument, Native,
+};
+use crate::pg_text::{self, SessionTz};
+use crate::zone_functions::{bind_session_zone, bound_zone};
+
+const VARCHAR: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR;
+const BLOB: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_BLOB;
+const DATE: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_DATE;
+const TIMESTAMP: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP;
+const TIMESTAMPTZ: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ;
+const INTERVAL: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_INTERVAL;
+
+/// Registers `floe_pg_text` and `floe_zoned_instant_of_text`.
+///
+/// # Safety
+/// `conn` must be an open connection.
+pub unsafe fn register(conn: ffi::duckdb_connection) -> Result<(), String> {
+    let text_of = |params, function, bind| Native {
+        name: "floe_pg_text",
+        params,
+        result: VARCHAR,
+        result_scale: 0,
+        function: Some(function),
+        bind,
+        extra: None,
+    };
+    native_functions::register_set(
+        conn,
+        "floe_pg_text",
+        &[
+            text_of(&[DATE], date_text, None),
+            text_of(&[TIMESTAMP], timestamp_text, None),
+            text_of(&[TIMESTAMPTZ], timestamptz_text, Some(bind_session_zone)),
+            text_of(&[INTERVAL], interval_text, None),
+            text_of(&[BLOB], bytea_text, None),
+        ],
+    )?;
+    native_functions::register(
+        conn,
+        &Native {
+            name: "floe_zoned_instant_of_text",
+            params: &[VARCHAR],
+            result: TIMESTAMPTZ,
+            result_scale: 0,
+            function: Some(instant_of_text),
+            bind: Some(bind_session_zone),
+            extra: None,
+        },
+    )
+}
+
+/// Writes each row of the chunk's one argument with `write` (NULL stays
+/// NULL).
+///
+/// # Safety
+/// Called by the engine with a flat chunk whose one vector holds `T`s and a
+/// flat VARCHAR output of the chunk's size.
+unsafe fn text_rows<T: Copy>(
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+    write: impl Fn(&mut BytesMut, T),
+) {
+    let values = Argument::<T>::of(input, 0);
+    let mut buf = BytesMut::with_capacity(64);
+    for row in 0..row_count(input) {
+        let Some(v) = values.get(row) else {
+            set_null(output, row as u64);
+            continue;
+        };
+        buf.clear();
+        write(&mut buf, v);
+        write_text(output, row as u64, &String::from_utf8_lossy(&buf));
+    }
+}
+
+unsafe extern "C" fn date_text(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || text_rows::<i32>(input, output, pg_text::date_text));
+}
+
+unsafe extern "C" fn timestamp_text(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || {
+        text_rows::<i64>(input, output, pg_text::timestamp_text)
+    });
+}
+
+unsafe extern "C" fn timestamptz_text(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || {
+        let zone = bound_zone(info);
+        text_rows::<i64>(input, output, |out, v| {
+            pg_text::timestamptz_text(out, v, &zone)
+        })
+    });
+}
+
+unsafe extern "C" fn interval_text(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || {
+        text_rows::<ffi::duckdb_interval>(input, output, |out, v| {
+            pg_text::interval_text(out, v.months, v.days, v.micros)
+        })
+    });
+}
+
+unsafe extern "C" fn bytea_text(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || {
+        let vector = ffi::duckdb_data_chunk_get_vector(input, 0);
+        let data = ffi::duckdb_vector_get_data(vector).cast::<ffi::duckdb_string_t>();
+        let validity = ffi::duckdb_vector_get_validity(vector);
+        let mut buf = BytesMut::with_capacity(64);
+        for row in 0..row_count(input) {
+            if !is_valid(validity, row as u64) {
+                set_null(output, row as u64);
+                continue;
+            }
+            let mut s = *data.add(row);
+            let len = ffi::duckdb_string_t_length(s) as usize;
+            let ptr = ffi::duckdb_string_t_data(&mut s).cast::<u8>();
+            buf.clear();
+            pg_text::bytea_hex(&mut buf, std::slice::from_raw_parts(ptr, len));
+            write_text(output, row as u64, &String::from_utf8_lossy(&buf));
+        }
+    });
+}
+
+unsafe extern "C" fn instant_of_text(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || {
+        let zone = bound_zone(info);
+        let texts = Argument::<ffi::duckdb_string_t>::of(input, 0);
+        let out = ffi::duckdb_vector_get_data(output).cast::<i64>();
+        for row in 0..row_count(input) {
+            match texts.text(row).and_then(|t| instant_in_zone(&t, &zone)) {
+                Some(micros) => out.add(row).write(micros),
+                None => set_null(output, row as u64),
+            }
+        }
+    });
+}
+
+/// The instant (UTC microseconds) zone-less date-time text names on the
+/// wall clock of `zone`; `None` for anything else (the engine's cast reads
+/// it).
+pub fn instant_in_zone(text: &str, zone: &SessionTz) -> Option<i64> {
+    use chrono::{NaiveDate, NaiveDateTime};
+    let t = text.trim();
+    let naive = [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ]
+    .iter()
+    .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
+    .or_else(|| {
+        NaiveDate::parse_from_str(t, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+    })?;
+    Some(zone.utc_of_local(naive.and_utc().timestamp_micros()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zone_less_text_names_the_wall_clock_of_the_zone() {
+        let paris = SessionTz::parse("Europe/Paris").expect("zone");
+        // 12:00 in Paris in winter is 11:00 UTC.
+        assert_eq!(
+            instant_in_zone("2024-01-01 12:00", &paris),
+            Some(1_704_106_800_000_000)
+        );
+        assert_eq!(
+            instant_in_zone(" 2024-01-01 ", &paris),
+            Some(1_704_063_600_000_000)
+        );
+        assert_eq!(
+            instant_in_zone("2024-07-01T00:00:00.5", &SessionTz::Fixed(0)),
+            Some(1_719_792_000_500_000)
+        );
+        for carried in [
+            "2024-01-01 12:00+02",
+            "2024-01-01 12:00 UTC",
+            "now",
+            "infinity",
+            "x",
+        ] {
+            assert_eq!(instant_in_zone(carried, &paris), None, "{carried}");
+        }
+    }
+}
