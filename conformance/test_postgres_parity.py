@@ -560,7 +560,8 @@ def test_date_fields_are_numbers_of_postgres_scale(postgres, server, zone):
 
 TEXT_CASTS = [
     "SELECT v.t::text, CAST(v.t AS text), v.i::text, v.d::text, v.b::text, v.ts::text, "
-    "(v.t + interval '1 hour')::text, v.a::text, (v.a)::text, v.k::text "
+    "(v.t + interval '1 hour')::text, v.a::text, (v.a)::text, v.k::text, "
+    "'at ' || v.t, v.t || '!' "
     "FROM (VALUES (timestamptz '2024-03-05 10:00:00.5+00', "
     "interval '1 year 2 mons 3 days 04:05:06', date '2024-03-05', '\\x0102'::bytea, "
     "timestamp '2024-03-05 01:02:03', ARRAY[1, NULL], 1), "
@@ -576,8 +577,9 @@ TEXT_CASTS = [
 @pytest.mark.parametrize("zone", ["Europe/Paris", "Asia/Kolkata"])
 def test_casts_to_and_from_text_write_as_postgres(postgres, server, zone):
     """x::text of a timestamptz is written in the session's zone, of an
-    interval in PostgreSQL's words, of bytea in hex, of an array in braces;
-    zone-less text cast to timestamptz names the session's wall clock."""
+    interval in PostgreSQL's words, of bytea in hex, of an array in braces
+    (and text || timestamptz as the cast); zone-less text cast to
+    timestamptz names the session's wall clock."""
     got = {}
     for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
         with psycopg.connect(dsn, autocommit=True) as c:

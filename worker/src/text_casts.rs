@@ -8,7 +8,7 @@
 //! The other way, zone-less text read as a `timestamptz` names a wall-clock
 //! time in the session's zone (`floe_zoned_instant_of_text`; text that
 //! carries a zone or offset, and special values, are left to the engine's
-//! cast).
+//! cast). `text || timestamptz` (either order) writes it as the cast does.
 
 use bytes::BytesMut;
 
@@ -52,6 +52,24 @@ pub unsafe fn register(conn: ffi::duckdb_connection) -> Result<(), String> {
             text_of(&[BLOB], bytea_text, None),
         ],
     )?;
+    // `'at ' || t` writes the timestamptz as its cast to text does.
+    for (params, function) in [
+        (&[VARCHAR, TIMESTAMPTZ], text_then_instant as Callback),
+        (&[TIMESTAMPTZ, VARCHAR], instant_then_text as Callback),
+    ] {
+        native_functions::register(
+            conn,
+            &Native {
+                name: "||",
+                params,
+                result: VARCHAR,
+                result_scale: 0,
+                function: Some(function),
+                bind: Some(bind_session_zone),
+                extra: None,
+            },
+        )?;
+    }
     native_functions::register(
         conn,
         &Native {
@@ -156,6 +174,58 @@ unsafe extern "C" fn bytea_text(
             write_text(output, row as u64, &String::from_utf8_lossy(&buf));
         }
     });
+}
+
+type Callback =
+    unsafe extern "C" fn(ffi::duckdb_function_info, ffi::duckdb_data_chunk, ffi::duckdb_vector);
+
+unsafe extern "C" fn text_then_instant(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || concat_rows(info, input, output, 1));
+}
+
+unsafe extern "C" fn instant_then_text(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || concat_rows(info, input, output, 0));
+}
+
+/// Concatenates a text and a timestamptz (the argument at `instant`, the
+/// other being the text) in their order; NULL if either is.
+///
+/// # Safety
+/// Called by the engine with a flat chunk of a VARCHAR and a TIMESTAMPTZ
+/// vector and a flat VARCHAR output of the chunk's size.
+unsafe fn concat_rows(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+    instant: u64,
+) {
+    let zone = bound_zone(info);
+    let texts = Argument::<ffi::duckdb_string_t>::of(input, 1 - instant);
+    let instants = Argument::<i64>::of(input, instant);
+    let mut buf = BytesMut::with_capacity(64);
+    for row in 0..row_count(input) {
+        let (Some(text), Some(t)) = (texts.text(row), instants.get(row)) else {
+            set_null(output, row as u64);
+            continue;
+        };
+        buf.clear();
+        pg_text::timestamptz_text(&mut buf, t, &zone);
+        let written = String::from_utf8_lossy(&buf);
+        let joined = if instant == 1 {
+            format!("{text}{written}")
+        } else {
+            format!("{written}{text}")
+        };
+        write_text(output, row as u64, &joined);
+    }
 }
 
 unsafe extern "C" fn instant_of_text(
