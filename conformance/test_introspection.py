@@ -144,6 +144,10 @@ def test_catalog_functions_answer_as_postgres(postgres, server, both, sql):
 # rows: OID-alias values printed as names, catalog arrays and vectors, the
 # built-in rows (access methods, text search objects, roles) and functions.
 TYPED_SAME_AS_POSTGRES = [
+    # The database the client named, listed in pg_database (DBeaver and
+    # pgAdmin look the current database up there).
+    "SELECT (SELECT count(*) FROM pg_database WHERE datname = current_database()) AS listed, "
+    "current_catalog = pg_catalog.current_database() AS same",
     # Arrays of OIDs read as names (pgcli's function list), built-in
     # functions' argument defaults.
     "SELECT p.proname, COALESCE(p.proallargtypes::regtype[], p.proargtypes::regtype[])::text[], "

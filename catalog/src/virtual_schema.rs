@@ -785,21 +785,20 @@ fn postgres_shaped(mut filled: HashMap<&'static str, Filled>) -> HashMap<String,
 }
 
 /// The session macro listing the session's own parameters (name, value as
-/// SHOW writes it, value in the parameter's base unit), which the session
+/// SHOW writes it, value in the parameter's base unit, source, reset value in
+/// the base unit), which the session
 /// publishes before a statement reads `pg_settings` or `current_setting(x)`.
 pub const SESSION_SETTINGS: &str = "floe_session_settings()";
 
 /// `pg_settings`: PostgreSQL 15's parameters at their defaults, with the
-/// session's value (and source `session`) for those the session holds.
+/// session's value, its source and its reset value for those the session
+/// holds.
 fn settings_relation(columns: &[pg15_catalog::CatalogColumn]) -> String {
     let select: Vec<String> = columns
         .iter()
         .map(|c| match c.name {
             "setting" => "COALESCE(floe_s.setting, floe_b.setting) AS setting".to_string(),
-            "source" => "CASE WHEN floe_s.setting IS DISTINCT FROM floe_b.boot_val \
-                         AND floe_s.setting IS NOT NULL THEN 'session' ELSE floe_b.source END \
-                         AS source"
-                .to_string(),
+            "source" | "reset_val" => format!("COALESCE(floe_s.{0}, floe_b.{0}) AS {0}", c.name),
             name => format!("floe_b.{}", quote_ident(name)),
         })
         .collect();

@@ -129,6 +129,7 @@ const FLOE_FUNCTIONS: &[(&str, &str)] = &[
         "floe_pg_get_function_arguments",
     ),
     ("current_schema", "floe_current_schema"),
+    ("current_database", "floe_current_database"),
     ("current_schemas", "floe_current_schemas"),
     ("json_build_object", "json_object"),
     ("jsonb_build_object", "json_object"),
@@ -142,6 +143,7 @@ const SESSION_USER_KEYWORDS: &[(&str, &str)] = &[
     ("user", "floe_user()"),
     ("current_role", "floe_current_role()"),
     ("current_schema", "floe_current_schema()"),
+    ("current_catalog", "floe_current_database()"),
 ];
 
 /// Words after which `user` and its kin are names, not the keyword

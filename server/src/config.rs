@@ -177,7 +177,8 @@ pub struct WorkersConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionConfig {
-    /// The `TimeZone` new sessions start with (default UTC).
+    /// The `TimeZone` new sessions start with (default: the machine's zone,
+    /// as PostgreSQL's initdb configures it; UTC when the machine names none).
     pub timezone: Option<String>,
 }
 

@@ -184,6 +184,28 @@ fn run_load(opts: load_tpch::LoadOptions) -> ExitCode {
     }
 }
 
+/// Log lines carry the machine's local time with its UTC offset: the zone
+/// sessions report as `log_timezone`.
+struct LogTime(Option<floe_worker::pg_text::SessionTz>);
+
+impl tracing_subscriber::fmt::time::FormatTime for LogTime {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        let now = chrono::Utc::now();
+        let offset = self
+            .0
+            .as_ref()
+            .map_or(0, |zone| zone.offset_at(now.timestamp_micros()));
+        match chrono::FixedOffset::east_opt(offset) {
+            Some(zone) => write!(
+                w,
+                "{}",
+                now.with_timezone(&zone).format("%Y-%m-%dT%H:%M:%S%.6f%:z")
+            ),
+            None => write!(w, "{}", now.format("%Y-%m-%dT%H:%M:%S%.6fZ")),
+        }
+    }
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -191,6 +213,9 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_timer(LogTime(floe_worker::pg_text::SessionTz::parse(
+            &floe_worker::pg_text::SessionTz::host_zone_name(),
+        )))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let cli = Cli::parse();

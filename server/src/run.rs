@@ -155,10 +155,20 @@ pub async fn worker(config: Config, id: Option<usize>) -> Result<(), RunError> {
         .await
         .map_err(|e| RunError::Engine(e.to_string()))?
         .map_err(|e| RunError::Engine(e.message))?;
-    let mut defaults = Vec::new();
-    if let Some(tz) = &config.session.timezone {
-        defaults.push(("TimeZone", tz.clone()));
-    }
+    // As a PostgreSQL cluster initdb set up: sessions start in the configured
+    // zone, else the machine's, which is also the zone the log is written in.
+    let host_zone = floe_worker::pg_text::SessionTz::host_zone_name();
+    let mut defaults = vec![
+        (
+            "TimeZone",
+            config
+                .session
+                .timezone
+                .clone()
+                .unwrap_or_else(|| host_zone.clone()),
+        ),
+        ("log_timezone", host_zone),
+    ];
     if let Some(id) = id {
         defaults.push(("floe.worker", id.to_string()));
     }

@@ -246,6 +246,73 @@ async fn timezone_setting_changes_timestamptz_output() {
     assert_eq!(v, "cfg");
 }
 
+/// Without a configured zone, sessions start in the machine's (as a
+/// PostgreSQL cluster initdb configured), the log is written in it, and
+/// pg_settings says where each value came from; RESET returns to the value
+/// the session started with.
+#[tokio::test(flavor = "multi_thread")]
+async fn sessions_start_in_the_machines_zone() {
+    let server = FloeServer::start_with(&[("TZ", "Asia/Kolkata")]);
+    let c = server.connect().await;
+    let rows = text_rows(
+        &c.simple_query(
+            "SET TimeZone = 'Asia/Tokyo'; RESET TimeZone; \
+             SELECT name, setting, source, reset_val FROM pg_settings \
+             WHERE name IN ('TimeZone', 'log_timezone', 'server_version') ORDER BY name",
+        )
+        .await
+        .expect("settings"),
+    );
+    let want = [
+        [
+            "TimeZone",
+            "Asia/Kolkata",
+            "configuration file",
+            "Asia/Kolkata",
+        ],
+        [
+            "log_timezone",
+            "Asia/Kolkata",
+            "configuration file",
+            "Asia/Kolkata",
+        ],
+        ["server_version", "15.8", "default", "15.8"],
+    ];
+    for (row, want) in rows.iter().zip(want) {
+        assert_eq!(
+            row.iter().map(|v| v.as_deref()).collect::<Vec<_>>(),
+            want.map(Some)
+        );
+    }
+    assert!(server.log().iter().any(|l| l.contains("+05:30")));
+    let e = c
+        .batch_execute("SET log_timezone = 'UTC'")
+        .await
+        .expect_err("log_timezone is the server's");
+    assert_eq!(code(&e), "55P02");
+
+    // A zone the client sends at startup is the session's own, until RESET
+    // (which returns to it).
+    let (client, conn) = tokio_postgres::connect(
+        &format!("{} options='-c TimeZone=Europe/Paris'", server.conn_str()),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .expect("connect with options");
+    tokio::spawn(conn);
+    let rows = text_rows(
+        &client
+            .simple_query(
+                "SET TimeZone = 'UTC'; RESET TimeZone; \
+                 SELECT setting, source FROM pg_settings WHERE name = 'TimeZone'",
+            )
+            .await
+            .expect("client zone"),
+    );
+    assert_eq!(rows[0][0].as_deref(), Some("Europe/Paris"));
+    assert_eq!(rows[0][1].as_deref(), Some("client"));
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn parameters_in_text_and_binary() {
     let server = FloeServer::start();

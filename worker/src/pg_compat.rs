@@ -19,7 +19,8 @@ pub const EMPTY_CURSOR_LIST: &str = empty_cursor_list!();
 /// The body of `floe_session_settings()` before the session publishes.
 macro_rules! empty_settings_list {
     () => {
-        "SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS shown, NULL::VARCHAR AS setting LIMIT 0"
+        "SELECT NULL::VARCHAR AS name, NULL::VARCHAR AS shown, NULL::VARCHAR AS setting, \
+         NULL::VARCHAR AS source, NULL::VARCHAR AS reset_val LIMIT 0"
     };
 }
 
@@ -471,12 +472,17 @@ pub fn version_string() -> String {
 /// Statements giving a session its identity: the macros standing for
 /// `current_user`, `session_user`, `user` and `current_role` (run again when a
 /// pooled session changes hands), and `version()`.
-pub fn identity_setup(user: &str) -> Vec<String> {
+pub fn identity_setup(user: &str, database: &str) -> Vec<String> {
     let user = format!("'{}'", user.replace('\'', "''"));
+    let database = format!("'{}'", database.replace('\'', "''"));
     let mut out: Vec<String> = ["current_user", "session_user", "user", "current_role"]
         .iter()
         .map(|name| format!("CREATE OR REPLACE TEMP MACRO floe_{name}() AS {user}::VARCHAR"))
         .collect();
+    // current_database() and current_catalog: the database the client named.
+    out.push(format!(
+        "CREATE OR REPLACE TEMP MACRO floe_current_database() AS {database}::VARCHAR"
+    ));
     out.push(format!(
         "CREATE OR REPLACE TEMP MACRO floe_version() AS '{}'::VARCHAR",
         version_string().replace('\'', "''")
@@ -526,7 +532,7 @@ mod tests {
     #[test]
     fn the_version_reads_as_postgres_15() {
         assert!(version_string().starts_with("PostgreSQL 15."));
-        let setup = identity_setup("o'brien");
+        let setup = identity_setup("o'brien", "d'b");
         assert!(setup[0].ends_with("AS 'o''brien'::VARCHAR"), "{}", setup[0]);
     }
 
@@ -540,7 +546,7 @@ mod tests {
             .iter()
             .cloned()
             .chain(SESSION_SETUP.iter().map(|s| s.to_string()))
-            .chain(identity_setup("floe"))
+            .chain(identity_setup("floe", "floe"))
             .chain(schema_path_setup(&["public".to_string()]))
         {
             conn.execute_batch(&sql)

@@ -53,6 +53,37 @@ impl SessionTz {
             .map(|tz| SessionTz::Named(*tz))
     }
 
+    /// The zone this machine keeps, named as PostgreSQL's `initdb` names it
+    /// in the configuration it writes (and as a server without a configured
+    /// `TimeZone` therefore starts): `TZ` when it names a zone, else the zone
+    /// `/etc/localtime` links to, else `/etc/timezone`; `UTC` when none does.
+    pub fn host_zone_name() -> String {
+        let from_env = std::env::var("TZ")
+            .ok()
+            .map(|tz| tz.trim_start_matches(':').to_string());
+        let from_link = || {
+            std::fs::read_link("/etc/localtime")
+                .ok()
+                .and_then(|target| {
+                    let target = target.to_string_lossy().into_owned();
+                    target
+                        .split_once("zoneinfo/")
+                        .map(|(_, name)| name.to_string())
+                })
+        };
+        let from_file = || {
+            std::fs::read_to_string("/etc/timezone")
+                .ok()
+                .map(|s| s.trim().to_string())
+        };
+        let known = |name: &String| !name.is_empty() && SessionTz::parse(name).is_some();
+        from_env
+            .filter(known)
+            .or_else(|| from_link().filter(known))
+            .or_else(|| from_file().filter(known))
+            .unwrap_or_else(|| "UTC".to_string())
+    }
+
     /// Offset east of UTC, in seconds, at the given instant.
     pub fn offset_at(&self, utc_micros: i64) -> i32 {
         match self {

@@ -173,6 +173,15 @@ const GUCS: &[Guc] = &[
         read_only: false,
         description: "Sets the maximum allowed duration of any wait for a lock.",
     },
+    // The zone the server writes its log in (the machine's); set by the
+    // server, as PostgreSQL's is by its configuration file.
+    Guc {
+        name: "log_timezone",
+        default: "GMT",
+        reported: false,
+        read_only: true,
+        description: "Sets the time zone to use in log messages.",
+    },
     Guc {
         name: "max_identifier_length",
         default: "63",
@@ -307,6 +316,15 @@ pub fn unrecognized_parameter(name: &str) -> PgError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionParams {
     values: BTreeMap<&'static str, String>,
+    /// What RESET and `SET … TO DEFAULT` return to: the values the session
+    /// started with (configuration, then the startup packet), PostgreSQL's
+    /// `reset_val`.
+    reset: BTreeMap<&'static str, String>,
+    /// Where each value came from, as `pg_settings.source` names it
+    /// (`default` when absent).
+    sources: BTreeMap<&'static str, &'static str>,
+    /// The sources of the `reset` values.
+    reset_sources: BTreeMap<&'static str, &'static str>,
 }
 
 /// The settings in a startup packet's `options` (libpq's `options`,
@@ -374,15 +392,24 @@ impl SessionParams {
             .map(|g| (g.name, g.default.to_string()))
             .collect();
         values.insert("session_authorization", user.to_string());
-        let mut p = SessionParams { values };
+        let mut p = SessionParams {
+            values,
+            reset: BTreeMap::new(),
+            sources: BTreeMap::new(),
+            reset_sources: BTreeMap::new(),
+        };
         // Defaults come from the configuration, so they may set read-only
         // parameters the server decides (`floe.worker`).
         for (k, v) in defaults {
-            match find(k) {
-                Some(g) if g.read_only => p.set_server_value(k, v),
-                _ => {
-                    let _ = p.set(k, Some(v));
+            let applied = match find(k) {
+                Some(g) if g.read_only => {
+                    p.set_server_value(k, v);
+                    Some(g.name)
                 }
+                _ => p.set(k, Some(v)).ok(),
+            };
+            if let Some(name) = applied {
+                p.sources.insert(name, "configuration file");
             }
         }
         // As Postgres: the `-c name=value` switches in `options` first, then
@@ -394,9 +421,13 @@ impl SessionParams {
         let direct = startup.iter().filter(|(k, _)| k != "options").cloned();
         for (k, v) in from_options.chain(direct) {
             if find(&k).is_some_and(|g| !g.read_only) {
-                let _ = p.set(&k, Some(&v));
+                if let Ok(name) = p.set(&k, Some(&v)) {
+                    p.sources.insert(name, "client");
+                }
             }
         }
+        p.reset = p.values.clone();
+        p.reset_sources = p.sources.clone();
         p
     }
 
@@ -425,6 +456,22 @@ impl SessionParams {
             .collect()
     }
 
+    /// Where `name`'s value came from, as `pg_settings.source` says it:
+    /// `default`, `configuration file`, `client` or `session`.
+    pub fn source(&self, name: &str) -> &'static str {
+        find(name)
+            .and_then(|g| self.sources.get(g.name))
+            .copied()
+            .unwrap_or("default")
+    }
+
+    /// The value RESET returns `name` to (`pg_settings.reset_val`).
+    pub fn reset_value(&self, name: &str) -> Option<&str> {
+        find(name)
+            .and_then(|g| self.reset.get(g.name))
+            .map(String::as_str)
+    }
+
     /// Sets a read-only parameter the server itself decides (e.g. `is_superuser`).
     pub fn set_server_value(&mut self, name: &str, value: &str) {
         if let Some(g) = find(name) {
@@ -441,11 +488,21 @@ impl SessionParams {
                 format!("parameter \"{}\" cannot be changed", g.name),
             ));
         }
-        let value = match value {
-            None => g.default.to_string(),
-            Some(v) => validate(g.name, v)?,
+        let (value, source) = match value {
+            None => (
+                self.reset
+                    .get(g.name)
+                    .cloned()
+                    .unwrap_or_else(|| g.default.to_string()),
+                self.reset_sources.get(g.name).copied(),
+            ),
+            Some(v) => (validate(g.name, v)?, Some("session")),
         };
         self.values.insert(g.name, value);
+        match source {
+            Some(source) => self.sources.insert(g.name, source),
+            None => self.sources.remove(g.name),
+        };
         Ok(g.name)
     }
 
@@ -672,6 +729,31 @@ mod tests {
         assert_eq!(in_base_unit("lock_timeout", "2min"), "120000");
         assert_eq!(in_base_unit("work_mem", "lots"), "lots");
         assert_eq!(in_base_unit("search_path", "5s"), "5s");
+    }
+
+    #[test]
+    fn reset_returns_to_the_starting_value_and_sources_say_whence() {
+        let defaults = [
+            ("TimeZone", "Europe/Paris".to_string()),
+            ("log_timezone", "Europe/Paris".to_string()),
+        ];
+        let startup = [("application_name".to_string(), "app".to_string())];
+        let mut p = SessionParams::new("u", &defaults, &startup);
+        assert_eq!(p.source("TimeZone"), "configuration file");
+        assert_eq!(p.source("log_timezone"), "configuration file");
+        assert_eq!(p.source("application_name"), "client");
+        assert_eq!(p.source("DateStyle"), "default");
+        p.set("timezone", Some("Asia/Tokyo")).expect("set");
+        p.set("application_name", Some("other")).expect("set");
+        assert_eq!(p.source("TimeZone"), "session");
+        assert_eq!(p.reset_value("TimeZone"), Some("Europe/Paris"));
+        p.set("TimeZone", None).expect("reset");
+        p.set("application_name", None).expect("reset");
+        assert_eq!(p.get("TimeZone"), Some("Europe/Paris"));
+        assert_eq!(p.source("TimeZone"), "configuration file");
+        assert_eq!(p.get("application_name"), Some("app"));
+        assert_eq!(p.source("application_name"), "client");
+        assert!(p.set("log_timezone", Some("UTC")).is_err());
     }
 
     #[test]

@@ -35,6 +35,9 @@ impl FloeServer {
             .arg(data_dir.path())
             .args(args)
             .env("FLOE_LOG", "info")
+            // Sessions start in the machine's zone; tests fix it (one may
+            // override it through `extra_env`).
+            .env("TZ", "UTC")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (k, v) in extra_env {

@@ -489,7 +489,7 @@ impl Session {
     }
 
     fn startup(&mut self) -> Result<(), ()> {
-        let identity = pg_compat::identity_setup(&self.user);
+        let identity = pg_compat::identity_setup(&self.user, &self.database);
         let setup = pg_compat::SESSION_SETUP
             .iter()
             .chain(crate::lake_partition::SESSION_MACROS)
@@ -1986,7 +1986,7 @@ impl Session {
                 self.user = user.clone();
                 self.database = database.clone();
                 self.superuser = *superuser;
-                for sql in pg_compat::identity_setup(user) {
+                for sql in pg_compat::identity_setup(user, database) {
                     self.conn
                         .execute_batch(&sql)
                         .map_err(|e| PgError::from_duckdb(&e.message, None))?;
@@ -2076,11 +2076,9 @@ impl Session {
                         self.params.set(n, None)?;
                     }
                     None => {
-                        let fresh = self.fresh_params(&[], &[]);
-                        for (k, v, _) in fresh.all() {
-                            if self.params.get(k) != Some(&v) {
-                                let _ = self.params.set(k, None);
-                            }
+                        // Read-only parameters refuse, and keep their value.
+                        for (k, _, _) in self.params.all() {
+                            let _ = self.params.set(k, None);
                         }
                     }
                 }

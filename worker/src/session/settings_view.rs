@@ -1,7 +1,8 @@
 //! The session's parameters as the engine sees them: before a statement reads
 //! `pg_settings` or calls `current_setting(x)` with a name that is no literal,
 //! the session publishes its values as the macro `floe_session_settings()`
-//! (name, value as SHOW writes it, value in the parameter's base unit), which
+//! (name, value as SHOW writes it, value in the parameter's base unit, where
+//! the value came from, the value RESET returns to), which
 //! both read beside PostgreSQL's defaults. The session's `TimeZone` reaches
 //! the engine's native zone functions (`zone_functions`) the same way.
 
@@ -29,11 +30,14 @@ impl Session {
             // The statement's own lake scans are the engine's business.
             .filter(|(name, _, _)| *name != "floe.lake_scan")
             .map(|(name, value, _)| {
+                let reset = self.params.reset_value(name).unwrap_or(&value);
                 format!(
-                    "({}, {}, {})",
+                    "({}, {}, {}, {}, {})",
                     literal(name),
                     literal(&value),
-                    literal(&in_base_unit(name, &value))
+                    literal(&in_base_unit(name, &value)),
+                    literal(self.params.source(name)),
+                    literal(&in_base_unit(name, reset))
                 )
             })
             .collect();
@@ -41,7 +45,7 @@ impl Session {
             .retain(|(sql, _), _| !reads_settings(sql));
         let sql = format!(
             "CREATE OR REPLACE TEMP MACRO {SESSION_SETTINGS} AS TABLE \
-             SELECT * FROM (VALUES {}) AS s(name, shown, setting)",
+             SELECT * FROM (VALUES {}) AS s(name, shown, setting, source, reset_val)",
             rows.join(", ")
         );
         if let Err(e) = self.conn.execute_batch(&sql) {
