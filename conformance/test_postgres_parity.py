@@ -240,6 +240,34 @@ def test_numeric_literals_keep_the_scale_they_were_written_with(postgres, server
     assert got["floe"] == got["pg"]
 
 
+INTEGER_AGGREGATES = [
+    "SELECT sum(i), sum(s), sum(b), avg(i), avg(s), avg(b), sum(n), avg(f), sum(f), "
+    "pg_catalog.sum(i), count(i) FROM (VALUES (1, 1::smallint, 10::bigint, 1.50::numeric(6, 2), "
+    "0.5::float8), (2, 2::smallint, 20::bigint, 2.25, 1.5), (4, 4::smallint, 40::bigint, NULL, "
+    "NULL)) t(i, s, b, n, f)",
+    "SELECT g, sum(i) AS total, avg(i) AS mean FROM (VALUES (1, 7), (1, 8), (2, -5), (2, -6), "
+    "(3, 9000)) t(g, i) GROUP BY g ORDER BY g",
+    "SELECT x, sum(x) OVER (ORDER BY x) AS running FROM (VALUES (1), (2), (3)) t(x) ORDER BY x",
+    "SELECT sum(i), avg(i) FROM (VALUES (1)) t(i) WHERE false",
+    "SELECT sum(i) FROM (VALUES (2147483647), (2147483647), (2147483646)) t(i)",
+]
+
+
+def test_integer_sums_and_averages_are_typed_as_postgres_types_them(postgres, server):
+    """sum of smallint and integer is a bigint, avg of any integer a numeric
+    (the same digits for averages from 1 to 9999), in text and binary."""
+    got = {}
+    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
+        got[name] = []
+        for binary in (False, True):
+            with psycopg.connect(dsn, autocommit=True) as c:
+                for sql in INTEGER_AGGREGATES:
+                    cur = c.cursor(binary=binary).execute(sql)
+                    got[name].append(([d.type_code for d in cur.description],
+                                      [tuple(str(v) for v in r) for r in cur.fetchall()]))
+    assert got["floe"] == got["pg"]
+
+
 NESTED_COLUMN_NAMES = [
     "SELECT count, max FROM (SELECT count(*), max(x) FROM (VALUES (1), (2)) v(x)) s",
     "WITH w AS (SELECT x, count(1) FROM (VALUES (1), (1), (2)) v(x) GROUP BY x) "

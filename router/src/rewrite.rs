@@ -30,6 +30,7 @@
 //! | `pg_get_viewdef(x [, pretty])` | the view's definition from `pg_views` |
 //! | `pg_table_is_visible(x)` | whether `x` is the first relation of its name on the schema path |
 //! | `generate_series(…)` as an item of a select list | `unnest(generate_series(…))`: one row per value, as Postgres's set-returning function gives |
+//! | `sum(x)`, `avg(x)` (plain calls) | `floe_sum(x)`, `floe_avg(x)`: PostgreSQL's result types for integers (`integer_aggregates`) |
 
 use sqlparser::tokenizer::Token;
 
@@ -39,6 +40,7 @@ mod column_names;
 mod date_fields;
 mod describe_object;
 mod format_call;
+mod integer_aggregates;
 mod reg_arrays;
 mod set_returning;
 mod view_definition;
@@ -47,6 +49,7 @@ mod zoned_casts;
 use date_fields::date_field_edits;
 use describe_object::describe_object_call;
 use format_call::format_call;
+use integer_aggregates::integer_aggregate_edits;
 use set_returning::set_returning_edits;
 use view_definition::view_definition_of;
 use zoned_casts::zoned_cast_edits;
@@ -77,6 +80,10 @@ pub fn mentions(sql: &str) -> bool {
         "user",
         "current_role",
         "current_schema",
+        "current_database",
+        "current_catalog",
+        "sum",
+        "avg",
         "is_visible",
         "viewdef",
         "generate_series",
@@ -186,6 +193,7 @@ pub fn rewrite(sql: &str) -> Option<String> {
     // First, so each macro's opening comes before edits inside its operand.
     edits.extend(zoned_cast_edits(&toks));
     edits.extend(date_field_edits(&toks));
+    edits.extend(integer_aggregate_edits(&toks));
     let mut k = 0;
     while k < toks.len() {
         // x = ANY('{a,b}'), x <> ALL('{1,2}'): the untyped array literal takes
@@ -994,7 +1002,10 @@ mod tests {
                 "SELECT 1 FROM t WHERE 2 IN (SELECT * FROM generate_series(1, 3))",
                 None,
             ),
-            ("SELECT sum(generate_series(1, 3))", None),
+            (
+                "SELECT sum(generate_series(1, 3))",
+                Some("SELECT floe_sum(generate_series(1, 3))"),
+            ),
             ("SELECT generate_series(1, 3)[1]", None),
         ];
         for (sql, want) in cases {
@@ -1185,5 +1196,13 @@ mod tests {
         assert_eq!(rewrite("SELECT x::INTEGER, 'OPERATOR(x)' FROM t"), None);
         assert_eq!(rewrite("SELECT oid, x AS oid FROM t"), None);
         assert!(!mentions("SELECT 1"));
+        for sql in [
+            "SELECT current_database()",
+            "SELECT current_catalog",
+            "SELECT sum(x) FROM t",
+            "SELECT avg(x) FROM t",
+        ] {
+            assert!(mentions(sql) && rewrite(sql).is_some(), "{sql}");
+        }
     }
 }

@@ -16,6 +16,7 @@ pub mod date_part_functions;
 pub mod date_parts;
 pub mod duck;
 pub mod file_cache;
+pub mod integer_aggregates;
 pub mod interval_functions;
 pub mod lake;
 pub mod lake_history;

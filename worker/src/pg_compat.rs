@@ -546,6 +546,11 @@ mod tests {
             .iter()
             .cloned()
             .chain(SESSION_SETUP.iter().map(|s| s.to_string()))
+            .chain(
+                crate::integer_aggregates::MACROS
+                    .iter()
+                    .map(|s| s.to_string()),
+            )
             .chain(identity_setup("floe", "floe"))
             .chain(schema_path_setup(&["public".to_string()]))
         {

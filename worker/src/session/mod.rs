@@ -493,6 +493,7 @@ impl Session {
         let setup = pg_compat::SESSION_SETUP
             .iter()
             .chain(crate::lake_partition::SESSION_MACROS)
+            .chain(crate::integer_aggregates::MACROS)
             .copied()
             .chain(identity.iter().map(String::as_str))
             .try_for_each(|sql| self.conn.execute_batch(sql));

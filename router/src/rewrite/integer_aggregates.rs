@@ -1,0 +1,103 @@
+//! `sum(x)` and `avg(x)` typed as PostgreSQL 15 types them for integers
+//! (`sum` of `integer` a `bigint`, `avg` of an integer a `numeric`): plain
+//! calls become the worker's `floe_sum(` and `floe_avg(`, session macros that
+//! choose by the argument's type and leave other types to the engine's
+//! aggregate. Calls a macro cannot stand for keep the engine's aggregate:
+//! `DISTINCT`/`ALL`, `*`, an `ORDER BY` among the arguments, `FILTER` or
+//! `WITHIN GROUP` after them, `avg(x) OVER` (a window macro's body must be a
+//! single aggregate) and functions of other schemas (`s.sum(x)`).
+
+use sqlparser::tokenizer::Token;
+
+use super::{is_word, matching_paren};
+
+type Edit = (usize, usize, String);
+
+/// The edits for every plain `sum(`/`avg(` call in `toks`.
+pub(super) fn integer_aggregate_edits(toks: &[floe_sql::Spanned]) -> Vec<Edit> {
+    let tok = |k: usize| toks.get(k).map(|t| &t.token);
+    let mut edits = Vec::new();
+    for k in 0..toks.len() {
+        let name = match tok(k) {
+            Some(Token::Word(w)) if w.quote_style.is_none() => w.value.to_ascii_lowercase(),
+            _ => continue,
+        };
+        if !matches!(name.as_str(), "sum" | "avg") || !matches!(tok(k + 1), Some(Token::LParen)) {
+            continue;
+        }
+        let qualified = k > 0 && matches!(tok(k - 1), Some(Token::Period));
+        let catalog = k >= 2 && qualified && is_word(tok(k - 2), "pg_catalog");
+        if qualified && !catalog {
+            continue;
+        }
+        let Some(close) = matching_paren(toks, k + 1) else {
+            continue;
+        };
+        let plain_arguments = !matches!(tok(k + 2), Some(Token::Mul) | Some(Token::RParen))
+            && !is_word(tok(k + 2), "DISTINCT")
+            && !is_word(tok(k + 2), "ALL")
+            && !ordered_arguments(toks, k + 1, close);
+        // A window macro's body must be one aggregate: the average's is two.
+        let after = tok(close + 1);
+        let window_average = name == "avg" && is_word(after, "OVER");
+        let plain_after = !(is_word(after, "FILTER") || is_word(after, "WITHIN") || window_average);
+        if plain_arguments && plain_after {
+            let start = if catalog {
+                toks[k - 2].start
+            } else {
+                toks[k].start
+            };
+            edits.push((start, toks[k].end, format!("floe_{name}")));
+        }
+    }
+    edits
+}
+
+/// Whether the arguments between `open` and `close` hold an `ORDER BY` of
+/// their own (not one inside a nested call or subquery).
+fn ordered_arguments(toks: &[floe_sql::Spanned], open: usize, close: usize) -> bool {
+    let mut depth = 0usize;
+    for t in &toks[open..close] {
+        match &t.token {
+            Token::LParen => depth += 1,
+            Token::RParen => depth = depth.saturating_sub(1),
+            Token::Word(w) if depth == 1 && w.value.eq_ignore_ascii_case("ORDER") => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::rewrite;
+
+    #[test]
+    fn plain_sums_and_averages_are_floes() {
+        assert_eq!(
+            rewrite("SELECT sum(x), pg_catalog.avg(x + 1), SUM(x) OVER (ORDER BY y) FROM t")
+                .as_deref(),
+            Some("SELECT floe_sum(x), floe_avg(x + 1), floe_sum(x) OVER (ORDER BY y) FROM t")
+        );
+        assert_eq!(
+            rewrite("SELECT avg((SELECT max(a) FROM u ORDER BY 1)) FROM t").as_deref(),
+            Some("SELECT floe_avg((SELECT max(a) AS \"max\" FROM u ORDER BY 1)) FROM t")
+        );
+    }
+
+    #[test]
+    fn calls_a_macro_cannot_stand_for_are_left_alone() {
+        for sql in [
+            "SELECT sum(DISTINCT x) FROM t",
+            "SELECT avg(ALL x) FROM t",
+            "SELECT sum(x) FILTER (WHERE x > 1) FROM t",
+            "SELECT sum(x ORDER BY y) FROM t",
+            "SELECT s.sum(x), t.avg FROM t",
+            "SELECT \"sum\"(x) FROM t",
+            "SELECT sum FROM t",
+            "SELECT avg(x) OVER (ORDER BY y) FROM t",
+        ] {
+            assert_eq!(rewrite(sql), None, "{sql}");
+        }
+    }
+}
