@@ -5,6 +5,7 @@ tables on three workers; version() and the session-user keywords read as
 PostgreSQL's; SQLAlchemy connects, introspects and nests transactions."""
 
 import psycopg
+import psycopg.types.string
 import pytest
 import sqlalchemy as sa
 
@@ -265,6 +266,37 @@ def test_integer_sums_and_averages_are_typed_as_postgres_types_them(postgres, se
                     cur = c.cursor(binary=binary).execute(sql)
                     got[name].append(([d.type_code for d in cur.description],
                                       [tuple(str(v) for v in r) for r in cur.fetchall()]))
+    assert got["floe"] == got["pg"]
+
+
+ERAS = [
+    "SELECT timestamp '0044-03-15 BC', '0044-03-15 bc'::date, date '0001-01-01 BC' + 1, "
+    "CAST('0044-03-15 10:30 BC' AS timestamp without time zone), '2024-01-01 AD'::date",
+    "SELECT '0044-03-15 10:00:00 BC'::timestamptz, extract(year FROM date '0044-03-15 BC')",
+    "SELECT make_date(-44, 3, 15), make_timestamp(-44, 3, 15, 1, 2, 3.5), make_date(2024, 2, 29)",
+    "SELECT to_date('0044-03-15 BC', 'YYYY-MM-DD BC'), to_timestamp('0044-03-15 B.C.', "
+    "'YYYY-MM-DD B.C.'), to_date('2024-03-15 AD', 'YYYY-MM-DD AD')",
+    "SELECT to_char(date '0044-03-15 BC', 'YYYY-MM-DD BC Y,YYY YYY YY Y IYYY CC'), "
+    "to_char(date '0001-01-01 BC', 'YYYY bc CC'), to_char(date '2024-01-01', 'YYYY A.D. CC FMCC'), "
+    "to_char(date '0601-01-01 BC', 'CC FMCC')",
+]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Paris"])
+def test_dates_before_christ_read_and_write_as_postgres(postgres, server, zone):
+    """Literals written with their era, make_date of a negative year,
+    to_date and to_char with BC: the dates PostgreSQL reads and writes."""
+    got = {}
+    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
+        with psycopg.connect(dsn, autocommit=True) as c:
+            # Python's dates end at year 1: compare the text each server sends.
+            for type_name in ("date", "timestamp", "timestamptz"):
+                c.adapters.register_loader(type_name, psycopg.types.string.TextLoader)
+            c.execute(f"SET TimeZone = '{zone}'")
+            got[name] = []
+            for sql in ERAS:
+                cur = c.execute(sql)
+                got[name].append(([d.type_code for d in cur.description], cur.fetchall()))
     assert got["floe"] == got["pg"]
 
 

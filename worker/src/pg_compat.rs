@@ -193,6 +193,16 @@ pub const SESSION_SETUP: &[&str] = &[
   WHEN typeof(x) = 'VARCHAR'
   THEN coalesce(floe_zoned_instant_of_text(TRY_CAST(x AS VARCHAR)), CAST(x AS TIMESTAMPTZ))
   ELSE CAST(x AS TIMESTAMPTZ) END"#,
+    // make_date and make_timestamp read a negative year as a year BC (-44 is
+    // 44 BC, the engine's -43) and have no year zero.
+    r#"CREATE OR REPLACE TEMP MACRO floe_era_year(y, m, d) AS
+  CASE WHEN y < 0 THEN y + 1 WHEN y = 0
+  THEN error('date field value out of range: ' || y || '-' || lpad(m::VARCHAR, 2, '0') || '-' || lpad(d::VARCHAR, 2, '0'))
+  ELSE y END"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_make_date(y, m, d) AS
+  make_date(floe_era_year(y, m, d), m, d)"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_make_timestamp(y, mo, d, h, mi, s) AS
+  make_timestamp(floe_era_year(y, mo, d), mo, d, h, mi, s)"#,
     // The SQL current-time keywords the engine answers only with time zone
     // support: the transaction's start (now()) on the session's wall clock.
     r#"CREATE OR REPLACE TEMP MACRO "current_date"() AS CAST(floe_local_time(now()) AS DATE)"#,
@@ -592,6 +602,9 @@ mod tests {
              AND pg_get_functiondef(89) LIKE 'CREATE OR REPLACE FUNCTION pg_catalog.version()%'",
             "SELECT 1 WHERE floe_varchar('ab  ', 2) = 'ab' AND floe_varchar('ab', 2) = 'ab' \
              AND floe_varchar(NULL, 2) IS NULL",
+            "SELECT 1 WHERE floe_make_date(-44, 3, 15) = DATE '-0043-03-15' \
+             AND floe_make_date(2024, 2, 29) = DATE '2024-02-29' \
+             AND floe_make_timestamp(-1, 1, 1, 10, 0, 0.5) = TIMESTAMP '0000-01-01 10:00:00.5'",
             "SELECT 1 WHERE floe_setting_of('work_mem') = '4MB' \
              AND floe_setting_of('SHARED_BUFFERS') = '128MB' \
              AND floe_setting_of('no_such_thing', true) IS NULL",

@@ -180,6 +180,11 @@ fn field(
         (text, Some(n))
     };
     let year = i64::from(t.year());
+    // Years BC are written as PostgreSQL counts them (1 BC is the
+    // astronomical year 0), with the era left to `BC`.
+    let era_year = |y: i64| if y <= 0 { 1 - y } else { y };
+    let shown = era_year(year);
+    let iso_year = era_year(i64::from(t.iso_week().year()));
     let hour12 = i64::from(if t.hour().is_multiple_of(12) {
         12
     } else {
@@ -201,17 +206,17 @@ fn field(
         "A.M." | "P.M." => ((if pm { "P.M." } else { "A.M." }).into(), None),
         "a.m." | "p.m." => ((if pm { "p.m." } else { "a.m." }).into(), None),
         "Y,YYY" => (
-            format!("{},{:03}", year / 1000, year.rem_euclid(1000)),
-            Some(year),
+            format!("{},{:03}", shown / 1000, shown.rem_euclid(1000)),
+            Some(shown),
         ),
-        "YYYY" => num(year, 4),
-        "YYY" => num(year.rem_euclid(1000), 3),
-        "YY" => num(year.rem_euclid(100), 2),
-        "Y" => num(year.rem_euclid(10), 1),
-        "IYYY" => num(i64::from(iso.year()), 4),
-        "IYY" => num(i64::from(iso.year()).rem_euclid(1000), 3),
-        "IY" => num(i64::from(iso.year()).rem_euclid(100), 2),
-        "I" => num(i64::from(iso.year()).rem_euclid(10), 1),
+        "YYYY" => num(shown, 4),
+        "YYY" => num(shown.rem_euclid(1000), 3),
+        "YY" => num(shown.rem_euclid(100), 2),
+        "Y" => num(shown.rem_euclid(10), 1),
+        "IYYY" => num(iso_year, 4),
+        "IYY" => num(iso_year.rem_euclid(1000), 3),
+        "IY" => num(iso_year.rem_euclid(100), 2),
+        "I" => num(iso_year.rem_euclid(10), 1),
         "BC" | "AD" => ((if year <= 0 { "BC" } else { "AD" }).into(), None),
         "bc" | "ad" => ((if year <= 0 { "bc" } else { "ad" }).into(), None),
         "B.C." | "A.D." => ((if year <= 0 { "B.C." } else { "A.D." }).into(), None),
@@ -251,14 +256,20 @@ fn field(
         "W" => num(i64::from((t.day() - 1) / 7 + 1), 1),
         "WW" => num(i64::from((t.ordinal() - 1) / 7 + 1), 2),
         "IW" => num(i64::from(iso.week()), 2),
-        "CC" => num(
-            if year > 0 {
-                (year + 99) / 100
+        // Century 21 is 2001–2100; century -6 is 600–501 BC.
+        "CC" => {
+            let century = if year > 0 {
+                (year - 1) / 100 + 1
             } else {
-                -((99 - year) / 100)
-            },
-            2,
-        ),
+                year / 100 - 1
+            };
+            let text = if fill || !(-99..=99).contains(&century) {
+                century.to_string()
+            } else {
+                format!("{century:0w$}", w = if century < 0 { 3 } else { 2 })
+            };
+            (text, Some(century))
+        }
         "J" => num(i64::from(t.date().num_days_from_ce()) + 1_721_425, 0),
         "Q" => num(i64::from(t.month0() / 3 + 1), 1),
         "RM" => (

@@ -2,7 +2,7 @@
 //! reads a date or time from text by a template (the reverse of `to_char`):
 //! numeric fields (`YYYY`, `MM`, `DD`, `DDD`, `HH24`, `HH12`, `MI`, `SS`,
 //! `MS`, `US`, `FF1`–`FF6`, `TZH`, `TZM`), month and day names (`Month`,
-//! `Mon`, `Day`, `Dy`, any case), `AM`/`PM`, `FM`, quoted text and
+//! `Mon`, `Day`, `Dy`, any case), `AM`/`PM`, the era (`BC`/`AD`), `FM`, quoted text and
 //! separators. As in PostgreSQL (outside `FX` mode) a separator in the
 //! template matches any one separator in the text or none, blanks are
 //! skipped, a field followed by a separator reads all its digits, text left
@@ -33,6 +33,8 @@ enum Field {
     Meridiem {
         dotted: bool,
     },
+    /// `BC`/`AD` (or `B.C.`/`A.D.`): the era of the year.
+    Era,
     OffsetHours,
     OffsetMinutes,
 }
@@ -76,6 +78,10 @@ const PATTERNS: &[(&str, Field)] = &[
     ("P.M.", Field::Meridiem { dotted: true }),
     ("AM", Field::Meridiem { dotted: false }),
     ("PM", Field::Meridiem { dotted: false }),
+    ("A.D.", Field::Era),
+    ("B.C.", Field::Era),
+    ("AD", Field::Era),
+    ("BC", Field::Era),
     ("TZH", Field::OffsetHours),
     ("TZM", Field::OffsetMinutes),
 ];
@@ -217,6 +223,7 @@ pub fn read(text: &str, template: &str) -> Result<Read, ReadError> {
     let (mut hour, mut minute, mut second, mut micros) = (0i64, 0i64, 0i64, 0i64);
     let mut twelve_hour = false;
     let mut pm: Option<bool> = None;
+    let mut before_christ = false;
     let (mut offset_hours, mut offset_minutes): (Option<i64>, i64) = (None, 0);
     let invalid = |text: &str, pattern: &str| ReadError {
         sqlstate: "22007",
@@ -309,6 +316,22 @@ pub fn read(text: &str, template: &str) -> Result<Read, ReadError> {
                         r.pos += len;
                         pm = Some(is_pm);
                     }
+                    Field::Era => {
+                        let rest = r.rest().to_ascii_lowercase();
+                        let (bc, len) = if rest.starts_with("b.c.") {
+                            (true, 4)
+                        } else if rest.starts_with("a.d.") {
+                            (false, 4)
+                        } else if rest.starts_with("bc") {
+                            (true, 2)
+                        } else if rest.starts_with("ad") {
+                            (false, 2)
+                        } else {
+                            return Err(invalid(r.rest(), pattern));
+                        };
+                        r.pos += len;
+                        before_christ = bc;
+                    }
                     Field::OffsetHours => {
                         let negative = r.rest().starts_with('-');
                         if negative || r.rest().starts_with('+') {
@@ -341,8 +364,13 @@ pub fn read(text: &str, template: &str) -> Result<Read, ReadError> {
             _ => {}
         }
     }
-    // No year given: PostgreSQL's year zero (1 BC).
+    // No year given: PostgreSQL's year zero (1 BC). A year BC counts back
+    // from 1 BC, the astronomical year 0.
     let year = i32::try_from(year.unwrap_or(0)).map_err(|_| out_of_range())?;
+    let year = match (before_christ, year) {
+        (true, y) if y > 0 => 1 - y,
+        _ => year,
+    };
     let date = match (day_of_year, month, day) {
         (Some(doy), None, None) => {
             NaiveDate::from_yo_opt(year, u32::try_from(doy).map_err(|_| out_of_range())?)

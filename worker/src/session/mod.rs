@@ -1058,10 +1058,12 @@ impl Session {
             }
             None => (sql, tokens),
         };
-        // timestamptz literals without a zone name an instant in the session's.
+        // timestamptz literals without a zone name an instant in the session's;
+        // literals with an era name the astronomical year.
         let zoned = if tokens
             .iter()
             .any(|t| t.is_word("timestamptz") || t.is_word("zone"))
+            || zoned_literals::mentions_an_era(tokens)
         {
             zoned_literals::inline_zoned_literals(sql, tokens, &self.params.output_settings().tz)
         } else {
