@@ -300,6 +300,31 @@ def test_dates_before_christ_read_and_write_as_postgres(postgres, server, zone):
     assert got["floe"] == got["pg"]
 
 
+FUNCTIONS_WITH_POSTGRES_TYPES = [
+    "SELECT length('héllo'), char_length('ab'), character_length(x), octet_length('é'), "
+    "strpos('abc', 'c'), array_length(ARRAY[1, 2], 1) FROM (VALUES ('xyz')) t(x)",
+    "SELECT initcap('hello wORLD o''neil-smith x2y'), every(x > 0) FROM (VALUES (1), (2)) t(x)",
+    "SELECT make_interval(days => 1, hours => 2), make_interval(1, 2), "
+    "make_interval(secs => 1.5), make_interval(weeks => 2, mins => 90)",
+    "SELECT encode('abc'::bytea, 'base64'), encode('\\x01ff'::bytea, 'hex'), "
+    "encode(repeat('x', 100)::bytea, 'base64')",
+]
+
+
+def test_functions_answer_with_postgres_names_types_and_values(postgres, server):
+    """Functions the engine lacks (initcap, every, make_interval, encode of
+    bytea) or types differently (lengths and positions are integers)."""
+    got = {}
+    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
+        with psycopg.connect(dsn, autocommit=True) as c:
+            got[name] = []
+            for sql in FUNCTIONS_WITH_POSTGRES_TYPES:
+                cur = c.execute(sql)
+                got[name].append(([(d.name, d.type_code) for d in cur.description],
+                                  cur.fetchall()))
+    assert got["floe"] == got["pg"]
+
+
 NESTED_COLUMN_NAMES = [
     "SELECT count, max FROM (SELECT count(*), max(x) FROM (VALUES (1), (2)) v(x)) s",
     "WITH w AS (SELECT x, count(1) FROM (VALUES (1), (1), (2)) v(x) GROUP BY x) "

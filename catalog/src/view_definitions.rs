@@ -86,11 +86,15 @@ pub fn lake_view_definitions(
             let written = t.definition.unwrap_or("");
             let fields = t.columns.as_struct().fields();
             let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
-            let definitions =
-                view_definitions(written, &names, &catalog).unwrap_or_else(|| Definitions {
-                    plain: written.to_string(),
-                    pretty: written.to_string(),
-                });
+            let definitions = view_definitions(written, &names, &catalog).unwrap_or_else(|| {
+                // As written, but with PostgreSQL's names for the
+                // router's stand-ins.
+                let restored = floe_sql::stand_ins::restore_pg_names(written);
+                Definitions {
+                    plain: restored.clone(),
+                    pretty: restored,
+                }
+            });
             ((t.schema.to_string(), t.table.to_string()), definitions)
         })
         .collect()

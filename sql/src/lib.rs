@@ -7,6 +7,7 @@ pub mod date_field;
 pub mod pg_names;
 pub mod policy;
 pub mod spans;
+pub mod stand_ins;
 pub mod view_definition;
 
 pub use spans::{apply, significant_tokens, LineIndex, Spanned};

@@ -10,12 +10,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use duckdb::ffi;
 
+use crate::native_functions::types::{TIMESTAMPTZ, TIME_TZ};
 use crate::native_functions::{self, guarded, row_count, set_null, Argument, Native};
 use crate::pg_text::SessionTz;
 use crate::zone_functions::{bind_session_zone, bound_zone};
-
-const TIMESTAMPTZ: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ;
-const TIME_TZ: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIME_TZ;
 
 /// Microseconds in a day.
 const DAY_MICROS: i64 = 86_400_000_000;

@@ -12,21 +12,14 @@
 use duckdb::ffi;
 
 use crate::date_parts::{part, Moment, Part};
+use crate::native_functions::types::{
+    DATE, DECIMAL, DOUBLE, INTERVAL, TIME, TIMESTAMP, TIMESTAMPTZ, TIME_TZ, VARCHAR,
+};
 use crate::native_functions::{
     self, fail, guarded, row_count, set_null, Argument, Native, NUMERIC_WIDTH,
 };
 use crate::pg_text::SessionTz;
 use crate::zone_functions::{bind_session_zone, bound_zone};
-
-const VARCHAR: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR;
-const DATE: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_DATE;
-const TIMESTAMP: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP;
-const TIMESTAMPTZ: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ;
-const TIME: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIME;
-const TIME_TZ: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIME_TZ;
-const INTERVAL: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_INTERVAL;
-const DOUBLE: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_DOUBLE;
-const DECIMAL: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_DECIMAL;
 
 type Callback =
     unsafe extern "C" fn(ffi::duckdb_function_info, ffi::duckdb_data_chunk, ffi::duckdb_vector);

@@ -11,6 +11,7 @@
 
 use duckdb::ffi;
 
+use crate::native_functions::types::{BIGINT, DECIMAL, HUGEINT};
 use crate::native_functions::{self, fail, guarded, row_count, set_null, Argument, Native};
 
 /// Decimals of an integer average.
@@ -34,11 +35,8 @@ pub unsafe fn register(conn: ffi::duckdb_connection) -> Result<(), String> {
         conn,
         &Native {
             name: "floe_integer_avg",
-            params: &[
-                ffi::DUCKDB_TYPE_DUCKDB_TYPE_HUGEINT,
-                ffi::DUCKDB_TYPE_DUCKDB_TYPE_BIGINT,
-            ],
-            result: ffi::DUCKDB_TYPE_DUCKDB_TYPE_DECIMAL,
+            params: &[HUGEINT, BIGINT],
+            result: DECIMAL,
             result_scale: AVG_SCALE,
             function: Some(integer_avg),
             bind: None,

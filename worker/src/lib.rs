@@ -45,6 +45,7 @@ pub mod session;
 pub mod settings;
 pub mod socket_writer;
 pub mod sql_text;
+pub mod string_functions;
 pub mod template_functions;
 pub mod text_casts;
 pub mod types;

@@ -8,6 +8,24 @@ use std::ffi::{c_char, c_void, CString};
 
 use duckdb::ffi;
 
+/// The engine types native functions take and give, by their SQL names.
+pub mod types {
+    use duckdb::ffi;
+
+    pub const VARCHAR: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR;
+    pub const BLOB: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_BLOB;
+    pub const BIGINT: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_BIGINT;
+    pub const HUGEINT: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_HUGEINT;
+    pub const DOUBLE: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_DOUBLE;
+    pub const DECIMAL: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_DECIMAL;
+    pub const DATE: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_DATE;
+    pub const TIME: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIME;
+    pub const TIME_TZ: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIME_TZ;
+    pub const TIMESTAMP: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP;
+    pub const TIMESTAMPTZ: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ;
+    pub const INTERVAL: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_INTERVAL;
+}
+
 /// A `DECIMAL` parameter is a `numeric(NUMERIC_WIDTH, NUMERIC_SCALE)`, which
 /// the engine widens narrower decimals to.
 pub const NUMERIC_WIDTH: u8 = 38;

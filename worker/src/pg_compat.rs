@@ -193,6 +193,29 @@ pub const SESSION_SETUP: &[&str] = &[
   WHEN typeof(x) = 'VARCHAR'
   THEN coalesce(floe_zoned_instant_of_text(TRY_CAST(x AS VARCHAR)), CAST(x AS TIMESTAMPTZ))
   ELSE CAST(x AS TIMESTAMPTZ) END"#,
+    // make_interval(years, months, weeks, days, hours, mins, secs), each
+    // optional and named as PostgreSQL names them.
+    r#"CREATE OR REPLACE TEMP MACRO make_interval(years := 0, months := 0, weeks := 0, days := 0,
+  hours := 0, mins := 0, secs := 0.0) AS
+  to_months(CAST(years AS BIGINT) * 12 + CAST(months AS BIGINT))
+  + to_days(CAST(weeks AS BIGINT) * 7 + CAST(days AS BIGINT))
+  + to_microseconds(CAST(round((CAST(hours AS DOUBLE) * 3600 + CAST(mins AS DOUBLE) * 60
+  + CAST(secs AS DOUBLE)) * 1000000) AS BIGINT))"#,
+    // encode(bytea, format): base64 in lines of 76 characters, or hex.
+    r#"CREATE OR REPLACE TEMP MACRO floe_encode(b, f) AS
+  CASE lower(f) WHEN 'base64' THEN rtrim(regexp_replace(to_base64(CAST(b AS BLOB)), '(.{76})', '\1' || chr(10), 'g'), chr(10))
+  WHEN 'hex' THEN lower(hex(CAST(b AS BLOB)))
+  ELSE error('encoding "' || f || '" is not supported') END"#,
+    // Lengths and positions are integers (the engine's are bigints).
+    r#"CREATE OR REPLACE TEMP MACRO floe_length(x) AS CAST(length(x) AS INTEGER)"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_char_length(x) AS CAST(length(x) AS INTEGER)"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_character_length(x) AS CAST(length(x) AS INTEGER)"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_octet_length(x VARCHAR) AS CAST(strlen(x) AS INTEGER),
+  (x) AS CAST(octet_length(x) AS INTEGER)"#,
+    // every(x) is bool_and(x), named as the client wrote it.
+    r#"CREATE OR REPLACE TEMP MACRO floe_every(x) AS bool_and(x)"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_strpos(s, t) AS CAST(strpos(s, t) AS INTEGER)"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_array_length(a, d) AS CAST(array_length(a, d) AS INTEGER)"#,
     // make_date and make_timestamp read a negative year as a year BC (-44 is
     // 44 BC, the engine's -43) and have no year zero.
     r#"CREATE OR REPLACE TEMP MACRO floe_era_year(y, m, d) AS
@@ -605,6 +628,11 @@ mod tests {
             "SELECT 1 WHERE floe_make_date(-44, 3, 15) = DATE '-0043-03-15' \
              AND floe_make_date(2024, 2, 29) = DATE '2024-02-29' \
              AND floe_make_timestamp(-1, 1, 1, 10, 0, 0.5) = TIMESTAMP '0000-01-01 10:00:00.5'",
+            "SELECT 1 WHERE make_interval(days := 1, hours := 2) = INTERVAL '1 day 2 hours' \
+             AND make_interval(1, 2, secs := 1.5) = INTERVAL '1 year 2 months 1.5 seconds' \
+             AND floe_encode('abc'::BLOB, 'base64') = 'YWJj' AND floe_encode('\\x01\\xFF'::BLOB, 'hex') = '01ff' \
+             AND typeof(floe_length('abc')) = 'INTEGER' AND initcap('hi there') = 'Hi There' \
+             AND floe_octet_length('é') = 2 AND floe_octet_length('\\xFF'::BLOB) = 1",
             "SELECT 1 WHERE floe_setting_of('work_mem') = '4MB' \
              AND floe_setting_of('SHARED_BUFFERS') = '128MB' \
              AND floe_setting_of('no_such_thing', true) IS NULL",

@@ -9,14 +9,13 @@
 
 use duckdb::ffi;
 
+use crate::native_functions::types::VARCHAR;
 use crate::native_functions::{
     self, fail, guarded, row_count, set_null, write_text, Argument, Native,
 };
 use crate::pg_number_format;
 use crate::pg_to_date::read;
 use crate::zone_functions::{bind_session_zone, bound_zone};
-
-const VARCHAR: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR;
 
 use crate::native_functions::NUMERIC_SCALE;
 

@@ -14,18 +14,12 @@ use bytes::BytesMut;
 
 use duckdb::ffi;
 
+use crate::native_functions::types::{BLOB, DATE, INTERVAL, TIMESTAMP, TIMESTAMPTZ, VARCHAR};
 use crate::native_functions::{
     self, guarded, is_valid, row_count, set_null, write_text, Argument, Native,
 };
 use crate::pg_text::{self, SessionTz};
 use crate::zone_functions::{bind_session_zone, bound_zone};
-
-const VARCHAR: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR;
-const BLOB: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_BLOB;
-const DATE: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_DATE;
-const TIMESTAMP: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP;
-const TIMESTAMPTZ: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ;
-const INTERVAL: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_INTERVAL;
 
 /// Registers `floe_pg_text` and `floe_zoned_instant_of_text`.
 ///

@@ -21,6 +21,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 
 use duckdb::ffi;
 
+use crate::native_functions::types::{DATE, DOUBLE, TIMESTAMP, TIMESTAMPTZ, VARCHAR};
 use crate::native_functions::{
     self, fail, guarded, is_valid, row_count, set_null, text_at, write_text, Argument, Native,
 };
@@ -59,12 +60,6 @@ fn session_zone(id: u64) -> SessionTz {
         .and_then(|z| z.get(&id).cloned())
         .unwrap_or(SessionTz::Fixed(0))
 }
-
-const VARCHAR: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR;
-const DOUBLE: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_DOUBLE;
-const DATE: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_DATE;
-const TIMESTAMP: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP;
-const TIMESTAMPTZ: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ;
 
 /// Registers every native function on the engine `conn` belongs to.
 ///

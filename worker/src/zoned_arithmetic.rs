@@ -10,12 +10,10 @@ use chrono::{Datelike, Months, NaiveDate};
 use duckdb::ffi;
 
 use crate::interval_functions::{justify_hours, Parts};
+use crate::native_functions::types::{INTERVAL, TIMESTAMPTZ};
 use crate::native_functions::{self, fail, guarded, row_count, set_null, Argument, Native};
 use crate::pg_text::SessionTz;
 use crate::zone_functions::{bind_session_zone, bound_zone, instant_of, is_infinite, local_time};
-
-const TIMESTAMPTZ: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_TIMESTAMP_TZ;
-const INTERVAL: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_INTERVAL;
 
 /// `date` moved `months` months, its day clamped to the new month's length.
 fn add_months(date: NaiveDate, months: i64) -> Option<NaiveDate> {

@@ -613,6 +613,8 @@ impl Analysis<'_> {
             return None;
         }
         let [name] = name_parts(&f.name)?.try_into().ok()?;
+        // The router's stand-ins (`floe_sum`) are PostgreSQL's functions.
+        let name = crate::stand_ins::pg_name_of(&name).map_or(name, str::to_string);
         let FunctionArguments::List(list) = &f.args else {
             return None;
         };
