@@ -219,6 +219,30 @@ def test_set_returning_functions_in_select_lists_give_rows(postgres, server):
     assert got["floe"] == got["pg"]
 
 
+def answers(dsn, statements, binary=False, setup=(), text_dates=False):
+    """What a client reads for each statement: (column names and types, rows
+    as text)."""
+    with psycopg.connect(dsn, autocommit=True) as c:
+        if text_dates:
+            # Python's dates end at year 1: compare the text each server sends.
+            for type_name in ("date", "timestamp", "timestamptz"):
+                c.adapters.register_loader(type_name, psycopg.types.string.TextLoader)
+        for sql in setup:
+            c.execute(sql)
+        out = []
+        for sql in statements:
+            cur = c.cursor(binary=binary).execute(sql)
+            out.append(([(d.name, d.type_code) for d in cur.description],
+                        [tuple(str(v) for v in r) for r in cur.fetchall()]))
+        return out
+
+
+def assert_answered_as_postgres(postgres, server, statements, **how):
+    for binary in ((False, True) if how.pop("both_formats", False) else (False,)):
+        want = answers(postgres.dsn(), statements, binary=binary, **how)
+        assert answers(server.dsn(), statements, binary=binary, **how) == want
+
+
 NUMERIC_LITERALS = [
     "SELECT 2::numeric, 1.5::numeric, '1.25'::numeric, CAST(2.50 AS numeric), "
     "1.5::numeric(10, 2), -3.10::numeric",
@@ -229,16 +253,7 @@ NUMERIC_LITERALS = [
 def test_numeric_literals_keep_the_scale_they_were_written_with(postgres, server):
     """PostgreSQL's unconstrained numeric keeps each value's own scale: 2
     prints 2, 2.50 prints 2.50 (text and binary)."""
-    got = {}
-    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
-        got[name] = []
-        for binary in (False, True):
-            with psycopg.connect(dsn, autocommit=True) as c:
-                for sql in NUMERIC_LITERALS:
-                    cur = c.cursor(binary=binary).execute(sql)
-                    got[name].append(([d.type_code for d in cur.description],
-                                      [tuple(str(v) for v in r) for r in cur.fetchall()]))
-    assert got["floe"] == got["pg"]
+    assert_answered_as_postgres(postgres, server, NUMERIC_LITERALS, both_formats=True)
 
 
 INTEGER_AGGREGATES = [
@@ -257,16 +272,7 @@ INTEGER_AGGREGATES = [
 def test_integer_sums_and_averages_are_typed_as_postgres_types_them(postgres, server):
     """sum of smallint and integer is a bigint, avg of any integer a numeric
     (the same digits for averages from 1 to 9999), in text and binary."""
-    got = {}
-    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
-        got[name] = []
-        for binary in (False, True):
-            with psycopg.connect(dsn, autocommit=True) as c:
-                for sql in INTEGER_AGGREGATES:
-                    cur = c.cursor(binary=binary).execute(sql)
-                    got[name].append(([d.type_code for d in cur.description],
-                                      [tuple(str(v) for v in r) for r in cur.fetchall()]))
-    assert got["floe"] == got["pg"]
+    assert_answered_as_postgres(postgres, server, INTEGER_AGGREGATES, both_formats=True)
 
 
 ERAS = [
@@ -286,18 +292,8 @@ ERAS = [
 def test_dates_before_christ_read_and_write_as_postgres(postgres, server, zone):
     """Literals written with their era, make_date of a negative year,
     to_date and to_char with BC: the dates PostgreSQL reads and writes."""
-    got = {}
-    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
-        with psycopg.connect(dsn, autocommit=True) as c:
-            # Python's dates end at year 1: compare the text each server sends.
-            for type_name in ("date", "timestamp", "timestamptz"):
-                c.adapters.register_loader(type_name, psycopg.types.string.TextLoader)
-            c.execute(f"SET TimeZone = '{zone}'")
-            got[name] = []
-            for sql in ERAS:
-                cur = c.execute(sql)
-                got[name].append(([d.type_code for d in cur.description], cur.fetchall()))
-    assert got["floe"] == got["pg"]
+    assert_answered_as_postgres(postgres, server, ERAS, text_dates=True,
+                                setup=[f"SET TimeZone = '{zone}'"])
 
 
 FUNCTIONS_WITH_POSTGRES_TYPES = [
@@ -314,15 +310,7 @@ FUNCTIONS_WITH_POSTGRES_TYPES = [
 def test_functions_answer_with_postgres_names_types_and_values(postgres, server):
     """Functions the engine lacks (initcap, every, make_interval, encode of
     bytea) or types differently (lengths and positions are integers)."""
-    got = {}
-    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
-        with psycopg.connect(dsn, autocommit=True) as c:
-            got[name] = []
-            for sql in FUNCTIONS_WITH_POSTGRES_TYPES:
-                cur = c.execute(sql)
-                got[name].append(([(d.name, d.type_code) for d in cur.description],
-                                  cur.fetchall()))
-    assert got["floe"] == got["pg"]
+    assert_answered_as_postgres(postgres, server, FUNCTIONS_WITH_POSTGRES_TYPES)
 
 
 NESTED_COLUMN_NAMES = [

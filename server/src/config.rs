@@ -182,6 +182,19 @@ pub struct SessionConfig {
     pub timezone: Option<String>,
 }
 
+/// A SQLite catalog URL that creates its file when missing, as the embedded
+/// default does (SQLite opens only existing files unless told `mode=rwc`);
+/// a URL that chooses a mode, an in-memory database and other databases'
+/// URLs are kept.
+fn creating_sqlite(uri: &str) -> String {
+    let is_file = uri.starts_with("sqlite:") && !uri.contains(":memory:");
+    if !is_file || uri.contains("mode=") {
+        return uri.to_string();
+    }
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{separator}mode=rwc")
+}
+
 const TOP_LEVEL_KEYS: &[&str] = &["listen", "data_dir"];
 const SECTIONS: &[&str] = &[
     "catalog", "storage", "cache", "workers", "session", "auth", "tls", "admin", "router",
@@ -281,9 +294,10 @@ impl Config {
         };
         let kind = match c.kind.as_deref().unwrap_or("sql") {
             "sql" => floe_catalog::CatalogKind::Sql {
-                uri: c.uri.clone().unwrap_or_else(|| {
-                    format!("sqlite:{}?mode=rwc", data_dir.join("catalog.db").display())
-                }),
+                uri: c.uri.as_deref().map_or_else(
+                    || format!("sqlite:{}?mode=rwc", data_dir.join("catalog.db").display()),
+                    creating_sqlite,
+                ),
             },
             "rest" => floe_catalog::CatalogKind::Rest {
                 uri: c.uri.clone().ok_or_else(|| {
@@ -384,6 +398,21 @@ mod tests {
         let c = Config::load(None, Vec::new(), &Overrides::default()).expect("config");
         assert_eq!(c.listen, "127.0.0.1:5432");
         assert_eq!(c.data_dir, PathBuf::from("./floe-data"));
+    }
+
+    #[test]
+    fn a_new_sqlite_catalog_file_is_created() {
+        assert_eq!(
+            creating_sqlite("sqlite:///srv/lake/catalog.db"),
+            "sqlite:///srv/lake/catalog.db?mode=rwc"
+        );
+        assert_eq!(
+            creating_sqlite("sqlite:/x.db?cache=shared"),
+            "sqlite:/x.db?cache=shared&mode=rwc"
+        );
+        for kept in ["sqlite:/x.db?mode=ro", "sqlite::memory:", "postgres://h/db"] {
+            assert_eq!(creating_sqlite(kept), kept);
+        }
     }
 
     #[test]

@@ -24,6 +24,36 @@ macro_rules! empty_settings_list {
     };
 }
 
+/// Session macros a session creates the first time a statement uses them
+/// (the name that marks the use, the statements): creating them costs more
+/// than a whole session's other setup, and few sessions call them.
+pub const ON_DEMAND_MACROS: &[(&str, &[&str])] = &[
+    (
+        "floe_pg_describe_object",
+        &[
+            // pg_describe_object, as the router writes it: relations, rules and
+            // schemas described from the session's catalog (the last three
+            // arguments), built-in objects from PostgreSQL's rows.
+            r#"CREATE OR REPLACE TEMP MACRO floe_pg_describe_object(classid, objid, objsubid, rel, rule, schema) AS
+  CASE classid WHEN 1259 THEN rel WHEN 2618 THEN rule WHEN 2615 THEN schema
+  WHEN 1255 THEN (SELECT 'function ' || quote_ident(p.proname) || '('
+    || array_to_string(list_transform(p.proargtypes, lambda t: floe_format_type(t, NULL)), ',')
+    || ')' FROM floe_pg15.main.pg_proc p WHERE p.oid = objid)
+  WHEN 2612 THEN (SELECT 'language ' || quote_ident(l.lanname) FROM floe_pg15.main.pg_language l
+    WHERE l.oid = objid)
+  WHEN 3079 THEN (SELECT 'extension ' || quote_ident(e.extname) FROM floe_pg15.main.pg_extension e
+    WHERE e.oid = objid)
+  WHEN 2601 THEN (SELECT 'access method ' || quote_ident(a.amname) FROM floe_pg15.main.pg_am a
+    WHERE a.oid = objid)
+  WHEN 1247 THEN 'type ' || floe_format_type(objid, NULL) END"#,
+        ],
+    ),
+    (
+        "floe_iceberg_bucket_",
+        crate::lake_partition::SESSION_MACROS,
+    ),
+];
+
 /// Statements creating objects in every session's DuckDB connection (temporary,
 /// so they are never visible in, or stored with, user schemas).
 pub const SESSION_SETUP: &[&str] = &[
@@ -72,21 +102,6 @@ pub const SESSION_SETUP: &[&str] = &[
   (SELECT identity_arguments FROM floe_pg15.main.functiondef WHERE proc_oid = func)"#,
     r#"CREATE OR REPLACE TEMP MACRO pg_get_functiondef(func) AS
   (SELECT definition FROM floe_pg15.main.functiondef WHERE proc_oid = func)"#,
-    // pg_describe_object, as the router writes it: relations, rules and
-    // schemas described from the session's catalog (the last three
-    // arguments), built-in objects from PostgreSQL's rows.
-    r#"CREATE OR REPLACE TEMP MACRO floe_pg_describe_object(classid, objid, objsubid, rel, rule, schema) AS
-  CASE classid WHEN 1259 THEN rel WHEN 2618 THEN rule WHEN 2615 THEN schema
-  WHEN 1255 THEN (SELECT 'function ' || quote_ident(p.proname) || '('
-    || array_to_string(list_transform(p.proargtypes, lambda t: floe_format_type(t, NULL)), ',')
-    || ')' FROM floe_pg15.main.pg_proc p WHERE p.oid = objid)
-  WHEN 2612 THEN (SELECT 'language ' || quote_ident(l.lanname) FROM floe_pg15.main.pg_language l
-    WHERE l.oid = objid)
-  WHEN 3079 THEN (SELECT 'extension ' || quote_ident(e.extname) FROM floe_pg15.main.pg_extension e
-    WHERE e.oid = objid)
-  WHEN 2601 THEN (SELECT 'access method ' || quote_ident(a.amname) FROM floe_pg15.main.pg_am a
-    WHERE a.oid = objid)
-  WHEN 1247 THEN 'type ' || floe_format_type(objid, NULL) END"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_to_regclass(found) AS found"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_table_is_visible(found) AS found"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_viewdef(found) AS found"#,

@@ -200,6 +200,15 @@ impl Reader<'_> {
         Some((value, count))
     }
 
+    /// Reads the first of `markers` (lower case; the text in any case) the
+    /// text starts with: that marker's meaning.
+    fn marker(&mut self, markers: &[(&str, bool)]) -> Option<bool> {
+        let rest = self.rest().to_ascii_lowercase();
+        let (text, meaning) = markers.iter().find(|(m, _)| rest.starts_with(m))?;
+        self.pos += text.len();
+        Some(*meaning)
+    }
+
     /// The name among `names` (or their first three letters) at the reading
     /// position: its index.
     fn name(&mut self, names: &[&str], abbreviated: bool) -> Option<usize> {
@@ -301,36 +310,15 @@ pub fn read(text: &str, template: &str) -> Result<Read, ReadError> {
                             .ok_or_else(|| invalid(r.rest(), pattern))?;
                     }
                     Field::Meridiem { .. } => {
-                        let rest = r.rest().to_ascii_lowercase();
-                        let (is_pm, len) = if rest.starts_with("a.m.") {
-                            (false, 4)
-                        } else if rest.starts_with("p.m.") {
-                            (true, 4)
-                        } else if rest.starts_with("am") {
-                            (false, 2)
-                        } else if rest.starts_with("pm") {
-                            (true, 2)
-                        } else {
-                            return Err(invalid(r.rest(), pattern));
-                        };
-                        r.pos += len;
+                        let is_pm = r
+                            .marker(&[("a.m.", false), ("p.m.", true), ("am", false), ("pm", true)])
+                            .ok_or_else(|| invalid(r.rest(), pattern))?;
                         pm = Some(is_pm);
                     }
                     Field::Era => {
-                        let rest = r.rest().to_ascii_lowercase();
-                        let (bc, len) = if rest.starts_with("b.c.") {
-                            (true, 4)
-                        } else if rest.starts_with("a.d.") {
-                            (false, 4)
-                        } else if rest.starts_with("bc") {
-                            (true, 2)
-                        } else if rest.starts_with("ad") {
-                            (false, 2)
-                        } else {
-                            return Err(invalid(r.rest(), pattern));
-                        };
-                        r.pos += len;
-                        before_christ = bc;
+                        before_christ = r
+                            .marker(&[("b.c.", true), ("a.d.", false), ("bc", true), ("ad", false)])
+                            .ok_or_else(|| invalid(r.rest(), pattern))?;
                     }
                     Field::OffsetHours => {
                         let negative = r.rest().starts_with('-');

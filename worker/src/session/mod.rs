@@ -299,6 +299,9 @@ pub struct Session {
     statement_cache: HashMap<(String, Vec<u32>), Rc<Statement>>,
     /// The `TimeZone` the engine's native functions know for this session.
     zone_registered: Option<String>,
+    /// Which of `pg_compat::ON_DEMAND_MACROS` this session has created
+    /// outside a transaction block (one inside may be rolled back).
+    on_demand_created: Vec<bool>,
     portals: HashMap<String, Portal>,
     control: Arc<QueryControl>,
     runtime: tokio::runtime::Handle,
@@ -355,6 +358,7 @@ impl Session {
             statements: HashMap::new(),
             statement_cache: HashMap::new(),
             zone_registered: None,
+            on_demand_created: vec![false; pg_compat::ON_DEMAND_MACROS.len()],
             schema_path: None,
             portals: HashMap::new(),
             control,
@@ -490,13 +494,21 @@ impl Session {
 
     fn startup(&mut self) -> Result<(), ()> {
         let identity = pg_compat::identity_setup(&self.user, &self.database);
-        let setup = pg_compat::SESSION_SETUP
+        // One transaction for the whole setup (costly macros wait until a
+        // statement uses them: `pg_compat::ON_DEMAND_MACROS`).
+        let statements = pg_compat::SESSION_SETUP
             .iter()
-            .chain(crate::lake_partition::SESSION_MACROS)
             .chain(crate::integer_aggregates::MACROS)
             .copied()
-            .chain(identity.iter().map(String::as_str))
+            .chain(identity.iter().map(String::as_str));
+        let setup = std::iter::once("BEGIN")
+            .chain(statements)
+            .chain(std::iter::once("COMMIT"))
             .try_for_each(|sql| self.conn.execute_batch(sql));
+        if let Err(e) = &setup {
+            tracing::warn!(error = %e.message, "session setup failed");
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
         if let Err(e) = setup {
             let e = PgError::from_duckdb(&e.message, None).fatal();
             wire::error_or_notice(&mut self.out, &e);
@@ -1130,6 +1142,7 @@ impl Session {
         if settings_view::reads_settings(sql) {
             self.publish_settings();
         }
+        self.create_macros_used_by(sql)?;
         self.sync_zone();
         let cache_key = (sql.to_string(), client_types.to_vec());
         if let (Some(hit), None) = (self.statement_cache.get(&cache_key), &lake_commit) {

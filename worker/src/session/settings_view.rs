@@ -3,13 +3,16 @@
 //! the session publishes its values as the macro `floe_session_settings()`
 //! (name, value as SHOW writes it, value in the parameter's base unit, where
 //! the value came from, the value RESET returns to), which
-//! both read beside PostgreSQL's defaults. The session's `TimeZone` reaches
+//! both read beside PostgreSQL's defaults. Costly session macros are created
+//! when a statement first calls them. The session's `TimeZone` reaches
 //! the engine's native zone functions (`zone_functions`) the same way.
 
 use floe_catalog::types::quote_literal as literal;
 use floe_catalog::virtual_schema::SESSION_SETTINGS;
 
-use super::Session;
+use super::{Session, TxnState};
+use crate::pg_compat;
+use crate::pg_error::{FromDuckdb, PgError};
 use crate::settings::in_base_unit;
 use crate::zone_functions;
 
@@ -51,6 +54,23 @@ impl Session {
         if let Err(e) = self.conn.execute_batch(&sql) {
             tracing::debug!(error = %e.message, "publishing the session's settings failed");
         }
+    }
+
+    /// Creates the on-demand macros `sql` calls that this session has not
+    /// created yet (`pg_compat::ON_DEMAND_MACROS`).
+    pub(super) fn create_macros_used_by(&mut self, sql: &str) -> Result<(), PgError> {
+        for (i, (marker, statements)) in pg_compat::ON_DEMAND_MACROS.iter().enumerate() {
+            if self.on_demand_created[i] || !sql.contains(marker) {
+                continue;
+            }
+            for statement in statements.iter() {
+                self.conn
+                    .execute_batch(statement)
+                    .map_err(|e| PgError::from_duckdb(&e.message, None))?;
+            }
+            self.on_demand_created[i] = self.txn == TxnState::Idle;
+        }
+        Ok(())
     }
 
     /// Tells the native zone functions this session's `TimeZone` when it
