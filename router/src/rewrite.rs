@@ -21,7 +21,7 @@
 //! | `col \|\| ARRAY(…)` | `list_concat(col, ARRAY(…))` (a NULL array counts as empty) |
 //! | `ARRAY(…)::text`, `ARRAY[…]::text` | `floe_array_text(ARRAY(…))`: the `{a,b}` text form |
 //! | `::pg_catalog.text` (any type) | `::text` |
-//! | `[pg_catalog.]format_type(`, `pg_get_userbyid(`, `pg_size_pretty(`, … | Floe's session macros (`FLOE_FUNCTIONS`) |
+//! | `[pg_catalog.]format_type(`, `pg_get_userbyid(`, `pg_size_pretty(`, … | Floe's session macros (`FLOE_FUNCTIONS`; `length(` and the other `floe_sql::stand_ins::CALLS` become `floe_length(`, …) |
 //! | `pg_catalog.f(` (any other function) | `f(` |
 //! | `to_regtype(x)`, `to_regclass(x)` | a lookup of the name in `pg_type` / `pg_class` (NULL when absent) |
 //! | `version()` | `floe_version()`: the PostgreSQL-shaped version string |
@@ -82,13 +82,6 @@ pub fn mentions(sql: &str) -> bool {
         "current_schema",
         "current_database",
         "current_catalog",
-        "sum",
-        "avg",
-        "make_",
-        "every",
-        "encode",
-        "length",
-        "strpos",
         "is_visible",
         "viewdef",
         "generate_series",
@@ -100,6 +93,7 @@ pub fn mentions(sql: &str) -> bool {
     ]
     .iter()
     .any(|p| lower.contains(p))
+        || floe_sql::stand_ins::mentioned(&lower)
         || nested_select(&lower)
 }
 
@@ -132,16 +126,6 @@ const FLOE_FUNCTIONS: &[(&str, &str)] = &[
     ("pg_size_pretty", "floe_pg_size_pretty"),
     ("version", "floe_version"),
     ("pg_typeof", "floe_pg_typeof"),
-    ("make_date", "floe_make_date"),
-    ("every", "floe_every"),
-    ("encode", "floe_encode"),
-    ("length", "floe_length"),
-    ("char_length", "floe_char_length"),
-    ("character_length", "floe_character_length"),
-    ("octet_length", "floe_octet_length"),
-    ("strpos", "floe_strpos"),
-    ("array_length", "floe_array_length"),
-    ("make_timestamp", "floe_make_timestamp"),
     ("pg_get_serial_sequence", "floe_pg_get_serial_sequence"),
     ("pg_collation_is_visible", "floe_pg_collation_is_visible"),
     ("pg_encoding_to_char", "floe_pg_encoding_to_char"),
@@ -361,6 +345,11 @@ pub fn rewrite(sql: &str) -> Option<String> {
                     .iter()
                     .find(|(pg, _)| *pg == name)
                     .map(|(_, floe)| floe.to_string())
+                    .or_else(|| {
+                        floe_sql::stand_ins::CALLS
+                            .contains(&name.as_str())
+                            .then(|| format!("floe_{name}"))
+                    })
                     .or_else(|| qualified.then(|| sql[span(name_k).0..span(name_k).1].to_string()));
                 if let Some(r) = replacement {
                     edits.push((span(k).0, span(name_k).1, r));
@@ -922,6 +911,18 @@ fn matching_bracket(toks: &[floe_sql::Spanned], open: usize) -> Option<usize> {
         }
         _ => None,
     }
+}
+
+/// Where a call of the function named at token `k` starts (byte offset): at
+/// the name, or at `pg_catalog.` before it; `None` when another schema or a
+/// relation qualifies the name (`s.f(`, `t.col`).
+fn call_start(toks: &[floe_sql::Spanned], k: usize) -> Option<usize> {
+    let tok = |k: usize| toks.get(k).map(|t| &t.token);
+    let qualified = k > 0 && matches!(tok(k - 1), Some(Token::Period));
+    if !qualified {
+        return Some(toks[k].start);
+    }
+    (k >= 2 && is_word(tok(k - 2), "pg_catalog")).then(|| toks[k - 2].start)
 }
 
 /// The index of the `)` closing the `(` at `open`.

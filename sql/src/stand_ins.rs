@@ -7,10 +7,9 @@ use sqlparser::tokenizer::Token;
 
 use crate::spans::{apply, significant_tokens};
 
-/// The PostgreSQL functions called as `floe_<name>(` with the same meaning.
-pub const STAND_INS: &[&str] = &[
-    "sum",
-    "avg",
+/// PostgreSQL functions the router calls as `floe_<name>(` wherever they
+/// are called.
+pub const CALLS: &[&str] = &[
     "length",
     "char_length",
     "character_length",
@@ -23,10 +22,23 @@ pub const STAND_INS: &[&str] = &[
     "every",
 ];
 
+/// Aggregates the router calls as `floe_<name>(` in plain calls only (not
+/// with DISTINCT, FILTER or ordered arguments).
+pub const AGGREGATES: &[&str] = &["sum", "avg"];
+
+/// Whether `lower` (a statement in lower case) may call a stand-in.
+pub fn mentioned(lower: &str) -> bool {
+    CALLS.iter().chain(AGGREGATES).any(|n| lower.contains(n))
+}
+
 /// PostgreSQL's name for the function called `name`, when it is a stand-in.
 pub fn pg_name_of(name: &str) -> Option<&'static str> {
     let plain = name.strip_prefix("floe_")?;
-    STAND_INS.iter().copied().find(|n| *n == plain)
+    CALLS
+        .iter()
+        .chain(AGGREGATES)
+        .copied()
+        .find(|n| *n == plain)
 }
 
 /// `sql` with each stand-in call (`floe_sum(`) named as PostgreSQL names it.

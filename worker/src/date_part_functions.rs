@@ -219,7 +219,7 @@ unsafe fn rows<T: Copy>(
                 };
                 data.cast::<ffi::duckdb_hugeint>()
                     .add(row)
-                    .write_unaligned(hugeint(units));
+                    .write_unaligned(native_functions::hugeint_of(units));
             }
         }
     }
@@ -236,13 +236,6 @@ fn overflow(value: Part) -> String {
             "value out of range: an infinite timestamp's field is infinite".to_string()
         }
         Part::Exact { .. } => "numeric field overflow: value out of range".to_string(),
-    }
-}
-
-fn hugeint(v: i128) -> ffi::duckdb_hugeint {
-    ffi::duckdb_hugeint {
-        lower: v as u64,
-        upper: (v >> 64) as i64,
     }
 }
 

@@ -742,10 +742,7 @@ impl Value {
     }
     /// A DECIMAL(width, scale) from its unscaled integer.
     pub fn decimal(unscaled: i128, width: u8, scale: u8) -> Value {
-        let value = ffi::duckdb_hugeint {
-            lower: unscaled as u64,
-            upper: (unscaled >> 64) as i64,
-        };
+        let value = crate::native_functions::hugeint_of(unscaled);
         // SAFETY: constructor.
         Value::wrap(unsafe {
             ffi::duckdb_create_decimal(ffi::duckdb_decimal {

@@ -12,7 +12,9 @@
 use duckdb::ffi;
 
 use crate::native_functions::types::{BIGINT, DECIMAL, HUGEINT};
-use crate::native_functions::{self, fail, guarded, row_count, set_null, Argument, Native};
+use crate::native_functions::{
+    self, fail, guarded, hugeint_of, i128_of, row_count, set_null, Argument, Native,
+};
 
 /// Decimals of an integer average.
 pub const AVG_SCALE: u8 = 16;
@@ -61,10 +63,6 @@ pub fn average_units(sum: i128, count: i64) -> Option<i128> {
     (magnitude < limit).then_some(if sum < 0 { -magnitude } else { magnitude })
 }
 
-fn hugeint_value(h: ffi::duckdb_hugeint) -> i128 {
-    (i128::from(h.upper) << 64) | i128::from(h.lower)
-}
-
 unsafe extern "C" fn integer_avg(
     info: ffi::duckdb_function_info,
     input: ffi::duckdb_data_chunk,
@@ -83,14 +81,11 @@ unsafe extern "C" fn integer_avg(
                 set_null(output, row as u64);
                 continue;
             }
-            let Some(units) = average_units(hugeint_value(sum), count) else {
+            let Some(units) = average_units(i128_of(sum), count) else {
                 fail(info, "numeric field overflow");
                 return;
             };
-            out.add(row).write_unaligned(ffi::duckdb_hugeint {
-                lower: units as u64,
-                upper: (units >> 64) as i64,
-            });
+            out.add(row).write_unaligned(hugeint_of(units));
         }
     });
 }

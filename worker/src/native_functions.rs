@@ -196,6 +196,20 @@ pub unsafe fn write_text(output: ffi::duckdb_vector, idx: u64, text: &str) {
     );
 }
 
+/// A 128-bit integer as the engine stores it (HUGEINT, and DECIMALs wider
+/// than 18 digits).
+pub fn hugeint_of(v: i128) -> ffi::duckdb_hugeint {
+    ffi::duckdb_hugeint {
+        lower: v as u64,
+        upper: (v >> 64) as i64,
+    }
+}
+
+/// The value of an engine 128-bit integer.
+pub fn i128_of(h: ffi::duckdb_hugeint) -> i128 {
+    (i128::from(h.upper) << 64) | i128::from(h.lower)
+}
+
 /// The number of rows in a call's chunk.
 ///
 /// # Safety

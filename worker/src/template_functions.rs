@@ -212,12 +212,7 @@ unsafe fn number_rows(input: ffi::duckdb_data_chunk, output: ffi::duckdb_vector,
                 .map(|v| v.to_string()),
             Number::Numeric => Argument::<ffi::duckdb_hugeint>::of(input, 0)
                 .get(row)
-                .map(|h| {
-                    decimal_text(
-                        (i128::from(h.upper) << 64) | i128::from(h.lower),
-                        NUMERIC_SCALE,
-                    )
-                }),
+                .map(|h| decimal_text(native_functions::i128_of(h), NUMERIC_SCALE)),
         };
         let (Some(text), Some(template)) = (value, templates.text(row)) else {
             set_null(output, idx);

@@ -244,30 +244,34 @@ unsafe extern "C" fn instant_of_text(
 /// wall clock of `zone`; `None` for anything else (the engine's cast reads
 /// it).
 pub fn instant_in_zone(text: &str, zone: &SessionTz) -> Option<i64> {
-    let (naive, _) = zone_less_date_time(text)?;
+    let naive = zone_less_date_time(text)?;
     Some(zone.utc_of_local(naive.and_utc().timestamp_micros()))
+}
+
+/// Date-time text without its era: the rest (trimmed), and whether the era
+/// was written and is BC (`Some(true)`), AD (`Some(false)`) or absent.
+pub fn split_era(text: &str) -> (&str, Option<bool>) {
+    let t = text.trim();
+    let suffix = t.len().checked_sub(3).and_then(|i| t.get(i..));
+    match suffix {
+        Some(s) if s.eq_ignore_ascii_case(" bc") => (t[..t.len() - 3].trim_end(), Some(true)),
+        Some(s) if s.eq_ignore_ascii_case(" ad") => (t[..t.len() - 3].trim_end(), Some(false)),
+        _ => (t, None),
+    }
 }
 
 /// A zone-less date or date-time (`2024-01-01`, `2024-01-01 12:00[:00[.f]]`,
 /// with `T` or a blank), optionally followed by its era (`BC`, `AD`, any
 /// case), as PostgreSQL reads it: a year BC counts back from 1 BC, the
-/// astronomical year 0. Also whether the text held a time of day.
-pub fn zone_less_date_time(text: &str) -> Option<(chrono::NaiveDateTime, bool)> {
+/// astronomical year 0.
+pub fn zone_less_date_time(text: &str) -> Option<chrono::NaiveDateTime> {
     use chrono::{Datelike, NaiveDate, NaiveDateTime};
-    let t = text.trim();
-    let lower = t.to_ascii_lowercase();
-    let (t, before_christ) = if lower.ends_with(" bc") {
-        (t[..t.len() - 3].trim_end(), true)
-    } else if lower.ends_with(" ad") {
-        (t[..t.len() - 3].trim_end(), false)
-    } else {
-        (t, false)
-    };
+    let (t, era) = split_era(text);
     // Years are written unsigned (a sign would read as an offset).
     if t.starts_with(['-', '+']) {
         return None;
     }
-    let (naive, timed) = [
+    let naive = [
         "%Y-%m-%d %H:%M:%S%.f",
         "%Y-%m-%dT%H:%M:%S%.f",
         "%Y-%m-%d %H:%M",
@@ -275,21 +279,19 @@ pub fn zone_less_date_time(text: &str) -> Option<(chrono::NaiveDateTime, bool)> 
     ]
     .iter()
     .find_map(|f| NaiveDateTime::parse_from_str(t, f).ok())
-    .map(|n| (n, true))
     .or_else(|| {
         NaiveDate::parse_from_str(t, "%Y-%m-%d")
             .ok()
             .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .map(|n| (n, false))
     })?;
-    if !before_christ {
-        return Some((naive, timed));
+    if era != Some(true) {
+        return Some(naive);
     }
     if naive.year() < 1 {
         return None;
     }
     let date = NaiveDate::from_ymd_opt(1 - naive.year(), naive.month(), naive.day())?;
-    Some((date.and_time(naive.time()), timed))
+    Some(date.and_time(naive.time()))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 
 use sqlparser::tokenizer::Token;
 
-use super::{is_word, lit, matching_paren};
+use super::{call_start, is_word, lit, matching_paren};
 
 type Edit = (usize, usize, String);
 
@@ -17,16 +17,12 @@ pub(super) fn date_field_edits(toks: &[floe_sql::Spanned]) -> Vec<Edit> {
     let tok = |k: usize| toks.get(k).map(|t| &t.token);
     let mut edits = Vec::new();
     for k in 0..toks.len() {
-        // Not a column or a function of another schema (`t.extract`).
-        let qualified = k > 0 && matches!(tok(k - 1), Some(Token::Period));
-        let catalog = k >= 2 && qualified && is_word(tok(k - 2), "pg_catalog");
-        if (qualified && !catalog) || !matches!(tok(k + 1), Some(Token::LParen)) {
+        if !matches!(tok(k + 1), Some(Token::LParen)) {
             continue;
         }
-        let start = if catalog {
-            toks[k - 2].start
-        } else {
-            toks[k].start
+        // Not a column or a function of another schema (`t.extract`).
+        let Some(start) = call_start(toks, k) else {
+            continue;
         };
         if is_word(tok(k), "date_part") {
             edits.push((start, toks[k].end, "floe_date_part".to_string()));

@@ -9,7 +9,7 @@
 
 use sqlparser::tokenizer::Token;
 
-use super::{is_word, matching_paren};
+use super::{call_start, is_word, matching_paren};
 
 type Edit = (usize, usize, String);
 
@@ -22,15 +22,12 @@ pub(super) fn integer_aggregate_edits(toks: &[floe_sql::Spanned]) -> Vec<Edit> {
             Some(Token::Word(w)) if w.quote_style.is_none() => w.value.to_ascii_lowercase(),
             _ => continue,
         };
-        if !matches!(name.as_str(), "sum" | "avg") || !matches!(tok(k + 1), Some(Token::LParen)) {
+        if !floe_sql::stand_ins::AGGREGATES.contains(&name.as_str())
+            || !matches!(tok(k + 1), Some(Token::LParen))
+        {
             continue;
         }
-        let qualified = k > 0 && matches!(tok(k - 1), Some(Token::Period));
-        let catalog = k >= 2 && qualified && is_word(tok(k - 2), "pg_catalog");
-        if qualified && !catalog {
-            continue;
-        }
-        let Some(close) = matching_paren(toks, k + 1) else {
+        let (Some(start), Some(close)) = (call_start(toks, k), matching_paren(toks, k + 1)) else {
             continue;
         };
         let plain_arguments = !matches!(tok(k + 2), Some(Token::Mul) | Some(Token::RParen))
@@ -42,11 +39,6 @@ pub(super) fn integer_aggregate_edits(toks: &[floe_sql::Spanned]) -> Vec<Edit> {
         let window_average = name == "avg" && is_word(after, "OVER");
         let plain_after = !(is_word(after, "FILTER") || is_word(after, "WITHIN") || window_average);
         if plain_arguments && plain_after {
-            let start = if catalog {
-                toks[k - 2].start
-            } else {
-                toks[k].start
-            };
             edits.push((start, toks[k].end, format!("floe_{name}")));
         }
     }

@@ -505,11 +505,9 @@ impl Session {
             .chain(statements)
             .chain(std::iter::once("COMMIT"))
             .try_for_each(|sql| self.conn.execute_batch(sql));
-        if let Err(e) = &setup {
+        if let Err(e) = setup {
             tracing::warn!(error = %e.message, "session setup failed");
             let _ = self.conn.execute_batch("ROLLBACK");
-        }
-        if let Err(e) = setup {
             let e = PgError::from_duckdb(&e.message, None).fatal();
             wire::error_or_notice(&mut self.out, &e);
             let _ = self.flush();

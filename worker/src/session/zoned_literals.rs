@@ -12,6 +12,7 @@
 
 use crate::pg_text::SessionTz;
 use crate::sql_text::{punct_at, Tok, Token};
+use crate::text_casts::{split_era, zone_less_date_time};
 
 /// The type a literal is read as.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -51,23 +52,16 @@ pub(super) fn inline_zoned_literals(sql: &str, tokens: &[Token], tz: &SessionTz)
 
 /// Whether any literal of `tokens` may carry an era (`… BC`, `… AD`).
 pub(super) fn mentions_an_era(tokens: &[Token]) -> bool {
-    tokens.iter().any(|t| match &t.tok {
-        Tok::Str(s) => {
-            let lower = s.trim_end().to_ascii_lowercase();
-            lower.ends_with(" bc") || lower.ends_with(" ad")
-        }
-        _ => false,
-    })
+    tokens
+        .iter()
+        .any(|t| matches!(&t.tok, Tok::Str(s) if split_era(s).1.is_some()))
 }
 
 /// A date or timestamp literal written with its era, as the engine reads
 /// it; `None` for other text (the engine's own cast reads or refuses it).
 fn era_literal(text: &str, target: Target) -> Option<String> {
-    let lower = text.trim_end().to_ascii_lowercase();
-    if !(lower.ends_with(" bc") || lower.ends_with(" ad")) {
-        return None;
-    }
-    let (naive, _) = crate::text_casts::zone_less_date_time(text)?;
+    split_era(text).1?;
+    let naive = zone_less_date_time(text)?;
     Some(match target {
         Target::Date => format!("CAST('{}' AS DATE)", naive.format("%Y-%m-%d")),
         _ => format!(
