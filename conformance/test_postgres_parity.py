@@ -221,7 +221,7 @@ def test_set_returning_functions_in_select_lists_give_rows(postgres, server):
 
 def answers(dsn, statements, binary=False, setup=(), text_dates=False):
     """What a client reads for each statement: (column names and types, rows
-    as text)."""
+    as text), or the SQLSTATE it fails with."""
     with psycopg.connect(dsn, autocommit=True) as c:
         if text_dates:
             # Python's dates end at year 1: compare the text each server sends.
@@ -231,7 +231,11 @@ def answers(dsn, statements, binary=False, setup=(), text_dates=False):
             c.execute(sql)
         out = []
         for sql in statements:
-            cur = c.cursor(binary=binary).execute(sql)
+            try:
+                cur = c.cursor(binary=binary).execute(sql)
+            except psycopg.Error as e:
+                out.append(("error", e.sqlstate))
+                continue
             out.append(([(d.name, d.type_code) for d in cur.description],
                         [tuple(str(v) for v in r) for r in cur.fetchall()]))
         return out
@@ -262,7 +266,7 @@ INTEGER_AGGREGATES = [
     "0.5::float8), (2, 2::smallint, 20::bigint, 2.25, 1.5), (4, 4::smallint, 40::bigint, NULL, "
     "NULL)) t(i, s, b, n, f)",
     "SELECT g, sum(i) AS total, avg(i) AS mean FROM (VALUES (1, 7), (1, 8), (2, -5), (2, -6), "
-    "(3, 9000)) t(g, i) GROUP BY g ORDER BY g",
+    "(3, 9000), (4, 0), (4, 1), (5, 10000), (5, 20001)) t(g, i) GROUP BY g ORDER BY g",
     "SELECT x, sum(x) OVER (ORDER BY x) AS running FROM (VALUES (1), (2), (3)) t(x) ORDER BY x",
     "SELECT sum(i), avg(i) FROM (VALUES (1)) t(i) WHERE false",
     "SELECT sum(i) FROM (VALUES (2147483647), (2147483647), (2147483646)) t(i)",
@@ -271,8 +275,38 @@ INTEGER_AGGREGATES = [
 
 def test_integer_sums_and_averages_are_typed_as_postgres_types_them(postgres, server):
     """sum of smallint and integer is a bigint, avg of any integer a numeric
-    (the same digits for averages from 1 to 9999), in text and binary."""
+    with PostgreSQL's scale for its size, in text and binary."""
     assert_answered_as_postgres(postgres, server, INTEGER_AGGREGATES, both_formats=True)
+
+
+DIVISIONS = [
+    "SELECT 1.0/3, 10.0/3, 2/3::numeric, 1.2/1.3, 12000/12345.67, 100000.0/3, 7.0/2, "
+    "1.50::numeric(10,2) / 3, 123456789012.5 / 7, 3 / 3.0",
+    "SELECT 7/2, -7/2, 7::smallint / 2::smallint, 7::bigint / 2, 7 / 2::bigint, 7.5::float8 / 2, "
+    "7::real / 2::real, 7 / 2.5::real, 2 * 10.0 / 4, 10 / 4 * 2",
+    "SELECT a / b AS q, a * 2 / b, -a / b, a / -b FROM (VALUES (1.0, 3), (2.0, 0.5), (100, 7.0), "
+    "(0, 4), (3, 3.0), (-5, 9)) t(a, b) ORDER BY q",
+    "SELECT sum(n) / count(*) AS mean, avg(n), max(n) / min(n), sum(i) / count(*) "
+    "FROM (VALUES (1.5, 1), (2.25, 2), (4, 10001)) t(n, i)",
+    "SELECT round(1.0/3, 4), (1.0/3) * 3, 1.0/3 + 1, CAST(10.0/4 AS numeric(10,2)), "
+    "CASE WHEN true THEN 1.0/3 END, ARRAY[1.0/3, 2.0/3]",
+    "SELECT interval '1 day' / 2, interval '1 mon 1 day' / 7, "
+    "interval '1 year 5 days 3 hours' / -4, interval '1 hour' / 1.5",
+    "SELECT 1/0",
+    "SELECT 1.0/0",
+    "SELECT 1.5::float8 / 0",
+    "SELECT (-32768)::smallint / (-1)::smallint",
+    "SELECT date '2024-01-01' / 2",
+    "SELECT interval '1 day' / 0",
+]
+
+
+def test_division_answers_as_postgres_divides(postgres, server):
+    """A numeric quotient has PostgreSQL's digits, scale and type (1.0/3
+    has twenty decimals, 10.0/3 sixteen), integers divide as integers of
+    PostgreSQL's type, floats as floats, intervals by numbers; division by
+    zero and out-of-range quotients fail with PostgreSQL's SQLSTATEs."""
+    assert_answered_as_postgres(postgres, server, DIVISIONS, both_formats=True)
 
 
 ERAS = [

@@ -3,6 +3,12 @@
 
 use iceberg::spec::{PrimitiveType, Type};
 
+/// The decimal Floe holds PostgreSQL's unconstrained `numeric` results in
+/// (quotients, whose scale PostgreSQL chooses per value): `numeric(38, 21)`.
+/// Clients see it as `numeric` without a typmod, in results and in lake
+/// columns created from such results.
+pub const UNCONSTRAINED_NUMERIC: (u8, u8) = (38, 21);
+
 /// The DuckDB type a column of this Iceberg type is read as.
 pub fn duck_type(t: &Type) -> String {
     match t {
@@ -51,6 +57,11 @@ pub fn pg_type(t: &Type) -> (u32, i32) {
             PrimitiveType::Long => (20, -1),
             PrimitiveType::Float => (700, -1),
             PrimitiveType::Double => (701, -1),
+            PrimitiveType::Decimal { precision, scale }
+                if (*precision, *scale) == (38, u32::from(UNCONSTRAINED_NUMERIC.1)) =>
+            {
+                (1700, -1)
+            }
             PrimitiveType::Decimal { precision, scale } => {
                 (1700, ((*precision as i32) << 16 | *scale as i32) + 4)
             }

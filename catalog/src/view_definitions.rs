@@ -83,18 +83,16 @@ pub fn lake_view_definitions(
         .iter()
         .filter(|t| t.kind == RelationKind::View)
         .map(|t| {
-            let written = t.definition.unwrap_or("");
+            // As written, with PostgreSQL's names for the router's
+            // stand-ins and its divisions written as divisions.
+            let restored = floe_sql::stand_ins::restore_pg_names(t.definition.unwrap_or(""));
             let fields = t.columns.as_struct().fields();
             let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
-            let definitions = view_definitions(written, &names, &catalog).unwrap_or_else(|| {
-                // As written, but with PostgreSQL's names for the
-                // router's stand-ins.
-                let restored = floe_sql::stand_ins::restore_pg_names(written);
-                Definitions {
+            let definitions =
+                view_definitions(&restored, &names, &catalog).unwrap_or_else(|| Definitions {
                     plain: restored.clone(),
                     pretty: restored,
-                }
-            });
+                });
             ((t.schema.to_string(), t.table.to_string()), definitions)
         })
         .collect()

@@ -31,6 +31,7 @@
 //! | `pg_table_is_visible(x)` | whether `x` is the first relation of its name on the schema path |
 //! | `generate_series(…)` as an item of a select list | `unnest(generate_series(…))`: one row per value, as Postgres's set-returning function gives |
 //! | `sum(x)`, `avg(x)` (plain calls) | `floe_sum(x)`, `floe_avg(x)`: PostgreSQL's result types for integers (`integer_aggregates`) |
+//! | `a / b` | `floe_div(a , b)`: PostgreSQL's `numeric` quotient (`division`) |
 
 use sqlparser::tokenizer::Token;
 
@@ -39,6 +40,7 @@ use floe_sql::{apply, significant_tokens};
 mod column_names;
 mod date_fields;
 mod describe_object;
+mod division;
 mod format_call;
 mod integer_aggregates;
 mod reg_arrays;
@@ -94,6 +96,7 @@ pub fn mentions(sql: &str) -> bool {
     .iter()
     .any(|p| lower.contains(p))
         || floe_sql::stand_ins::mentioned(&lower)
+        || lower.contains('/')
         || nested_select(&lower)
 }
 
@@ -183,8 +186,25 @@ fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// Applies every rule; `None` when nothing matched.
+/// Applies every rule; `None` when nothing matched. Divisions are delimited
+/// last, on the text the other rules made (their edits never overlap).
 pub fn rewrite(sql: &str) -> Option<String> {
+    let first = rewrite_calls(sql);
+    let text = first.as_deref().unwrap_or(sql);
+    if !text.contains('/') {
+        return first;
+    }
+    let toks = significant_tokens(text)?;
+    let mut edits = division::division_edits(&toks);
+    edits.sort_by_key(|e| e.0);
+    if edits.is_empty() {
+        return first;
+    }
+    Some(apply(text, edits))
+}
+
+/// Every rule but division.
+fn rewrite_calls(sql: &str) -> Option<String> {
     let toks = significant_tokens(sql)?;
     let tok = |k: usize| toks.get(k).map(|t| &t.token);
     let span = |k: usize| (toks[k].start, toks[k].end);

@@ -134,6 +134,8 @@ fn figure_name(e: &Expr) -> Option<(String, Strength)> {
         // An OID the router looked up from a literal: a cast of it is named
         // after the type, as a cast of the literal is.
         Expr::Function(f) if last_part(&f.name) == "floe_oid_of" => None,
+        // The router's division is the operator it stands for: unnamed.
+        Expr::Function(f) if last_part(&f.name) == crate::stand_ins::DIVISION => None,
         Expr::Function(f) => Some((function_name(f), Strength::Strong)),
         Expr::Nested(inner) => figure_name(inner),
         Expr::Cast {

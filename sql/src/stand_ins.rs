@@ -41,25 +41,64 @@ pub fn pg_name_of(name: &str) -> Option<&'static str> {
         .find(|n| *n == plain)
 }
 
-/// `sql` with each stand-in call (`floe_sum(`) named as PostgreSQL names it.
+/// The function the router calls for `a / b`, as `DIVISION(a , b)`: the
+/// `,` stands where the `/` was.
+pub const DIVISION: &str = "floe_div";
+
+/// `sql` with each stand-in call (`floe_sum(`) named as PostgreSQL names it
+/// and each `floe_div(a , b)` written `a / b` again.
 pub fn restore_pg_names(sql: &str) -> String {
     let Some(tokens) = significant_tokens(sql) else {
         return sql.to_string();
     };
-    let edits: Vec<(usize, usize, String)> = tokens
-        .windows(2)
-        .filter_map(|pair| match (&pair[0].token, &pair[1].token) {
-            (Token::Word(w), Token::LParen) if w.quote_style.is_none() => {
-                pg_name_of(&w.value).map(|pg| (pair[0].start, pair[0].end, pg.to_string()))
+    let mut edits: Vec<(usize, usize, String)> = Vec::new();
+    for (k, pair) in tokens.windows(2).enumerate() {
+        let (Token::Word(w), Token::LParen) = (&pair[0].token, &pair[1].token) else {
+            continue;
+        };
+        if w.quote_style.is_some() {
+            continue;
+        }
+        if w.value.eq_ignore_ascii_case(DIVISION) {
+            if let Some((comma, close)) = division_parts(&tokens, k + 1) {
+                edits.push((pair[0].start, pair[1].end, String::new()));
+                edits.push((tokens[comma].start, tokens[comma].end, "/".to_string()));
+                edits.push((tokens[close].start, tokens[close].end, String::new()));
             }
-            _ => None,
-        })
-        .collect();
-    if edits.is_empty() {
-        sql.to_string()
-    } else {
-        apply(sql, edits)
+        } else if let Some(pg) = pg_name_of(&w.value) {
+            edits.push((pair[0].start, pair[0].end, pg.to_string()));
+        }
     }
+    if edits.is_empty() {
+        return sql.to_string();
+    }
+    edits.sort_by_key(|e| e.0);
+    apply(sql, edits)
+}
+
+/// The top-level `,` and the closing `)` of the call whose `(` is at `open`.
+fn division_parts(tokens: &[crate::spans::Spanned], open: usize) -> Option<(usize, usize)> {
+    let mut depth = 0usize;
+    let mut comma = None;
+    for (j, t) in tokens.iter().enumerate().skip(open) {
+        match t.token {
+            Token::LParen | Token::LBracket => depth += 1,
+            Token::RParen | Token::RBracket => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return comma.map(|c| (c, j));
+                }
+            }
+            Token::Comma if depth == 1 => {
+                if comma.is_some() {
+                    return None;
+                }
+                comma = Some(j);
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -76,6 +115,10 @@ mod tests {
                 "SELECT floe_sum(x), floe_avg(y) OVER (), \"floe_sum\"(z), floe_sum FROM t"
             ),
             "SELECT sum(x), avg(y) OVER (), \"floe_sum\"(z), floe_sum FROM t"
+        );
+        assert_eq!(
+            restore_pg_names("SELECT floe_div(floe_div(a , b) , f(c, d)), floe_div(1.0,3) FROM t"),
+            "SELECT a / b / f(c, d), 1.0/3 FROM t"
         );
     }
 }

@@ -172,7 +172,8 @@ impl Connection {
     /// functions, see `zone_functions`; `to_date`, `to_timestamp` and
     /// `to_char` of numbers, `template_functions`; the `justify_*`
     /// functions, `interval_functions`; timestamptz ± interval,
-    /// `zoned_arithmetic`; the integer average, `integer_aggregates`; `initcap`, `string_functions`) on the engine this connection belongs to.
+    /// `zoned_arithmetic`; `initcap`, `string_functions`; numeric division,
+    /// `numeric_division`) on the engine this connection belongs to.
     pub fn register_native_functions(&self) -> Result<(), DuckError> {
         // SAFETY: `raw` is this open connection.
         unsafe {
@@ -184,8 +185,8 @@ impl Connection {
                 .and_then(|()| crate::text_casts::register(self.raw))
                 .and_then(|()| crate::clock_functions::register(self.raw))
                 .and_then(|()| crate::pg_interval_to_char::register(self.raw))
-                .and_then(|()| crate::integer_aggregates::register(self.raw))
                 .and_then(|()| crate::string_functions::register(self.raw))
+                .and_then(|()| crate::numeric_division::register(self.raw))
         }
         .map_err(DuckError::new)
     }

@@ -28,6 +28,7 @@ pub mod lake_schema;
 pub mod lake_views;
 pub mod lake_write;
 pub mod native_functions;
+pub mod numeric_division;
 pub mod params;
 pub mod pg_compat;
 pub mod pg_error;

@@ -214,6 +214,10 @@ impl DuckErrorInfo {
             "Invalid Input" => {
                 if lower.starts_with("division by zero") {
                     DIVISION_BY_ZERO
+                } else if lower.starts_with("operator does not exist: ") {
+                    UNDEFINED_FUNCTION
+                } else if lower.starts_with("value overflows numeric format") {
+                    NUMERIC_VALUE_OUT_OF_RANGE
                 } else if lower.starts_with("function \"") && lower.ends_with("\" does not exist") {
                     // A lookup of a function by name ('f'::regproc) that found none.
                     UNDEFINED_FUNCTION

@@ -285,6 +285,16 @@ unsafe fn read_int(vec: &Vector<'_>, row: usize, w: IntWidth) -> (bool, u128) {
     }
 }
 
+/// A decimal's magnitude and scale as shown: a quotient's at the scale
+/// PostgreSQL shows it with (the digits dropped are zeros), others as held.
+fn shown_decimal(magnitude: u128, scale: u8, quotient: bool) -> (u128, u8) {
+    if !quotient {
+        return (magnitude, scale);
+    }
+    let shown = crate::numeric_division::display_scale(magnitude).min(scale);
+    (magnitude / 10u128.pow(u32::from(scale - shown)), shown)
+}
+
 /// Reads a small integer that fits i64 (all widths but the 128-bit and u64 ones).
 ///
 /// # Safety
@@ -378,9 +388,14 @@ fn write_text(
             ValueKind::Float64 => {
                 pg_text::float8_text(out, vec.get::<f64>(row), s.extra_float_digits)
             }
-            ValueKind::Decimal { width, scale } => {
+            ValueKind::Decimal {
+                width,
+                scale,
+                quotient,
+            } => {
                 let (neg, mag) = read_int(vec, row, *width);
-                pg_text::decimal_text(out, neg, mag, *scale);
+                let (mag, scale) = shown_decimal(mag, *scale, *quotient);
+                pg_text::decimal_text(out, neg, mag, scale);
             }
             ValueKind::Text | ValueKind::Json => out.put_slice(vec.get_bytes(row)),
             ValueKind::Blob => pg_text::bytea_hex(out, vec.get_bytes(row)),
@@ -638,9 +653,14 @@ fn write_binary(
             },
             ValueKind::Float32 => out.put_f32(vec.get::<f32>(row)),
             ValueKind::Float64 => out.put_f64(vec.get::<f64>(row)),
-            ValueKind::Decimal { width, scale } => {
+            ValueKind::Decimal {
+                width,
+                scale,
+                quotient,
+            } => {
                 let (neg, mag) = read_int(vec, row, *width);
-                pg_text::numeric_binary(out, neg, mag, *scale);
+                let (mag, scale) = shown_decimal(mag, *scale, *quotient);
+                pg_text::numeric_binary(out, neg, mag, scale);
             }
             ValueKind::Text | ValueKind::Json | ValueKind::Blob => {
                 out.put_slice(vec.get_bytes(row))

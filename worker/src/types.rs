@@ -162,7 +162,7 @@ pub enum IntWidth {
 }
 
 impl IntWidth {
-    fn of(id: ffi::DUCKDB_TYPE) -> Option<IntWidth> {
+    pub fn of(id: ffi::DUCKDB_TYPE) -> Option<IntWidth> {
         Some(match id {
             ffi::DUCKDB_TYPE_DUCKDB_TYPE_TINYINT => IntWidth::I8,
             ffi::DUCKDB_TYPE_DUCKDB_TYPE_SMALLINT => IntWidth::I16,
@@ -199,6 +199,9 @@ pub enum ValueKind {
     Decimal {
         width: IntWidth,
         scale: u8,
+        /// Floe's quotient type (`numeric_division`): each value shown
+        /// with the scale PostgreSQL gives it, not the column's.
+        quotient: bool,
     },
     Text,
     Json,
@@ -238,6 +241,10 @@ impl ValueKind {
             ffi::DUCKDB_TYPE_DUCKDB_TYPE_DECIMAL => ValueKind::Decimal {
                 width: IntWidth::of(t.decimal_internal()).unwrap_or(IntWidth::I128),
                 scale: t.decimal_scale(),
+                quotient: crate::numeric_division::is_quotient_type(
+                    t.decimal_width(),
+                    t.decimal_scale(),
+                ),
             },
             ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR | ffi::DUCKDB_TYPE_DUCKDB_TYPE_STRING_LITERAL => {
                 if t.alias().is_some_and(|a| a.eq_ignore_ascii_case("json")) {
@@ -329,6 +336,8 @@ impl ValueKind {
     /// The typmod Postgres reports (numeric precision and scale).
     pub fn typmod(&self, t: &LogicalType) -> i32 {
         match self {
+            // A quotient is an unconstrained numeric, as in PostgreSQL.
+            ValueKind::Decimal { quotient: true, .. } => -1,
             ValueKind::Decimal { scale, .. } => {
                 ((i32::from(t.decimal_width()) << 16) | i32::from(*scale)) + 4
             }
