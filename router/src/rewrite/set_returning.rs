@@ -170,25 +170,27 @@ fn generate_series_item(toks: &[floe_sql::Spanned], k: usize, name: &str) -> Vec
     if !(starts_item && ends_item) {
         return Vec::new();
     }
-    // Without an alias the column keeps Postgres's name.
-    let close = if alias_word(toks, end + 1) || is_word(toks.get(end + 1).map(|t| &t.token), "AS") {
-        "))"
+    // A series of integer literals is of integers, as in PostgreSQL.
+    let (open, cast) = if integer_literal_arguments(toks, k, end) {
+        ("CAST(unnest(", " AS INTEGER)")
     } else {
-        ")) AS generate_series"
+        ("unnest(", "")
+    };
+    // Without an alias the column keeps Postgres's name.
+    let alias = if alias_word(toks, end + 1) || is_word(toks.get(end + 1).map(|t| &t.token), "AS") {
+        ""
+    } else {
+        " AS generate_series"
     };
     vec![
-        (start, toks[k].end, format!("unnest({name}")),
-        (toks[end].start, toks[end].end, close.to_string()),
+        (start, toks[k].end, format!("{open}{name}")),
+        (toks[end].start, toks[end].end, format!(")){cast}{alias}")),
     ]
 }
 
-/// `generate_series(a, b) alias(column)` in FROM with integer literals that
-/// fit an `integer`: PostgreSQL's series is of integers (DuckDB's of bigints),
-/// which clients read as the type of the column (pgjdbc's `KEY_SEQ`).
-fn integer_series(toks: &[floe_sql::Spanned], k: usize) -> Vec<Edit> {
-    let Some(end) = matching_paren(toks, k + 1) else {
-        return Vec::new();
-    };
+/// Whether the call at `k` closed at `end` has two or three integer
+/// literals that fit an `integer` as its arguments.
+fn integer_literal_arguments(toks: &[floe_sql::Spanned], k: usize, end: usize) -> bool {
     let int_literal = |i: usize| {
         let (negative, at) = match toks.get(i).map(|t| &t.token) {
             Some(Token::Minus) => (true, i + 1),
@@ -204,8 +206,7 @@ fn integer_series(toks: &[floe_sql::Spanned], k: usize) -> Vec<Edit> {
             _ => None,
         }
     };
-    let commas = top_level_commas(toks, k + 1, end);
-    let literals = match commas.as_slice() {
+    match top_level_commas(toks, k + 1, end).as_slice() {
         [c] => int_literal(k + 2) == Some(c - 1) && int_literal(c + 1) == Some(end - 1),
         [c, d] => {
             int_literal(k + 2) == Some(c - 1)
@@ -213,29 +214,53 @@ fn integer_series(toks: &[floe_sql::Spanned], k: usize) -> Vec<Edit> {
                 && int_literal(d + 1) == Some(end - 1)
         }
         _ => false,
+    }
+}
+
+/// `generate_series(a, b) alias(column)` in FROM with integer literals that
+/// fit an `integer`: PostgreSQL's series is of integers (DuckDB's of bigints),
+/// which clients read as the type of the column (pgjdbc's `KEY_SEQ`).
+fn integer_series(toks: &[floe_sql::Spanned], k: usize) -> Vec<Edit> {
+    let Some(end) = matching_paren(toks, k + 1) else {
+        return Vec::new();
     };
-    // Only with a column alias (`pos(n)`): the subquery's column is named by it.
-    let alias_at = if is_word(toks.get(end + 1).map(|t| &t.token), "AS") {
-        end + 2
-    } else {
-        end + 1
-    };
-    let column_alias = alias_word(toks, alias_at)
-        && matches!(
+    let literals = integer_literal_arguments(toks, k, end);
+    if !literals {
+        return Vec::new();
+    }
+    // The column is named as PostgreSQL names a scalar function's: by the
+    // column alias (`pos(n)`), else the table alias (`g`), else the
+    // function's name.
+    let written_as = is_word(toks.get(end + 1).map(|t| &t.token), "AS");
+    let alias_at = if written_as { end + 2 } else { end + 1 };
+    let (column, table) = if alias_word(toks, alias_at) {
+        let column_list = matches!(
             toks.get(alias_at + 1).map(|t| &t.token),
             Some(Token::LParen)
         );
-    if !(literals && column_alias) {
+        let alias = &toks[alias_at].token;
+        (
+            if column_list {
+                String::new()
+            } else {
+                format!(" AS {alias}")
+            },
+            "",
+        )
+    } else if written_as || is_word(toks.get(end + 1).map(|t| &t.token), "WITH") {
+        // `WITH ORDINALITY` numbers the function's rows: the engine's.
         return Vec::new();
-    }
+    } else {
+        (" AS generate_series".to_string(), " AS generate_series")
+    };
     let (start, _) = call_start(toks, k);
     vec![
         (
             start,
             toks[k].end,
-            "(SELECT CAST(generate_series AS INTEGER) FROM generate_series".to_string(),
+            format!("(SELECT CAST(generate_series AS INTEGER){column} FROM generate_series"),
         ),
-        (toks[end].start, toks[end].end, "))".to_string()),
+        (toks[end].start, toks[end].end, format!(")){table}")),
     ]
 }
 
@@ -351,11 +376,27 @@ mod tests {
                  generate_series(1, 32)) pos(n)"
             )
         );
-        // Beyond an integer, or not literals, or no column alias: as written.
+        assert_eq!(
+            rewrite("SELECT g FROM generate_series(1, 3) g, generate_series(-2, 2, 2) AS \"H\"")
+                .as_deref(),
+            Some(
+                "SELECT g FROM (SELECT CAST(generate_series AS INTEGER) AS g FROM \
+                 generate_series(1, 3)) g, (SELECT CAST(generate_series AS INTEGER) AS \"H\" \
+                 FROM generate_series(-2, 2, 2)) AS \"H\""
+            )
+        );
+        assert_eq!(
+            rewrite("SELECT * FROM generate_series(1, 3) WHERE true").as_deref(),
+            Some(
+                "SELECT * FROM (SELECT CAST(generate_series AS INTEGER) AS generate_series FROM \
+                 generate_series(1, 3)) AS generate_series WHERE true"
+            )
+        );
+        // Beyond an integer, or not literals, or numbered: as written.
         for sql in [
             "SELECT * FROM generate_series(1, 3000000000) g(n)",
             "SELECT * FROM generate_series(1, x) g(n)",
-            "SELECT * FROM generate_series(1, 3) g",
+            "SELECT * FROM generate_series(1, 3) WITH ORDINALITY",
         ] {
             assert!(rewrite(sql).is_none_or(|r| !r.contains("INTEGER")), "{sql}");
         }

@@ -34,7 +34,14 @@ fn set_returning_functions_in_a_select_list_give_rows() {
     let cases = [
         (
             "SELECT generate_series(1, 3)",
-            Some("SELECT unnest(generate_series(1, 3)) AS generate_series"),
+            Some("SELECT CAST(unnest(generate_series(1, 3)) AS INTEGER) AS generate_series"),
+        ),
+        (
+            "SELECT generate_series(1, 3000000000), generate_series(1.5, 3)",
+            Some(
+                "SELECT unnest(generate_series(1, 3000000000)) AS generate_series, \
+                 unnest(generate_series(1.5, 3)) AS generate_series",
+            ),
         ),
         (
             "SELECT a, pg_catalog.generate_series(1, a) AS g FROM t",
@@ -42,12 +49,12 @@ fn set_returning_functions_in_a_select_list_give_rows() {
         ),
         (
             "SELECT x FROM (SELECT DISTINCT generate_series(1, 2) x) s",
-            Some("SELECT x FROM (SELECT DISTINCT unnest(generate_series(1, 2)) x) s"),
+            Some("SELECT x FROM (SELECT DISTINCT CAST(unnest(generate_series(1, 2)) AS INTEGER) x) s"),
         ),
-        ("SELECT * FROM generate_series(1, 3)", None),
-        ("SELECT g FROM t, generate_series(1, 3) g", None),
+        ("SELECT * FROM generate_series(1, x)", None),
+        ("SELECT g FROM t, generate_series(1, x) g", None),
         (
-            "SELECT 1 FROM t WHERE 2 IN (SELECT * FROM generate_series(1, 3))",
+            "SELECT 1 FROM t WHERE 2 IN (SELECT * FROM generate_series(1, x))",
             None,
         ),
         (
