@@ -444,6 +444,31 @@ def test_date_functions_on_timestamptz_follow_the_session_zone(postgres, server,
     assert got["floe"] == got["pg"]
 
 
+ZONED_CALENDAR = [
+    "SELECT age(a, b), age(b, a), date_trunc('day', a, 'America/New_York'), "
+    "date_trunc('hour', b, 'Asia/Kolkata') FROM (VALUES "
+    "('2024-03-31 12:00:00+00'::timestamptz, '2023-01-15 08:00:00+00'::timestamptz), "
+    "('2024-03-31 01:30:00+00', '2024-03-30 01:30:00+00'), "
+    "('2024-10-27 00:30:00.25+00', '2024-02-29 23:59:59.5+00')) v(a, b) ORDER BY a",
+    "SELECT age(timestamp '2024-03-31 12:00', timestamp '2023-01-15 08:00'), "
+    "age(date '2024-03-01', date '2024-01-31'), age(timestamp '2024-01-01', timestamp '2024-01-31')",
+    "SELECT make_timestamptz(2024, 3, 31, 2, 30, 1.5), "
+    "make_timestamptz(2024, 3, 31, 12, 30, 0, 'America/New_York'), "
+    "make_timestamptz(2024, 1, 1, 24, 0, 0), make_timestamptz(2024, 6, 1, 0, 0, 0, '+05')",
+    "SELECT make_timestamptz(2024, 2, 30, 0, 0, 0)",
+    "SELECT date_trunc('day', now(), 'Nowhere/Else')",
+]
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "UTC"])
+def test_age_make_timestamptz_and_zoned_date_trunc_as_postgres(postgres, server, zone):
+    """age of timestamptz values differs their wall-clock times in the
+    session's zone (the engine had no such age), make_timestamptz reads its
+    fields in the session's or the named zone, and date_trunc takes a zone."""
+    setup = (f"SET TimeZone = '{zone}'",)
+    assert_answered_as_postgres(postgres, server, ZONED_CALENDAR, setup=setup, text_dates=True)
+
+
 TO_CHAR = (
     "SELECT to_char(t, 'YYYY-MM-DD HH24:MI:SS.MS'), to_char(t, 'Month DD, YYYY HH12:MI AM'), "
     "to_char(t, 'FMMonth FMDDth, Dy Q IYYY-IW DDD'), to_char(t, 'YYYY-MM-DD HH24:MI TZ OF'), "

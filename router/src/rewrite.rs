@@ -31,6 +31,7 @@
 //! | `pg_table_is_visible(x)` | whether `x` is the first relation of its name on the schema path |
 //! | `generate_series(…)` as an item of a select list | `unnest(generate_series(…))`: one row per value, as Postgres's set-returning function gives |
 //! | `sum(x)`, `avg(x)` (plain calls) | `floe_sum(x)`, `floe_avg(x)`: PostgreSQL's result types for integers (`integer_aggregates`) |
+//! | `position(a IN b)`, `ntile(n) OVER w` | `floe_position(a , b)`, `CAST(ntile(n) OVER w AS INTEGER)`: integers (`integer_results`) |
 //! | `a / b` | `floe_div(a , b)`: PostgreSQL's `numeric` quotient (`division`) |
 
 use sqlparser::tokenizer::Token;
@@ -43,6 +44,7 @@ mod describe_object;
 mod division;
 mod format_call;
 mod integer_aggregates;
+mod integer_results;
 mod reg_arrays;
 mod set_returning;
 mod view_definition;
@@ -97,6 +99,9 @@ pub fn mentions(sql: &str) -> bool {
     .any(|p| lower.contains(p))
         || floe_sql::stand_ins::mentioned(&lower)
         || lower.contains('/')
+        || lower.contains("position")
+        || lower.contains("ntile")
+        || FLOE_FUNCTIONS.iter().any(|(pg, _)| lower.contains(pg))
         || nested_select(&lower)
 }
 
@@ -213,6 +218,7 @@ fn rewrite_calls(sql: &str) -> Option<String> {
     edits.extend(zoned_cast_edits(&toks));
     edits.extend(date_field_edits(&toks));
     edits.extend(integer_aggregate_edits(&toks));
+    edits.extend(integer_results::integer_result_edits(&toks));
     let mut k = 0;
     while k < toks.len() {
         // x = ANY('{a,b}'), x <> ALL('{1,2}'): the untyped array literal takes

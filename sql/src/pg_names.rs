@@ -155,6 +155,11 @@ fn figure_name(e: &Expr) -> Option<(String, Strength)> {
             _ => Some(("case".into(), Strength::Weak)),
         },
         Expr::Exists { .. } => strong("exists"),
+        // A subscript is named after what it subscripts, a field after itself.
+        Expr::CompoundFieldAccess { root, access_chain } => match access_chain.last() {
+            Some(sqlparser::ast::AccessExpr::Dot(field)) => figure_name(field),
+            _ => figure_name(root),
+        },
         // ARRAY[…] is named `array`; a bracket list is how the router writes
         // an array literal ('{1,2}'), which has no name of its own.
         Expr::Array(a) if a.named => strong("array"),
@@ -163,6 +168,9 @@ fn figure_name(e: &Expr) -> Option<(String, Strength)> {
             .and_then(|n| n.into_iter().next())
             .map(|n| (n, Strength::Strong)),
         Expr::Extract { .. } => strong("extract"),
+        Expr::Substring {
+            shorthand: true, ..
+        } => strong("substr"),
         Expr::Substring { .. } => strong("substring"),
         // TRIM(LEADING …) is ltrim, TRIM(TRAILING …) rtrim, the rest btrim.
         Expr::Trim { trim_where, .. } => match trim_where {
@@ -272,6 +280,18 @@ mod tests {
         assert_eq!(
             names("SELECT floe_pg_size_pretty(1), floe_format_type(23, -1)"),
             Some(vec!["pg_size_pretty".into(), "format_type".into()])
+        );
+        assert_eq!(
+            names(
+                "SELECT substr(s, 2), substring(s from 2), (ARRAY[1, 2])[2], a[1], floe_div(a , b)"
+            ),
+            Some(vec![
+                "substr".into(),
+                "substring".into(),
+                "array".into(),
+                "a".into(),
+                "?column?".into()
+            ])
         );
         assert_eq!(names("SELECT * FROM t"), None);
         assert_eq!(

@@ -173,7 +173,8 @@ impl Connection {
     /// `to_char` of numbers, `template_functions`; the `justify_*`
     /// functions, `interval_functions`; timestamptz ± interval,
     /// `zoned_arithmetic`; `initcap`, `string_functions`; numeric division,
-    /// `numeric_division`) on the engine this connection belongs to.
+    /// `numeric_division`; `age`, `make_timestamptz` and `date_trunc` in a
+    /// named zone, `zoned_calendar`) on the engine this connection belongs to.
     pub fn register_native_functions(&self) -> Result<(), DuckError> {
         // SAFETY: `raw` is this open connection.
         unsafe {
@@ -187,6 +188,7 @@ impl Connection {
                 .and_then(|()| crate::pg_interval_to_char::register(self.raw))
                 .and_then(|()| crate::string_functions::register(self.raw))
                 .and_then(|()| crate::numeric_division::register(self.raw))
+                .and_then(|()| crate::zoned_calendar::register(self.raw))
         }
         .map_err(DuckError::new)
     }

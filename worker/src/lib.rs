@@ -53,6 +53,7 @@ pub mod types;
 pub mod wire;
 pub mod zone_functions;
 pub mod zoned_arithmetic;
+pub mod zoned_calendar;
 
 pub use file_cache::FileCache;
 pub use lake::LakeReader;

@@ -230,6 +230,7 @@ pub const SESSION_SETUP: &[&str] = &[
     // every(x) is bool_and(x), named as the client wrote it.
     r#"CREATE OR REPLACE TEMP MACRO floe_every(x) AS bool_and(x)"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_strpos(s, t) AS CAST(strpos(s, t) AS INTEGER)"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_position(t, s) AS CAST(strpos(s, t) AS INTEGER)"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_array_length(a, d) AS CAST(array_length(a, d) AS INTEGER)"#,
     // make_date and make_timestamp read a negative year as a year BC (-44 is
     // 44 BC, the engine's -43) and have no year zero.

@@ -227,6 +227,11 @@ impl DuckErrorInfo {
                     UNDEFINED_OBJECT
                 } else if lower.starts_with("value too long for type character varying(") {
                     STRING_DATA_RIGHT_TRUNCATION
+                } else if lower.starts_with("date field value out of range: ")
+                    || lower.starts_with("time field value out of range: ")
+                {
+                    // make_timestamptz of a day or time no calendar has.
+                    "22008"
                 } else if lower.starts_with("date/time field value out of range: \"")
                     || (lower.starts_with("hour \"") && lower.ends_with("for the 12-hour clock"))
                 {

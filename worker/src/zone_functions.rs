@@ -287,7 +287,7 @@ unsafe extern "C" fn from_local(
 }
 
 /// The zone a name gives, as `AT TIME ZONE` reads it.
-fn zone_named(name: &str) -> Option<SessionTz> {
+pub(crate) fn zone_named(name: &str) -> Option<SessionTz> {
     let t = name.trim();
     let numeric = t.starts_with(['+', '-']) || t.starts_with(|c: char| c.is_ascii_digit());
     match SessionTz::parse(t)? {
@@ -604,7 +604,7 @@ fn unit_error(unit: &str) -> String {
 }
 
 /// PostgreSQL's `date_trunc(unit, timestamptz)`: truncated in the zone.
-fn truncate_in_zone(unit: &str, utc: i64, zone: &SessionTz) -> Result<i64, String> {
+pub(crate) fn truncate_in_zone(unit: &str, utc: i64, zone: &SessionTz) -> Result<i64, String> {
     if is_infinite(utc) {
         return Ok(utc);
     }
