@@ -457,6 +457,12 @@ ZONED_CALENDAR = [
     "make_timestamptz(2024, 1, 1, 24, 0, 0), make_timestamptz(2024, 6, 1, 0, 0, 0, '+05')",
     "SELECT make_timestamptz(2024, 2, 30, 0, 0, 0)",
     "SELECT date_trunc('day', now(), 'Nowhere/Else')",
+    "SELECT generate_series(timestamptz '2024-03-30', timestamptz '2024-04-01', interval '1 day')",
+    "SELECT g, g::date FROM generate_series(date '2024-01-31', date '2024-05-01', "
+    "interval '1 month') g",
+    "SELECT * FROM generate_series(timestamptz '2024-10-26 12:00+00', "
+    "timestamptz '2024-10-28 00:00+00', interval '12 hours') AS s(moment)",
+    "SELECT generate_series(timestamptz '2024-01-01', timestamptz '2024-01-02', interval '0 days')",
 ]
 
 
@@ -464,7 +470,9 @@ ZONED_CALENDAR = [
 def test_age_make_timestamptz_and_zoned_date_trunc_as_postgres(postgres, server, zone):
     """age of timestamptz values differs their wall-clock times in the
     session's zone (the engine had no such age), make_timestamptz reads its
-    fields in the session's or the named zone, and date_trunc takes a zone."""
+    fields in the session's or the named zone, date_trunc takes a zone, and
+    generate_series of timestamptz (and date) bounds steps on the session's
+    wall clock, in select lists and FROM."""
     setup = (f"SET TimeZone = '{zone}'",)
     assert_answered_as_postgres(postgres, server, ZONED_CALENDAR, setup=setup, text_dates=True)
 

@@ -3,14 +3,20 @@
 //! clock times, in the session's zone for `timestamptz`, from today's
 //! midnight for one argument), `make_timestamptz` (a wall-clock time in the
 //! session's or a named zone) and `date_trunc(unit, timestamptz, zone)`
-//! (truncated on that zone's wall clock).
+//! (truncated on that zone's wall clock), and `generate_series` of
+//! `timestamptz` (or `date`) bounds by an interval, stepping on the session's
+//! wall clock (a day across a DST change is 23 or 25 hours) and giving
+//! `timestamptz` values, as PostgreSQL does.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 use duckdb::ffi;
 
-use crate::native_functions::types::{DOUBLE, INTEGER, INTERVAL, TIMESTAMP, TIMESTAMPTZ, VARCHAR};
+use crate::interval_functions::Parts;
+use crate::native_functions::types::{
+    DATE, DOUBLE, INTEGER, INTERVAL, TIMESTAMP, TIMESTAMPTZ, VARCHAR,
+};
 use crate::native_functions::{self, fail, guarded, row_count, set_null, Argument, Native};
 use crate::pg_text::SessionTz;
 use crate::zone_functions::{
@@ -18,7 +24,8 @@ use crate::zone_functions::{
     zone_named,
 };
 
-/// Registers `age`, `make_timestamptz` and the three-argument `date_trunc`.
+/// Registers `age`, `make_timestamptz`, the three-argument `date_trunc` and
+/// the `timestamptz` series.
 ///
 /// # Safety
 /// `conn` must be an open connection.
@@ -75,7 +82,165 @@ pub unsafe fn register(conn: ffi::duckdb_connection) -> Result<(), String> {
             TIMESTAMPTZ,
             date_trunc_in_zone,
         ),
-    )
+    )?;
+    register_series(conn, &[TIMESTAMPTZ, TIMESTAMPTZ, INTERVAL], instant_series)?;
+    register_series(conn, &[DATE, DATE, INTERVAL], date_series)
+}
+
+/// The most values one series may have (the engine holds a series as one
+/// list per row).
+pub const MAX_SERIES_VALUES: usize = 10_000_000;
+
+/// Adds a `generate_series` overload taking `params` and giving a list of
+/// `timestamptz` values (the router unnests it) to the engine's own.
+///
+/// # Safety
+/// `conn` must be an open connection.
+unsafe fn register_series(
+    conn: ffi::duckdb_connection,
+    params: &[ffi::DUCKDB_TYPE],
+    function: unsafe extern "C" fn(
+        ffi::duckdb_function_info,
+        ffi::duckdb_data_chunk,
+        ffi::duckdb_vector,
+    ),
+) -> Result<(), String> {
+    let name = std::ffi::CString::new("generate_series").map_err(|e| e.to_string())?;
+    let mut f = ffi::duckdb_create_scalar_function();
+    ffi::duckdb_scalar_function_set_name(f, name.as_ptr());
+    for t in params {
+        let mut lt = ffi::duckdb_create_logical_type(*t);
+        ffi::duckdb_scalar_function_add_parameter(f, lt);
+        ffi::duckdb_destroy_logical_type(&mut lt);
+    }
+    let mut element = ffi::duckdb_create_logical_type(TIMESTAMPTZ);
+    let mut list = ffi::duckdb_create_list_type(element);
+    ffi::duckdb_scalar_function_set_return_type(f, list);
+    ffi::duckdb_destroy_logical_type(&mut list);
+    ffi::duckdb_destroy_logical_type(&mut element);
+    ffi::duckdb_scalar_function_set_bind(f, Some(bind_session_zone));
+    ffi::duckdb_scalar_function_set_function(f, Some(function));
+    let ok = ffi::duckdb_register_scalar_function(conn, f) == ffi::duckdb_state_DuckDBSuccess;
+    ffi::duckdb_destroy_scalar_function(&mut f);
+    ok.then_some(())
+        .ok_or_else(|| "registering generate_series() failed".to_string())
+}
+
+/// The values from `start` to `stop` by `step` (each the previous plus the
+/// step on the wall clock of `zone`), at most [`MAX_SERIES_VALUES`].
+pub fn instants_between(
+    start: i64,
+    stop: i64,
+    step: Parts,
+    zone: &SessionTz,
+) -> Result<Vec<i64>, String> {
+    let forward = match (step.months, step.days, step.micros) {
+        (0, 0, 0) => return Err("step size cannot equal zero".to_string()),
+        (m, d, u) if m >= 0 && d >= 0 && u >= 0 => true,
+        (m, d, u) if m <= 0 && d <= 0 && u <= 0 => false,
+        // A mixed step moves as its months and days say first.
+        (m, d, _) => m > 0 || (m == 0 && d > 0),
+    };
+    let mut values = Vec::new();
+    let mut current = start;
+    while (forward && current <= stop) || (!forward && current >= stop) {
+        if values.len() == MAX_SERIES_VALUES {
+            return Err(format!(
+                "generate_series would return more than {MAX_SERIES_VALUES} values"
+            ));
+        }
+        values.push(current);
+        let next = crate::zoned_arithmetic::add_interval(current, step, zone)?;
+        if next == current {
+            break;
+        }
+        current = next;
+    }
+    Ok(values)
+}
+
+/// Writes one series per row into the list vector `output`; `bounds` reads
+/// a row's start and stop as instants.
+unsafe fn series_rows(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+    bounds: impl Fn(usize, &SessionTz) -> Option<(i64, i64)>,
+) {
+    let zone = bound_zone(info);
+    let steps = Argument::<ffi::duckdb_interval>::of(input, 2);
+    let entries = ffi::duckdb_vector_get_data(output).cast::<ffi::duckdb_list_entry>();
+    let mut size: u64 = 0;
+    for row in 0..row_count(input) {
+        let (Some((start, stop)), Some(step)) = (bounds(row, &zone), steps.get(row)) else {
+            set_null(output, row as u64);
+            continue;
+        };
+        let step = Parts {
+            months: i64::from(step.months),
+            days: i64::from(step.days),
+            micros: step.micros,
+        };
+        let values = match instants_between(start, stop, step, &zone) {
+            Ok(v) => v,
+            Err(message) => {
+                fail(info, &message);
+                return;
+            }
+        };
+        let count = values.len() as u64;
+        if ffi::duckdb_list_vector_reserve(output, size + count) != ffi::duckdb_state_DuckDBSuccess
+        {
+            fail(info, "out of memory for generate_series");
+            return;
+        }
+        let child = ffi::duckdb_list_vector_get_child(output);
+        let data = ffi::duckdb_vector_get_data(child).cast::<i64>();
+        for (i, v) in values.iter().enumerate() {
+            data.add(size as usize + i).write(*v);
+        }
+        entries.add(row).write(ffi::duckdb_list_entry {
+            offset: size,
+            length: count,
+        });
+        size += count;
+        ffi::duckdb_list_vector_set_size(output, size);
+    }
+}
+
+unsafe extern "C" fn instant_series(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || {
+        let starts = Argument::<i64>::of(input, 0);
+        let stops = Argument::<i64>::of(input, 1);
+        series_rows(info, input, output, |row, _| {
+            starts.get(row).zip(stops.get(row))
+        });
+    });
+}
+
+/// A date bound is its midnight in the session's zone, as PostgreSQL casts
+/// a date to `timestamptz`.
+unsafe extern "C" fn date_series(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || {
+        let starts = Argument::<i32>::of(input, 0);
+        let stops = Argument::<i32>::of(input, 1);
+        let midnight = |day: i32, zone: &SessionTz| {
+            let local = NaiveDate::from_epoch_days(day)?.and_hms_opt(0, 0, 0)?;
+            Some(instant_of(local, zone))
+        };
+        series_rows(info, input, output, |row, zone| {
+            let (a, b) = starts.get(row).zip(stops.get(row))?;
+            midnight(a, zone).zip(midnight(b, zone))
+        });
+    });
 }
 
 /// PostgreSQL's `age(later, earlier)` of two wall-clock times: the field

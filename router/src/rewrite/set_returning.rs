@@ -75,7 +75,7 @@ pub(super) fn set_returning_edits(toks: &[floe_sql::Spanned]) -> Vec<Edit> {
                         edits.extend(generate_series_item(toks, k, &w.value));
                     }
                     "GENERATE_SERIES" if calls && *here == Clause::From => {
-                        edits.extend(integer_series(toks, k));
+                        edits.extend(series_in_from(toks, k));
                     }
                     "UNNEST" if calls => edits.extend(unnest_of_several(toks, k)),
                     "_PG_EXPANDARRAY" if calls => {
@@ -217,15 +217,19 @@ fn integer_literal_arguments(toks: &[floe_sql::Spanned], k: usize, end: usize) -
     }
 }
 
-/// `generate_series(a, b) alias(column)` in FROM with integer literals that
-/// fit an `integer`: PostgreSQL's series is of integers (DuckDB's of bigints),
-/// which clients read as the type of the column (pgjdbc's `KEY_SEQ`).
-fn integer_series(toks: &[floe_sql::Spanned], k: usize) -> Vec<Edit> {
+/// `generate_series(…)` in FROM with integer literals that fit an
+/// `integer` (PostgreSQL's series is of integers, DuckDB's of bigints, which
+/// clients read as the type of the column: pgjdbc's `KEY_SEQ`), or stepped by
+/// an interval.
+fn series_in_from(toks: &[floe_sql::Spanned], k: usize) -> Vec<Edit> {
     let Some(end) = matching_paren(toks, k + 1) else {
         return Vec::new();
     };
-    let literals = integer_literal_arguments(toks, k, end);
-    if !literals {
+    // A series stepped by an interval is of timestamps, which the engine's
+    // FROM-clause series has only without a zone: the scalar series (one
+    // list, `timestamptz` where PostgreSQL's is) unnested stands for it.
+    let integers = integer_literal_arguments(toks, k, end);
+    if !integers && !interval_step(toks, k, end) {
         return Vec::new();
     }
     // The column is named as PostgreSQL names a scalar function's: by the
@@ -253,15 +257,34 @@ fn integer_series(toks: &[floe_sql::Spanned], k: usize) -> Vec<Edit> {
     } else {
         (" AS generate_series".to_string(), " AS generate_series")
     };
+    let (head, tail) = if integers {
+        (
+            format!("(SELECT CAST(generate_series AS INTEGER){column} FROM generate_series"),
+            format!(")){table}"),
+        )
+    } else {
+        (
+            "(SELECT unnest(generate_series".to_string(),
+            format!(")){column}){table}"),
+        )
+    };
     let (start, _) = call_start(toks, k);
     vec![
-        (
-            start,
-            toks[k].end,
-            format!("(SELECT CAST(generate_series AS INTEGER){column} FROM generate_series"),
-        ),
-        (toks[end].start, toks[end].end, format!(")){table}")),
+        (start, toks[k].end, head),
+        (toks[end].start, toks[end].end, tail),
     ]
+}
+
+/// Whether the third argument of the call at `k` (closed at `end`) is an
+/// interval by its spelling (`interval '1 day'`, `'1 day'::interval`).
+fn interval_step(toks: &[floe_sql::Spanned], k: usize, end: usize) -> bool {
+    let commas = top_level_commas(toks, k + 1, end);
+    let [_, third] = commas.as_slice() else {
+        return false;
+    };
+    toks[third + 1..end]
+        .iter()
+        .any(|t| is_word(Some(&t.token), "interval"))
 }
 
 /// `unnest(a, b, …) [WITH ORDINALITY]` in FROM: one column per array, the
@@ -390,6 +413,14 @@ mod tests {
             Some(
                 "SELECT * FROM (SELECT CAST(generate_series AS INTEGER) AS generate_series FROM \
                  generate_series(1, 3)) AS generate_series WHERE true"
+            )
+        );
+        assert_eq!(
+            rewrite("SELECT d FROM generate_series(now() - interval '2 days', now(), interval '1 day') d")
+                .as_deref(),
+            Some(
+                "SELECT d FROM (SELECT unnest(generate_series(now() - interval '2 days', now(), \
+                 interval '1 day')) AS d) d"
             )
         );
         // Beyond an integer, or not literals, or numbered: as written.
