@@ -301,6 +301,31 @@ DIVISIONS = [
 ]
 
 
+JSON_BUILDERS = [
+    "SELECT json_build_object('a', 1, 'b', 'x, y : z', 'c', NULL, 'd', true), "
+    "json_build_array(1, 'x', NULL, 2.5), json_build_object(), row_to_json(t), to_json(t.name) "
+    "FROM (VALUES (1, 'a')) t(id, name)",
+    "SELECT json_agg(x), json_agg(x ORDER BY x DESC), json_agg(x) FILTER (WHERE x > 1) "
+    "FROM (VALUES (1), (2), (3)) t(x)",
+    "SELECT json_agg(t), json_agg(json_build_object('id', id)), json_agg(row_to_json(t)), "
+    "json_object_agg(name, id) FROM (VALUES (1, 'a'), (2, 'b')) t(id, name)",
+    "SELECT json_agg(x), json_object_agg(x, x), jsonb_agg(x) FROM (VALUES (1)) t(x) WHERE false",
+    "SELECT jsonb_build_object('b', 1, 'a', 'x', 'aa', jsonb_build_array(2, 1)), to_jsonb('q'::text), "
+    "'{\"b\":1, \"a\":[1, 2e1], \"a\":{\"z\":1,\"y\":null}}'::jsonb",
+    "SELECT jsonb_agg(t ORDER BY id DESC), jsonb_object_agg(name, id) "
+    "FROM (VALUES (1, 'b'), (2, 'a')) t(id, name)",
+]
+
+
+def test_json_builders_write_as_postgres_writes(postgres, server):
+    """json_build_object, json_build_array, json_agg and json_object_agg lay
+    their values out as PostgreSQL does (json_agg with ORDER BY and FILTER,
+    rows on new lines), aggregates of no rows are NULL, and jsonb values are
+    written canonically (keys ordered, the last of a repeated key kept), in
+    text and binary."""
+    assert_answered_as_postgres(postgres, server, JSON_BUILDERS, both_formats=True)
+
+
 def test_division_answers_as_postgres_divides(postgres, server):
     """A numeric quotient has PostgreSQL's digits, scale and type (1.0/3
     has twenty decimals, 10.0/3 sixteen), integers divide as integers of

@@ -32,6 +32,7 @@
 //! | `generate_series(…)` as an item of a select list | `unnest(generate_series(…))`: one row per value, as Postgres's set-returning function gives |
 //! | `sum(x)`, `avg(x)` (plain calls) | `floe_sum(x)`, `floe_avg(x)`: PostgreSQL's result types for integers (`integer_aggregates`) |
 //! | `position(a IN b)`, `ntile(n) OVER w` | `floe_position(a , b)`, `CAST(ntile(n) OVER w AS INTEGER)`: integers (`integer_results`) |
+//! | `json_build_object(…)`, `json_build_array(…)`, `json_agg(…)`, `json_object_agg(…)` | the engine's builder inside `floe_json_build_object(…)` and kin: PostgreSQL's layout (`json_calls`) |
 //! | `a / b` | `floe_div(a , b)`: PostgreSQL's `numeric` quotient (`division`) |
 
 use sqlparser::tokenizer::Token;
@@ -45,6 +46,7 @@ mod division;
 mod format_call;
 mod integer_aggregates;
 mod integer_results;
+mod json_calls;
 mod reg_arrays;
 mod set_returning;
 mod view_definition;
@@ -101,6 +103,7 @@ pub fn mentions(sql: &str) -> bool {
         || lower.contains('/')
         || lower.contains("position")
         || lower.contains("ntile")
+        || lower.contains("json")
         || FLOE_FUNCTIONS.iter().any(|(pg, _)| lower.contains(pg))
         || nested_select(&lower)
 }
@@ -145,8 +148,6 @@ const FLOE_FUNCTIONS: &[(&str, &str)] = &[
     ("current_schema", "floe_current_schema"),
     ("current_database", "floe_current_database"),
     ("current_schemas", "floe_current_schemas"),
-    ("json_build_object", "json_object"),
-    ("jsonb_build_object", "json_object"),
 ];
 
 /// SQL's keywords for the session's user, and the session macros that answer
@@ -219,6 +220,7 @@ fn rewrite_calls(sql: &str) -> Option<String> {
     edits.extend(date_field_edits(&toks));
     edits.extend(integer_aggregate_edits(&toks));
     edits.extend(integer_results::integer_result_edits(&toks));
+    edits.extend(json_calls::json_call_edits(&toks));
     let mut k = 0;
     while k < toks.len() {
         // x = ANY('{a,b}'), x <> ALL('{1,2}'): the untyped array literal takes

@@ -18,6 +18,8 @@ pub mod duck;
 pub mod file_cache;
 pub mod integer_aggregates;
 pub mod interval_functions;
+pub mod json_text;
+pub mod jsonb_text;
 pub mod lake;
 pub mod lake_history;
 pub mod lake_partition;

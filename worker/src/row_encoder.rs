@@ -193,15 +193,26 @@ pub fn write_value(
             settings,
             out,
         );
+    } else if enc.jsonb {
+        // jsonb is written canonically (as PostgreSQL writes what it keeps);
+        // its binary form is version 1, then that text.
+        // SAFETY: a jsonb column is JSON text (checked when the encoder was made).
+        let text = unsafe { vec.get_bytes(row) };
+        let written = std::str::from_utf8(text)
+            .ok()
+            .and_then(crate::jsonb_text::canonical);
+        if enc.binary {
+            out.put_u8(1);
+        }
+        match written {
+            Some(canonical) => out.put_slice(canonical.as_bytes()),
+            None => out.put_slice(text),
+        }
     } else if enc.as_text || !enc.binary {
         write_text(&enc.kind, vec, row, settings, out);
     } else if let Some(w) = enc.as_oid {
         // SAFETY: the vector is an integer of width `w` (checked when the encoder was made).
         out.put_u32(unsafe { read_i64(vec, row, w) } as u32);
-    } else if enc.jsonb {
-        // jsonb's binary format: version 1, then the text.
-        out.put_u8(1);
-        write_binary(&enc.kind, vec, row, settings, out);
     } else {
         write_binary(&enc.kind, vec, row, settings, out);
     }
