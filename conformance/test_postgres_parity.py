@@ -314,6 +314,8 @@ JSON_BUILDERS = [
     "'{\"b\":1, \"a\":[1, 2e1], \"a\":{\"z\":1,\"y\":null}}'::jsonb",
     "SELECT jsonb_agg(t ORDER BY id DESC), jsonb_object_agg(name, id) "
     "FROM (VALUES (1, 'b'), (2, 'a')) t(id, name)",
+    "SELECT j -> 'x', j -> 'x' ->> 'a', '{\"a\": {\"c\": 1, \"b\": 2}}'::jsonb -> 'a' "
+    "FROM (SELECT '{\"x\": {\"b\": 1, \"a\": 2}}'::jsonb AS j) s",
 ]
 
 
@@ -363,6 +365,7 @@ FUNCTIONS_WITH_POSTGRES_TYPES = [
     "make_interval(secs => 1.5), make_interval(weeks => 2, mins => 90)",
     "SELECT encode('abc'::bytea, 'base64'), encode('\\x01ff'::bytea, 'hex'), "
     "encode(repeat('x', 100)::bytea, 'base64')",
+    "SELECT encode('\\x01ff005c41'::bytea, 'escape'), encode('abc'::bytea, 'escape')",
 ]
 
 

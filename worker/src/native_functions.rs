@@ -182,10 +182,19 @@ pub unsafe fn set_null(output: ffi::duckdb_vector, idx: u64) {
 /// # Safety
 /// `data` is a VARCHAR vector's data covering `row`, valid at `row`.
 pub unsafe fn text_at(data: *const ffi::duckdb_string_t, row: usize) -> String {
-    let mut s = *data.add(row);
-    let len = ffi::duckdb_string_t_length(s) as usize;
-    let ptr = ffi::duckdb_string_t_data(&mut s).cast::<u8>();
-    String::from_utf8_lossy(std::slice::from_raw_parts(ptr, len)).into_owned()
+    String::from_utf8_lossy(bytes_at(data, row)).into_owned()
+}
+
+/// The bytes of the VARCHAR or BLOB at `row`.
+///
+/// # Safety
+/// `data` is a VARCHAR or BLOB vector's data covering `row`, valid at `row`;
+/// the bytes live as long as the vector.
+pub unsafe fn bytes_at<'a>(data: *const ffi::duckdb_string_t, row: usize) -> &'a [u8] {
+    let s = data.add(row).cast_mut();
+    let len = ffi::duckdb_string_t_length(*s) as usize;
+    let ptr = ffi::duckdb_string_t_data(s).cast::<u8>();
+    std::slice::from_raw_parts(ptr, len)
 }
 
 /// Writes `text` as row `idx` of a VARCHAR `output`.

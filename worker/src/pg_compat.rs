@@ -216,10 +216,12 @@ pub const SESSION_SETUP: &[&str] = &[
   + to_days(CAST(weeks AS BIGINT) * 7 + CAST(days AS BIGINT))
   + to_microseconds(CAST(round((CAST(hours AS DOUBLE) * 3600 + CAST(mins AS DOUBLE) * 60
   + CAST(secs AS DOUBLE)) * 1000000) AS BIGINT))"#,
-    // encode(bytea, format): base64 in lines of 76 characters, or hex.
+    // encode(bytea, format): base64 in lines of 76 characters, hex, or
+    // escape (text_casts' floe_bytea_escape).
     r#"CREATE OR REPLACE TEMP MACRO floe_encode(b, f) AS
   CASE lower(f) WHEN 'base64' THEN rtrim(regexp_replace(to_base64(CAST(b AS BLOB)), '(.{76})', '\1' || chr(10), 'g'), chr(10))
   WHEN 'hex' THEN lower(hex(CAST(b AS BLOB)))
+  WHEN 'escape' THEN floe_bytea_escape(CAST(b AS BLOB))
   ELSE error('encoding "' || f || '" is not supported') END"#,
     // Lengths and positions are integers (the engine's are bigints).
     r#"CREATE OR REPLACE TEMP MACRO floe_length(x) AS CAST(length(x) AS INTEGER)"#,

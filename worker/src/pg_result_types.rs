@@ -484,6 +484,12 @@ fn expr_type(e: &Expr, scope: &Scope<'_>) -> Ty {
             [] => Ty::Other,
         },
         Expr::Nested(inner) => expr_type(inner, scope),
+        // A jsonb's member or path is a jsonb (the engine's is JSON).
+        Expr::BinaryOp {
+            left,
+            op: sqlparser::ast::BinaryOperator::Arrow | sqlparser::ast::BinaryOperator::HashArrow,
+            ..
+        } if expr_type(left, scope) == Ty::Known(oid::JSONB) => Ty::Known(oid::JSONB),
         Expr::Cast {
             kind: CastKind::Cast | CastKind::DoubleColon,
             data_type,

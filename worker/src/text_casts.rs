@@ -67,6 +67,18 @@ pub unsafe fn register(conn: ffi::duckdb_connection) -> Result<(), String> {
     native_functions::register(
         conn,
         &Native {
+            name: "floe_bytea_escape",
+            params: &[BLOB],
+            result: VARCHAR,
+            result_scale: 0,
+            function: Some(bytea_escape_rows),
+            bind: None,
+            extra: None,
+        },
+    )?;
+    native_functions::register(
+        conn,
+        &Native {
             name: "floe_zoned_instant_of_text",
             params: &[VARCHAR],
             result: TIMESTAMPTZ,
@@ -160,12 +172,43 @@ unsafe extern "C" fn bytea_text(
                 set_null(output, row as u64);
                 continue;
             }
-            let mut s = *data.add(row);
-            let len = ffi::duckdb_string_t_length(s) as usize;
-            let ptr = ffi::duckdb_string_t_data(&mut s).cast::<u8>();
             buf.clear();
-            pg_text::bytea_hex(&mut buf, std::slice::from_raw_parts(ptr, len));
+            pg_text::bytea_hex(&mut buf, native_functions::bytes_at(data, row));
             write_text(output, row as u64, &String::from_utf8_lossy(&buf));
+        }
+    });
+}
+
+/// `encode(bytes, 'escape')` as PostgreSQL writes it: NUL and bytes with
+/// the high bit set as `\ooo`, a backslash doubled, the rest as they are.
+pub fn bytea_escape(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            0 | 0x80..=0xff => out.push_str(&format!("\\{b:03o}")),
+            b => out.push(char::from(b)),
+        }
+    }
+    out
+}
+
+unsafe extern "C" fn bytea_escape_rows(
+    info: ffi::duckdb_function_info,
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+) {
+    guarded(info, || {
+        let vector = ffi::duckdb_data_chunk_get_vector(input, 0);
+        let data = ffi::duckdb_vector_get_data(vector).cast::<ffi::duckdb_string_t>();
+        let validity = ffi::duckdb_vector_get_validity(vector);
+        for row in 0..row_count(input) {
+            if !is_valid(validity, row as u64) {
+                set_null(output, row as u64);
+                continue;
+            }
+            let text = bytea_escape(native_functions::bytes_at(data, row));
+            write_text(output, row as u64, &text);
         }
     });
 }
@@ -297,6 +340,15 @@ pub fn zone_less_date_time(text: &str) -> Option<chrono::NaiveDateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escaped_bytes_are_written_as_postgres_writes_them() {
+        // PostgreSQL 15: encode('\x01ff005c41'::bytea, 'escape').
+        assert_eq!(
+            bytea_escape(&[0x01, 0xff, 0x00, b'\\', b'A']),
+            "\u{1}\\377\\000\\\\A"
+        );
+    }
 
     #[test]
     fn zone_less_text_names_the_wall_clock_of_the_zone() {
