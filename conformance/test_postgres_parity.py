@@ -270,6 +270,9 @@ INTEGER_AGGREGATES = [
     "SELECT x, sum(x) OVER (ORDER BY x) AS running FROM (VALUES (1), (2), (3)) t(x) ORDER BY x",
     "SELECT sum(i), avg(i) FROM (VALUES (1)) t(i) WHERE false",
     "SELECT sum(i) FROM (VALUES (2147483647), (2147483647), (2147483646)) t(i)",
+    "SELECT x % 2 AS g, count(*), sum(count(*)) OVER (), "
+    "count(*) * 100.0 / sum(count(*)) OVER () AS pct FROM (VALUES (1), (2), (3), (4), (5)) t(x) "
+    "GROUP BY 1 ORDER BY 1",
 ]
 
 

@@ -33,7 +33,8 @@ pub(super) fn integer_aggregate_edits(toks: &[floe_sql::Spanned]) -> Vec<Edit> {
         let plain_arguments = !matches!(tok(k + 2), Some(Token::Mul) | Some(Token::RParen))
             && !is_word(tok(k + 2), "DISTINCT")
             && !is_word(tok(k + 2), "ALL")
-            && !ordered_arguments(toks, k + 1, close);
+            && !ordered_arguments(toks, k + 1, close)
+            && !aggregates_inside(toks, k + 1, close);
         // A window macro's body must be one aggregate: the average's is two.
         let after = tok(close + 1);
         let window_average = name == "avg" && is_word(after, "OVER");
@@ -43,6 +44,31 @@ pub(super) fn integer_aggregate_edits(toks: &[floe_sql::Spanned]) -> Vec<Edit> {
         }
     }
     edits
+}
+
+/// Aggregates whose result a window `sum` may add up (`sum(count(*)) OVER
+/// ()`): the macro cannot learn such an argument's type, so the engine's
+/// `sum` (whose 128-bit result is PostgreSQL's `numeric` for these) stays.
+const INNER_AGGREGATES: &[&str] = &["count", "sum", "avg", "min", "max"];
+
+/// Whether the arguments between `open` and `close` call an aggregate
+/// (outside subqueries, whose aggregates are their own).
+fn aggregates_inside(toks: &[floe_sql::Spanned], open: usize, close: usize) -> bool {
+    let mut j = open + 1;
+    while j < close {
+        let next = toks.get(j + 1).map(|t| &t.token);
+        if matches!(toks[j].token, Token::LParen) && is_word(next, "SELECT") {
+            j = matching_paren(toks, j).unwrap_or(close) + 1;
+            continue;
+        }
+        let aggregate = matches!(&toks[j].token, Token::Word(w) if w.quote_style.is_none()
+            && INNER_AGGREGATES.iter().any(|a| w.value.eq_ignore_ascii_case(a)));
+        if aggregate && matches!(next, Some(Token::LParen)) {
+            return true;
+        }
+        j += 1;
+    }
+    false
 }
 
 /// Whether the arguments between `open` and `close` hold an `ORDER BY` of
@@ -88,6 +114,7 @@ mod tests {
             "SELECT \"sum\"(x) FROM t",
             "SELECT sum FROM t",
             "SELECT avg(x) OVER (ORDER BY y) FROM t",
+            "SELECT sum(count(*)) OVER () FROM t GROUP BY x",
         ] {
             assert_eq!(rewrite(sql), None, "{sql}");
         }
