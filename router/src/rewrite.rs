@@ -200,7 +200,9 @@ pub fn rewrite(sql: &str) -> Option<String> {
     if !text.contains('/') {
         return first;
     }
-    let toks = significant_tokens(text)?;
+    let Some(toks) = significant_tokens(text) else {
+        return first;
+    };
     let mut edits = division::division_edits(&toks);
     edits.sort_by_key(|e| e.0);
     if edits.is_empty() {

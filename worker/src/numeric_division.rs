@@ -114,11 +114,40 @@ fn rounded_quotient(a: Exact, b: Exact, scale: u32) -> Result<BigInt, DivisionEr
     }
 }
 
+/// [`quotient_units`] in 128-bit integers, when every step fits (most
+/// quotients: no allocation per row); `None` otherwise.
+fn small_quotient_units(a: Exact, b: Exact, scale: u32) -> Option<i128> {
+    let pow = |e: u32| 10i128.checked_pow(e);
+    let numerator = a.units.checked_mul(pow(b.scale.checked_add(scale)?)?)?;
+    let denominator = b.units.checked_mul(pow(a.scale)?)?;
+    if denominator == 0 {
+        return None;
+    }
+    let quotient = numerator.checked_div(denominator)?;
+    let remainder = numerator.checked_rem(denominator)?;
+    let half_or_more = remainder.unsigned_abs().checked_mul(2)? >= denominator.unsigned_abs();
+    let away = if (numerator < 0) != (denominator < 0) {
+        -1
+    } else {
+        1
+    };
+    let rounded = if half_or_more {
+        quotient + away
+    } else {
+        quotient
+    };
+    let units = rounded.checked_mul(pow(u32::from(QUOTIENT_SCALE) - scale)?)?;
+    (units.unsigned_abs() < 10u128.pow(u32::from(native_functions::NUMERIC_WIDTH))).then_some(units)
+}
+
 /// `a / b` as PostgreSQL computes it, in units of `10^-QUOTIENT_SCALE`
 /// (exact at PostgreSQL's scale when that is at most `QUOTIENT_SCALE`,
 /// rounded at `QUOTIENT_SCALE` otherwise).
 pub fn quotient_units(a: Exact, b: Exact) -> Result<i128, DivisionError> {
     let scale = division_scale(a, b).min(u32::from(QUOTIENT_SCALE));
+    if let Some(units) = small_quotient_units(a, b, scale) {
+        return Ok(units);
+    }
     let units =
         rounded_quotient(a, b, scale)? * BigInt::from(10).pow(u32::from(QUOTIENT_SCALE) - scale);
     let limit = BigInt::from(10).pow(u32::from(native_functions::NUMERIC_WIDTH));
@@ -242,7 +271,8 @@ unsafe extern "C" fn integer_div<T: IntegerQuotient>(
 /// One argument of a call whose parameter is `ANY`: read by the type the
 /// value came with.
 struct Operand {
-    vector: ffi::duckdb_vector,
+    data: *mut std::ffi::c_void,
+    validity: *mut u64,
     kind: OperandKind,
 }
 
@@ -277,7 +307,8 @@ impl Operand {
         };
         ffi::duckdb_destroy_logical_type(&mut t);
         Ok(Operand {
-            vector,
+            data: ffi::duckdb_vector_get_data(vector),
+            validity: ffi::duckdb_vector_get_validity(vector),
             kind: kind?,
         })
     }
@@ -287,13 +318,12 @@ impl Operand {
     /// # Safety
     /// `row` is below the chunk's row count.
     unsafe fn get(&self, row: usize) -> Option<Value> {
-        let validity = ffi::duckdb_vector_get_validity(self.vector);
         if matches!(self.kind, OperandKind::Null)
-            || !native_functions::is_valid(validity, row as u64)
+            || !native_functions::is_valid(self.validity, row as u64)
         {
             return None;
         }
-        let data = ffi::duckdb_vector_get_data(self.vector);
+        let data = self.data;
         let exact = |units: Option<i128>, scale: u32| {
             units.map(|units| Value::Exact(Exact { units, scale }))
         };

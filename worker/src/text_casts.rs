@@ -163,20 +163,35 @@ unsafe extern "C" fn bytea_text(
     output: ffi::duckdb_vector,
 ) {
     guarded(info, || {
-        let vector = ffi::duckdb_data_chunk_get_vector(input, 0);
-        let data = ffi::duckdb_vector_get_data(vector).cast::<ffi::duckdb_string_t>();
-        let validity = ffi::duckdb_vector_get_validity(vector);
         let mut buf = BytesMut::with_capacity(64);
-        for row in 0..row_count(input) {
-            if !is_valid(validity, row as u64) {
-                set_null(output, row as u64);
-                continue;
-            }
+        each_blob(input, output, |row, bytes| {
             buf.clear();
-            pg_text::bytea_hex(&mut buf, native_functions::bytes_at(data, row));
-            write_text(output, row as u64, &String::from_utf8_lossy(&buf));
-        }
+            pg_text::bytea_hex(&mut buf, bytes);
+            write_text(output, row, &String::from_utf8_lossy(&buf));
+        });
     });
+}
+
+/// Calls `each` with the row and bytes of every non-NULL BLOB of the call's
+/// first argument; NULL rows are NULL in `output`.
+///
+/// # Safety
+/// `input` is the call's chunk, its first column a BLOB; `output` covers it.
+unsafe fn each_blob(
+    input: ffi::duckdb_data_chunk,
+    output: ffi::duckdb_vector,
+    mut each: impl FnMut(u64, &[u8]),
+) {
+    let vector = ffi::duckdb_data_chunk_get_vector(input, 0);
+    let data = ffi::duckdb_vector_get_data(vector).cast::<ffi::duckdb_string_t>();
+    let validity = ffi::duckdb_vector_get_validity(vector);
+    for row in 0..row_count(input) {
+        if is_valid(validity, row as u64) {
+            each(row as u64, native_functions::bytes_at(data, row));
+        } else {
+            set_null(output, row as u64);
+        }
+    }
 }
 
 /// `encode(bytes, 'escape')` as PostgreSQL writes it: NUL and bytes with
@@ -199,17 +214,9 @@ unsafe extern "C" fn bytea_escape_rows(
     output: ffi::duckdb_vector,
 ) {
     guarded(info, || {
-        let vector = ffi::duckdb_data_chunk_get_vector(input, 0);
-        let data = ffi::duckdb_vector_get_data(vector).cast::<ffi::duckdb_string_t>();
-        let validity = ffi::duckdb_vector_get_validity(vector);
-        for row in 0..row_count(input) {
-            if !is_valid(validity, row as u64) {
-                set_null(output, row as u64);
-                continue;
-            }
-            let text = bytea_escape(native_functions::bytes_at(data, row));
-            write_text(output, row as u64, &text);
-        }
+        each_blob(input, output, |row, bytes| {
+            write_text(output, row, &bytea_escape(bytes))
+        });
     });
 }
 
