@@ -804,3 +804,32 @@ def test_clock_functions_and_interval_to_char_as_postgres(postgres, server, zone
                     got[name].append((e.sqlstate, e.diag.message_primary))
     for sql, floe, pg in zip(statements, got["floe"], got["pg"]):
         assert floe == pg, sql
+
+
+PATHS_CASTS_AND_BINS = [
+    "SELECT pg_typeof(1), pg_typeof(1.5), pg_typeof(now()), pg_typeof(ARRAY['a']), "
+    "pg_typeof(x) FROM (VALUES (2::int8)) v(x)",
+    "SELECT j #> '{a,b}', j #>> '{a,b,1}', j #> '{x}' IS NULL, j #> '{}', "
+    "j::json #>> '{a,b,0}', j #>> ARRAY['a', 'b', '1'] "
+    "FROM (SELECT '{\"a\": {\"b\": [1, \"two\"]}}'::jsonb AS j) s",
+    "SELECT * FROM generate_series(1, 3) WITH ORDINALITY",
+    "SELECT n, o FROM generate_series(5, 7) WITH ORDINALITY AS g(n, o) WHERE o > 1",
+    "SELECT 'abcdef'::varchar(3), 'abcdef'::char(3), 'abc'::char, "
+    "CAST(12345 AS character varying(2)), x::varchar(2), x::varchar(2)::text || '!' "
+    "FROM (VALUES ('xyz')) v(x)",
+    "SELECT date_bin('15 minutes', timestamp '2020-02-11 15:44:17', timestamp '2001-01-01'), "
+    "date_bin('15 minutes', timestamp '2000-01-01 00:07', timestamp '2000-01-01 00:10'), "
+    "date_bin('1 day 2 hours', timestamptz '2000-01-05 00:07+00', timestamptz '2000-01-01 00:10+00')",
+    "SELECT date_bin('1 month', timestamp '2000-01-01', timestamp '2000-01-01')",
+    "SELECT date_bin('0 minutes', timestamp '2000-01-01', timestamp '2000-01-01')",
+]
+
+
+def test_json_paths_length_casts_bins_and_typeof_as_postgres(postgres, server):
+    """`#>`/`#>>` (which the engine does not parse), numbered integer
+    series, casts that cut text to a length, date_bin and pg_typeof's
+    regtype, in text and binary."""
+    assert_answered_as_postgres(
+        postgres, server, PATHS_CASTS_AND_BINS, both_formats=True,
+        setup=("SET TimeZone = 'UTC'",),
+    )

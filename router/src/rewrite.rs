@@ -33,6 +33,9 @@
 //! | `sum(x)`, `avg(x)` (plain calls) | `floe_sum(x)`, `floe_avg(x)`: PostgreSQL's result types for integers (`integer_aggregates`) |
 //! | `position(a IN b)`, `ntile(n) OVER w` | `floe_position(a , b)`, `CAST(ntile(n) OVER w AS INTEGER)`: integers (`integer_results`) |
 //! | `json_build_object(…)`, `json_build_array(…)`, `json_agg(…)`, `json_object_agg(…)` | the engine's builder inside `floe_json_build_object(…)` and kin: PostgreSQL's layout (`json_calls`) |
+//! | `j #> '{a,1}'`, `j #>> path` | `(j -> '/a/1')`, `(j ->> floe_json_pointer(path))`: the engine's operators with a JSON pointer (`json_calls`) |
+//! | `x::varchar(n)`, `x::char(n)`, `x::char`, `CAST(x AS character varying(n))` | `floe_as_varchar_n(x, n)`, `floe_as_bpchar_n(x, n)`: the text cut to the length (`length_casts`) |
+//! | `generate_series(1, 3) WITH ORDINALITY` | a subquery of integers numbered by the engine (`set_returning`) |
 //! | `a / b` | `floe_div(a , b)`: PostgreSQL's `numeric` quotient (`division`) |
 
 use sqlparser::tokenizer::Token;
@@ -47,6 +50,7 @@ mod format_call;
 mod integer_aggregates;
 mod integer_results;
 mod json_calls;
+mod length_casts;
 mod reg_arrays;
 mod set_returning;
 mod view_definition;
@@ -188,7 +192,7 @@ fn is_word(t: Option<&Token>, w: &str) -> bool {
     matches!(t, Some(Token::Word(x)) if x.value.eq_ignore_ascii_case(w))
 }
 
-fn lit(s: &str) -> String {
+pub(super) fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
@@ -216,9 +220,13 @@ fn rewrite_calls(sql: &str) -> Option<String> {
     let toks = significant_tokens(sql)?;
     let tok = |k: usize| toks.get(k).map(|t| &t.token);
     let span = |k: usize| (toks[k].start, toks[k].end);
-    let mut edits: Vec<(usize, usize, String)> = set_returning_edits(&toks);
+    // The path operators' parentheses first: an edit of the same text made
+    // later keeps them (of two edits at one place the first made wins).
+    let mut edits: Vec<(usize, usize, String)> = json_calls::json_path_edits(&toks);
+    edits.extend(set_returning_edits(&toks));
     // First, so each macro's opening comes before edits inside its operand.
     edits.extend(zoned_cast_edits(&toks));
+    edits.extend(length_casts::length_cast_edits(&toks));
     edits.extend(date_field_edits(&toks));
     edits.extend(integer_aggregate_edits(&toks));
     edits.extend(integer_results::integer_result_edits(&toks));
@@ -723,7 +731,7 @@ type ArrayElement = (Option<String>, bool);
 /// The elements of a one-dimensional PostgreSQL array literal
 /// (`{a,"b c",NULL}`); `None` for anything else (nested arrays, unbalanced
 /// quotes), which is left to the engine.
-fn array_elements(text: &str) -> Option<Vec<ArrayElement>> {
+pub(super) fn array_elements(text: &str) -> Option<Vec<ArrayElement>> {
     let inner = text.trim().strip_prefix('{')?.strip_suffix('}')?;
     let mut items = Vec::new();
     if inner.trim().is_empty() {

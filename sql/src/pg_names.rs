@@ -112,6 +112,8 @@ fn figure_name(e: &Expr) -> Option<(String, Strength)> {
                     | "floe_as_timestamptz"
                     | "floe_as_text"
                     | "floe_as_varchar"
+                    | "floe_as_varchar_n"
+                    | "floe_as_bpchar_n"
             ) =>
         {
             let arg = match &f.args {
@@ -126,6 +128,7 @@ fn figure_name(e: &Expr) -> Option<(String, Strength)> {
                 _ => Some((
                     last_part(&f.name)
                         .trim_start_matches("floe_as_")
+                        .trim_end_matches("_n")
                         .to_string(),
                     Strength::Weak,
                 )),

@@ -174,7 +174,8 @@ impl Connection {
     /// functions, `interval_functions`; timestamptz ± interval,
     /// `zoned_arithmetic`; `initcap`, `string_functions`; numeric division,
     /// `numeric_division`; `age`, `make_timestamptz` and `date_trunc` in a
-    /// named zone, `zoned_calendar`; PostgreSQL's JSON layouts, `json_text`)
+    /// named zone, `zoned_calendar`; PostgreSQL's JSON layouts, `json_text`;
+    /// `date_bin`)
     /// on the engine this connection belongs to.
     pub fn register_native_functions(&self) -> Result<(), DuckError> {
         // SAFETY: `raw` is this open connection.
@@ -191,6 +192,7 @@ impl Connection {
                 .and_then(|()| crate::numeric_division::register(self.raw))
                 .and_then(|()| crate::zoned_calendar::register(self.raw))
                 .and_then(|()| crate::json_text::register(self.raw))
+                .and_then(|()| crate::date_bin::register(self.raw))
         }
         .map_err(DuckError::new)
     }

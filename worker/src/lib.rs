@@ -12,6 +12,7 @@ pub mod clock_functions;
 pub mod copy_command;
 pub mod copy_in;
 pub mod copy_out;
+pub mod date_bin;
 pub mod date_part_functions;
 pub mod date_parts;
 pub mod duck;

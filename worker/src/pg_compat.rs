@@ -108,6 +108,12 @@ pub const SESSION_SETUP: &[&str] = &[
     r#"CREATE OR REPLACE TEMP MACRO floe_current_setting(value) AS value"#,
     // The router turns bytea literals in hex format into these.
     r#"CREATE OR REPLACE TEMP MACRO floe_bytea(hex_digits) AS unhex(hex_digits)"#,
+    // The router writes `j #> path` as `j -> floe_json_pointer(path)`: a
+    // PostgreSQL path (text[]) as the JSON pointer the engine follows.
+    r#"CREATE OR REPLACE TEMP MACRO floe_json_pointer(path) AS CASE
+  WHEN len(CAST(path AS VARCHAR[])) = 0 THEN '$'
+  ELSE '/' || array_to_string(list_transform(CAST(path AS VARCHAR[]),
+    lambda e: replace(replace(e, '~', '~0'), '/', '~1')), '/') END"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_statisticsobjdef_columns(stat_oid) AS NULL::VARCHAR"#,
     // pg_typeof(x): the PostgreSQL name of the type a value has here (the
     // engine's typeof names its own types: VARCHAR, DECIMAL(10,2), BLOB).
@@ -304,6 +310,9 @@ pub const SESSION_SETUP: &[&str] = &[
   WHEN typeof(x) LIKE '%[]' THEN floe_array_text(TRY_CAST(x AS VARCHAR[]))
   ELSE CAST(x AS VARCHAR) END"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_as_varchar(x) AS floe_as_text(x)"#,
+    // A cast to varchar(n) or char(n): the text cut to n characters.
+    r#"CREATE OR REPLACE TEMP MACRO floe_as_varchar_n(x, n) AS left(floe_as_text(x), n)"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_as_bpchar_n(x, n) AS left(floe_as_text(x), n)"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_array_upper(arr, dim) AS
   CASE WHEN arr IS NULL OR len(arr) = 0 THEN NULL ELSE len(arr) END"#,
 ];

@@ -245,6 +245,10 @@ impl DuckErrorInfo {
                 } else if lower.starts_with("invalid value \"") && lower.contains("\" for \"") {
                     // to_date / to_timestamp of text the template does not read.
                     "22007"
+                } else if lower.starts_with(crate::date_bin::STRIDE_NOT_POSITIVE) {
+                    "22008"
+                } else if lower.starts_with(crate::date_bin::MONTHS_IN_STRIDE) {
+                    FEATURE_NOT_SUPPORTED
                 } else if lower.starts_with(crate::pg_interval_to_char::NOT_FOR_INTERVALS) {
                     // to_char of an interval with a calendar pattern.
                     "22007"

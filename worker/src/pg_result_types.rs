@@ -437,6 +437,7 @@ fn cast_type(t: &DataType) -> Ty {
         "name" => Ty::Known(oid::NAME),
         "char" if text.contains('"') => Ty::Known(oid::CHAR),
         "varchar" | "character varying" => Ty::Known(oid::VARCHAR),
+        "char" | "character" | "bpchar" => Ty::Known(oid::BPCHAR),
         "jsonb" => Ty::Known(oid::JSONB),
         other => cast_type_name(other),
     }
@@ -538,6 +539,10 @@ fn expr_type(e: &Expr, scope: &Scope<'_>) -> Ty {
                     _ => Ty::Other,
                 },
                 ("current_schemas", _) => Ty::Known(oid::NAME_ARRAY),
+                ("pg_typeof", _) => Ty::Known(oid::REGTYPE),
+                // The router's casts to varchar and char of a length.
+                ("as_varchar" | "as_varchar_n", _) => Ty::Known(oid::VARCHAR),
+                ("as_bpchar_n", _) => Ty::Known(oid::BPCHAR),
                 // unnest of a catalog array: its elements' type.
                 ("unnest", FunctionArguments::List(list)) if list.args.len() == 1 => {
                     match list.args.first() {

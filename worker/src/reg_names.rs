@@ -106,6 +106,15 @@ impl RegNames {
     }
 }
 
+/// The OID of the type `format_type` names `name` (the reverse of a
+/// `regtype`'s text).
+pub fn type_oid(name: &[u8]) -> Option<u32> {
+    pg15_rows::format_types()
+        .iter()
+        .find(|(_, n)| n.as_bytes() == name)
+        .map(|(o, _)| *o)
+}
+
 /// Whether a column announced as `type_oid` prints names through [`RegNames`].
 pub fn prints_names(type_oid: u32) -> bool {
     matches!(

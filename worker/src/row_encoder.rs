@@ -49,6 +49,9 @@ pub struct ColumnEncoder {
     catalog_array: Option<CatalogArray>,
     /// JSON announced as `jsonb`: its binary form starts with a version byte.
     jsonb: bool,
+    /// A type's name announced as `regtype` (`pg_typeof`): in binary, the
+    /// type's OID.
+    type_name: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -89,6 +92,7 @@ impl ColumnEncoder {
             _ => None,
         };
         let jsonb = matches!(kind, ValueKind::Json) && announced == oid::JSONB;
+        let type_name = matches!(kind, ValueKind::Text) && announced == oid::REGTYPE;
         ColumnEncoder {
             kind,
             binary,
@@ -97,6 +101,7 @@ impl ColumnEncoder {
             names: None,
             catalog_array,
             jsonb,
+            type_name,
         }
     }
 
@@ -208,6 +213,10 @@ pub fn write_value(
             Some(canonical) => out.put_slice(canonical.as_bytes()),
             None => out.put_slice(text),
         }
+    } else if enc.type_name && enc.binary {
+        // SAFETY: the column is VARCHAR (checked when the encoder was made).
+        let text = unsafe { vec.get_bytes(row) };
+        out.put_u32(reg_names::type_oid(text).unwrap_or(0));
     } else if enc.as_text || !enc.binary {
         write_text(&enc.kind, vec, row, settings, out);
     } else if let Some(w) = enc.as_oid {

@@ -224,8 +224,9 @@ fn unit_start(toks: &[floe_sql::Spanned], last: usize) -> Option<usize> {
     Some(start)
 }
 
-/// Where the left operand of the `/` at `div` starts.
-fn left_operand_start(toks: &[floe_sql::Spanned], div: usize) -> Option<usize> {
+/// Where the left operand of the `/` (or another operator that binds no
+/// tighter) at `div` starts.
+pub(super) fn left_operand_start(toks: &[floe_sql::Spanned], div: usize) -> Option<usize> {
     let mut start = unit_start(toks, div.checked_sub(1)?)?;
     loop {
         let Some(before) = start.checked_sub(1) else {
@@ -264,7 +265,7 @@ fn operand_may_start_after(toks: &[floe_sql::Spanned], sign: usize) -> bool {
 }
 
 /// Where the right operand of the `/` at `div` ends.
-fn right_operand_end(toks: &[floe_sql::Spanned], div: usize) -> Option<usize> {
+pub(super) fn right_operand_end(toks: &[floe_sql::Spanned], div: usize) -> Option<usize> {
     let mut p = div + 1;
     while matches!(toks.get(p)?.token, Token::Minus | Token::Plus) {
         p += 1;

@@ -5,11 +5,17 @@
 //! wrapper). The wrappers (the worker's `json_text`) lay the value out as
 //! PostgreSQL does, and the column keeps PostgreSQL's name. The `jsonb`
 //! builders are also cast to `jsonb`, which the worker writes canonically.
+//!
+//! The path operators `#>` and `#>>` (which the engine does not parse) become
+//! its `->` and `->>` with the path as a JSON pointer: a literal path
+//! (`'{a,1}'` → `'/a/1'`) is converted here, any other through
+//! `floe_json_pointer`.
 
 use sqlparser::tokenizer::Token;
 
+use super::division::{left_operand_start, right_operand_end};
 use super::set_returning::call_start;
-use super::{is_word, matching_paren};
+use super::{array_elements, is_word, lit, matching_paren};
 
 type Edit = (usize, usize, String);
 
@@ -128,6 +134,60 @@ fn element_kind(toks: &[floe_sql::Spanned], k: usize) -> u8 {
     }
 }
 
+/// The edits turning `j #> path` into `j -> pointer` and `j #>> path` into
+/// `j ->> pointer`. `#>` binds as PostgreSQL's other operators do, as `->`
+/// does in the engine, so only the operator and its right operand change.
+pub(super) fn json_path_edits(toks: &[floe_sql::Spanned]) -> Vec<Edit> {
+    let mut edits = Vec::new();
+    for (k, t) in toks.iter().enumerate() {
+        let arrow = match t.token {
+            Token::HashArrow => "->",
+            Token::HashLongArrow => "->>",
+            _ => continue,
+        };
+        let Some(end) = right_operand_end(toks, k) else {
+            continue;
+        };
+        // The engine's `->` binds more loosely than PostgreSQL's `#>` (below
+        // `IS`, comparisons): the operation is kept in parentheses.
+        if let Some(start) = left_operand_start(toks, k) {
+            edits.push((toks[start].start, toks[start].start, "(".into()));
+            edits.push((toks[end].end, toks[end].end, ")".into()));
+        }
+        edits.push((t.start, t.end, arrow.to_string()));
+        let (from, to) = (toks[k + 1].start, toks[end].end);
+        let pointer = match &toks[k + 1].token {
+            Token::SingleQuotedString(path) => json_pointer(path),
+            _ => None,
+        };
+        match pointer {
+            // A literal path, with or without its cast to an array type.
+            Some(pointer) => edits.push((from, to, lit(&pointer))),
+            None => {
+                edits.push((from, from, "floe_json_pointer(".into()));
+                edits.push((to, to, ")".into()));
+            }
+        }
+    }
+    edits
+}
+
+/// The JSON pointer of a PostgreSQL path literal (`{a,1}` → `/a/1`; the
+/// empty path is the whole value); `None` for a literal that is not a
+/// one-dimensional array without NULLs.
+fn json_pointer(path: &str) -> Option<String> {
+    let elements = array_elements(path)?;
+    if elements.is_empty() {
+        return Some("$".into());
+    }
+    let mut pointer = String::new();
+    for (element, _) in elements {
+        pointer.push('/');
+        pointer.push_str(&element?.replace('~', "~0").replace('/', "~1"));
+    }
+    Some(pointer)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::rewrite;
@@ -162,6 +222,18 @@ mod tests {
                 "SELECT CAST(floe_jsonb_build_object(json_object('a', 1)) AS jsonb), \
                  CAST(floe_to_jsonb(to_json(x)) AS jsonb) FROM t"
             )
+        );
+    }
+
+    #[test]
+    fn path_operators_become_pointers_in_parentheses() {
+        assert_eq!(
+            rewrite("SELECT j #> '{a,1}' IS NULL, t.j::jsonb #>> '{a/b,~}' FROM t").as_deref(),
+            Some("SELECT (j -> '/a/1') IS NULL, (t.j::jsonb ->> '/a~1b/~0') FROM t")
+        );
+        assert_eq!(
+            rewrite("SELECT j #> '{}', j #> $1, j #>> '{a}'::text[] FROM t").as_deref(),
+            Some("SELECT (j -> '$'), (j -> floe_json_pointer($1)), (j ->> '/a') FROM t")
         );
     }
 }

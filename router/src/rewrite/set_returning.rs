@@ -251,8 +251,35 @@ fn series_in_from(toks: &[floe_sql::Spanned], k: usize) -> Vec<Edit> {
             },
             "",
         )
+    } else if integers
+        && is_word(toks.get(end + 1).map(|t| &t.token), "WITH")
+        && is_word(toks.get(end + 2).map(|t| &t.token), "ORDINALITY")
+    {
+        // `WITH ORDINALITY` numbers the function's rows (the engine's
+        // numbering); an alias after it names the subquery's columns.
+        let aliased =
+            is_word(toks.get(end + 3).map(|t| &t.token), "AS") || alias_word(toks, end + 3);
+        let (start, _) = call_start(toks, k);
+        return vec![
+            (
+                start,
+                toks[k].end,
+                "(SELECT CAST(generate_series AS INTEGER) AS generate_series, ordinality \
+                 FROM generate_series"
+                    .to_string(),
+            ),
+            (
+                toks[end].start,
+                toks[end + 2].end,
+                if aliased {
+                    ") WITH ORDINALITY)".to_string()
+                } else {
+                    ") WITH ORDINALITY) AS generate_series".to_string()
+                },
+            ),
+        ];
     } else if written_as || is_word(toks.get(end + 1).map(|t| &t.token), "WITH") {
-        // `WITH ORDINALITY` numbers the function's rows: the engine's.
+        // Other series `WITH ORDINALITY`: the engine's.
         return Vec::new();
     } else {
         (" AS generate_series".to_string(), " AS generate_series")
@@ -423,11 +450,26 @@ mod tests {
                  interval '1 day')) AS d) d"
             )
         );
-        // Beyond an integer, or not literals, or numbered: as written.
+        // Numbered: integers, numbered by the engine, aliased as written.
+        assert_eq!(
+            rewrite("SELECT * FROM generate_series(1, 3) WITH ORDINALITY AS g(n, o)").as_deref(),
+            Some(
+                "SELECT * FROM (SELECT CAST(generate_series AS INTEGER) AS generate_series, \
+                 ordinality FROM generate_series(1, 3) WITH ORDINALITY) AS g(n, o)"
+            )
+        );
+        assert_eq!(
+            rewrite("SELECT * FROM generate_series(1, 3) WITH ORDINALITY").as_deref(),
+            Some(
+                "SELECT * FROM (SELECT CAST(generate_series AS INTEGER) AS generate_series, \
+                 ordinality FROM generate_series(1, 3) WITH ORDINALITY) AS generate_series"
+            )
+        );
+        // Beyond an integer, or not literals: as written.
         for sql in [
             "SELECT * FROM generate_series(1, 3000000000) g(n)",
             "SELECT * FROM generate_series(1, x) g(n)",
-            "SELECT * FROM generate_series(1, 3) WITH ORDINALITY",
+            "SELECT * FROM generate_series(1, x) WITH ORDINALITY",
         ] {
             assert!(rewrite(sql).is_none_or(|r| !r.contains("INTEGER")), "{sql}");
         }

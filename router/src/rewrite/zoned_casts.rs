@@ -57,7 +57,7 @@ fn zoned_target(toks: &[floe_sql::Spanned], mut j: usize) -> Option<(&'static st
 /// Where the operand of a `::` cast at `colons` starts: a column reference,
 /// or a call or parenthesized expression; `None` for anything else (a
 /// literal, a parameter, another cast).
-fn operand_start(toks: &[floe_sql::Spanned], colons: usize) -> Option<usize> {
+pub(super) fn operand_start(toks: &[floe_sql::Spanned], colons: usize) -> Option<usize> {
     let before = colons.checked_sub(1)?;
     match toks.get(before)?.token {
         Token::Word(_) => {
@@ -78,7 +78,12 @@ fn operand_start(toks: &[floe_sql::Spanned], colons: usize) -> Option<usize> {
                 // `ARRAY(…)::text` is the array's own rewrite.
                 Some(Token::Word(w)) if w.value.eq_ignore_ascii_case("array") => None,
                 Some(Token::Word(w)) if !is_clause_keyword(&w.value) => {
-                    column_reference_start(toks, open)
+                    // `x::varchar(2)::text`: the parenthesis is a type's length.
+                    column_reference_start(toks, open).filter(|&start| {
+                        !start
+                            .checked_sub(1)
+                            .is_some_and(|p| matches!(toks[p].token, Token::DoubleColon))
+                    })
                 }
                 _ => Some(open),
             }

@@ -2480,7 +2480,10 @@ fn is_create_table_as(tokens: &[Token]) -> bool {
 /// otherwise the engine's type stands.
 fn catalog_type(engine: u32, catalog: u32) -> u32 {
     match (engine, catalog) {
-        (oid::TEXT, oid::NAME | oid::CHAR | oid::VARCHAR | oid::PG_LSN)
+        (
+            oid::TEXT,
+            oid::NAME | oid::CHAR | oid::BPCHAR | oid::VARCHAR | oid::PG_LSN | oid::REGTYPE,
+        )
         | (oid::JSON, oid::JSONB)
         | (oid::INT8, oid::OID)
         | (oid::TEXT_ARRAY, oid::NAME_ARRAY | oid::CHAR_ARRAY | oid::ACLITEM_ARRAY)
