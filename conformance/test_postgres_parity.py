@@ -822,13 +822,15 @@ PATHS_CASTS_AND_BINS = [
     "date_bin('1 day 2 hours', timestamptz '2000-01-05 00:07+00', timestamptz '2000-01-01 00:10+00')",
     "SELECT date_bin('1 month', timestamp '2000-01-01', timestamp '2000-01-01')",
     "SELECT date_bin('0 minutes', timestamp '2000-01-01', timestamp '2000-01-01')",
+    "SELECT |/ 16, @ -5, @ x, |/ 2 FROM (VALUES (-2.5)) v(x)",
+    "SELECT |/ -1",
 ]
 
 
 def test_json_paths_length_casts_bins_and_typeof_as_postgres(postgres, server):
     """`#>`/`#>>` (which the engine does not parse), numbered integer
-    series, casts that cut text to a length, date_bin and pg_typeof's
-    regtype, in text and binary."""
+    series, casts that cut text to a length, date_bin, pg_typeof's regtype
+    and the prefix operators `|/` and `@`, in text and binary."""
     assert_answered_as_postgres(
         postgres, server, PATHS_CASTS_AND_BINS, both_formats=True,
         setup=("SET TimeZone = 'UTC'",),

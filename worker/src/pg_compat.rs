@@ -133,6 +133,12 @@ pub const SESSION_SETUP: &[&str] = &[
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_typeof(x) AS CASE
   WHEN typeof(x) LIKE '%[]' THEN floe_pg_type_name(typeof(x)[:-3]) || '[]'
   ELSE floe_pg_type_name(typeof(x)) END"#,
+    // PostgreSQL's prefix operators the engine parses but does not define:
+    // square root, cube root and absolute value.
+    r#"CREATE OR REPLACE TEMP MACRO "|/"(x) AS CASE WHEN CAST(x AS DOUBLE) < 0
+  THEN error('cannot take square root of a negative number') ELSE sqrt(CAST(x AS DOUBLE)) END"#,
+    r#"CREATE OR REPLACE TEMP MACRO "||/"(x) AS cbrt(CAST(x AS DOUBLE))"#,
+    r#"CREATE OR REPLACE TEMP MACRO "@"(x) AS abs(x)"#,
     // Postgres's pg_size_pretty: bytes below 10 kB, then kB, MB, GB, TB, PB,
     // each unit kept below 20 480 and rounded half away from zero.
     r#"CREATE OR REPLACE TEMP MACRO floe_half_rounded(x) AS

@@ -245,6 +245,8 @@ impl DuckErrorInfo {
                 } else if lower.starts_with("invalid value \"") && lower.contains("\" for \"") {
                     // to_date / to_timestamp of text the template does not read.
                     "22007"
+                } else if lower.starts_with("cannot take square root of a negative number") {
+                    "2201F"
                 } else if lower.starts_with(crate::date_bin::STRIDE_NOT_POSITIVE) {
                     "22008"
                 } else if lower.starts_with(crate::date_bin::MONTHS_IN_STRIDE) {
