@@ -824,6 +824,7 @@ PATHS_CASTS_AND_BINS = [
     "SELECT date_bin('0 minutes', timestamp '2000-01-01', timestamp '2000-01-01')",
     "SELECT |/ 16, @ -5, @ x, |/ 2 FROM (VALUES (-2.5)) v(x)",
     "SELECT |/ -1",
+    "SELECT x, sum(x) OVER (ORDER BY x), avg(x) FROM generate_series(1, 4) x GROUP BY x ORDER BY x",
 ]
 
 

@@ -8,10 +8,13 @@
 //! pick the PostgreSQL result by argument type. Floats average as floats
 //! (`floe_div` keeps them so) and intervals with the engine's `avg`.
 
-/// The session macros answering `floe_sum(x)` and `floe_avg(x)`.
+/// The session macros answering `floe_sum(x)` and `floe_avg(x)`. Their
+/// parameters have names no client column has: the engine binds a macro
+/// parameter named like a FROM item (`FROM generate_series(1, 4) x`) to
+/// that item's row in a window.
 pub const MACROS: &[&str] = &[
-    "CREATE OR REPLACE TEMP MACRO floe_sum(x SMALLINT) AS CAST(sum(x) AS BIGINT), \
-     (x INTEGER) AS CAST(sum(x) AS BIGINT), (x) AS sum(x)",
-    "CREATE OR REPLACE TEMP MACRO floe_avg(x INTERVAL) AS avg(x), \
-     (x) AS floe_div(sum(x), count(x))",
+    "CREATE OR REPLACE TEMP MACRO floe_sum(floe_summed SMALLINT) AS CAST(sum(floe_summed) AS BIGINT), \
+     (floe_summed INTEGER) AS CAST(sum(floe_summed) AS BIGINT), (floe_summed) AS sum(floe_summed)",
+    "CREATE OR REPLACE TEMP MACRO floe_avg(floe_averaged INTERVAL) AS avg(floe_averaged), \
+     (floe_averaged) AS floe_div(sum(floe_averaged), count(floe_averaged))",
 ];
