@@ -825,13 +825,20 @@ PATHS_CASTS_AND_BINS = [
     "SELECT |/ 16, @ -5, @ x, |/ 2 FROM (VALUES (-2.5)) v(x)",
     "SELECT |/ -1",
     "SELECT x, sum(x) OVER (ORDER BY x), avg(x) FROM generate_series(1, 4) x GROUP BY x ORDER BY x",
+    "SELECT x, avg(x) OVER (ORDER BY x), avg(x * 2) OVER w FROM generate_series(1, 4) x "
+    "WINDOW w AS (ORDER BY x ROWS BETWEEN 1 PRECEDING AND CURRENT ROW) ORDER BY x",
+    "SELECT g, sum(d), avg(d), sum(d) OVER (), avg(d) OVER (ORDER BY g) FROM (VALUES "
+    "(1, interval '1 mon 40 days'), (2, interval '-1 day 25 hours'), (3, NULL)) v(g, d) "
+    "GROUP BY g, d ORDER BY g",
+    "SELECT sum(d) FROM (VALUES (interval '2000000000 months'), (interval '2000000000 months')) v(d)",
 ]
 
 
 def test_json_paths_length_casts_bins_and_typeof_as_postgres(postgres, server):
     """`#>`/`#>>` (which the engine does not parse), numbered integer
     series, casts that cut text to a length, date_bin, pg_typeof's regtype
-    and the prefix operators `|/` and `@`, in text and binary."""
+    and the prefix operators `|/` and `@`; window averages (numeric, as
+    PostgreSQL's) and sums of intervals (part by part), in text and binary."""
     assert_answered_as_postgres(
         postgres, server, PATHS_CASTS_AND_BINS, both_formats=True,
         setup=("SET TimeZone = 'UTC'",),

@@ -45,8 +45,17 @@ pub fn pg_name_of(name: &str) -> Option<&'static str> {
 /// `,` stands where the `/` was.
 pub const DIVISION: &str = "floe_div";
 
-/// `sql` with each stand-in call (`floe_sum(`) named as PostgreSQL names it
-/// and each `floe_div(a , b)` written `a / b` again.
+/// The sum a window's average is written with: `avg(x) OVER w` is
+/// `floe_avg(WINDOW_SUM(x) OVER w, count(x) OVER w)`.
+pub const WINDOW_SUM: &str = "floe_window_sum";
+
+fn is_word(t: Option<&Token>, w: &str) -> bool {
+    matches!(t, Some(Token::Word(x)) if x.quote_style.is_none() && x.value.eq_ignore_ascii_case(w))
+}
+
+/// `sql` with each stand-in call (`floe_sum(`) named as PostgreSQL names it,
+/// each `floe_div(a , b)` written `a / b` again and each window average
+/// written `avg(x) OVER w` again.
 pub fn restore_pg_names(sql: &str) -> String {
     let Some(tokens) = significant_tokens(sql) else {
         return sql.to_string();
@@ -64,6 +73,14 @@ pub fn restore_pg_names(sql: &str) -> String {
                 edits.push((pair[0].start, pair[1].end, String::new()));
                 edits.push((tokens[comma].start, tokens[comma].end, "/".to_string()));
                 edits.push((tokens[close].start, tokens[close].end, String::new()));
+            }
+        } else if w.value.eq_ignore_ascii_case("floe_avg")
+            && is_word(tokens.get(k + 2).map(|t| &t.token), WINDOW_SUM)
+        {
+            // floe_avg(floe_window_sum(x) OVER w, count(x) OVER w): avg(x) OVER w.
+            if let Some((comma, close)) = division_parts(&tokens, k + 1) {
+                edits.push((pair[0].start, tokens[k + 2].end, "avg".to_string()));
+                edits.push((tokens[comma].start, tokens[close].end, String::new()));
             }
         } else if let Some(pg) = pg_name_of(&w.value) {
             edits.push((pair[0].start, pair[0].end, pg.to_string()));
@@ -115,6 +132,12 @@ mod tests {
                 "SELECT floe_sum(x), floe_avg(y) OVER (), \"floe_sum\"(z), floe_sum FROM t"
             ),
             "SELECT sum(x), avg(y) OVER (), \"floe_sum\"(z), floe_sum FROM t"
+        );
+        assert_eq!(
+            restore_pg_names(
+                "SELECT floe_avg(floe_window_sum(x) OVER (ORDER BY y), count( x ) OVER ( ORDER BY y )) FROM t"
+            ),
+            "SELECT avg(x) OVER (ORDER BY y) FROM t"
         );
         assert_eq!(
             restore_pg_names("SELECT floe_div(floe_div(a , b) , f(c, d)), floe_div(1.0,3) FROM t"),

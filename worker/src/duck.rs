@@ -175,7 +175,7 @@ impl Connection {
     /// `zoned_arithmetic`; `initcap`, `string_functions`; numeric division,
     /// `numeric_division`; `age`, `make_timestamptz` and `date_trunc` in a
     /// named zone, `zoned_calendar`; PostgreSQL's JSON layouts, `json_text`;
-    /// `date_bin`)
+    /// `date_bin`; `sum(interval)`, `interval_sum`)
     /// on the engine this connection belongs to.
     pub fn register_native_functions(&self) -> Result<(), DuckError> {
         // SAFETY: `raw` is this open connection.
@@ -193,6 +193,7 @@ impl Connection {
                 .and_then(|()| crate::zoned_calendar::register(self.raw))
                 .and_then(|()| crate::json_text::register(self.raw))
                 .and_then(|()| crate::date_bin::register(self.raw))
+                .and_then(|()| crate::interval_sum::register(self.raw))
         }
         .map_err(DuckError::new)
     }

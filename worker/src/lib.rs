@@ -19,6 +19,7 @@ pub mod duck;
 pub mod file_cache;
 pub mod integer_aggregates;
 pub mod interval_functions;
+pub mod interval_sum;
 pub mod json_text;
 pub mod jsonb_text;
 pub mod lake;

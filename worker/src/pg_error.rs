@@ -245,6 +245,12 @@ impl DuckErrorInfo {
                 } else if lower.starts_with("invalid value \"") && lower.contains("\" for \"") {
                     // to_date / to_timestamp of text the template does not read.
                     "22007"
+                } else if lower.starts_with(crate::interval_sum::OUT_OF_RANGE)
+                    || lower.starts_with("timestamp out of range")
+                {
+                    // An interval or timestamp beyond its type (PostgreSQL's
+                    // datetime field overflow).
+                    "22008"
                 } else if lower.starts_with("cannot take square root of a negative number") {
                     "2201F"
                 } else if lower.starts_with(crate::date_bin::STRIDE_NOT_POSITIVE) {

@@ -4,8 +4,10 @@
 //! choose by the argument's type and leave other types to the engine's
 //! aggregate. Calls a macro cannot stand for keep the engine's aggregate:
 //! `DISTINCT`/`ALL`, `*`, an `ORDER BY` among the arguments, `FILTER` or
-//! `WITHIN GROUP` after them, `avg(x) OVER` (a window macro's body must be a
-//! single aggregate) and functions of other schemas (`s.sum(x)`).
+//! `WITHIN GROUP` after them, `avg(x) OVER` of arguments other rules rewrite
+//! (a window macro's body must be a single aggregate, so a window's average
+//! is written out as its sum by its count, the arguments twice) and
+//! functions of other schemas (`s.sum(x)`).
 
 use sqlparser::tokenizer::Token;
 
@@ -41,9 +43,78 @@ pub(super) fn integer_aggregate_edits(toks: &[floe_sql::Spanned]) -> Vec<Edit> {
         let plain_after = !(is_word(after, "FILTER") || is_word(after, "WITHIN") || window_average);
         if plain_arguments && plain_after {
             edits.push((start, toks[k].end, format!("floe_{name}")));
+        } else if plain_arguments && window_average && simple_arguments(toks, k + 1, close) {
+            edits.extend(window_average_edits(toks, start, k, close));
         }
     }
     edits
+}
+
+/// `avg(x) OVER w` as `floe_avg(floe_window_sum(x) OVER w, count(x) OVER
+/// w)`: the quotient of the window's sum by its count, which is
+/// PostgreSQL's average (a window macro's body must be one aggregate, so the
+/// average is written out here). The arguments are written twice, so only
+/// arguments no other rule rewrites are taken (`simple_arguments`).
+fn window_average_edits(
+    toks: &[floe_sql::Spanned],
+    start: usize,
+    name: usize,
+    close: usize,
+) -> Vec<Edit> {
+    let tok = |k: usize| toks.get(k).map(|t| &t.token);
+    let window_end = match tok(close + 2) {
+        Some(Token::LParen) => matching_paren(toks, close + 2),
+        Some(Token::Word(_)) => Some(close + 2),
+        _ => None,
+    };
+    let Some(window_end) = window_end else {
+        return Vec::new();
+    };
+    let text = |from: usize, to: usize| -> String {
+        toks[from..=to]
+            .iter()
+            .map(|t| t.token.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let arguments = text(name + 1, close);
+    let window = text(close + 1, window_end);
+    vec![
+        (
+            start,
+            toks[name].end,
+            format!("floe_avg({}", floe_sql::stand_ins::WINDOW_SUM),
+        ),
+        (
+            toks[window_end].end,
+            toks[window_end].end,
+            format!(", count{arguments} {window})"),
+        ),
+    ]
+}
+
+/// Whether the arguments between `open` and `close` are names, numbers and
+/// arithmetic only, which no other rule rewrites.
+fn simple_arguments(toks: &[floe_sql::Spanned], open: usize, close: usize) -> bool {
+    toks[open + 1..close]
+        .iter()
+        .enumerate()
+        .all(|(i, t)| match &t.token {
+            Token::Word(_) => !matches!(
+                toks.get(open + 2 + i).map(|n| &n.token),
+                Some(Token::LParen)
+            ),
+            Token::Number(..)
+            | Token::Period
+            | Token::Plus
+            | Token::Minus
+            | Token::Mul
+            | Token::Div
+            | Token::Mod
+            | Token::LParen
+            | Token::RParen => true,
+            _ => false,
+        })
 }
 
 /// Aggregates whose result a window `sum` may add up (`sum(count(*)) OVER
@@ -104,6 +175,19 @@ mod tests {
     }
 
     #[test]
+    fn window_averages_are_sums_by_counts() {
+        assert_eq!(
+            rewrite("SELECT avg(t.x * 2) OVER (PARTITION BY g ORDER BY y), avg(x) OVER w FROM t")
+                .as_deref(),
+            Some(
+                "SELECT floe_avg(floe_window_sum(t.x * 2) OVER (PARTITION BY g ORDER BY y), \
+                 count( t . x * 2 ) OVER ( PARTITION BY g ORDER BY y )), \
+                 floe_avg(floe_window_sum(x) OVER w, count( x ) OVER w) FROM t"
+            )
+        );
+    }
+
+    #[test]
     fn calls_a_macro_cannot_stand_for_are_left_alone() {
         for sql in [
             "SELECT sum(DISTINCT x) FROM t",
@@ -113,10 +197,19 @@ mod tests {
             "SELECT s.sum(x), t.avg FROM t",
             "SELECT \"sum\"(x) FROM t",
             "SELECT sum FROM t",
-            "SELECT avg(x) OVER (ORDER BY y) FROM t",
             "SELECT sum(count(*)) OVER () FROM t GROUP BY x",
         ] {
             assert_eq!(rewrite(sql), None, "{sql}");
+        }
+        // A window's average of what another rule rewrites: the engine's.
+        for sql in [
+            "SELECT avg(x::date - d) OVER (ORDER BY y) FROM t",
+            "SELECT avg(length(x)) OVER w FROM t",
+        ] {
+            assert!(
+                rewrite(sql).is_none_or(|r| !r.contains("floe_avg")),
+                "{sql}"
+            );
         }
     }
 }
