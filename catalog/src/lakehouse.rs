@@ -2,8 +2,9 @@
 //! SQLite, or REST), its namespaces as Postgres schemas, and a bounded cache of
 //! table metadata refreshed on a short interval.
 
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use iceberg::io::{FileIO, FileIOBuilder};
@@ -318,10 +319,8 @@ impl Lakehouse {
         Ok(listing)
     }
 
-    fn lock_listing(&self) -> std::sync::MutexGuard<'_, Option<Arc<Cached<Arc<Listing>>>>> {
-        self.listing
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    fn lock_listing(&self) -> parking_lot::MutexGuard<'_, Option<Arc<Cached<Arc<Listing>>>>> {
+        self.listing.lock()
     }
 
     async fn list_all(&self) -> Result<Listing> {

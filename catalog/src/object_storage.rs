@@ -3,9 +3,10 @@
 //! bucket on first use from Floe's `[storage]` options, the standard `AWS_*`,
 //! `GOOGLE_*` and `AZURE_*` variables, and the properties a REST catalog hands out.
 
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -45,10 +46,7 @@ impl ObjectStorage {
         let url = location_url(location)?;
         let bucket_key = format!("{}://{}", url.scheme(), url.authority());
         let store = {
-            let mut stores = self
-                .stores
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut stores = self.stores.lock();
             match stores.get(&bucket_key) {
                 Some(s) => s.clone(),
                 None => {

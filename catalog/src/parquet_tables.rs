@@ -88,7 +88,7 @@ pub(crate) struct ParquetListing {
     pub loaded: Instant,
 }
 
-pub(crate) type ParquetCache = std::sync::Mutex<HashMap<ParquetSource, Arc<ParquetListing>>>;
+pub(crate) type ParquetCache = parking_lot::Mutex<HashMap<ParquetSource, Arc<ParquetListing>>>;
 
 impl Lakehouse {
     /// Registers `location` as the read-only table `namespace.table`.
@@ -186,12 +186,7 @@ impl Lakehouse {
     }
 
     async fn parquet_listing(&self, source: &ParquetSource) -> Result<Arc<ParquetListing>> {
-        if let Some(hit) = self
-            .parquet_cache()
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(source)
-        {
+        if let Some(hit) = self.parquet_cache().lock().get(source) {
             if hit.loaded.elapsed() < self.config().refresh {
                 return Ok(hit.clone());
             }
@@ -216,7 +211,6 @@ impl Lakehouse {
         });
         self.parquet_cache()
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
             .insert(source.clone(), listing.clone());
         Ok(listing)
     }

@@ -93,15 +93,8 @@ pub fn pg_type(t: &Type) -> (u32, i32) {
     }
 }
 
-/// A SQL identifier, double-quoted.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// A SQL string literal.
-pub fn quote_literal(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
-}
+/// Quoting, from its one home (`floe_sql::quote`).
+pub use floe_sql::quote::{ident as quote_ident, literal as quote_literal};
 
 #[cfg(test)]
 mod tests {

@@ -7,14 +7,16 @@
 //! calls of the admin functions with a literal pid are carried out here and
 //! replaced by their boolean result.
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use sqlparser::tokenizer::Token;
 use tokio::sync::Notify;
 
 use crate::cancel::WorkerKey;
+use floe_sql::quote::literal as lit;
 use floe_sql::{apply, significant_tokens};
 
 /// What changes while a session runs.
@@ -42,11 +44,8 @@ pub struct SessionInfo {
 }
 
 impl SessionInfo {
-    pub fn live(&self) -> std::sync::MutexGuard<'_, LiveState> {
-        match self.live.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
+    pub fn live(&self) -> parking_lot::MutexGuard<'_, LiveState> {
+        self.live.lock()
     }
 }
 
@@ -64,11 +63,8 @@ pub enum AdminAction {
 }
 
 impl Activity {
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<i32, Arc<SessionInfo>>> {
-        match self.sessions.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
+    fn lock(&self) -> parking_lot::MutexGuard<'_, BTreeMap<i32, Arc<SessionInfo>>> {
+        self.sessions.lock()
     }
 
     pub fn register(&self, info: Arc<SessionInfo>) {
@@ -133,10 +129,6 @@ impl Activity {
             rows.join(", ")
         )
     }
-}
-
-fn lit(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 fn ts(t: Option<SystemTime>) -> String {

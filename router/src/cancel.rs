@@ -1,9 +1,9 @@
 //! Cancel keys: the router hands each client its own BackendKeyData and maps it to
 //! the worker session's key, so a CancelRequest reaches the right worker.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::Mutex;
 
 use floe_protocol::ListenAddr;
 
@@ -28,11 +28,8 @@ impl CancelRegistry {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i32, (i32, WorkerKey)>> {
-        match self.map.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
+    fn lock(&self) -> parking_lot::MutexGuard<'_, HashMap<i32, (i32, WorkerKey)>> {
+        self.map.lock()
     }
 
     /// Registers a session; returns the (pid, secret) the client is given.

@@ -4,10 +4,11 @@
 //! address (refused for a while after too many, so passwords cannot be guessed
 //! at line rate).
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The router's limits; every default holds a laptop and a busy server alike.
@@ -100,11 +101,8 @@ pub struct LoginThrottle {
 const MAX_TRACKED: usize = 100_000;
 
 impl LoginThrottle {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, (Instant, u32)>> {
-        match self.failures.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
+    fn lock(&self) -> parking_lot::MutexGuard<'_, HashMap<IpAddr, (Instant, u32)>> {
+        self.failures.lock()
     }
 
     /// Whether `addr` may try to log in now.

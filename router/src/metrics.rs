@@ -1,10 +1,11 @@
 //! Router metrics in Prometheus text format, and the small admin HTTP endpoint
 //! that serves them (`/metrics`) with a liveness check (`/health`).
 
+use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -24,11 +25,8 @@ const BUCKETS: [f64; 12] = [
 struct LabeledCounter(Mutex<BTreeMap<String, u64>>);
 
 impl LabeledCounter {
-    fn map(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, u64>> {
-        match self.0.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
+    fn map(&self) -> parking_lot::MutexGuard<'_, BTreeMap<String, u64>> {
+        self.0.lock()
     }
 
     fn add(&self, key: &str) {

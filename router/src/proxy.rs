@@ -441,7 +441,7 @@ impl Router {
             superuser,
             worker: worker_key,
             terminate: Notify::new(),
-            live: std::sync::Mutex::new(LiveState {
+            live: parking_lot::Mutex::new(LiveState {
                 application_name: StartupPacket::param(&params, "application_name")
                     .unwrap_or("")
                     .to_string(),
@@ -631,8 +631,8 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
     let observer = Observer {
         metrics: &router.metrics,
         info,
-        pending: std::sync::Mutex::new(None),
-        parsed: std::sync::Mutex::new(String::new()),
+        pending: parking_lot::Mutex::new(None),
+        parsed: parking_lot::Mutex::new(String::new()),
     };
     // Statements about sessions (pg_stat_activity, pg_cancel_backend, …) are
     // answered from the router's view of all sessions; Postgres-isms DuckDB lacks
@@ -715,7 +715,7 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
     // A client that left cleanly, with nothing running and no transaction open,
     // leaves a worker session fit for the next client; otherwise closing the
     // worker side ends it (and interrupts its query).
-    let idle = lock(&observer.pending).is_none() && info.live().state == "idle";
+    let idle = observer.pending.lock().is_none() && info.live().state == "idle";
     let reusable = matches!(outcome, Outcome::Client(Ok(_))) && idle;
     if !reusable {
         let _ = backend_wr.shutdown().await;
@@ -761,9 +761,9 @@ async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
 struct Observer<'a> {
     metrics: &'a Metrics,
     info: &'a SessionInfo,
-    pending: std::sync::Mutex<Option<Instant>>,
+    pending: parking_lot::Mutex<Option<Instant>>,
     /// SQL of the last Parse, shown as the query when it is executed.
-    parsed: std::sync::Mutex<String>,
+    parsed: parking_lot::Mutex<String>,
 }
 
 impl Observer<'_> {
@@ -779,7 +779,7 @@ impl Observer<'_> {
                             String::from_utf8_lossy(&body[..end]).into_owned(),
                         )
                     } else {
-                        (&self.metrics.queries_extended, lock(&self.parsed).clone())
+                        (&self.metrics.queries_extended, self.parsed.lock().clone())
                     };
                     counter.fetch_add(1, Ordering::Relaxed);
                     let mut live = self.info.live();
@@ -794,7 +794,7 @@ impl Observer<'_> {
                     let name_end = body.iter().position(|b| *b == 0).unwrap_or(body.len());
                     let rest = body.get(name_end + 1..).unwrap_or(&[]);
                     let end = rest.iter().position(|b| *b == 0).unwrap_or(rest.len());
-                    *lock(&self.parsed) = String::from_utf8_lossy(&rest[..end]).into_owned();
+                    *self.parsed.lock() = String::from_utf8_lossy(&rest[..end]).into_owned();
                     self.start();
                 }
                 (Direction::ToWorker, b'B' | b'S') => self.start(),
@@ -818,7 +818,7 @@ impl Observer<'_> {
                         Some(b'E') => "idle in transaction (aborted)",
                         _ => "idle",
                     };
-                    let started = lock(&self.pending).take();
+                    let started = self.pending.lock().take();
                     if let Some(t) = started {
                         self.metrics.latency(t.elapsed());
                     }
@@ -829,10 +829,7 @@ impl Observer<'_> {
     }
 
     fn start(&self) {
-        let mut g = match self.pending.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let mut g = self.pending.lock();
         g.get_or_insert_with(Instant::now);
     }
 }
@@ -841,13 +838,6 @@ impl Observer<'_> {
 /// is split between the two directions of a relay.
 fn own_fd(socket: &impl AsFd) -> Option<OwnedFd> {
     socket.as_fd().try_clone_to_owned().ok()
-}
-
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
 }
 
 /// The SQLSTATE ('C' field) of an ErrorResponse body.

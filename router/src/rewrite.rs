@@ -40,6 +40,7 @@
 
 use sqlparser::tokenizer::Token;
 
+use floe_sql::quote::literal as lit;
 use floe_sql::{apply, significant_tokens};
 
 mod column_names;
@@ -190,10 +191,6 @@ fn keyword_position(previous: Option<&Token>) -> bool {
 
 fn is_word(t: Option<&Token>, w: &str) -> bool {
     matches!(t, Some(Token::Word(x)) if x.value.eq_ignore_ascii_case(w))
-}
-
-pub(super) fn lit(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 /// Applies every rule; `None` when nothing matched. Divisions are delimited

@@ -17,11 +17,9 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-/// Sections not used yet (catalog, storage, cache sizes, worker counts) are parsed
-/// and validated already, so configuration files written for the full design load.
+/// Every key has behaviour; an unknown key is an error (a typo is not ignored).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
 pub struct Config {
     #[serde(default = "default_listen")]
     pub listen: String,
@@ -118,7 +116,6 @@ pub struct UserEntry {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
 pub struct CatalogConfig {
     /// The catalog's name (default `floe`); also accepted as a database name.
     pub name: Option<String>,
@@ -143,20 +140,15 @@ pub struct CatalogConfig {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
 pub struct CacheConfig {
     pub dir: Option<PathBuf>,
     pub ssd_max_bytes: Option<u64>,
-    pub memory_max_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)]
 pub struct WorkersConfig {
     pub count: Option<usize>,
-    pub min: Option<usize>,
-    pub max: Option<usize>,
     /// DuckDB memory limit per worker, e.g. "4GB".
     pub memory_limit: Option<String>,
     /// DuckDB threads per worker.

@@ -96,9 +96,7 @@ const TABLES: &[(&str, &str)] = &[
     ),
 ];
 
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+use floe_catalog::types::quote_ident;
 
 /// Creates the schema and tables and loads every table; prints one line per table.
 pub async fn load_tpch(opts: LoadOptions) -> Result<(), LoadError> {

@@ -294,4 +294,12 @@ fn failed_transaction_status_and_recovery() {
     let msgs = c.until_ready();
     assert_eq!(kinds(&msgs), "CZ");
     assert_eq!(msgs.last().map(|m| m.body.clone()), Some(b"I".to_vec()));
+    // COMMIT of a failed transaction rolls it back and says so in its tag.
+    c.send(&[F::Query(Query::new("BEGIN; SELECT 1 / 0".into()))]);
+    c.until_ready();
+    c.send(&[F::Query(Query::new("COMMIT".into()))]);
+    let msgs = c.until_ready();
+    assert_eq!(kinds(&msgs), "CZ");
+    assert_eq!(msgs[0].body, b"ROLLBACK\0".to_vec());
+    assert_eq!(msgs.last().map(|m| m.body.clone()), Some(b"I".to_vec()));
 }

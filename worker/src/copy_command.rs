@@ -97,10 +97,7 @@ fn unsupported(message: impl Into<String>) -> PgError {
     PgError::new(sqlstate::FEATURE_NOT_SUPPORTED, message)
 }
 
-/// A quoted identifier for generated SQL.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+pub use floe_sql::quote::ident as quote_ident;
 
 /// A column list for generated SQL: `"a", "b"`.
 pub fn column_list(columns: &[String]) -> String {

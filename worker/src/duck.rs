@@ -6,9 +6,10 @@
 //! of a prepared statement before it runs, and an interrupt that works from another
 //! thread. Every raw handle is owned by exactly one wrapper and destroyed in `Drop`.
 
+use parking_lot::Mutex;
 use std::ffi::{c_char, CStr, CString};
 use std::ptr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use duckdb::ffi;
 
@@ -146,10 +147,7 @@ pub struct InterruptHandle {
 
 impl InterruptHandle {
     pub fn interrupt(&self) {
-        let guard = match self.conn.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let guard = self.conn.lock();
         if !guard.0.is_null() {
             // SAFETY: the pointer is non-null only while the connection is open (it is
             // nulled under this lock before disconnecting).
@@ -267,10 +265,7 @@ impl Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        let mut guard = match self.interrupt.conn.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut guard = self.interrupt.conn.lock();
         guard.0 = ptr::null_mut();
         // SAFETY: we own the connection; interrupt handles can no longer reach it.
         unsafe { ffi::duckdb_disconnect(&mut self.raw) };

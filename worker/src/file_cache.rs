@@ -11,11 +11,12 @@
 //! recently used files until the total is under the bound, skipping any file it
 //! cannot lock exclusively — a file in use is never removed.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use floe_catalog::object_storage::{location_url, ObjectStorage};
@@ -170,10 +171,7 @@ impl FileCache {
         size: u64,
     ) -> Result<(), CatalogError> {
         let gate = {
-            let mut inflight = self
-                .inflight
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut inflight = self.inflight.lock();
             inflight.entry(location.to_string()).or_default().clone()
         };
         let _downloading = gate.lock().await;
@@ -189,10 +187,7 @@ impl FileCache {
                     message: format!("download timed out after {DOWNLOAD_TIMEOUT:?}"),
                 })
             });
-        self.inflight
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(location);
+        self.inflight.lock().remove(location);
         result?;
         self.used_bytes.fetch_add(size, Ordering::Relaxed);
         Ok(())

@@ -3,7 +3,8 @@
 //! local through the SSD cache, and a `read_parquet` subquery spliced in at the
 //! reference's span. Nothing else in the statement changes.
 
-use std::sync::{Arc, Mutex};
+use parking_lot::Mutex;
+use std::sync::Arc;
 
 use floe_catalog::pruning::to_predicate;
 use floe_catalog::types::quote_ident;
@@ -390,10 +391,7 @@ impl LakeReader {
         runtime: &tokio::runtime::Handle,
     ) -> Result<Arc<VirtualSchema>, PgError> {
         {
-            let cached = self
-                .virtual_schema
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let cached = self.virtual_schema.lock();
             if let Some(c) = cached.as_ref() {
                 if Arc::ptr_eq(&c.listing, listing) && c.database == database {
                     return Ok(c.schema.clone());
@@ -481,10 +479,7 @@ impl LakeReader {
             .collect();
         let schemas: Vec<&str> = listing.schemas.iter().map(|s| s.name.as_str()).collect();
         let vs = Arc::new(VirtualSchema::build(&schemas, &tables, database));
-        *self
-            .virtual_schema
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(CachedVirtualSchema {
+        *self.virtual_schema.lock() = Some(CachedVirtualSchema {
             listing: listing.clone(),
             database: database.to_string(),
             schema: vs.clone(),
@@ -682,10 +677,7 @@ impl LakeReader {
 
     /// Drops the cached virtual schema after a catalog change made here.
     pub fn forget_virtual_schema(&self) {
-        *self
-            .virtual_schema
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+        *self.virtual_schema.lock() = None;
     }
 
     /// The lakehouse, for the statements that change it (`CALL floe_register_…`).

@@ -8,6 +8,7 @@ use iceberg::spec::{ListType, MapType, NestedField, PrimitiveType, Schema, Struc
 
 use crate::duck::LogicalType;
 use crate::pg_error::PgError;
+use floe_sql::quote::literal;
 
 /// A column of a table being created.
 pub struct ColumnSpec {
@@ -255,10 +256,6 @@ fn field_id_value(f: &NestedField) -> String {
             .map(|(name, c)| format!("{}: {}", literal(&name), field_id_value(c))),
     );
     format!("{{{}}}", parts.join(", "))
-}
-
-fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 #[cfg(test)]

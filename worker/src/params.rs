@@ -480,7 +480,7 @@ fn array_text_from_binary(raw: &[u8]) -> Result<String, PgError> {
 /// A DuckDB literal for one binary array element.
 fn scalar_literal(elem: u32, raw: &[u8]) -> Result<String, PgError> {
     let mut b = raw;
-    let quote = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let quote = floe_sql::quote::literal;
     Ok(match elem {
         oid::BOOL if raw.len() == 1 => (raw[0] != 0).to_string(),
         oid::INT2 if raw.len() == 2 => b.get_i16().to_string(),

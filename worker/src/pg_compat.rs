@@ -539,8 +539,8 @@ pub fn version_string() -> String {
 /// `current_user`, `session_user`, `user` and `current_role` (run again when a
 /// pooled session changes hands), and `version()`.
 pub fn identity_setup(user: &str, database: &str) -> Vec<String> {
-    let user = format!("'{}'", user.replace('\'', "''"));
-    let database = format!("'{}'", database.replace('\'', "''"));
+    let user = floe_sql::quote::literal(user);
+    let database = floe_sql::quote::literal(database);
     let mut out: Vec<String> = ["current_user", "session_user", "user", "current_role"]
         .iter()
         .map(|name| format!("CREATE OR REPLACE TEMP MACRO floe_{name}() AS {user}::VARCHAR"))
@@ -560,7 +560,7 @@ pub fn identity_setup(user: &str, database: &str) -> Vec<String> {
 /// `path`: the schemas of the session's `search_path` that exist, in order.
 /// Run again whenever that list changes.
 pub fn schema_path_setup(path: &[String]) -> Vec<String> {
-    let literal = |s: &str| format!("'{}'", s.replace('\'', "''"));
+    let literal = floe_sql::quote::literal;
     let list = |names: &[&str]| {
         format!(
             "[{}]::VARCHAR[]",

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::duck::{Database, DuckError};
+use floe_sql::quote::literal as sql_quote;
 
 /// What the sandbox allows and how the engine is sized.
 #[derive(Debug, Clone)]
@@ -47,10 +48,6 @@ fn startup_options(cfg: &SandboxConfig) -> Vec<(&'static str, String)> {
 
 fn path_str(p: &Path) -> String {
     p.to_string_lossy().into_owned()
-}
-
-fn sql_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 /// Opens the database, defines what every session shares

@@ -5,9 +5,10 @@
 //! Per connection, this task reads and decodes frontend messages and a session
 //! thread runs them on DuckDB, writing its output straight to the socket.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -43,11 +44,8 @@ struct Registry {
 }
 
 impl Registry {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i32, (i32, Arc<QueryControl>)>> {
-        match self.sessions.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
+    fn lock(&self) -> parking_lot::MutexGuard<'_, HashMap<i32, (i32, Arc<QueryControl>)>> {
+        self.sessions.lock()
     }
 }
 

@@ -13,9 +13,9 @@
 //! session records its zone here by its engine connection's id
 //! ([`set_session_zone`]), and a call reads it when it is bound.
 
+use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::ffi::c_void;
-use std::sync::Mutex;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, Timelike};
 
@@ -41,20 +41,20 @@ static SESSION_ZONES: Mutex<Option<HashMap<u64, SessionTz>>> = Mutex::new(None);
 
 /// Records `zone` as the time zone of the session on connection `id`.
 pub fn set_session_zone(id: u64, zone: SessionTz) {
-    let mut zones = SESSION_ZONES.lock().unwrap_or_else(|p| p.into_inner());
+    let mut zones = SESSION_ZONES.lock();
     zones.get_or_insert_with(HashMap::new).insert(id, zone);
 }
 
 /// Forgets the session on connection `id` (it closed).
 pub fn forget_session(id: u64) {
-    let mut zones = SESSION_ZONES.lock().unwrap_or_else(|p| p.into_inner());
+    let mut zones = SESSION_ZONES.lock();
     if let Some(z) = zones.as_mut() {
         z.remove(&id);
     }
 }
 
 fn session_zone(id: u64) -> SessionTz {
-    let zones = SESSION_ZONES.lock().unwrap_or_else(|p| p.into_inner());
+    let zones = SESSION_ZONES.lock();
     zones
         .as_ref()
         .and_then(|z| z.get(&id).cloned())

@@ -9,8 +9,7 @@
 
 use sqlparser::tokenizer::Token;
 
-use super::zoned_casts::operand_start;
-use super::{first_top_level, is_word, matching_paren};
+use super::zoned_casts::{cast_call, operand_start};
 
 type Edit = (usize, usize, String);
 
@@ -72,14 +71,7 @@ pub(super) fn length_cast_edits(toks: &[floe_sql::Spanned]) -> Vec<Edit> {
                 edits.push((toks[k].start, toks[last].end, format!(", {length})")));
             }
             Token::Word(ref w) if w.value.eq_ignore_ascii_case("cast") => {
-                if !matches!(toks.get(k + 1).map(|t| &t.token), Some(Token::LParen)) {
-                    continue;
-                }
-                let Some(close) = matching_paren(toks, k + 1) else {
-                    continue;
-                };
-                let Some(as_at) = first_top_level(toks, k + 2, close, |t| is_word(Some(t), "AS"))
-                else {
+                let Some((as_at, close)) = cast_call(toks, k) else {
                     continue;
                 };
                 match length_target(toks, as_at + 1) {

@@ -145,6 +145,16 @@ fn is_clause_keyword(word: &str) -> bool {
     KEYWORDS.iter().any(|k| word.eq_ignore_ascii_case(k))
 }
 
+/// The `AS` and the closing `)` of the `CAST(x AS t)` whose `CAST` is at `k`.
+pub(super) fn cast_call(toks: &[floe_sql::Spanned], k: usize) -> Option<(usize, usize)> {
+    if !matches!(toks.get(k + 1).map(|t| &t.token), Some(Token::LParen)) {
+        return None;
+    }
+    let close = matching_paren(toks, k + 1)?;
+    let as_at = first_top_level(toks, k + 2, close, |t| is_word(Some(t), "AS"))?;
+    Some((as_at, close))
+}
+
 /// The edits turning every zoned cast in `toks` into its macro: the macro's
 /// name and `(` before the operand, `)` in place of the cast.
 pub(super) fn zoned_cast_edits(toks: &[floe_sql::Spanned]) -> Vec<(usize, usize, String)> {
@@ -162,14 +172,7 @@ pub(super) fn zoned_cast_edits(toks: &[floe_sql::Spanned]) -> Vec<(usize, usize,
             }
             Token::Word(ref w) if w.value.eq_ignore_ascii_case("cast") => {
                 // CAST(x AS date): the call becomes the macro's.
-                if !matches!(toks.get(k + 1).map(|t| &t.token), Some(Token::LParen)) {
-                    continue;
-                }
-                let Some(close) = matching_paren(toks, k + 1) else {
-                    continue;
-                };
-                let Some(as_at) = first_top_level(toks, k + 2, close, |t| is_word(Some(t), "AS"))
-                else {
+                let Some((as_at, close)) = cast_call(toks, k) else {
                     continue;
                 };
                 let Some((name, last)) = zoned_target(toks, as_at + 1) else {

@@ -10,6 +10,7 @@ use super::*;
 use crate::copy_command::{column_list, CopyOptions};
 use crate::copy_in::{CopyColumn, CopyInDecoder};
 use crate::copy_out::CopyOutEncoder;
+use floe_sql::quote::literal as sql_literal;
 
 /// The staging file of one COPY FROM, removed whatever happens.
 struct SpoolFile(PathBuf);
@@ -28,10 +29,6 @@ struct TargetColumn {
     name: String,
     type_oid: u32,
     duck_type: String,
-}
-
-fn sql_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 impl Session {

@@ -21,6 +21,7 @@ use super::{DuckStatement, Portal, SResult, Session, Statement, StatementKind, T
 use crate::pg_error::{sqlstate, FromDuckdb, PgError};
 use crate::sql_text::{self, Tok, Token};
 use crate::wire::{self, Field};
+use floe_sql::quote::literal;
 
 /// Open cursors a session may hold at once (each keeps its rows).
 const MAX_CURSORS: usize = 256;
@@ -449,11 +450,6 @@ fn goes_backward(motion: Motion, pos: u64, total: u64) -> bool {
             p.pos < pos || (p.pos == pos && p.count > 0)
         }
     }
-}
-
-/// A quoted SQL string literal.
-fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 impl Session {
