@@ -1,4 +1,4 @@
-//! The virtual Postgres schema (first version): lake namespaces, tables and
+//! The virtual Postgres schema: lake namespaces, tables and
 //! columns as rows of `pg_catalog` and `information_schema` relations, with
 //! stable OIDs derived from names and real Postgres type OIDs. Each relation is
 //! rendered as a SQL subquery the worker splices in where a statement names it.

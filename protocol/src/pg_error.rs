@@ -63,6 +63,18 @@ pub mod sqlstate {
     pub const CANNOT_CONNECT_NOW: &str = "57P03";
     pub const CRASH_SHUTDOWN: &str = "57P02";
     pub const CONNECTION_FAILURE: &str = "08006";
+    pub const INVALID_DATETIME_FORMAT: &str = "22007";
+    pub const INVALID_ARGUMENT_FOR_POWER_FUNCTION: &str = "2201F";
+    pub const INVALID_SAVEPOINT_SPECIFICATION: &str = "3B001";
+    pub const STATEMENT_COMPLETION_UNKNOWN: &str = "40003";
+    pub const INVALID_NAME: &str = "42602";
+    pub const DUPLICATE_COLUMN: &str = "42701";
+    pub const WRONG_OBJECT_TYPE: &str = "42809";
+    pub const DUPLICATE_PREPARED_STATEMENT: &str = "42P05";
+    pub const INVALID_TABLE_DEFINITION: &str = "42P16";
+    pub const INVALID_OBJECT_DEFINITION: &str = "42P17";
+    pub const STATEMENT_TOO_COMPLEX: &str = "54001";
+    pub const CANT_CHANGE_RUNTIME_PARAM: &str = "55P02";
 }
 
 /// Severity of an error or notice.

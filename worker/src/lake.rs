@@ -22,7 +22,7 @@ use crate::file_cache::{CachedFile, FileCache, FilePin};
 use crate::lake_history;
 use crate::lake_refs::{self, fold, TableRef};
 use crate::lake_scan_sql::{self, LocalFile};
-use crate::pg_error::PgError;
+use crate::pg_error::{sqlstate, PgError};
 use crate::sql_text::{Tok, Token};
 
 /// Views expand inside views at most this deep (a cycle stops here).
@@ -198,7 +198,7 @@ impl LakeReader {
             if let Some(view) = crate::lake_views::resolve_view(&listing, &r.parts, names) {
                 if r.snapshot != SnapshotSelector::Current {
                     return Err(PgError::new(
-                        "0A000",
+                        sqlstate::FEATURE_NOT_SUPPORTED,
                         "AT (VERSION/TIMESTAMP) needs an Iceberg table, not a view",
                     ));
                 }
@@ -219,7 +219,7 @@ impl LakeReader {
             if let Some(source) = resolve_parquet(&listing, &r.parts, names) {
                 if r.snapshot != SnapshotSelector::Current {
                     return Err(PgError::new(
-                        "0A000",
+                        sqlstate::FEATURE_NOT_SUPPORTED,
                         "AT (VERSION/TIMESTAMP) needs an Iceberg table; registered Parquet has no snapshots",
                     ));
                 }
@@ -254,7 +254,7 @@ impl LakeReader {
         for call in calls {
             let ident = name_argument(&listing, &call.table, names).ok_or_else(|| {
                 PgError::new(
-                    "42P01",
+                    sqlstate::UNDEFINED_TABLE,
                     format!("relation \"{}\" does not exist", call.table),
                 )
             })?;
@@ -306,7 +306,7 @@ impl LakeReader {
     ) -> Result<Rewritten, PgError> {
         if depth >= MAX_VIEW_DEPTH {
             return Err(PgError::new(
-                "42P17",
+                sqlstate::INVALID_OBJECT_DEFINITION,
                 format!("infinite recursion detected in view \"{}\"", ident.name()),
             ));
         }
@@ -888,7 +888,7 @@ fn check_view_definition(ident: &TableIdent, sql: &str, database: &str) -> Resul
     match analyze(sql, &PolicyContext::for_database(database)) {
         Ok(a) if a.statements == 1 && a.only_queries => Ok(()),
         Ok(_) => Err(PgError::new(
-            "42501",
+            sqlstate::INSUFFICIENT_PRIVILEGE,
             format!("the definition of view \"{name}\" is not a single query"),
         )),
         Err(r) => Err(PgError::new(

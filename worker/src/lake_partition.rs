@@ -12,7 +12,7 @@ use std::path::Path;
 
 use iceberg::spec::{Literal, PartitionSpec, PrimitiveType, Schema, Struct, Transform, Type};
 
-use crate::pg_error::PgError;
+use crate::pg_error::{sqlstate, PgError};
 
 /// What DuckDB writes for a NULL partition value.
 const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
@@ -109,7 +109,7 @@ pub fn expression(
         }
         _ => {
             return Err(PgError::new(
-                "0A000",
+                sqlstate::FEATURE_NOT_SUPPORTED,
                 format!("writing {transform} partitions of a {source} column is not supported yet"),
             ))
         }
@@ -130,7 +130,7 @@ fn identity(value: &str, source: &PrimitiveType) -> Result<String, PgError> {
         P::Decimal { .. } => unscaled(value),
         other => {
             return Err(PgError::new(
-                "0A000",
+                sqlstate::FEATURE_NOT_SUPPORTED,
                 format!("writing identity partitions of a {other} column is not supported yet"),
             ))
         }

@@ -8,7 +8,7 @@ use floe_catalog::{CatalogError, ParquetSource};
 use iceberg::NamespaceIdent;
 
 use crate::lake::{search_path, LakeReader, NameContext};
-use crate::pg_error::PgError;
+use crate::pg_error::{sqlstate, PgError};
 
 /// Files younger than this are never orphans: a write may still be committing.
 const DEFAULT_ORPHAN_AGE_SECONDS: u64 = 3600;
@@ -25,7 +25,7 @@ pub fn call(
     if procedure == "floe_remove_orphan_files" {
         let [name, rest @ ..] = args else {
             return Err(PgError::new(
-                "42883",
+                sqlstate::UNDEFINED_FUNCTION,
                 "procedure floe_remove_orphan_files takes a table name and an optional age in seconds",
             ));
         };
@@ -33,13 +33,13 @@ pub fn call(
             [] => DEFAULT_ORPHAN_AGE_SECONDS,
             [seconds] => seconds.parse::<u64>().map_err(|_| {
                 PgError::new(
-                    "22P02",
+                    sqlstate::INVALID_TEXT_REPRESENTATION,
                     format!("invalid input syntax for type bigint: \"{seconds}\""),
                 )
             })?,
             _ => {
                 return Err(PgError::new(
-                    "42883",
+                    sqlstate::UNDEFINED_FUNCTION,
                     "floe_remove_orphan_files takes at most two arguments",
                 ))
             }
@@ -64,7 +64,7 @@ pub fn call(
                 Some("true") => true,
                 Some(other) => {
                     return Err(PgError::new(
-                        "22P02",
+                        sqlstate::INVALID_TEXT_REPRESENTATION,
                         format!("invalid input syntax for type boolean: \"{other}\""),
                     ))
                 }
@@ -85,7 +85,7 @@ pub fn call(
         }
         ("floe_register_parquet" | "floe_unregister_parquet" | "floe_register_iceberg", _) => {
             return Err(PgError::new(
-                "42883",
+                sqlstate::UNDEFINED_FUNCTION,
                 format!(
                     "procedure {procedure} does not take {} arguments: see the README",
                     args.len()
@@ -94,7 +94,7 @@ pub fn call(
         }
         _ => {
             return Err(PgError::new(
-                "42883",
+                sqlstate::UNDEFINED_FUNCTION,
                 format!("procedure {procedure} does not exist"),
             ))
         }
@@ -107,7 +107,12 @@ pub fn call(
 /// The namespace and table a name argument names: `schema.table`, or `table`
 /// in the first schema of the search path.
 fn target(name: &str, names: &NameContext<'_>) -> Result<(NamespaceIdent, String), PgError> {
-    let invalid = || PgError::new("42602", format!("invalid table name \"{name}\""));
+    let invalid = || {
+        PgError::new(
+            sqlstate::INVALID_NAME,
+            format!("invalid table name \"{name}\""),
+        )
+    };
     let parts = floe_sql::spans::split_name(name).ok_or_else(invalid)?;
     match parts.as_slice() {
         [table] => {

@@ -74,7 +74,7 @@ fn time_travel(sql: &str, tokens: &[Token]) -> Result<Vec<TimeTravel>, PgError> 
         let value = &t[5..close];
         let bad = |what: &str| {
             PgError::new(
-                "22023",
+                sqlstate::INVALID_PARAMETER_VALUE,
                 format!(
                     "invalid time travel clause {}: {what}",
                     &sql[t[0].span.start..t[close].span.end]

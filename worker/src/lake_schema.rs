@@ -7,7 +7,7 @@ use duckdb::ffi;
 use iceberg::spec::{ListType, MapType, NestedField, PrimitiveType, Schema, StructType, Type};
 
 use crate::duck::LogicalType;
-use crate::pg_error::PgError;
+use crate::pg_error::{sqlstate, PgError};
 use floe_sql::quote::literal;
 
 /// A column of a table being created.
@@ -42,7 +42,12 @@ pub fn build_schema(columns: Vec<ColumnSpec>, identifier: &[String]) -> Result<S
         .with_fields(fields)
         .with_identifier_field_ids(identifier_ids)
         .build()
-        .map_err(|e| PgError::new("42P16", format!("invalid table definition: {e}")))
+        .map_err(|e| {
+            PgError::new(
+                sqlstate::INVALID_TABLE_DEFINITION,
+                format!("invalid table definition: {e}"),
+            )
+        })
 }
 
 /// The Iceberg type of a declared Postgres column type (`integer`,
@@ -100,7 +105,7 @@ pub fn from_declared(declared: &str) -> Result<Type, PgError> {
         "timestamptz" | "timestamp with time zone" => P::Timestamptz,
         other => {
             return Err(PgError::new(
-                "0A000",
+                sqlstate::FEATURE_NOT_SUPPORTED,
                 format!("type {other} is not supported for lake tables yet"),
             ))
         }
@@ -125,7 +130,7 @@ pub fn declared_length(declared: &str) -> Option<u32> {
 fn decimal(precision: u32, scale: u32) -> Result<PrimitiveType, PgError> {
     if precision == 0 || precision > 38 || scale > precision {
         return Err(PgError::new(
-            "22023",
+            sqlstate::INVALID_PARAMETER_VALUE,
             format!(
                 "NUMERIC({precision},{scale}) is outside what lake tables hold (precision 1 to 38)"
             ),
@@ -201,7 +206,7 @@ pub fn from_duckdb(t: &LogicalType, column: &str) -> Result<Type, PgError> {
         }
         _ => {
             return Err(PgError::new(
-                "0A000",
+                sqlstate::FEATURE_NOT_SUPPORTED,
                 format!(
                     "column \"{column}\" has type {}, which lake tables cannot store; cast it",
                     unstorable_name(t.id())

@@ -14,7 +14,7 @@ use iceberg::{NamespaceIdent, TableIdent};
 use crate::duck::Connection;
 use crate::lake::{resolve, resolve_with, search_path, LakeReader, NameContext};
 use crate::lake_schema::{self, ColumnSpec};
-use crate::pg_error::{FromDuckdb, PgError};
+use crate::pg_error::{sqlstate, FromDuckdb, PgError};
 use crate::sql_text::{self, identifier, Tok, Token};
 use floe_catalog::Listing;
 
@@ -65,7 +65,7 @@ impl ViewDdl {
 }
 
 fn syntax(message: impl Into<String>) -> PgError {
-    PgError::new("42601", message)
+    PgError::new(sqlstate::SYNTAX_ERROR, message)
 }
 
 /// A dotted name at `tokens[*i]`, folded; advances past it.
@@ -166,7 +166,7 @@ impl LakeReader {
         let show = |i: &TableIdent| format!("{}.{}", i.namespace().join("."), i.name());
         match dependents.first() {
             Some((view, on)) if !cascade => Err(PgError::new(
-                "2BP01",
+                sqlstate::DEPENDENT_OBJECTS_STILL_EXIST,
                 format!(
                     "cannot drop {kind} {} because other objects depend on it",
                     show(on)
@@ -213,14 +213,14 @@ impl LakeReader {
                     views.push(v);
                 } else if resolve(listing, &parts, names).is_some() {
                     return Err(PgError::new(
-                        "42809",
+                        sqlstate::WRONG_OBJECT_TYPE,
                         format!("\"{}\" is not a view", display(&parts)),
                     )
                     .with_hint("Use DROP TABLE to remove a table."));
                 } else if lake_target(listing, &parts, names).is_some() && parts.len() > 1 {
                     if !if_exists {
                         return Err(PgError::new(
-                            "42P01",
+                            sqlstate::UNDEFINED_TABLE,
                             format!("view \"{}\" does not exist", display(&parts)),
                         ));
                     }
@@ -244,7 +244,7 @@ impl LakeReader {
                 (_, 0) => Ok(Some(ViewDdl::Drop { views })),
                 (true, _) => Ok(None),
                 (false, _) => Err(PgError::new(
-                    "0A000",
+                    sqlstate::FEATURE_NOT_SUPPORTED,
                     "DROP VIEW of lake views and session views in one statement is not supported",
                 )),
             };
@@ -267,7 +267,7 @@ impl LakeReader {
                         Ok(Some(ViewDdl::Nothing("ALTER VIEW")))
                     } else {
                         Err(PgError::new(
-                            "42P01",
+                            sqlstate::UNDEFINED_TABLE,
                             format!("relation \"{}\" does not exist", display(&parts)),
                         ))
                     };
@@ -276,7 +276,7 @@ impl LakeReader {
             };
             if !(word(i, "RENAME") && word(i + 1, "TO")) {
                 return Err(PgError::new(
-                    "0A000",
+                    sqlstate::FEATURE_NOT_SUPPORTED,
                     "ALTER VIEW on a lake view supports RENAME TO; use CREATE OR REPLACE VIEW to change it",
                 ));
             }
@@ -331,7 +331,7 @@ impl LakeReader {
             };
             if lake_target(listing, &parts, names).is_some() {
                 return Err(PgError::new(
-                    "0A000",
+                    sqlstate::FEATURE_NOT_SUPPORTED,
                     "materialized views in lake schemas are not supported; use CREATE TABLE … AS",
                 ));
             }
@@ -349,7 +349,7 @@ impl LakeReader {
         };
         if recursive {
             return Err(PgError::new(
-                "0A000",
+                sqlstate::FEATURE_NOT_SUPPORTED,
                 "recursive views in lake schemas are not supported",
             ));
         }
@@ -369,7 +369,7 @@ impl LakeReader {
         }
         if word(i, "WITH") {
             return Err(PgError::new(
-                "0A000",
+                sqlstate::FEATURE_NOT_SUPPORTED,
                 "view options (WITH …) on lake views are not supported",
             ));
         }
@@ -384,7 +384,7 @@ impl LakeReader {
         let query = sql[start..end].trim().to_string();
         if sql_text::has_top_level_word(&sql_text::tokenize(&query), "CHECK") {
             return Err(PgError::new(
-                "0A000",
+                sqlstate::FEATURE_NOT_SUPPORTED,
                 "WITH CHECK OPTION on lake views is not supported",
             ));
         }
@@ -424,7 +424,7 @@ impl LakeReader {
                 .ok_or_else(|| PgError::new("XX000", "view column without a type"))?;
             if columns.iter().any(|s: &ColumnSpec| s.name == name) {
                 return Err(PgError::new(
-                    "42701",
+                    sqlstate::DUPLICATE_COLUMN,
                     format!("column \"{name}\" specified more than once"),
                 ));
             }
@@ -484,7 +484,7 @@ impl LakeReader {
             match (kind, column) {
                 ("view", _) => {
                     return Err(PgError::new(
-                        "42809",
+                        sqlstate::WRONG_OBJECT_TYPE,
                         format!("\"{}\" is not a view", display(&parts)),
                     ))
                 }
@@ -495,7 +495,7 @@ impl LakeReader {
             match (kind, column) {
                 ("table", _) => {
                     return Err(PgError::new(
-                        "42809",
+                        sqlstate::WRONG_OBJECT_TYPE,
                         format!("\"{}\" is not a table", display(&parts)),
                     ))
                 }
@@ -505,7 +505,7 @@ impl LakeReader {
         } else {
             if lake_target(listing, &parts, names).is_some() && parts.len() > 1 {
                 return Err(PgError::new(
-                    "42P01",
+                    sqlstate::UNDEFINED_TABLE,
                     format!("relation \"{}\" does not exist", display(&parts)),
                 ));
             }

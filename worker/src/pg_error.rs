@@ -231,12 +231,12 @@ impl DuckErrorInfo {
                     || lower.starts_with("time field value out of range: ")
                 {
                     // make_timestamptz of a day or time no calendar has.
-                    "22008"
+                    sqlstate::DATETIME_FIELD_OVERFLOW
                 } else if lower.starts_with("date/time field value out of range: \"")
                     || (lower.starts_with("hour \"") && lower.ends_with("for the 12-hour clock"))
                 {
                     // to_date / to_timestamp of a value no date has.
-                    "22008"
+                    sqlstate::DATETIME_FIELD_OVERFLOW
                 } else if lower.starts_with("unit \"")
                     && lower.contains("\" not supported for type ")
                 {
@@ -244,22 +244,22 @@ impl DuckErrorInfo {
                     FEATURE_NOT_SUPPORTED
                 } else if lower.starts_with("invalid value \"") && lower.contains("\" for \"") {
                     // to_date / to_timestamp of text the template does not read.
-                    "22007"
+                    sqlstate::INVALID_DATETIME_FORMAT
                 } else if lower.starts_with(crate::interval_sum::OUT_OF_RANGE)
                     || lower.starts_with("timestamp out of range")
                 {
                     // An interval or timestamp beyond its type (PostgreSQL's
                     // datetime field overflow).
-                    "22008"
+                    sqlstate::DATETIME_FIELD_OVERFLOW
                 } else if lower.starts_with("cannot take square root of a negative number") {
-                    "2201F"
+                    sqlstate::INVALID_ARGUMENT_FOR_POWER_FUNCTION
                 } else if lower.starts_with(crate::date_bin::STRIDE_NOT_POSITIVE) {
-                    "22008"
+                    sqlstate::DATETIME_FIELD_OVERFLOW
                 } else if lower.starts_with(crate::date_bin::MONTHS_IN_STRIDE) {
                     FEATURE_NOT_SUPPORTED
                 } else if lower.starts_with(crate::pg_interval_to_char::NOT_FOR_INTERVALS) {
                     // to_char of an interval with a calendar pattern.
-                    "22007"
+                    sqlstate::INVALID_DATETIME_FORMAT
                 } else if lower.contains("configuration has been locked")
                     || lower.contains("disabled by configuration")
                     || lower.contains("disabled through configuration")

@@ -8,6 +8,7 @@
 //! skipped, a field followed by a separator reads all its digits, text left
 //! over is ignored and fields not given take their first value.
 
+use crate::pg_error::sqlstate;
 use chrono::{NaiveDate, NaiveDateTime};
 
 /// A template field.
@@ -235,7 +236,7 @@ pub fn read(text: &str, template: &str) -> Result<Read, ReadError> {
     let mut before_christ = false;
     let (mut offset_hours, mut offset_minutes): (Option<i64>, i64) = (None, 0);
     let invalid = |text: &str, pattern: &str| ReadError {
-        sqlstate: "22007",
+        sqlstate: sqlstate::INVALID_DATETIME_FORMAT,
         message: format!(
             "invalid value \"{}\" for \"{pattern}\"",
             text.chars().take(pattern.len().max(1)).collect::<String>()
@@ -336,13 +337,13 @@ pub fn read(text: &str, template: &str) -> Result<Read, ReadError> {
         }
     }
     let out_of_range = || ReadError {
-        sqlstate: "22008",
+        sqlstate: sqlstate::DATETIME_FIELD_OVERFLOW,
         message: format!("date/time field value out of range: \"{text}\""),
     };
     if twelve_hour || pm.is_some() {
         if !(1..=12).contains(&hour) && twelve_hour {
             return Err(ReadError {
-                sqlstate: "22008",
+                sqlstate: sqlstate::DATETIME_FIELD_OVERFLOW,
                 message: format!("hour \"{hour}\" is invalid for the 12-hour clock"),
             });
         }

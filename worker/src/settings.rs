@@ -484,7 +484,7 @@ impl SessionParams {
         let g = find(name).ok_or_else(|| unrecognized_parameter(name))?;
         if g.read_only {
             return Err(PgError::new(
-                "55P02",
+                sqlstate::CANT_CHANGE_RUNTIME_PARAM,
                 format!("parameter \"{}\" cannot be changed", g.name),
             ));
         }

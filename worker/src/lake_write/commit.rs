@@ -288,7 +288,7 @@ impl LakeReader {
                     }
                     if !live {
                         return Err(PgError::new(
-                            "40001",
+                            sqlstate::SERIALIZATION_FAILURE,
                             format!(
                                 "could not change \"{}\": a concurrent commit rewrote the rows",
                                 ident.name()

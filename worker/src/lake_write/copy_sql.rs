@@ -108,13 +108,13 @@ pub(super) fn insert_copy(
     };
     if width > filled.len() {
         return Err(PgError::new(
-            "42601",
+            sqlstate::SYNTAX_ERROR,
             "INSERT has more expressions than target columns",
         ));
     }
     if !target.is_empty() && width < filled.len() {
         return Err(PgError::new(
-            "42601",
+            sqlstate::SYNTAX_ERROR,
             "INSERT has more target columns than expressions",
         ));
     }
@@ -153,7 +153,7 @@ pub(super) fn insert_copy(
             let Some((name, Type::Primitive(p))) = source.map(|f| (&f.name, f.field_type.as_ref()))
             else {
                 return Err(PgError::new(
-                    "0A000",
+                    sqlstate::FEATURE_NOT_SUPPORTED,
                     format!(
                         "partition field {} has no primitive source column",
                         field.name
@@ -218,7 +218,7 @@ pub(super) fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>, PgError> {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => {
                 return Err(PgError::new(
-                    "58030",
+                    sqlstate::IO_ERROR,
                     format!("cannot read {}: {e}", dir.display()),
                 ))
             }
@@ -256,6 +256,6 @@ pub(super) fn insert_source(
     let start = tokens
         .get(i)
         .map(|t| t.span.start)
-        .ok_or_else(|| PgError::new("42601", "INSERT without rows"))?;
+        .ok_or_else(|| PgError::new(sqlstate::SYNTAX_ERROR, "INSERT without rows"))?;
     Ok(trim_statement(&sql[start..]).to_string())
 }

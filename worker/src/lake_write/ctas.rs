@@ -23,7 +23,7 @@ impl LakeReader {
         let n = described.column_count();
         if column_names.len() > n {
             return Err(PgError::new(
-                "42601",
+                sqlstate::SYNTAX_ERROR,
                 "CREATE TABLE AS specifies too many column names",
             ));
         }
@@ -90,7 +90,7 @@ impl LakeReader {
         });
         match written {
             Ok(n) => Ok(format!("SELECT {n}")),
-            Err(e) if e.code == "40003" => Err(e),
+            Err(e) if e.code == sqlstate::STATEMENT_COMPLETION_UNKNOWN => Err(e),
             Err(e) => {
                 // The statement leaves no trace: the table goes with it.
                 let _ = match txn {

@@ -38,7 +38,7 @@ use crate::lake_partition;
 use crate::lake_refs::fold;
 use crate::lake_scan_sql;
 use crate::lake_schema::{self, ColumnSpec};
-use crate::pg_error::{FromDuckdb, PgError};
+use crate::pg_error::{sqlstate, FromDuckdb, PgError};
 use crate::sql_text::{self, identifier, Tok, Token};
 
 mod commit;
@@ -235,7 +235,7 @@ impl LakeReader {
                         let expr = Parser::new(&PostgreSqlDialect {})
                             .try_with_sql(text)
                             .and_then(|mut p| p.parse_expr())
-                            .map_err(|e| PgError::new("42601", e.to_string()))?;
+                            .map_err(|e| PgError::new(sqlstate::SYNTAX_ERROR, e.to_string()))?;
                         partition_columns(&expr)?
                     }
                     None => Vec::new(),
@@ -291,7 +291,7 @@ impl LakeReader {
                                     Expr::Identifier(id) => primary_key.push(fold(id)),
                                     other => {
                                         return Err(PgError::new(
-                                            "42601",
+                                            sqlstate::SYNTAX_ERROR,
                                             format!("PRIMARY KEY ({other}) must name columns"),
                                         ))
                                     }
@@ -368,8 +368,11 @@ impl LakeReader {
                 for name in &dropped {
                     let parts = parts(name);
                     if resolve_view(&listing, &parts, names).is_some() {
-                        return Err(PgError::new("42809", format!("\"{name}\" is not a table"))
-                            .with_hint("Use DROP VIEW to remove a view."));
+                        return Err(PgError::new(
+                            sqlstate::WRONG_OBJECT_TYPE,
+                            format!("\"{name}\" is not a table"),
+                        )
+                        .with_hint("Use DROP VIEW to remove a view."));
                     }
                     if let Some(ident) = resolve(&listing, &parts, names) {
                         tables.push(DropTarget::Iceberg(ident));
@@ -378,7 +381,7 @@ impl LakeReader {
                     } else if lake_schema_named(&listing, &parts, names) {
                         if !if_exists {
                             return Err(PgError::new(
-                                "42P01",
+                                sqlstate::UNDEFINED_TABLE,
                                 format!("table \"{}\" does not exist", name),
                             ));
                         }
@@ -436,7 +439,7 @@ impl LakeReader {
                             Ok(Some(WritePlan::Ddl(LakeDdl::Nothing("ALTER TABLE"))))
                         } else {
                             Err(PgError::new(
-                                "42P01",
+                                sqlstate::UNDEFINED_TABLE,
                                 format!("relation \"{name}\" does not exist"),
                             ))
                         };
@@ -453,7 +456,10 @@ impl LakeReader {
                                 table_name;
                             let new_parts = self::parts(new);
                             let Some(new_name) = new_parts.last() else {
-                                return Err(PgError::new("42601", "RENAME TO needs a name"));
+                                return Err(PgError::new(
+                                    sqlstate::SYNTAX_ERROR,
+                                    "RENAME TO needs a name",
+                                ));
                             };
                             return Ok(Some(WritePlan::Ddl(LakeDdl::Rename {
                                 to: TableIdent::new(ident.namespace().clone(), new_name.clone()),
@@ -812,7 +818,7 @@ fn writable_table(
     }
     if resolve_parquet(listing, &parts, names).is_some() {
         return Err(PgError::new(
-            "42809",
+            sqlstate::WRONG_OBJECT_TYPE,
             format!("cannot {verb} \"{name}\": registered Parquet tables are read-only"),
         ));
     }
@@ -830,21 +836,21 @@ fn parts(name: &ObjectName) -> Vec<String> {
 /// The not-null violation Postgres reports.
 fn not_null(column: &str, table: &str) -> PgError {
     PgError::new(
-        "23502",
+        sqlstate::NOT_NULL_VIOLATION,
         format!("null value in column \"{column}\" of relation \"{table}\" violates not-null constraint"),
     )
 }
 
 fn no_column(column: &str, table: &str) -> PgError {
     PgError::new(
-        "42703",
+        sqlstate::UNDEFINED_COLUMN,
         format!("column \"{column}\" of relation \"{table}\" does not exist"),
     )
 }
 
 fn changed_under(table: &TableIdent) -> PgError {
     PgError::new(
-        "40001",
+        sqlstate::SERIALIZATION_FAILURE,
         format!(
             "could not write to \"{}\": its schema changed during the statement",
             table.name()
@@ -853,7 +859,10 @@ fn changed_under(table: &TableIdent) -> PgError {
 }
 
 fn unsupported(what: &str) -> PgError {
-    PgError::new("0A000", format!("{what} is not supported yet"))
+    PgError::new(
+        sqlstate::FEATURE_NOT_SUPPORTED,
+        format!("{what} is not supported yet"),
+    )
 }
 
 fn catalog_error(e: CatalogError) -> PgError {

@@ -16,7 +16,7 @@ pub(super) fn partition_columns(e: &Expr) -> Result<Vec<PartitionColumn>, PgErro
 pub(super) fn partition_column(e: &Expr) -> Result<PartitionColumn, PgError> {
     let bad = || {
         PgError::new(
-            "42601",
+            sqlstate::SYNTAX_ERROR,
             format!("cannot partition by {e}: use a column, year/month/day/hour(column), bucket(n, column) or truncate(n, column)"),
         )
     };
@@ -78,7 +78,10 @@ pub(super) fn partition_spec(
     let mut fields = Vec::new();
     for p in columns {
         let field = schema.field_by_name(&p.column).ok_or_else(|| {
-            PgError::new("42703", format!("column \"{}\" does not exist", p.column))
+            PgError::new(
+                sqlstate::UNDEFINED_COLUMN,
+                format!("column \"{}\" does not exist", p.column),
+            )
         })?;
         let name = match p.transform {
             Transform::Identity => p.column.clone(),
@@ -92,7 +95,7 @@ pub(super) fn partition_spec(
         };
         if p.transform.result_type(&field.field_type).is_err() {
             return Err(PgError::new(
-                "42804",
+                sqlstate::DATATYPE_MISMATCH,
                 format!(
                     "cannot partition by {}({}) of type {}",
                     p.transform, p.column, field.field_type
@@ -109,5 +112,10 @@ pub(super) fn partition_spec(
     UnboundPartitionSpec::builder()
         .add_partition_fields(fields)
         .map(|b| Some(b.build()))
-        .map_err(|e| PgError::new("42P16", format!("invalid partitioning: {e}")))
+        .map_err(|e| {
+            PgError::new(
+                sqlstate::INVALID_TABLE_DEFINITION,
+                format!("invalid partitioning: {e}"),
+            )
+        })
 }

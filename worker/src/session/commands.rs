@@ -187,7 +187,7 @@ impl Session {
                 let told =
                     crate::lake_procedures::call(&lake, procedure, args, &names, &self.runtime)?;
                 if let Some(message) = told {
-                    let mut notice = PgError::new("00000", message);
+                    let mut notice = PgError::new(sqlstate::SUCCESSFUL_COMPLETION, message);
                     notice.severity = crate::pg_error::Severity::Notice;
                     self.notice(notice);
                 }
@@ -253,7 +253,7 @@ impl Session {
                                 SettingValue::Default => None,
                                 SettingValue::Param(n) => {
                                     return Err(PgError::new(
-                                        "42P02",
+                                        sqlstate::UNDEFINED_PARAMETER,
                                         format!("there is no parameter ${n}"),
                                     )
                                     .into())

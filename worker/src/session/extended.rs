@@ -8,7 +8,7 @@ impl Session {
         let name = m.name.unwrap_or_default();
         if !name.is_empty() && self.statements.contains_key(&name) {
             return Err(PgError::new(
-                "42P05",
+                sqlstate::DUPLICATE_PREPARED_STATEMENT,
                 format!("prepared statement \"{name}\" already exists"),
             )
             .into());
@@ -65,9 +65,11 @@ impl Session {
         let stmt = set_config_params::bind_values(&stmt, &m.parameters)?;
         let portal_name = m.portal_name.unwrap_or_default();
         if !portal_name.is_empty() && self.portals.contains_key(&portal_name) {
-            return Err(
-                PgError::new("42P03", format!("cursor \"{portal_name}\" already exists")).into(),
-            );
+            return Err(PgError::new(
+                sqlstate::DUPLICATE_CURSOR,
+                format!("cursor \"{portal_name}\" already exists"),
+            )
+            .into());
         }
         let n = stmt.param_types.len();
         if m.parameters.len() != n {

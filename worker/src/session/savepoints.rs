@@ -34,7 +34,10 @@ fn outside_block(what: &str) -> PgError {
 }
 
 fn no_such(name: &str) -> PgError {
-    PgError::new("3B001", format!("savepoint \"{name}\" does not exist"))
+    PgError::new(
+        sqlstate::INVALID_SAVEPOINT_SPECIFICATION,
+        format!("savepoint \"{name}\" does not exist"),
+    )
 }
 
 impl Session {

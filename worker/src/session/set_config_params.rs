@@ -9,7 +9,7 @@ use std::rc::Rc;
 use bytes::Bytes;
 
 use super::{SResult, Statement, StatementKind};
-use crate::pg_error::PgError;
+use crate::pg_error::{sqlstate, PgError};
 use crate::sql_text::{SessionCommand, SettingCall, SettingValue};
 use crate::types::oid;
 
@@ -55,7 +55,7 @@ pub(super) fn bind_values(stmt: &Rc<Statement>, raw: &[Option<Bytes>]) -> SResul
                 let ty = stmt.param_types.get(i).copied().unwrap_or(oid::TEXT);
                 if !matches!(ty, oid::TEXT | oid::VARCHAR | oid::NAME | oid::BPCHAR) {
                     return Err(PgError::new(
-                        "42883",
+                        sqlstate::UNDEFINED_FUNCTION,
                         format!(
                             "function set_config(unknown, {}, boolean) does not exist",
                             super::copy::pg_type_name(ty)
@@ -67,7 +67,10 @@ pub(super) fn bind_values(stmt: &Rc<Statement>, raw: &[Option<Bytes>]) -> SResul
                     Some(Some(bytes)) => SettingValue::Text(
                         std::str::from_utf8(bytes)
                             .map_err(|_| {
-                                PgError::new("22021", "invalid byte sequence for encoding \"UTF8\"")
+                                PgError::new(
+                                    sqlstate::CHARACTER_NOT_IN_REPERTOIRE,
+                                    "invalid byte sequence for encoding \"UTF8\"",
+                                )
                             })?
                             .to_string(),
                     ),
