@@ -202,3 +202,30 @@ pub(super) fn ctas_parts(sql: &str, tokens: &[Token]) -> Option<CtasParts> {
         with_data,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(sql: &str) -> Option<CtasParts> {
+        ctas_parts(sql, &sql_text::tokenize(sql))
+    }
+
+    #[test]
+    fn create_table_as_is_read_into_its_parts() {
+        let p =
+            parts("CREATE UNLOGGED TABLE IF NOT EXISTS s.\"T\" (a, b) AS SELECT 1, 2 WITH NO DATA")
+                .expect("a CTAS");
+        assert_eq!(p.name, vec!["s".to_string(), "T".to_string()]);
+        assert_eq!(p.columns, vec!["a".to_string(), "b".to_string()]);
+        assert!(p.if_not_exists);
+        assert!(!p.with_data);
+        assert_eq!(p.query, "SELECT 1, 2");
+        let p = parts("CREATE TABLE t AS (SELECT x FROM u);").expect("a CTAS");
+        assert_eq!(p.name, vec!["t".to_string()]);
+        assert!(p.columns.is_empty() && p.with_data && !p.if_not_exists);
+        assert!(p.partition_by.is_none());
+        assert!(parts("CREATE TABLE t (a int)").is_none());
+        assert!(parts("CREATE VIEW v AS SELECT 1").is_none());
+    }
+}

@@ -79,3 +79,46 @@ pub(super) fn skip_parens(tokens: &[Token], mut i: usize) -> usize {
     }
     i
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn where_clauses_are_the_top_level_ones() {
+        let sql = "DELETE FROM s.t WHERE id IN (SELECT id FROM u WHERE x > 1) AND y = 'WHERE';";
+        assert_eq!(
+            where_text(sql, &sql_text::tokenize(sql)).as_deref(),
+            Some("id IN (SELECT id FROM u WHERE x > 1) AND y = 'WHERE'")
+        );
+        let sql = "DELETE FROM s.t";
+        assert_eq!(where_text(sql, &sql_text::tokenize(sql)), None);
+    }
+
+    #[test]
+    fn joined_tables_run_from_their_keyword_to_where() {
+        let sql = "UPDATE s.t SET a = u.a FROM s.u u, (SELECT 1) v WHERE t.id = u.id";
+        assert_eq!(
+            joined_tables(sql, &sql_text::tokenize(sql), "FROM", "SET").as_deref(),
+            Some("s.u u, (SELECT 1) v")
+        );
+        let sql = "DELETE FROM s.t USING s.u;";
+        assert_eq!(
+            joined_tables(sql, &sql_text::tokenize(sql), "USING", "FROM").as_deref(),
+            Some("s.u")
+        );
+        let sql = "DELETE FROM s.t WHERE id = 1";
+        assert_eq!(
+            joined_tables(sql, &sql_text::tokenize(sql), "USING", "FROM"),
+            None
+        );
+    }
+
+    #[test]
+    fn names_and_parentheses_are_skipped_whole() {
+        let toks = sql_text::tokenize("a.b.c (x, (y)) z");
+        assert_eq!(skip_name(&toks, 0), 5);
+        assert_eq!(skip_parens(&toks, 5), 12);
+        assert_eq!(trim_statement("  SELECT 1 ;  "), "SELECT 1");
+    }
+}
