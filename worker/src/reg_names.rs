@@ -109,10 +109,20 @@ impl RegNames {
 /// The OID of the type `format_type` names `name` (the reverse of a
 /// `regtype`'s text).
 pub fn type_oid(name: &[u8]) -> Option<u32> {
-    pg15_rows::format_types()
-        .iter()
-        .find(|(_, n)| n.as_bytes() == name)
-        .map(|(o, _)| *o)
+    // Built once: the encoder asks for every row of a `pg_typeof` column.
+    static BY_NAME: std::sync::OnceLock<HashMap<Vec<u8>, u32>> = std::sync::OnceLock::new();
+    BY_NAME
+        .get_or_init(|| {
+            let mut by_name = HashMap::new();
+            for (oid, n) in pg15_rows::format_types() {
+                // Of two OIDs with one name, the lowest (as a lookup by name gives).
+                let e = by_name.entry(n.as_bytes().to_vec()).or_insert(*oid);
+                *e = (*e).min(*oid);
+            }
+            by_name
+        })
+        .get(name)
+        .copied()
 }
 
 /// Whether a column announced as `type_oid` prints names through [`RegNames`].

@@ -43,7 +43,7 @@ pub(super) fn integer_aggregate_edits(toks: &[floe_sql::Spanned]) -> Vec<Edit> {
         let plain_after = !(is_word(after, "FILTER") || is_word(after, "WITHIN") || window_average);
         if plain_arguments && plain_after {
             edits.push((start, toks[k].end, format!("floe_{name}")));
-        } else if plain_arguments && window_average && simple_arguments(toks, k + 1, close) {
+        } else if plain_arguments && window_average && simple_between(toks, k + 1, close) {
             edits.extend(window_average_edits(toks, start, k, close));
         }
     }
@@ -53,8 +53,9 @@ pub(super) fn integer_aggregate_edits(toks: &[floe_sql::Spanned]) -> Vec<Edit> {
 /// `avg(x) OVER w` as `floe_avg(floe_window_sum(x) OVER w, count(x) OVER
 /// w)`: the quotient of the window's sum by its count, which is
 /// PostgreSQL's average (a window macro's body must be one aggregate, so the
-/// average is written out here). The arguments are written twice, so only
-/// arguments no other rule rewrites are taken (`simple_arguments`).
+/// average is written out here). The arguments and the window are written
+/// twice, so only those no other rule rewrites are taken (`simple_between`):
+/// both copies must partition, order and frame alike.
 fn window_average_edits(
     toks: &[floe_sql::Spanned],
     start: usize,
@@ -70,6 +71,9 @@ fn window_average_edits(
     let Some(window_end) = window_end else {
         return Vec::new();
     };
+    if window_end > close + 2 && !simple_between(toks, close + 2, window_end) {
+        return Vec::new();
+    }
     let text = |from: usize, to: usize| -> String {
         toks[from..=to]
             .iter()
@@ -93,9 +97,9 @@ fn window_average_edits(
     ]
 }
 
-/// Whether the arguments between `open` and `close` are names, numbers and
-/// arithmetic only, which no other rule rewrites.
-fn simple_arguments(toks: &[floe_sql::Spanned], open: usize, close: usize) -> bool {
+/// Whether the tokens between the parentheses at `open` and `close` are
+/// names, numbers, commas and arithmetic only, which no other rule rewrites.
+fn simple_between(toks: &[floe_sql::Spanned], open: usize, close: usize) -> bool {
     toks[open + 1..close]
         .iter()
         .enumerate()
@@ -105,6 +109,7 @@ fn simple_arguments(toks: &[floe_sql::Spanned], open: usize, close: usize) -> bo
                 Some(Token::LParen)
             ),
             Token::Number(..)
+            | Token::Comma
             | Token::Period
             | Token::Plus
             | Token::Minus
@@ -205,6 +210,7 @@ mod tests {
         for sql in [
             "SELECT avg(x::date - d) OVER (ORDER BY y) FROM t",
             "SELECT avg(length(x)) OVER w FROM t",
+            "SELECT avg(x) OVER (ORDER BY d::date) FROM t",
         ] {
             assert!(
                 rewrite(sql).is_none_or(|r| !r.contains("floe_avg")),
