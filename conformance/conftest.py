@@ -196,3 +196,20 @@ def script_outcomes(dsn, setup, script):
             except psycopg.Error as e:
                 out.append((sql, e.sqlstate, None, None))
     return out
+
+
+def fails(conn, sql, error):
+    """Runs `sql` on `conn` and checks it fails with `error` (a psycopg error class)."""
+    with pytest.raises(error):
+        conn.execute(sql)
+
+
+def lake_with(prefix, *setup):
+    """A module's lake server, its lake set up by the `setup` statements
+    (autocommit); yields (server, catalog, root) and stops it afterwards."""
+    lake = LakeServer(prefix)
+    with psycopg.connect(lake.server.dsn(), autocommit=True) as conn:
+        for sql in setup:
+            conn.execute(sql)
+    yield lake.server, lake.catalog, lake.root
+    lake.stop()

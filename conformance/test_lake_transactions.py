@@ -8,19 +8,18 @@ table swap dbt's table materialization runs (CREATE … AS, two renames, COMMIT)
 import psycopg
 import pytest
 
-from conftest import LakeServer
+from conftest import fails, lake_with
 
 
 @pytest.fixture(scope="module")
 def lake():
-    lake = LakeServer("floe-txn-")
-    with psycopg.connect(lake.server.dsn(), autocommit=True) as conn:
-        conn.execute("CREATE SCHEMA tx")
-        conn.execute("CREATE TABLE tx.accounts (id int NOT NULL, balance numeric(12,2))")
-        conn.execute("CREATE TABLE tx.ledger (account int, amount numeric(12,2))")
-        conn.execute("INSERT INTO tx.accounts VALUES (1, 100), (2, 50)")
-    yield lake.server, lake.catalog, lake.root
-    lake.stop()
+    yield from lake_with(
+        "floe-txn-",
+        "CREATE SCHEMA tx",
+        "CREATE TABLE tx.accounts (id int NOT NULL, balance numeric(12,2))",
+        "CREATE TABLE tx.ledger (account int, amount numeric(12,2))",
+        "INSERT INTO tx.accounts VALUES (1, 100), (2, 50)",
+    )
 
 
 def rows(conn, sql):
@@ -63,8 +62,7 @@ def test_rollback_discards_every_kind_of_change(lake):
         assert rows(conn, "SELECT count(*) FROM scratch.t") == [(3,)]
         assert rows(conn, "SELECT count(*) FROM tx.accounts") == [(0,)]
         assert rows(conn, "SELECT count(*) FROM tx.ledger_old") == [(2,)]
-        with pytest.raises(psycopg.errors.UndefinedTable):
-            conn.execute("SELECT * FROM tx.ledger")
+        fails(conn, "SELECT * FROM tx.ledger", psycopg.errors.UndefinedTable)
         conn.rollback()
         assert rows(conn, "SELECT count(*) FROM tx.accounts") == [(2,)]
         assert rows(conn, "SELECT count(*) FROM tx.ledger") == [(2,)]
@@ -80,14 +78,12 @@ def test_error_in_transaction_commits_nothing(lake):
     before = len(catalog.load_table("tx.ledger").snapshots())
     with psycopg.connect(server.dsn()) as conn:
         conn.execute("INSERT INTO tx.ledger VALUES (9, 9)")
-        with pytest.raises(psycopg.errors.NotNullViolation):
-            conn.execute("INSERT INTO tx.accounts (balance) VALUES (1)")
+        fails(conn, "INSERT INTO tx.accounts (balance) VALUES (1)", psycopg.errors.NotNullViolation)
         conn.commit()  # the server answers ROLLBACK
         assert rows(conn, "SELECT count(*) FROM tx.ledger WHERE account = 9") == [(0,)]
     # A multi-statement query is one implicit transaction too.
     with psycopg.connect(server.dsn(), autocommit=True) as conn:
-        with pytest.raises(psycopg.errors.DivisionByZero):
-            conn.execute("INSERT INTO tx.ledger VALUES (8, 8); INSERT INTO tx.ledger VALUES (1 / 0, 1)")
+        fails(conn, "INSERT INTO tx.ledger VALUES (8, 8); INSERT INTO tx.ledger VALUES (1 / 0, 1)", psycopg.errors.DivisionByZero)
         assert rows(conn, "SELECT count(*) FROM tx.ledger WHERE account = 8") == [(0,)]
     assert len(catalog.load_table("tx.ledger").snapshots()) == before
 
@@ -136,5 +132,4 @@ def test_copy_inside_a_transaction(lake):
             cp.write("1\n2\n3\n")
         assert rows(conn, "SELECT sum(n) FROM tx.loaded") == [(6,)]
         conn.rollback()
-        with pytest.raises(psycopg.errors.UndefinedTable):
-            conn.execute("SELECT * FROM tx.loaded")
+        fails(conn, "SELECT * FROM tx.loaded", psycopg.errors.UndefinedTable)

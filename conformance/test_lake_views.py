@@ -12,18 +12,17 @@ import subprocess
 import psycopg
 import pytest
 
-from conftest import LakeServer
+from conftest import fails, lake_with
 
 
 @pytest.fixture(scope="module")
 def lake():
-    lake = LakeServer("floe-views-")
-    with psycopg.connect(lake.server.dsn(), autocommit=True) as conn:
-        conn.execute("CREATE SCHEMA shop")
-        conn.execute("CREATE TABLE shop.orders (id int, customer text, amount numeric(10,2))")
-        conn.execute("INSERT INTO shop.orders VALUES (1, 'ann', 10), (2, 'bob', 20), (3, 'ann', 5)")
-    yield lake.server, lake.catalog, lake.root
-    lake.stop()
+    yield from lake_with(
+        "floe-views-",
+        "CREATE SCHEMA shop",
+        "CREATE TABLE shop.orders (id int, customer text, amount numeric(10,2))",
+        "INSERT INTO shop.orders VALUES (1, 'ann', 10), (2, 'bob', 20), (3, 'ann', 5)",
+    )
 
 
 def connect(server):
@@ -72,29 +71,22 @@ def test_replace_rename_and_drop(lake):
         conn.execute("CREATE VIEW shop.v1 AS SELECT id FROM shop.orders WHERE id = 1")
         conn.execute("CREATE OR REPLACE VIEW shop.v1 AS SELECT id, customer FROM shop.orders WHERE id = 2")
         assert conn.execute("SELECT * FROM shop.v1").fetchall() == [(2, "bob")]
-        with pytest.raises(psycopg.errors.DuplicateTable):
-            conn.execute("CREATE VIEW shop.v1 AS SELECT 1")
+        fails(conn, "CREATE VIEW shop.v1 AS SELECT 1", psycopg.errors.DuplicateTable)
         conn.execute("ALTER VIEW shop.v1 RENAME TO v2")
         # dbt renames views with ALTER TABLE, as Postgres allows.
         conn.execute('ALTER TABLE "floe"."shop"."v2" RENAME TO "v3"')
         assert conn.execute("SELECT customer FROM shop.v3").fetchall() == [("bob",)]
-        with pytest.raises(psycopg.errors.UndefinedTable):
-            conn.execute("SELECT * FROM shop.v1")
-        with pytest.raises(psycopg.errors.WrongObjectType):
-            conn.execute("DROP TABLE shop.v3")
-        with pytest.raises(psycopg.errors.WrongObjectType):
-            conn.execute("DROP VIEW shop.orders")
+        fails(conn, "SELECT * FROM shop.v1", psycopg.errors.UndefinedTable)
+        fails(conn, "DROP TABLE shop.v3", psycopg.errors.WrongObjectType)
+        fails(conn, "DROP VIEW shop.orders", psycopg.errors.WrongObjectType)
         conn.execute("DROP VIEW shop.v3")
         conn.execute("DROP VIEW IF EXISTS shop.v3")
-        with pytest.raises(psycopg.errors.UndefinedTable):
-            conn.execute("DROP VIEW shop.v3")
-        with pytest.raises(psycopg.errors.UndefinedTable):
-            conn.execute("CREATE VIEW shop.broken AS SELECT * FROM shop.nothing")
+        fails(conn, "DROP VIEW shop.v3", psycopg.errors.UndefinedTable)
+        fails(conn, "CREATE VIEW shop.broken AS SELECT * FROM shop.nothing", psycopg.errors.UndefinedTable)
         # A view that names itself recurses: refused, not a hang.
         conn.execute("CREATE VIEW shop.loop AS SELECT id FROM shop.orders")
         conn.execute("CREATE OR REPLACE VIEW shop.loop AS SELECT id FROM shop.loop")
-        with pytest.raises(psycopg.errors.InvalidObjectDefinition):
-            conn.execute("SELECT * FROM shop.loop")
+        fails(conn, "SELECT * FROM shop.loop", psycopg.errors.InvalidObjectDefinition)
         conn.execute("DROP VIEW shop.loop")
 
 
@@ -103,11 +95,9 @@ def test_views_in_transactions(lake):
     with psycopg.connect(server.dsn()) as conn, connect(server) as other:
         conn.execute("CREATE VIEW shop.staged AS SELECT count(*) AS n FROM shop.orders")
         assert conn.execute("SELECT n FROM shop.staged").fetchone() == (4,)
-        with pytest.raises(psycopg.errors.UndefinedTable):
-            other.execute("SELECT * FROM shop.staged")
+        fails(other, "SELECT * FROM shop.staged", psycopg.errors.UndefinedTable)
         conn.rollback()
-        with pytest.raises(psycopg.errors.UndefinedTable):
-            conn.execute("SELECT * FROM shop.staged")
+        fails(conn, "SELECT * FROM shop.staged", psycopg.errors.UndefinedTable)
         conn.rollback()
         conn.execute("CREATE VIEW shop.staged AS SELECT count(*) AS n FROM shop.orders")
         conn.commit()
@@ -152,8 +142,7 @@ def test_catalog_relations_show_views_and_comments(lake):
             "SELECT count(*) FROM pg_description d JOIN pg_class c ON c.oid = d.objoid "
             "WHERE c.relname = 'orders' AND d.objsubid = 3"
         ).fetchone() == (0,)
-        with pytest.raises(psycopg.errors.UndefinedColumn):
-            conn.execute("COMMENT ON COLUMN shop.orders.nope IS 'x'")
+        fails(conn, "COMMENT ON COLUMN shop.orders.nope IS 'x'", psycopg.errors.UndefinedColumn)
         conn.execute("COMMENT ON COLUMN shop.orders.customer IS 'who ordered'")
         assert conn.execute(
             "SELECT obj_description('shop.orders'::regclass, 'pg_class'), "
@@ -198,17 +187,14 @@ def test_drop_respects_dependent_views(lake):
         with pytest.raises(psycopg.errors.DependentObjectsStillExist) as e:
             conn.execute("DROP TABLE shop.base")
         assert "view shop.on_base depends on table shop.base" in e.value.diag.message_detail
-        with pytest.raises(psycopg.errors.DependentObjectsStillExist):
-            conn.execute("DROP VIEW shop.on_base")
+        fails(conn, "DROP VIEW shop.on_base", psycopg.errors.DependentObjectsStillExist)
         conn.execute("DROP TABLE shop.base CASCADE")
         for gone in ("base", "on_base", "on_view"):
-            with pytest.raises(psycopg.errors.UndefinedTable):
-                conn.execute(f"SELECT * FROM shop.{gone}")
+            fails(conn, f"SELECT * FROM shop.{gone}", psycopg.errors.UndefinedTable)
         # A schema holding only a view is not empty either.
         conn.execute("CREATE SCHEMA only_views")
         conn.execute("CREATE VIEW only_views.v AS SELECT 1 AS one")
-        with pytest.raises(psycopg.errors.DependentObjectsStillExist):
-            conn.execute("DROP SCHEMA only_views")
+        fails(conn, "DROP SCHEMA only_views", psycopg.errors.DependentObjectsStillExist)
         conn.execute("DROP SCHEMA only_views CASCADE")
     db = sqlite3.connect(root / "catalog.db")
     assert db.execute(

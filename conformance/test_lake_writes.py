@@ -22,7 +22,7 @@ from pyiceberg.types import (
     TimestamptzType,
 )
 
-from conftest import LakeServer
+from conftest import LakeServer, fails
 
 
 @pytest.fixture(scope="module")
@@ -374,8 +374,7 @@ def test_update_replaces_rows_in_one_snapshot(lake):
         assert cur.statusmessage == "UPDATE 1"
         assert conn.execute("UPDATE shop.prices SET price = 0 WHERE sku > 100").statusmessage == "UPDATE 0"
         rows = conn.execute("SELECT sku, region, price FROM shop.prices ORDER BY sku").fetchall()
-        with pytest.raises(psycopg.errors.NotNullViolation):
-            conn.execute("UPDATE shop.prices SET sku = NULL WHERE sku = 2")
+        fails(conn, "UPDATE shop.prices SET sku = NULL WHERE sku = 2", psycopg.errors.NotNullViolation)
     expected = [
         (i, "ap" if i == 1 else ("eu" if i < 5 else "us"),
          decimal.Decimal("9.99") if i == 1 else (decimal.Decimal(i) * decimal.Decimal("1.5") * (2 if i >= 8 else 1)).quantize(decimal.Decimal("0.01")))

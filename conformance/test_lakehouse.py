@@ -26,7 +26,7 @@ from pyiceberg.types import (
     TimestampType,
 )
 
-from conftest import Server
+from conftest import Server, fails
 
 
 def build_lake(root: pathlib.Path):
@@ -173,8 +173,7 @@ def test_names_resolve_like_postgres(lake):
         assert conn.execute("SELECT count(*) FROM floe.sales.orders").fetchone() == (4,)
         assert conn.execute('SELECT count(*) FROM "sales"."orders" o WHERE o.id > 1').fetchone() == (3,)
         # Unqualified names go through search_path.
-        with pytest.raises(psycopg.errors.UndefinedTable):
-            conn.execute("SELECT * FROM orders")
+        fails(conn, "SELECT * FROM orders", psycopg.errors.UndefinedTable)
         conn.execute("SET search_path = sales, public")
         assert conn.execute("SELECT count(*) FROM orders").fetchone() == (4,)
         # A CTE of the same name shadows the table.
@@ -342,14 +341,11 @@ def test_time_travel_and_snapshot_listing(lake):
     iso = datetime.datetime.fromtimestamp(ts / 1000, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
     assert floe_rows(server, f"SELECT count(*) FROM sales.orders AT (TIMESTAMP => '{iso}')") == [(3,)]
     with psycopg.connect(server.dsn()) as conn:
-        with pytest.raises(psycopg.errors.InvalidParameterValue):
-            conn.execute("SELECT * FROM sales.orders AT (VERSION => 1)")
+        fails(conn, "SELECT * FROM sales.orders AT (VERSION => 1)", psycopg.errors.InvalidParameterValue)
         conn.rollback()
-        with pytest.raises(psycopg.errors.InvalidParameterValue):
-            conn.execute("SELECT * FROM sales.orders AT (TIMESTAMP => '2001-01-01')")
+        fails(conn, "SELECT * FROM sales.orders AT (TIMESTAMP => '2001-01-01')", psycopg.errors.InvalidParameterValue)
         conn.rollback()
-        with pytest.raises(psycopg.errors.UndefinedTable):
-            conn.execute("SELECT * FROM floe_snapshots('sales.nope')")
+        fails(conn, "SELECT * FROM floe_snapshots('sales.nope')", psycopg.errors.UndefinedTable)
 
 
 def psql(server, *commands):
@@ -650,8 +646,7 @@ def test_parquet_and_iceberg_tables_are_registered_through_sql(lake):
         assert conn.execute("SELECT 1").fetchone() == (1,)
 
         conn.execute("CALL floe_unregister_parquet('raw.jan')")
-        with pytest.raises(psycopg.errors.UndefinedTable):
-            conn.execute("SELECT count(*) FROM raw.jan")
+        fails(conn, "SELECT count(*) FROM raw.jan", psycopg.errors.UndefinedTable)
 
         # An Iceberg table registered by its metadata file reads that table's state.
         events = catalog.load_table("sales.events")

@@ -9,7 +9,7 @@ import psycopg.types.string
 import pytest
 import sqlalchemy as sa
 
-from conftest import Server, script_outcomes
+from conftest import Server, fails, script_outcomes
 
 SAVEPOINT_SCRIPT = [
     "SAVEPOINT x",
@@ -86,8 +86,7 @@ def test_a_savepoint_cannot_half_undo_session_tables(three_workers):
         c.execute("CREATE TEMP TABLE scratch (a int)")
         c.execute("SAVEPOINT a")
         c.execute("INSERT INTO scratch VALUES (1)")
-        with pytest.raises(psycopg.errors.FeatureNotSupported):
-            c.execute("ROLLBACK TO a")
+        fails(c, "ROLLBACK TO a", psycopg.errors.FeatureNotSupported)
         c.execute("ROLLBACK")
         assert c.execute("SELECT 1").fetchone() == (1,)
 
@@ -192,8 +191,7 @@ def test_explain_is_shaped_as_postgres(postgres, server):
                 rows = cur.fetchall()
                 assert rows and all(isinstance(r[0], str) for r in rows), sql
                 got.append((cur.statusmessage, [(d.name, d.type_code) for d in cur.description]))
-            with pytest.raises(psycopg.errors.SyntaxError):
-                c.execute("EXPLAIN (NOSUCHOPTION) SELECT 1")
+            fails(c, "EXPLAIN (NOSUCHOPTION) SELECT 1", psycopg.errors.SyntaxError)
             assert c.execute("SELECT 1").fetchone() == (1,)
         shapes[name] = got
     assert shapes["floe"] == shapes["pg"]

@@ -16,7 +16,7 @@ import pytest
 from pyiceberg.transforms import BucketTransform
 from pyiceberg.types import IntegerType
 
-from conftest import Server
+from conftest import Server, fails
 from rest_catalog import RestCatalogServer
 
 
@@ -98,8 +98,7 @@ def test_ctas_truncate_rename_and_drop(rest_lake):
         conn.execute("DROP TABLE shop.bargains")
         assert ("shop", "bargains") not in catalog.list_tables("shop")
         # A failed CTAS leaves no table behind.
-        with pytest.raises(psycopg.errors.DivisionByZero):
-            conn.execute("CREATE TABLE shop.broken AS SELECT 1 / (id - id) AS x FROM shop.items")
+        fails(conn, "CREATE TABLE shop.broken AS SELECT 1 / (id - id) AS x FROM shop.items", psycopg.errors.DivisionByZero)
         assert ("shop", "broken") not in catalog.list_tables("shop")
 
 

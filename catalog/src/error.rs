@@ -1,5 +1,7 @@
 //! Catalog errors, each with the SQLSTATE a client should see.
 
+use floe_protocol::sqlstate;
+
 /// What can go wrong between a SQL statement and the files it reads.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -49,26 +51,26 @@ impl CatalogError {
     /// The SQLSTATE this error carries on the wire.
     pub fn sqlstate(&self) -> &'static str {
         match self {
-            CatalogError::NoSuchTable(_) => "42P01",
-            CatalogError::NoSuchSnapshot(_) => "22023",
-            CatalogError::Unsupported(_) => "0A000",
-            CatalogError::Storage { .. } => "58030",
-            CatalogError::CommitConflict(_) => "40001",
-            CatalogError::Exists(_) => "42P07",
-            CatalogError::NoSuchColumn(..) => "42703",
-            CatalogError::ColumnExists(..) => "42701",
-            CatalogError::SchemaExists(_) => "42P06",
-            CatalogError::NoSuchSchema(_) => "3F000",
-            CatalogError::SchemaNotEmpty(_) => "2BP01",
-            CatalogError::ReservedSchema(_) => "42939",
-            CatalogError::Forbidden(_) => "42501",
-            CatalogError::Commit(_) => "XX000",
-            CatalogError::CommitUnknown(_) => "40003",
+            CatalogError::NoSuchTable(_) => sqlstate::UNDEFINED_TABLE,
+            CatalogError::NoSuchSnapshot(_) => sqlstate::INVALID_PARAMETER_VALUE,
+            CatalogError::Unsupported(_) => sqlstate::FEATURE_NOT_SUPPORTED,
+            CatalogError::Storage { .. } => sqlstate::IO_ERROR,
+            CatalogError::CommitConflict(_) => sqlstate::SERIALIZATION_FAILURE,
+            CatalogError::Exists(_) => sqlstate::DUPLICATE_TABLE,
+            CatalogError::NoSuchColumn(..) => sqlstate::UNDEFINED_COLUMN,
+            CatalogError::ColumnExists(..) => sqlstate::DUPLICATE_COLUMN,
+            CatalogError::SchemaExists(_) => sqlstate::DUPLICATE_SCHEMA,
+            CatalogError::NoSuchSchema(_) => sqlstate::INVALID_SCHEMA_NAME,
+            CatalogError::SchemaNotEmpty(_) => sqlstate::DEPENDENT_OBJECTS_STILL_EXIST,
+            CatalogError::ReservedSchema(_) => sqlstate::RESERVED_NAME,
+            CatalogError::Forbidden(_) => sqlstate::INSUFFICIENT_PRIVILEGE,
+            CatalogError::Commit(_) => sqlstate::INTERNAL_ERROR,
+            CatalogError::CommitUnknown(_) => sqlstate::STATEMENT_COMPLETION_UNKNOWN,
             CatalogError::Iceberg(e) => match e.kind() {
-                iceberg::ErrorKind::TableNotFound => "42P01",
-                iceberg::ErrorKind::NamespaceNotFound => "3F000",
-                iceberg::ErrorKind::FeatureUnsupported => "0A000",
-                _ => "XX000",
+                iceberg::ErrorKind::TableNotFound => sqlstate::UNDEFINED_TABLE,
+                iceberg::ErrorKind::NamespaceNotFound => sqlstate::INVALID_SCHEMA_NAME,
+                iceberg::ErrorKind::FeatureUnsupported => sqlstate::FEATURE_NOT_SUPPORTED,
+                _ => sqlstate::INTERNAL_ERROR,
             },
         }
     }

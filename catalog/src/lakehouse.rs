@@ -15,7 +15,7 @@ use iceberg_catalog_sql::SqlCatalogBuilder;
 
 use crate::error::{display, CatalogError, Result};
 use crate::object_storage::{ObjectStorage, ObjectStorageFactory};
-use crate::parquet_tables::{registrations, ParquetCache, ParquetSource};
+use crate::parquet_source::{registrations, ParquetCache, ParquetSource};
 use crate::rest_commit::RestCommitter;
 
 /// Which catalog holds the tables.
@@ -42,6 +42,31 @@ pub struct LakeConfig {
     pub storage: BTreeMap<String, String>,
     /// How long a table's metadata is trusted before the catalog is asked again.
     pub refresh: Duration,
+}
+
+impl CatalogKind {
+    /// The embedded catalog under `data_dir`: SQLite in `catalog.db`, created
+    /// when it does not exist yet.
+    pub fn embedded(data_dir: &std::path::Path) -> CatalogKind {
+        CatalogKind::Sql {
+            uri: format!("sqlite:{}?mode=rwc", data_dir.join("catalog.db").display()),
+        }
+    }
+}
+
+impl LakeConfig {
+    /// The embedded lakehouse under `data_dir`: the embedded catalog and a
+    /// local warehouse in `warehouse/`, with no extra properties.
+    pub fn embedded(data_dir: &std::path::Path, refresh: Duration) -> LakeConfig {
+        LakeConfig {
+            name: "floe".into(),
+            kind: CatalogKind::embedded(data_dir),
+            warehouse: format!("file://{}", data_dir.join("warehouse").display()),
+            properties: BTreeMap::new(),
+            storage: BTreeMap::new(),
+            refresh,
+        }
+    }
 }
 
 /// A lake namespace as a Postgres schema. Nested Iceberg namespaces are joined
@@ -153,7 +178,7 @@ pub struct Lakehouse {
     /// table (a transaction's new tables, views).
     file_io: FileIO,
     /// Views by metadata location (a location is written once).
-    views: quick_cache::sync::Cache<String, crate::views::LakeView>,
+    views: quick_cache::sync::Cache<String, crate::lake_view::LakeView>,
     /// Commit requests to a REST catalog.
     rest: Option<RestCommitter>,
 }
@@ -252,7 +277,9 @@ impl Lakehouse {
         }
     }
 
-    pub(crate) fn view_cache(&self) -> &quick_cache::sync::Cache<String, crate::views::LakeView> {
+    pub(crate) fn view_cache(
+        &self,
+    ) -> &quick_cache::sync::Cache<String, crate::lake_view::LakeView> {
         &self.views
     }
 

@@ -6,14 +6,17 @@
 pub mod commit;
 pub mod data_files;
 pub mod error;
+pub mod lake_view;
 pub mod lakehouse;
 pub mod namespaces;
 pub mod object_storage;
 pub mod orphans;
+pub mod parquet_source;
 pub mod parquet_tables;
 pub mod pg15_catalog;
 pub mod pg15_rows;
 pub mod pruning;
+pub mod relations;
 mod rest_commit;
 pub mod scan;
 pub mod tables;
@@ -25,8 +28,8 @@ pub mod virtual_schema;
 
 pub use data_files::WrittenFile;
 pub use error::CatalogError;
+pub use lake_view::LakeView;
 pub use lakehouse::{CatalogKind, LakeConfig, Lakehouse, Listing, SchemaEntry};
-pub use parquet_tables::{ParquetObject, ParquetSource};
+pub use parquet_source::{ParquetObject, ParquetSource};
 pub use scan::{plan_scan, PlannedDelete, PlannedFile, ScanColumn, ScanPlan, SnapshotSelector};
 pub use transaction::LakeTxn;
-pub use views::LakeView;

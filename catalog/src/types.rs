@@ -1,6 +1,7 @@
 //! Iceberg types as DuckDB sees them when it reads Parquet, and as Postgres
 //! clients see them in the virtual schema.
 
+use floe_protocol::types::{array_of, oid};
 use iceberg::spec::{PrimitiveType, Type};
 
 /// The decimal Floe holds PostgreSQL's unconstrained `numeric` results in
@@ -52,44 +53,35 @@ pub fn duck_type(t: &Type) -> String {
 pub fn pg_type(t: &Type) -> (u32, i32) {
     match t {
         Type::Primitive(p) => match p {
-            PrimitiveType::Boolean => (16, -1),
-            PrimitiveType::Int => (23, -1),
-            PrimitiveType::Long => (20, -1),
-            PrimitiveType::Float => (700, -1),
-            PrimitiveType::Double => (701, -1),
+            PrimitiveType::Boolean => (oid::BOOL, -1),
+            PrimitiveType::Int => (oid::INT4, -1),
+            PrimitiveType::Long => (oid::INT8, -1),
+            PrimitiveType::Float => (oid::FLOAT4, -1),
+            PrimitiveType::Double => (oid::FLOAT8, -1),
             PrimitiveType::Decimal { precision, scale }
                 if (*precision, *scale) == (38, u32::from(UNCONSTRAINED_NUMERIC.1)) =>
             {
-                (1700, -1)
+                (oid::NUMERIC, -1)
             }
-            PrimitiveType::Decimal { precision, scale } => {
-                (1700, ((*precision as i32) << 16 | *scale as i32) + 4)
-            }
-            PrimitiveType::Date => (1082, -1),
-            PrimitiveType::Time => (1083, -1),
-            PrimitiveType::Timestamp | PrimitiveType::TimestampNs => (1114, -1),
-            PrimitiveType::Timestamptz | PrimitiveType::TimestamptzNs => (1184, -1),
-            PrimitiveType::String => (25, -1),
-            PrimitiveType::Uuid => (2950, -1),
-            PrimitiveType::Fixed(_) | PrimitiveType::Binary => (17, -1),
+            PrimitiveType::Decimal { precision, scale } => (
+                oid::NUMERIC,
+                ((*precision as i32) << 16 | *scale as i32) + 4,
+            ),
+            PrimitiveType::Date => (oid::DATE, -1),
+            PrimitiveType::Time => (oid::TIME, -1),
+            PrimitiveType::Timestamp | PrimitiveType::TimestampNs => (oid::TIMESTAMP, -1),
+            PrimitiveType::Timestamptz | PrimitiveType::TimestamptzNs => (oid::TIMESTAMPTZ, -1),
+            PrimitiveType::String => (oid::TEXT, -1),
+            PrimitiveType::Uuid => (oid::UUID, -1),
+            PrimitiveType::Fixed(_) | PrimitiveType::Binary => (oid::BYTEA, -1),
         },
+        // Lists of lists, structs and maps travel as text arrays.
         Type::List(l) => match pg_type(&l.element_field.field_type).0 {
-            16 => (1000, -1),
-            23 => (1007, -1),
-            20 => (1016, -1),
-            700 => (1021, -1),
-            701 => (1022, -1),
-            1700 => (1231, -1),
-            1082 => (1182, -1),
-            1083 => (1183, -1),
-            1114 => (1115, -1),
-            1184 => (1185, -1),
-            2950 => (2951, -1),
-            17 => (1001, -1),
-            _ => (1009, -1),
+            oid::JSON => (oid::TEXT_ARRAY, -1),
+            element => (array_of(element).unwrap_or(oid::TEXT_ARRAY), -1),
         },
         // Structs and maps travel as JSON text, as in query results.
-        Type::Struct(_) | Type::Map(_) => (114, -1),
+        Type::Struct(_) | Type::Map(_) => (oid::JSON, -1),
     }
 }
 

@@ -5,10 +5,9 @@
 
 use std::collections::HashMap;
 
-use iceberg::spec::Schema;
-
 use crate::pg15_catalog;
 use crate::pg15_rows::{self, BOOTSTRAP_ROLE};
+pub use crate::relations::{RelationKind, TableColumns};
 use crate::types::{pg_type, quote_ident, quote_literal};
 use crate::view_definitions::{lake_view_definitions, VIEW_DEFINITIONS};
 
@@ -54,103 +53,36 @@ pub fn row_type_oid(schema: &str, name: &str) -> u32 {
     stable_oid("row type", &format!("{schema}.{name}"))
 }
 
-/// Whether a relation is a table or a view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RelationKind {
-    Table,
-    View,
-}
-
-/// One lake table or view with its current columns.
-pub struct TableColumns<'a> {
-    pub schema: &'a str,
-    pub table: &'a str,
-    pub columns: &'a Schema,
-    pub kind: RelationKind,
-    /// COMMENT ON TABLE / VIEW.
-    pub comment: Option<&'a str>,
-    /// A view's defining query.
-    pub definition: Option<&'a str>,
-    /// The lake tables and views a view reads, as (schema, name).
-    pub depends_on: Vec<(String, String)>,
-    /// The bytes of its files (`pg_table_size`); `None` when unknown.
-    pub size_bytes: Option<u64>,
-    /// The declared length of each `character varying(n)` column, by field id.
-    pub lengths: HashMap<i32, u32>,
-}
-
 /// The relation of `(oid, bytes)` the size functions read (not a Postgres
 /// catalog: named only by Floe's rewrite of those functions).
 pub const RELATION_SIZES: &str = "floe_relation_sizes";
 
 /// `pg_class`'s OID for the catalog of relations (`classoid` in pg_description).
-const PG_CLASS_OID: u32 = 1259;
+pub const PG_CLASS_OID: u32 = 1259;
 /// `pg_rewrite`'s OID (`classid` of a view's dependencies in pg_depend).
 const PG_REWRITE_OID: u32 = 2618;
 
-/// Built-in types: (oid, name, length, category, element oid, array oid).
-const TYPES: &[(u32, &str, i16, char, u32, u32)] = &[
-    (16, "bool", 1, 'B', 0, 1000),
-    (17, "bytea", -1, 'U', 0, 1001),
-    (18, "char", 1, 'Z', 0, 1002),
-    (19, "name", 64, 'S', 0, 1003),
-    (20, "int8", 8, 'N', 0, 1016),
-    (21, "int2", 2, 'N', 0, 1005),
-    (23, "int4", 4, 'N', 0, 1007),
-    (25, "text", -1, 'S', 0, 1009),
-    (26, "oid", 4, 'N', 0, 1028),
-    (114, "json", -1, 'U', 0, 199),
-    (700, "float4", 4, 'N', 0, 1021),
-    (701, "float8", 8, 'N', 0, 1022),
-    (1042, "bpchar", -1, 'S', 0, 1014),
-    (1043, "varchar", -1, 'S', 0, 1015),
-    (1082, "date", 4, 'D', 0, 1182),
-    (1083, "time", 8, 'D', 0, 1183),
-    (1114, "timestamp", 8, 'D', 0, 1115),
-    (1184, "timestamptz", 8, 'D', 0, 1185),
-    (1186, "interval", 16, 'T', 0, 1187),
-    (1700, "numeric", -1, 'N', 0, 1231),
-    (2950, "uuid", 16, 'U', 0, 2951),
-    (3802, "jsonb", -1, 'U', 0, 3807),
-    (199, "_json", -1, 'A', 114, 0),
-    (1000, "_bool", -1, 'A', 16, 0),
-    (1001, "_bytea", -1, 'A', 17, 0),
-    (1005, "_int2", -1, 'A', 21, 0),
-    (1007, "_int4", -1, 'A', 23, 0),
-    (1009, "_text", -1, 'A', 25, 0),
-    (1015, "_varchar", -1, 'A', 1043, 0),
-    (1016, "_int8", -1, 'A', 20, 0),
-    (1021, "_float4", -1, 'A', 700, 0),
-    (1022, "_float8", -1, 'A', 701, 0),
-    (1115, "_timestamp", -1, 'A', 1114, 0),
-    (1182, "_date", -1, 'A', 1082, 0),
-    (1183, "_time", -1, 'A', 1083, 0),
-    (1185, "_timestamptz", -1, 'A', 1184, 0),
-    (1187, "_interval", -1, 'A', 1186, 0),
-    (1231, "_numeric", -1, 'A', 1700, 0),
-    (2951, "_uuid", -1, 'A', 2950, 0),
-    (3807, "_jsonb", -1, 'A', 3802, 0),
-];
+use floe_protocol::types::{oid, BUILTIN_TYPES as TYPES};
 
 /// The SQL data type name information_schema shows for a type OID.
-fn sql_type_name(oid: u32) -> &'static str {
-    match oid {
-        16 => "boolean",
-        17 => "bytea",
-        20 => "bigint",
-        21 => "smallint",
-        23 => "integer",
-        25 => "text",
-        114 => "json",
-        1043 => "character varying",
-        700 => "real",
-        701 => "double precision",
-        1082 => "date",
-        1083 => "time without time zone",
-        1114 => "timestamp without time zone",
-        1184 => "timestamp with time zone",
-        1700 => "numeric",
-        2950 => "uuid",
+fn sql_type_name(type_oid: u32) -> &'static str {
+    match type_oid {
+        oid::BOOL => "boolean",
+        oid::BYTEA => "bytea",
+        oid::INT8 => "bigint",
+        oid::INT2 => "smallint",
+        oid::INT4 => "integer",
+        oid::TEXT => "text",
+        oid::JSON => "json",
+        oid::VARCHAR => "character varying",
+        oid::FLOAT4 => "real",
+        oid::FLOAT8 => "double precision",
+        oid::DATE => "date",
+        oid::TIME => "time without time zone",
+        oid::TIMESTAMP => "timestamp without time zone",
+        oid::TIMESTAMPTZ => "timestamp with time zone",
+        oid::NUMERIC => "numeric",
+        oid::UUID => "uuid",
         _ => "ARRAY",
     }
 }
@@ -339,19 +271,19 @@ impl VirtualSchema {
                     quote_literal(pg15_rows::type_storage(oid).unwrap_or(if len > 0 { "p" } else { "x" })),
                 ));
                 let (precision, scale) = match oid {
-                    1700 if typmod > 4 => (
+                    oid::NUMERIC if typmod > 4 => (
                         ((typmod - 4) >> 16).to_string(),
                         ((typmod - 4) & 0xffff).to_string(),
                     ),
-                    20 => ("64".into(), "0".into()),
-                    23 => ("32".into(), "0".into()),
-                    700 => ("24".into(), "NULL".into()),
-                    701 => ("53".into(), "NULL".into()),
+                    oid::INT8 => ("64".into(), "0".into()),
+                    oid::INT4 => ("32".into(), "0".into()),
+                    oid::FLOAT4 => ("24".into(), "NULL".into()),
+                    oid::FLOAT8 => ("53".into(), "NULL".into()),
                     _ => ("NULL".into(), "NULL".into()),
                 };
                 let radix = match oid {
-                    1700 if typmod > 4 => "10",
-                    20 | 23 | 700 | 701 => "2",
+                    oid::NUMERIC if typmod > 4 => "10",
+                    oid::INT8 | oid::INT4 | oid::FLOAT4 | oid::FLOAT8 => "2",
                     _ => "NULL",
                 };
                 // Characters at most, and bytes (four per character in UTF8;

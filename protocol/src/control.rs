@@ -36,6 +36,56 @@ pub enum Control {
         sqlstate: String,
         message: String,
     },
+    /// The router's analysis of the Query (`Q`) or Parse (`P`) message that
+    /// follows it: the policy allowed exactly this text (`text_len` bytes with
+    /// [`text_digest`] `digest`), so the worker need not analyse it again. The
+    /// worker answers nothing; a text that does not match is analysed as usual.
+    Analysed {
+        describes: u8,
+        text_len: u32,
+        digest: u64,
+        /// The statement class of the first statement (`query`, `dml`, `ddl`,
+        /// `session`, `catalog`, `other`).
+        class: String,
+        /// How many statements the text holds.
+        statements: u32,
+        /// Whether every statement is a query.
+        only_queries: bool,
+    },
+}
+
+/// The digest an [`Control::Analysed`] message names its text by (64-bit
+/// FNV-1a: the same in every process, cheap on short texts).
+pub fn text_digest(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+impl Control {
+    /// The analysis message for `text`, about to be sent as message `describes`.
+    pub fn analysed(
+        describes: u8,
+        text: &str,
+        class: &str,
+        statements: usize,
+        only_queries: bool,
+    ) -> Control {
+        Control::Analysed {
+            describes,
+            text_len: text.len() as u32,
+            digest: text_digest(text),
+            class: class.to_string(),
+            statements: statements as u32,
+            only_queries,
+        }
+    }
+
+    /// Whether this is the analysis of exactly `text`.
+    pub fn describes_text(&self, text: &str) -> bool {
+        matches!(self, Control::Analysed { text_len, digest, .. }
+            if *text_len as usize == text.len() && *digest == text_digest(text))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -82,6 +132,22 @@ impl Control {
                 body.put_u8(*replaces);
                 put_str(&mut body, sqlstate);
                 put_str(&mut body, message);
+            }
+            Control::Analysed {
+                describes,
+                text_len,
+                digest,
+                class,
+                statements,
+                only_queries,
+            } => {
+                body.put_u8(b'A');
+                body.put_u8(*describes);
+                body.put_u32(*text_len);
+                body.put_u64(*digest);
+                put_str(&mut body, class);
+                body.put_u32(*statements);
+                body.put_u8(u8::from(*only_queries));
             }
         }
         let mut m = BytesMut::with_capacity(body.len() + 5);
@@ -131,6 +197,24 @@ impl Control {
                     message: r.string()?,
                 }
             }
+            b'A' => {
+                let describes = r.u8()?;
+                if describes != b'Q' && describes != b'P' {
+                    return Err(ControlError("analysed message type"));
+                }
+                Control::Analysed {
+                    describes,
+                    text_len: r.u32()?,
+                    digest: r.u64()?,
+                    class: r.string()?,
+                    statements: r.u32()?,
+                    only_queries: match r.u8()? {
+                        0 => false,
+                        1 => true,
+                        _ => return Err(ControlError("only-queries flag")),
+                    },
+                }
+            }
             _ => return Err(ControlError("kind")),
         };
         if !r.b.is_empty() {
@@ -157,6 +241,11 @@ impl Reader<'_> {
         let v = u32::from_be_bytes([self.b[0], self.b[1], self.b[2], self.b[3]]);
         self.b = &self.b[4..];
         Ok(v)
+    }
+    fn u64(&mut self) -> Result<u64, ControlError> {
+        let hi = u64::from(self.u32()?);
+        let lo = u64::from(self.u32()?);
+        Ok(hi << 32 | lo)
     }
     fn string(&mut self) -> Result<String, ControlError> {
         let end = self
@@ -197,6 +286,18 @@ mod tests {
             sqlstate: "42501".into(),
             message: "no".into(),
         });
+        round_trip(Control::analysed(b'Q', "SELECT 1", "query", 1, true));
+    }
+
+    #[test]
+    fn an_analysis_names_exactly_its_text() {
+        let a = Control::analysed(b'P', "SELECT $1", "query", 1, true);
+        assert!(a.describes_text("SELECT $1"));
+        assert!(!a.describes_text("SELECT $2"));
+        assert!(!a.describes_text("SELECT $1 "));
+        assert!(!Control::Reset.describes_text(""));
+        assert_ne!(text_digest("a"), text_digest("b"));
+        assert_eq!(text_digest(""), 0xcbf2_9ce4_8422_2325);
     }
 
     #[test]
@@ -210,6 +311,9 @@ mod tests {
             b"XQ42501",
             b"XZ42501\0m\0",
             b"R extra",
+            b"AZ\0\0\0\x01\0\0\0\0\0\0\0\0q\0\0\0\0\x01\x01",
+            b"AQ\0\0\0\x01\0\0\0\0\0\0\0\0q\0\0\0\0\x01\x02",
+            b"AQ\0\0",
         ] {
             assert!(Control::decode(body).is_err(), "{body:?}");
         }

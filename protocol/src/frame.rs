@@ -1,7 +1,7 @@
 //! Message framing for relaying: finds whole messages (type byte, length, body) in
 //! a buffer without decoding them, so they can be forwarded as they are.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 
 /// Largest message accepted from either side (as Postgres: 1 GB).
 pub const MAX_MESSAGE: usize = 0x3fff_ffff;
@@ -62,6 +62,25 @@ pub fn query_message(sql: &str) -> BytesMut {
     m.extend_from_slice(&(sql.len() as i32 + 5).to_be_bytes());
     m.extend_from_slice(sql.as_bytes());
     m.extend_from_slice(b"\0");
+    m
+}
+
+/// A Parse message; `declared_types` is the count and OIDs as the client sent
+/// them (already checked to fit the body), or empty for none.
+pub fn parse_message(name: &str, sql: &str, declared_types: &[u8]) -> BytesMut {
+    let types_len = declared_types.len().max(2);
+    let mut m = BytesMut::with_capacity(sql.len() + name.len() + 7 + types_len);
+    m.put_u8(b'P');
+    m.put_i32((4 + name.len() + 1 + sql.len() + 1 + types_len) as i32);
+    m.put_slice(name.as_bytes());
+    m.put_u8(0);
+    m.put_slice(sql.as_bytes());
+    m.put_u8(0);
+    if declared_types.is_empty() {
+        m.put_i16(0);
+    } else {
+        m.put_slice(declared_types);
+    }
     m
 }
 

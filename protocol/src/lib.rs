@@ -3,6 +3,7 @@
 //! their streams, the startup-packet exchange, message framing for relaying
 //! messages without decoding them, and shape checks for frontend message bodies.
 
+pub mod backend;
 pub mod control;
 pub mod frame;
 pub mod frontend;
@@ -10,6 +11,7 @@ pub mod listen;
 pub mod pg_error;
 pub mod serve;
 pub mod startup;
+pub mod types;
 
 pub use listen::{ListenAddr, Listener, Stream};
 pub use pg_error::{sqlstate, PgError, Severity};

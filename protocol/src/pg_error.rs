@@ -69,6 +69,7 @@ pub mod sqlstate {
     pub const STATEMENT_COMPLETION_UNKNOWN: &str = "40003";
     pub const INVALID_NAME: &str = "42602";
     pub const DUPLICATE_COLUMN: &str = "42701";
+    pub const RESERVED_NAME: &str = "42939";
     pub const WRONG_OBJECT_TYPE: &str = "42809";
     pub const DUPLICATE_PREPARED_STATEMENT: &str = "42P05";
     pub const INVALID_TABLE_DEFINITION: &str = "42P16";

@@ -4,7 +4,7 @@
 use std::io;
 
 use bytes::{Buf, BufMut, BytesMut};
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::pg_error::PgError;
 
@@ -59,6 +59,65 @@ pub async fn read_startup_packet<R: AsyncRead + Unpin>(rd: &mut R) -> io::Result
     let mut body = vec![0u8; len as usize - 4];
     rd.read_exact(&mut body).await?;
     Ok(parse_startup_body(&body))
+}
+
+/// What a connection's startup exchange came to.
+#[derive(Debug)]
+pub enum Opening {
+    /// A StartupMessage: its parameters (protocol 3.0 was agreed on).
+    Startup(Vec<(String, String)>),
+    /// A CancelRequest: the connection carries nothing else.
+    Cancel { pid: i32, secret: i32 },
+    /// A packet not accepted (FATAL, to be sent before closing).
+    Invalid(PgError),
+}
+
+/// Runs the startup exchange from `first` (or from the next packet read):
+/// encryption requests are answered 'N' (TLS, when offered, was set up before),
+/// a client asking for a newer minor version or for protocol options is told
+/// what the server speaks, until a StartupMessage, CancelRequest or invalid
+/// packet. Reading a further packet past `deadline` fails with `TimedOut`.
+pub async fn opening<S>(
+    stream: &mut S,
+    first: Option<StartupPacket>,
+    deadline: Option<tokio::time::Instant>,
+) -> io::Result<Opening>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut packet = first;
+    loop {
+        let next = match packet.take() {
+            Some(p) => p,
+            None => match deadline {
+                None => read_startup_packet(stream).await?,
+                Some(d) => tokio::time::timeout_at(d, read_startup_packet(stream))
+                    .await
+                    .map_err(|_| {
+                        io::Error::new(io::ErrorKind::TimedOut, "authentication timeout")
+                    })??,
+            },
+        };
+        match next {
+            StartupPacket::SslRequest | StartupPacket::GssEncRequest => {
+                stream.write_all(b"N").await?;
+            }
+            StartupPacket::Cancel { pid, secret } => return Ok(Opening::Cancel { pid, secret }),
+            StartupPacket::Startup {
+                minor,
+                params,
+                unsupported,
+            } => {
+                if minor > 0 || !unsupported.is_empty() {
+                    stream
+                        .write_all(&negotiate_protocol_version(&unsupported))
+                        .await?;
+                }
+                return Ok(Opening::Startup(params));
+            }
+            StartupPacket::Invalid(e) => return Ok(Opening::Invalid(e)),
+        }
+    }
 }
 
 fn parse_startup_body(body: &[u8]) -> StartupPacket {
@@ -155,26 +214,14 @@ pub fn cancel_packet(pid: i32, secret: i32) -> BytesMut {
 /// ErrorResponse (or NoticeResponse for warnings and notices) for `e`.
 pub fn error_message(e: &PgError) -> BytesMut {
     let mut m = BytesMut::new();
-    m.put_u8(if e.is_error() { b'E' } else { b'N' });
-    let at = m.len();
-    m.put_i32(0);
-    for (code, value) in e.fields() {
-        m.put_u8(code);
-        m.put_slice(value.as_bytes());
-        m.put_u8(0);
-    }
-    m.put_u8(0);
-    let l = (m.len() - at) as i32;
-    m[at..at + 4].copy_from_slice(&l.to_be_bytes());
+    crate::backend::error_or_notice(&mut m, e);
     m
 }
 
 /// AuthenticationCleartextPassword.
 pub fn request_cleartext_password() -> BytesMut {
     let mut m = BytesMut::with_capacity(9);
-    m.put_u8(b'R');
-    m.put_i32(8);
-    m.put_i32(3);
+    crate::backend::authentication(&mut m, 3, &[]);
     m
 }
 

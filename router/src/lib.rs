@@ -4,19 +4,12 @@
 //! to the worker running the query, and turns a worker's death into a clean
 //! Postgres error for its sessions only.
 
-pub mod activity;
-pub mod auth;
-pub mod backend;
-pub mod cancel;
-pub mod limits;
-pub mod metrics;
-pub mod policy;
-pub mod pool;
-pub mod proxy;
-pub mod rewrite;
-pub mod spin;
-pub mod tls;
-pub mod workers;
+pub mod admin;
+pub mod compat;
+pub mod frontend;
+pub mod relay;
+pub mod route;
+pub mod service;
 
-pub use proxy::{Router, RouterConfig};
-pub use workers::WorkerSet;
+pub use route::workers::WorkerSet;
+pub use service::{Router, RouterConfig};

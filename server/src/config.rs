@@ -285,11 +285,11 @@ impl Config {
             None => format!("file://{}", data_dir.join("warehouse").display()),
         };
         let kind = match c.kind.as_deref().unwrap_or("sql") {
-            "sql" => floe_catalog::CatalogKind::Sql {
-                uri: c.uri.as_deref().map_or_else(
-                    || format!("sqlite:{}?mode=rwc", data_dir.join("catalog.db").display()),
-                    creating_sqlite,
-                ),
+            "sql" => match c.uri.as_deref() {
+                Some(uri) => floe_catalog::CatalogKind::Sql {
+                    uri: creating_sqlite(uri),
+                },
+                None => floe_catalog::CatalogKind::embedded(&data_dir),
             },
             "rest" => floe_catalog::CatalogKind::Rest {
                 uri: c.uri.clone().ok_or_else(|| {

@@ -186,7 +186,7 @@ fn run_load(opts: load_tpch::LoadOptions) -> ExitCode {
 
 /// Log lines carry the machine's local time with its UTC offset: the zone
 /// sessions report as `log_timezone`.
-struct LogTime(Option<floe_worker::pg_text::SessionTz>);
+struct LogTime(Option<floe_worker::codec::text::SessionTz>);
 
 impl tracing_subscriber::fmt::time::FormatTime for LogTime {
     fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
@@ -213,8 +213,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
-        .with_timer(LogTime(floe_worker::pg_text::SessionTz::parse(
-            &floe_worker::pg_text::SessionTz::host_zone_name(),
+        .with_timer(LogTime(floe_worker::codec::text::SessionTz::parse(
+            &floe_worker::codec::text::SessionTz::host_zone_name(),
         )))
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use floe_protocol::{ListenAddr, Listener};
-use floe_router::auth::{AuthConfig, AuthMethod, User, Verifier};
-use floe_router::limits::Limits;
+use floe_router::frontend::auth::{AuthConfig, AuthMethod, User, Verifier};
+use floe_router::frontend::limits::Limits;
 use floe_router::{Router, RouterConfig, WorkerSet};
 use tokio::sync::watch;
 
@@ -157,7 +157,7 @@ pub async fn worker(config: Config, id: Option<usize>) -> Result<(), RunError> {
         .map_err(|e| RunError::Engine(e.message))?;
     // As a PostgreSQL cluster initdb set up: sessions start in the configured
     // zone, else the machine's, which is also the zone the log is written in.
-    let host_zone = floe_worker::pg_text::SessionTz::host_zone_name();
+    let host_zone = floe_worker::codec::text::SessionTz::host_zone_name();
     let mut defaults = vec![
         (
             "TimeZone",
@@ -180,7 +180,7 @@ pub async fn worker(config: Config, id: Option<usize>) -> Result<(), RunError> {
         config
             .cache
             .ssd_max_bytes
-            .unwrap_or(floe_worker::file_cache::DEFAULT_MAX_BYTES),
+            .unwrap_or(floe_worker::cache::files::DEFAULT_MAX_BYTES),
     );
     // Files the engine writes wait here (inside its allowed directories) until
     // they are uploaded; anything left from a crash is removed at start.
@@ -263,7 +263,7 @@ async fn run_router(
         match tokio::net::TcpListener::bind(admin_addr).await {
             Ok(admin_listener) => {
                 tracing::info!(listen = %admin_listener.local_addr()?, "admin endpoint (/metrics, /health)");
-                tokio::spawn(floe_router::metrics::serve_admin(
+                tokio::spawn(floe_router::admin::endpoint::serve_admin(
                     admin_listener,
                     router.clone(),
                     stop.clone(),
@@ -295,7 +295,7 @@ fn sessions_per_worker(config: &Config) -> usize {
     config
         .workers
         .max_sessions
-        .unwrap_or(floe_router::limits::DEFAULT_SESSIONS_PER_WORKER)
+        .unwrap_or(floe_router::frontend::limits::DEFAULT_SESSIONS_PER_WORKER)
         .max(1)
 }
 
@@ -348,15 +348,16 @@ fn tls_acceptor(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, Ru
     let (cert, key) = match (&t.cert, &t.key) {
         (Some(c), Some(k)) => (c.clone(), k.clone()),
         (None, None) if t.self_signed => {
-            let files = floe_router::tls::ensure_self_signed(&config.data_dir.join("tls"))
-                .map_err(|e| RunError::Tls(e.to_string()))?;
+            let files =
+                floe_router::frontend::tls::ensure_self_signed(&config.data_dir.join("tls"))
+                    .map_err(|e| RunError::Tls(e.to_string()))?;
             tracing::info!(ca = %files.ca.display(), "TLS with a generated development certificate; clients verify against this CA");
             (files.cert, files.key)
         }
         (None, None) => return Ok(None),
         _ => return Err(RunError::Tls("[tls] needs both cert and key".into())),
     };
-    floe_router::tls::acceptor(&cert, &key)
+    floe_router::frontend::tls::acceptor(&cert, &key)
         .map(Some)
         .map_err(|e| RunError::Tls(e.to_string()))
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use floe_router::auth::{md5_verifier, Verifier};
+use floe_router::frontend::auth::{md5_verifier, Verifier};
 use toml_edit::{value, ArrayOfTables, DocumentMut, Item, Table};
 
 #[derive(Debug, thiserror::Error)]

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use arrow_array::{ArrayRef, Int32Array, Int64Array, RecordBatch, StringArray};
 use common::FloeServer;
-use floe_catalog::{CatalogKind, LakeConfig, Lakehouse};
+use floe_catalog::{LakeConfig, Lakehouse};
 use iceberg::arrow::schema_to_arrow_schema;
 use iceberg::spec::{
     DataContentType, DataFile, DataFileBuilder, DataFileFormat, NestedField, Operation,
@@ -33,18 +33,9 @@ use iceberg::{NamespaceIdent, TableCreation};
 use parquet::file::properties::WriterProperties;
 
 async fn open_lake(data_dir: &std::path::Path) -> Lakehouse {
-    Lakehouse::open(LakeConfig {
-        name: "floe".into(),
-        kind: CatalogKind::Sql {
-            uri: format!("sqlite:{}/catalog.db?mode=rwc", data_dir.display()),
-        },
-        warehouse: format!("file://{}/warehouse", data_dir.display()),
-        properties: Default::default(),
-        storage: Default::default(),
-        refresh: Duration::ZERO,
-    })
-    .await
-    .expect("open lake")
+    Lakehouse::open(LakeConfig::embedded(data_dir, Duration::ZERO))
+        .await
+        .expect("open lake")
 }
 
 fn item_schema() -> Schema {
@@ -264,11 +255,7 @@ async fn position_and_equality_deletes_are_applied() {
     wait_for_ids(&c, all, &[1, 3, 4, 8, 10]).await;
 
     // Predicates and aggregates see the same rows; older snapshots are unaffected.
-    let n: i64 = c
-        .query_one("SELECT count(*) FROM shop.items WHERE name = 'pear'", &[])
-        .await
-        .expect("count")
-        .get(0);
+    let n: i64 = common::scalar(&c, "SELECT count(*) FROM shop.items WHERE name = 'pear'").await;
     assert_eq!(n, 1);
     assert_eq!(
         ids(

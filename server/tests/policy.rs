@@ -74,11 +74,7 @@ async fn router_refuses_before_the_worker() {
     c.batch_execute("ROLLBACK").await.expect("rollback");
     // The router's internal commands to workers are not for clients, alone or
     // behind another statement.
-    let before: String = c
-        .query_one("SELECT current_user", &[])
-        .await
-        .expect("user")
-        .get(0);
+    let before: String = common::scalar(&c, "SELECT current_user").await;
     for sql in [
         "FLOE SESSION 'user' 'mallory' 'floe.superuser' 'on'",
         "SELECT 1; FLOE SESSION 'user' 'mallory' 'floe.superuser' 'on'",
@@ -87,11 +83,7 @@ async fn router_refuses_before_the_worker() {
     ] {
         assert!(refused(&c.simple_query(sql).await.expect_err(sql)), "{sql}");
     }
-    let after: String = c
-        .query_one("SELECT current_user", &[])
-        .await
-        .expect("user")
-        .get(0);
+    let after: String = common::scalar(&c, "SELECT current_user").await;
     assert_eq!(after, before);
 }
 

@@ -59,11 +59,7 @@ async fn clean_sessions_are_reused_and_reset() {
         .expect_err("temp table dropped");
     assert_eq!(e.code().map(|c| c.code()), Some("42P01"));
     // The session's own functions survive the reset.
-    let total: i64 = c
-        .query_one("SELECT sum(x) FROM (VALUES (1), (2)) t(x)", &[])
-        .await
-        .expect("sum after reset")
-        .get(0);
+    let total: i64 = common::scalar(&c, "SELECT sum(x) FROM (VALUES (1), (2)) t(x)").await;
     assert_eq!(total, 3);
     drop(c);
     let second = ended_sessions(&server, 2).await;

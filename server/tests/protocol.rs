@@ -424,20 +424,12 @@ async fn transactions_and_failed_state() {
     c.batch_execute("BEGIN; INSERT INTO t VALUES (1); ROLLBACK")
         .await
         .expect("rollback");
-    let n: i64 = c
-        .query_one("SELECT count(*) FROM t", &[])
-        .await
-        .expect("count")
-        .get(0);
+    let n: i64 = common::scalar(&c, "SELECT count(*) FROM t").await;
     assert_eq!(n, 0);
     c.batch_execute("BEGIN; INSERT INTO t VALUES (1); COMMIT")
         .await
         .expect("commit");
-    let n: i64 = c
-        .query_one("SELECT count(*) FROM t", &[])
-        .await
-        .expect("count")
-        .get(0);
+    let n: i64 = common::scalar(&c, "SELECT count(*) FROM t").await;
     assert_eq!(n, 1);
 
     // An error inside a transaction fails it until ROLLBACK.
@@ -465,11 +457,7 @@ async fn transactions_and_failed_state() {
     // wire in wire_protocol.rs).
     assert_eq!(command_counts(&msgs), vec![0]);
     assert!(text_rows(&msgs).is_empty());
-    let n: i64 = c
-        .query_one("SELECT count(*) FROM t", &[])
-        .await
-        .expect("count")
-        .get(0);
+    let n: i64 = common::scalar(&c, "SELECT count(*) FROM t").await;
     assert_eq!(n, 1, "the failed transaction's insert is gone");
 
     // A multi-statement query is atomic.
@@ -478,11 +466,7 @@ async fn transactions_and_failed_state() {
         .await
         .expect_err("atomic");
     assert_eq!(code(&e), "22012");
-    let n: i64 = c
-        .query_one("SELECT count(*) FROM t", &[])
-        .await
-        .expect("count")
-        .get(0);
+    let n: i64 = common::scalar(&c, "SELECT count(*) FROM t").await;
     assert_eq!(n, 1, "the first statement was rolled back");
 
     // tokio-postgres transactions (extended protocol).
@@ -492,11 +476,7 @@ async fn transactions_and_failed_state() {
         .await
         .expect("insert");
     tx.commit().await.expect("commit");
-    let n: i64 = c2
-        .query_one("SELECT count(*) FROM t", &[])
-        .await
-        .expect("count")
-        .get(0);
+    let n: i64 = common::scalar(&c2, "SELECT count(*) FROM t").await;
     assert_eq!(n, 2);
 }
 

@@ -80,19 +80,11 @@ async fn a_killed_worker_ends_only_its_sessions_and_comes_back() {
         "clean error for the dead worker's session: {err:?}"
     );
     // The other worker's session is untouched.
-    let n: i32 = survivor
-        .query_one("SELECT 5", &[])
-        .await
-        .expect("survivor")
-        .get(0);
+    let n: i32 = common::scalar(&survivor, "SELECT 5").await;
     assert_eq!(n, 5);
     // New sessions work at once (on the healthy worker, or the restarted one).
     let fresh = server.connect().await;
-    let n: i32 = fresh
-        .query_one("SELECT 6", &[])
-        .await
-        .expect("fresh")
-        .get(0);
+    let n: i32 = common::scalar(&fresh, "SELECT 6").await;
     assert_eq!(n, 6);
     // The dead worker is restarted and rejoins.
     assert!(

@@ -9,6 +9,7 @@ pub mod policy;
 pub mod quote;
 pub mod spans;
 pub mod stand_ins;
+pub mod tokens;
 pub mod view_definition;
 
 pub use spans::{apply, significant_tokens, LineIndex, Spanned};

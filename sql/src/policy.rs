@@ -29,14 +29,12 @@ pub struct Refusal {
     pub message: String,
 }
 
-/// SQLSTATE 42501: the statement reaches outside what a client may touch.
-pub const INSUFFICIENT_PRIVILEGE: &str = "42501";
-/// SQLSTATE 42601: the text cannot be analysed.
-pub const SYNTAX_ERROR: &str = "42601";
-/// SQLSTATE 42883: a function clients cannot see.
-pub const UNDEFINED_FUNCTION: &str = "42883";
-/// SQLSTATE 54001: the statement is too deep or too long to analyse safely.
-pub const STATEMENT_TOO_COMPLEX: &str = "54001";
+/// The SQLSTATEs a refusal carries: 42501 (the statement reaches outside what
+/// a client may touch), 42601 (the text cannot be analysed), 42883 (a function
+/// clients cannot see), 54001 (too deep or too long to analyse safely).
+pub use floe_protocol::sqlstate::{
+    INSUFFICIENT_PRIVILEGE, STATEMENT_TOO_COMPLEX, SYNTAX_ERROR, UNDEFINED_FUNCTION,
+};
 
 impl Refusal {
     /// A refusal's SQLSTATE as a static code, from text another process sent

@@ -245,7 +245,7 @@ impl DuckErrorInfo {
                 } else if lower.starts_with("invalid value \"") && lower.contains("\" for \"") {
                     // to_date / to_timestamp of text the template does not read.
                     sqlstate::INVALID_DATETIME_FORMAT
-                } else if lower.starts_with(crate::interval_sum::OUT_OF_RANGE)
+                } else if lower.starts_with(messages::INTERVAL_OUT_OF_RANGE)
                     || lower.starts_with("timestamp out of range")
                 {
                     // An interval or timestamp beyond its type (PostgreSQL's
@@ -253,11 +253,11 @@ impl DuckErrorInfo {
                     sqlstate::DATETIME_FIELD_OVERFLOW
                 } else if lower.starts_with("cannot take square root of a negative number") {
                     sqlstate::INVALID_ARGUMENT_FOR_POWER_FUNCTION
-                } else if lower.starts_with(crate::date_bin::STRIDE_NOT_POSITIVE) {
+                } else if lower.starts_with(messages::STRIDE_NOT_POSITIVE) {
                     sqlstate::DATETIME_FIELD_OVERFLOW
-                } else if lower.starts_with(crate::date_bin::MONTHS_IN_STRIDE) {
+                } else if lower.starts_with(messages::MONTHS_IN_STRIDE) {
                     FEATURE_NOT_SUPPORTED
-                } else if lower.starts_with(crate::pg_interval_to_char::NOT_FOR_INTERVALS) {
+                } else if lower.starts_with(messages::NOT_FOR_INTERVALS) {
                     // to_char of an interval with a calendar pattern.
                     sqlstate::INVALID_DATETIME_FORMAT
                 } else if lower.contains("configuration has been locked")
@@ -324,6 +324,20 @@ impl DuckErrorInfo {
 /// one line, so the rest is dropped from the message.
 fn first_line(msg: &str) -> String {
     msg.lines().next().unwrap_or("").trim_end().to_string()
+}
+
+/// PostgreSQL's messages that Floe's native functions raise, given their
+/// SQLSTATEs by [`PgError::from_duckdb`] (the engine carries only the text).
+pub mod messages {
+    /// An interval sum past the type's range (22008).
+    pub const INTERVAL_OUT_OF_RANGE: &str = "interval out of range";
+    /// `date_bin` with a stride of months or years (0A000).
+    pub const MONTHS_IN_STRIDE: &str =
+        "timestamps cannot be binned into intervals containing months or years";
+    /// `date_bin` with a zero or negative stride (22008).
+    pub const STRIDE_NOT_POSITIVE: &str = "stride must be greater than zero";
+    /// `to_char` of an interval with a calendar pattern (22007).
+    pub const NOT_FOR_INTERVALS: &str = "invalid format specification for an interval value";
 }
 
 #[cfg(test)]

@@ -14,17 +14,17 @@ use std::time::Duration;
 use bytes::BytesMut;
 use floe_protocol::control::{Control, CONTROL_TAG, MAX_CONTROL};
 use floe_protocol::frontend;
-use floe_protocol::startup::{self, StartupPacket};
+use floe_protocol::startup::{self, Opening, StartupPacket};
 use floe_protocol::{Listener, Stream};
 use pgwire::messages::{DecodeContext, PgWireFrontendMessage};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 
-use crate::duck::Database;
+use crate::engine::duck::Database;
 use crate::lake::LakeReader;
 use crate::pg_error::{sqlstate, PgError};
 use crate::session::{CancelReason, QueryControl, Session, SessionInit, SessionInput};
-use crate::socket_writer::SocketWriter;
+use crate::wire::socket_writer::SocketWriter;
 
 /// A session thread's stack: enough for walking and dropping the deepest
 /// statement tree `floe_sql::policy` allows (reserved, not committed, memory).
@@ -359,31 +359,15 @@ impl Worker {
     /// a cancel request, and returns the startup parameters (or `None` if the
     /// connection was only a cancel request or was refused).
     async fn startup(&self, stream: &mut Stream) -> std::io::Result<Option<Vec<(String, String)>>> {
-        loop {
-            match startup::read_startup_packet(stream).await? {
-                StartupPacket::SslRequest | StartupPacket::GssEncRequest => {
-                    stream.write_all(b"N").await?;
-                }
-                StartupPacket::Cancel { pid, secret } => {
-                    self.cancel(pid, secret);
-                    return Ok(None);
-                }
-                StartupPacket::Startup {
-                    minor,
-                    params,
-                    unsupported,
-                } => {
-                    if minor > 0 || !unsupported.is_empty() {
-                        stream
-                            .write_all(&startup::negotiate_protocol_version(&unsupported))
-                            .await?;
-                    }
-                    return Ok(Some(params));
-                }
-                StartupPacket::Invalid(e) => {
-                    write_error(stream, &e).await?;
-                    return Ok(None);
-                }
+        match startup::opening(stream, None, None).await? {
+            Opening::Startup(params) => Ok(Some(params)),
+            Opening::Cancel { pid, secret } => {
+                self.cancel(pid, secret);
+                Ok(None)
+            }
+            Opening::Invalid(e) => {
+                write_error(stream, &e).await?;
+                Ok(None)
             }
         }
     }

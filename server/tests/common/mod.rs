@@ -177,3 +177,14 @@ impl Drop for FloeServer {
         let _ = self.child.wait();
     }
 }
+
+/// The one value a query returns (first row, first column).
+pub async fn scalar<T>(c: &tokio_postgres::Client, sql: &str) -> T
+where
+    T: for<'a> tokio_postgres::types::FromSql<'a>,
+{
+    c.query_one(sql, &[])
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .get(0)
+}

@@ -10,21 +10,10 @@ pub struct PgType {
     pub typmod: i32,
 }
 
-pub const BOOL: u32 = 16;
-pub const INT8: u32 = 20;
-pub const INT2: u32 = 21;
-pub const INT4: u32 = 23;
-pub const TEXT: u32 = 25;
-pub const FLOAT4: u32 = 700;
-pub const FLOAT8: u32 = 701;
-pub const UNKNOWN: u32 = 705;
-pub const BPCHAR: u32 = 1042;
-pub const VARCHAR: u32 = 1043;
-pub const DATE: u32 = 1082;
-pub const TIMESTAMP: u32 = 1114;
-pub const TIMESTAMPTZ: u32 = 1184;
-pub const INTERVAL: u32 = 1186;
-pub const NUMERIC: u32 = 1700;
+pub use floe_protocol::types::oid::{
+    BOOL, BPCHAR, DATE, FLOAT4, FLOAT8, INT2, INT4, INT8, INTERVAL, NUMERIC, TEXT, TIMESTAMP,
+    TIMESTAMPTZ, UNKNOWN, VARCHAR,
+};
 
 impl PgType {
     pub const fn of(oid: u32) -> PgType {

@@ -185,7 +185,7 @@ impl Session {
                     txn: self.lake_txn.as_ref(),
                 };
                 let told =
-                    crate::lake_procedures::call(&lake, procedure, args, &names, &self.runtime)?;
+                    crate::lake::procedures::call(&lake, procedure, args, &names, &self.runtime)?;
                 if let Some(message) = told {
                     let mut notice = PgError::new(sqlstate::SUCCESSFUL_COMPLETION, message);
                     notice.severity = crate::pg_error::Severity::Notice;
@@ -220,7 +220,7 @@ impl Session {
                 self.user = user.clone();
                 self.database = database.clone();
                 self.superuser = *superuser;
-                for sql in pg_compat::identity_setup(user, database) {
+                for sql in macros::identity_setup(user, database) {
                     self.conn
                         .execute_batch(&sql)
                         .map_err(|e| PgError::from_duckdb(&e.message, None))?;
@@ -244,7 +244,9 @@ impl Session {
                         SettingCall::Read(name) => match self.params.show(name) {
                             Some((_, value)) => shown.push(value),
                             None => {
-                                return Err(crate::settings::unrecognized_parameter(name).into())
+                                return Err(
+                                    crate::compat::settings::unrecognized_parameter(name).into()
+                                )
                             }
                         },
                         SettingCall::Write { name, value, local } => {
@@ -326,7 +328,7 @@ impl Session {
                 let (_, value) = self
                     .params
                     .show(name)
-                    .ok_or_else(|| crate::settings::unrecognized_parameter(name))?;
+                    .ok_or_else(|| crate::compat::settings::unrecognized_parameter(name))?;
                 wire::text_row(&mut self.out, &[Some(&value)]);
                 wire::command_complete(&mut self.out, "SHOW");
             }

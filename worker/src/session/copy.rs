@@ -7,9 +7,9 @@
 use std::path::PathBuf;
 
 use super::*;
-use crate::copy_command::{column_list, CopyOptions};
-use crate::copy_in::{CopyColumn, CopyInDecoder};
-use crate::copy_out::CopyOutEncoder;
+use crate::copy::command::{column_list, CopyOptions};
+use crate::copy::from_stdin::{CopyColumn, CopyInDecoder};
+use crate::copy::to_stdout::CopyOutEncoder;
 use floe_sql::quote::literal as sql_literal;
 
 /// The staging file of one COPY FROM, removed whatever happens.
@@ -63,7 +63,7 @@ impl Session {
     ) -> SResult<Vec<TargetColumn>> {
         let list = columns.map_or_else(|| "*".to_string(), column_list);
         let probe = format!("SELECT {list} FROM {table} LIMIT 0");
-        let tokens = sql_text::tokenize(&probe);
+        let tokens = floe_sql::tokens::tokenize(&probe);
         let rewritten = match &self.lake {
             Some(lake) => lake.rewrite(&probe, &tokens, &self.runtime, &self.name_context())?,
             None => None,
@@ -72,7 +72,7 @@ impl Session {
             .as_ref()
             .map_or(probe.as_str(), |r| r.sql.as_str());
         self.close_all_streams();
-        let duck_err = |e: crate::duck::DuckError| -> SessionError {
+        let duck_err = |e: crate::engine::duck::DuckError| -> SessionError {
             PgError::from_duckdb(&e.message, None).into()
         };
         let prepared = self.conn.prepare(sql).map_err(duck_err)?;
@@ -196,7 +196,7 @@ impl Session {
 
     /// Runs the INSERT that loads the staged rows; its tag is `COPY n`.
     fn run_copy_insert(&mut self, insert: &str) -> SResult<()> {
-        let tokens = sql_text::tokenize(insert);
+        let tokens = floe_sql::tokens::tokenize(insert);
         let stmt = self.prepare_statement(insert, &tokens, &[])?;
         let mut portal = Portal::unbound(stmt.clone(), self.params.output_settings(), false);
         portal.command_tag = Some(Tag::Copy);
@@ -221,6 +221,9 @@ impl Session {
                     return Err(SessionError::ClientGone);
                 }
                 Some(SessionInput::Message(m)) => m,
+                // The router's analysis of a message sent during COPY: the
+                // message itself is answered below.
+                Some(SessionInput::Control(Control::Analysed { .. })) => continue,
                 Some(SessionInput::Control(_)) => {
                     return Err(PgError::new(
                         sqlstate::PROTOCOL_VIOLATION,
@@ -255,7 +258,7 @@ impl Session {
     }
 
     fn copy_to_stdout(&mut self, query: &str, options: &CopyOptions) -> SResult<()> {
-        let tokens = sql_text::tokenize(query);
+        let tokens = floe_sql::tokens::tokenize(query);
         let stmt = self.prepare_statement(query, &tokens, &[])?;
         let StatementKind::Duck(d) = &stmt.kind else {
             return Err(PgError::new(
@@ -305,7 +308,7 @@ impl Session {
             Some(fields) => fields.iter().map(|f| f.name.clone()).collect(),
             None => (0..ncols).map(|i| result.column_name(i)).collect(),
         };
-        let binary = options.format == crate::copy_command::CopyFormat::Binary;
+        let binary = options.format == crate::copy::command::CopyFormat::Binary;
         let mut encoders = Vec::with_capacity(ncols);
         for (i, name) in names.iter().enumerate() {
             let kind = result

@@ -5,9 +5,9 @@
 //! which looks the name up as the statement runs among the session's
 //! parameters and PostgreSQL's defaults (`settings_view`).
 
+use crate::compat::settings::SessionParams;
 use crate::pg_error::{sqlstate, PgError};
-use crate::settings::SessionParams;
-use crate::sql_text::{punct_at, Tok, Token};
+use floe_sql::tokens::{punct_at, Tok, Token};
 
 /// `sql` with every `current_setting('name' [, missing_ok])` call replaced by
 /// the parameter's value; `None` when it has none.
@@ -113,7 +113,7 @@ fn literal_call(tokens: &[Token], i: usize) -> Option<(&str, bool, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql_text::tokenize;
+    use floe_sql::tokens::tokenize;
 
     #[test]
     fn calls_become_the_sessions_values() {

@@ -19,9 +19,9 @@ use std::time::SystemTime;
 
 use super::{DuckStatement, Portal, SResult, Session, Statement, StatementKind, Tag, TxnState};
 use crate::pg_error::{sqlstate, FromDuckdb, PgError};
-use crate::sql_text::{self, Tok, Token};
 use crate::wire::{self, Field};
 use floe_sql::quote::literal;
+use floe_sql::tokens::{Tok, Token};
 
 /// Open cursors a session may hold at once (each keeps its rows).
 const MAX_CURSORS: usize = 256;
@@ -130,7 +130,7 @@ pub(super) fn is_cursor_statement(tokens: &[Token]) -> bool {
 
 /// The cursor name ending a FETCH, MOVE or CLOSE.
 fn cursor_name(t: &Token, sql: &str) -> Result<String, PgError> {
-    sql_text::identifier(t).ok_or_else(|| syntax_error(&token_text(t, sql)))
+    floe_sql::tokens::identifier(t).ok_or_else(|| syntax_error(&token_text(t, sql)))
 }
 
 /// A possibly signed integer count at `tokens[i..]`; returns it and the
@@ -289,7 +289,7 @@ pub(super) fn parse(
     if first == Some(true) {
         let head = parse_declare_head(&tokens, sql)?;
         let text = sql[head.query_start..].trim_end().trim_end_matches(';');
-        let query_tokens = sql_text::tokenize(text);
+        let query_tokens = floe_sql::tokens::tokenize(text);
         // DECLARE takes a SELECT (or VALUES, TABLE, WITH … SELECT) only.
         let opens_query = query_tokens.first().is_some_and(|t| {
             ["SELECT", "VALUES", "WITH", "TABLE"]
@@ -585,8 +585,8 @@ impl Session {
     pub(super) fn run_engine_statement(
         &mut self,
         sql: &str,
-        params: &[crate::duck::Value],
-    ) -> SResult<crate::duck::QueryResult> {
+        params: &[crate::engine::duck::Value],
+    ) -> SResult<crate::engine::duck::QueryResult> {
         self.close_all_streams();
         let mut prepared = self
             .conn
@@ -761,7 +761,7 @@ impl Session {
             .collect();
         rows.sort();
         let body = if rows.is_empty() {
-            crate::pg_compat::EMPTY_CURSOR_LIST.to_string()
+            crate::compat::macros::EMPTY_CURSOR_LIST.to_string()
         } else {
             format!(
                 "SELECT * FROM (VALUES {}) AS c(name, statement, is_holdable, is_binary, \
@@ -785,7 +785,7 @@ mod tests {
     use super::*;
 
     fn fetch(sql: &str) -> Result<(Motion, String), PgError> {
-        let tokens = sql_text::tokenize(sql);
+        let tokens = floe_sql::tokens::tokenize(sql);
         parse_fetch(&tokens[1..], sql)
     }
 

@@ -158,7 +158,7 @@ impl Session {
             // OID-alias columns print names: the lake's as this statement sees them.
             let reg_names = match fields
                 .iter()
-                .any(|f| crate::reg_names::prints_names(f.type_oid))
+                .any(|f| crate::compat::reg_names::prints_names(f.type_oid))
             {
                 true => Some(self.reg_names()?),
                 false => None,

@@ -10,10 +10,10 @@
 use std::rc::Rc;
 
 use super::{Portal, SResult, Session, Statement, StatementKind};
+use crate::codec::types::oid;
 use crate::pg_error::{sqlstate, FromDuckdb, PgError};
-use crate::sql_text::{self, Tok, Token};
-use crate::types::oid;
 use crate::wire::{self, Field};
+use floe_sql::tokens::{Tok, Token};
 
 /// A parsed EXPLAIN: whether to run the statement, and the statement.
 pub(super) struct Explain {
@@ -130,7 +130,7 @@ impl Session {
     ) -> SResult<Rc<Statement>> {
         let (analyze, start) = read_options(tokens, sql)?;
         let text = sql[start..].trim_end().trim_end_matches(';');
-        let inner_tokens = sql_text::tokenize(text);
+        let inner_tokens = floe_sql::tokens::tokenize(text);
         // The caller lists the catalog again for a missing relation, once.
         let inner = self.prepare_statement_once(text, &inner_tokens, client_types)?;
         let explainable = match &inner.kind {
@@ -207,7 +207,7 @@ mod tests {
     use super::*;
 
     fn options(sql: &str) -> Result<(bool, String), String> {
-        let tokens = sql_text::tokenize(sql);
+        let tokens = floe_sql::tokens::tokenize(sql);
         read_options(&tokens, sql)
             .map(|(a, start)| (a, sql[start..].to_string()))
             .map_err(|e| e.code.to_string())

@@ -13,7 +13,7 @@ impl Session {
             )
             .into());
         }
-        let tokens = sql_text::tokenize(&m.query);
+        let tokens = floe_sql::tokens::tokenize(&m.query);
         let pieces = split_statements(&m.query, &tokens);
         if pieces.len() > 1 {
             return Err(PgError::new(
@@ -260,7 +260,7 @@ impl Session {
         {
             return Ok(stmt);
         }
-        let tokens = sql_text::tokenize(&stmt.sql);
+        let tokens = floe_sql::tokens::tokenize(&stmt.sql);
         let fresh = self.prepare_statement(&stmt.sql, &tokens, &stmt.client_types)?;
         if fresh.fields != stmt.fields || fresh.param_types != stmt.param_types {
             return Err(PgError::new(

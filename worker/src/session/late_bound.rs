@@ -9,9 +9,8 @@
 //! and DuckDB binds it for real when values arrive.
 
 use super::field_for;
-use crate::duck::{Connection, Prepared};
-use crate::sql_text;
-use crate::types::{oid, ValueKind};
+use crate::codec::types::{oid, ValueKind};
+use crate::engine::duck::{Connection, Prepared};
 use crate::wire::Field;
 
 /// Whether DuckDB deferred binding `prepared` until parameter values arrive.
@@ -40,10 +39,10 @@ pub(super) fn late_bound_shape(
     nparams: usize,
 ) -> (Option<Vec<Field>>, Vec<u32>) {
     let fields = conn
-        .prepare(&sql_text::null_placeholders(text))
+        .prepare(&crate::session::placeholders::null_placeholders(text))
         .ok()
         .map(|p| prepared_fields(&p));
-    let casts = sql_text::placeholder_casts(text, nparams);
+    let casts = crate::session::placeholders::placeholder_casts(text, nparams);
     let param_types = (0..nparams)
         .map(|i| match client_types.get(i).copied().unwrap_or(0) {
             0 => casts[i]

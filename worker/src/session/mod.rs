@@ -19,26 +19,27 @@ use pgwire::messages::response::TransactionStatus;
 use pgwire::messages::PgWireFrontendMessage;
 use tokio::sync::mpsc;
 
-use crate::copy_command::CopyCommand;
-use crate::duck::{
+use crate::cache::files::FilePin;
+use crate::codec::params;
+use crate::codec::rows::{encode_rows, ColumnEncoder, OutputSettings};
+use crate::codec::types::{oid, IntWidth, ValueKind};
+use crate::compat::macros;
+use crate::compat::settings::{is_session_parameter, SessionParams};
+use crate::copy::command::CopyCommand;
+use crate::engine::duck::{
     statement_type as st, Connection, DataChunk, InterruptHandle, LogicalType, Prepared,
     QueryResult, Value,
 };
-use crate::file_cache::FilePin;
+use crate::lake::write::{LakeCommit, LakeDdl, WritePlan};
 use crate::lake::{LakeReader, LakeSnapshot, NameContext};
-use crate::lake_write::{LakeCommit, LakeDdl, WritePlan};
-use crate::params;
-use crate::pg_compat;
 use crate::pg_error::{sqlstate, FromDuckdb, PgError};
-use crate::row_encoder::{encode_rows, ColumnEncoder, OutputSettings};
-use crate::settings::{is_session_parameter, SessionParams};
-use crate::socket_writer::SocketWriter;
-use crate::sql_text::{self, SessionCommand, SettingCall, SettingValue, Tok, Token};
-use crate::types::{oid, IntWidth, ValueKind};
+use crate::session::command_text::{SessionCommand, SettingCall, SettingValue};
+use crate::wire::socket_writer::SocketWriter;
 use crate::wire::{self, Field};
 use floe_catalog::LakeTxn;
 use floe_protocol::control::Control;
 use floe_sql::policy::{PolicyContext, Refusal};
+use floe_sql::tokens::{Tok, Token};
 
 pub use control::{CancelReason, QueryControl};
 
@@ -220,6 +221,9 @@ pub struct Session {
     /// A DuckDB transaction Floe opened for a batch of extended-protocol messages or
     /// a multi-statement query, committed at Sync (or the end of the query).
     implicit_open: bool,
+    /// The router's analysis of the next Query or Parse text: a text it
+    /// describes is not analysed again here.
+    analysed: Option<Control>,
     /// Whether extended-protocol messages are being processed (statements that
     /// modify data then run in an implicit transaction until Sync).
     in_extended_batch: bool,
@@ -230,7 +234,7 @@ pub struct Session {
     statement_cache: HashMap<(String, Vec<u32>), Rc<Statement>>,
     /// The `TimeZone` the engine's native functions know for this session.
     zone_registered: Option<String>,
-    /// Which of `pg_compat::ON_DEMAND_MACROS` this session has created
+    /// Which of `macros::ON_DEMAND_MACROS` this session has created
     /// outside a transaction block (one inside may be rolled back).
     on_demand_created: Vec<bool>,
     portals: HashMap<String, Portal>,
@@ -284,12 +288,13 @@ impl Session {
             params_after_commit: None,
             txn: TxnState::Idle,
             implicit_open: false,
+            analysed: None,
             in_extended_batch: false,
             ignore_till_sync: false,
             statements: HashMap::new(),
             statement_cache: HashMap::new(),
             zone_registered: None,
-            on_demand_created: vec![false; pg_compat::ON_DEMAND_MACROS.len()],
+            on_demand_created: vec![false; macros::ON_DEMAND_MACROS.len()],
             schema_path: None,
             portals: HashMap::new(),
             control,
@@ -324,6 +329,13 @@ impl Session {
 
     /// Carries out a control message from the router; `false` ends the session.
     fn control(&mut self, c: Control) -> bool {
+        if matches!(c, Control::Analysed { .. }) {
+            self.analysed = Some(c);
+            return true;
+        }
+        // An analysis is for the message that follows it, never for another
+        // client's session.
+        self.analysed = None;
         let cmd = match c {
             Control::Refuse {
                 replaces,
@@ -339,6 +351,7 @@ impl Session {
                 }
                 return true;
             }
+            Control::Analysed { .. } => return true,
             Control::Reset => SessionCommand::PoolReset,
             Control::Stats => SessionCommand::PoolStats,
             Control::BeginSession {
@@ -424,12 +437,12 @@ impl Session {
     }
 
     fn startup(&mut self) -> Result<(), ()> {
-        let identity = pg_compat::identity_setup(&self.user, &self.database);
+        let identity = macros::identity_setup(&self.user, &self.database);
         // One transaction for the whole setup (costly macros wait until a
-        // statement uses them: `pg_compat::ON_DEMAND_MACROS`).
-        let statements = pg_compat::SESSION_SETUP
+        // statement uses them: `macros::ON_DEMAND_MACROS`).
+        let statements = macros::SESSION_SETUP
             .iter()
-            .chain(crate::integer_aggregates::MACROS)
+            .chain(crate::functions::integer_aggregates::MACROS)
             .copied()
             .chain(identity.iter().map(String::as_str));
         let setup = std::iter::once("BEGIN")
@@ -618,7 +631,7 @@ fn is_status_only(stype: duckdb::ffi::duckdb_statement_type) -> bool {
 /// savepoint.
 fn is_txn_end_command(tokens: &[Token]) -> bool {
     matches!(
-        sql_text::session_command(tokens),
+        crate::session::command_text::session_command(tokens),
         Some(
             SessionCommand::Commit
                 | SessionCommand::Rollback
@@ -857,7 +870,7 @@ fn catalog_type(engine: u32, catalog: u32) -> u32 {
         | (oid::TEXT_ARRAY, oid::NAME_ARRAY | oid::CHAR_ARRAY | oid::ACLITEM_ARRAY)
         | (oid::INT2_ARRAY, oid::INT2VECTOR)
         | (oid::INT8_ARRAY, oid::OID_ARRAY | oid::OIDVECTOR) => catalog,
-        (oid::INT8, c) if crate::reg_names::prints_names(c) => catalog,
+        (oid::INT8, c) if crate::compat::reg_names::prints_names(c) => catalog,
         _ => engine,
     }
 }
@@ -887,7 +900,7 @@ fn format_tag(tag: &Tag, count: u64) -> String {
 
 /// Reads the row count DuckDB reports for DML and CREATE TABLE AS (a single BIGINT
 /// "Count" column); other statements report 0.
-fn count_from_result(result: &mut QueryResult) -> Result<u64, crate::duck::DuckError> {
+fn count_from_result(result: &mut QueryResult) -> Result<u64, crate::engine::duck::DuckError> {
     if result.column_count() != 1 || result.column_name(0) != "Count" {
         // Consume the result so DuckDB finishes the statement.
         while result.fetch()?.is_some() {}
@@ -917,6 +930,7 @@ fn log_if_slow(pid: i32, sql: &str, started: Instant) {
     }
 }
 
+pub mod command_text;
 mod commands;
 mod control;
 mod copy;
@@ -926,6 +940,7 @@ mod execute;
 mod explain;
 mod extended;
 mod late_bound;
+pub mod placeholders;
 mod prepare;
 mod savepoints;
 mod schema_path;
@@ -942,7 +957,7 @@ mod tests {
     #[test]
     fn statements_split_on_top_level_semicolons() {
         let sql = "SELECT 1; SELECT 'a;b'; ; -- only a comment\n";
-        let tokens = sql_text::tokenize(sql);
+        let tokens = floe_sql::tokens::tokenize(sql);
         let pieces = split_statements(sql, &tokens);
         let texts: Vec<&str> = pieces.iter().map(|p| p.text).collect();
         assert_eq!(texts, vec!["SELECT 1", "SELECT 'a;b'"]);
@@ -952,8 +967,8 @@ mod tests {
     #[test]
     fn tags_follow_postgres() {
         let t = |sql: &str, stype| {
-            let tokens = sql_text::tokenize(sql);
-            let words = sql_text::leading_words(&tokens, 6);
+            let tokens = floe_sql::tokens::tokenize(sql);
+            let words = floe_sql::tokens::leading_words(&tokens, 6);
             format_tag(&command_tag(stype, &words, &tokens), 3)
         };
         assert_eq!(

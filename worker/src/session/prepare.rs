@@ -39,7 +39,7 @@ impl Session {
         if cursors::is_cursor_statement(tokens) {
             return self.prepare_cursor_command(sql, tokens, client_types);
         }
-        let command = sql_text::session_command(tokens);
+        let command = crate::session::command_text::session_command(tokens);
         if let Some(cmd) = command.clone() {
             if owned_by_session(&cmd) {
                 let fields = session_fields(&cmd, &self.params);
@@ -54,7 +54,7 @@ impl Session {
                 }));
             }
         }
-        if let Some(copy) = crate::copy_command::parse(sql, tokens) {
+        if let Some(copy) = crate::copy::command::parse(sql, tokens) {
             return Ok(Rc::new(Statement {
                 sql: sql.to_string(),
                 kind: StatementKind::Copy(copy?),
@@ -73,7 +73,7 @@ impl Session {
         let inlined_tokens;
         let (sql, tokens) = match &inlined {
             Some(text) => {
-                inlined_tokens = sql_text::tokenize(text);
+                inlined_tokens = floe_sql::tokens::tokenize(text);
                 (text.as_str(), &inlined_tokens[..])
             }
             None => (sql, tokens),
@@ -92,7 +92,7 @@ impl Session {
         let zoned_tokens;
         let (sql, tokens) = match &zoned {
             Some(text) => {
-                zoned_tokens = sql_text::tokenize(text);
+                zoned_tokens = floe_sql::tokens::tokenize(text);
                 (text.as_str(), &zoned_tokens[..])
             }
             None => (sql, tokens),
@@ -184,7 +184,7 @@ impl Session {
         let casts: Vec<Option<&'static str>> =
             client_types.iter().map(|t| duckdb_type_name(*t)).collect();
         let text = if casts.iter().any(Option::is_some) {
-            sql_text::cast_placeholders(sql, &casts)
+            crate::session::placeholders::cast_placeholders(sql, &casts)
         } else {
             sql.to_string()
         };
@@ -209,8 +209,8 @@ impl Session {
                 })
                 .collect(),
         };
-        let words = sql_text::leading_words(tokens, 6);
-        let returning = sql_text::has_top_level_word(tokens, "RETURNING");
+        let words = floe_sql::tokens::leading_words(tokens, 6);
+        let returning = floe_sql::tokens::has_top_level_word(tokens, "RETURNING");
         let returns_rows = match stype {
             st::INSERT | st::UPDATE | st::DELETE | st::MERGE_INTO => returning,
             st::CREATE | st::ALTER | st::DROP | st::CREATE_FUNC => false,
@@ -240,7 +240,7 @@ impl Session {
             // them) and functions returning name, as PostgreSQL types them.
             let types = query
                 .as_ref()
-                .and_then(crate::pg_result_types::query_result_types)
+                .and_then(crate::codec::result_types::query_result_types)
                 .filter(|t| t.len() == width);
             for (field, pg_type) in fields.iter_mut().zip(types.into_iter().flatten()) {
                 if let Some(t) = pg_type {

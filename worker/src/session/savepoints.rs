@@ -11,8 +11,8 @@
 use floe_catalog::LakeTxn;
 
 use super::{SResult, Session, TxnState};
+use crate::compat::settings::SessionParams;
 use crate::pg_error::{sqlstate, FromDuckdb, PgError};
-use crate::settings::SessionParams;
 use crate::wire;
 
 /// One savepoint of the open transaction.

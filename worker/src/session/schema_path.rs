@@ -8,11 +8,11 @@ use std::sync::Arc;
 use floe_catalog::Listing;
 
 use super::{SResult, Session};
-use crate::lake::{search_path, NameContext};
-use crate::pg_compat;
+use crate::compat::macros;
+use crate::compat::reg_names::RegNames;
+use crate::lake::names::{search_path, NameContext};
 use crate::pg_error::{FromDuckdb, PgError};
-use crate::reg_names::RegNames;
-use crate::sql_text::{Tok, Token};
+use floe_sql::tokens::{Tok, Token};
 
 /// Schemas every database has, whatever the lake holds.
 const BUILT_IN_SCHEMAS: &[&str] = &["public", "pg_catalog", "information_schema"];
@@ -72,7 +72,7 @@ impl Session {
         if self.schema_path.as_ref() == Some(&path) {
             return Ok(());
         }
-        for sql in pg_compat::schema_path_setup(&path) {
+        for sql in macros::schema_path_setup(&path) {
             self.conn
                 .execute_batch(&sql)
                 .map_err(|e| PgError::from_duckdb(&e.message, None))?;

@@ -9,9 +9,9 @@ use std::rc::Rc;
 use bytes::Bytes;
 
 use super::{SResult, Statement, StatementKind};
+use crate::codec::types::oid;
 use crate::pg_error::{sqlstate, PgError};
-use crate::sql_text::{SessionCommand, SettingCall, SettingValue};
-use crate::types::oid;
+use crate::session::command_text::{SessionCommand, SettingCall, SettingValue};
 
 /// The placeholders' types for a settings statement: what the client declared,
 /// `text` where it declared nothing, as far as the highest `$n` written.
@@ -114,7 +114,8 @@ fn placeholders(cmd: &SessionCommand) -> impl Iterator<Item = u32> + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql_text::{session_command, tokenize};
+    use crate::session::command_text::session_command;
+    use floe_sql::tokens::tokenize;
 
     #[test]
     fn placeholders_are_text_unless_declared() {

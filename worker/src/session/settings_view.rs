@@ -11,10 +11,10 @@ use floe_catalog::types::quote_literal as literal;
 use floe_catalog::virtual_schema::SESSION_SETTINGS;
 
 use super::{Session, TxnState};
-use crate::pg_compat;
+use crate::compat::macros;
+use crate::compat::settings::in_base_unit;
+use crate::functions::zone;
 use crate::pg_error::{FromDuckdb, PgError};
-use crate::settings::in_base_unit;
-use crate::zone_functions;
 
 /// Whether `sql` (as the engine will run it) reads the session's parameters.
 pub(super) fn reads_settings(sql: &str) -> bool {
@@ -57,9 +57,9 @@ impl Session {
     }
 
     /// Creates the on-demand macros `sql` calls that this session has not
-    /// created yet (`pg_compat::ON_DEMAND_MACROS`).
+    /// created yet (`macros::ON_DEMAND_MACROS`).
     pub(super) fn create_macros_used_by(&mut self, sql: &str) -> Result<(), PgError> {
-        for (i, (marker, statements)) in pg_compat::ON_DEMAND_MACROS.iter().enumerate() {
+        for (i, (marker, statements)) in macros::ON_DEMAND_MACROS.iter().enumerate() {
             if self.on_demand_created[i] || !sql.contains(marker) {
                 continue;
             }
@@ -80,10 +80,7 @@ impl Session {
         if self.zone_registered.as_deref() == Some(zone) {
             return;
         }
-        zone_functions::set_session_zone(
-            self.conn.connection_id(),
-            self.params.output_settings().tz,
-        );
+        zone::set_session_zone(self.conn.connection_id(), self.params.output_settings().tz);
         if self.zone_registered.is_some() {
             self.statement_cache.clear();
         }
@@ -94,7 +91,7 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         if self.zone_registered.is_some() {
-            zone_functions::forget_session(self.conn.connection_id());
+            zone::forget_session(self.conn.connection_id());
         }
     }
 }

@@ -8,7 +8,7 @@ impl Session {
         // A simple query discards the unnamed statement and portal.
         self.portals.remove("");
         self.statements.remove("");
-        let tokens = sql_text::tokenize(sql);
+        let tokens = floe_sql::tokens::tokenize(sql);
         let pieces = split_statements(sql, &tokens);
         if pieces.is_empty() {
             wire::empty_query(&mut self.out);
@@ -27,7 +27,7 @@ impl Session {
         }
         let has_txn_control = pieces.iter().any(|p| {
             matches!(
-                sql_text::session_command(&p.tokens),
+                crate::session::command_text::session_command(&p.tokens),
                 Some(SessionCommand::Begin | SessionCommand::Commit | SessionCommand::Rollback)
             )
         });
@@ -66,9 +66,15 @@ impl Session {
         Ok(())
     }
 
-    /// Applies the SQL policy (`floe_sql::policy`) to one statement's text, as
-    /// the router did: a worker reached without the router is just as closed.
-    pub(super) fn check_policy(&self, text: &str) -> SResult<()> {
+    /// Applies the SQL policy (`floe_sql::policy`) to one statement's text: a
+    /// text the router's analysis describes (it applied the policy to exactly
+    /// this text) is not analysed again; any other, and every text on a
+    /// connection without the router, is, so a worker reached without the
+    /// router is just as closed.
+    pub(super) fn check_policy(&mut self, text: &str) -> SResult<()> {
+        if self.analysed.take().is_some_and(|a| a.describes_text(text)) {
+            return Ok(());
+        }
         let ctx = PolicyContext::for_database(&self.database);
         floe_sql::policy::analyze(text, &ctx)
             .map_err(|r| SessionError::Pg(PgError::new(Refusal::code_of(r.sqlstate), r.message)))?;
@@ -79,7 +85,7 @@ impl Session {
     /// syntax error anywhere runs nothing (as in Postgres).
     pub(super) fn check_syntax(&mut self, sql: &str, pieces: &[Piece<'_>]) -> SResult<()> {
         for p in pieces {
-            if sql_text::session_command(&p.tokens).is_some() {
+            if crate::session::command_text::session_command(&p.tokens).is_some() {
                 continue;
             }
             self.close_all_streams();

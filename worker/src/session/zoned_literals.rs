@@ -10,9 +10,9 @@
 //! (`'0044-03-15 BC'::date`), which the engine cannot read, are written with
 //! the astronomical year it reads (`-0043-03-15`).
 
-use crate::pg_text::SessionTz;
-use crate::sql_text::{punct_at, Tok, Token};
-use crate::text_casts::{split_era, zone_less_date_time};
+use crate::codec::text::SessionTz;
+use crate::functions::text_casts::{split_era, zone_less_date_time};
+use floe_sql::tokens::{punct_at, Tok, Token};
 
 /// The type a literal is read as.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -145,7 +145,7 @@ fn cast_call(tokens: &[Token], k: usize) -> Option<(usize, usize, &str, Target)>
 /// names in `tz`; `None` for text with a zone or offset, special values and
 /// anything else the engine should read itself.
 pub(super) fn utc_instant(text: &str, tz: &SessionTz) -> Option<String> {
-    let utc = crate::text_casts::instant_in_zone(text, tz)?;
+    let utc = crate::functions::text_casts::instant_in_zone(text, tz)?;
     let instant = chrono::DateTime::from_timestamp_micros(utc)?;
     Some(instant.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string())
 }
@@ -153,7 +153,7 @@ pub(super) fn utc_instant(text: &str, tz: &SessionTz) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sql_text::tokenize;
+    use floe_sql::tokens::tokenize;
 
     fn inline(sql: &str, zone: &str) -> Option<String> {
         let tz = SessionTz::parse(zone).expect("zone");

@@ -1,0 +1,204 @@
+//! Lake transactions against a real embedded catalog (SQLite in a temporary
+//! directory, tables on the local file system): what a transaction sees of its
+//! own changes, what others see before and after it commits, and what a
+//! conflicting or rolled-back transaction leaves behind.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use iceberg::spec::{NestedField, PrimitiveType, Schema, Type};
+use iceberg::TableIdent;
+
+use super::LakeTxn;
+use crate::error::CatalogError;
+use crate::lakehouse::{LakeConfig, Lakehouse};
+use crate::tables::SchemaChange;
+
+async fn open_lake(dir: &std::path::Path) -> Lakehouse {
+    Lakehouse::open(LakeConfig::embedded(dir, Duration::ZERO))
+        .await
+        .expect("open lake")
+}
+
+fn schema() -> Schema {
+    Schema::builder()
+        .with_fields(vec![
+            NestedField::required(1, "id", Type::Primitive(PrimitiveType::Long)).into(),
+            NestedField::optional(2, "name", Type::Primitive(PrimitiveType::String)).into(),
+        ])
+        .build()
+        .expect("schema")
+}
+
+fn ident(schema: &str, table: &str) -> TableIdent {
+    TableIdent::from_strs([schema, table]).expect("ident")
+}
+
+fn add_column(name: &str) -> SchemaChange {
+    SchemaChange::Add {
+        name: name.into(),
+        field_type: Type::Primitive(PrimitiveType::Int),
+        max_length: None,
+        if_not_exists: false,
+    }
+}
+
+/// The column names of `t` as a fresh reader sees them.
+async fn columns(lake: &Lakehouse, t: &TableIdent) -> Vec<String> {
+    lake.forget_listing();
+    lake.forget_table(t);
+    let table = lake.table_in(None, t).await.expect("table");
+    table
+        .metadata()
+        .current_schema()
+        .as_struct()
+        .fields()
+        .iter()
+        .map(|f| f.name.clone())
+        .collect()
+}
+
+/// A schema and a table in it, committed.
+async fn lake_with_table(dir: &std::path::Path) -> (Lakehouse, TableIdent) {
+    let lake = open_lake(dir).await;
+    let t = ident("shop", "items");
+    let mut txn = LakeTxn::new();
+    txn.create_schema(&lake, "shop", false)
+        .await
+        .expect("create schema");
+    txn.create_table(&lake, &t, schema(), None, HashMap::new(), false)
+        .await
+        .expect("create table");
+    txn.commit(&lake).await.expect("commit");
+    (lake, t)
+}
+
+#[tokio::test]
+async fn staged_changes_are_seen_only_inside_until_commit() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (lake, _) = lake_with_table(dir.path()).await;
+    let t = ident("shop", "orders");
+    let mut txn = LakeTxn::new();
+    txn.create_table(&lake, &t, schema(), None, HashMap::new(), false)
+        .await
+        .expect("stage");
+    let inside = lake.listing_in(Some(&txn)).await.expect("listing");
+    assert!(inside.table("shop", "orders").is_some(), "seen inside");
+    lake.forget_listing();
+    let outside = lake.listing_in(None).await.expect("listing");
+    assert!(
+        outside.table("shop", "orders").is_none(),
+        "not seen outside"
+    );
+
+    txn.commit(&lake).await.expect("commit");
+    // A second lakehouse on the same catalog stands for another worker.
+    let other = open_lake(dir.path()).await;
+    let after = other.listing_in(None).await.expect("listing");
+    assert!(
+        after.table("shop", "orders").is_some(),
+        "seen by every reader"
+    );
+}
+
+#[tokio::test]
+async fn a_rolled_back_transaction_leaves_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (lake, items) = lake_with_table(dir.path()).await;
+    let mut txn = LakeTxn::new();
+    txn.create_schema(&lake, "staging", false)
+        .await
+        .expect("schema");
+    txn.evolve_schema(&lake, &items, &[add_column("qty")])
+        .await
+        .expect("alter");
+    assert!(!txn.is_empty());
+    txn.rollback(&lake).await;
+    lake.forget_listing();
+    let listing = lake.listing_in(None).await.expect("listing");
+    assert!(listing.schema("staging").is_none());
+    assert_eq!(columns(&lake, &items).await, ["id", "name"]);
+}
+
+#[tokio::test]
+async fn a_table_created_and_dropped_in_one_transaction_publishes_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (lake, _) = lake_with_table(dir.path()).await;
+    let t = ident("shop", "scratch");
+    let mut txn = LakeTxn::new();
+    txn.create_table(&lake, &t, schema(), None, HashMap::new(), false)
+        .await
+        .expect("create");
+    txn.drop_table(&lake, &t).await.expect("drop");
+    assert!(txn.is_empty());
+    txn.commit(&lake).await.expect("commit");
+    let listing = lake.listing_in(None).await.expect("listing");
+    assert!(listing.table("shop", "scratch").is_none());
+}
+
+#[tokio::test]
+async fn the_second_of_two_conflicting_commits_fails_with_40001_and_publishes_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (lake, items) = lake_with_table(dir.path()).await;
+    let other = open_lake(dir.path()).await;
+    let t = ident("shop", "second");
+    let mut first = LakeTxn::new();
+    first
+        .evolve_schema(&lake, &items, &[add_column("qty")])
+        .await
+        .expect("first alter");
+    let mut second = LakeTxn::new();
+    second
+        .evolve_schema(&other, &items, &[add_column("price")])
+        .await
+        .expect("second alter");
+    second
+        .create_table(&other, &t, schema(), None, HashMap::new(), false)
+        .await
+        .expect("second create");
+
+    first.commit(&lake).await.expect("first commit");
+    let err = second
+        .commit(&other)
+        .await
+        .expect_err("the second commit conflicts");
+    assert!(matches!(err, CatalogError::CommitConflict(_)), "{err:?}");
+    assert_eq!(err.sqlstate(), "40001");
+
+    assert_eq!(columns(&lake, &items).await, ["id", "name", "qty"]);
+    lake.forget_listing();
+    let listing = lake.listing_in(None).await.expect("listing");
+    assert!(
+        listing.table("shop", "second").is_none(),
+        "nothing of the failed transaction is published"
+    );
+}
+
+#[tokio::test]
+async fn creating_an_existing_table_fails_unless_asked_not_to() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (lake, items) = lake_with_table(dir.path()).await;
+    let mut txn = LakeTxn::new();
+    let err = txn
+        .create_table(&lake, &items, schema(), None, HashMap::new(), false)
+        .await
+        .expect_err("exists");
+    assert_eq!(err.sqlstate(), "42P07");
+    let none = txn
+        .create_table(&lake, &items, schema(), None, HashMap::new(), true)
+        .await
+        .expect("if not exists");
+    assert!(none.is_none());
+    let err = txn
+        .create_table(
+            &lake,
+            &ident("nowhere", "t"),
+            schema(),
+            None,
+            HashMap::new(),
+            false,
+        )
+        .await
+        .expect_err("no schema");
+    assert_eq!(err.sqlstate(), "3F000");
+}

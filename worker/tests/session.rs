@@ -1,0 +1,329 @@
+//! A worker in this process, on a Unix socket, with a real embedded lake
+//! (SQLite catalog and tables in a temporary directory), driven by a real
+//! Postgres client: the session state machine (simple and extended protocol,
+//! transactions, errors the session survives, SET/SHOW) and lake writes
+//! planned and committed, without the `floe` binary or a router.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use floe_catalog::{LakeConfig, Lakehouse};
+use floe_protocol::control::Control;
+use floe_protocol::{ListenAddr, Listener};
+use floe_worker::{open_sandboxed, FileCache, LakeReader, SandboxConfig, Worker};
+use tokio::sync::watch;
+use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+
+struct Running {
+    _dir: tempfile::TempDir,
+    client: Client,
+    socket_dir: std::path::PathBuf,
+    _stop: watch::Sender<bool>,
+}
+
+async fn start_worker() -> Running {
+    start_worker_with(None).await
+}
+
+async fn start_worker_with(token: Option<&str>) -> Running {
+    let dir = tempfile::tempdir().expect("dir");
+    let root = dir.path().to_path_buf();
+    let sandbox = SandboxConfig {
+        database_path: None,
+        allowed_dirs: vec![root.join("cache"), root.join("warehouse"), root.join("tmp")],
+        temp_dir: root.join("spill"),
+        threads: Some(1),
+        memory_limit: Some("512MB".into()),
+    };
+    let db = open_sandboxed(&sandbox).expect("engine");
+    let lake = Lakehouse::open(LakeConfig::embedded(&root, Duration::ZERO))
+        .await
+        .expect("lake");
+    let cache = FileCache::new(root.join("cache"), lake.storage().clone(), 1 << 30);
+    let staging = root.join("tmp").join("staging");
+    std::fs::create_dir_all(&staging).expect("staging");
+    let reader = LakeReader::new(lake, cache, staging);
+    let worker = Worker::new(
+        db,
+        vec![("TimeZone", "UTC".into())],
+        token.map(str::to_string),
+        Some(reader),
+        16,
+    );
+    let socket_dir = root.join("sock");
+    std::fs::create_dir_all(&socket_dir).expect("socket dir");
+    let addr: ListenAddr = format!("unix:{}/.s.PGSQL.5432", socket_dir.display())
+        .parse()
+        .expect("addr");
+    let listener = Listener::bind(&addr).await.expect("bind");
+    let (stop, stopped) = watch::channel(false);
+    tokio::spawn(Arc::clone(&worker).serve(listener, stopped));
+    let client = match token {
+        None => connect(&socket_dir).await,
+        Some(t) => connect_with_password(&socket_dir, t).await,
+    };
+    Running {
+        _dir: dir,
+        client,
+        socket_dir,
+        _stop: stop,
+    }
+}
+
+async fn connect(socket_dir: &std::path::Path) -> Client {
+    let (client, connection) = tokio_postgres::Config::new()
+        .host_path(socket_dir)
+        .port(5432)
+        .user("floe")
+        .dbname("floe")
+        .connect(NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    client
+}
+
+async fn connect_with_password(socket_dir: &std::path::Path, password: &str) -> Client {
+    let (client, connection) = tokio_postgres::Config::new()
+        .host_path(socket_dir)
+        .port(5432)
+        .user("router")
+        .dbname("floe")
+        .password(password)
+        .connect(NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    client
+}
+
+/// The rows of a simple query, as text.
+async fn rows(client: &Client, sql: &str) -> Vec<Vec<Option<String>>> {
+    client
+        .simple_query(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .into_iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => {
+                Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn code(e: &tokio_postgres::Error) -> String {
+    e.code().map(|c| c.code().to_string()).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lake_writes_are_planned_committed_and_read_back() {
+    let w = start_worker().await;
+    let c = &w.client;
+    c.batch_execute(
+        "CREATE SCHEMA shop;
+         CREATE TABLE shop.items (id bigint NOT NULL, name text, qty int);
+         INSERT INTO shop.items VALUES (1, 'apple', 3), (2, 'pear', 5), (3, 'fig', NULL);
+         UPDATE shop.items SET qty = qty + 1 WHERE id = 2;
+         DELETE FROM shop.items WHERE id = 3;",
+    )
+    .await
+    .expect("writes");
+    assert_eq!(
+        rows(c, "SELECT id, name, qty FROM shop.items ORDER BY id").await,
+        vec![
+            vec![Some("1".into()), Some("apple".into()), Some("3".into())],
+            vec![Some("2".into()), Some("pear".into()), Some("6".into())],
+        ]
+    );
+    // A NOT NULL column refuses a NULL: 23502, and nothing is written.
+    let e = c
+        .batch_execute("INSERT INTO shop.items VALUES (NULL, 'x', 1)")
+        .await
+        .expect_err("not null");
+    assert_eq!(code(&e), "23502");
+    // CREATE TABLE AS, then a second session (a fresh connection) sees it.
+    c.batch_execute("CREATE TABLE shop.big AS SELECT id * 10 AS id FROM shop.items")
+        .await
+        .expect("ctas");
+    let other = connect(&w.socket_dir).await;
+    assert_eq!(
+        rows(&other, "SELECT sum(id) FROM shop.big").await,
+        vec![vec![Some("30".into())]]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_publish_at_commit_and_roll_back_whole() {
+    let w = start_worker().await;
+    let c = &w.client;
+    c.batch_execute("CREATE SCHEMA s; CREATE TABLE s.t (x int)")
+        .await
+        .expect("setup");
+    let other = connect(&w.socket_dir).await;
+    c.batch_execute("BEGIN; INSERT INTO s.t VALUES (1), (2)")
+        .await
+        .expect("begin");
+    assert_eq!(
+        rows(c, "SELECT count(*) FROM s.t").await,
+        vec![vec![Some("2".into())]]
+    );
+    assert_eq!(
+        rows(&other, "SELECT count(*) FROM s.t").await,
+        vec![vec![Some("0".into())]],
+        "not visible before COMMIT"
+    );
+    c.batch_execute("COMMIT").await.expect("commit");
+    assert_eq!(
+        rows(&other, "SELECT count(*) FROM s.t").await,
+        vec![vec![Some("2".into())]]
+    );
+
+    c.batch_execute("BEGIN; INSERT INTO s.t VALUES (3)")
+        .await
+        .expect("begin");
+    let e = c.batch_execute("SELECT 1/0").await.expect_err("fails");
+    assert_eq!(code(&e), "22012");
+    let e = c.batch_execute("SELECT 1").await.expect_err("aborted");
+    assert_eq!(code(&e), "25P02");
+    c.batch_execute("ROLLBACK").await.expect("rollback");
+    assert_eq!(
+        rows(c, "SELECT count(*) FROM s.t").await,
+        vec![vec![Some("2".into())]]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_session_survives_errors_and_keeps_its_settings() {
+    let w = start_worker().await;
+    let c = &w.client;
+    let e = c
+        .batch_execute("SELECT * FROM no_such_table")
+        .await
+        .expect_err("missing");
+    assert_eq!(code(&e), "42P01");
+    let e = c.batch_execute("SELEC 1").await.expect_err("syntax");
+    assert_eq!(code(&e), "42601");
+    let e = c
+        .batch_execute("SELECT * FROM read_csv('/etc/passwd')")
+        .await
+        .expect_err("refused");
+    assert_eq!(code(&e), "42501");
+    c.batch_execute("SET TimeZone = 'Europe/Paris'")
+        .await
+        .expect("set");
+    assert_eq!(
+        rows(c, "SHOW TimeZone").await,
+        vec![vec![Some("Europe/Paris".into())]]
+    );
+    // Extended protocol: a typed parameter, a prepared statement run twice.
+    let stmt = c.prepare("SELECT $1::int + 1").await.expect("prepare");
+    for (arg, want) in [(1i32, 2i32), (41, 42)] {
+        let row = c.query_one(&stmt, &[&arg]).await.expect("query");
+        assert_eq!(row.get::<_, i32>(0), want);
+    }
+}
+
+/// A router's connection to the worker, by hand: the token as password, then
+/// messages written and answers read up to ReadyForQuery.
+struct RouterLink {
+    stream: tokio::net::UnixStream,
+}
+
+impl RouterLink {
+    async fn open(socket_dir: &std::path::Path, token: &str) -> RouterLink {
+        use tokio::io::AsyncWriteExt;
+        let mut stream = tokio::net::UnixStream::connect(socket_dir.join(".s.PGSQL.5432"))
+            .await
+            .expect("connect");
+        let startup =
+            floe_protocol::startup::startup_packet(&[("user", "router"), ("database", "floe")]);
+        stream.write_all(&startup).await.expect("startup");
+        let mut link = RouterLink { stream };
+        link.until(b'R').await;
+        link.send(&floe_protocol::startup::password_message(token))
+            .await;
+        link.until(b'Z').await;
+        link
+    }
+
+    async fn send(&mut self, bytes: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        self.stream.write_all(bytes).await.expect("send");
+    }
+
+    /// Reads messages until one of type `tag`; returns the (type, body) read.
+    async fn until(&mut self, tag: u8) -> Vec<(u8, Vec<u8>)> {
+        use tokio::io::AsyncReadExt;
+        let mut got = Vec::new();
+        loop {
+            let t = self.stream.read_u8().await.expect("type");
+            let len = self.stream.read_i32().await.expect("length") as usize;
+            let mut body = vec![0u8; len - 4];
+            self.stream.read_exact(&mut body).await.expect("body");
+            got.push((t, body));
+            if t == tag {
+                return got;
+            }
+        }
+    }
+
+    /// Runs one Query preceded by `analysis`; the SQLSTATE of its error, if any.
+    async fn query(&mut self, analysis: Control, sql: &str) -> Option<String> {
+        self.send(&analysis.encode()).await;
+        self.send(&floe_protocol::frame::query_message(sql)).await;
+        self.until(b'Z')
+            .await
+            .into_iter()
+            .find(|(t, _)| *t == b'E')
+            .map(|(_, body)| {
+                body.split(|b| *b == 0)
+                    .find(|f| f.first() == Some(&b'C'))
+                    .map(|f| String::from_utf8_lossy(&f[1..]).into_owned())
+                    .unwrap_or_default()
+            })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_router_analysis_covers_only_the_text_it_names() {
+    let w = start_worker_with(Some("secret-token")).await;
+    let mut link = RouterLink::open(&w.socket_dir, "secret-token").await;
+    link.send(
+        &Control::BeginSession {
+            user: "alice".into(),
+            database: "floe".into(),
+            superuser: false,
+            params: Vec::new(),
+        }
+        .encode(),
+    )
+    .await;
+    link.until(b'Z').await;
+    // An analysis of exactly the text: it runs without being analysed again.
+    let select = "SELECT 1";
+    assert_eq!(
+        link.query(Control::analysed(b'Q', select, "query", 1, true), select)
+            .await,
+        None
+    );
+    // An analysis naming another text covers nothing: the worker analyses the
+    // text itself and refuses what the policy refuses.
+    let reading = "SELECT * FROM read_csv('/etc/passwd')";
+    assert_eq!(
+        link.query(Control::analysed(b'Q', select, "query", 1, true), reading)
+            .await
+            .as_deref(),
+        Some("42501")
+    );
+    // The session goes on.
+    assert_eq!(
+        link.query(
+            Control::analysed(b'Q', "SELECT 2", "query", 1, true),
+            "SELECT 2"
+        )
+        .await,
+        None
+    );
+}
