@@ -15,8 +15,8 @@ use iceberg_catalog_sql::SqlCatalogBuilder;
 
 use crate::error::{display, CatalogError, Result};
 use crate::object_storage::{ObjectStorage, ObjectStorageFactory};
-use crate::parquet_source::{registrations, ParquetCache, ParquetSource};
-use crate::rest_commit::RestCommitter;
+use crate::objects::parquet_source::{registrations, ParquetCache, ParquetSource};
+use crate::txn::rest_commit::RestCommitter;
 
 /// Which catalog holds the tables.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,7 +178,7 @@ pub struct Lakehouse {
     /// table (a transaction's new tables, views).
     file_io: FileIO,
     /// Views by metadata location (a location is written once).
-    views: quick_cache::sync::Cache<String, crate::lake_view::LakeView>,
+    views: quick_cache::sync::Cache<String, crate::objects::lake_view::LakeView>,
     /// Commit requests to a REST catalog.
     rest: Option<RestCommitter>,
 }
@@ -279,7 +279,7 @@ impl Lakehouse {
 
     pub(crate) fn view_cache(
         &self,
-    ) -> &quick_cache::sync::Cache<String, crate::lake_view::LakeView> {
+    ) -> &quick_cache::sync::Cache<String, crate::objects::lake_view::LakeView> {
         &self.views
     }
 

@@ -1,35 +1,25 @@
 //! `floe-catalog` owns the lakehouse catalog: Iceberg catalogs (the embedded SQL
-//! catalog on SQLite, REST for production) over `object_store` storage, a bounded
-//! cache of table metadata, scan planning with partition and statistics pruning
-//! from SQL predicates, and the type mapping the virtual Postgres schema shows.
+//! catalog on SQLite, REST for production) over `object_store` storage and a
+//! bounded cache of table metadata (`lakehouse`, `object_storage`); the objects
+//! SQL sees (`objects`); transactions and snapshot commits (`txn`); scan planning
+//! with partition and statistics pruning from SQL predicates (`scan`); and
+//! PostgreSQL 15's catalog as the lake appears in it (`pg_schema`).
 
-pub mod commit;
 pub mod data_files;
 pub mod error;
-pub mod lake_view;
 pub mod lakehouse;
-pub mod namespaces;
 pub mod object_storage;
-pub mod orphans;
-pub mod parquet_source;
-pub mod parquet_tables;
-pub mod pg15_catalog;
-pub mod pg15_rows;
-pub mod pruning;
-pub mod relations;
-mod rest_commit;
+pub mod objects;
+pub mod pg_schema;
 pub mod scan;
-pub mod tables;
-pub mod transaction;
-pub mod types;
-pub mod view_definitions;
-pub mod views;
-pub mod virtual_schema;
+#[cfg(test)]
+mod test_lake;
+pub mod txn;
 
 pub use data_files::WrittenFile;
 pub use error::CatalogError;
-pub use lake_view::LakeView;
 pub use lakehouse::{CatalogKind, LakeConfig, Lakehouse, Listing, SchemaEntry};
-pub use parquet_source::{ParquetObject, ParquetSource};
+pub use objects::lake_view::LakeView;
+pub use objects::parquet_source::{ParquetObject, ParquetSource};
 pub use scan::{plan_scan, PlannedDelete, PlannedFile, ScanColumn, ScanPlan, SnapshotSelector};
-pub use transaction::LakeTxn;
+pub use txn::LakeTxn;

@@ -5,11 +5,12 @@
 //! accepts Postgres clients at once. `floe worker` runs one worker; `floe router`
 //! fronts workers running elsewhere.
 
+mod cli;
 mod config;
-mod load_tpch;
 mod run;
 mod supervisor;
-mod users;
+
+use cli::{load_tpch, users};
 
 use std::path::PathBuf;
 use std::process::ExitCode;

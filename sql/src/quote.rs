@@ -13,6 +13,24 @@ pub fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// `name` as PostgreSQL's `quote_ident` writes it: bare when it is lower-case
+/// letters, digits and underscores not starting with a digit and not a key word
+/// (`is_keyword`), double-quoted otherwise.
+pub fn ident_as_postgres(name: &str, is_keyword: impl Fn(&str) -> bool) -> String {
+    let bare = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if bare && !is_keyword(name) {
+        name.to_string()
+    } else {
+        ident(name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -23,5 +41,10 @@ mod tests {
         assert_eq!(literal(""), "''");
         assert_eq!(ident("Sales \"Q1\""), "\"Sales \"\"Q1\"\"\"");
         assert_eq!(ident("a;b"), "\"a;b\"");
+        let keyword = |w: &str| w == "select";
+        assert_eq!(ident_as_postgres("orders_2", keyword), "orders_2");
+        assert_eq!(ident_as_postgres("select", keyword), "\"select\"");
+        assert_eq!(ident_as_postgres("Orders", keyword), "\"Orders\"");
+        assert_eq!(ident_as_postgres("2x", keyword), "\"2x\"");
     }
 }

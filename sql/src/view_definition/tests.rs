@@ -112,18 +112,7 @@ impl ViewCatalog for Fixture {
     }
 
     fn quote_ident(&self, name: &str) -> String {
-        let plain = name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if plain {
-            name.to_string()
-        } else {
-            format!("\"{}\"", name.replace('"', "\"\""))
-        }
+        crate::quote::ident_as_postgres(name, |_| false)
     }
 }
 

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use floe_catalog::pg15_catalog;
+use floe_catalog::pg_schema::pg15_catalog;
 use sqlparser::ast::{
     CastKind, DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName, Query,
     Select, SelectItem, SetExpr, TableFactor, TableWithJoins, Value,

@@ -218,7 +218,7 @@ fn type_name(id: ffi::DUCKDB_TYPE) -> &'static str {
 
 /// Whether a `numeric(width, scale)` column is Floe's quotient type.
 pub fn is_quotient_type(width: u8, scale: u8) -> bool {
-    (width, scale) == floe_catalog::types::UNCONSTRAINED_NUMERIC
+    (width, scale) == floe_catalog::pg_schema::types::UNCONSTRAINED_NUMERIC
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 use floe_sql::tokens::{Tok, Token};
 
 /// `pg_class`'s OID, the catalog comments on relations and columns are filed under.
-use floe_catalog::virtual_schema::PG_CLASS_OID;
+use floe_catalog::pg_schema::virtual_schema::PG_CLASS_OID;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Function {
@@ -169,7 +169,7 @@ pub fn edits(call: &CatalogCall, relations: &CatalogRelations<'_>) -> [(usize, u
 /// The name of the catalog with OID `classoid` (`'pg_ts_config'`), among
 /// those whose objects have comments.
 fn catalog_name(classoid: &str) -> String {
-    let arms: Vec<String> = floe_catalog::pg15_rows::described_catalogs()
+    let arms: Vec<String> = floe_catalog::pg_schema::pg15_rows::described_catalogs()
         .iter()
         .map(|(oid, name)| format!("WHEN {oid} THEN '{name}'"))
         .collect();

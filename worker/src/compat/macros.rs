@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use floe_catalog::types::quote_literal;
+use floe_catalog::pg_schema::types::quote_literal;
 
 /// The body of `floe_cursors()` (what `pg_cursors` reads) with no cursor open.
 macro_rules! empty_cursor_list {
@@ -324,7 +324,7 @@ pub const SESSION_SETUP: &[&str] = &[
 ];
 
 /// Statements answering from PostgreSQL's built-in objects
-/// (`floe_catalog::pg15_rows`): the OID-alias types, `format_type` for every
+/// (`floe_catalog::pg_schema::pg15_rows`): the OID-alias types, `format_type` for every
 /// built-in type, `pg_get_userbyid` for the built-in roles, `ts_token_type`
 /// for the default text search parser, the key words, and the tables of
 /// PostgreSQL's built-in catalog rows the virtual schema reads. Too large to
@@ -351,7 +351,7 @@ pub fn database_setup() -> &'static [String] {
                 dictionary_name_macro(),
             ])
             .chain(encoding_macros())
-            .chain(floe_catalog::pg15_rows::builtin_tables_setup())
+            .chain(floe_catalog::pg_schema::pg15_rows::builtin_tables_setup())
             // Reads the built-in tables, so made after them.
             .chain([regproc_oid_macro()])
             .collect()
@@ -361,7 +361,7 @@ pub fn database_setup() -> &'static [String] {
 /// `pg_encoding_to_char(n)` and `pg_char_to_encoding(name)`: PostgreSQL's
 /// character encodings by number and name ('' and -1 for none).
 fn encoding_macros() -> [String; 2] {
-    let encodings = floe_catalog::pg15_rows::named_objects("encoding");
+    let encodings = floe_catalog::pg_schema::pg15_rows::named_objects("encoding");
     let to_number: Vec<String> = encodings
         .iter()
         .map(|(n, name)| format!("WHEN {} THEN {n}", quote_literal(name)))
@@ -389,7 +389,7 @@ fn regproc_oid_macro() -> String {
          ELSE error('more than one function named \"' || name || '\"') END \
          FROM {}.main.pg_proc \
          WHERE proname = regexp_replace(CAST(name AS VARCHAR), '^pg_catalog\\.', ''))",
-        floe_catalog::pg15_rows::BUILTIN_DATABASE
+        floe_catalog::pg_schema::pg15_rows::BUILTIN_DATABASE
     )
 }
 
@@ -398,7 +398,7 @@ fn regproc_oid_macro() -> String {
 fn dictionary_name_macro() -> String {
     name_by_oid_macro(
         "floe_regdictionary_name",
-        floe_catalog::pg15_rows::named_objects("pg_ts_dict"),
+        floe_catalog::pg_schema::pg15_rows::named_objects("pg_ts_dict"),
         "CAST(oid AS VARCHAR)",
     )
 }
@@ -419,7 +419,7 @@ fn name_by_oid_macro(name: &str, objects: &[(u32, String)], otherwise: &str) -> 
 
 /// `pg_get_keywords()`: PostgreSQL 15's key words.
 fn keywords_macro() -> String {
-    let rows = floe_catalog::pg15_rows::rows()
+    let rows = floe_catalog::pg_schema::pg15_rows::rows()
         .get("pg_get_keywords")
         .map_or_else(String::new, |r| r.join(", "));
     format!(
@@ -434,7 +434,7 @@ fn keywords_macro() -> String {
 /// `quote_ident(x)`: quoted unless a lower-case identifier that is not a key
 /// word (other than an unreserved one).
 fn quote_ident_macro() -> String {
-    let quoted: Vec<String> = floe_catalog::pg15_rows::rows()
+    let quoted: Vec<String> = floe_catalog::pg_schema::pg15_rows::rows()
         .get("pg_get_keywords")
         .into_iter()
         .flatten()
@@ -481,7 +481,7 @@ fn format_type_macro() -> String {
             ]
         })
         .collect();
-    let mut plain: Vec<(&u32, &String)> = floe_catalog::pg15_rows::format_types()
+    let mut plain: Vec<(&u32, &String)> = floe_catalog::pg_schema::pg15_rows::format_types()
         .iter()
         .filter(|(oid, _)| !WITH_MODIFIER.iter().any(|(t, a, _)| t == *oid || a == *oid))
         .collect();
@@ -503,7 +503,7 @@ fn format_type_macro() -> String {
 fn userbyid_macro() -> String {
     name_by_oid_macro(
         "floe_pg_get_userbyid",
-        floe_catalog::pg15_rows::roles(),
+        floe_catalog::pg_schema::pg15_rows::roles(),
         "'unknown (OID=' || CAST(oid AS VARCHAR) || ')'",
     )
 }
@@ -511,7 +511,7 @@ fn userbyid_macro() -> String {
 /// `ts_token_type(parser)`: the token types of the default parser, named by
 /// OID or by name.
 fn token_type_macro() -> String {
-    let rows = floe_catalog::pg15_rows::rows()
+    let rows = floe_catalog::pg_schema::pg15_rows::rows()
         .get("ts_token_type")
         .map_or_else(String::new, |r| r.join(", "));
     format!(

@@ -9,10 +9,10 @@
 
 use std::collections::HashMap;
 
-use floe_catalog::pg15_catalog;
-use floe_catalog::pg15_rows;
-use floe_catalog::pg15_rows::quote_ident_as_postgres as quote_ident;
-use floe_catalog::virtual_schema::{namespace_oid, relation_oid};
+use floe_catalog::pg_schema::pg15_catalog;
+use floe_catalog::pg_schema::pg15_rows;
+use floe_catalog::pg_schema::pg15_rows::quote_ident_as_postgres as quote_ident;
+use floe_catalog::pg_schema::virtual_schema::{namespace_oid, relation_oid};
 use floe_catalog::Listing;
 
 use crate::codec::types::oid;

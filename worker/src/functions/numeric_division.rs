@@ -25,7 +25,7 @@ use crate::functions::{self, fail, guarded, hugeint_of, row_count, set_null, Cal
 
 /// The scale quotients are held at; with the engine's widest decimal
 /// (38 digits) it leaves 17 digits before the point.
-pub const QUOTIENT_SCALE: u8 = floe_catalog::types::UNCONSTRAINED_NUMERIC.1;
+pub const QUOTIENT_SCALE: u8 = floe_catalog::pg_schema::types::UNCONSTRAINED_NUMERIC.1;
 
 /// A `numeric` operand: `units · 10^-scale`.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -2,7 +2,7 @@
 //! table's snapshots and the log of its current snapshot, as relations in any
 //! query (replaced by VALUES lists before DuckDB sees the statement).
 
-use floe_catalog::types::quote_literal;
+use floe_catalog::pg_schema::types::quote_literal;
 use iceberg::spec::TableMetadata;
 
 use floe_sql::tokens::{Tok, Token};

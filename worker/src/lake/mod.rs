@@ -16,9 +16,11 @@ pub mod write;
 
 use std::sync::Arc;
 
-use floe_catalog::pruning::to_predicate;
-use floe_catalog::types::quote_ident;
-use floe_catalog::virtual_schema::{RelationKind, TableColumns, VirtualSchema, RELATION_SIZES};
+use floe_catalog::pg_schema::types::quote_ident;
+use floe_catalog::pg_schema::virtual_schema::{
+    RelationKind, TableColumns, VirtualSchema, RELATION_SIZES,
+};
+use floe_catalog::scan::pruning::to_predicate;
 use floe_catalog::{
     plan_scan, CatalogError, LakeTxn, Listing, ParquetSource, ScanPlan, SnapshotSelector,
 };
@@ -398,7 +400,7 @@ impl LakeReader {
                 definition: None,
                 depends_on: Vec::new(),
                 size_bytes: Some(data_bytes(t)),
-                lengths: floe_catalog::tables::declared_lengths(t.metadata().properties()),
+                lengths: floe_catalog::objects::tables::declared_lengths(t.metadata().properties()),
             })
             .chain(parquet.iter().map(|(schema, table, columns)| TableColumns {
                 schema,
@@ -562,18 +564,7 @@ impl LakeReader {
             };
             Ok::<_, CatalogError>((file, pins))
         });
-        let results = futures::stream::iter(jobs)
-            .buffered(DOWNLOAD_CONCURRENCY)
-            .collect::<Vec<_>>()
-            .await;
-        let mut files = Vec::with_capacity(results.len());
-        let mut pins = Vec::new();
-        for r in results {
-            let (file, file_pins) = r?;
-            files.push(file);
-            pins.extend(file_pins);
-        }
-        Ok((files, pins))
+        fetch_all(jobs).await
     }
 
     /// A registered Parquet table as a `read_parquet` over its current objects,
@@ -597,22 +588,14 @@ impl LakeReader {
                 Vec::new()
             };
             async move {
-                self.cache
+                let c = self
+                    .cache
                     .local_path_keeping(&o.location, o.size, &keep)
-                    .await
+                    .await?;
+                Ok((c.path, c.pin.into_iter().collect()))
             }
         });
-        let results = futures::stream::iter(jobs)
-            .buffered(DOWNLOAD_CONCURRENCY)
-            .collect::<Vec<_>>()
-            .await;
-        let mut paths = Vec::with_capacity(results.len());
-        let mut pins = Vec::new();
-        for c in results {
-            let c = c?;
-            paths.push(c.path);
-            pins.extend(c.pin);
-        }
+        let (paths, pins) = fetch_all(jobs).await?;
         let mut sql = scan_sql::render_parquet(&paths, source.hive_partitioning);
         if !r.has_alias {
             sql.push_str(" AS ");
@@ -652,6 +635,27 @@ fn hive_segments(location: &str) -> Vec<String> {
 
 /// Downloads in flight for one statement.
 const DOWNLOAD_CONCURRENCY: usize = 8;
+
+/// Runs the downloads `jobs` (each a local file and the pins that keep it),
+/// `DOWNLOAD_CONCURRENCY` at a time, in order; the first failure is the error.
+async fn fetch_all<T>(
+    jobs: impl Iterator<
+        Item = impl std::future::Future<Output = Result<(T, Vec<FilePin>), CatalogError>>,
+    >,
+) -> Result<(Vec<T>, Vec<FilePin>), CatalogError> {
+    let results = futures::stream::iter(jobs)
+        .buffered(DOWNLOAD_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+    let mut items = Vec::with_capacity(results.len());
+    let mut pins = Vec::new();
+    for r in results {
+        let (item, item_pins) = r?;
+        items.push(item);
+        pins.extend(item_pins);
+    }
+    Ok((items, pins))
+}
 
 /// The bytes of the data and delete files of `table`'s current snapshot.
 fn data_bytes(table: &Table) -> u64 {

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use floe_catalog::virtual_schema::VirtualSchema;
+use floe_catalog::pg_schema::virtual_schema::VirtualSchema;
 use floe_catalog::{CatalogError, LakeTxn, Lakehouse, Listing};
 use iceberg::table::Table;
 use iceberg::TableIdent;

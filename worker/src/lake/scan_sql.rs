@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use floe_catalog::types::{quote_ident, quote_literal};
+use floe_catalog::pg_schema::types::{quote_ident, quote_literal};
 use floe_catalog::ScanColumn;
 
 /// A data file ready to read: where it is on local disk, and the deletes that

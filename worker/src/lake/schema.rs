@@ -28,7 +28,7 @@ pub fn build_schema(columns: Vec<ColumnSpec>, identifier: &[String]) -> Result<S
         if identifier.contains(&c.name) {
             identifier_ids.push(id);
         }
-        let t = floe_catalog::tables::renumber(c.field_type, &mut next);
+        let t = floe_catalog::objects::tables::renumber(c.field_type, &mut next);
         fields.push(
             if c.required {
                 NestedField::required(id, c.name, t)

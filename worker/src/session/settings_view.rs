@@ -7,8 +7,8 @@
 //! when a statement first calls them. The session's `TimeZone` reaches
 //! the engine's native zone functions (`zone_functions`) the same way.
 
-use floe_catalog::types::quote_literal as literal;
-use floe_catalog::virtual_schema::SESSION_SETTINGS;
+use floe_catalog::pg_schema::types::quote_literal as literal;
+use floe_catalog::pg_schema::virtual_schema::SESSION_SETTINGS;
 
 use super::{Session, TxnState};
 use crate::compat::macros;

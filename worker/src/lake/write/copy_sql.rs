@@ -120,7 +120,7 @@ pub(super) fn insert_copy(
         ));
     }
     let aliases: Vec<String> = (1..=width).map(|i| format!("__floe_c{i}")).collect();
-    let lengths = floe_catalog::tables::declared_lengths(table.metadata().properties());
+    let lengths = floe_catalog::objects::tables::declared_lengths(table.metadata().properties());
     let mut select = Vec::with_capacity(fields.len());
     for f in &fields {
         let ty = duck_type(&f.field_type);

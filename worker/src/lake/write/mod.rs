@@ -13,8 +13,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use floe_catalog::tables::SchemaChange;
-use floe_catalog::types::{duck_type, quote_ident};
+use floe_catalog::objects::tables::SchemaChange;
+use floe_catalog::pg_schema::types::{duck_type, quote_ident};
 use floe_catalog::{plan_scan, CatalogError, LakeTxn, Listing, SnapshotSelector, WrittenFile};
 
 use crate::lake::views::{resolve_view, CommentTarget, ViewDdl};
@@ -353,7 +353,7 @@ impl LakeReader {
                     ident,
                     schema: Box::new(schema),
                     partition,
-                    properties: floe_catalog::tables::declared_type_properties(&lengths),
+                    properties: floe_catalog::objects::tables::declared_type_properties(&lengths),
                     if_not_exists: ct.if_not_exists,
                 })))
             }

@@ -4,74 +4,10 @@
 //! conflicting or rolled-back transaction leaves behind.
 
 use std::collections::HashMap;
-use std::time::Duration;
-
-use iceberg::spec::{NestedField, PrimitiveType, Schema, Type};
-use iceberg::TableIdent;
 
 use super::LakeTxn;
 use crate::error::CatalogError;
-use crate::lakehouse::{LakeConfig, Lakehouse};
-use crate::tables::SchemaChange;
-
-async fn open_lake(dir: &std::path::Path) -> Lakehouse {
-    Lakehouse::open(LakeConfig::embedded(dir, Duration::ZERO))
-        .await
-        .expect("open lake")
-}
-
-fn schema() -> Schema {
-    Schema::builder()
-        .with_fields(vec![
-            NestedField::required(1, "id", Type::Primitive(PrimitiveType::Long)).into(),
-            NestedField::optional(2, "name", Type::Primitive(PrimitiveType::String)).into(),
-        ])
-        .build()
-        .expect("schema")
-}
-
-fn ident(schema: &str, table: &str) -> TableIdent {
-    TableIdent::from_strs([schema, table]).expect("ident")
-}
-
-fn add_column(name: &str) -> SchemaChange {
-    SchemaChange::Add {
-        name: name.into(),
-        field_type: Type::Primitive(PrimitiveType::Int),
-        max_length: None,
-        if_not_exists: false,
-    }
-}
-
-/// The column names of `t` as a fresh reader sees them.
-async fn columns(lake: &Lakehouse, t: &TableIdent) -> Vec<String> {
-    lake.forget_listing();
-    lake.forget_table(t);
-    let table = lake.table_in(None, t).await.expect("table");
-    table
-        .metadata()
-        .current_schema()
-        .as_struct()
-        .fields()
-        .iter()
-        .map(|f| f.name.clone())
-        .collect()
-}
-
-/// A schema and a table in it, committed.
-async fn lake_with_table(dir: &std::path::Path) -> (Lakehouse, TableIdent) {
-    let lake = open_lake(dir).await;
-    let t = ident("shop", "items");
-    let mut txn = LakeTxn::new();
-    txn.create_schema(&lake, "shop", false)
-        .await
-        .expect("create schema");
-    txn.create_table(&lake, &t, schema(), None, HashMap::new(), false)
-        .await
-        .expect("create table");
-    txn.commit(&lake).await.expect("commit");
-    (lake, t)
-}
+use crate::test_lake::{add_column, columns, ident, lake_with_table, open_lake, schema};
 
 #[tokio::test]
 async fn staged_changes_are_seen_only_inside_until_commit() {

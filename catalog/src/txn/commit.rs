@@ -17,7 +17,7 @@ use iceberg::{MetadataLocation, TableIdent, TableUpdate};
 
 use crate::error::{display, CatalogError, Result};
 use crate::lakehouse::{CatalogKind, Lakehouse};
-use crate::rest_commit::TableChange;
+use crate::txn::rest_commit::TableChange;
 
 /// Summary counters kept per snapshot (`added-*` for this one, `total-*` carried
 /// from the parent), as other engines write them.
@@ -349,5 +349,89 @@ fn new_snapshot_id(table: &Table) -> i64 {
         if id != 0 && table.metadata().snapshot_by_id(id).is_none() {
             return id;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use iceberg::spec::Operation;
+
+    use crate::error::CatalogError;
+    use crate::objects::tables::schema_updates;
+    use crate::test_lake::{add_column, columns, lake_with_table, open_lake};
+
+    #[tokio::test]
+    async fn a_commit_from_a_stale_base_conflicts_and_changes_nothing() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (lake, items) = lake_with_table(dir.path()).await;
+        let base = lake.table(&items).await.expect("table");
+        let won = lake
+            .commit(
+                &base,
+                schema_updates(&base, &[add_column("qty")]).expect("updates"),
+            )
+            .await
+            .expect("first commit");
+        assert_ne!(won.metadata_location(), base.metadata_location());
+        let location = won.metadata_location().expect("location");
+        let metadata_dir =
+            std::path::Path::new(location.strip_prefix("file://").unwrap_or(location))
+                .parent()
+                .expect("metadata directory")
+                .to_path_buf();
+        let metadata_files = || {
+            std::fs::read_dir(&metadata_dir)
+                .map(|d| {
+                    d.filter_map(|e| e.ok())
+                        .filter(|e| e.file_name().to_string_lossy().ends_with(".metadata.json"))
+                        .count()
+                })
+                .unwrap_or(0)
+        };
+        let before = metadata_files();
+        // A second writer (another worker) still holding the old table.
+        let other = open_lake(dir.path()).await;
+        let err = other
+            .commit(
+                &base,
+                schema_updates(&base, &[add_column("price")]).expect("updates"),
+            )
+            .await
+            .expect_err("stale base");
+        assert!(matches!(err, CatalogError::CommitConflict(_)), "{err:?}");
+        assert_eq!(err.sqlstate(), "40001");
+        assert_eq!(columns(&lake, &items).await, ["id", "name", "qty"]);
+        // The loser's metadata file is removed again.
+        assert_eq!(metadata_files(), before, "{}", metadata_dir.display());
+    }
+
+    #[tokio::test]
+    async fn truncate_commits_an_empty_snapshot_after_the_last() {
+        let dir = tempfile::tempdir().expect("dir");
+        let (lake, items) = lake_with_table(dir.path()).await;
+        let created = lake.table(&items).await.expect("table");
+        // Nothing to truncate: no snapshot yet, nothing committed.
+        let same = lake.truncate(&created).await.expect("truncate");
+        assert_eq!(same.metadata_location(), created.metadata_location());
+        let appended = lake
+            .append_files(&created, Vec::new(), Operation::Append)
+            .await
+            .expect("append");
+        let parent = appended
+            .metadata()
+            .current_snapshot()
+            .expect("a snapshot")
+            .snapshot_id();
+        let after = lake.truncate(&appended).await.expect("truncate");
+        let snapshot = after.metadata().current_snapshot().expect("a snapshot");
+        assert_eq!(snapshot.parent_snapshot_id(), Some(parent));
+        let summary = &snapshot.summary().additional_properties;
+        assert_eq!(summary.get("total-records").map(String::as_str), Some("0"));
+        assert_eq!(
+            summary.get("total-data-files").map(String::as_str),
+            Some("0")
+        );
+        let current = lake.table(&items).await.expect("table");
+        assert_eq!(current.metadata_location(), after.metadata_location());
     }
 }

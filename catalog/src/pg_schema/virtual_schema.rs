@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 
-use crate::pg15_catalog;
-use crate::pg15_rows::{self, BOOTSTRAP_ROLE};
-pub use crate::relations::{RelationKind, TableColumns};
-use crate::types::{pg_type, quote_ident, quote_literal};
-use crate::view_definitions::{lake_view_definitions, VIEW_DEFINITIONS};
+use crate::pg_schema::pg15_catalog;
+use crate::pg_schema::pg15_rows::{self, BOOTSTRAP_ROLE};
+pub use crate::pg_schema::relations::{RelationKind, TableColumns};
+use crate::pg_schema::types::{pg_type, quote_ident, quote_literal};
+use crate::pg_schema::view_definitions::{lake_view_definitions, VIEW_DEFINITIONS};
 
 /// OIDs of the built-in namespaces, as in PostgreSQL.
 const PG_CATALOG_OID: u32 = 11;

@@ -6,6 +6,9 @@
 //! a serialization failure when another commit moved a table it changed;
 //! ROLLBACK forgets them, leaving only unreferenced files.
 
+pub mod commit;
+pub(crate) mod rest_commit;
+
 use std::sync::Arc;
 
 use iceberg::spec::{DataFile, Operation, Schema, UnboundPartitionSpec};
@@ -13,10 +16,10 @@ use iceberg::table::Table;
 use iceberg::{NamespaceIdent, TableIdent, TableUpdate};
 
 use crate::error::{display, CatalogError, Result};
-use crate::lake_view::LakeView;
 use crate::lakehouse::{CatalogKind, Lakehouse, Listing, SchemaEntry};
-use crate::rest_commit::{MultiCommit, TableChange};
-use crate::tables::{schema_updates, SchemaChange};
+use crate::objects::lake_view::LakeView;
+use crate::objects::tables::{schema_updates, SchemaChange};
+use crate::txn::rest_commit::{MultiCommit, TableChange};
 
 /// A table the transaction changed.
 #[derive(Debug, Clone)]
@@ -537,7 +540,7 @@ impl LakeTxn {
         comment: Option<&str>,
     ) -> Result<()> {
         let entry = self.entry(lake, ident).await?;
-        let updates = crate::tables::doc_updates(&entry.table, column, comment)?;
+        let updates = crate::objects::tables::doc_updates(&entry.table, column, comment)?;
         entry.stage(lake, updates).await
     }
 

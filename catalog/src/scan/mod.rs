@@ -1,13 +1,15 @@
 //! Scan planning: which data files (and delete files) of which snapshot a
 //! statement must read, after pruning by partition values and column statistics.
 
+pub mod pruning;
+
 use futures::TryStreamExt;
 use iceberg::expr::Predicate;
 use iceberg::spec::{DataContentType, DataFileFormat, Schema, SchemaRef, Struct, TableMetadata};
 use iceberg::table::Table;
 
 use crate::error::{CatalogError, Result};
-use crate::types::duck_type;
+use crate::pg_schema::types::duck_type;
 
 /// Which snapshot a reference reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

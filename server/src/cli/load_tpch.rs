@@ -96,7 +96,7 @@ const TABLES: &[(&str, &str)] = &[
     ),
 ];
 
-use floe_catalog::types::quote_ident;
+use floe_catalog::pg_schema::types::quote_ident;
 
 /// Creates the schema and tables and loads every table; prints one line per table.
 pub async fn load_tpch(opts: LoadOptions) -> Result<(), LoadError> {

@@ -18,7 +18,7 @@ use object_store::ObjectStoreExt;
 use crate::error::{CatalogError, Result};
 use crate::lakehouse::Lakehouse;
 use crate::object_storage::location_url;
-use crate::parquet_source::{
+use crate::objects::parquet_source::{
     glob_matches, ParquetListing, ParquetObject, ParquetSource, PROPERTY_PREFIX,
 };
 
@@ -389,7 +389,7 @@ fn resolved(path: &std::path::Path) -> Option<std::path::PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parquet_source::registrations;
+    use crate::objects::parquet_source::registrations;
 
     #[test]
     fn globs_match_like_shells() {

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value;
 
-use crate::types::quote_literal;
+use crate::pg_schema::types::quote_literal;
 
 const ROWS_TEXT: &str = include_str!("pg15_rows.jsonl");
 
@@ -112,7 +112,7 @@ pub const BUILTIN_DATABASE: &str = "floe_pg15";
 /// Statements creating the built-in rows' tables in [`BUILTIN_DATABASE`], one
 /// per catalog relation, with PostgreSQL's columns and types.
 pub fn builtin_tables_setup() -> Vec<String> {
-    let shapes = crate::pg15_catalog::relations();
+    let shapes = crate::pg_schema::pg15_catalog::relations();
     let mut out = vec![format!(
         "ATTACH IF NOT EXISTS ':memory:' AS {BUILTIN_DATABASE}"
     )];
@@ -132,8 +132,8 @@ pub fn builtin_tables_setup() -> Vec<String> {
                     .iter()
                     .map(|c| {
                         (
-                            crate::types::quote_ident(c.name),
-                            crate::pg15_catalog::duck_type(c.pg_type),
+                            crate::pg_schema::types::quote_ident(c.name),
+                            crate::pg_schema::pg15_catalog::duck_type(c.pg_type),
                         )
                     })
                     .collect()
@@ -201,7 +201,7 @@ pub fn has_index(oid: u32) -> bool {
 
 /// The built-in rows of `relation` as a subquery, when it has any.
 pub fn builtin_relation(relation: &str) -> Option<String> {
-    crate::pg15_catalog::relations().get(relation)?;
+    crate::pg_schema::pg15_catalog::relations().get(relation)?;
     rows()
         .contains_key(relation)
         .then(|| format!("(SELECT * FROM {BUILTIN_DATABASE}.main.{relation})"))
@@ -251,11 +251,11 @@ pub fn described_catalogs() -> &'static [(u32, &'static str)] {
                 let v: Vec<Value> = serde_json::from_str(line).ok()?;
                 u32::try_from(v.get(2)?.as_u64()?).ok()
             })
-            .chain([crate::pg15_catalog::relations()["pg_class"].oid])
+            .chain([crate::pg_schema::pg15_catalog::relations()["pg_class"].oid])
             .collect();
         oids.sort_unstable();
         oids.dedup();
-        let relations = crate::pg15_catalog::relations();
+        let relations = crate::pg_schema::pg15_catalog::relations();
         oids.into_iter()
             .filter_map(|oid| {
                 relations
@@ -269,7 +269,7 @@ pub fn described_catalogs() -> &'static [(u32, &'static str)] {
 
 /// The values of `columns` in each built-in row of `relation`, in order.
 fn column_values(relation: &str, columns: &[&str]) -> Vec<Vec<Value>> {
-    let Some(shape) = crate::pg15_catalog::relations().get(relation) else {
+    let Some(shape) = crate::pg_schema::pg15_catalog::relations().get(relation) else {
         return Vec::new();
     };
     let at: Option<Vec<usize>> = columns
@@ -372,7 +372,7 @@ pub fn type_storage(type_oid: u32) -> Option<&'static str> {
     static STORAGE: OnceLock<HashMap<u32, String>> = OnceLock::new();
     STORAGE
         .get_or_init(|| {
-            let columns = &crate::pg15_catalog::relations()["pg_type"].columns;
+            let columns = &crate::pg_schema::pg15_catalog::relations()["pg_type"].columns;
             let at = |name: &str| columns.iter().position(|c| c.name == name).map(|i| i + 1);
             let (Some(oid), Some(storage)) = (at("oid"), at("typstorage")) else {
                 return HashMap::new();
@@ -415,18 +415,7 @@ pub fn is_quoted_keyword(word: &str) -> bool {
 /// lower case letters, digits and underscores not starting with a digit and
 /// not a key word, double-quoted otherwise.
 pub fn quote_ident_as_postgres(name: &str) -> String {
-    let bare = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if bare && !is_quoted_keyword(name) {
-        name.to_string()
-    } else {
-        crate::types::quote_ident(name)
-    }
+    floe_sql::quote::ident_as_postgres(name, is_quoted_keyword)
 }
 
 /// A JSON value as a DuckDB literal: arrays as lists.
@@ -447,7 +436,7 @@ fn literal(value: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pg15_catalog;
+    use crate::pg_schema::pg15_catalog;
 
     #[test]
     fn every_row_has_its_relations_columns() {

@@ -13,8 +13,8 @@ use iceberg::spec::{Schema, ViewMetadata, ViewMetadataBuilder, ViewVersion};
 use iceberg::{NamespaceIdent, TableIdent, ViewCreation};
 
 use crate::error::{display, CatalogError, Result};
-use crate::lake_view::{representations, LakeView};
 use crate::lakehouse::{CatalogKind, Lakehouse};
+use crate::objects::lake_view::{representations, LakeView};
 
 impl Lakehouse {
     fn view_location(&self, ident: &TableIdent) -> String {
@@ -128,9 +128,10 @@ impl Lakehouse {
         column: &str,
         comment: Option<&str>,
     ) -> Result<LakeView> {
-        let fields = crate::tables::with_doc(&view.schema, column, comment).ok_or_else(|| {
-            CatalogError::NoSuchColumn(column.to_string(), view.ident.name().to_string())
-        })?;
+        let fields =
+            crate::objects::tables::with_doc(&view.schema, column, comment).ok_or_else(|| {
+                CatalogError::NoSuchColumn(column.to_string(), view.ident.name().to_string())
+            })?;
         let schema = Schema::builder()
             .with_fields(fields.into_iter().map(Into::into))
             .build()?;

@@ -8,9 +8,9 @@ use std::collections::HashMap;
 
 use floe_sql::view_definition::{types::PgType, view_definitions, Definitions, ViewCatalog};
 
-use crate::pg15_rows::quote_ident_as_postgres;
-use crate::relations::{RelationKind, TableColumns};
-use crate::types::pg_type;
+use crate::pg_schema::pg15_rows::quote_ident_as_postgres;
+use crate::pg_schema::relations::{RelationKind, TableColumns};
+use crate::pg_schema::types::pg_type;
 
 pub use floe_sql::view_definition::VIEW_DEFINITIONS_RELATION as VIEW_DEFINITIONS;
 
