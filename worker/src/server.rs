@@ -229,10 +229,26 @@ impl Worker {
         ctx.awaiting_frontend_startup = false;
         let mut buf = BytesMut::with_capacity(8 * 1024);
         let mut session_done = false;
+        // The router's analysis travels with the Query or Parse after it.
+        let mut analysis: Option<Control> = None;
         'read: loop {
             loop {
                 let Some(input) = next_input(&mut buf, &ctx, self.token.is_some()) else {
                     break;
+                };
+                let input = match (input, analysis.take()) {
+                    (SessionInput::Control(c @ Control::Analysed { .. }), _) => {
+                        analysis = Some(c);
+                        continue;
+                    }
+                    (
+                        SessionInput::Message(
+                            message @ (PgWireFrontendMessage::Query(_)
+                            | PgWireFrontendMessage::Parse(_)),
+                        ),
+                        Some(analysis),
+                    ) => SessionInput::Analysed { analysis, message },
+                    (input, _) => input,
                 };
                 let last = matches!(
                     input,

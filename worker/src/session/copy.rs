@@ -220,10 +220,9 @@ impl Session {
                     wire::error_or_notice(&mut self.out, &e);
                     return Err(SessionError::ClientGone);
                 }
-                Some(SessionInput::Message(m)) => m,
-                // The router's analysis of a message sent during COPY: the
-                // message itself is answered below.
-                Some(SessionInput::Control(Control::Analysed { .. })) => continue,
+                // A message sent during COPY is answered below; the router's
+                // analysis of its text has no use here.
+                Some(SessionInput::Message(m) | SessionInput::Analysed { message: m, .. }) => m,
                 Some(SessionInput::Control(_)) => {
                     return Err(PgError::new(
                         sqlstate::PROTOCOL_VIOLATION,

@@ -54,6 +54,12 @@ const SLOW_QUERY: Duration = Duration::from_secs(1);
 /// error (bad message, shutdown) that ends the session after it is sent.
 pub enum SessionInput {
     Message(PgWireFrontendMessage),
+    /// A Query or Parse with the router's analysis of its text (one input, so
+    /// the session thread wakes once for both).
+    Analysed {
+        analysis: Control,
+        message: PgWireFrontendMessage,
+    },
     /// A typed control message from the router (session hand-over, reset,
     /// stats, a refused message).
     Control(Control),
@@ -393,6 +399,10 @@ impl Session {
                 };
                 let msg = match input {
                     SessionInput::Message(m) => m,
+                    SessionInput::Analysed { analysis, message } => {
+                        self.analysed = Some(analysis);
+                        message
+                    }
                     SessionInput::Control(c) => {
                         if self.control(c) {
                             continue;

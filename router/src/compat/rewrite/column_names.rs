@@ -121,22 +121,17 @@ pub(super) fn alias_word(toks: &[floe_sql::Spanned], k: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::super::rewrite;
+    use crate::compat::rewrite::tests::check;
 
     #[test]
     fn nested_calls_are_named_as_postgres_names_them() {
-        assert_eq!(
-            rewrite("WITH w AS (SELECT x, COUNT(1) FROM t GROUP BY x) SELECT x FROM w ORDER BY Count")
-                .as_deref(),
-            Some("WITH w AS (SELECT x, COUNT(1) AS \"count\" FROM t GROUP BY x) SELECT x FROM w ORDER BY Count")
-        );
-        assert_eq!(
-            rewrite("SELECT * FROM (SELECT row_number() OVER (ORDER BY a), max(b) FROM t) s")
-                .as_deref(),
-            Some(
+        check(&[
+            ("WITH w AS (SELECT x, COUNT(1) FROM t GROUP BY x) SELECT x FROM w ORDER BY Count", Some("WITH w AS (SELECT x, COUNT(1) AS \"count\" FROM t GROUP BY x) SELECT x FROM w ORDER BY Count")),
+            ("SELECT * FROM (SELECT row_number() OVER (ORDER BY a), max(b) FROM t) s", Some(
                 "SELECT * FROM (SELECT row_number() OVER (ORDER BY a) AS \"row_number\", \
                  max(b) AS \"max\" FROM t) s"
-            )
-        );
+            )),
+        ]);
         // Aliased, part of a larger item, outermost, or named otherwise: as written.
         for sql in [
             "SELECT * FROM (SELECT count(*) AS n FROM t) s",

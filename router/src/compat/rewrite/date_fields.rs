@@ -48,35 +48,37 @@ pub(super) fn date_field_edits(toks: &[floe_sql::Spanned]) -> Vec<Edit> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::rewrite;
+    use crate::compat::rewrite::tests::check;
 
     #[test]
     fn extract_takes_the_scale_of_its_field() {
-        assert_eq!(
-            rewrite("SELECT extract(year FROM d), EXTRACT(SECOND FROM t) FROM x").as_deref(),
-            Some("SELECT floe_extract_s0('year', d), floe_extract_s6('SECOND', t) FROM x")
-        );
-        assert_eq!(
-            rewrite("SELECT extract('epoch' from now())").as_deref(),
-            Some("SELECT floe_extract_s6('epoch', now())")
-        );
+        check(&[
+            (
+                "SELECT extract(year FROM d), EXTRACT(SECOND FROM t) FROM x",
+                Some("SELECT floe_extract_s0('year', d), floe_extract_s6('SECOND', t) FROM x"),
+            ),
+            (
+                "SELECT extract('epoch' from now())",
+                Some("SELECT floe_extract_s6('epoch', now())"),
+            ),
+        ]);
     }
 
     #[test]
     fn date_part_is_floes() {
-        assert_eq!(
-            rewrite("SELECT pg_catalog.date_part('hour', t), date_part('ms', t) FROM x").as_deref(),
-            Some("SELECT floe_date_part('hour', t), floe_date_part('ms', t) FROM x")
-        );
+        check(&[(
+            "SELECT pg_catalog.date_part('hour', t), date_part('ms', t) FROM x",
+            Some("SELECT floe_date_part('hour', t), floe_date_part('ms', t) FROM x"),
+        )]);
         // A column named extract, another schema's function: left alone.
-        assert_eq!(rewrite("SELECT t.extract, s.date_part(1) FROM t"), None);
+        check(&[("SELECT t.extract, s.date_part(1) FROM t", None)]);
     }
 
     #[test]
     fn operands_keep_their_own_rewrites() {
-        assert_eq!(
-            rewrite("SELECT extract(hour FROM placed::timestamp) FROM t").as_deref(),
-            Some("SELECT floe_extract_s0('hour', floe_as_timestamp(placed)) FROM t")
-        );
+        check(&[(
+            "SELECT extract(hour FROM placed::timestamp) FROM t",
+            Some("SELECT floe_extract_s0('hour', floe_as_timestamp(placed)) FROM t"),
+        )]);
     }
 }

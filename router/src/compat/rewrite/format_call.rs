@@ -149,43 +149,32 @@ pub(super) fn format_call(
 
 #[cfg(test)]
 mod tests {
-    use super::super::rewrite;
+    use crate::compat::rewrite::tests::check;
 
     #[test]
     fn format_becomes_concat() {
-        assert_eq!(
-            rewrite("SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM t").as_deref(),
-            Some(
+        check(&[
+            ("SELECT pg_catalog.format('%I.%I', n.nspname, c.relname) FROM t", Some(
                 "SELECT floe_format(concat('', quote_ident(CAST(( n.nspname) AS VARCHAR)), '.', \
                  quote_ident(CAST(( c.relname) AS VARCHAR)))) FROM t"
-            )
-        );
-        assert_eq!(
-            rewrite("SELECT format('100%% %s=%L', k, v::regclass)").as_deref(),
-            Some(
+            )),
+            ("SELECT format('100%% %s=%L', k, v::regclass)", Some(
                 "SELECT floe_format(concat('', '100% ', COALESCE(CAST(( k) AS VARCHAR), ''), '=', \
                  COALESCE(quote_literal(CAST(( v::floe_regclass) AS VARCHAR)), 'NULL')))"
-            )
-        );
-        assert_eq!(
-            rewrite("SELECT format('x%%')").as_deref(),
-            Some("SELECT floe_format(concat('', 'x%'))")
-        );
-        assert_eq!(
-            rewrite("SELECT format('%%I', c.opcname)").as_deref(),
-            Some(
+            )),
+            ("SELECT format('x%%')", Some("SELECT floe_format(concat('', 'x%'))")),
+            ("SELECT format('%%I', c.opcname)", Some(
                 "SELECT floe_format(concat('', '%I', substr(CAST(( c.opcname) AS VARCHAR), 1, 0)))"
-            )
-        );
-        assert_eq!(
-            rewrite("SELECT format('%s!', a, b)").as_deref(),
-            Some(
+            )),
+            ("SELECT format('%s!', a, b)", Some(
                 "SELECT floe_format(concat('', COALESCE(CAST(( a) AS VARCHAR), ''), '!', \
                  substr(CAST(( b) AS VARCHAR), 1, 0)))"
-            )
-        );
+            )),
+        ]);
         // Positions and too few arguments are left as written.
-        assert_eq!(rewrite("SELECT format('%1$s', a)"), None);
-        assert_eq!(rewrite("SELECT format('%s %s', a)"), None);
+        check(&[
+            ("SELECT format('%1$s', a)", None),
+            ("SELECT format('%s %s', a)", None),
+        ]);
     }
 }

@@ -165,31 +165,32 @@ fn ordered_arguments(toks: &[floe_sql::Spanned], open: usize, close: usize) -> b
 #[cfg(test)]
 mod tests {
     use super::super::rewrite;
+    use crate::compat::rewrite::tests::check;
 
     #[test]
     fn plain_sums_and_averages_are_floes() {
-        assert_eq!(
-            rewrite("SELECT sum(x), pg_catalog.avg(x + 1), SUM(x) OVER (ORDER BY y) FROM t")
-                .as_deref(),
-            Some("SELECT floe_sum(x), floe_avg(x + 1), floe_sum(x) OVER (ORDER BY y) FROM t")
-        );
-        assert_eq!(
-            rewrite("SELECT avg((SELECT max(a) FROM u ORDER BY 1)) FROM t").as_deref(),
-            Some("SELECT floe_avg((SELECT max(a) AS \"max\" FROM u ORDER BY 1)) FROM t")
-        );
+        check(&[
+            (
+                "SELECT sum(x), pg_catalog.avg(x + 1), SUM(x) OVER (ORDER BY y) FROM t",
+                Some("SELECT floe_sum(x), floe_avg(x + 1), floe_sum(x) OVER (ORDER BY y) FROM t"),
+            ),
+            (
+                "SELECT avg((SELECT max(a) FROM u ORDER BY 1)) FROM t",
+                Some("SELECT floe_avg((SELECT max(a) AS \"max\" FROM u ORDER BY 1)) FROM t"),
+            ),
+        ]);
     }
 
     #[test]
     fn window_averages_are_sums_by_counts() {
-        assert_eq!(
-            rewrite("SELECT avg(t.x * 2) OVER (PARTITION BY g ORDER BY y), avg(x) OVER w FROM t")
-                .as_deref(),
+        check(&[(
+            "SELECT avg(t.x * 2) OVER (PARTITION BY g ORDER BY y), avg(x) OVER w FROM t",
             Some(
                 "SELECT floe_avg(floe_window_sum(t.x * 2) OVER (PARTITION BY g ORDER BY y), \
                  count( t . x * 2 ) OVER ( PARTITION BY g ORDER BY y )), \
-                 floe_avg(floe_window_sum(x) OVER w, count( x ) OVER w) FROM t"
-            )
-        );
+                 floe_avg(floe_window_sum(x) OVER w, count( x ) OVER w) FROM t",
+            ),
+        )]);
     }
 
     #[test]

@@ -63,20 +63,16 @@ fn top_level_in(toks: &[floe_sql::Spanned], open: usize, close: usize) -> Option
 
 #[cfg(test)]
 mod tests {
-    use super::super::rewrite;
+    use crate::compat::rewrite::tests::check;
 
     #[test]
     fn positions_and_tiles_are_integers() {
-        assert_eq!(
-            rewrite("SELECT position('b' IN s), ntile(4) OVER (ORDER BY x) FROM t").as_deref(),
-            Some(
+        check(&[
+            ("SELECT position('b' IN s), ntile(4) OVER (ORDER BY x) FROM t", Some(
                 "SELECT floe_position('b' , s), CAST(ntile(4) OVER (ORDER BY x) AS INTEGER) FROM t"
-            )
-        );
-        assert_eq!(
-            rewrite("SELECT ntile(2) OVER w FROM t WINDOW w AS (ORDER BY x)").as_deref(),
-            Some("SELECT CAST(ntile(2) OVER w AS INTEGER) FROM t WINDOW w AS (ORDER BY x)")
-        );
-        assert_eq!(rewrite("SELECT t.position(a) FROM t"), None);
+            )),
+            ("SELECT ntile(2) OVER w FROM t WINDOW w AS (ORDER BY x)", Some("SELECT CAST(ntile(2) OVER w AS INTEGER) FROM t WINDOW w AS (ORDER BY x)")),
+            ("SELECT t.position(a) FROM t", None),
+        ]);
     }
 }

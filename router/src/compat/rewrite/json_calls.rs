@@ -190,50 +190,39 @@ fn json_pointer(path: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::rewrite;
+    use crate::compat::rewrite::tests::check;
 
     #[test]
     fn builders_are_wrapped_in_postgres_layouts() {
-        assert_eq!(
-            rewrite(
-                "SELECT json_build_object('a', json_build_array(1, 2)), \
-                 json_agg(t ORDER BY id) FILTER (WHERE id > 1), pg_catalog.json_object_agg(k, v) FROM t"
-            )
-            .as_deref(),
-            Some(
+        check(&[
+            ("SELECT json_build_object('a', json_build_array(1, 2)), \
+                 json_agg(t ORDER BY id) FILTER (WHERE id > 1), pg_catalog.json_object_agg(k, v) FROM t", Some(
                 "SELECT floe_json_build_object(json_object('a', floe_json_build_array(json_array(1, 2)))), \
                  floe_json_agg(to_json(list(t ORDER BY id) FILTER (WHERE id > 1)), 0), \
                  floe_json_object_agg(json_group_object(k, v)) FROM t"
-            )
-        );
-        assert_eq!(
-            rewrite("SELECT json_agg(x) OVER (ORDER BY x) FROM t").as_deref(),
-            Some("SELECT floe_json_agg(to_json(list(x) OVER (ORDER BY x)), 0) FROM t")
-        );
-        assert_eq!(
-            rewrite("SELECT json_agg(json_build_object('id', id)) FROM t").as_deref(),
-            Some(
+            )),
+            ("SELECT json_agg(x) OVER (ORDER BY x) FROM t", Some("SELECT floe_json_agg(to_json(list(x) OVER (ORDER BY x)), 0) FROM t")),
+            ("SELECT json_agg(json_build_object('id', id)) FROM t", Some(
                 "SELECT floe_json_agg(to_json(list(floe_json_build_object(json_object('id', id)))), 2) FROM t"
-            )
-        );
-        assert_eq!(
-            rewrite("SELECT jsonb_build_object('a', 1), to_jsonb(x) FROM t").as_deref(),
-            Some(
+            )),
+            ("SELECT jsonb_build_object('a', 1), to_jsonb(x) FROM t", Some(
                 "SELECT CAST(floe_jsonb_build_object(json_object('a', 1)) AS jsonb), \
                  CAST(floe_to_jsonb(to_json(x)) AS jsonb) FROM t"
-            )
-        );
+            )),
+        ]);
     }
 
     #[test]
     fn path_operators_become_pointers_in_parentheses() {
-        assert_eq!(
-            rewrite("SELECT j #> '{a,1}' IS NULL, t.j::jsonb #>> '{a/b,~}' FROM t").as_deref(),
-            Some("SELECT (j -> '/a/1') IS NULL, (t.j::jsonb ->> '/a~1b/~0') FROM t")
-        );
-        assert_eq!(
-            rewrite("SELECT j #> '{}', j #> $1, j #>> '{a}'::text[] FROM t").as_deref(),
-            Some("SELECT (j -> '$'), (j -> floe_json_pointer($1)), (j ->> '/a') FROM t")
-        );
+        check(&[
+            (
+                "SELECT j #> '{a,1}' IS NULL, t.j::jsonb #>> '{a/b,~}' FROM t",
+                Some("SELECT (j -> '/a/1') IS NULL, (t.j::jsonb ->> '/a~1b/~0') FROM t"),
+            ),
+            (
+                "SELECT j #> '{}', j #> $1, j #>> '{a}'::text[] FROM t",
+                Some("SELECT (j -> '$'), (j -> floe_json_pointer($1)), (j ->> '/a') FROM t"),
+            ),
+        ]);
     }
 }

@@ -91,25 +91,23 @@ pub(super) fn length_cast_edits(toks: &[floe_sql::Spanned]) -> Vec<Edit> {
 #[cfg(test)]
 mod tests {
     use super::super::rewrite;
+    use crate::compat::rewrite::tests::check;
 
     #[test]
     fn casts_to_a_length_cut_the_text() {
-        assert_eq!(
-            rewrite(
-                "SELECT 'abcdef'::varchar(3), t.c::character varying(2), f(x)::char, \
-                 CAST(x AS character(4)), x::pg_catalog.bpchar(5) FROM t"
-            )
-            .as_deref(),
+        check(&[(
+            "SELECT 'abcdef'::varchar(3), t.c::character varying(2), f(x)::char, \
+                 CAST(x AS character(4)), x::pg_catalog.bpchar(5) FROM t",
             Some(
                 "SELECT floe_as_varchar_n('abcdef', 3), floe_as_varchar_n(t.c, 2), \
-                 floe_as_bpchar_n(f(x), 1), floe_as_bpchar_n(x, 4), floe_as_bpchar_n(x, 5) FROM t"
-            )
-        );
+                 floe_as_bpchar_n(f(x), 1), floe_as_bpchar_n(x, 4), floe_as_bpchar_n(x, 5) FROM t",
+            ),
+        )]);
         // A chain: the length cut, then the cast to text.
-        assert_eq!(
-            rewrite("SELECT 'abc'::varchar(2)::text").as_deref(),
-            Some("SELECT floe_as_varchar_n('abc', 2)::text")
-        );
+        check(&[(
+            "SELECT 'abc'::varchar(2)::text",
+            Some("SELECT floe_as_varchar_n('abc', 2)::text"),
+        )]);
         // Without a length, arrays, the one-byte "char", DDL: as written.
         for sql in [
             "SELECT x::varchar, x::bpchar, x::varchar(3)[], x::\"char\" FROM t",

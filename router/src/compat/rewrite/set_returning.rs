@@ -320,96 +320,75 @@ fn expand_array(toks: &[floe_sql::Spanned], k: usize, in_select_list: bool) -> V
 #[cfg(test)]
 mod tests {
     use super::super::rewrite;
+    use crate::compat::rewrite::tests::check;
 
     #[test]
     fn several_arrays_unnest_side_by_side() {
-        assert_eq!(
-            rewrite("SELECT * FROM pg_index i, unnest(i.indkey, i.indoption) WITH ORDINALITY koi(k, o, n)")
-                .as_deref(),
-            Some(
+        check(&[
+            ("SELECT * FROM pg_index i, unnest(i.indkey, i.indoption) WITH ORDINALITY koi(k, o, n)", Some(
                 "SELECT * FROM pg_index i, (SELECT *, row_number() OVER () AS ordinality FROM \
                  (SELECT unnest(i.indkey) AS unnest, unnest( i.indoption) AS unnest)) koi(k, o, n)"
-            )
-        );
-        assert_eq!(
-            rewrite("SELECT * FROM unnest(ARRAY[1, 2], f(a, b)) u(x, y)").as_deref(),
-            Some("SELECT * FROM (SELECT unnest(ARRAY[1, 2]) AS unnest, unnest( f(a, b)) AS unnest) u(x, y)")
-        );
-        assert_eq!(rewrite("SELECT * FROM unnest(ARRAY[1, 2]) u(x)"), None);
+            )),
+            ("SELECT * FROM unnest(ARRAY[1, 2], f(a, b)) u(x, y)", Some("SELECT * FROM (SELECT unnest(ARRAY[1, 2]) AS unnest, unnest( f(a, b)) AS unnest) u(x, y)")),
+            ("SELECT * FROM unnest(ARRAY[1, 2]) u(x)", None),
+        ]);
     }
 
     #[test]
     fn expanded_arrays_give_elements_and_positions() {
-        assert_eq!(
-            rewrite("SELECT (information_schema._pg_expandarray(i.indkey)).n FROM pg_index i")
-                .as_deref(),
-            Some("SELECT (unnest(floe_expandarray(i.indkey))).n FROM pg_index i")
-        );
-        assert_eq!(
-            rewrite("SELECT e.n FROM information_schema._pg_expandarray(ARRAY[3, 4]) e").as_deref(),
-            Some(
+        check(&[
+            ("SELECT (information_schema._pg_expandarray(i.indkey)).n FROM pg_index i", Some("SELECT (unnest(floe_expandarray(i.indkey))).n FROM pg_index i")),
+            ("SELECT e.n FROM information_schema._pg_expandarray(ARRAY[3, 4]) e", Some(
                 "SELECT e.n FROM (SELECT unnest(floe_expandarray(ARRAY[3, 4]), recursive := true)) e"
-            )
-        );
+            )),
+        ]);
     }
 
     #[test]
     fn expanded_arrays_in_nested_select_lists() {
-        assert_eq!(
-            rewrite("SELECT * FROM (SELECT a, information_schema._pg_expandarray(i.indkey) AS k FROM pg_index i) s")
-                .as_deref(),
-            Some("SELECT * FROM (SELECT a, unnest(floe_expandarray(i.indkey)) AS k FROM pg_index i) s")
-        );
+        check(&[
+            ("SELECT * FROM (SELECT a, information_schema._pg_expandarray(i.indkey) AS k FROM pg_index i) s", Some("SELECT * FROM (SELECT a, unnest(floe_expandarray(i.indkey)) AS k FROM pg_index i) s")),
+        ]);
     }
 
     #[test]
     fn integer_series_in_from_are_integers() {
-        assert_eq!(
-            rewrite("SELECT pos.n FROM t, pg_catalog.generate_series(1, 32) pos(n)").as_deref(),
-            Some(
+        check(&[
+            ("SELECT pos.n FROM t, pg_catalog.generate_series(1, 32) pos(n)", Some(
                 "SELECT pos.n FROM t, (SELECT CAST(generate_series AS INTEGER) FROM \
                  generate_series(1, 32)) pos(n)"
-            )
-        );
-        assert_eq!(
-            rewrite("SELECT g FROM generate_series(1, 3) g, generate_series(-2, 2, 2) AS \"H\"")
-                .as_deref(),
-            Some(
+            )),
+            ("SELECT g FROM generate_series(1, 3) g, generate_series(-2, 2, 2) AS \"H\"", Some(
                 "SELECT g FROM (SELECT CAST(generate_series AS INTEGER) AS g FROM \
                  generate_series(1, 3)) g, (SELECT CAST(generate_series AS INTEGER) AS \"H\" \
                  FROM generate_series(-2, 2, 2)) AS \"H\""
-            )
-        );
-        assert_eq!(
-            rewrite("SELECT * FROM generate_series(1, 3) WHERE true").as_deref(),
-            Some(
+            )),
+            ("SELECT * FROM generate_series(1, 3) WHERE true", Some(
                 "SELECT * FROM (SELECT CAST(generate_series AS INTEGER) AS generate_series FROM \
                  generate_series(1, 3)) AS generate_series WHERE true"
-            )
-        );
-        assert_eq!(
-            rewrite("SELECT d FROM generate_series(now() - interval '2 days', now(), interval '1 day') d")
-                .as_deref(),
-            Some(
+            )),
+            ("SELECT d FROM generate_series(now() - interval '2 days', now(), interval '1 day') d", Some(
                 "SELECT d FROM (SELECT unnest(generate_series(now() - interval '2 days', now(), \
                  interval '1 day')) AS d) d"
-            )
-        );
+            )),
+        ]);
         // Numbered: integers, numbered by the engine, aliased as written.
-        assert_eq!(
-            rewrite("SELECT * FROM generate_series(1, 3) WITH ORDINALITY AS g(n, o)").as_deref(),
-            Some(
-                "SELECT * FROM (SELECT CAST(generate_series AS INTEGER) AS generate_series, \
-                 ordinality FROM generate_series(1, 3) WITH ORDINALITY) AS g(n, o)"
-            )
-        );
-        assert_eq!(
-            rewrite("SELECT * FROM generate_series(1, 3) WITH ORDINALITY").as_deref(),
-            Some(
-                "SELECT * FROM (SELECT CAST(generate_series AS INTEGER) AS generate_series, \
-                 ordinality FROM generate_series(1, 3) WITH ORDINALITY) AS generate_series"
-            )
-        );
+        check(&[
+            (
+                "SELECT * FROM generate_series(1, 3) WITH ORDINALITY AS g(n, o)",
+                Some(
+                    "SELECT * FROM (SELECT CAST(generate_series AS INTEGER) AS generate_series, \
+                 ordinality FROM generate_series(1, 3) WITH ORDINALITY) AS g(n, o)",
+                ),
+            ),
+            (
+                "SELECT * FROM generate_series(1, 3) WITH ORDINALITY",
+                Some(
+                    "SELECT * FROM (SELECT CAST(generate_series AS INTEGER) AS generate_series, \
+                 ordinality FROM generate_series(1, 3) WITH ORDINALITY) AS generate_series",
+                ),
+            ),
+        ]);
         // Beyond an integer, or not literals: as written.
         for sql in [
             "SELECT * FROM generate_series(1, 3000000000) g(n)",

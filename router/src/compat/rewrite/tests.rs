@@ -4,7 +4,7 @@
 use super::*;
 
 /// Each text's rewrite, or `None` for a text left as it is.
-fn check(cases: &[(&str, Option<&str>)]) {
+pub(super) fn check(cases: &[(&str, Option<&str>)]) {
     for (sql, want) in cases {
         assert_eq!(rewrite(sql).as_deref(), *want, "{sql}");
     }
