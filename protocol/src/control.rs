@@ -103,7 +103,17 @@ fn put_str(m: &mut BytesMut, s: &str) {
 impl Control {
     /// The whole framed message.
     pub fn encode(&self) -> BytesMut {
-        let mut body = BytesMut::new();
+        let mut m = BytesMut::new();
+        self.encode_into(&mut m);
+        m
+    }
+
+    /// Appends the whole framed message to `out`.
+    pub fn encode_into(&self, out: &mut BytesMut) {
+        out.put_u8(CONTROL_TAG);
+        let at = out.len();
+        out.put_i32(0);
+        let body = out;
         match self {
             Control::BeginSession {
                 user,
@@ -112,13 +122,13 @@ impl Control {
                 params,
             } => {
                 body.put_u8(b'B');
-                put_str(&mut body, user);
-                put_str(&mut body, database);
+                put_str(body, user);
+                put_str(body, database);
                 body.put_u8(u8::from(*superuser));
                 body.put_u32(params.len() as u32);
                 for (k, v) in params {
-                    put_str(&mut body, k);
-                    put_str(&mut body, v);
+                    put_str(body, k);
+                    put_str(body, v);
                 }
             }
             Control::Reset => body.put_u8(b'R'),
@@ -130,8 +140,8 @@ impl Control {
             } => {
                 body.put_u8(b'X');
                 body.put_u8(*replaces);
-                put_str(&mut body, sqlstate);
-                put_str(&mut body, message);
+                put_str(body, sqlstate);
+                put_str(body, message);
             }
             Control::Analysed {
                 describes,
@@ -145,16 +155,13 @@ impl Control {
                 body.put_u8(*describes);
                 body.put_u32(*text_len);
                 body.put_u64(*digest);
-                put_str(&mut body, class);
+                put_str(body, class);
                 body.put_u32(*statements);
                 body.put_u8(u8::from(*only_queries));
             }
         }
-        let mut m = BytesMut::with_capacity(body.len() + 5);
-        m.put_u8(CONTROL_TAG);
-        m.put_i32(body.len() as i32 + 4);
-        m.extend_from_slice(&body);
-        m
+        let len = (body.len() - at) as i32;
+        body[at..at + 4].copy_from_slice(&len.to_be_bytes());
     }
 
     /// Decodes a control message's body (after type and length).

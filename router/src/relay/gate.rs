@@ -69,28 +69,27 @@ impl SqlGate {
         Ok(analysis)
     }
 
-    /// What becomes of one Query (`tag` `Q`) or Parse (`P`) text: refused, or
+    /// What becomes of one Query or Parse text: refused, or
     /// allowed as the text that will run (rewritten, then analysed again when
     /// the rewrite changed it) with its analysis.
     fn decide(
         &mut self,
-        tag: u8,
         sql: &str,
         rewrite: &mut (dyn FnMut(&str) -> Rewritten + Send),
         classes: &mut dyn FnMut(StatementClass),
     ) -> Decision {
         let analysis = match self.verdict(sql) {
             Ok(a) => a,
-            Err(r) => return Decision::Refused(refusal(tag, &r)),
+            Err(r) => return Decision::Refused(r),
         };
         classes(analysis.class);
         match rewrite(sql) {
             Rewritten::Same => Decision::Allowed(None, analysis),
-            Rewritten::Refused(r) => Decision::Refused(refusal(tag, &r)),
+            Rewritten::Refused(r) => Decision::Refused(r),
             // The policy holds for the text that runs, not only the client's.
             Rewritten::Text(new) => match self.verdict(&new) {
                 Ok(a) => Decision::Allowed(Some(new), a),
-                Err(r) => Decision::Refused(refusal(tag, &r)),
+                Err(r) => Decision::Refused(r),
             },
         }
     }
@@ -98,8 +97,8 @@ impl SqlGate {
     /// Returns the frames of `buf` with refused Query and Parse messages replaced
     /// by refusal control messages, and allowed ones passed through `rewrite`
     /// (which may return new text) and preceded by their analysis, so the
-    /// worker does not analyse them again; `None` when nothing changed (the bytes
-    /// are then forwarded as they are).
+    /// worker does not analyse them again; `None` when `buf` holds neither (the
+    /// bytes are then forwarded as they are).
     pub fn filter(
         &mut self,
         buf: &[u8],
@@ -109,59 +108,45 @@ impl SqlGate {
     ) -> Option<BytesMut> {
         let mut out: Option<BytesMut> = None;
         for (i, f) in frames.iter().enumerate() {
-            let body = frame::body(buf, f);
             let original = &buf[f.start..f.start + f.len];
-            let replacement = match f.tag {
-                b'Q' => {
-                    let sql = cstr(body).0;
-                    Some(match self.decide(b'Q', &sql, rewrite, classes) {
-                        Decision::Refused(m) => m,
-                        Decision::Allowed(new, a) => {
-                            let text = new.as_deref().unwrap_or(&sql);
-                            let mut m = analysed(b'Q', text, &a);
-                            match &new {
-                                Some(new) => m.extend_from_slice(&query_message(new)),
-                                None => m.extend_from_slice(original),
-                            }
-                            m
-                        }
-                    })
+            if f.tag != b'Q' && f.tag != b'P' {
+                if let Some(o) = &mut out {
+                    o.extend_from_slice(original);
                 }
-                b'P' => {
-                    let (name, rest) = cstr(body);
-                    let (sql, declared_types) = cstr(rest);
-                    Some(match self.decide(b'P', &sql, rewrite, classes) {
-                        Decision::Refused(m) => m,
-                        Decision::Allowed(new, a) => {
-                            let text = new.as_deref().unwrap_or(&sql);
-                            let mut m = analysed(b'P', text, &a);
-                            match &new {
-                                // The client's declared parameter types travel
-                                // with the rewritten text unchanged.
-                                Some(new) => {
-                                    m.extend_from_slice(&parse_message(&name, new, declared_types))
-                                }
-                                None => m.extend_from_slice(original),
-                            }
-                            m
-                        }
-                    })
+                continue;
+            }
+            let o = out.get_or_insert_with(|| {
+                // The frames before the first Query or Parse pass as they are.
+                let mut o = BytesMut::with_capacity(buf.len() + 64);
+                for g in &frames[..i] {
+                    o.extend_from_slice(&buf[g.start..g.start + g.len]);
                 }
-                _ => None,
+                o
+            });
+            let body = frame::body(buf, f);
+            let (name, sql, declared_types) = if f.tag == b'Q' {
+                (String::new(), cstr(body).0, &[][..])
+            } else {
+                let (name, rest) = cstr(body);
+                let (sql, declared_types) = cstr(rest);
+                (name, sql, declared_types)
             };
-            match (replacement, &mut out) {
-                (Some(m), Some(o)) => o.extend_from_slice(&m),
-                (Some(m), None) => {
-                    // First change: copy the frames before this one as they are.
-                    let mut o = BytesMut::with_capacity(buf.len() + m.len());
-                    for g in &frames[..i] {
-                        o.extend_from_slice(&buf[g.start..g.start + g.len]);
+            match self.decide(&sql, rewrite, classes) {
+                Decision::Refused(r) => o.extend_from_slice(&refusal(f.tag, &r)),
+                Decision::Allowed(new, a) => {
+                    let text = new.as_deref().unwrap_or(&sql);
+                    Control::analysed(f.tag, text, a.class.as_str(), a.statements, a.only_queries)
+                        .encode_into(o);
+                    match &new {
+                        None => o.extend_from_slice(original),
+                        Some(new) if f.tag == b'Q' => o.extend_from_slice(&query_message(new)),
+                        // The client's declared parameter types travel with
+                        // the rewritten text unchanged.
+                        Some(new) => {
+                            o.extend_from_slice(&parse_message(&name, new, declared_types))
+                        }
                     }
-                    o.extend_from_slice(&m);
-                    out = Some(o);
                 }
-                (None, Some(o)) => o.extend_from_slice(original),
-                (None, None) => {}
             }
         }
         out
@@ -170,16 +155,11 @@ impl SqlGate {
 
 /// What the gate made of one Query or Parse text.
 enum Decision {
-    /// The control message that stands in for the refused message.
-    Refused(BytesMut),
+    /// Refused, and why.
+    Refused(Refusal),
     /// Allowed: the text to send instead (when rewritten) and the analysis of
     /// the text that runs.
     Allowed(Option<String>, Analysis),
-}
-
-/// The analysis control message for `text`, sent just before message `tag`.
-fn analysed(tag: u8, text: &str, a: &Analysis) -> BytesMut {
-    Control::analysed(tag, text, a.class.as_str(), a.statements, a.only_queries).encode()
 }
 
 /// A NUL-terminated string at the start of `b`, and what follows it.

@@ -335,10 +335,6 @@ impl Session {
 
     /// Carries out a control message from the router; `false` ends the session.
     fn control(&mut self, c: Control) -> bool {
-        if matches!(c, Control::Analysed { .. }) {
-            self.analysed = Some(c);
-            return true;
-        }
         // An analysis is for the message that follows it, never for another
         // client's session.
         self.analysed = None;
@@ -357,6 +353,8 @@ impl Session {
                 }
                 return true;
             }
+            // The reader delivers analyses with their messages
+            // (`SessionInput::Analysed`); one on its own describes nothing.
             Control::Analysed { .. } => return true,
             Control::Reset => SessionCommand::PoolReset,
             Control::Stats => SessionCommand::PoolStats,
