@@ -5,6 +5,8 @@ when a concurrent commit moved a table the transaction changed. Also the
 table swap dbt's table materialization runs (CREATE … AS, two renames, COMMIT)."""
 
 
+import contextlib
+
 import psycopg
 import pytest
 
@@ -26,12 +28,18 @@ def rows(conn, sql):
     return conn.execute(sql).fetchall()
 
 
+@contextlib.contextmanager
+def in_transaction_and_beside(server):
+    """A session whose statements run in one transaction, and an autocommit
+    session beside it."""
+    with psycopg.connect(server.dsn()) as txn, psycopg.connect(server.dsn(), autocommit=True) as other:
+        yield txn, other
+
+
 def test_own_writes_visible_only_inside_until_commit(lake):
     server, catalog, _ = lake
     before_accounts = len(catalog.load_table("tx.accounts").snapshots())
-    with psycopg.connect(server.dsn()) as writer, psycopg.connect(
-        server.dsn(), autocommit=True
-    ) as reader:
+    with in_transaction_and_beside(server) as (writer, reader):
         writer.execute("UPDATE tx.accounts SET balance = balance - 30 WHERE id = 1")
         writer.execute("UPDATE tx.accounts SET balance = balance + 30 WHERE id = 2")
         writer.execute("INSERT INTO tx.ledger VALUES (1, -30), (2, 30)")
@@ -90,9 +98,7 @@ def test_error_in_transaction_commits_nothing(lake):
 
 def test_conflicting_commit_is_a_serialization_failure(lake):
     server, catalog, _ = lake
-    with psycopg.connect(server.dsn()) as first, psycopg.connect(
-        server.dsn(), autocommit=True
-    ) as second:
+    with in_transaction_and_beside(server) as (first, second):
         first.execute("INSERT INTO tx.ledger VALUES (5, 5)")
         first.execute("INSERT INTO tx.accounts VALUES (5, 5)")
         second.execute("INSERT INTO tx.ledger VALUES (6, 6)")

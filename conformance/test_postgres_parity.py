@@ -59,6 +59,32 @@ SAVEPOINT_SCRIPT = [
     "SELECT a FROM shop.t ORDER BY a",
 ]
 
+def results(postgres, server, statements, read, setup=None, errors=False):
+    """{"pg": [...], "floe": [...]}: READ(cursor) after each of STATEMENTS on
+    PostgreSQL and on Floe, each session after SETUP; with ERRORS, a failing
+    statement gives its SQLSTATE and message instead."""
+    got = {}
+    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
+        with psycopg.connect(dsn, autocommit=True) as c:
+            if setup:
+                c.execute(setup)
+            got[name] = []
+            for sql in statements:
+                try:
+                    got[name].append(read(c.execute(sql)))
+                except psycopg.Error as e:
+                    if not errors:
+                        raise
+                    got[name].append((e.sqlstate, e.diag.message_primary))
+    return got
+
+
+def assert_same_results(postgres, server, statements, describe, setup=None):
+    """Both give the same columns (as DESCRIBE shows a column) and rows."""
+    read = lambda cur: ([describe(d) for d in cur.description], cur.fetchall())
+    got = results(postgres, server, statements, read, setup)
+    assert got["floe"] == got["pg"]
+
 
 @pytest.fixture(scope="module")
 def three_workers():
@@ -207,14 +233,7 @@ SET_RETURNING = [
 
 
 def test_set_returning_functions_in_select_lists_give_rows(postgres, server):
-    got = {}
-    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
-        with psycopg.connect(dsn, autocommit=True) as c:
-            got[name] = []
-            for sql in SET_RETURNING:
-                cur = c.execute(sql)
-                got[name].append(([d.name for d in cur.description], cur.fetchall()))
-    assert got["floe"] == got["pg"]
+    assert_same_results(postgres, server, SET_RETURNING, lambda d: d.name)
 
 
 def answers(dsn, statements, binary=False, setup=(), text_dates=False):
@@ -388,14 +407,7 @@ NESTED_COLUMN_NAMES = [
 def test_columns_of_subqueries_have_postgres_names(postgres, server):
     """An outer query names a subquery's unaliased `count(*)` as `count`, as
     PostgreSQL names it."""
-    got = {}
-    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
-        with psycopg.connect(dsn, autocommit=True) as c:
-            got[name] = []
-            for sql in NESTED_COLUMN_NAMES:
-                cur = c.execute(sql)
-                got[name].append(([d.name for d in cur.description], cur.fetchall()))
-    assert got["floe"] == got["pg"]
+    assert_same_results(postgres, server, NESTED_COLUMN_NAMES, lambda d: d.name)
 
 
 ZONED_LITERALS = (
@@ -465,11 +477,8 @@ ZONED_FUNCTIONS = (
 def test_date_functions_on_timestamptz_follow_the_session_zone(postgres, server, zone):
     """date_trunc and EXTRACT of a timestamptz work on its wall-clock time in
     the session's TimeZone, across DST changes, as in PostgreSQL."""
-    got = {}
-    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
-        with psycopg.connect(dsn, autocommit=True) as c:
-            c.execute(f"SET TimeZone = '{zone}'")
-            got[name] = c.execute(ZONED_FUNCTIONS).fetchall()
+    got = results(postgres, server, [ZONED_FUNCTIONS], lambda cur: cur.fetchall(),
+                  setup=f"SET TimeZone = '{zone}'")
     assert got["floe"] == got["pg"]
 
 
@@ -521,13 +530,8 @@ TO_CHAR = (
 def test_to_char_writes_dates_as_postgres_does(postgres, server, zone):
     """to_char of timestamptz (in the session's zone), timestamp and date,
     with PostgreSQL's padding, fill mode, ordinals, quoted text and zone."""
-    got = {}
-    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
-        with psycopg.connect(dsn, autocommit=True) as c:
-            c.execute(f"SET TimeZone = '{zone}'")
-            cur = c.execute(TO_CHAR)
-            got[name] = ([d.name for d in cur.description], cur.fetchall())
-    assert got["floe"] == got["pg"]
+    assert_same_results(postgres, server, [TO_CHAR], lambda d: d.name,
+                        setup=f"SET TimeZone = '{zone}'")
 
 
 TEXT_TO_DATES = [
@@ -579,10 +583,7 @@ def test_numbers_and_intervals_are_written_as_postgres_writes_them(postgres, ser
     """to_char of numerics, integers and doubles by a template (padding, fill
     mode, signs, brackets, exponents, ordinals, Roman numerals) and the
     justify_* functions give PostgreSQL's text."""
-    got = {}
-    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
-        with psycopg.connect(dsn, autocommit=True) as c:
-            got[name] = [c.execute(sql).fetchall() for sql in NUMBERS_AND_INTERVALS]
+    got = results(postgres, server, NUMBERS_AND_INTERVALS, lambda cur: cur.fetchall())
     assert got["floe"] == got["pg"]
 
 
@@ -601,14 +602,8 @@ def test_casts_between_zoned_and_zone_less_types_use_the_session_zone(postgres, 
     """timestamptz to date and timestamp gives the wall-clock date and time in
     the session's zone, timestamp and date to timestamptz read the wall-clock
     time there (across DST changes), with PostgreSQL's column names."""
-    got = {}
-    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
-        with psycopg.connect(dsn, autocommit=True) as c:
-            c.execute(f"SET TimeZone = '{zone}'")
-            cur = c.execute(ZONED_CASTS)
-            got[name] = ([d.name for d in cur.description], [d.type_code for d in cur.description],
-                         cur.fetchall())
-    assert got["floe"] == got["pg"]
+    assert_same_results(postgres, server, [ZONED_CASTS], lambda d: (d.name, d.type_code),
+                        setup=f"SET TimeZone = '{zone}'")
 
 
 # The engine takes `1 day` and `24 hours` for the same constant, so one
@@ -632,15 +627,8 @@ def test_timestamptz_arithmetic_follows_the_session_zone(postgres, server, zone)
     clock (a day across a DST change is 23 or 25 hours, a month keeps the
     day, clamped) and time on the instant; the difference of two instants
     splits out whole days — as in PostgreSQL, relative date filters work."""
-    got = {}
-    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
-        with psycopg.connect(dsn, autocommit=True) as c:
-            c.execute(f"SET TimeZone = '{zone}'")
-            got[name] = []
-            for sql in ZONED_ARITHMETIC:
-                cur = c.execute(sql)
-                got[name].append(([d.type_code for d in cur.description], cur.fetchall()))
-    assert got["floe"] == got["pg"]
+    assert_same_results(postgres, server, ZONED_ARITHMETIC, lambda d: d.type_code,
+                        setup=f"SET TimeZone = '{zone}'")
 
 
 CURRENT_TIME_KEYWORDS = (
@@ -657,11 +645,8 @@ CURRENT_TIME_KEYWORDS = (
 def test_current_date_and_local_time_are_the_session_zones(postgres, server, zone):
     """current_date, localtimestamp and localtime are the transaction's start
     on the session's wall clock; typed literals cast across zones there too."""
-    got = {}
-    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
-        with psycopg.connect(dsn, autocommit=True) as c:
-            c.execute(f"SET TimeZone = '{zone}'")
-            got[name] = c.execute(CURRENT_TIME_KEYWORDS).fetchall()
+    got = results(postgres, server, [CURRENT_TIME_KEYWORDS], lambda cur: cur.fetchall(),
+                  setup=f"SET TimeZone = '{zone}'")
     assert got["floe"] == got["pg"]
 
 
@@ -711,18 +696,10 @@ def test_date_fields_are_numbers_of_postgres_scale(postgres, server, zone):
     timestamptz; date - date is an integer, date_trunc of a date a
     timestamptz; pg_typeof names PostgreSQL's types; units a type has not
     fail with PostgreSQL's SQLSTATE and message."""
-    got = {}
-    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
-        with psycopg.connect(dsn, autocommit=True) as c:
-            c.execute(f"SET TimeZone = '{zone}'")
-            got[name] = []
-            for sql in DATE_FIELD_STATEMENTS:
-                try:
-                    cur = c.execute(sql)
-                    got[name].append(([d.type_code for d in cur.description],
-                                      [[str(v) for v in row] for row in cur.fetchall()]))
-                except psycopg.Error as e:
-                    got[name].append((e.sqlstate, e.diag.message_primary))
+    read = lambda cur: ([d.type_code for d in cur.description],
+                        [[str(v) for v in row] for row in cur.fetchall()])
+    got = results(postgres, server, DATE_FIELD_STATEMENTS, read,
+                  setup=f"SET TimeZone = '{zone}'", errors=True)
     for sql, floe, pg in zip(DATE_FIELD_STATEMENTS, got["floe"], got["pg"]):
         assert floe == pg, sql
 
@@ -749,16 +726,8 @@ def test_casts_to_and_from_text_write_as_postgres(postgres, server, zone):
     interval in PostgreSQL's words, of bytea in hex, of an array in braces
     (and text || timestamptz as the cast); zone-less text cast to
     timestamptz names the session's wall clock."""
-    got = {}
-    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
-        with psycopg.connect(dsn, autocommit=True) as c:
-            c.execute(f"SET TimeZone = '{zone}'")
-            got[name] = []
-            for sql in TEXT_CASTS:
-                cur = c.execute(sql)
-                got[name].append(([(d.name, d.type_code) for d in cur.description],
-                                  cur.fetchall()))
-    assert got["floe"] == got["pg"]
+    assert_same_results(postgres, server, TEXT_CASTS, lambda d: (d.name, d.type_code),
+                        setup=f"SET TimeZone = '{zone}'")
 
 
 CLOCK_FUNCTIONS = (
@@ -790,16 +759,8 @@ def test_clock_functions_and_interval_to_char_as_postgres(postgres, server, zone
     statements = [CLOCK_FUNCTIONS] + [
         f"SELECT k, to_char(i, '{t}') FROM {values} ORDER BY k" for t in INTERVAL_TEMPLATES
     ] + ["SELECT to_char(interval '1 day', 'Day')", "SELECT to_char(interval '1 day', 'TZ')"]
-    got = {}
-    for name, dsn in (("pg", postgres.dsn()), ("floe", server.dsn())):
-        with psycopg.connect(dsn, autocommit=True) as c:
-            c.execute(f"SET TimeZone = '{zone}'")
-            got[name] = []
-            for sql in statements:
-                try:
-                    got[name].append(c.execute(sql).fetchall())
-                except psycopg.Error as e:
-                    got[name].append((e.sqlstate, e.diag.message_primary))
+    got = results(postgres, server, statements, lambda cur: cur.fetchall(),
+                  setup=f"SET TimeZone = '{zone}'", errors=True)
     for sql, floe, pg in zip(statements, got["floe"], got["pg"]):
         assert floe == pg, sql
 

@@ -243,33 +243,34 @@ def test_hostile_sql_is_refused_by_a_worker_alone(canaries):
 
 
 def test_a_worker_without_a_token_is_refused_at_start():
-    data = tempfile.mkdtemp(prefix="floe-sec-notoken-")
     env = {k: v for k, v in os.environ.items() if k != "FLOE_WORKERS__TOKEN"}
-    r = subprocess.run(
-        [floe_binary(), "worker", "--listen", "127.0.0.1:0", "--data-dir", data],
-        capture_output=True, text=True, env=env, timeout=60,
-    )
-    shutil.rmtree(data, ignore_errors=True)
+    refused_at_start(["worker", "--listen", "127.0.0.1:0"], "floe-sec-notoken-", "token", env=env)
+
+
+def refused_at_start(args, prefix, reason, config=None, env=None):
+    """Runs `floe ARGS` in a fresh data dir (with CONFIG as its floe.toml) and
+    checks that it exits at once with an error that names REASON."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    args = [floe_binary(), *args, "--data-dir", d]
+    if config is not None:
+        cfg = pathlib.Path(d) / "floe.toml"
+        cfg.write_text(config)
+        args += ["--config", str(cfg)]
+    try:
+        r = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
     assert r.returncode != 0
-    assert "token" in (r.stderr + r.stdout)
+    assert reason in (r.stderr + r.stdout)
 
 
 def test_trust_with_users_beyond_loopback_is_refused():
-    d = tempfile.mkdtemp(prefix="floe-sec-trust-")
-    cfg = pathlib.Path(d) / "floe.toml"
     text = user_config()
     if re.search(r"^\[auth\]$", text, re.M):
         text = re.sub(r"^\[auth\]$", '[auth]\nmethod = "trust"', text, count=1, flags=re.M)
     else:
         text = '[auth]\nmethod = "trust"\n' + text
-    cfg.write_text(text)
-    r = subprocess.run(
-        [floe_binary(), "serve", "--listen", "0.0.0.0:0", "--data-dir", d, "--config", str(cfg)],
-        capture_output=True, text=True, timeout=120,
-    )
-    shutil.rmtree(d, ignore_errors=True)
-    assert r.returncode != 0
-    assert "trust" in (r.stderr + r.stdout)
+    refused_at_start(["serve", "--listen", "0.0.0.0:0"], "floe-sec-trust-", "trust", config=text)
 
 
 def test_serve_beyond_loopback_with_users_is_allowed():

@@ -82,6 +82,16 @@ pub struct SchemaEntry {
     pub parquet: Vec<(String, ParquetSource)>,
 }
 
+impl SchemaEntry {
+    /// `name` in this namespace when `names` (its tables or its views) lists it.
+    fn ident_if_listed(&self, names: &[String], name: &str) -> Option<TableIdent> {
+        names
+            .iter()
+            .any(|n| n == name)
+            .then(|| TableIdent::new(self.ident.clone(), name.to_string()))
+    }
+}
+
 /// Every schema and table name, as of one listing.
 #[derive(Debug, Default)]
 pub struct Listing {
@@ -122,19 +132,13 @@ impl Listing {
     /// The table `schema.table`, if the lake has it.
     pub fn table(&self, schema: &str, table: &str) -> Option<TableIdent> {
         let s = self.schema(schema)?;
-        s.tables
-            .iter()
-            .any(|t| t == table)
-            .then(|| TableIdent::new(s.ident.clone(), table.to_string()))
+        s.ident_if_listed(&s.tables, table)
     }
 
     /// The view `schema.view`, if the lake has it.
     pub fn view(&self, schema: &str, view: &str) -> Option<TableIdent> {
         let s = self.schema(schema)?;
-        s.views
-            .iter()
-            .any(|v| v == view)
-            .then(|| TableIdent::new(s.ident.clone(), view.to_string()))
+        s.ident_if_listed(&s.views, view)
     }
 
     /// The registered Parquet table `schema.table`, if there is one.
@@ -192,6 +196,22 @@ impl std::fmt::Debug for Lakehouse {
     }
 }
 
+/// A catalog of the kind `B` builds, its files read and written through `factory`.
+async fn open_catalog<B: CatalogBuilder>(
+    factory: Arc<ObjectStorageFactory>,
+    name: String,
+    props: HashMap<String, String>,
+) -> Result<Arc<dyn Catalog>>
+where
+    B::C: 'static,
+{
+    let catalog = B::default()
+        .with_storage_factory(factory)
+        .load(name, props)
+        .await?;
+    Ok(Arc::new(catalog))
+}
+
 /// Tables whose metadata stays cached (each holds its manifests' cache too).
 const TABLE_CACHE_ENTRIES: usize = 1024;
 
@@ -208,30 +228,21 @@ impl Lakehouse {
         let file_io = FileIOBuilder::new(factory.clone())
             .with_props(props.clone())
             .build();
-        let mut rest = None;
-        let catalog: Arc<dyn Catalog> = match &config.kind {
-            CatalogKind::Sql { uri } => {
-                props.insert("uri".into(), uri.clone());
-                Arc::new(
-                    SqlCatalogBuilder::default()
-                        .with_storage_factory(factory)
-                        .load(config.name.clone(), props)
-                        .await?,
-                )
-            }
+        let (uri, rest) = match &config.kind {
+            CatalogKind::Sql { uri } => (uri, None),
             CatalogKind::Rest { uri } => {
-                rest = Some(RestCommitter::new(
-                    uri,
-                    &config.warehouse,
-                    &config.properties,
-                )?);
-                props.insert("uri".into(), uri.clone());
-                Arc::new(
-                    RestCatalogBuilder::default()
-                        .with_storage_factory(factory)
-                        .load(config.name.clone(), props)
-                        .await?,
-                )
+                let committer = RestCommitter::new(uri, &config.warehouse, &config.properties)?;
+                (uri, Some(committer))
+            }
+        };
+        props.insert("uri".into(), uri.clone());
+        let name = config.name.clone();
+        let catalog: Arc<dyn Catalog> = match &config.kind {
+            CatalogKind::Sql { .. } => {
+                open_catalog::<SqlCatalogBuilder>(factory, name, props).await?
+            }
+            CatalogKind::Rest { .. } => {
+                open_catalog::<RestCatalogBuilder>(factory, name, props).await?
             }
         };
         Ok(Lakehouse {

@@ -41,6 +41,16 @@ impl ObjectStorage {
         }
     }
 
+    /// The object at `location`, for Iceberg's reads and writes.
+    fn located(&self, location: &str) -> iceberg::Result<Located> {
+        let (store, path) = self.resolve(location).map_err(to_iceberg)?;
+        Ok(Located {
+            store,
+            path,
+            location: location.to_string(),
+        })
+    }
+
     /// The store holding `location` and the object's path inside it.
     pub fn resolve(&self, location: &str) -> Result<(Arc<dyn ObjectStore>, Path), CatalogError> {
         let url = location_url(location)?;
@@ -184,12 +194,7 @@ impl Storage for ObjectStorage {
     }
 
     async fn reader(&self, path: &str) -> iceberg::Result<Box<dyn FileRead>> {
-        let (store, p) = self.resolve(path).map_err(to_iceberg)?;
-        Ok(Box::new(ObjectRead {
-            store,
-            path: p,
-            location: path.to_string(),
-        }))
+        Ok(Box::new(ObjectRead(self.located(path)?)))
     }
 
     async fn write(&self, path: &str, bs: Bytes) -> iceberg::Result<()> {
@@ -202,11 +207,9 @@ impl Storage for ObjectStorage {
     }
 
     async fn writer(&self, path: &str) -> iceberg::Result<Box<dyn FileWrite>> {
-        let (store, p) = self.resolve(path).map_err(to_iceberg)?;
+        let at = self.located(path)?;
         Ok(Box::new(ObjectWrite {
-            store,
-            path: p,
-            location: path.to_string(),
+            at,
             buffer: Vec::new(),
         }))
     }
@@ -248,28 +251,30 @@ impl Storage for ObjectStorage {
     }
 }
 
-struct ObjectRead {
+/// One object: its store, its path there and its location (for errors).
+struct Located {
     store: Arc<dyn ObjectStore>,
     path: Path,
     location: String,
 }
 
+struct ObjectRead(Located);
+
 #[async_trait]
 impl FileRead for ObjectRead {
     async fn read(&self, range: Range<u64>) -> iceberg::Result<Bytes> {
-        self.store
-            .get_range(&self.path, range)
+        let at = &self.0;
+        at.store
+            .get_range(&at.path, range)
             .await
-            .map_err(|e| store_err(&self.location, e))
+            .map_err(|e| store_err(&at.location, e))
     }
 }
 
 /// Buffers a file and uploads it whole on close (metadata and manifests are
 /// small; data files are uploaded by the write path with multipart uploads).
 struct ObjectWrite {
-    store: Arc<dyn ObjectStore>,
-    path: Path,
-    location: String,
+    at: Located,
     buffer: Vec<Bytes>,
 }
 
@@ -282,10 +287,11 @@ impl FileWrite for ObjectWrite {
 
     async fn close(&mut self) -> iceberg::Result<()> {
         let payload = PutPayload::from_iter(std::mem::take(&mut self.buffer));
-        self.store
-            .put(&self.path, payload)
+        let at = &self.at;
+        at.store
+            .put(&at.path, payload)
             .await
-            .map_err(|e| store_err(&self.location, e))?;
+            .map_err(|e| store_err(&at.location, e))?;
         Ok(())
     }
 }

@@ -8,24 +8,30 @@ use tokio::sync::watch;
 
 use crate::listen::{Listener, Stream};
 
-/// Accepts connections on `listener` and runs `handle(stream, peer)` for each
-/// until `shutdown` turns true; then waits up to `grace` for the running handlers
-/// (which see the shutdown themselves) before aborting the rest.
+/// Accepts connections on `listener` and runs `handle(stream, peer, shutdown)`
+/// for each until `shutdown` turns true; then waits up to `grace` for the
+/// running handlers (which see the shutdown themselves) before aborting the
+/// rest. A handler's error is logged with its peer.
 pub async fn accept_until<F, Fut>(
     listener: Listener,
     mut shutdown: watch::Receiver<bool>,
     grace: Duration,
     handle: F,
 ) where
-    F: Fn(Stream, String) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
+    F: Fn(Stream, String, watch::Receiver<bool>) -> Fut,
+    Fut: Future<Output = std::io::Result<()>> + Send + 'static,
 {
     let mut tasks = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    tasks.spawn(handle(stream, peer));
+                    let connection = handle(stream, peer.clone(), shutdown.clone());
+                    tasks.spawn(async move {
+                        if let Err(e) = connection.await {
+                            tracing::debug!(%peer, error = %e, "connection ended with an error");
+                        }
+                    });
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");

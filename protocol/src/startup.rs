@@ -42,6 +42,18 @@ impl StartupPacket {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
+
+    /// The user the startup parameters name; a packet without one (or with an
+    /// empty one) is refused as PostgreSQL refuses it (28000).
+    pub fn user(params: &[(String, String)]) -> Result<String, PgError> {
+        match StartupPacket::param(params, "user") {
+            Some(u) if !u.is_empty() => Ok(u.to_string()),
+            _ => Err(PgError::new(
+                crate::sqlstate::INVALID_AUTHORIZATION,
+                "no PostgreSQL user name specified in startup packet",
+            )),
+        }
+    }
 }
 
 /// Reads one startup-phase packet.

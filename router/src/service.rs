@@ -131,22 +131,9 @@ impl Router {
     /// Accepts clients until `shutdown` turns true, then waits (up to 15 s) for
     /// open sessions to end.
     pub async fn serve(self: Arc<Self>, listener: Listener, shutdown: watch::Receiver<bool>) {
-        let handler_shutdown = shutdown.clone();
-        floe_protocol::serve::accept_until(
-            listener,
-            shutdown,
-            Duration::from_secs(15),
-            move |stream, peer| {
-                let router = self.clone();
-                let shutdown = handler_shutdown.clone();
-                async move {
-                    if let Err(e) = router.client(stream, peer.clone(), shutdown).await {
-                        tracing::debug!(%peer, error = %e, "client connection ended with an error");
-                    }
-                }
-            },
-        )
-        .await;
+        let handle = move |stream, peer, shutdown| self.clone().client(stream, peer, shutdown);
+        let grace = Duration::from_secs(15);
+        floe_protocol::serve::accept_until(listener, shutdown, grace, handle).await;
     }
 
     async fn client(

@@ -65,14 +65,8 @@ enum Command {
     },
     /// Change a user's password (same as `user add` for an existing user).
     Passwd {
-        name: String,
-        #[arg(long, default_value = "floe.toml")]
-        config: PathBuf,
-        #[arg(long)]
-        password: Option<String>,
-        /// Store an md5 verifier instead of SCRAM-SHA-256.
-        #[arg(long)]
-        md5: bool,
+        #[command(flatten)]
+        user: UserPassword,
     },
     /// Load demo data into a running Floe (as an ordinary client).
     Load {
@@ -94,42 +88,31 @@ enum Command {
 #[derive(Subcommand, Debug)]
 enum Dataset {
     /// The eight TPC-H tables, generated in process and loaded with COPY.
-    Tpch {
-        /// TPC-H scale factor (1 = 6 million line items, about 1 GB of CSV).
-        #[arg(long, default_value_t = 0.1)]
-        scale: f64,
-        /// The schema (lake namespace) the tables go to.
-        #[arg(long, default_value = "tpch")]
-        schema: String,
-        #[arg(long, env = "PGHOST", default_value = "127.0.0.1")]
-        host: String,
-        #[arg(long, env = "PGPORT", default_value_t = 5432)]
-        port: u16,
-        #[arg(long, env = "PGUSER", default_value = "floe")]
-        user: String,
-        #[arg(long, env = "PGDATABASE", default_value = "floe")]
-        database: String,
-        /// Drop and reload tables that already exist.
-        #[arg(long)]
-        replace: bool,
-    },
+    Tpch(load_tpch::LoadOptions),
 }
 
 #[derive(Subcommand, Debug)]
 enum UserAction {
     /// Add a user, or replace the password of an existing one.
     Add {
-        name: String,
-        #[arg(long, default_value = "floe.toml")]
-        config: PathBuf,
-        #[arg(long)]
-        password: Option<String>,
+        #[command(flatten)]
+        user: UserPassword,
         #[arg(long)]
         superuser: bool,
-        /// Store an md5 verifier instead of SCRAM-SHA-256.
-        #[arg(long)]
-        md5: bool,
     },
+}
+
+/// A user's name and password, and the configuration file they go to.
+#[derive(clap::Args, Debug)]
+struct UserPassword {
+    name: String,
+    #[arg(long, default_value = "floe.toml")]
+    config: PathBuf,
+    #[arg(long)]
+    password: Option<String>,
+    /// Store an md5 verifier instead of SCRAM-SHA-256.
+    #[arg(long)]
+    md5: bool,
 }
 
 /// The password from the flag, or the first line of standard input.
@@ -142,18 +125,18 @@ fn read_password(flag: Option<String>) -> Option<String> {
     Some(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
-fn manage_user(
-    name: &str,
-    config: &std::path::Path,
-    password: Option<String>,
-    superuser: Option<bool>,
-    md5: bool,
-) -> ExitCode {
+fn manage_user(user: UserPassword, superuser: Option<bool>) -> ExitCode {
+    let UserPassword {
+        name,
+        config,
+        password,
+        md5,
+    } = user;
     let Some(password) = read_password(password) else {
         eprintln!("floe: no password given");
         return ExitCode::from(2);
     };
-    match users::set_password(config, name, &password, superuser, md5) {
+    match users::set_password(&config, &name, &password, superuser, md5) {
         Ok(()) => {
             println!("user {name} written to {}", config.display());
             ExitCode::SUCCESS
@@ -222,43 +205,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::User {
-            action:
-                UserAction::Add {
-                    name,
-                    config,
-                    password,
-                    superuser,
-                    md5,
-                },
-        } => return manage_user(&name, &config, password, Some(superuser), md5),
-        Command::Passwd {
-            name,
-            config,
-            password,
-            md5,
-        } => return manage_user(&name, &config, password, None, md5),
+            action: UserAction::Add { user, superuser },
+        } => return manage_user(user, Some(superuser)),
+        Command::Passwd { user } => return manage_user(user, None),
         Command::Load {
-            dataset:
-                Dataset::Tpch {
-                    scale,
-                    schema,
-                    host,
-                    port,
-                    user,
-                    database,
-                    replace,
-                },
+            dataset: Dataset::Tpch(opts),
         } => {
-            let opts = load_tpch::LoadOptions {
-                scale,
-                schema,
-                host,
-                port,
-                user,
-                database,
-                password: std::env::var("PGPASSWORD").ok(),
-                replace,
-            };
             return run_load(opts);
         }
         _ => {}

@@ -51,11 +51,7 @@ async fn scram_users_and_failures() {
     );
     let server = FloeServer::start_with_args(&["--config", config.to_str().expect("path")]);
 
-    let c = connect(&server, "alice", "s3cret", "floe")
-        .await
-        .expect("alice logs in");
-    let n: i32 = c.query_one("SELECT 1", &[]).await.expect("query").get(0);
-    assert_eq!(n, 1);
+    let c = logged_in(&server, "alice", "s3cret").await;
     let su = c.simple_query("SHOW is_superuser").await.expect("show");
     assert!(matches!(&su[1], tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("on")));
     let e = connect(&server, "alice", "wrong", "floe")
@@ -72,30 +68,9 @@ async fn scram_users_and_failures() {
     assert_eq!(code(&e), "3D000");
 
     // psql (libpq) through SCRAM.
-    let out = Command::new("psql")
-        .args([
-            "-X",
-            "-At",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &server.port.to_string(),
-            "-U",
-            "alice",
-            "-d",
-            "floe",
-            "-c",
-            "SELECT 40 + 2",
-        ])
-        .env("PGPASSWORD", "s3cret")
-        .output()
-        .expect("psql");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "42");
+    let mut psql = psql(&server, "alice", "SELECT 40 + 2");
+    psql.args(["-d", "floe"]).env("PGPASSWORD", "s3cret");
+    assert_eq!(output_of(psql), "42");
     // `floe passwd` rewrites the stored verifier (read at the next start).
     let status = Command::new(env!("CARGO_BIN_EXE_floe"))
         .args(["passwd", "alice", "--password", "n3w", "--config"])
@@ -113,11 +88,7 @@ async fn md5_method() {
     add_user(&config, "bob", "hunter2", &["--md5"]);
     add_user(&config, "carol", "scrampw", &[]);
     let server = FloeServer::start_with_args(&["--config", config.to_str().expect("path")]);
-    let c = connect(&server, "bob", "hunter2", "floe")
-        .await
-        .expect("bob via md5");
-    let n: i32 = c.query_one("SELECT 2", &[]).await.expect("query").get(0);
-    assert_eq!(n, 2);
+    let c = logged_in(&server, "bob", "hunter2").await;
     let su = c.simple_query("SHOW is_superuser").await.expect("show");
     assert!(
         matches!(&su[1], tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("off"))
@@ -131,11 +102,7 @@ async fn md5_method() {
         "28P01"
     );
     // A SCRAM verifier under method md5 uses SCRAM, as PostgreSQL does.
-    let c = connect(&server, "carol", "scrampw", "floe")
-        .await
-        .expect("carol via scram");
-    let n: i32 = c.query_one("SELECT 3", &[]).await.expect("query").get(0);
-    assert_eq!(n, 3);
+    logged_in(&server, "carol", "scrampw").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -143,26 +110,42 @@ async fn bare_psql_connects_on_the_default() {
     // The README promise: with no users, `psql -h 127.0.0.1 -p PORT` (user and
     // database named after the OS user) connects at once.
     let server = FloeServer::start();
-    let out = Command::new("psql")
-        .args([
-            "-X",
-            "-At",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &server.port.to_string(),
-            "-U",
-            "someone",
-            "-c",
-            "SELECT 'hi'",
-        ])
-        .env_remove("PGDATABASE")
-        .output()
-        .expect("psql");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "hi");
+    let mut psql = psql(&server, "someone", "SELECT 'hi'");
+    psql.env_remove("PGDATABASE");
+    assert_eq!(output_of(psql), "hi");
+}
+
+/// A session of `user` (database `floe`) that answers a query.
+async fn logged_in(server: &FloeServer, user: &str, password: &str) -> tokio_postgres::Client {
+    let c = connect(server, user, password, "floe").await.expect(user);
+    let n: i32 = c.query_one("SELECT 1", &[]).await.expect("query").get(0);
+    assert_eq!(n, 1);
+    c
+}
+
+/// `psql -X -At` as `user` on the server, running `sql`.
+fn psql(server: &FloeServer, user: &str, sql: &str) -> Command {
+    let mut psql = Command::new("psql");
+    let port = server.port.to_string();
+    psql.args([
+        "-X",
+        "-At",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-U",
+        user,
+        "-c",
+        sql,
+    ]);
+    psql
+}
+
+/// What a command that must succeed prints, trimmed.
+fn output_of(mut command: Command) -> String {
+    let out = command.output().expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }

@@ -581,30 +581,19 @@ async fn portals_return_rows_in_batches() {
         .expect("prepare");
     let p1 = tx.bind(&stmt, &[]).await.expect("bind");
     let p2 = tx.bind(&stmt, &[]).await.expect("bind");
-    let get = |rows: Vec<tokio_postgres::Row>| {
-        rows.iter().map(|r| r.get::<_, i64>(0)).collect::<Vec<_>>()
-    };
-    assert_eq!(
-        get(tx.query_portal(&p1, 3).await.expect("p1")),
-        vec![0, 1, 2]
-    );
-    // Interleaving two open portals.
-    assert_eq!(
-        get(tx.query_portal(&p2, 4).await.expect("p2")),
-        vec![0, 1, 2, 3]
-    );
-    assert_eq!(
-        get(tx.query_portal(&p1, 3).await.expect("p1")),
-        vec![3, 4, 5]
-    );
-    assert_eq!(
-        get(tx.query_portal(&p1, 10).await.expect("p1")),
-        vec![6, 7, 8, 9]
-    );
-    assert_eq!(
-        get(tx.query_portal(&p2, 100).await.expect("p2")),
-        vec![4, 5, 6, 7, 8, 9]
-    );
+    // (portal, rows asked for, the values it gives): two open portals interleaved.
+    let reads: [(&tokio_postgres::Portal, i32, &[i64]); 5] = [
+        (&p1, 3, &[0, 1, 2]),
+        (&p2, 4, &[0, 1, 2, 3]),
+        (&p1, 3, &[3, 4, 5]),
+        (&p1, 10, &[6, 7, 8, 9]),
+        (&p2, 100, &[4, 5, 6, 7, 8, 9]),
+    ];
+    for (portal, max_rows, want) in reads {
+        let rows = tx.query_portal(portal, max_rows).await.expect("portal");
+        let got: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
+        assert_eq!(got, want);
+    }
     assert!(tx.query_portal(&p1, 10).await.expect("p1 done").is_empty());
     tx.commit().await.expect("commit");
 }

@@ -37,14 +37,19 @@ mod tests {
 
     #[test]
     fn quotes_are_doubled() {
-        assert_eq!(literal("it's"), "'it''s'");
-        assert_eq!(literal(""), "''");
-        assert_eq!(ident("Sales \"Q1\""), "\"Sales \"\"Q1\"\"\"");
-        assert_eq!(ident("a;b"), "\"a;b\"");
         let keyword = |w: &str| w == "select";
-        assert_eq!(ident_as_postgres("orders_2", keyword), "orders_2");
-        assert_eq!(ident_as_postgres("select", keyword), "\"select\"");
-        assert_eq!(ident_as_postgres("Orders", keyword), "\"Orders\"");
-        assert_eq!(ident_as_postgres("2x", keyword), "\"2x\"");
+        let cases: [(String, &str); 8] = [
+            (literal("it's"), "'it''s'"),
+            (literal(""), "''"),
+            (ident("Sales \"Q1\""), "\"Sales \"\"Q1\"\"\""),
+            (ident("a;b"), "\"a;b\""),
+            (ident_as_postgres("orders_2", keyword), "orders_2"),
+            (ident_as_postgres("select", keyword), "\"select\""),
+            (ident_as_postgres("Orders", keyword), "\"Orders\""),
+            (ident_as_postgres("2x", keyword), "\"2x\""),
+        ];
+        for (quoted, want) in cases {
+            assert_eq!(quoted, want);
+        }
     }
 }

@@ -100,28 +100,6 @@ impl Worker {
         }
     }
 
-    /// Accepts connections until `shutdown` turns true, then ends every session
-    /// (their clients get 57P01) and returns once they are gone.
-    pub async fn serve(self: Arc<Self>, listener: Listener, shutdown: watch::Receiver<bool>) {
-        // Sessions see the shutdown themselves; they get 10 s to finish.
-        let handler_shutdown = shutdown.clone();
-        floe_protocol::serve::accept_until(
-            listener,
-            shutdown,
-            Duration::from_secs(10),
-            move |stream, peer| {
-                let worker = self.clone();
-                let shutdown = handler_shutdown.clone();
-                async move {
-                    if let Err(e) = worker.connection(stream, peer.clone(), shutdown).await {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
-                    }
-                }
-            },
-        )
-        .await;
-    }
-
     async fn connection(
         self: Arc<Self>,
         mut stream: Stream,
@@ -131,16 +109,9 @@ impl Worker {
         let Some(startup) = self.startup(&mut stream).await? else {
             return Ok(());
         };
-        let user = match StartupPacket::param(&startup, "user") {
-            Some(u) if !u.is_empty() => u.to_string(),
-            _ => {
-                let e = PgError::new(
-                    sqlstate::INVALID_AUTHORIZATION,
-                    "no PostgreSQL user name specified in startup packet",
-                )
-                .fatal();
-                return write_error(&mut stream, &e).await;
-            }
+        let user = match StartupPacket::user(&startup) {
+            Ok(user) => user,
+            Err(e) => return write_error(&mut stream, &e.fatal()).await,
         };
         if StartupPacket::param(&startup, "replication").is_some_and(|v| v != "false" && v != "0") {
             let e = PgError::new(
@@ -291,6 +262,15 @@ impl Worker {
         }
         self.registry.lock().remove(&pid);
         Ok(())
+    }
+
+    /// Accepts connections until `shutdown` turns true, then ends every session
+    /// (their clients get 57P01) and returns once they are gone.
+    pub async fn serve(self: Arc<Self>, listener: Listener, shutdown: watch::Receiver<bool>) {
+        // Sessions see the shutdown themselves; they get 10 s to finish.
+        let handle = move |stream, peer, shutdown| self.clone().connection(stream, peer, shutdown);
+        let grace = Duration::from_secs(10);
+        floe_protocol::serve::accept_until(listener, shutdown, grace, handle).await;
     }
 }
 

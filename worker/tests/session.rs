@@ -117,6 +117,11 @@ fn code(e: &tokio_postgres::Error) -> String {
     e.code().map(|c| c.code().to_string()).unwrap_or_default()
 }
 
+/// The SQLSTATE of `sql`, which must fail.
+async fn code_of(c: &tokio_postgres::Client, sql: &str) -> String {
+    code(&c.batch_execute(sql).await.expect_err(sql))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lake_writes_are_planned_committed_and_read_back() {
     let w = start_worker().await;
@@ -138,11 +143,10 @@ async fn lake_writes_are_planned_committed_and_read_back() {
         ]
     );
     // A NOT NULL column refuses a NULL: 23502, and nothing is written.
-    let e = c
-        .batch_execute("INSERT INTO shop.items VALUES (NULL, 'x', 1)")
-        .await
-        .expect_err("not null");
-    assert_eq!(code(&e), "23502");
+    assert_eq!(
+        code_of(c, "INSERT INTO shop.items VALUES (NULL, 'x', 1)").await,
+        "23502"
+    );
     // CREATE TABLE AS, then a second session (a fresh connection) sees it.
     c.batch_execute("CREATE TABLE shop.big AS SELECT id * 10 AS id FROM shop.items")
         .await
@@ -183,10 +187,8 @@ async fn transactions_publish_at_commit_and_roll_back_whole() {
     c.batch_execute("BEGIN; INSERT INTO s.t VALUES (3)")
         .await
         .expect("begin");
-    let e = c.batch_execute("SELECT 1/0").await.expect_err("fails");
-    assert_eq!(code(&e), "22012");
-    let e = c.batch_execute("SELECT 1").await.expect_err("aborted");
-    assert_eq!(code(&e), "25P02");
+    assert_eq!(code_of(c, "SELECT 1/0").await, "22012");
+    assert_eq!(code_of(c, "SELECT 1").await, "25P02");
     c.batch_execute("ROLLBACK").await.expect("rollback");
     assert_eq!(
         rows(c, "SELECT count(*) FROM s.t").await,
@@ -198,18 +200,12 @@ async fn transactions_publish_at_commit_and_roll_back_whole() {
 async fn the_session_survives_errors_and_keeps_its_settings() {
     let w = start_worker().await;
     let c = &w.client;
-    let e = c
-        .batch_execute("SELECT * FROM no_such_table")
-        .await
-        .expect_err("missing");
-    assert_eq!(code(&e), "42P01");
-    let e = c.batch_execute("SELEC 1").await.expect_err("syntax");
-    assert_eq!(code(&e), "42601");
-    let e = c
-        .batch_execute("SELECT * FROM read_csv('/etc/passwd')")
-        .await
-        .expect_err("refused");
-    assert_eq!(code(&e), "42501");
+    assert_eq!(code_of(c, "SELECT * FROM no_such_table").await, "42P01");
+    assert_eq!(code_of(c, "SELEC 1").await, "42601");
+    assert_eq!(
+        code_of(c, "SELECT * FROM read_csv('/etc/passwd')").await,
+        "42501"
+    );
     c.batch_execute("SET TimeZone = 'Europe/Paris'")
         .await
         .expect("set");

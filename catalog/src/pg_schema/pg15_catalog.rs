@@ -218,11 +218,16 @@ mod tests {
 
     #[test]
     fn types_map_to_duckdb() {
-        assert_eq!(duck_type("int2vector"), "SMALLINT[]");
-        assert_eq!(duck_type("aclitem[]"), "VARCHAR[]");
-        assert_eq!(duck_type("regproc"), "UINTEGER");
-        assert_eq!(duck_type("character varying(3)"), "VARCHAR");
-        assert_eq!(duck_type("timestamp(2) with time zone"), "TIMESTAMPTZ");
+        let pg_and_duck = [
+            ("int2vector", "SMALLINT[]"),
+            ("aclitem[]", "VARCHAR[]"),
+            ("regproc", "UINTEGER"),
+            ("character varying(3)", "VARCHAR"),
+            ("timestamp(2) with time zone", "TIMESTAMPTZ"),
+        ];
+        for (pg, duck) in pg_and_duck {
+            assert_eq!(duck_type(pg), duck, "{pg}");
+        }
     }
 
     #[test]

@@ -287,35 +287,17 @@ mod tests {
     fn references_become_a_subquery() {
         let a = Activity::default();
         a.register(info(7, "alice"));
-        let out = rewrite(
-            "SELECT pid FROM pg_catalog.pg_stat_activity WHERE usename = 'x'",
-            &a,
-            (7, "alice", false),
-            |_, _| Ok(false),
-        )
-        .expect("ok")
-        .expect("rewritten");
+        let as_alice = |sql: &str| rewrite(sql, &a, (7, "alice", false), |_, _| Ok(false));
+        let out = as_alice("SELECT pid FROM pg_catalog.pg_stat_activity WHERE usename = 'x'")
+            .expect("ok")
+            .expect("rewritten");
         assert!(out.starts_with("SELECT pid FROM (SELECT NULL::UINTEGER AS datid"));
         assert!(out.ends_with(") AS pg_stat_activity WHERE usename = 'x'"));
         assert!(out.contains("'it''s'"));
-        let aliased = rewrite(
-            "select * from pg_stat_activity a",
-            &a,
-            (7, "alice", false),
-            |_, _| Ok(false),
-        )
-        .expect("ok")
-        .expect("rewritten");
+        let aliased = as_alice("select * from pg_stat_activity a");
+        let aliased = aliased.expect("ok").expect("rewritten");
         assert!(aliased.ends_with(")) a"), "{aliased}");
-        assert_eq!(
-            rewrite(
-                "SELECT 'pg_stat_activity'",
-                &a,
-                (7, "alice", false),
-                |_, _| Ok(false)
-            ),
-            Ok(None)
-        );
+        assert_eq!(as_alice("SELECT 'pg_stat_activity'"), Ok(None));
         let denied = rewrite(
             "SELECT pg_cancel_backend(1)",
             &a,

@@ -247,10 +247,7 @@ fn rewrite_calls(sql: &str) -> Option<String> {
         }
         // OPERATOR(pg_catalog.<op>) → <op>
         if is_word(tok(k), "OPERATOR") && matches!(tok(k + 1), Some(Token::LParen)) {
-            let mut j = k + 2;
-            if is_word(tok(j), "pg_catalog") && matches!(tok(j + 1), Some(Token::Period)) {
-                j += 2;
-            }
+            let j = past_pg_catalog(&toks, k + 2);
             if let (Some(op), Some(Token::RParen)) = (tok(j), tok(j + 1)) {
                 let op_text = sql[span(j).0..span(j).1].to_string();
                 if !matches!(op, Token::Word(_)) {
@@ -262,10 +259,7 @@ fn rewrite_calls(sql: &str) -> Option<String> {
         }
         // COLLATE pg_catalog."default" → (nothing)
         if is_word(tok(k), "COLLATE") {
-            let mut j = k + 1;
-            if is_word(tok(j), "pg_catalog") && matches!(tok(j + 1), Some(Token::Period)) {
-                j += 2;
-            }
+            let j = past_pg_catalog(&toks, k + 1);
             if is_word(tok(j), "default") {
                 edits.push((span(k).0, span(j).1, String::new()));
                 k = j + 1;
@@ -289,9 +283,7 @@ fn rewrite_calls(sql: &str) -> Option<String> {
         }
         // [pg_catalog.]to_regtype(x) / to_regclass(x) → a catalog lookup
         {
-            let qualified =
-                is_word(tok(k), "pg_catalog") && matches!(tok(k + 1), Some(Token::Period));
-            let name_k = if qualified { k + 2 } else { k };
+            let name_k = past_pg_catalog(&toks, k);
             let lookup = match tok(name_k) {
                 Some(Token::Word(w)) if w.value.eq_ignore_ascii_case("to_regtype") => {
                     Some(REGTYPE_LOOKUP)
@@ -315,9 +307,7 @@ fn rewrite_calls(sql: &str) -> Option<String> {
         }
         // [pg_catalog.]pg_get_viewdef(x [, pretty]) → the view's stored definition
         {
-            let qualified =
-                is_word(tok(k), "pg_catalog") && matches!(tok(k + 1), Some(Token::Period));
-            let name_k = if qualified { k + 2 } else { k };
+            let name_k = past_pg_catalog(&toks, k);
             if is_word(tok(name_k), "pg_get_viewdef")
                 && matches!(tok(name_k + 1), Some(Token::LParen))
             {
@@ -345,9 +335,7 @@ fn rewrite_calls(sql: &str) -> Option<String> {
         }
         // [pg_catalog.]pg_describe_object(c, o, s) → the object's name by kind
         {
-            let qualified =
-                is_word(tok(k), "pg_catalog") && matches!(tok(k + 1), Some(Token::Period));
-            let name_k = if qualified { k + 2 } else { k };
+            let name_k = past_pg_catalog(&toks, k);
             if is_word(tok(name_k), "pg_describe_object")
                 && matches!(tok(name_k + 1), Some(Token::LParen))
             {
@@ -360,9 +348,8 @@ fn rewrite_calls(sql: &str) -> Option<String> {
         }
         // [pg_catalog.]f( → Floe's version of f, or f without the qualifier
         {
-            let qualified =
-                is_word(tok(k), "pg_catalog") && matches!(tok(k + 1), Some(Token::Period));
-            let name_k = if qualified { k + 2 } else { k };
+            let name_k = past_pg_catalog(&toks, k);
+            let qualified = name_k > k;
             // [pg_catalog.]format('%I.%s', a, b) → concat(quote_ident(…a…), '.', …b…)
             if is_word(tok(name_k), "format") && matches!(tok(name_k + 1), Some(Token::LParen)) {
                 if let Some(format_edits) = format_call(&toks, name_k) {
@@ -396,10 +383,7 @@ fn rewrite_calls(sql: &str) -> Option<String> {
         // ARRAY(…)::text, ARRAY[…]::text → PostgreSQL's array text form ({a,b})
         if is_word(tok(k), "ARRAY") {
             if let Some(close) = matching_bracket(&toks, k + 1) {
-                let mut t = close + 2;
-                if is_word(tok(t), "pg_catalog") && matches!(tok(t + 1), Some(Token::Period)) {
-                    t += 2;
-                }
+                let t = past_pg_catalog(&toks, close + 2);
                 if matches!(tok(close + 1), Some(Token::DoubleColon))
                     && (is_word(tok(t), "text") || is_word(tok(t), "varchar"))
                     && !matches!(tok(t + 1), Some(Token::LBracket))
@@ -421,10 +405,7 @@ fn rewrite_calls(sql: &str) -> Option<String> {
         }
         // <value>::[pg_catalog.]reg* / oid
         if matches!(tok(k), Some(Token::DoubleColon)) {
-            let mut j = k + 1;
-            if is_word(tok(j), "pg_catalog") && matches!(tok(j + 1), Some(Token::Period)) {
-                j += 2;
-            }
+            let j = past_pg_catalog(&toks, k + 1);
             let target = match tok(j) {
                 Some(Token::Word(w)) => w.value.to_ascii_lowercase(),
                 _ => String::new(),
@@ -570,10 +551,7 @@ fn rewrite_calls(sql: &str) -> Option<String> {
         if is_word(tok(k), "CAST") && matches!(tok(k + 1), Some(Token::LParen)) {
             if let Some(end) = matching_paren(&toks, k + 1) {
                 if let Some(a) = first_top_level(&toks, k + 2, end, |t| is_word(Some(t), "AS")) {
-                    let mut t = a + 1;
-                    if is_word(tok(t), "pg_catalog") && matches!(tok(t + 1), Some(Token::Period)) {
-                        t += 2;
-                    }
+                    let t = past_pg_catalog(&toks, a + 1);
                     let oid_type = match tok(t) {
                         Some(Token::Word(w)) => oid_engine_type(&w.value.to_ascii_lowercase()),
                         _ => None,
@@ -865,10 +843,7 @@ fn text_cast_end(toks: &[floe_sql::Spanned], j: usize) -> Option<usize> {
     if !matches!(tok(j + 1), Some(Token::DoubleColon)) {
         return None;
     }
-    let mut t = j + 2;
-    if is_word(tok(t), "pg_catalog") && matches!(tok(t + 1), Some(Token::Period)) {
-        t += 2;
-    }
+    let t = past_pg_catalog(toks, j + 2);
     (["text", "varchar", "name"]
         .iter()
         .any(|w| is_word(tok(t), w))
@@ -924,28 +899,54 @@ fn first_top_level(
     None
 }
 
+/// The index after `pg_catalog.` when the tokens from `j` start with it, else `j`.
+pub(super) fn past_pg_catalog(toks: &[floe_sql::Spanned], j: usize) -> usize {
+    let tok = |k: usize| toks.get(k).map(|t| &t.token);
+    if is_word(tok(j), "pg_catalog") && matches!(tok(j + 1), Some(Token::Period)) {
+        j + 2
+    } else {
+        j
+    }
+}
+
 /// The index of the `)` or `]` closing the `(` or `[` at `open`.
 fn matching_bracket(toks: &[floe_sql::Spanned], open: usize) -> Option<usize> {
-    match toks.get(open)?.token {
-        Token::LParen => matching_paren(toks, open),
-        Token::LBracket => {
-            let mut depth = 0usize;
-            for (j, t) in toks.iter().enumerate().skip(open) {
-                match t.token {
-                    Token::LBracket => depth += 1,
-                    Token::RBracket => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Some(j);
-                        }
-                    }
-                    _ => {}
-                }
+    let (opens, closes) = match toks.get(open)?.token {
+        Token::LParen => (Token::LParen, Token::RParen),
+        Token::LBracket => (Token::LBracket, Token::RBracket),
+        _ => return None,
+    };
+    let mut depth = 0usize;
+    for (i, t) in toks.iter().enumerate().skip(open) {
+        if t.token == opens {
+            depth += 1;
+        } else if t.token == closes {
+            depth -= 1;
+            if depth == 0 {
+                return Some(i);
             }
-            None
         }
-        _ => None,
     }
+    None
+}
+
+/// The top-level commas of the call whose `(` is at `open` and `)` at `close`.
+pub(super) fn top_level_commas(
+    toks: &[floe_sql::Spanned],
+    open: usize,
+    close: usize,
+) -> Vec<usize> {
+    let mut depth = 0usize;
+    let mut commas = Vec::new();
+    for (i, t) in toks.iter().enumerate().take(close).skip(open + 1) {
+        match t.token {
+            Token::LParen | Token::LBracket => depth += 1,
+            Token::RParen | Token::RBracket => depth = depth.saturating_sub(1),
+            Token::Comma if depth == 0 => commas.push(i),
+            _ => {}
+        }
+    }
+    commas
 }
 
 /// Where a call of the function named at token `k` starts (byte offset): at
@@ -962,20 +963,9 @@ fn call_start(toks: &[floe_sql::Spanned], k: usize) -> Option<usize> {
 
 /// The index of the `)` closing the `(` at `open`.
 fn matching_paren(toks: &[floe_sql::Spanned], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, t) in toks.iter().enumerate().skip(open) {
-        match t.token {
-            Token::LParen => depth += 1,
-            Token::RParen => {
-                depth -= 1;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
+    matches!(toks.get(open)?.token, Token::LParen)
+        .then(|| matching_bracket(toks, open))
+        .flatten()
 }
 
 /// The fixed OIDs of the Postgres system catalogs tools name with `::regclass`

@@ -120,15 +120,9 @@ where
         );
         return refuse(client, &e.fatal()).await;
     };
-    let user = match StartupPacket::param(&params, "user") {
-        Some(u) if !u.is_empty() => u.to_string(),
-        _ => {
-            let e = PgError::new(
-                sqlstate::INVALID_AUTHORIZATION,
-                "no PostgreSQL user name specified in startup packet",
-            );
-            return refuse(client, &e.fatal()).await;
-        }
+    let user = match StartupPacket::user(&params) {
+        Ok(user) => user,
+        Err(e) => return refuse(client, &e.fatal()).await,
     };
     let database = StartupPacket::param(&params, "database")
         .unwrap_or(&user)

@@ -52,6 +52,12 @@ fn session_info() -> Arc<SessionInfo> {
     })
 }
 
+/// The bytes up to the next ErrorResponse the client gets, as text.
+async fn error_text(client: &mut DuplexStream) -> String {
+    let got = read_until(client, b'E').await;
+    String::from_utf8_lossy(&got).into_owned()
+}
+
 fn start() -> Harness {
     let (client, relay_side) = tokio::io::duplex(1 << 16);
     let (worker, router_side) = UnixStream::pair().expect("socket pair");
@@ -192,13 +198,11 @@ async fn a_worker_that_goes_away_ends_the_session_with_57p01() {
         .expect("write");
     read_until(&mut h.worker, b'Q').await;
     drop(h.worker);
-    let got = read_until(&mut h.client, b'E').await;
-    let text = String::from_utf8_lossy(&got).into_owned();
+    let text = error_text(&mut h.client).await;
     assert!(text.contains("C57P01\0"), "{text}");
     assert!(text.contains("SFATAL\0"), "{text}");
-    let (end, reusable) = h.relay.await.expect("join").expect("relay");
-    assert_eq!(end, SessionEnd::WorkerGone);
-    assert!(!reusable);
+    let ended = h.relay.await.expect("join").expect("relay");
+    assert_eq!(ended, (SessionEnd::WorkerGone, false), "not reusable");
 }
 
 #[tokio::test]
@@ -206,12 +210,10 @@ async fn a_malformed_client_frame_ends_the_session_with_08p01() {
     let mut h = start();
     // A Query whose length is shorter than its own length field.
     h.client.write_all(b"Q\0\0\0\x02").await.expect("write");
-    let got = read_until(&mut h.client, b'E').await;
-    let text = String::from_utf8_lossy(&got).into_owned();
+    let text = error_text(&mut h.client).await;
     assert!(text.contains("C08P01\0"), "{text}");
-    let (end, reusable) = h.relay.await.expect("join").expect("relay");
-    assert_eq!(end, SessionEnd::ClientGone);
-    assert!(!reusable);
+    let ended = h.relay.await.expect("join").expect("relay");
+    assert_eq!(ended, (SessionEnd::ClientGone, false), "not reusable");
 }
 
 #[tokio::test]
@@ -223,8 +225,7 @@ async fn a_frontend_tag_outside_the_protocol_is_not_relayed() {
     forged.put_i32(5);
     forged.put_u8(b'R');
     h.client.write_all(&forged).await.expect("write");
-    let got = read_until(&mut h.client, b'E').await;
-    let text = String::from_utf8_lossy(&got).into_owned();
+    let text = error_text(&mut h.client).await;
     assert!(text.contains("C08P01\0"), "{text}");
     h.relay.await.expect("join").expect("relay");
     let mut rest = [0u8; 16];

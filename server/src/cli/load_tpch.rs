@@ -39,17 +39,28 @@ pub enum LoadError {
     Scale(f64),
 }
 
-/// Where and what to load.
-#[derive(Debug, Clone)]
+/// Where and what to load (`floe load tpch`'s options).
+#[derive(Debug, Clone, clap::Args)]
 pub struct LoadOptions {
+    /// TPC-H scale factor (1 = 6 million line items, about 1 GB of CSV).
+    #[arg(long, default_value_t = 0.1)]
     pub scale: f64,
+    /// The schema (lake namespace) the tables go to.
+    #[arg(long, default_value = "tpch")]
     pub schema: String,
+    #[arg(long, env = "PGHOST", default_value = "127.0.0.1")]
     pub host: String,
+    #[arg(long, env = "PGPORT", default_value_t = 5432)]
     pub port: u16,
+    #[arg(long, env = "PGUSER", default_value = "floe")]
     pub user: String,
+    #[arg(long, env = "PGDATABASE", default_value = "floe")]
     pub database: String,
+    /// From PGPASSWORD only (a flag would show in the process list).
+    #[arg(skip = std::env::var("PGPASSWORD").ok())]
     pub password: Option<String>,
-    /// Drop tables that already exist instead of refusing.
+    /// Drop and reload tables that already exist.
+    #[arg(long)]
     pub replace: bool,
 }
 
@@ -170,71 +181,44 @@ async fn load_table(
     table: &str,
     scale: f64,
 ) -> Result<u64, LoadError> {
-    let (expected, rows): (u64, Box<dyn Iterator<Item = Box<dyn Display>>>) = match table {
-        "region" => (
-            5,
+    // Each table's generator, as CSV rows, and how many rows it makes.
+    macro_rules! csv_rows {
+        ($generator:ident, $csv:ident) => {
             Box::new(
-                RegionGenerator::new(scale, 1, 1)
+                $generator::new(scale, 1, 1)
                     .iter()
-                    .map(|r| Box::new(RegionCsv::new(r)) as Box<dyn Display>),
-            ),
-        ),
-        "nation" => (
-            25,
-            Box::new(
-                NationGenerator::new(scale, 1, 1)
-                    .iter()
-                    .map(|r| Box::new(NationCsv::new(r)) as Box<dyn Display>),
-            ),
-        ),
+                    .map(|r| Box::new($csv::new(r)) as Box<dyn Display>),
+            ) as Box<dyn Iterator<Item = Box<dyn Display>>>
+        };
+    }
+    let count = |rows: i64| rows as u64;
+    let (expected, rows) = match table {
+        "region" => (5, csv_rows!(RegionGenerator, RegionCsv)),
+        "nation" => (25, csv_rows!(NationGenerator, NationCsv)),
         "supplier" => (
-            SupplierGenerator::calculate_row_count(scale, 1, 1) as u64,
-            Box::new(
-                SupplierGenerator::new(scale, 1, 1)
-                    .iter()
-                    .map(|r| Box::new(SupplierCsv::new(r)) as Box<dyn Display>),
-            ),
+            count(SupplierGenerator::calculate_row_count(scale, 1, 1)),
+            csv_rows!(SupplierGenerator, SupplierCsv),
         ),
         "customer" => (
-            CustomerGenerator::calculate_row_count(scale, 1, 1) as u64,
-            Box::new(
-                CustomerGenerator::new(scale, 1, 1)
-                    .iter()
-                    .map(|r| Box::new(CustomerCsv::new(r)) as Box<dyn Display>),
-            ),
+            count(CustomerGenerator::calculate_row_count(scale, 1, 1)),
+            csv_rows!(CustomerGenerator, CustomerCsv),
         ),
         "part" => (
-            PartGenerator::calculate_row_count(scale, 1, 1) as u64,
-            Box::new(
-                PartGenerator::new(scale, 1, 1)
-                    .iter()
-                    .map(|r| Box::new(PartCsv::new(r)) as Box<dyn Display>),
-            ),
+            count(PartGenerator::calculate_row_count(scale, 1, 1)),
+            csv_rows!(PartGenerator, PartCsv),
         ),
         "partsupp" => (
-            PartSuppGenerator::calculate_row_count(scale, 1, 1) as u64,
-            Box::new(
-                PartSuppGenerator::new(scale, 1, 1)
-                    .iter()
-                    .map(|r| Box::new(PartSuppCsv::new(r)) as Box<dyn Display>),
-            ),
+            count(PartSuppGenerator::calculate_row_count(scale, 1, 1)),
+            csv_rows!(PartSuppGenerator, PartSuppCsv),
         ),
         "orders" => (
-            OrderGenerator::calculate_row_count(scale, 1, 1) as u64,
-            Box::new(
-                OrderGenerator::new(scale, 1, 1)
-                    .iter()
-                    .map(|r| Box::new(OrderCsv::new(r)) as Box<dyn Display>),
-            ),
+            count(OrderGenerator::calculate_row_count(scale, 1, 1)),
+            csv_rows!(OrderGenerator, OrderCsv),
         ),
         // About four line items per order.
         _ => (
-            OrderGenerator::calculate_row_count(scale, 1, 1) as u64 * 4,
-            Box::new(
-                LineItemGenerator::new(scale, 1, 1)
-                    .iter()
-                    .map(|r| Box::new(LineItemCsv::new(r)) as Box<dyn Display>),
-            ),
+            count(OrderGenerator::calculate_row_count(scale, 1, 1)) * 4,
+            csv_rows!(LineItemGenerator, LineItemCsv),
         ),
     };
     let started = Instant::now();

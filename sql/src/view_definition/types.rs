@@ -244,26 +244,18 @@ mod tests {
     #[test]
     fn operands_convert_as_postgres_resolves_them() {
         let t = PgType::of;
-        assert_eq!(
-            binary_operands(">", t(NUMERIC), t(INT4)),
-            Some((t(NUMERIC), t(NUMERIC), t(BOOL)))
-        );
-        assert_eq!(
-            binary_operands("+", t(INT8), t(INT4)),
-            Some((t(INT8), t(INT4), t(INT8)))
-        );
-        assert_eq!(
-            binary_operands("<", t(FLOAT4), t(NUMERIC)),
-            Some((t(FLOAT4), t(FLOAT8), t(BOOL)))
-        );
-        assert_eq!(
-            binary_operands("=", t(VARCHAR), t(TEXT)),
-            Some((t(TEXT), t(TEXT), t(BOOL)))
-        );
-        assert_eq!(
-            binary_operands("=", t(BPCHAR), t(BPCHAR)),
-            Some((t(BPCHAR), t(BPCHAR), t(BOOL)))
-        );
+        // (operator, left, right) → (left converted, right converted, result)
+        let resolved = [
+            (">", NUMERIC, INT4, NUMERIC, NUMERIC, BOOL),
+            ("+", INT8, INT4, INT8, INT4, INT8),
+            ("<", FLOAT4, NUMERIC, FLOAT4, FLOAT8, BOOL),
+            ("=", VARCHAR, TEXT, TEXT, TEXT, BOOL),
+            ("=", BPCHAR, BPCHAR, BPCHAR, BPCHAR, BOOL),
+        ];
+        for (op, left, right, left_as, right_as, result) in resolved {
+            let want = (t(left_as), t(right_as), t(result));
+            assert_eq!(binary_operands(op, t(left), t(right)), Some(want), "{op}");
+        }
         assert_eq!(
             common_type(&[t(INT4), t(UNKNOWN), t(NUMERIC)]),
             Some(t(NUMERIC))

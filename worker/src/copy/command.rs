@@ -611,6 +611,17 @@ impl RawOptions {
     }
 }
 
+/// The options of the COPY statement `sql` (a test's shorthand).
+#[cfg(test)]
+pub(crate) fn options_of(sql: &str) -> CopyOptions {
+    match parse(sql, &floe_sql::tokens::tokenize(sql)) {
+        Some(Ok(
+            CopyCommand::FromStdin { options, .. } | CopyCommand::ToStdout { options, .. },
+        )) => options,
+        other => panic!("{other:?}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

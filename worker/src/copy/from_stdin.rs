@@ -825,15 +825,7 @@ fn put_float(out: &mut BytesMut, v: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::copy::command::{parse, CopyCommand};
-    use floe_sql::tokens::tokenize;
-
-    fn options(sql: &str) -> CopyOptions {
-        match parse(sql, &tokenize(sql)) {
-            Some(Ok(CopyCommand::FromStdin { options, .. })) => options,
-            other => panic!("{other:?}"),
-        }
-    }
+    use crate::copy::command::options_of as options;
 
     fn cols(types: &[u32]) -> Vec<CopyColumn> {
         types

@@ -178,15 +178,7 @@ fn put_csv(out: &mut BytesMut, v: &[u8], force: bool, o: &CopyOptions) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::copy::command::{parse, CopyCommand};
-    use floe_sql::tokens::tokenize;
-
-    fn options(sql: &str) -> CopyOptions {
-        match parse(sql, &tokenize(sql)) {
-            Some(Ok(CopyCommand::ToStdout { options, .. })) => options,
-            other => panic!("{other:?}"),
-        }
-    }
+    use crate::copy::command::options_of as options;
 
     #[test]
     fn text_escaping() {

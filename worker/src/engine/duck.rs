@@ -156,6 +156,12 @@ impl InterruptHandle {
     }
 }
 
+/// The engine's error message for `sql`, which must fail (a test's shorthand).
+#[cfg(test)]
+pub(crate) fn error_of(conn: &Connection, sql: &str) -> String {
+    conn.execute_batch(sql).expect_err(sql).message
+}
+
 /// One DuckDB connection: the execution context of one client session.
 pub struct Connection {
     raw: ffi::duckdb_connection,
@@ -609,30 +615,45 @@ impl LogicalType {
 
     pub fn struct_fields(&self) -> Vec<(String, LogicalType)> {
         // SAFETY: valid STRUCT type; names are allocated for us, types are owned.
-        let n = unsafe { ffi::duckdb_struct_type_child_count(self.raw) };
-        (0..n)
-            .map(|i| unsafe {
-                (
-                    owned_str(ffi::duckdb_struct_type_child_name(self.raw, i)),
-                    LogicalType {
-                        raw: ffi::duckdb_struct_type_child_type(self.raw, i),
-                    },
-                )
-            })
-            .collect()
+        unsafe {
+            self.named_children(
+                ffi::duckdb_struct_type_child_count(self.raw),
+                ffi::duckdb_struct_type_child_name,
+                ffi::duckdb_struct_type_child_type,
+            )
+        }
     }
 
     pub fn union_members(&self) -> Vec<(String, LogicalType)> {
-        // SAFETY: valid UNION type.
-        let n = unsafe { ffi::duckdb_union_type_member_count(self.raw) };
-        (0..n)
-            .map(|i| unsafe {
-                (
-                    owned_str(ffi::duckdb_union_type_member_name(self.raw, i)),
-                    LogicalType {
-                        raw: ffi::duckdb_union_type_member_type(self.raw, i),
-                    },
-                )
+        // SAFETY: valid UNION type, as for STRUCT.
+        unsafe {
+            self.named_children(
+                ffi::duckdb_union_type_member_count(self.raw),
+                ffi::duckdb_union_type_member_name,
+                ffi::duckdb_union_type_member_type,
+            )
+        }
+    }
+
+    /// The `count` named children of a STRUCT or UNION type, read with the
+    /// engine's name and type accessors for that kind.
+    ///
+    /// # Safety
+    /// `name` and `child` are the accessors for this type's kind, and `count`
+    /// its number of children.
+    unsafe fn named_children(
+        &self,
+        count: ffi::idx_t,
+        name: unsafe extern "C" fn(ffi::duckdb_logical_type, ffi::idx_t) -> *mut std::ffi::c_char,
+        child: unsafe extern "C" fn(
+            ffi::duckdb_logical_type,
+            ffi::idx_t,
+        ) -> ffi::duckdb_logical_type,
+    ) -> Vec<(String, LogicalType)> {
+        (0..count)
+            .map(|i| {
+                let raw = child(self.raw, i);
+                (owned_str(name(self.raw, i)), LogicalType { raw })
             })
             .collect()
     }

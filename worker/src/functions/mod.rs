@@ -9,7 +9,23 @@
 /// info, input chunk and output vector, its body run inside [`guarded`] (a
 /// panic becomes the statement's error). The body may use the engine's C API
 /// (the callback is `unsafe`: the engine calls it with valid handles).
+///
+/// `fn name => helper(args…);` (one or more) makes callbacks that pass the
+/// call, as a [`Call`], and `args` to a shared row loop `helper`.
 macro_rules! native_scalar {
+    ($($(#[$meta:meta])* $vis:vis fn $name:ident => $helper:ident($($arg:expr),* $(,)?);)+) => {
+        $(
+            $(#[$meta])*
+            $vis unsafe extern "C" fn $name(
+                info: ::duckdb::ffi::duckdb_function_info,
+                input: ::duckdb::ffi::duckdb_data_chunk,
+                output: ::duckdb::ffi::duckdb_vector,
+            ) {
+                let call = $crate::functions::Call(info, input, output);
+                $crate::functions::guarded(info, || $helper(call $(, $arg)*));
+            }
+        )+
+    };
     ($(#[$meta:meta])* $vis:vis fn $name:ident($info:ident, $input:ident, $output:ident) $body:block) => {
         $(#[$meta])*
         $vis unsafe extern "C" fn $name(
@@ -213,6 +229,15 @@ pub unsafe fn register_set(
         .ok_or_else(|| format!("registering {name}() failed"))
 }
 
+/// One engine call of a native function: (function info, for bound data and
+/// errors; input chunk; output vector), as the engine passed them.
+#[derive(Clone, Copy)]
+pub struct Call(
+    pub ffi::duckdb_function_info,
+    pub ffi::duckdb_data_chunk,
+    pub ffi::duckdb_vector,
+);
+
 /// Runs a function's rows; a panic (which must not cross into the engine)
 /// becomes the statement's error.
 ///
@@ -221,6 +246,30 @@ pub unsafe fn register_set(
 pub unsafe fn guarded(info: ffi::duckdb_function_info, rows: impl FnOnce()) {
     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(rows)).is_err() {
         fail(info, "internal error in a native function");
+    }
+}
+
+/// Writes a row's result, or ends the call with its error as the statement's;
+/// `false` when the call ended.
+///
+/// # Safety
+/// `out` is the output vector's data of the chunk's size, `row` below it and
+/// `info` the running call's function info.
+pub unsafe fn write_or_fail<T>(
+    info: ffi::duckdb_function_info,
+    out: *mut T,
+    row: usize,
+    result: Result<T, String>,
+) -> bool {
+    match result {
+        Ok(value) => {
+            out.add(row).write(value);
+            true
+        }
+        Err(message) => {
+            fail(info, &message);
+            false
+        }
     }
 }
 

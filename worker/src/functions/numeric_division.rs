@@ -206,14 +206,14 @@ pub unsafe fn register(conn: ffi::duckdb_connection) -> Result<(), String> {
             overload(&[BIGINT, INTEGER], BIGINT, integer_div::<i64>),
             overload(&[BIGINT, BIGINT], BIGINT, integer_div::<i64>),
             overload(&[ANY, ANY], DECIMAL, numeric_div),
-            overload(&[FLOAT, FLOAT], FLOAT, real_div),
-            overload(&[DOUBLE, DOUBLE], DOUBLE, double_div),
-            overload(&[DOUBLE, FLOAT], DOUBLE, double_div),
-            overload(&[FLOAT, DOUBLE], DOUBLE, double_div),
-            overload(&[DOUBLE, ANY], DOUBLE, double_div),
-            overload(&[ANY, DOUBLE], DOUBLE, double_div),
-            overload(&[FLOAT, ANY], DOUBLE, double_div),
-            overload(&[ANY, FLOAT], DOUBLE, double_div),
+            overload(&[FLOAT, FLOAT], FLOAT, float_div::<f32>),
+            overload(&[DOUBLE, DOUBLE], DOUBLE, float_div::<f64>),
+            overload(&[DOUBLE, FLOAT], DOUBLE, float_div::<f64>),
+            overload(&[FLOAT, DOUBLE], DOUBLE, float_div::<f64>),
+            overload(&[DOUBLE, ANY], DOUBLE, float_div::<f64>),
+            overload(&[ANY, DOUBLE], DOUBLE, float_div::<f64>),
+            overload(&[FLOAT, ANY], DOUBLE, float_div::<f64>),
+            overload(&[ANY, FLOAT], DOUBLE, float_div::<f64>),
             overload(&[INTERVAL, ANY], INTERVAL, interval_div),
         ],
     )
@@ -515,34 +515,38 @@ unsafe extern "C" fn numeric_div(
     });
 }
 
-unsafe extern "C" fn double_div(
-    info: ffi::duckdb_function_info,
-    input: ffi::duckdb_data_chunk,
-    output: ffi::duckdb_vector,
-) {
-    let out = ffi::duckdb_vector_get_data(output).cast::<f64>();
-    each_pair(info, input, output, |row, x, y| {
-        let divisor = y.as_f64();
-        if divisor == 0.0 {
-            return Err(DivisionError::ByZero.to_string());
-        }
-        out.add(row).write_unaligned(x.as_f64() / divisor);
-        Ok(())
-    });
+/// A float type `floe_div` gives: `double precision` or `real`.
+trait FloatQuotient: Copy + PartialEq + std::ops::Div<Output = Self> {
+    const ZERO: Self;
+    fn of(value: f64) -> Self;
 }
 
-unsafe extern "C" fn real_div(
+impl FloatQuotient for f64 {
+    const ZERO: f64 = 0.0;
+    fn of(value: f64) -> f64 {
+        value
+    }
+}
+
+impl FloatQuotient for f32 {
+    const ZERO: f32 = 0.0;
+    fn of(value: f64) -> f32 {
+        value as f32
+    }
+}
+
+unsafe extern "C" fn float_div<F: FloatQuotient>(
     info: ffi::duckdb_function_info,
     input: ffi::duckdb_data_chunk,
     output: ffi::duckdb_vector,
 ) {
-    let out = ffi::duckdb_vector_get_data(output).cast::<f32>();
+    let out = ffi::duckdb_vector_get_data(output).cast::<F>();
     each_pair(info, input, output, |row, x, y| {
-        let divisor = y.as_f64() as f32;
-        if divisor == 0.0 {
+        let divisor = F::of(y.as_f64());
+        if divisor == F::ZERO {
             return Err(DivisionError::ByZero.to_string());
         }
-        out.add(row).write_unaligned(x.as_f64() as f32 / divisor);
+        out.add(row).write_unaligned(F::of(x.as_f64()) / divisor);
         Ok(())
     });
 }

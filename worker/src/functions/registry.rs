@@ -12,23 +12,31 @@ use crate::engine::duck::{Connection, DuckError};
 /// `date_bin`; `sum(interval)`, `interval_sum`)
 /// on the engine `conn` belongs to.
 pub fn register_all(conn: &Connection) -> Result<(), DuckError> {
+    use crate::functions::{
+        clock, date_bin, date_part, interval, interval_sum, interval_to_char, json_text,
+        numeric_division, string, template, text_casts, zone, zoned_arithmetic, zoned_calendar,
+    };
+    type Register = unsafe fn(duckdb::ffi::duckdb_connection) -> Result<(), String>;
+    const ALL: [Register; 14] = [
+        zone::register,
+        template::register,
+        interval::register,
+        zoned_arithmetic::register,
+        date_part::register,
+        text_casts::register,
+        clock::register,
+        interval_to_char::register,
+        string::register,
+        numeric_division::register,
+        zoned_calendar::register,
+        json_text::register,
+        date_bin::register,
+        interval_sum::register,
+    ];
     let raw = conn.raw();
-    // SAFETY: `raw` is this open connection.
-    unsafe {
-        crate::functions::zone::register(raw)
-            .and_then(|()| crate::functions::template::register(raw))
-            .and_then(|()| crate::functions::interval::register(raw))
-            .and_then(|()| crate::functions::zoned_arithmetic::register(raw))
-            .and_then(|()| crate::functions::date_part::register(raw))
-            .and_then(|()| crate::functions::text_casts::register(raw))
-            .and_then(|()| crate::functions::clock::register(raw))
-            .and_then(|()| crate::functions::interval_to_char::register(raw))
-            .and_then(|()| crate::functions::string::register(raw))
-            .and_then(|()| crate::functions::numeric_division::register(raw))
-            .and_then(|()| crate::functions::zoned_calendar::register(raw))
-            .and_then(|()| crate::functions::json_text::register(raw))
-            .and_then(|()| crate::functions::date_bin::register(raw))
-            .and_then(|()| crate::functions::interval_sum::register(raw))
+    for register in ALL {
+        // SAFETY: `raw` is this open connection.
+        unsafe { register(raw) }.map_err(DuckError::new)?;
     }
-    .map_err(DuckError::new)
+    Ok(())
 }

@@ -13,6 +13,7 @@ use crate::functions::number_format;
 use crate::functions::to_date::read;
 use crate::functions::types::VARCHAR;
 use crate::functions::zone::{bind_session_zone, bound_zone};
+use crate::functions::Call;
 use crate::functions::{self, fail, row_count, set_null, write_text, Argument, Callback, Native};
 
 use crate::functions::NUMERIC_SCALE;
@@ -76,26 +77,14 @@ enum Target {
 }
 
 native_scalar! {
-    fn to_date(info, input, output) {
-        read_rows(info, input, output, Target::Date)
-    }
-}
-
-native_scalar! {
-    fn to_timestamp(info, input, output) {
-        read_rows(info, input, output, Target::Timestamptz)
-    }
+    fn to_date => read_rows(Target::Date);
+    fn to_timestamp => read_rows(Target::Timestamptz);
 }
 
 /// # Safety
 /// Called by the engine with a flat chunk of (VARCHAR, VARCHAR) and a flat
 /// DATE or TIMESTAMPTZ output of the chunk's size.
-unsafe fn read_rows(
-    info: ffi::duckdb_function_info,
-    input: ffi::duckdb_data_chunk,
-    output: ffi::duckdb_vector,
-    target: Target,
-) {
+unsafe fn read_rows(Call(info, input, output): Call, target: Target) {
     let zone = match target {
         Target::Timestamptz => Some(bound_zone(info)),
         Target::Date => None,

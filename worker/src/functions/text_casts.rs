@@ -17,6 +17,7 @@ use duckdb::ffi;
 use crate::codec::text::{self, SessionTz};
 use crate::functions::types::{BLOB, DATE, INTERVAL, TIMESTAMP, TIMESTAMPTZ, VARCHAR};
 use crate::functions::zone::{bind_session_zone, bound_zone};
+use crate::functions::Call;
 use crate::functions::{
     self, is_valid, row_count, set_null, write_text, Argument, Callback, Native,
 };
@@ -189,15 +190,8 @@ native_scalar! {
 }
 
 native_scalar! {
-    fn text_then_instant(info, input, output) {
-        concat_rows(info, input, output, 1)
-    }
-}
-
-native_scalar! {
-    fn instant_then_text(info, input, output) {
-        concat_rows(info, input, output, 0)
-    }
+    fn text_then_instant => concat_rows(1);
+    fn instant_then_text => concat_rows(0);
 }
 
 /// Concatenates a text and a timestamptz (the argument at `instant`, the
@@ -206,12 +200,7 @@ native_scalar! {
 /// # Safety
 /// Called by the engine with a flat chunk of a VARCHAR and a TIMESTAMPTZ
 /// vector and a flat VARCHAR output of the chunk's size.
-unsafe fn concat_rows(
-    info: ffi::duckdb_function_info,
-    input: ffi::duckdb_data_chunk,
-    output: ffi::duckdb_vector,
-    instant: u64,
-) {
+unsafe fn concat_rows(Call(info, input, output): Call, instant: u64) {
     let zone = bound_zone(info);
     let texts = Argument::<ffi::duckdb_string_t>::of(input, 1 - instant);
     let instants = Argument::<i64>::of(input, instant);

@@ -221,30 +221,19 @@ fn field(
         "bc" | "ad" => ((if year <= 0 { "bc" } else { "ad" }).into(), None),
         "B.C." | "A.D." => ((if year <= 0 { "B.C." } else { "A.D." }).into(), None),
         "b.c." | "a.d." => ((if year <= 0 { "b.c." } else { "a.d." }).into(), None),
-        "MONTH" | "Month" | "month" => (
-            name(MONTHS[t.month0() as usize], pattern, fill, false),
-            None,
-        ),
-        "MON" | "Mon" | "mon" => (name(MONTHS[t.month0() as usize], pattern, fill, true), None),
+        // Full names, or their first three letters (MON, DY).
+        "MONTH" | "Month" | "month" | "MON" | "Mon" | "mon" => {
+            let short = pattern.len() == 3;
+            (
+                name(MONTHS[t.month0() as usize], pattern, fill, short),
+                None,
+            )
+        }
         "MM" => num(i64::from(t.month()), 2),
-        "DAY" | "Day" | "day" => (
-            name(
-                DAYS[t.weekday().num_days_from_sunday() as usize],
-                pattern,
-                fill,
-                false,
-            ),
-            None,
-        ),
-        "DY" | "Dy" | "dy" => (
-            name(
-                DAYS[t.weekday().num_days_from_sunday() as usize],
-                pattern,
-                fill,
-                true,
-            ),
-            None,
-        ),
+        "DAY" | "Day" | "day" | "DY" | "Dy" | "dy" => {
+            let day = DAYS[t.weekday().num_days_from_sunday() as usize];
+            (name(day, pattern, fill, pattern.len() == 2), None)
+        }
         "DDD" => num(i64::from(t.ordinal()), 3),
         "IDDD" => num(
             i64::from((iso.week() - 1) * 7 + t.weekday().number_from_monday()),

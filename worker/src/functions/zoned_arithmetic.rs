@@ -13,7 +13,10 @@ use crate::codec::text::SessionTz;
 use crate::functions::interval::{justify_hours, Parts};
 use crate::functions::types::{INTERVAL, TIMESTAMPTZ};
 use crate::functions::zone::{bind_session_zone, bound_zone, instant_of, is_infinite, local_time};
-use crate::functions::{self, fail, row_count, set_null, Argument, Callback, Native};
+use crate::functions::Call;
+use crate::functions::{
+    self, fail, row_count, set_null, write_or_fail, Argument, Callback, Native,
+};
 
 /// `date` moved `months` months, its day clamped to the new month's length.
 fn add_months(date: NaiveDate, months: i64) -> Option<NaiveDate> {
@@ -147,38 +150,16 @@ enum Shape {
 }
 
 native_scalar! {
-    fn plus(info, input, output) {
-        shifted_rows(info, input, output, Shape::InstantFirst { sign: 1 })
-    }
-}
-
-native_scalar! {
-    fn plus_commuted(info, input, output) {
-        shifted_rows(info, input, output, Shape::IntervalFirst)
-    }
-}
-
-native_scalar! {
-    fn minus(info, input, output) {
-        shifted_rows(info, input, output, Shape::InstantFirst { sign: -1 })
-    }
-}
-
-native_scalar! {
-    fn difference(info, input, output) {
-        difference_rows(info, input, output)
-    }
+    fn plus => shifted_rows(Shape::InstantFirst { sign: 1 });
+    fn plus_commuted => shifted_rows(Shape::IntervalFirst);
+    fn minus => shifted_rows(Shape::InstantFirst { sign: -1 });
+    fn difference => difference_rows();
 }
 
 /// # Safety
 /// Called by the engine with a flat chunk of (TIMESTAMPTZ, INTERVAL) or
 /// (INTERVAL, TIMESTAMPTZ) and a flat TIMESTAMPTZ output of its size.
-unsafe fn shifted_rows(
-    info: ffi::duckdb_function_info,
-    input: ffi::duckdb_data_chunk,
-    output: ffi::duckdb_vector,
-    shape: Shape,
-) {
+unsafe fn shifted_rows(Call(info, input, output): Call, shape: Shape) {
     let zone = bound_zone(info);
     let (instant_at, interval_at) = match shape {
         Shape::InstantFirst { .. } => (0, 1),
@@ -201,12 +182,8 @@ unsafe fn shifted_rows(
             days: sign * i64::from(i.days),
             micros: sign.saturating_mul(i.micros),
         };
-        match add_interval(instant, parts, &zone) {
-            Ok(v) => out.add(row).write(v),
-            Err(msg) => {
-                fail(info, &msg);
-                return;
-            }
+        if !write_or_fail(info, out, row, add_interval(instant, parts, &zone)) {
+            return;
         }
     }
 }
@@ -214,11 +191,7 @@ unsafe fn shifted_rows(
 /// # Safety
 /// Called by the engine with a flat chunk of (TIMESTAMPTZ, TIMESTAMPTZ) and a
 /// flat INTERVAL output of its size.
-unsafe fn difference_rows(
-    info: ffi::duckdb_function_info,
-    input: ffi::duckdb_data_chunk,
-    output: ffi::duckdb_vector,
-) {
+unsafe fn difference_rows(Call(info, input, output): Call) {
     let (left, right) = (Argument::<i64>::of(input, 0), Argument::<i64>::of(input, 1));
     let out = ffi::duckdb_vector_get_data(output).cast::<ffi::duckdb_interval>();
     for row in 0..row_count(input) {

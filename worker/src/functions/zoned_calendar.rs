@@ -20,7 +20,10 @@ use crate::functions::zone::{
     bind_session_zone, bound_zone, instant_of, is_infinite, local_time, truncate_in_zone,
     zone_named,
 };
-use crate::functions::{self, fail, row_count, set_null, Argument, Callback, Native};
+use crate::functions::Call;
+use crate::functions::{
+    self, fail, row_count, set_null, write_or_fail, Argument, Callback, Native,
+};
 
 /// Registers `age`, `make_timestamptz`, the three-argument `date_trunc` and
 /// the `timestamptz` series.
@@ -240,37 +243,32 @@ pub fn symbolic_age(t1: NaiveDateTime, t2: NaiveDateTime) -> ffi::duckdb_interva
     let mut mday = flip(i64::from(t1.day()) - i64::from(t2.day()));
     let mut mon = flip(i64::from(t1.month()) - i64::from(t2.month()));
     let mut year = flip(i64::from(t1.year()) - i64::from(t2.year()));
-    while fsec < 0 {
-        fsec += 1_000_000;
-        sec -= 1;
-    }
-    while sec < 0 {
-        sec += 60;
-        min -= 1;
-    }
-    while min < 0 {
-        min += 60;
-        hour -= 1;
-    }
-    while hour < 0 {
-        hour += 24;
-        mday -= 1;
-    }
+    borrow(&mut fsec, &mut sec, 1_000_000);
+    borrow(&mut sec, &mut min, 60);
+    borrow(&mut min, &mut hour, 60);
+    borrow(&mut hour, &mut mday, 24);
     // The month whose length a negative day count borrows.
     let borrowed = if negative { t1 } else { t2 };
-    while mday < 0 {
-        mday += days_in_month(borrowed.year(), borrowed.month());
-        mon -= 1;
-    }
-    while mon < 0 {
-        mon += 12;
-        year -= 1;
-    }
+    borrow(
+        &mut mday,
+        &mut mon,
+        days_in_month(borrowed.year(), borrowed.month()),
+    );
+    borrow(&mut mon, &mut year, 12);
     let time = ((hour * 60 + min) * 60 + sec) * 1_000_000 + fsec;
     ffi::duckdb_interval {
         months: flip(year * 12 + mon) as i32,
         days: flip(mday) as i32,
         micros: flip(time),
+    }
+}
+
+/// PostgreSQL's borrowing between fields: while `field` is negative, one unit
+/// of the next larger field becomes `base` of it (`base` is positive).
+fn borrow(field: &mut i64, next: &mut i64, base: i64) {
+    while *field < 0 {
+        *field += base;
+        *next -= 1;
     }
 }
 
@@ -300,9 +298,7 @@ fn todays_midnight(zone: &SessionTz) -> Option<NaiveDateTime> {
 
 /// Writes `age` of each row's pair of wall-clock times.
 unsafe fn ages(
-    info: ffi::duckdb_function_info,
-    input: ffi::duckdb_data_chunk,
-    output: ffi::duckdb_vector,
+    Call(info, input, output): Call,
     wall: impl Fn(i64, &SessionTz) -> Option<NaiveDateTime>,
     one_argument: bool,
 ) {
@@ -337,27 +333,10 @@ unsafe fn ages(
 }
 
 native_scalar! {
-    fn age_of_timestamps(info, input, output) {
-        ages(info, input, output, |t, _| wall_clock(t), false)
-    }
-}
-
-native_scalar! {
-    fn age_of_instants(info, input, output) {
-        ages(info, input, output, local_time, false)
-    }
-}
-
-native_scalar! {
-    fn age_of_timestamp(info, input, output) {
-        ages(info, input, output, |t, _| wall_clock(t), true)
-    }
-}
-
-native_scalar! {
-    fn age_of_instant(info, input, output) {
-        ages(info, input, output, local_time, true)
-    }
+    fn age_of_timestamps => ages(|t, _| wall_clock(t), false);
+    fn age_of_instants => ages(local_time, false);
+    fn age_of_timestamp => ages(|t, _| wall_clock(t), true);
+    fn age_of_instant => ages(local_time, true);
 }
 
 /// The wall-clock time of `make_timestamp`'s fields; `Err` as PostgreSQL
@@ -459,12 +438,8 @@ native_scalar! {
                 fail(info, &format!("time zone \"{name}\" not recognized"));
                 return;
             };
-            match truncate_in_zone(&unit, value, &zone) {
-                Ok(v) => out.add(row).write(v),
-                Err(message) => {
-                    fail(info, &message);
-                    return;
-                }
+            if !write_or_fail(info, out, row, truncate_in_zone(&unit, value, &zone)) {
+                return;
             }
         }
     }

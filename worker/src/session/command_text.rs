@@ -469,31 +469,32 @@ mod tests {
             })
         );
         assert_eq!(c("SHOW ALL"), Some(SessionCommand::ShowAll));
-        assert_eq!(
-            c("show DateStyle"),
-            Some(SessionCommand::Show("DateStyle".into()))
-        );
-        assert_eq!(
-            c("SHOW transaction isolation level"),
-            Some(SessionCommand::Show("transaction isolation level".into()))
-        );
         assert_eq!(c("RESET ALL"), Some(SessionCommand::Reset(None)));
-        assert_eq!(
-            c("SAVEPOINT a"),
-            Some(SessionCommand::Savepoint("a".into()))
-        );
-        assert_eq!(
-            c("RELEASE SAVEPOINT \"B\""),
-            Some(SessionCommand::ReleaseSavepoint("B".into()))
-        );
-        assert_eq!(
-            c("ROLLBACK TRANSACTION TO SAVEPOINT Sp1"),
-            Some(SessionCommand::RollbackToSavepoint("sp1".into()))
-        );
-        assert_eq!(
-            c("rollback to x"),
-            Some(SessionCommand::RollbackToSavepoint("x".into()))
-        );
+        // Commands that name one thing: (text, command, the name as read).
+        type Named = fn(String) -> SessionCommand;
+        let named: [(&str, Named, &str); 6] = [
+            ("show DateStyle", SessionCommand::Show, "DateStyle"),
+            (
+                "SHOW transaction isolation level",
+                SessionCommand::Show,
+                "transaction isolation level",
+            ),
+            ("SAVEPOINT a", SessionCommand::Savepoint, "a"),
+            (
+                "RELEASE SAVEPOINT \"B\"",
+                SessionCommand::ReleaseSavepoint,
+                "B",
+            ),
+            (
+                "ROLLBACK TRANSACTION TO SAVEPOINT Sp1",
+                SessionCommand::RollbackToSavepoint,
+                "sp1",
+            ),
+            ("rollback to x", SessionCommand::RollbackToSavepoint, "x"),
+        ];
+        for (sql, command, name) in named {
+            assert_eq!(c(sql), Some(command(name.to_string())), "{sql}");
+        }
         assert_eq!(c("SELECT 1"), None);
         // The router's control travels as typed messages: no text is one.
         assert_eq!(c("FLOE RESET"), None);

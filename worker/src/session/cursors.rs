@@ -829,127 +829,36 @@ mod tests {
 
     #[test]
     fn motions_move_as_in_postgres() {
-        // Ten rows, before the first.
-        assert_eq!(
-            plan(Motion::Step(3), 0, 10),
-            Plan {
-                rows: Some((1, 3)),
-                count: 3,
-                pos: 3
-            }
-        );
-        assert_eq!(
-            plan(Motion::Step(20), 8, 10),
-            Plan {
-                rows: Some((9, 10)),
-                count: 2,
-                pos: 11
-            }
-        );
-        assert_eq!(
-            plan(Motion::Step(1), 11, 10),
-            Plan {
-                rows: None,
-                count: 0,
-                pos: 11
-            }
-        );
-        assert_eq!(
-            plan(Motion::Step(-2), 11, 10),
-            Plan {
-                rows: Some((10, 9)),
-                count: 2,
-                pos: 9
-            }
-        );
-        assert_eq!(
-            plan(Motion::Step(-5), 3, 10),
-            Plan {
-                rows: Some((2, 1)),
-                count: 2,
-                pos: 0
-            }
-        );
-        assert_eq!(
-            plan(Motion::Step(0), 4, 10),
-            Plan {
-                rows: Some((4, 4)),
-                count: 1,
-                pos: 4
-            }
-        );
-        assert_eq!(
-            plan(Motion::Step(0), 0, 10),
-            Plan {
-                rows: None,
-                count: 0,
-                pos: 0
-            }
-        );
-        assert_eq!(
-            plan(Motion::Absolute(-1), 0, 10),
-            Plan {
-                rows: Some((10, 10)),
-                count: 1,
-                pos: 10
-            }
-        );
-        assert_eq!(
-            plan(Motion::Absolute(0), 5, 10),
-            Plan {
-                rows: None,
-                count: 0,
-                pos: 0
-            }
-        );
-        assert_eq!(
-            plan(Motion::Absolute(12), 5, 10),
-            Plan {
-                rows: None,
-                count: 0,
-                pos: 11
-            }
-        );
-        assert_eq!(
-            plan(Motion::Absolute(-12), 5, 10),
-            Plan {
-                rows: None,
-                count: 0,
-                pos: 0
-            }
-        );
-        assert_eq!(
-            plan(Motion::Relative(-2), 5, 10),
-            Plan {
-                rows: Some((3, 3)),
-                count: 1,
-                pos: 3
-            }
-        );
-        assert_eq!(
-            plan(Motion::Step(i64::MAX), 2, 10),
-            Plan {
-                rows: Some((3, 10)),
-                count: 8,
-                pos: 11
-            }
-        );
-        assert_eq!(
-            plan(Motion::Step(-i64::MAX), 11, 10),
-            Plan {
-                rows: Some((10, 1)),
-                count: 10,
-                pos: 0
-            }
-        );
-        assert_eq!(
-            plan(Motion::Step(1), 0, 0),
-            Plan {
-                rows: None,
-                count: 0,
-                pos: 1
-            }
-        );
+        // (motion, position, rows in the cursor) → (rows read, count, new position).
+        let cases = [
+            (Motion::Step(3), 0, 10, Some((1, 3)), 3, 3),
+            (Motion::Step(20), 8, 10, Some((9, 10)), 2, 11),
+            (Motion::Step(1), 11, 10, None, 0, 11),
+            (Motion::Step(-2), 11, 10, Some((10, 9)), 2, 9),
+            (Motion::Step(-5), 3, 10, Some((2, 1)), 2, 0),
+            (Motion::Step(0), 4, 10, Some((4, 4)), 1, 4),
+            (Motion::Step(0), 0, 10, None, 0, 0),
+            (Motion::Absolute(-1), 0, 10, Some((10, 10)), 1, 10),
+            (Motion::Absolute(0), 5, 10, None, 0, 0),
+            (Motion::Absolute(12), 5, 10, None, 0, 11),
+            (Motion::Absolute(-12), 5, 10, None, 0, 0),
+            (Motion::Relative(-2), 5, 10, Some((3, 3)), 1, 3),
+            (Motion::Step(i64::MAX), 2, 10, Some((3, 10)), 8, 11),
+            (Motion::Step(-i64::MAX), 11, 10, Some((10, 1)), 10, 0),
+            (Motion::Step(1), 0, 0, None, 0, 1),
+        ];
+        for (motion, pos, total, rows, count, new_pos) in cases {
+            let want = Plan {
+                rows,
+                count,
+                pos: new_pos,
+            };
+            assert_eq!(
+                plan(motion, pos, total),
+                want,
+                "{motion:?} at {pos} of {total}"
+            );
+        }
         assert!(goes_backward(Motion::Absolute(1), 3, 10));
         assert!(!goes_backward(Motion::Absolute(5), 3, 10));
         assert!(!goes_backward(Motion::Step(2), 3, 10));

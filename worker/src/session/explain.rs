@@ -215,33 +215,30 @@ mod tests {
 
     #[test]
     fn explain_options_read_as_postgres_reads_them() {
-        assert_eq!(options("EXPLAIN SELECT 1"), Ok((false, "SELECT 1".into())));
-        assert_eq!(
-            options("EXPLAIN ANALYZE SELECT 1"),
-            Ok((true, "SELECT 1".into()))
-        );
-        assert_eq!(
-            options("explain analyse verbose select 1"),
-            Ok((true, "select 1".into()))
-        );
-        assert_eq!(
-            options("EXPLAIN (ANALYZE, COSTS OFF, FORMAT TEXT) SELECT 1"),
-            Ok((true, "SELECT 1".into()))
-        );
-        assert_eq!(
-            options("EXPLAIN (ANALYZE false) SELECT 1"),
-            Ok((false, "SELECT 1".into()))
-        );
-        assert_eq!(
-            options("EXPLAIN (FORMAT JSON) SELECT 1"),
-            Err("0A000".into())
-        );
-        assert_eq!(options("EXPLAIN (BOGUS) SELECT 1"), Err("42601".into()));
-        assert_eq!(
-            options("EXPLAIN (ANALYZE maybe) SELECT 1"),
-            Err("22023".into())
-        );
-        assert_eq!(options("EXPLAIN (ANALYZE"), Err("42601".into()));
-        assert_eq!(options("EXPLAIN"), Err("42601".into()));
+        // (text, ANALYZE?, the statement explained)
+        let explained = [
+            ("EXPLAIN SELECT 1", false, "SELECT 1"),
+            ("EXPLAIN ANALYZE SELECT 1", true, "SELECT 1"),
+            ("explain analyse verbose select 1", true, "select 1"),
+            (
+                "EXPLAIN (ANALYZE, COSTS OFF, FORMAT TEXT) SELECT 1",
+                true,
+                "SELECT 1",
+            ),
+            ("EXPLAIN (ANALYZE false) SELECT 1", false, "SELECT 1"),
+        ];
+        for (sql, analyze, statement) in explained {
+            assert_eq!(options(sql), Ok((analyze, statement.to_string())), "{sql}");
+        }
+        let refused = [
+            ("EXPLAIN (FORMAT JSON) SELECT 1", "0A000"),
+            ("EXPLAIN (BOGUS) SELECT 1", "42601"),
+            ("EXPLAIN (ANALYZE maybe) SELECT 1", "22023"),
+            ("EXPLAIN (ANALYZE", "42601"),
+            ("EXPLAIN", "42601"),
+        ];
+        for (sql, code) in refused {
+            assert_eq!(options(sql), Err(code.to_string()), "{sql}");
+        }
     }
 }

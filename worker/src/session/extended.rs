@@ -31,15 +31,7 @@ impl Session {
             return Err(PgError::in_failed_transaction().into());
         }
         let stmt = match pieces.first() {
-            None => Rc::new(Statement {
-                sql: m.query.clone(),
-                kind: StatementKind::Empty,
-                param_types: m.type_oids.clone(),
-                fields: None,
-                client_types: m.type_oids.clone(),
-                lake_snapshots: Vec::new(),
-                _lake_pins: Vec::new(),
-            }),
+            None => Statement::without_rows(&m.query, StatementKind::Empty, &m.type_oids),
             Some(p) => {
                 let text = p.text.to_string();
                 self.prepare_statement(&text, &p.tokens, &m.type_oids)?

@@ -163,6 +163,22 @@ struct Statement {
     _lake_pins: Vec<FilePin>,
 }
 
+impl Statement {
+    /// A statement that reads no lake table and returns no rows: its
+    /// parameters are the ones the client declared.
+    fn without_rows(sql: &str, kind: StatementKind, client_types: &[u32]) -> Rc<Statement> {
+        Rc::new(Statement {
+            sql: sql.to_string(),
+            kind,
+            param_types: client_types.to_vec(),
+            fields: None,
+            client_types: client_types.to_vec(),
+            lake_snapshots: Vec::new(),
+            _lake_pins: Vec::new(),
+        })
+    }
+}
+
 /// A DuckDB result being streamed to the client.
 struct ActiveQuery {
     result: QueryResult,

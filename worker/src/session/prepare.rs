@@ -2,6 +2,8 @@
 //! into engine SQL, lake writes and DDL recognised, session commands told apart, and
 //! the result's columns named and typed as PostgreSQL names and types them.
 
+use std::borrow::Cow;
+
 use super::*;
 
 impl Session {
@@ -55,48 +57,30 @@ impl Session {
             }
         }
         if let Some(copy) = crate::copy::command::parse(sql, tokens) {
-            return Ok(Rc::new(Statement {
-                sql: sql.to_string(),
-                kind: StatementKind::Copy(copy?),
-                param_types: client_types.to_vec(),
-                fields: None,
-                client_types: client_types.to_vec(),
-                lake_snapshots: Vec::new(),
-                _lake_pins: Vec::new(),
-            }));
+            return Ok(Statement::without_rows(
+                sql,
+                StatementKind::Copy(copy?),
+                client_types,
+            ));
         }
-        let inlined = if tokens.iter().any(|t| t.is_word("current_setting")) {
-            current_settings::inline_current_settings(sql, tokens, &self.params)?
-        } else {
-            None
-        };
-        let inlined_tokens;
-        let (sql, tokens) = match &inlined {
-            Some(text) => {
-                inlined_tokens = floe_sql::tokens::tokenize(text);
-                (text.as_str(), &inlined_tokens[..])
-            }
-            None => (sql, tokens),
-        };
+        let mut sql = Cow::Borrowed(sql);
+        let mut tokens = Cow::Borrowed(tokens);
+        if tokens.iter().any(|t| t.is_word("current_setting")) {
+            let inlined = current_settings::inline_current_settings(&sql, &tokens, &self.params)?;
+            take_text(&mut sql, &mut tokens, inlined);
+        }
         // timestamptz literals without a zone name an instant in the session's;
         // literals with an era name the astronomical year.
-        let zoned = if tokens
+        if tokens
             .iter()
             .any(|t| t.is_word("timestamptz") || t.is_word("zone"))
-            || zoned_literals::mentions_an_era(tokens)
+            || zoned_literals::mentions_an_era(&tokens)
         {
-            zoned_literals::inline_zoned_literals(sql, tokens, &self.params.output_settings().tz)
-        } else {
-            None
-        };
-        let zoned_tokens;
-        let (sql, tokens) = match &zoned {
-            Some(text) => {
-                zoned_tokens = floe_sql::tokens::tokenize(text);
-                (text.as_str(), &zoned_tokens[..])
-            }
-            None => (sql, tokens),
-        };
+            let zone = &self.params.output_settings().tz;
+            let zoned = zoned_literals::inline_zoned_literals(&sql, &tokens, zone);
+            take_text(&mut sql, &mut tokens, zoned);
+        }
+        let (sql, tokens) = (&*sql, &*tokens);
         if schema_path::mentions_schema_path(tokens) {
             self.sync_schema_path()?;
         }
@@ -114,15 +98,11 @@ impl Session {
                 };
                 match lake.plan_write(sql, tokens, &self.conn, &self.runtime, &names)? {
                     Some(WritePlan::Ddl(ddl)) => {
-                        return Ok(Rc::new(Statement {
-                            sql: sql.to_string(),
-                            kind: StatementKind::LakeDdl(ddl),
-                            param_types: client_types.to_vec(),
-                            fields: None,
-                            client_types: client_types.to_vec(),
-                            lake_snapshots: Vec::new(),
-                            _lake_pins: Vec::new(),
-                        }));
+                        return Ok(Statement::without_rows(
+                            sql,
+                            StatementKind::LakeDdl(ddl),
+                            client_types,
+                        ));
                     }
                     Some(WritePlan::Staged {
                         commit,
@@ -300,5 +280,13 @@ impl Session {
             self.statement_cache.insert(cache_key, stmt.clone());
         }
         Ok(stmt)
+    }
+}
+
+/// Makes `rewritten`, when a step rewrote the statement, its text and tokens.
+fn take_text<'a>(sql: &mut Cow<'a, str>, tokens: &mut Cow<'a, [Token]>, rewritten: Option<String>) {
+    if let Some(text) = rewritten {
+        *tokens = Cow::Owned(floe_sql::tokens::tokenize(&text));
+        *sql = Cow::Owned(text);
     }
 }

@@ -3,7 +3,7 @@
 
 use sqlparser::tokenizer::Token;
 
-use super::{lit, matching_paren};
+use super::{lit, matching_paren, top_level_commas};
 
 /// One piece of a `format()` string: literal text, or the next argument
 /// written as `%s`, `%I` or `%L`.
@@ -57,16 +57,7 @@ pub(super) fn format_call(
     };
     let pieces = format_pieces(text)?;
     // The commas separating the arguments (the first follows the format string).
-    let mut commas = Vec::new();
-    let mut depth = 0usize;
-    for (j, t) in toks.iter().enumerate().take(close).skip(k + 3) {
-        match t.token {
-            Token::LParen | Token::LBracket => depth += 1,
-            Token::RParen | Token::RBracket => depth = depth.saturating_sub(1),
-            Token::Comma if depth == 0 => commas.push(j),
-            _ => {}
-        }
-    }
+    let commas = top_level_commas(toks, k + 2, close);
     let conversions: Vec<char> = pieces
         .iter()
         .filter_map(|p| match p {

@@ -10,7 +10,7 @@
 use sqlparser::tokenizer::Token;
 
 use super::column_names::{alias_word, call_start};
-use super::{is_word, matching_paren};
+use super::{is_word, matching_paren, top_level_commas};
 
 type Edit = (usize, usize, String);
 
@@ -73,21 +73,6 @@ pub(super) fn set_returning_edits(toks: &[floe_sql::Spanned]) -> Vec<Edit> {
         }
     }
     edits
-}
-
-/// The top-level commas of the call whose `(` is at `open` and `)` at `close`.
-fn top_level_commas(toks: &[floe_sql::Spanned], open: usize, close: usize) -> Vec<usize> {
-    let mut depth = 0usize;
-    let mut commas = Vec::new();
-    for (i, t) in toks.iter().enumerate().take(close).skip(open + 1) {
-        match t.token {
-            Token::LParen | Token::LBracket => depth += 1,
-            Token::RParen | Token::RBracket => depth = depth.saturating_sub(1),
-            Token::Comma if depth == 0 => commas.push(i),
-            _ => {}
-        }
-    }
-    commas
 }
 
 /// `generate_series(…)` as an item of a select list: DuckDB's scalar

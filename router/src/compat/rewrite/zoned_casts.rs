@@ -12,15 +12,13 @@
 
 use sqlparser::tokenizer::Token;
 
-use super::{column_reference_start, first_top_level, is_word, matching_paren};
+use super::{column_reference_start, first_top_level, is_word, matching_paren, past_pg_catalog};
 
 /// The macro standing for a cast to the type named at `toks[j..]`, and the
 /// index of the type's last token; `None` for other types.
-fn zoned_target(toks: &[floe_sql::Spanned], mut j: usize) -> Option<(&'static str, usize)> {
+fn zoned_target(toks: &[floe_sql::Spanned], j: usize) -> Option<(&'static str, usize)> {
     let tok = |k: usize| toks.get(k).map(|t| &t.token);
-    if is_word(tok(j), "pg_catalog") && matches!(tok(j + 1), Some(Token::Period)) {
-        j += 2;
-    }
+    let j = past_pg_catalog(toks, j);
     let (name, last) = if is_word(tok(j), "date") {
         ("floe_as_date", j)
     } else if is_word(tok(j), "timestamptz") {

@@ -3,9 +3,20 @@
 
 use super::*;
 
+/// Removes what a statement staged when the commit is over, however it ended.
+struct DiscardOnDrop<'a>(&'a LakeCommit);
+
+impl Drop for DiscardOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.discard();
+    }
+}
+
 impl LakeReader {
-    /// Commits what a statement's COPY staged; returns the number of rows
-    /// inserted or deleted. The staged files are removed either way.
+    /// Commits what a statement's COPY staged as one snapshot (an `INSERT`'s
+    /// data files, a `DELETE`'s position delete files, an `UPDATE`'s both);
+    /// returns the number of rows inserted, deleted or updated. The staged
+    /// files are removed either way.
     pub fn commit_write(
         &self,
         commit: &LakeCommit,
@@ -13,101 +24,50 @@ impl LakeReader {
         runtime: &tokio::runtime::Handle,
         txn: Option<&mut LakeTxn>,
     ) -> Result<u64, PgError> {
-        let result = match commit {
-            LakeCommit::Insert(insert) => self.commit_insert(insert, runtime, txn),
-            LakeCommit::Delete(delete) => self.commit_delete(delete, runtime, txn),
-            LakeCommit::Update(update) => self.commit_update(update, conn, runtime, txn),
+        let _discard = DiscardOnDrop(commit);
+        let ident = match commit {
+            LakeCommit::Insert(insert) => &insert.table,
+            LakeCommit::Delete(delete) => &delete.table,
+            LakeCommit::Update(update) => &update.delete.table,
         };
-        commit.discard();
-        result
-    }
-
-    /// Commits the position delete files a `DELETE` staged; returns the number
-    /// of rows deleted.
-    pub(super) fn commit_delete(
-        &self,
-        delete: &LakeDelete,
-        runtime: &tokio::runtime::Handle,
-        txn: Option<&mut LakeTxn>,
-    ) -> Result<u64, PgError> {
-        let lake = self.lakehouse();
-        let table = self.table(txn.as_deref(), &delete.table, runtime)?;
-        let mut uploads = Uploads::new(lake, runtime);
-        let (files, rows, referenced) = self.delete_files(delete, &table, &mut uploads)?;
+        let table = self.table(txn.as_deref(), ident, runtime)?;
+        let mut uploads = Uploads::new(self.lakehouse(), runtime);
+        let (files, rows, operation, schema_id, referenced) = match commit {
+            LakeCommit::Insert(insert) => {
+                let (files, rows) = self.insert_files(insert, &table, &mut uploads)?;
+                (files, rows, Operation::Append, insert.schema_id, Vec::new())
+            }
+            LakeCommit::Delete(delete) => {
+                let (files, rows, referenced) = self.delete_files(delete, &table, &mut uploads)?;
+                let schema_id = table.metadata().current_schema_id();
+                (files, rows, Operation::Delete, schema_id, referenced)
+            }
+            LakeCommit::Update(update) => {
+                // The engine staged the old rows' positions with their new
+                // values: delete files and data files of one snapshot.
+                for sql in [&update.deletes_sql, &update.rows_sql] {
+                    conn.execute_batch(sql)
+                        .map_err(|e| PgError::from_duckdb(&e.message, None))?;
+                }
+                let (mut files, rows, referenced) =
+                    self.delete_files(&update.delete, &table, &mut uploads)?;
+                if rows > 0 {
+                    let (data, _) = self.insert_files(&update.insert, &table, &mut uploads)?;
+                    files.extend(data);
+                }
+                let schema_id = update.insert.schema_id;
+                (files, rows, Operation::Overwrite, schema_id, referenced)
+            }
+        };
         if rows == 0 {
             return Ok(0);
         }
-        let schema_id = table.metadata().current_schema_id();
         self.commit_files(
-            &delete.table,
+            ident,
             table,
             files,
-            Operation::Delete,
+            operation,
             schema_id,
-            &referenced,
-            uploads,
-            txn,
-        )?;
-        Ok(rows)
-    }
-
-    /// Commits the files an `INSERT` staged; returns the number of rows.
-    pub(super) fn commit_insert(
-        &self,
-        insert: &LakeInsert,
-        runtime: &tokio::runtime::Handle,
-        txn: Option<&mut LakeTxn>,
-    ) -> Result<u64, PgError> {
-        let lake = self.lakehouse();
-        let table = self.table(txn.as_deref(), &insert.table, runtime)?;
-        let mut uploads = Uploads::new(lake, runtime);
-        let (files, rows) = self.insert_files(insert, &table, &mut uploads)?;
-        if rows == 0 {
-            return Ok(0);
-        }
-        self.commit_files(
-            &insert.table,
-            table,
-            files,
-            Operation::Append,
-            insert.schema_id,
-            &[],
-            uploads,
-            txn,
-        )?;
-        Ok(rows)
-    }
-
-    /// Commits an `UPDATE`: the engine staged the old rows' positions with
-    /// their new values; those become delete files and data files of one
-    /// snapshot. Returns the number of rows updated.
-    pub(super) fn commit_update(
-        &self,
-        update: &LakeUpdate,
-        conn: &Connection,
-        runtime: &tokio::runtime::Handle,
-        txn: Option<&mut LakeTxn>,
-    ) -> Result<u64, PgError> {
-        let lake = self.lakehouse();
-        let table = self.table(txn.as_deref(), &update.delete.table, runtime)?;
-        for sql in [&update.deletes_sql, &update.rows_sql] {
-            conn.execute_batch(sql)
-                .map_err(|e| PgError::from_duckdb(&e.message, None))?;
-        }
-        let mut uploads = Uploads::new(lake, runtime);
-        let (mut files, rows, referenced) =
-            self.delete_files(&update.delete, &table, &mut uploads)?;
-        if rows == 0 {
-            return Ok(0);
-        }
-        let (data, _) = self.insert_files(&update.insert, &table, &mut uploads)?;
-        files.extend(data);
-        self.commit_files(
-            &update.delete.table,
-            table,
-            files,
-            Operation::Overwrite,
-            update.insert.schema_id,
             &referenced,
             uploads,
             txn,

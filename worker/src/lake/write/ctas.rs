@@ -4,19 +4,22 @@
 use super::*;
 
 impl LakeReader {
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn create_table_as(
         &self,
-        ident: &TableIdent,
-        query: &str,
-        column_names: &[String],
-        partition: &[PartitionColumn],
-        if_not_exists: bool,
-        with_data: bool,
+        table: &TableFromQuery,
         conn: &Connection,
         runtime: &tokio::runtime::Handle,
         mut txn: Option<&mut LakeTxn>,
     ) -> Result<String, PgError> {
+        let TableFromQuery {
+            ident,
+            query,
+            column_names,
+            partition,
+            if_not_exists,
+            with_data,
+        } = table;
+        let (if_not_exists, with_data) = (*if_not_exists, *with_data);
         let described = conn
             .prepare(&format!("SELECT * FROM ({query}) AS __floe_source"))
             .map_err(|e| PgError::from_duckdb(&e.message, Some(query)))?;

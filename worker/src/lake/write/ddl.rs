@@ -70,32 +70,15 @@ impl LakeReader {
                 self.forget_virtual_schema();
                 return truncated.map(|()| "TRUNCATE TABLE".to_string());
             }
-            LakeDdl::CreateTableAs { .. } if lake.creates_in_transactions() => {
+            LakeDdl::CreateTableAs(_) if lake.creates_in_transactions() => {
                 // The table and its rows are published in one catalog commit, so
                 // a statement cut short (even by the worker dying) leaves nothing.
                 return self.in_own_transaction(ddl, conn, runtime);
             }
-            LakeDdl::CreateTableAs {
-                ident,
-                query,
-                column_names,
-                partition,
-                if_not_exists,
-                with_data,
-            } => {
+            LakeDdl::CreateTableAs(table) => {
                 // A REST catalog creates a table in a request of its own: the
                 // table is dropped again if its rows cannot be written.
-                let created = self.create_table_as(
-                    ident,
-                    query,
-                    column_names,
-                    partition,
-                    *if_not_exists,
-                    *with_data,
-                    conn,
-                    runtime,
-                    None,
-                );
+                let created = self.create_table_as(table, conn, runtime, None);
                 self.forget_virtual_schema();
                 return created;
             }
@@ -225,25 +208,8 @@ impl LakeReader {
                 };
                 done.map(|()| view.tag().to_string())
             }
-            LakeDdl::CreateTableAs {
-                ident,
-                query,
-                column_names,
-                partition,
-                if_not_exists,
-                with_data,
-            } => {
-                return self.create_table_as(
-                    ident,
-                    query,
-                    column_names,
-                    partition,
-                    *if_not_exists,
-                    *with_data,
-                    conn,
-                    runtime,
-                    Some(txn),
-                )
+            LakeDdl::CreateTableAs(table) => {
+                return self.create_table_as(table, conn, runtime, Some(txn))
             }
         };
         outcome.map_err(catalog_error)

@@ -57,6 +57,18 @@ use partition::*;
 use statement_text::*;
 use upload::*;
 
+/// `CREATE TABLE … AS query`: the table, and the query (its lake reads
+/// already spliced) whose columns and rows it gets.
+#[derive(Debug)]
+pub struct TableFromQuery {
+    pub ident: TableIdent,
+    pub query: String,
+    pub column_names: Vec<String>,
+    pub partition: Vec<PartitionColumn>,
+    pub if_not_exists: bool,
+    pub with_data: bool,
+}
+
 /// A lake statement that changes the catalog only.
 #[derive(Debug)]
 pub enum LakeDdl {
@@ -68,15 +80,8 @@ pub enum LakeDdl {
         properties: HashMap<String, String>,
         if_not_exists: bool,
     },
-    /// `CREATE TABLE … AS query` (the query already has its lake reads spliced).
-    CreateTableAs {
-        ident: TableIdent,
-        query: String,
-        column_names: Vec<String>,
-        partition: Vec<PartitionColumn>,
-        if_not_exists: bool,
-        with_data: bool,
-    },
+    /// `CREATE TABLE … AS query`.
+    CreateTableAs(TableFromQuery),
     DropTables {
         tables: Vec<DropTarget>,
         /// Views that read the tables, dropped with them (CASCADE).
@@ -250,14 +255,16 @@ impl LakeReader {
                     Some(r) => r.sql,
                     None => ctas.query,
                 };
-                return Ok(Some(WritePlan::Ddl(LakeDdl::CreateTableAs {
-                    ident: TableIdent::new(namespace, table),
-                    query,
-                    column_names: ctas.columns,
-                    partition,
-                    if_not_exists: ctas.if_not_exists,
-                    with_data: ctas.with_data,
-                })));
+                return Ok(Some(WritePlan::Ddl(LakeDdl::CreateTableAs(
+                    TableFromQuery {
+                        ident: TableIdent::new(namespace, table),
+                        query,
+                        column_names: ctas.columns,
+                        partition,
+                        if_not_exists: ctas.if_not_exists,
+                        with_data: ctas.with_data,
+                    },
+                ))));
             }
         }
         let Ok(mut statements) = Parser::parse_sql(&PostgreSqlDialect {}, sql) else {
