@@ -13,6 +13,8 @@ use iceberg::{Catalog, CatalogBuilder, NamespaceIdent, TableIdent};
 use iceberg_catalog_rest::RestCatalogBuilder;
 use iceberg_catalog_sql::SqlCatalogBuilder;
 
+use floe_protocol::lake_changes::{ChangeLog, LakeChange};
+
 use crate::error::{display, CatalogError, Result};
 use crate::object_storage::{ObjectStorage, ObjectStorageFactory};
 use crate::objects::parquet_source::{registrations, ParquetCache, ParquetSource};
@@ -165,7 +167,13 @@ impl Listing {
 struct Cached<T> {
     value: T,
     loaded: Instant,
+    /// The lakehouse's cache epoch when loaded; an entry of an older epoch (or
+    /// [`EXPIRED`]) is checked with the catalog before it is used again.
+    epoch: u64,
 }
+
+/// The epoch of a cache entry a reported change expired.
+const EXPIRED: u64 = u64::MAX;
 
 /// An open lakehouse: the catalog plus metadata caches.
 pub struct Lakehouse {
@@ -185,6 +193,14 @@ pub struct Lakehouse {
     views: quick_cache::sync::Cache<String, crate::objects::lake_view::LakeView>,
     /// Commit requests to a REST catalog.
     rest: Option<RestCommitter>,
+    /// The changes this process made to the lake, for its sessions to report.
+    changes: ChangeLog,
+    /// Moves on when everything cached must be checked with the catalog again.
+    epoch: std::sync::atomic::AtomicU64,
+    /// How many reports of changes made elsewhere were applied. Held while one
+    /// is applied and while a loaded entry is stored, so an entry loaded
+    /// before a change was applied is stored expired, never as fresh.
+    applied: Mutex<u64>,
 }
 
 impl std::fmt::Debug for Lakehouse {
@@ -256,6 +272,9 @@ impl Lakehouse {
             file_io,
             views: quick_cache::sync::Cache::new(TABLE_CACHE_ENTRIES),
             rest,
+            changes: ChangeLog::new(),
+            epoch: std::sync::atomic::AtomicU64::new(0),
+            applied: Mutex::new(0),
         })
     }
 
@@ -321,10 +340,87 @@ impl Lakehouse {
             .cloned()
     }
 
-    /// Drops a table's cached metadata, so the next statement sees a commit
-    /// at once instead of after the refresh interval.
+    /// Drops a table's cached metadata: the next statement that names it asks
+    /// the catalog again.
     pub fn forget_table(&self, ident: &TableIdent) {
         self.tables.remove(ident);
+    }
+
+    /// Records that this process changed `ident`'s metadata (a commit) and
+    /// drops what it cached of it.
+    pub(crate) fn changed_table(&self, ident: &TableIdent) {
+        self.forget_table(ident);
+        self.changes.record([LakeChange::Table {
+            namespace: ident.namespace().as_ref().clone(),
+            name: ident.name().to_string(),
+        }]);
+    }
+
+    /// Records that this process created, dropped or renamed something the
+    /// listing shows, and drops the cached listing.
+    pub(crate) fn changed_listing(&self) {
+        self.forget_listing();
+        self.changes.record([LakeChange::Listing]);
+    }
+
+    /// The changes this process made, in order.
+    pub fn changes(&self) -> &ChangeLog {
+        &self.changes
+    }
+
+    /// Expires what the caches hold about changes made elsewhere (reported
+    /// by the router), so the next statement asks the catalog. An expired
+    /// table keeps its manifests cached if its metadata has not moved after all.
+    pub fn apply_changes(&self, changes: &[LakeChange]) {
+        let mut applied = self.applied.lock();
+        *applied += 1;
+        for change in changes {
+            match change {
+                LakeChange::Table { namespace, name } => {
+                    let Ok(ns) = NamespaceIdent::from_vec(namespace.clone()) else {
+                        continue;
+                    };
+                    let ident = TableIdent::new(ns, name.clone());
+                    if let Some(c) = self.tables.get(&ident) {
+                        self.tables.insert(
+                            ident,
+                            Arc::new(Cached {
+                                value: c.value.clone(),
+                                loaded: c.loaded,
+                                epoch: EXPIRED,
+                            }),
+                        );
+                    }
+                }
+                LakeChange::Listing => self.forget_listing(),
+                LakeChange::Everything => {
+                    self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    self.forget_listing();
+                }
+            }
+        }
+    }
+
+    fn current_epoch(&self) -> u64 {
+        self.epoch.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Where the cache stands before a load: its epoch and the reports applied.
+    fn load_mark(&self) -> (u64, u64) {
+        (self.current_epoch(), *self.applied.lock())
+    }
+
+    /// Stores an entry loaded since `mark` with `store`, expired if a report
+    /// was applied meanwhile (the load may have read the catalog before the
+    /// change the report names).
+    fn store_loaded(&self, mark: (u64, u64), store: impl FnOnce(u64)) {
+        let applied = self.applied.lock();
+        store(if *applied == mark.1 { mark.0 } else { EXPIRED });
+    }
+
+    /// Whether a cache entry may be used without asking the catalog.
+    fn is_fresh<T>(&self, c: &Cached<T>) -> bool {
+        c.epoch == self.current_epoch() && c.loaded.elapsed() < self.config.refresh
     }
 
     pub(crate) fn parquet_cache(&self) -> &ParquetCache {
@@ -345,15 +441,19 @@ impl Lakehouse {
     /// Schemas and tables, listed again once the refresh interval has passed.
     pub async fn listing(&self) -> Result<Arc<Listing>> {
         if let Some(c) = self.lock_listing().as_ref() {
-            if c.loaded.elapsed() < self.config.refresh {
+            if self.is_fresh(c) {
                 return Ok(c.value.clone());
             }
         }
+        let mark = self.load_mark();
         let listing = Arc::new(self.list_all().await?);
-        *self.lock_listing() = Some(Arc::new(Cached {
-            value: listing.clone(),
-            loaded: Instant::now(),
-        }));
+        self.store_loaded(mark, |epoch| {
+            *self.lock_listing() = Some(Arc::new(Cached {
+                value: listing.clone(),
+                loaded: Instant::now(),
+                epoch,
+            }))
+        });
         Ok(listing)
     }
 
@@ -401,10 +501,11 @@ impl Lakehouse {
     /// A table's metadata, loaded again once the refresh interval has passed.
     pub async fn table(&self, ident: &TableIdent) -> Result<Table> {
         if let Some(c) = self.tables.get(ident) {
-            if c.loaded.elapsed() < self.config.refresh {
+            if self.is_fresh(&c) {
                 return Ok(c.value.clone());
             }
         }
+        let mark = self.load_mark();
         let table = self.catalog.load_table(ident).await.map_err(|e| {
             if e.kind() == iceberg::ErrorKind::TableNotFound {
                 CatalogError::NoSuchTable(display(ident))
@@ -421,13 +522,16 @@ impl Lakehouse {
             }
             _ => table,
         };
-        self.tables.insert(
-            ident.clone(),
-            Arc::new(Cached {
-                value: table.clone(),
-                loaded: Instant::now(),
-            }),
-        );
+        self.store_loaded(mark, |epoch| {
+            self.tables.insert(
+                ident.clone(),
+                Arc::new(Cached {
+                    value: table.clone(),
+                    loaded: Instant::now(),
+                    epoch,
+                }),
+            )
+        });
         Ok(table)
     }
 }

@@ -6,6 +6,8 @@
 
 use bytes::{BufMut, BytesMut};
 
+use crate::lake_changes::{LakeChange, MAX_CHANGES};
+
 /// The type byte of a control message (`~`: no Postgres frontend message has it).
 pub const CONTROL_TAG: u8 = b'~';
 
@@ -52,6 +54,11 @@ pub enum Control {
         /// Whether every statement is a query.
         only_queries: bool,
     },
+    /// Lake changes: from a worker, the ones its session just made, sent before
+    /// the client can hear that the statement finished; from the router, the
+    /// ones this worker session has not been told of, sent before the client's
+    /// next message. Either side answers nothing.
+    LakeChanged(Vec<LakeChange>),
 }
 
 /// The digest an [`Control::Analysed`] message names its text by (64-bit
@@ -159,6 +166,24 @@ impl Control {
                 body.put_u32(*statements);
                 body.put_u8(u8::from(*only_queries));
             }
+            Control::LakeChanged(changes) => {
+                body.put_u8(b'L');
+                body.put_u32(changes.len() as u32);
+                for change in changes {
+                    match change {
+                        LakeChange::Table { namespace, name } => {
+                            body.put_u8(b'T');
+                            body.put_u32(namespace.len() as u32);
+                            for part in namespace {
+                                put_str(body, part);
+                            }
+                            put_str(body, name);
+                        }
+                        LakeChange::Listing => body.put_u8(b'L'),
+                        LakeChange::Everything => body.put_u8(b'E'),
+                    }
+                }
+            }
         }
         let len = (body.len() - at) as i32;
         body[at..at + 4].copy_from_slice(&len.to_be_bytes());
@@ -193,34 +218,33 @@ impl Control {
             }
             b'R' => Control::Reset,
             b'S' => Control::Stats,
-            b'X' => {
-                let replaces = r.u8()?;
-                if replaces != b'Q' && replaces != b'P' {
-                    return Err(ControlError("refused message type"));
+            b'X' => Control::Refuse {
+                replaces: r.statement_tag("refused message type")?,
+                sqlstate: r.string()?,
+                message: r.string()?,
+            },
+            b'A' => Control::Analysed {
+                describes: r.statement_tag("analysed message type")?,
+                text_len: r.u32()?,
+                digest: r.u64()?,
+                class: r.string()?,
+                statements: r.u32()?,
+                only_queries: match r.u8()? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(ControlError("only-queries flag")),
+                },
+            },
+            b'L' => {
+                let n = r.u32()? as usize;
+                if n > MAX_CHANGES {
+                    return Err(ControlError("too many lake changes"));
                 }
-                Control::Refuse {
-                    replaces,
-                    sqlstate: r.string()?,
-                    message: r.string()?,
+                let mut changes = Vec::with_capacity(n);
+                for _ in 0..n {
+                    changes.push(r.lake_change()?);
                 }
-            }
-            b'A' => {
-                let describes = r.u8()?;
-                if describes != b'Q' && describes != b'P' {
-                    return Err(ControlError("analysed message type"));
-                }
-                Control::Analysed {
-                    describes,
-                    text_len: r.u32()?,
-                    digest: r.u64()?,
-                    class: r.string()?,
-                    statements: r.u32()?,
-                    only_queries: match r.u8()? {
-                        0 => false,
-                        1 => true,
-                        _ => return Err(ControlError("only-queries flag")),
-                    },
-                }
+                Control::LakeChanged(changes)
             }
             _ => return Err(ControlError("kind")),
         };
@@ -230,6 +254,9 @@ impl Control {
         Ok(c)
     }
 }
+
+/// Deepest namespace a lake change may name.
+const MAX_NAMESPACE_DEPTH: usize = 64;
 
 struct Reader<'a> {
     b: &'a [u8],
@@ -254,6 +281,35 @@ impl Reader<'_> {
         let lo = u64::from(self.u32()?);
         Ok(hi << 32 | lo)
     }
+    /// The tag of a client message carrying a statement: Query or Parse.
+    fn statement_tag(&mut self, what: &'static str) -> Result<u8, ControlError> {
+        match self.u8()? {
+            tag @ (b'Q' | b'P') => Ok(tag),
+            _ => Err(ControlError(what)),
+        }
+    }
+
+    fn lake_change(&mut self) -> Result<LakeChange, ControlError> {
+        Ok(match self.u8()? {
+            b'T' => {
+                let parts = self.u32()? as usize;
+                if parts > MAX_NAMESPACE_DEPTH {
+                    return Err(ControlError("namespace too deep"));
+                }
+                let namespace = (0..parts)
+                    .map(|_| self.string())
+                    .collect::<Result<_, _>>()?;
+                LakeChange::Table {
+                    namespace,
+                    name: self.string()?,
+                }
+            }
+            b'L' => LakeChange::Listing,
+            b'E' => LakeChange::Everything,
+            _ => return Err(ControlError("lake change kind")),
+        })
+    }
+
     fn string(&mut self) -> Result<String, ControlError> {
         let end = self
             .b
@@ -294,6 +350,15 @@ mod tests {
             message: "no".into(),
         });
         round_trip(Control::analysed(b'Q', "SELECT 1", "query", 1, true));
+        round_trip(Control::LakeChanged(vec![]));
+        round_trip(Control::LakeChanged(vec![
+            LakeChange::Table {
+                namespace: vec!["a".into(), "b".into()],
+                name: "t".into(),
+            },
+            LakeChange::Listing,
+            LakeChange::Everything,
+        ]));
     }
 
     #[test]
@@ -321,6 +386,12 @@ mod tests {
             b"AZ\0\0\0\x01\0\0\0\0\0\0\0\0q\0\0\0\0\x01\x01",
             b"AQ\0\0\0\x01\0\0\0\0\0\0\0\0q\0\0\0\0\x01\x02",
             b"AQ\0\0",
+            b"L\0\0\0\x01",
+            b"L\0\0\0\x01Z",
+            b"L\0\0\0\x01T\0\0\0\x01s\0",
+            b"L\0\0\0\x01T\xff\xff\xff\xffs\0t\0",
+            b"L\xff\xff\xff\xff",
+            b"L\0\0\0\x00E",
         ] {
             assert!(Control::decode(body).is_err(), "{body:?}");
         }

@@ -7,6 +7,7 @@ pub mod backend;
 pub mod control;
 pub mod frame;
 pub mod frontend;
+pub mod lake_changes;
 pub mod listen;
 pub mod pg_error;
 pub mod serve;

@@ -16,6 +16,8 @@ use floe_protocol::{sqlstate, Listener, PgError, Stream};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{watch, Notify};
 
+use floe_protocol::lake_changes::ChangeLog;
+
 use crate::admin::metrics::Metrics;
 use crate::compat::activity::{Activity, AdminAction, LiveState, SessionInfo};
 use crate::frontend::auth::AuthConfig;
@@ -25,15 +27,13 @@ use crate::frontend::{self, fatal, own_fd, within, Admitted, Door, Handshake, Ha
 use crate::relay::spin::SpinWait;
 use crate::relay::{self, RelayContext, SessionEnd};
 use crate::route::backend::{self, Identity};
-use crate::route::pool::{new_pool, trim_idle, BackendManager, BackendPool};
+use crate::route::pool::BackendManager;
 use crate::route::workers::{WorkerSet, WorkerStats};
 use crate::route::{self, Pinned, RouteError};
 
 /// How the router is set up.
 #[derive(Clone, Default)]
 pub struct RouterConfig {
-    /// The internal token workers require (none for workers that require none).
-    pub worker_token: Option<String>,
     pub auth: AuthConfig,
     /// Database names clients may connect to; others get 3D000.
     pub databases: Vec<String>,
@@ -49,8 +49,6 @@ pub struct RouterConfig {
 
 pub struct Router {
     workers: WorkerSet,
-    /// One pool of worker sessions per worker, in the order of `workers.slots()`.
-    pools: Vec<BackendPool>,
     cancels: CancelRegistry,
     config: RouterConfig,
     metrics: Arc<Metrics>,
@@ -58,32 +56,25 @@ pub struct Router {
     spin: SpinWait,
     connections: ConnectionCount,
     logins: LoginThrottle,
+    /// Every lake change a worker reported (see `relay::freshness`).
+    lake_changes: ChangeLog,
 }
 
 impl Router {
     pub fn new(workers: WorkerSet, config: RouterConfig) -> Arc<Router> {
-        let pools: Vec<BackendPool> = workers
-            .slots()
-            .iter()
-            .map(|s| {
-                new_pool(
-                    s.addr.clone(),
-                    config.worker_token.clone(),
-                    config.limits.sessions_per_worker,
-                )
-            })
-            .collect();
-        tokio::spawn(trim_idle(pools.clone()));
+        tokio::spawn(workers.clone().trim_idle_loop());
+        let activity = Activity::default();
+        activity.show_workers(workers.clone());
         Arc::new(Router {
-            pools,
             workers,
             cancels: CancelRegistry::new(),
             spin: SpinWait::new(config.spin),
             config,
             metrics: Metrics::new(),
-            activity: Activity::default(),
+            activity,
             connections: ConnectionCount::default(),
             logins: LoginThrottle::default(),
+            lake_changes: ChangeLog::new(),
         })
     }
 
@@ -99,7 +90,8 @@ impl Router {
     /// a worker that does not answer within a second is left out.
     pub async fn worker_stats(&self) -> Vec<WorkerStats> {
         let mut all = Vec::new();
-        for (slot, pool) in self.workers.slots().iter().zip(&self.pools) {
+        for slot in self.workers.slots() {
+            let pool = &slot.pool;
             if !slot.is_healthy() {
                 continue;
             }
@@ -212,17 +204,16 @@ impl Router {
             .filter(|(k, _)| k != "user" && k != "database" && !k.starts_with("floe."))
             .cloned()
             .collect();
-        let pinned =
-            route::pin_session(&self.workers, &self.pools, &identity, &session_params).await;
+        let pinned = route::pin_session(&self.workers, &identity, &session_params).await;
         let Pinned {
             slot,
+            lease,
             mut backend,
             parameter_status,
         } = match pinned {
             Ok(p) => p,
             Err(e) => return refuse_route(&mut client, e).await,
         };
-        let lease = self.workers.lease(&slot);
         let worker_pid = backend.pid;
         let worker_key = WorkerKey {
             addr: slot.addr.clone(),
@@ -249,13 +240,16 @@ impl Router {
             activity: &self.activity,
             admin: &admin,
             max_message_bytes: self.config.limits.max_message_bytes,
+            lake_changes: &self.lake_changes,
         };
         let result = match client.write_all(&hello).await {
             Ok(()) => {
+                let backend = &mut *backend;
                 relay::relay(
                     client,
                     client_fd,
                     &mut backend.stream,
+                    &mut backend.lake_seen,
                     shutdown,
                     &ctx,
                     &info,

@@ -148,7 +148,18 @@ pub struct CacheConfig {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WorkersConfig {
+    /// A fixed number of workers (`floe serve --workers N`): `min` and `max`
+    /// both, unless they are set.
     pub count: Option<usize>,
+    /// Workers `floe serve` always runs.
+    pub min: Option<usize>,
+    /// Workers `floe serve` may grow to under load.
+    pub max: Option<usize>,
+    /// Client sessions per worker past which another is added (default 16).
+    pub target_sessions: Option<usize>,
+    /// How long an extra worker must have had no session before it is drained
+    /// and stopped (default 30000).
+    pub cooldown_ms: Option<u64>,
     /// DuckDB memory limit per worker, e.g. "4GB".
     pub memory_limit: Option<String>,
     /// DuckDB threads per worker.

@@ -7,6 +7,7 @@
 
 mod cli;
 mod config;
+mod fleet;
 mod run;
 mod supervisor;
 

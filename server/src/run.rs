@@ -7,11 +7,12 @@ use std::time::Duration;
 use floe_protocol::{ListenAddr, Listener};
 use floe_router::frontend::auth::{AuthConfig, AuthMethod, User, Verifier};
 use floe_router::frontend::limits::Limits;
+use floe_router::route::workers::PoolSettings;
 use floe_router::{Router, RouterConfig, WorkerSet};
 use tokio::sync::watch;
 
 use crate::config::{self, Config};
-use crate::supervisor::{self, WorkerSpec};
+use crate::fleet::{Fleet, FleetSize, WorkerTemplate};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -210,7 +211,6 @@ pub async fn worker(config: Config, id: Option<usize>) -> Result<(), RunError> {
 async fn run_router(
     config: &Config,
     workers: WorkerSet,
-    token: Option<String>,
     stop: watch::Receiver<bool>,
 ) -> Result<(), RunError> {
     let addr = config.listen_addr()?;
@@ -239,7 +239,6 @@ async fn run_router(
     let router = Router::new(
         workers,
         RouterConfig {
-            worker_token: token,
             auth,
             databases,
             tls,
@@ -311,7 +310,6 @@ fn router_limits(config: &Config) -> Limits {
         max_message_bytes: r.max_message_bytes.unwrap_or(d.max_message_bytes).max(1024),
         max_login_failures: r.max_login_failures.unwrap_or(d.max_login_failures),
         login_window: d.login_window,
-        sessions_per_worker: sessions_per_worker(config),
     }
 }
 
@@ -373,8 +371,11 @@ pub async fn router(config: Config, workers: Vec<String>) -> Result<(), RunError
         .iter()
         .map(|w| parse_addr(w))
         .collect::<Result<Vec<_>, _>>()?;
-    let token = config.workers.token.clone();
-    run_router(&config, WorkerSet::new(addrs), token, stop_on_signal()).await?;
+    let pools = PoolSettings {
+        token: config.workers.token.clone(),
+        max_sessions: sessions_per_worker(&config),
+    };
+    run_router(&config, WorkerSet::new(addrs, pools), stop_on_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -397,63 +398,57 @@ fn socket_dir(data_dir: &Path) -> PathBuf {
 pub async fn serve(config: Config, config_file: Option<PathBuf>) -> Result<(), RunError> {
     // Beyond loopback, run_router requires users and a password method.
     std::fs::create_dir_all(&config.data_dir)?;
-    // Until tables live in the lakehouse, each worker has its own DuckDB database,
-    // so one worker is the default: every session then sees the same tables.
-    let count = config.workers.count.unwrap_or(1).max(1);
+    let size = fleet_size(&config);
     let token: String = (0..16)
         .map(|_| format!("{:02x}", rand::random::<u8>()))
         .collect();
     let run_dir = socket_dir(&config.data_dir);
     std::fs::create_dir_all(&run_dir)?;
-    let exe = std::env::current_exe()?;
-    let data_dir = std::fs::canonicalize(&config.data_dir)?;
+    let template = WorkerTemplate {
+        exe: std::env::current_exe()?,
+        run_dir: run_dir.clone(),
+        data_dir: std::fs::canonicalize(&config.data_dir)?,
+        config_file,
+        token: token.clone(),
+    };
+    let workers = WorkerSet::new(
+        Vec::new(),
+        PoolSettings {
+            token: Some(token),
+            max_sessions: sessions_per_worker(&config),
+        },
+    );
+    let mut fleet = Fleet::new(workers.clone(), template, size);
     let (stop_workers_tx, stop_workers) = watch::channel(false);
-    let mut supervisors = Vec::new();
-    let mut addrs = Vec::new();
-    for id in 0..count {
-        let addr = ListenAddr::Unix(run_dir.join(format!("worker-{id}.sock")));
-        let mut args = vec![
-            "worker".to_string(),
-            "--listen".to_string(),
-            addr.to_string(),
-            "--data-dir".to_string(),
-            data_dir.to_string_lossy().into_owned(),
-            "--id".to_string(),
-            id.to_string(),
-        ];
-        if let Some(f) = &config_file {
-            args.push("--config".into());
-            args.push(f.to_string_lossy().into_owned());
-        }
-        let spec = WorkerSpec {
-            id,
-            addr: addr.clone(),
-            exe: exe.clone(),
-            args,
-            env: vec![("FLOE_WORKERS__TOKEN".into(), token.clone())],
-        };
-        supervisors.push(tokio::spawn(supervisor::supervise(
-            spec,
-            stop_workers.clone(),
-        )));
-        addrs.push(addr);
+    if let Err(id) = fleet.start(Duration::from_secs(120)).await {
+        drop(fleet);
+        return Err(RunError::WorkerStart(id));
     }
-    for (id, a) in addrs.iter().enumerate() {
-        if !supervisor::wait_ready(a, Duration::from_secs(120)).await {
-            let _ = stop_workers_tx.send(true);
-            return Err(RunError::WorkerStart(id));
-        }
-    }
+    let fleet = tokio::spawn(fleet.run(stop_workers));
     let stop = stop_on_signal();
-    let result = run_router(&config, WorkerSet::new(addrs), Some(token), stop).await;
+    let result = run_router(&config, workers, stop).await;
     // Clients are gone (or told to go); now the workers.
     let _ = stop_workers_tx.send(true);
-    for s in supervisors {
-        let _ = s.await;
-    }
+    let _ = fleet.await;
     let _ = std::fs::remove_dir(&run_dir);
     tracing::info!("stopped");
     result
+}
+
+/// The fleet `[workers]` asks for: `count` fixes it unless `min`/`max` are set.
+/// Until tables in `public` live in the lake, each worker has its own DuckDB
+/// database, so one worker is the default: every session then sees the same
+/// `public` tables.
+fn fleet_size(config: &Config) -> FleetSize {
+    let w = &config.workers;
+    let min = w.min.or(w.count).unwrap_or(1).max(1);
+    let max = w.max.or(w.count).unwrap_or(min).max(min);
+    FleetSize {
+        min,
+        max,
+        target_sessions: w.target_sessions.unwrap_or(16).max(1),
+        cooldown: Duration::from_millis(w.cooldown_ms.unwrap_or(30_000)),
+    }
 }
 
 /// A statement keeps a descriptor open on every cached file it reads (the pin

@@ -3,9 +3,11 @@
 //! shutdown.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use floe_protocol::ListenAddr;
+use floe_router::route::workers::{WorkerSlot, WorkerState};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
 
@@ -54,8 +56,10 @@ pub async fn wait_ready(addr: &ListenAddr, limit: Duration) -> bool {
     false
 }
 
-/// Runs one worker until `stop` turns true, restarting it whenever it exits.
-pub async fn supervise(spec: WorkerSpec, mut stop: watch::Receiver<bool>) {
+/// Runs one worker until `stop` turns true, restarting it whenever it exits;
+/// `slot`, the router's view of it, turns ready once it first accepts
+/// connections and counts its restarts.
+pub async fn supervise(spec: WorkerSpec, slot: Arc<WorkerSlot>, mut stop: watch::Receiver<bool>) {
     let mut backoff = Duration::from_millis(50);
     let mut exited_at: Option<Instant> = None;
     loop {
@@ -72,6 +76,9 @@ pub async fn supervise(spec: WorkerSpec, mut stop: watch::Receiver<bool>) {
         let started = Instant::now();
         let pid = child.id().unwrap_or(0);
         if wait_ready(&spec.addr, Duration::from_secs(60)).await {
+            if slot.state() == WorkerState::Starting {
+                slot.set_state(WorkerState::Ready);
+            }
             match exited_at.take() {
                 Some(t) => tracing::info!(
                     worker = spec.id,
@@ -93,6 +100,7 @@ pub async fn supervise(spec: WorkerSpec, mut stop: watch::Receiver<bool>) {
                     return;
                 }
                 exited_at = Some(Instant::now());
+                slot.restarted();
                 // A worker that keeps dying right after start is retried more slowly.
                 backoff = if started.elapsed() > Duration::from_secs(10) {
                     Duration::from_millis(50)

@@ -175,6 +175,7 @@ impl Worker {
             client: peer,
             runtime: tokio::runtime::Handle::current(),
             lake: self.lake.clone(),
+            reports_lake_changes: self.token.is_some(),
         };
         let control = Arc::new(QueryControl::new(conn.interrupt_handle()));
         let session_control = control.clone();
@@ -210,6 +211,15 @@ impl Worker {
                 let input = match (input, analysis.take()) {
                     (SessionInput::Control(c @ Control::Analysed { .. }), _) => {
                         analysis = Some(c);
+                        continue;
+                    }
+                    // Applied before any later message reaches the session, so
+                    // the next statement reads what other workers committed.
+                    (SessionInput::Control(Control::LakeChanged(changes)), pending) => {
+                        if let Some(lake) = &self.lake {
+                            lake.lakehouse().apply_changes(&changes);
+                        }
+                        analysis = pending;
                         continue;
                     }
                     (

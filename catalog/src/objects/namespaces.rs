@@ -28,7 +28,7 @@ impl Lakehouse {
         self.catalog()
             .create_namespace(&ident, HashMap::new())
             .await?;
-        self.forget_listing();
+        self.changed_listing();
         Ok(())
     }
 
@@ -62,7 +62,7 @@ impl Lakehouse {
             self.drop_table(&table).await?;
         }
         self.catalog().drop_namespace(&ident).await?;
-        self.forget_listing();
+        self.changed_listing();
         Ok(())
     }
 }

@@ -50,7 +50,7 @@ impl Lakehouse {
             serde_json::to_string(&source).map_err(|e| CatalogError::Commit(e.to_string()))?;
         self.set_namespace_property(namespace, &format!("{PROPERTY_PREFIX}{table}"), value)
             .await?;
-        self.forget_listing();
+        self.changed_listing();
         Ok(())
     }
 
@@ -75,7 +75,7 @@ impl Lakehouse {
             String::new(),
         )
         .await?;
-        self.forget_listing();
+        self.changed_listing();
         Ok(())
     }
 
@@ -103,7 +103,7 @@ impl Lakehouse {
         self.catalog()
             .register_table(&ident, metadata_location.to_string())
             .await?;
-        self.forget_listing();
+        self.changed_listing();
         Ok(())
     }
 

@@ -41,15 +41,15 @@ impl Lakehouse {
             .catalog()
             .create_table(ident.namespace(), creation)
             .await?;
-        self.forget_listing();
+        self.changed_listing();
         Ok(Some(table))
     }
 
     /// Drops the Iceberg table `ident` from the catalog.
     pub async fn drop_table(&self, ident: &TableIdent) -> Result<()> {
         self.catalog().drop_table(ident).await?;
-        self.forget_table(ident);
-        self.forget_listing();
+        self.changed_table(ident);
+        self.changed_listing();
         Ok(())
     }
 
@@ -60,8 +60,8 @@ impl Lakehouse {
             return Err(CatalogError::Exists(to.name().to_string()));
         }
         self.catalog().rename_table(from, to).await?;
-        self.forget_table(from);
-        self.forget_listing();
+        self.changed_table(from);
+        self.changed_listing();
         Ok(())
     }
 
@@ -70,7 +70,7 @@ impl Lakehouse {
         let table = self.table(ident).await?;
         let updates = schema_updates(&table, changes)?;
         self.commit(&table, updates).await?;
-        self.forget_listing();
+        self.changed_listing();
         Ok(())
     }
 

@@ -264,11 +264,11 @@ impl Lakehouse {
                     .rest_committer()?
                     .commit_table(&TableChange::new(base, updates))
                     .await;
-                self.forget_table(ident);
+                self.changed_table(ident);
                 committed?;
             }
         }
-        self.forget_table(ident);
+        self.changed_table(ident);
         self.table(ident).await
     }
 }

@@ -578,6 +578,24 @@ impl LakeTxn {
         published
     }
 
+    /// Whether the transaction made, dropped or renamed a schema, table or
+    /// view, or changed a table's columns: what the listing and the catalog
+    /// tables built from it show. Rows alone leave them as they were.
+    fn changes_listing(&self) -> bool {
+        !self.views.is_empty()
+            || !self.created_schemas.is_empty()
+            || !self.dropped_schemas.is_empty()
+            || self.tables.iter().any(|t| match &t.origin {
+                None => true,
+                Some(origin) => {
+                    t.dropped
+                        || origin.identifier() != &t.name
+                        || origin.metadata().current_schema_id()
+                            != t.table.metadata().current_schema_id()
+                }
+            })
+    }
+
     /// Drops what the lakehouse caches about everything the transaction
     /// changed, so the next statement reads the catalog.
     fn forget_cached(&self, lake: &Lakehouse) {
@@ -585,12 +603,14 @@ impl LakeTxn {
             lake.view_cache().remove(&v.view.metadata_location);
         }
         for t in &self.tables {
-            lake.forget_table(&t.name);
+            lake.changed_table(&t.name);
             if let Some(origin) = &t.origin {
-                lake.forget_table(origin.identifier());
+                lake.changed_table(origin.identifier());
             }
         }
-        lake.forget_listing();
+        if self.changes_listing() {
+            lake.changed_listing();
+        }
     }
 
     /// Publishes the changes to existing tables (the only changes a REST

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::route::workers::{WorkerSet, WorkerStats};
+use crate::route::workers::{WorkerSet, WorkerState, WorkerStats};
 
 /// Upper bounds (seconds) of the query latency histogram buckets.
 const BUCKETS: [f64; 12] = [
@@ -153,6 +153,41 @@ impl Metrics {
                 .collect(),
         );
         counter(
+            "floe_workers",
+            "Workers by state (starting, ready, draining).",
+            "gauge",
+            [
+                WorkerState::Starting,
+                WorkerState::Ready,
+                WorkerState::Draining,
+            ]
+            .iter()
+            .map(|state| {
+                let n = workers
+                    .slots()
+                    .iter()
+                    .filter(|s| s.state() == *state)
+                    .count();
+                (format!("{{state=\"{}\"}}", state.name()), n as u64)
+            })
+            .collect(),
+        );
+        counter(
+            "floe_workers_added_total",
+            "Workers started because load grew.",
+            "counter",
+            vec![(String::new(), workers.events.added.load(Ordering::Relaxed))],
+        );
+        counter(
+            "floe_workers_removed_total",
+            "Idle workers drained and stopped because load fell.",
+            "counter",
+            vec![(
+                String::new(),
+                workers.events.removed.load(Ordering::Relaxed),
+            )],
+        );
+        counter(
             "floe_worker_sessions",
             "Client sessions pinned to each worker.",
             "gauge",
@@ -260,7 +295,7 @@ mod tests {
         m.error("22012");
         m.error("22012");
         m.latency(Duration::from_millis(2));
-        let workers = WorkerSet::new(vec!["unix:/w0".parse().expect("addr")]);
+        let workers = WorkerSet::new(vec!["unix:/w0".parse().expect("addr")], Default::default());
         let stats = [WorkerStats {
             worker: "unix:/w0".into(),
             values: vec![("cache_hits".into(), 7), ("cache_used_bytes".into(), 100)],
@@ -272,6 +307,8 @@ mod tests {
         assert!(text.contains("floe_sessions_total 3"));
         assert!(text.contains("floe_errors_total{sqlstate=\"22012\"} 2"));
         assert!(text.contains("floe_worker_up{worker=\"unix:/w0\"} 1"));
+        assert!(text.contains("floe_workers{state=\"ready\"} 1"));
+        assert!(text.contains("floe_workers_added_total 0"));
         assert!(text.contains("floe_query_duration_seconds_bucket{le=\"0.0025\"} 1"));
         assert!(text.contains("floe_query_duration_seconds_bucket{le=\"0.001\"} 0"));
         assert!(text.contains("floe_query_duration_seconds_count 1"));

@@ -15,7 +15,9 @@ use std::time::SystemTime;
 use sqlparser::tokenizer::Token;
 use tokio::sync::Notify;
 
+use super::workers_view;
 use crate::frontend::cancel::WorkerKey;
+use crate::route::workers::WorkerSet;
 use floe_sql::quote::literal as lit;
 use floe_sql::{apply, significant_tokens};
 
@@ -49,10 +51,11 @@ impl SessionInfo {
     }
 }
 
-/// All live sessions of a router.
+/// All live sessions of a router, and its workers for `pg_stat_floe_workers`.
 #[derive(Default)]
 pub struct Activity {
     sessions: Mutex<BTreeMap<i32, Arc<SessionInfo>>>,
+    fleet: std::sync::OnceLock<WorkerSet>,
 }
 
 /// What an admin function call did.
@@ -65,6 +68,26 @@ pub enum AdminAction {
 impl Activity {
     fn lock(&self) -> parking_lot::MutexGuard<'_, BTreeMap<i32, Arc<SessionInfo>>> {
         self.sessions.lock()
+    }
+
+    /// The workers `pg_stat_floe_workers` shows (set once, by the router).
+    pub fn show_workers(&self, workers: WorkerSet) {
+        let _ = self.fleet.set(workers);
+    }
+
+    /// Statements running now on the worker at `addr`.
+    pub fn running_on(&self, addr: &floe_protocol::ListenAddr) -> usize {
+        self.lock()
+            .values()
+            .filter(|s| &s.worker.addr == addr && s.live().state == "active")
+            .count()
+    }
+
+    /// `pg_stat_floe_workers` as a subquery, as `superuser` (or not) sees it.
+    fn workers_subquery(&self, superuser: bool) -> String {
+        let empty = WorkerSet::new(Vec::new(), Default::default());
+        let workers = self.fleet.get().unwrap_or(&empty);
+        workers_view::subquery(workers, |addr| self.running_on(addr), superuser)
     }
 
     pub fn register(&self, info: Arc<SessionInfo>) {
@@ -142,6 +165,7 @@ fn ts(t: Option<SystemTime>) -> String {
 pub fn mentions(sql: &str) -> bool {
     let lower = sql.to_ascii_lowercase();
     lower.contains("pg_stat_activity")
+        || lower.contains("pg_stat_floe_workers")
         || lower.contains("pg_cancel_backend")
         || lower.contains("pg_terminate_backend")
         || lower.contains("pg_backend_pid")
@@ -189,7 +213,7 @@ pub fn rewrite(
             break;
         };
         match word(ntok).as_deref() {
-            Some("pg_stat_activity") => {
+            Some(view @ ("pg_stat_activity" | "pg_stat_floe_workers")) => {
                 // Keep the original name as the alias unless the query gives one.
                 let next = sig.get(name_k + 1).map(|s| s.1);
                 let has_alias = match next {
@@ -199,9 +223,14 @@ pub fn rewrite(
                     }
                     _ => false,
                 };
-                let mut replacement = activity.as_subquery(Some((caller.1, caller.2)));
+                let mut replacement = if view == "pg_stat_activity" {
+                    activity.as_subquery(Some((caller.1, caller.2)))
+                } else {
+                    activity.workers_subquery(caller.2)
+                };
                 if !has_alias {
-                    replacement.push_str(" AS pg_stat_activity");
+                    replacement.push_str(" AS ");
+                    replacement.push_str(view);
                 }
                 edits.push((start, spans[ni].1, replacement));
                 k = name_k + 1;

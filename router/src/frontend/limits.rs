@@ -24,8 +24,6 @@ pub struct Limits {
     /// until the window has passed.
     pub max_login_failures: u32,
     pub login_window: Duration,
-    /// Worker sessions the router holds per worker (busy plus idle pooled).
-    pub sessions_per_worker: usize,
 }
 
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1000;
@@ -42,7 +40,6 @@ impl Default for Limits {
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_login_failures: DEFAULT_MAX_LOGIN_FAILURES,
             login_window: Duration::from_secs(60),
-            sessions_per_worker: DEFAULT_SESSIONS_PER_WORKER,
         }
     }
 }

@@ -2,9 +2,11 @@
 //! decoding rows (`pump`), the client's Query and Parse messages put through the
 //! policy and rewrites on the way (`gate`, `crate::compat`), the session observed
 //! for metrics and `pg_stat_activity` (`observe`), and a lone session's wait for
-//! its answer spun rather than slept (`spin`). [`relay`] runs until one side ends
+//! its answer spun rather than slept (`spin`), and lake changes carried between
+//! workers (`freshness`). [`relay`] runs until one side ends
 //! and says whether the worker session is fit for the next client.
 
+pub mod freshness;
 pub mod gate;
 pub mod observe;
 pub mod pump;
@@ -13,6 +15,7 @@ pub mod spin;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 
+use floe_protocol::lake_changes::ChangeLog;
 use floe_protocol::{frame, sqlstate, startup, PgError, Stream};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
@@ -22,8 +25,8 @@ use crate::compat::activity::{self, Activity, AdminAction, SessionInfo};
 use crate::compat::rewrite;
 use crate::frontend::own_fd;
 use gate::{PolicyContext, Refusal, Rewritten, SqlGate};
-use observe::{Direction, Observer};
-use pump::pump;
+use observe::Observer;
+use pump::{pump, Side};
 use spin::SpinWait;
 
 /// Read buffer per direction; frames larger than this are read in several steps.
@@ -51,13 +54,17 @@ pub struct RelayContext<'a> {
     pub admin: &'a (dyn Fn(AdminAction, i32) -> Result<bool, String> + Sync),
     /// Largest message a client may send.
     pub max_message_bytes: usize,
+    /// Every lake change workers reported, in order.
+    pub lake_changes: &'a ChangeLog,
 }
 
-/// Relays frames both ways until one side ends.
+/// Relays frames both ways until one side ends. `lake_seen` is where in
+/// `ctx.lake_changes` the worker session's news ends.
 pub async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
     client: S,
     client_fd: Option<OwnedFd>,
     backend: &mut Stream,
+    lake_seen: &mut u64,
     mut shutdown: watch::Receiver<bool>,
     ctx: &RelayContext<'_>,
     info: &Arc<SessionInfo>,
@@ -126,18 +133,23 @@ pub async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
         let upstream = pump(
             &mut client_rd,
             &mut backend_wr,
-            Direction::ToWorker,
+            Side::ToWorker {
+                gate: &mut gate,
+                rewrite: &mut rewrite,
+                lake: ctx.lake_changes,
+                seen: lake_seen,
+            },
             &observer,
-            Some((&mut gate, &mut rewrite)),
             backend_fd.as_ref().map(|fd| (ctx.spin, fd.as_fd())),
             ctx.max_message_bytes,
         );
         let downstream = pump(
             &mut backend_rd,
             &mut client_wr,
-            Direction::ToClient,
+            Side::ToClient {
+                lake: ctx.lake_changes,
+            },
             &observer,
-            None,
             client_fd.as_ref().map(|fd| (ctx.spin, fd.as_fd())),
             frame::MAX_MESSAGE,
         );

@@ -1,8 +1,9 @@
 //! Copying whole frames from one side of a session to the other: frames scanned
 //! (bounded by the message size limit), a client's frames checked as frontend
 //! messages, Terminate kept from the pooled worker session, the client's Query
-//! and Parse messages filtered through the gate, and a lone session spinning for
-//! the answer to what it just wrote.
+//! and Parse messages filtered through the gate, lake changes passed on both
+//! ways (`super::freshness`), and a lone session spinning for the answer to
+//! what it just wrote.
 
 use std::os::fd::BorrowedFd;
 
@@ -10,6 +11,9 @@ use bytes::BytesMut;
 use floe_protocol::frame;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use floe_protocol::lake_changes::ChangeLog;
+
+use super::freshness;
 use super::gate::{self, Rewritten, SqlGate};
 use super::observe::{Direction, Observer};
 use super::spin::SpinWait;
@@ -17,6 +21,20 @@ use super::RELAY_BUFFER;
 
 /// Rewrites the text of an allowed statement (or returns `None` to keep it).
 pub type Rewrite<'a> = dyn FnMut(&str) -> Rewritten + Send + 'a;
+
+/// Which way a pump copies, with what that direction needs.
+pub enum Side<'a> {
+    /// Client to worker: the gate and rewrites for statements, and the lake
+    /// changes the worker session has been told of up to `seen`.
+    ToWorker {
+        gate: &'a mut SqlGate,
+        rewrite: &'a mut Rewrite<'a>,
+        lake: &'a ChangeLog,
+        seen: &'a mut u64,
+    },
+    /// Worker to client: the log the worker's change reports go to.
+    ToClient { lake: &'a ChangeLog },
+}
 
 /// Copies whole frames from `rd` to `wr`. Returns when the reading side ends:
 /// `Ok(true)` if the last frame was an ErrorResponse (e.g. a FATAL the worker
@@ -26,9 +44,8 @@ pub type Rewrite<'a> = dyn FnMut(&str) -> Rewritten + Send + 'a;
 pub async fn pump<R, W>(
     rd: &mut R,
     wr: &mut W,
-    dir: Direction,
+    mut side: Side<'_>,
     observer: &Observer<'_>,
-    mut gate: Option<(&mut SqlGate, &mut Rewrite<'_>)>,
     answer: Option<(&SpinWait, BorrowedFd<'_>)>,
     max_message: usize,
 ) -> std::io::Result<bool>
@@ -36,6 +53,10 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
+    let dir = match side {
+        Side::ToWorker { .. } => Direction::ToWorker,
+        Side::ToClient { .. } => Direction::ToClient,
+    };
     let mut buf = BytesMut::with_capacity(RELAY_BUFFER);
     let mut frames = Vec::with_capacity(64);
     let mut last_tag = 0u8;
@@ -77,13 +98,21 @@ where
                 chunk.truncate(frames[x].start);
                 frames.truncate(x);
             }
-            let filtered = match (dir, gate.as_mut()) {
-                (Direction::ToWorker, Some((g, rewrite))) => {
-                    g.filter(&chunk, &frames, *rewrite, &mut |c| {
+            let filtered = match &mut side {
+                Side::ToWorker {
+                    gate,
+                    rewrite,
+                    lake,
+                    seen,
+                } => {
+                    if let Some(news) = freshness::news_for(lake, seen) {
+                        wr.write_all(&news[..]).await?;
+                    }
+                    gate.filter(&chunk, &frames, *rewrite, &mut |c| {
                         observer.metrics.statement(c)
                     })
                 }
-                _ => None,
+                Side::ToClient { lake } => freshness::take_reports(&chunk, &frames, lake),
             };
             match filtered {
                 Some(rewritten) => wr.write_all(&rewritten[..]).await?,

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::{BufMut, BytesMut};
-use floe_protocol::control::CONTROL_TAG;
+use floe_protocol::control::{Control, CONTROL_TAG};
 use floe_protocol::frame::{self, query_message};
+use floe_protocol::lake_changes::LakeChange;
 use floe_protocol::{ListenAddr, Stream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, DuplexStream};
 use tokio::net::UnixStream;
@@ -26,6 +27,7 @@ struct Harness {
     relay: tokio::task::JoinHandle<std::io::Result<(SessionEnd, bool)>>,
     info: Arc<SessionInfo>,
     metrics: Arc<Metrics>,
+    lake_changes: Arc<ChangeLog>,
     _shutdown: watch::Sender<bool>,
 }
 
@@ -63,10 +65,12 @@ fn start() -> Harness {
     let (worker, router_side) = UnixStream::pair().expect("socket pair");
     let info = session_info();
     let metrics = Metrics::new();
+    let lake_changes = Arc::new(ChangeLog::new());
     let (tx, rx) = watch::channel(false);
     let relay = {
         let info = info.clone();
         let metrics = metrics.clone();
+        let lake_changes = lake_changes.clone();
         tokio::spawn(async move {
             let spin = SpinWait::new(Duration::ZERO);
             let activity = Activity::default();
@@ -78,9 +82,10 @@ fn start() -> Harness {
                 activity: &activity,
                 admin: &admin,
                 max_message_bytes: 1 << 20,
+                lake_changes: &lake_changes,
             };
             let mut backend = Stream::Unix(router_side);
-            relay(relay_side, None, &mut backend, rx, &ctx, &info).await
+            relay(relay_side, None, &mut backend, &mut 0, rx, &ctx, &info).await
         })
     };
     Harness {
@@ -89,6 +94,7 @@ fn start() -> Harness {
         relay,
         info,
         metrics,
+        lake_changes,
         _shutdown: tx,
     }
 }
@@ -167,6 +173,47 @@ async fn frames_cross_unchanged_both_ways_and_terminate_keeps_the_worker_session
         !matches!(n, Ok(Ok(k)) if k > 0),
         "nothing (no Terminate) reaches the worker"
     );
+}
+
+#[tokio::test]
+async fn lake_changes_go_to_the_log_not_the_client_and_come_back_as_news() {
+    let mut h = start();
+    h.client
+        .write_all(&query_message("INSERT INTO t VALUES (1)"))
+        .await
+        .expect("write");
+    read_until(&mut h.worker, b'Q').await;
+    let change = LakeChange::Table {
+        namespace: vec!["public".into()],
+        name: "t".into(),
+    };
+    let mut answer = Control::LakeChanged(vec![change.clone()]).encode();
+    answer.extend_from_slice(b"C\0\0\0\x0fINSERT 0 1\0Z\0\0\0\x05I");
+    h.worker.write_all(&answer).await.expect("answer");
+    let got = read_until(&mut h.client, b'Z').await;
+    assert_eq!(
+        tags(&got),
+        vec![b'C', b'Z'],
+        "the report stays in the router"
+    );
+    assert_eq!(h.lake_changes.since(0).0, vec![change.clone()]);
+
+    // Whatever the session was told of before, the change reaches the worker
+    // ahead of the client's next message.
+    h.client
+        .write_all(&query_message("SELECT 1"))
+        .await
+        .expect("write");
+    let seen = read_until(&mut h.worker, b'Q').await;
+    let mut frames = Vec::new();
+    frame::scan(&seen, &mut frames).expect("frames");
+    assert_eq!(frames[0].tag, CONTROL_TAG);
+    assert_eq!(
+        Control::decode(frame::body(&seen, &frames[0])),
+        Ok(Control::LakeChanged(vec![change]))
+    );
+    drop(h.client);
+    h.relay.await.expect("join").expect("relay");
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 use std::io;
 
 use bytes::{Bytes, BytesMut};
-use floe_protocol::control::Control;
+use floe_protocol::control::{Control, CONTROL_TAG};
 use floe_protocol::startup;
 use floe_protocol::{ListenAddr, Stream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -16,6 +16,9 @@ pub struct Backend {
     pub secret: i32,
     /// Set when the session must not be reused.
     pub broken: bool,
+    /// Where in the router's lake change log this session's news ends (a new
+    /// session starts at 0: its worker may hold anything in its caches).
+    pub lake_seen: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,7 +83,9 @@ pub async fn connect(
                 pid = i32::from_be_bytes([msg[5], msg[6], msg[7], msg[8]]);
                 secret = i32::from_be_bytes([msg[9], msg[10], msg[11], msg[12]]);
             }
-            b'N' | b'v' => {}
+            // A lake change report made while the session started holds other
+            // sessions' changes (each reports its own): nothing to pass on.
+            b'N' | b'v' | CONTROL_TAG => {}
             b'E' => return Err(BackendError::Refused(msg)),
             b'Z' => {
                 return Ok(Backend {
@@ -88,6 +93,7 @@ pub async fn connect(
                     pid,
                     secret,
                     broken: false,
+                    lake_seen: 0,
                 })
             }
             other => {
@@ -129,7 +135,9 @@ async fn command(backend: &mut Backend, control: Control) -> Result<Vec<Bytes>, 
                     None => Ok(status),
                 };
             }
-            b'C' | b'N' => {}
+            // Commands change nothing in the lake, so a lake change report
+            // (`~`) here holds nothing this session made.
+            b'C' | b'N' | CONTROL_TAG => {}
             other => {
                 return Err(BackendError::Protocol(format!(
                     "message type {}",

@@ -14,12 +14,15 @@ use bytes::Bytes;
 use deadpool::managed::{Object, PoolError};
 
 use backend::{BackendError, Identity};
-use pool::{BackendManager, BackendPool};
-use workers::{WorkerSet, WorkerSlot};
+use pool::BackendManager;
+use workers::{SessionLease, WorkerSet, WorkerSlot, WorkerState};
 
 /// A worker session handed to a client.
 pub struct Pinned {
     pub slot: Arc<WorkerSlot>,
+    /// Counts the session against its worker while it lives (taken before the
+    /// worker session is, so a worker is never drained under a new session).
+    pub lease: SessionLease,
     pub backend: Object<BackendManager>,
     /// The worker's ParameterStatus messages, for the client's greeting.
     pub parameter_status: Vec<Bytes>,
@@ -35,25 +38,22 @@ pub enum RouteError {
     Refused(Bytes),
 }
 
-/// Hands a pooled session on the least-loaded healthy worker that accepts it to
-/// the client `identity`, with its startup parameters.
-/// `pools` holds one pool per worker, in the order of `workers.slots()`.
+/// Hands a pooled session on the least-loaded healthy ready worker that
+/// accepts it to the client `identity`, with its startup parameters.
 pub async fn pin_session(
     workers: &WorkerSet,
-    pools: &[BackendPool],
     identity: &Identity,
     params: &[(String, String)],
 ) -> Result<Pinned, RouteError> {
     let mut full = false;
     'workers: for slot in workers.candidates() {
-        let Some(pool) = workers
-            .slots()
-            .iter()
-            .position(|s| Arc::ptr_eq(s, &slot))
-            .and_then(|i| pools.get(i))
-        else {
+        let lease = workers.lease(&slot);
+        // Draining began after the candidates were listed: the lease may have
+        // come too late for the supervisor to see it.
+        if slot.state() != WorkerState::Ready {
             continue;
-        };
+        }
+        let pool = &slot.pool;
         // A pooled session may belong to a worker that has since restarted:
         // retry with fresh ones before giving up on the worker.
         for _ in 0..3 {
@@ -74,6 +74,7 @@ pub async fn pin_session(
                 Ok(parameter_status) => {
                     return Ok(Pinned {
                         slot,
+                        lease,
                         backend,
                         parameter_status,
                     })

@@ -40,23 +40,6 @@ pub type BackendPool = managed::Pool<BackendManager>;
 /// Pooled worker sessions idle longer than this are closed.
 pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
-/// Closes idle pooled sessions (each holds a worker thread and a DuckDB
-/// connection) once they have not been used for `IDLE_TIMEOUT`; runs forever.
-pub async fn trim_idle(pools: Vec<BackendPool>) {
-    loop {
-        tokio::time::sleep(std::time::Duration::from_secs(30)).await;
-        for pool in &pools {
-            let removed = pool.retain(|_, metrics| metrics.last_used() < IDLE_TIMEOUT);
-            if !removed.removed.is_empty() {
-                tracing::debug!(
-                    closed = removed.removed.len(),
-                    "closed idle worker sessions"
-                );
-            }
-        }
-    }
-}
-
 /// How long a new client waits for a worker session when a worker's pool is
 /// full before it is told there are too many clients (53300).
 pub const WAIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);

@@ -82,6 +82,9 @@ pub struct SessionInit {
     pub runtime: tokio::runtime::Handle,
     /// The lakehouse, when the worker has one.
     pub lake: Option<Arc<LakeReader>>,
+    /// Whether the peer is a router, told of the lake changes the session
+    /// makes (see [`floe_protocol::lake_changes`]).
+    pub reports_lake_changes: bool,
 }
 
 enum SessionError {
@@ -263,6 +266,9 @@ pub struct Session {
     control: Arc<QueryControl>,
     runtime: tokio::runtime::Handle,
     lake: Option<Arc<LakeReader>>,
+    /// Where in the lakehouse's change log the session's last report to the
+    /// router ended (`None` when the peer is no router).
+    lake_reported: Option<u64>,
     /// The lake changes of the open transaction (explicit or implicit), staged
     /// until it commits.
     lake_txn: Option<LakeTxn>,
@@ -321,6 +327,10 @@ impl Session {
             portals: HashMap::new(),
             control,
             runtime: init.runtime,
+            lake_reported: match (&init.lake, init.reports_lake_changes) {
+                (Some(lake), true) => Some(lake.lakehouse().changes().end()),
+                _ => None,
+            },
             lake: init.lake,
             lake_txn: None,
             savepoints: Vec::new(),
@@ -372,6 +382,8 @@ impl Session {
             // The reader delivers analyses with their messages
             // (`SessionInput::Analysed`); one on its own describes nothing.
             Control::Analysed { .. } => return true,
+            // The reader applies these to the lakehouse as they arrive.
+            Control::LakeChanged(_) => return true,
             Control::Reset => SessionCommand::PoolReset,
             Control::Stats => SessionCommand::PoolStats,
             Control::BeginSession {
@@ -411,6 +423,7 @@ impl Session {
                     }
                     Err(mpsc::error::TryRecvError::Disconnected) => break,
                 };
+                self.skip_reported_changes();
                 let msg = match input {
                     SessionInput::Message(m) => m,
                     SessionInput::Analysed { analysis, message } => {
@@ -579,11 +592,41 @@ impl Session {
         wire::ready_for_query(&mut self.out, status);
     }
 
+    /// Moves the report position past changes made while nothing of this
+    /// session's was waiting to be sent: every change this session made is
+    /// in a report already sent, and the others are their sessions' to report.
+    fn skip_reported_changes(&mut self) {
+        if let (Some(at), Some(lake), true) =
+            (&mut self.lake_reported, &self.lake, self.out.is_empty())
+        {
+            *at = lake.lakehouse().changes().end();
+        }
+    }
+
+    /// The lake changes made since the last report, as a control message for
+    /// the router, which must have them before the client hears of the
+    /// statements that made them.
+    fn lake_change_report(&mut self) -> Option<BytesMut> {
+        let (Some(at), Some(lake)) = (&mut self.lake_reported, &self.lake) else {
+            return None;
+        };
+        let (changes, end) = lake.lakehouse().changes().since(*at);
+        *at = end;
+        (!changes.is_empty()).then(|| Control::LakeChanged(changes).encode())
+    }
+
     fn flush(&mut self) -> SResult<()> {
         if self.out.is_empty() {
             return Ok(());
         }
-        let r = self.writer.write_all(&self.out);
+        let report = self.lake_change_report();
+        let r = match report {
+            Some(report) => self
+                .writer
+                .write_all(&report)
+                .and_then(|_| self.writer.write_all(&self.out)),
+            None => self.writer.write_all(&self.out),
+        };
         self.out.clear();
         r.map_err(|_| {
             self.control.cancel(CancelReason::ClientGone);

@@ -1,0 +1,230 @@
+//! The workers `floe serve` runs, sized to the load: `min` started at once, one
+//! more added (up to `max`) whenever client sessions per live worker pass the
+//! target, and an extra worker that has had no session for the cool-down
+//! drained (it takes no new sessions, its idle pooled sessions close) and then
+//! stopped once nothing runs on it. Each worker process is supervised
+//! (`crate::supervisor`): restarted when it dies. Workers hold no durable state,
+//! so adding or removing one loses nothing; every scale event is a log line and
+//! a `/metrics` counter.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use floe_protocol::ListenAddr;
+use floe_router::route::workers::{WorkerSlot, WorkerState};
+use floe_router::WorkerSet;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::supervisor::{self, WorkerSpec};
+
+/// How many workers, and when to add or remove one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetSize {
+    pub min: usize,
+    pub max: usize,
+    /// Client sessions per live worker past which another worker is added.
+    pub target_sessions: usize,
+    /// How long an extra worker must be without sessions before it is removed.
+    pub cooldown: Duration,
+}
+
+/// What every worker process is started with.
+#[derive(Debug, Clone)]
+pub struct WorkerTemplate {
+    pub exe: PathBuf,
+    pub run_dir: PathBuf,
+    pub data_dir: PathBuf,
+    pub config_file: Option<PathBuf>,
+    pub token: String,
+}
+
+impl WorkerTemplate {
+    fn spec(&self, id: usize) -> WorkerSpec {
+        let addr = ListenAddr::Unix(self.run_dir.join(format!("worker-{id}.sock")));
+        let mut args = vec![
+            "worker".to_string(),
+            "--listen".to_string(),
+            addr.to_string(),
+            "--data-dir".to_string(),
+            self.data_dir.to_string_lossy().into_owned(),
+            "--id".to_string(),
+            id.to_string(),
+        ];
+        if let Some(f) = &self.config_file {
+            args.push("--config".into());
+            args.push(f.to_string_lossy().into_owned());
+        }
+        WorkerSpec {
+            id,
+            addr,
+            exe: self.exe.clone(),
+            args,
+            env: vec![("FLOE_WORKERS__TOKEN".into(), self.token.clone())],
+        }
+    }
+}
+
+struct Member {
+    slot: Arc<WorkerSlot>,
+    stop: watch::Sender<bool>,
+    supervisor: JoinHandle<()>,
+    /// Since when the worker has had no session.
+    idle_since: Option<Instant>,
+}
+
+/// The supervised workers and the router's set they appear in.
+pub struct Fleet {
+    workers: WorkerSet,
+    template: WorkerTemplate,
+    size: FleetSize,
+    members: BTreeMap<usize, Member>,
+    next_id: usize,
+}
+
+/// How often the fleet looks at the load.
+const TICK: Duration = Duration::from_millis(250);
+
+impl Fleet {
+    pub fn new(workers: WorkerSet, template: WorkerTemplate, size: FleetSize) -> Fleet {
+        Fleet {
+            workers,
+            template,
+            size,
+            members: BTreeMap::new(),
+            next_id: 0,
+        }
+    }
+
+    /// Starts `min` workers and waits until each accepts connections; `Err`
+    /// with the id of one that did not within `limit`.
+    pub async fn start(&mut self, limit: Duration) -> Result<(), usize> {
+        let ids: Vec<usize> = (0..self.size.min.max(1)).map(|_| self.add()).collect();
+        for id in ids {
+            let Some(m) = self.members.get(&id) else {
+                continue;
+            };
+            if !supervisor::wait_ready(&m.slot.addr, limit).await {
+                return Err(id);
+            }
+            // The supervisor marks it ready too; the router may start now.
+            m.slot.set_state(WorkerState::Ready);
+        }
+        Ok(())
+    }
+
+    fn add(&mut self) -> usize {
+        let id = self.next_id;
+        self.next_id += 1;
+        let spec = self.template.spec(id);
+        let slot = self
+            .workers
+            .add(id, spec.addr.clone(), WorkerState::Starting);
+        let (stop, stopped) = watch::channel(false);
+        let supervisor = tokio::spawn(supervisor::supervise(spec, slot.clone(), stopped));
+        self.members.insert(
+            id,
+            Member {
+                slot,
+                stop,
+                supervisor,
+                idle_since: None,
+            },
+        );
+        id
+    }
+
+    /// Adjusts the fleet to the load until `stop` turns true, then stops every
+    /// worker.
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(TICK) => self.step(),
+                _ = stop.changed() => break,
+            }
+        }
+        for (_, m) in std::mem::take(&mut self.members) {
+            let _ = m.stop.send(true);
+            let _ = m.supervisor.await;
+        }
+    }
+
+    /// One look at the load: remove drained workers, add one if sessions per
+    /// live worker pass the target, or begin draining one idle extra worker.
+    fn step(&mut self) {
+        let now = Instant::now();
+        for m in self.members.values_mut() {
+            if m.slot.sessions() > 0 {
+                m.idle_since = None;
+            } else {
+                m.idle_since.get_or_insert(now);
+            }
+        }
+        self.remove_drained();
+        let live: Vec<&Member> = self
+            .members
+            .values()
+            .filter(|m| m.slot.state() != WorkerState::Draining)
+            .collect();
+        let sessions: usize = live.iter().map(|m| m.slot.sessions()).sum();
+        let target = self.size.target_sessions.max(1);
+        let count = live.len();
+        // The newest ready worker idle past the cool-down, if any.
+        let idle = live
+            .iter()
+            .rev()
+            .find(|m| {
+                m.slot.state() == WorkerState::Ready
+                    && m.idle_since
+                        .is_some_and(|t| now.duration_since(t) >= self.size.cooldown)
+            })
+            .map(|m| m.slot.clone());
+        if sessions > count * target && count < self.size.max {
+            let id = self.add();
+            tracing::info!(
+                worker = id,
+                sessions,
+                workers = count + 1,
+                "worker added: sessions per worker passed the target"
+            );
+            self.workers.events.added.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        // Removing one must leave room for the sessions there are.
+        if count <= self.size.min || sessions > (count - 1) * target {
+            return;
+        }
+        if let Some(slot) = idle {
+            slot.set_state(WorkerState::Draining);
+            // Idle pooled sessions close now; busy ones are not in the pool.
+            let _ = slot.pool.retain(|_, _| false);
+            tracing::info!(worker = slot.id, "worker draining: idle past the cool-down");
+        }
+    }
+
+    /// Stops and forgets draining workers nothing runs on any more.
+    fn remove_drained(&mut self) {
+        let done: Vec<usize> = self
+            .members
+            .iter()
+            .filter(|(_, m)| m.slot.state() == WorkerState::Draining && m.slot.sessions() == 0)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in done {
+            let Some(m) = self.members.remove(&id) else {
+                continue;
+            };
+            self.workers.remove(&m.slot);
+            let _ = m.stop.send(true);
+            self.workers.events.removed.fetch_add(1, Ordering::Relaxed);
+            tracing::info!(worker = id, "worker removed");
+            // The process gets its shutdown grace without holding up the fleet.
+            tokio::spawn(async move {
+                let _ = m.supervisor.await;
+            });
+        }
+    }
+}
