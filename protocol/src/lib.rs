@@ -1,7 +1,9 @@
 //! `floe-protocol` holds the Postgres wire-protocol pieces both the router and the
 //! workers need: errors with SQLSTATEs, listen addresses (TCP or unix socket) and
 //! their streams, the startup-packet exchange, message framing for relaying
-//! messages without decoding them, and shape checks for frontend message bodies.
+//! messages without decoding them, shape checks for frontend message bodies, the
+//! typed router-to-worker control messages, and the lake change log both sides
+//! keep for read-after-commit across workers.
 
 pub mod backend;
 pub mod control;

@@ -15,7 +15,7 @@ use std::time::SystemTime;
 use sqlparser::tokenizer::Token;
 use tokio::sync::Notify;
 
-use super::workers_view;
+use super::{timestamp_sql as ts, workers_view};
 use crate::frontend::cancel::WorkerKey;
 use crate::route::workers::WorkerSet;
 use floe_sql::quote::literal as lit;
@@ -151,13 +151,6 @@ impl Activity {
              FROM (VALUES {}) AS s(pid, datname, usename, application_name, client_addr, backend_start, query_start, state, query))",
             rows.join(", ")
         )
-    }
-}
-
-fn ts(t: Option<SystemTime>) -> String {
-    match t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()) {
-        Some(d) => format!("to_timestamp({}.{:06})", d.as_secs(), d.subsec_micros()),
-        None => "NULL::TIMESTAMPTZ".into(),
     }
 }
 

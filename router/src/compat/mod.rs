@@ -8,3 +8,11 @@
 pub mod activity;
 pub mod rewrite;
 pub mod workers_view;
+
+/// A point in time as the engine's SQL for it (`NULL` for none).
+fn timestamp_sql(t: Option<std::time::SystemTime>) -> String {
+    match t.and_then(|t| t.duration_since(std::time::SystemTime::UNIX_EPOCH).ok()) {
+        Some(d) => format!("to_timestamp({}.{:06})", d.as_secs(), d.subsec_micros()),
+        None => "NULL::TIMESTAMPTZ".into(),
+    }
+}

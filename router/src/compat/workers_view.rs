@@ -4,11 +4,10 @@
 //! router's own state: a reference is replaced with a VALUES list (see
 //! `super::activity::rewrite`). Worker addresses are shown to superusers only.
 
-use std::time::SystemTime;
-
 use floe_protocol::ListenAddr;
 use floe_sql::quote::literal as lit;
 
+use super::timestamp_sql;
 use crate::route::workers::WorkerSet;
 
 /// The fleet as a SQL subquery with the view's columns; `running` counts the
@@ -33,7 +32,7 @@ pub fn subquery(
                 state = lit(w.state().name()),
                 sessions = w.sessions(),
                 running = running(&w.addr),
-                started = timestamp(w.started_at),
+                started = timestamp_sql(Some(w.started_at)),
                 restarts = w.restarts(),
             )
         })
@@ -52,13 +51,6 @@ pub fn subquery(
          sessions::INTEGER AS sessions, running::INTEGER AS running_statements, \
          started_at::TIMESTAMPTZ AS started_at, restarts::BIGINT AS restarts FROM ({values}))"
     )
-}
-
-fn timestamp(t: SystemTime) -> String {
-    match t.duration_since(SystemTime::UNIX_EPOCH) {
-        Ok(d) => format!("to_timestamp({}.{:06})", d.as_secs(), d.subsec_micros()),
-        Err(_) => "NULL::TIMESTAMPTZ".into(),
-    }
 }
 
 #[cfg(test)]
