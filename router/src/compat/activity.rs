@@ -77,8 +77,11 @@ impl Activity {
 
     /// Statements running now on the worker at `addr`.
     pub fn running_on(&self, addr: &floe_protocol::ListenAddr) -> usize {
-        self.lock()
-            .values()
+        // The map's lock is let go before any session's own lock is taken, as
+        // in `as_subquery`: no lock is ever held while taking another.
+        let sessions: Vec<Arc<SessionInfo>> = self.lock().values().cloned().collect();
+        sessions
+            .iter()
             .filter(|s| &s.worker.addr == addr && s.live().state == "active")
             .count()
     }
