@@ -39,6 +39,13 @@ pub enum CatalogError {
     /// Another commit changed the table since it was read.
     #[error("could not commit to \"{0}\": it was changed by a concurrent commit")]
     CommitConflict(String),
+    /// A sequence refused a request (its limit, its bounds, its state), with
+    /// the SQLSTATE PostgreSQL gives.
+    #[error("{message}")]
+    Sequence {
+        state: &'static str,
+        message: String,
+    },
     #[error("catalog commit failed: {0}")]
     Commit(String),
     /// The catalog never answered a commit request (or failed inside it): the
@@ -64,6 +71,7 @@ impl CatalogError {
             CatalogError::SchemaNotEmpty(_) => sqlstate::DEPENDENT_OBJECTS_STILL_EXIST,
             CatalogError::ReservedSchema(_) => sqlstate::RESERVED_NAME,
             CatalogError::Forbidden(_) => sqlstate::INSUFFICIENT_PRIVILEGE,
+            CatalogError::Sequence { state, .. } => state,
             CatalogError::Commit(_) => sqlstate::INTERNAL_ERROR,
             CatalogError::CommitUnknown(_) => sqlstate::STATEMENT_COMPLETION_UNKNOWN,
             CatalogError::Iceberg(e) => match e.kind() {

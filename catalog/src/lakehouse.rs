@@ -82,6 +82,8 @@ pub struct SchemaEntry {
     pub views: Vec<String>,
     /// Plain Parquet registered as read-only tables in this namespace.
     pub parquet: Vec<(String, ParquetSource)>,
+    /// Sequences in this namespace.
+    pub sequences: Vec<String>,
 }
 
 impl SchemaEntry {
@@ -116,6 +118,7 @@ impl Listing {
                 std::iter::once(&s.name)
                     .chain(&s.tables)
                     .chain(&s.views)
+                    .chain(&s.sequences)
                     .chain(s.parquet.iter().map(|(n, _)| n))
             })
             .cloned()
@@ -155,6 +158,13 @@ impl Listing {
         self.table(&schema, table).is_some()
             || self.parquet(&schema, table).is_some()
             || self.view(&schema, table).is_some()
+            || self.sequence(&schema, table)
+    }
+
+    /// Whether `schema` has a sequence named `name`.
+    pub fn sequence(&self, schema: &str, name: &str) -> bool {
+        self.schema(schema)
+            .is_some_and(|s| s.sequences.iter().any(|n| n == name))
     }
 
     /// Whether any schema or table has this name (a cheap first test before a
@@ -186,6 +196,10 @@ pub struct Lakehouse {
     sql_pool: tokio::sync::OnceCell<sqlx::SqlitePool>,
     /// Registered Parquet tables' file listings and schemas.
     parquet: ParquetCache,
+    /// Whether the sequences' table exists in the SQL catalog's database.
+    pub(crate) sequence_table: tokio::sync::OnceCell<()>,
+    /// Sequence values taken from the catalog and not handed out yet.
+    pub(crate) sequence_blocks: crate::objects::sequences::SequenceBlocks,
     /// Storage access for metadata Floe writes before the catalog knows the
     /// table (a transaction's new tables, views).
     file_io: FileIO,
@@ -269,6 +283,8 @@ impl Lakehouse {
             listing: Mutex::new(None),
             sql_pool: tokio::sync::OnceCell::new(),
             parquet: ParquetCache::default(),
+            sequence_table: tokio::sync::OnceCell::new(),
+            sequence_blocks: Default::default(),
             file_io,
             views: quick_cache::sync::Cache::new(TABLE_CACHE_ENTRIES),
             rest,
@@ -463,6 +479,7 @@ impl Lakehouse {
 
     async fn list_all(&self) -> Result<Listing> {
         let views = self.list_views().await?;
+        let sequences = self.list_sequences().await?;
         let mut schemas = Vec::new();
         let mut pending: Vec<Option<NamespaceIdent>> = vec![None];
         while let Some(parent) = pending.pop() {
@@ -482,6 +499,11 @@ impl Lakehouse {
                         .filter(|(n, _)| n == &name)
                         .map(|(_, v)| v.clone())
                         .collect(),
+                    sequences: sequences
+                        .iter()
+                        .filter(|(n, _)| n == &name)
+                        .map(|(_, v)| v.clone())
+                        .collect(),
                     name,
                     ident: ns.clone(),
                     tables,
@@ -494,6 +516,7 @@ impl Lakehouse {
         for s in &mut schemas {
             s.tables.sort();
             s.views.sort();
+            s.sequences.sort();
         }
         Ok(Listing::new(schemas))
     }

@@ -40,6 +40,9 @@ pub mod sqlstate {
     pub const FOREIGN_KEY_VIOLATION: &str = "23503";
     pub const UNIQUE_VIOLATION: &str = "23505";
     pub const CHECK_VIOLATION: &str = "23514";
+    pub const SEQUENCE_GENERATOR_LIMIT_EXCEEDED: &str = "2200H";
+    pub const GENERATED_ALWAYS: &str = "428C9";
+    pub const INVALID_FOREIGN_KEY: &str = "42830";
     pub const INTEGRITY_CONSTRAINT: &str = "23000";
     pub const DEPENDENT_OBJECTS_STILL_EXIST: &str = "2BP01";
     pub const SERIALIZATION_FAILURE: &str = "40001";

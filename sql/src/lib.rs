@@ -7,6 +7,7 @@ pub mod date_field;
 pub mod pg_names;
 pub mod policy;
 pub mod quote;
+pub mod sequence_options;
 pub mod spans;
 pub mod stand_ins;
 pub mod tokens;

@@ -364,6 +364,9 @@ fn parse_one(piece: &str) -> Result<Vec<Statement>, Refusal> {
         Err(e) if e.sqlstate == STATEMENT_TOO_COMPLEX => return Err(e),
         Err(e) => e,
     };
+    if let Some(ordered) = crate::sequence_options::in_parser_order(piece) {
+        return parse_single(&ordered).map(|s| vec![s]).map_err(|_| first);
+    }
     let reshaped = reshape::reshaped(piece).ok_or_else(|| first.clone())?;
     reshaped
         .iter()
@@ -656,7 +659,8 @@ fn check_statement(stmt: &Statement, ctx: &PolicyContext) -> Result<(), Refusal>
         | Statement::ExplainTable { .. }
         | Statement::LISTEN { .. }
         | Statement::UNLISTEN { .. }
-        | Statement::NOTIFY { .. } => {}
+        | Statement::NOTIFY { .. }
+        | Statement::CreateSequence { .. } => {}
         Statement::CreateTable(ct) => {
             if ct.external || ct.location.is_some() {
                 return Err(Refusal::privilege(
@@ -677,6 +681,7 @@ fn check_statement(stmt: &Statement, ctx: &PolicyContext) -> Result<(), Refusal>
             | ObjectType::View
             | ObjectType::Schema
             | ObjectType::Index
+            | ObjectType::Sequence
             | ObjectType::MaterializedView => {}
             other => {
                 return Err(Refusal::privilege(format!("DROP {other} is not allowed")));

@@ -227,6 +227,22 @@ impl DuckErrorInfo {
                     UNDEFINED_OBJECT
                 } else if lower.starts_with("value too long for type character varying(") {
                     STRING_DATA_RIGHT_TRUNCATION
+                } else if lower.starts_with("new row for relation \"")
+                    && lower.contains("\" violates check constraint \"")
+                {
+                    sqlstate::CHECK_VIOLATION
+                } else if lower.starts_with("nextval: reached ") {
+                    sqlstate::SEQUENCE_GENERATOR_LIMIT_EXCEEDED
+                } else if lower.starts_with("currval of sequence \"")
+                    || lower.starts_with("lastval is not yet defined")
+                {
+                    sqlstate::OBJECT_NOT_IN_PREREQUISITE_STATE
+                } else if lower.starts_with("setval: value ") {
+                    NUMERIC_VALUE_OUT_OF_RANGE
+                } else if lower.starts_with("relation \"") && lower.ends_with("\" does not exist") {
+                    UNDEFINED_TABLE
+                } else if lower.starts_with("sequences (serial, identity") {
+                    FEATURE_NOT_SUPPORTED
                 } else if lower.starts_with("date field value out of range: ")
                     || lower.starts_with("time field value out of range: ")
                 {

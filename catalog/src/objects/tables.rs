@@ -13,6 +13,7 @@ use iceberg::{MetadataLocation, NamespaceIdent, TableCreation, TableIdent, Table
 
 use crate::error::{CatalogError, Result};
 use crate::lakehouse::Lakehouse;
+use crate::objects::table_rules::TableRules;
 
 impl Lakehouse {
     /// Creates `ident`; `None` if it exists and `if_not_exists` was given.
@@ -190,6 +191,11 @@ pub fn schema_updates(table: &Table, changes: &[SchemaChange]) -> Result<Vec<Tab
         let missing =
             |name: &str| CatalogError::NoSuchColumn(name.to_string(), ident.name().to_string());
         let mut lengths = Vec::new();
+        // Defaults and constraints follow their columns: a dropped column's go
+        // with it, a renamed column's CHECKs name it anew.
+        let mut rules = TableRules::from_properties(metadata.properties());
+        let rules_before = rules.clone();
+        let mut removed: Vec<String> = Vec::new();
         for change in changes {
             match change {
                 SchemaChange::Add {
@@ -228,7 +234,10 @@ pub fn schema_updates(table: &Table, changes: &[SchemaChange]) -> Result<Vec<Tab
                             "dropping the partition column {name}"
                         )));
                     }
-                    identifier.retain(|id| *id != fields[i].id);
+                    let id = fields[i].id;
+                    identifier.retain(|x| *x != id);
+                    removed.extend(rules.keys_of_field(id));
+                    removed.extend(rules.drop_column(id, name));
                     fields.remove(i);
                 }
                 SchemaChange::Rename { from, to } => {
@@ -243,6 +252,7 @@ pub fn schema_updates(table: &Table, changes: &[SchemaChange]) -> Result<Vec<Tab
                         .find(|f| &f.name == from)
                         .ok_or_else(|| missing(from))?;
                     field.name = to.clone();
+                    rules.rename_column(from, to);
                 }
             }
         }
@@ -250,10 +260,16 @@ pub fn schema_updates(table: &Table, changes: &[SchemaChange]) -> Result<Vec<Tab
             return Err(CatalogError::Unsupported("a table without columns".into()));
         }
         let mut updates = new_current_schema(metadata, fields, identifier)?;
-        if !lengths.is_empty() {
-            updates.push(TableUpdate::SetProperties {
-                updates: declared_type_properties(&lengths),
-            });
+        let mut set = declared_type_properties(&lengths);
+        if rules != rules_before {
+            set.extend(rules.to_properties());
+        }
+        removed.retain(|k| !set.contains_key(k) && metadata.properties().contains_key(k));
+        if !set.is_empty() {
+            updates.push(TableUpdate::SetProperties { updates: set });
+        }
+        if !removed.is_empty() {
+            updates.push(TableUpdate::RemoveProperties { removals: removed });
         }
         Ok(updates)
     }

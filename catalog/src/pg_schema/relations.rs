@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use iceberg::spec::Schema;
 
+use crate::objects::table_rules::TableRules;
+
 /// Whether a relation is a table or a view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RelationKind {
@@ -28,4 +30,6 @@ pub struct TableColumns<'a> {
     pub size_bytes: Option<u64>,
     /// The declared length of each `character varying(n)` column, by field id.
     pub lengths: HashMap<i32, u32>,
+    /// Defaults, identity columns and constraints (tables only).
+    pub rules: TableRules,
 }

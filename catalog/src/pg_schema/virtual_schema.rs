@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use crate::pg_schema::constraints::{self, ConstraintRows};
 use crate::pg_schema::pg15_catalog;
 use crate::pg_schema::pg15_rows::{self, BOOTSTRAP_ROLE};
 pub use crate::pg_schema::relations::{RelationKind, TableColumns};
@@ -105,23 +106,26 @@ struct Filled {
 /// Relations that exist so that tools' queries bind; Floe has no rows for them
 /// yet (indexes, constraints, policies, …): (name, columns with DuckDB types).
 const EMPTY_RELATIONS: &[(&str, &str)] = &[
-    ("pg_index", "indexrelid UINTEGER, indrelid UINTEGER, indnatts SMALLINT, indisunique BOOLEAN, indisprimary BOOLEAN, indisclustered BOOLEAN, indisvalid BOOLEAN, indkey VARCHAR, indexprs VARCHAR, indpred VARCHAR"),
-    ("pg_constraint", "oid UINTEGER, conname VARCHAR, connamespace UINTEGER, contype VARCHAR, conrelid UINTEGER, confrelid UINTEGER, conkey SMALLINT[], confkey SMALLINT[], conindid UINTEGER, condeferrable BOOLEAN, condeferred BOOLEAN, convalidated BOOLEAN, conbin VARCHAR"),
     ("pg_policy", "oid UINTEGER, polname VARCHAR, polrelid UINTEGER, polcmd VARCHAR, polpermissive BOOLEAN, polroles UINTEGER[], polqual VARCHAR, polwithcheck VARCHAR"),
     ("pg_statistic_ext", "oid UINTEGER, stxrelid UINTEGER, stxname VARCHAR, stxnamespace UINTEGER, stxowner UINTEGER, stxstattarget INTEGER, stxkeys VARCHAR, stxkind VARCHAR[]"),
     ("pg_publication", "oid UINTEGER, pubname VARCHAR, pubowner UINTEGER, puballtables BOOLEAN, pubinsert BOOLEAN, pubupdate BOOLEAN, pubdelete BOOLEAN, pubtruncate BOOLEAN, pubviaroot BOOLEAN"),
     ("pg_publication_namespace", "oid UINTEGER, pnpubid UINTEGER, pnnspid UINTEGER"),
     ("pg_publication_rel", "oid UINTEGER, prpubid UINTEGER, prrelid UINTEGER, prqual VARCHAR, prattrs SMALLINT[]"),
     ("pg_inherits", "inhrelid UINTEGER, inhparent UINTEGER, inhseqno INTEGER, inhdetachpending BOOLEAN"),
-    ("pg_attrdef", "oid UINTEGER, adrelid UINTEGER, adnum SMALLINT, adbin VARCHAR"),
     ("pg_collation", "oid UINTEGER, collname VARCHAR, collnamespace UINTEGER, collowner UINTEGER, collprovider VARCHAR, collisdeterministic BOOLEAN, collencoding INTEGER, collcollate VARCHAR, collctype VARCHAR"),
     ("pg_trigger", "oid UINTEGER, tgrelid UINTEGER, tgparentid UINTEGER, tgname VARCHAR, tgfoid UINTEGER, tgtype SMALLINT, tgenabled VARCHAR, tgisinternal BOOLEAN"),
 ];
 
 impl VirtualSchema {
     /// Builds every relation from the lake's schemas and tables.
-    pub fn build(schemas: &[&str], tables: &[TableColumns<'_>], database: &str) -> VirtualSchema {
+    pub fn build(
+        schemas: &[&str],
+        tables: &[TableColumns<'_>],
+        sequences: &[(&str, &str)],
+        database: &str,
+    ) -> VirtualSchema {
         let mut relations = HashMap::new();
+        let constraint_rows = constraints::rows(tables, sequences);
         let nsp_oid = namespace_oid;
         let mut namespaces: Vec<&str> = vec!["pg_catalog", "public", "information_schema"];
         for s in schemas {
@@ -183,7 +187,11 @@ impl VirtualSchema {
                 r.columns.len(),
             )
         });
-        let class_rows = class_rows.into_iter().chain(catalog_rows).collect();
+        let class_rows = class_rows
+            .into_iter()
+            .chain(constraint_rows.classes.iter().cloned())
+            .chain(catalog_rows)
+            .collect();
         relations.insert(
             "pg_class",
             values_and_local(LOCAL_CLASSES,
@@ -261,10 +269,18 @@ impl VirtualSchema {
                 }
                 let len = TYPES.iter().find(|t| t.0 == oid).map_or(-1, |t| t.2);
                 let dims = i32::from(TYPES.iter().any(|t| t.0 == oid && t.4 != 0));
+                let identity = t.rules.identity.get(&f.id);
+                let default = t
+                    .rules
+                    .defaults
+                    .get(&f.id)
+                    .map(|d| constraints::shown_default(d));
                 attribute_rows.push(format!(
-                    "({rel}, {}, {oid}, {num}, {typmod}, {}, false, false, '', '', false, 0, {}, {len}, {dims}, {}, -1, {}, '')",
+                    "({rel}, {}, {oid}, {num}, {typmod}, {}, {}, false, {}, '', false, 0, {}, {len}, {dims}, {}, -1, {}, '')",
                     quote_literal(&f.name),
                     f.required,
+                    default.is_some(),
+                    quote_literal(identity.map_or("", |i| i.code())),
                     if matches!(oid, 25 | 1043) { 100 } else { 0 },
                     len > 0 && len <= 8,
                     // As the type is stored (numeric in main, text extended, …).
@@ -293,8 +309,13 @@ impl VirtualSchema {
                     (25 | 1043, _) => ("NULL".to_string(), "1073741824".to_string()),
                     _ => ("NULL".to_string(), "NULL".to_string()),
                 };
+                // Identity columns show no default, as in PostgreSQL.
+                let column_default = match (identity, &default) {
+                    (None, Some(d)) => quote_literal(d),
+                    _ => "NULL".to_string(),
+                };
                 column_rows.push(format!(
-                    "({}, {}, {}, {}, {num}, NULL, {}, {}, {max_chars}, {max_bytes}, {precision}, {radix}, {scale}, {}, {}, 'pg_catalog', {}, 'NO', 'NEVER', {})",
+                    "({}, {}, {}, {}, {num}, {column_default}, {}, {}, {max_chars}, {max_bytes}, {precision}, {radix}, {scale}, {}, {}, 'pg_catalog', {}, {}, 'NEVER', {})",
                     quote_literal(database),
                     quote_literal(t.schema),
                     quote_literal(t.table),
@@ -304,6 +325,7 @@ impl VirtualSchema {
                     if matches!(oid, 1082 | 1083 | 1114 | 1184) { "6" } else { "NULL" },
                     quote_literal(database),
                     quote_literal(type_name(oid)),
+                    if identity.is_some() { "'YES'" } else { "'NO'" },
                     if t.kind == RelationKind::View { "'NO'" } else { "'YES'" },
                 ));
             }
@@ -338,6 +360,27 @@ impl VirtualSchema {
         for (name, columns) in EMPTY_RELATIONS {
             relations.insert(name, values(columns, Vec::new()));
         }
+        let ConstraintRows {
+            attrdef,
+            constraint,
+            index,
+            constraint_definitions,
+            index_definitions,
+            ..
+        } = constraint_rows;
+        relations.insert("pg_attrdef", values(constraints::ATTRDEF_COLUMNS, attrdef));
+        relations.insert(
+            "pg_constraint",
+            values(constraints::CONSTRAINT_COLUMNS, constraint),
+        );
+        relations.insert("pg_index", values(constraints::INDEX_COLUMNS, index));
+        let [(constraint_defs, constraint_def_columns), (index_defs, index_def_columns)] =
+            constraints::definition_relations();
+        relations.insert(
+            constraint_defs,
+            values(constraint_def_columns, constraint_definitions),
+        );
+        relations.insert(index_defs, values(index_def_columns, index_definitions));
         // The session's open cursors, which the session publishes as the
         // table macro `floe_cursors()`.
         relations.insert(
@@ -410,7 +453,7 @@ impl VirtualSchema {
         relations.insert(
             VIEW_DEFINITIONS,
             values(
-                "oid UINTEGER, definition VARCHAR, pretty_definition VARCHAR",
+                "view_oid UINTEGER, definition VARCHAR, pretty_definition VARCHAR",
                 of_kind(RelationKind::View)
                     .map(|t| {
                         let (plain, pretty) = definition_of(t);
@@ -804,7 +847,7 @@ mod tests {
 
     #[test]
     fn relations_resolve_by_schema() {
-        let v = VirtualSchema::build(&["sales"], &[], "floe");
+        let v = VirtualSchema::build(&["sales"], &[], &[], "floe");
         assert!(v.relation(Some("pg_catalog"), "pg_class").is_some());
         assert!(v
             .relation(None, "pg_namespace")

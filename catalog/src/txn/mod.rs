@@ -160,6 +160,7 @@ impl LakeTxn {
                     tables: Vec::new(),
                     views: Vec::new(),
                     parquet: Vec::new(),
+                    sequences: Vec::new(),
                 });
             }
         }

@@ -51,6 +51,7 @@ mod format_call;
 mod integer_aggregates;
 mod integer_results;
 mod json_calls;
+mod lake_definitions;
 mod length_casts;
 mod reg_arrays;
 mod set_returning;
@@ -61,6 +62,7 @@ use date_fields::date_field_edits;
 use describe_object::describe_object_call;
 use format_call::format_call;
 use integer_aggregates::integer_aggregate_edits;
+use lake_definitions::lake_definition_of;
 use set_returning::set_returning_edits;
 use view_definition::view_definition_of;
 use zoned_casts::zoned_cast_edits;
@@ -333,6 +335,34 @@ fn rewrite_calls(sql: &str) -> Option<String> {
                 }
             }
         }
+        // [pg_catalog.]pg_get_constraintdef / pg_get_indexdef → lake objects'
+        // definitions first
+        {
+            let name_k = past_pg_catalog(&toks, k);
+            let function = ["pg_get_constraintdef", "pg_get_indexdef"]
+                .into_iter()
+                .find(|f| is_word(tok(name_k), f));
+            if let (Some(function), Some(Token::LParen)) = (function, tok(name_k + 1)) {
+                if let Some(end) = matching_paren(&toks, name_k + 1) {
+                    let mut args = Vec::new();
+                    let mut from = name_k + 2;
+                    while from < end {
+                        let stop = first_top_level(&toks, from, end, |t| matches!(t, Token::Comma))
+                            .unwrap_or(end);
+                        if stop > from {
+                            let arg = &sql[span(from).0..span(stop - 1).1];
+                            args.push(rewrite(arg).unwrap_or_else(|| arg.to_string()));
+                        }
+                        from = stop + 1;
+                    }
+                    if let Some(call) = lake_definition_of(function, &args) {
+                        edits.push((span(k).0, span(end).1, call));
+                        k = end + 1;
+                        continue;
+                    }
+                }
+            }
+        }
         // [pg_catalog.]pg_describe_object(c, o, s) → the object's name by kind
         {
             let name_k = past_pg_catalog(&toks, k);
@@ -427,6 +457,21 @@ fn rewrite_calls(sql: &str) -> Option<String> {
             if let (Some(hex), "bytea") = (literal.as_deref().and_then(hex_bytea), target.as_str())
             {
                 edits.push((span(k - 1).0, span(j).1, hex));
+                k = j + 1;
+                continue;
+            }
+            // nextval('s'::regclass) and the other sequence functions take
+            // the name: the worker resolves it to a sequence.
+            let sequence_argument = target == "regclass"
+                && literal.is_some()
+                && matches!(k.checked_sub(2).and_then(tok), Some(Token::LParen))
+                && k.checked_sub(3).and_then(tok).is_some_and(|t| {
+                    ["nextval", "currval", "setval"]
+                        .iter()
+                        .any(|f| is_word(Some(t), f))
+                });
+            if sequence_argument {
+                edits.push((span(k).0, span(j).1, String::new()));
                 k = j + 1;
                 continue;
             }

@@ -26,10 +26,19 @@ use sqlparser::parser::Parser;
 use expr::{binary, in_list, Const, Expr};
 use types::PgType;
 
-/// The relation of `(oid, definition, pretty_definition)` of lake views that
+/// The relation of `(view_oid, definition, pretty_definition)` of lake views that
 /// `pg_get_viewdef` reads (no PostgreSQL catalog: named only by Floe's
 /// rewrite of that function, in `pg_catalog`).
 pub const VIEW_DEFINITIONS_RELATION: &str = "floe_view_definitions";
+
+/// The catalog relation of lake constraints' definitions (`constraint_oid`,
+/// `definition`; not `oid`, which would hide the caller's column of that name), which `pg_get_constraintdef` reads for them.
+pub const CONSTRAINT_DEFINITIONS_RELATION: &str = "floe_constraint_definitions";
+
+/// The catalog relation of the definitions of the indexes behind lake
+/// primary keys and UNIQUE constraints (`index_oid`, `key_number`, `definition`:
+/// key 0 the whole index, key n its n-th column), which `pg_get_indexdef` reads.
+pub const INDEX_DEFINITIONS_RELATION: &str = "floe_index_definitions";
 
 /// What the analysis needs to know about the relations a view reads.
 pub trait ViewCatalog {

@@ -80,11 +80,14 @@ pub const SESSION_SETUP: &[&str] = &[
   CASE WHEN n IS NOT NULL AND NOT missing_ok
   THEN error('unrecognized configuration parameter "' || n || '"') END)"#,
     // pg_get_expr: the built-in functions' argument defaults as PostgreSQL
-    // deparses them; Floe's own objects keep no expression trees.
-    r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_expr(expr, rel) AS
+    // deparses them; lake tables' defaults and checks are kept as the text
+    // PostgreSQL shows (never a node tree, which starts with a brace).
+    r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_expr(expr, rel) AS COALESCE(
   (SELECT expression FROM floe_pg15.main.node_expression WHERE tree = CAST(expr AS VARCHAR)),
-  (expr, rel, pretty) AS
-  (SELECT expression FROM floe_pg15.main.node_expression WHERE tree = CAST(expr AS VARCHAR))"#,
+  CASE WHEN NOT starts_with(CAST(expr AS VARCHAR), '{') THEN CAST(expr AS VARCHAR) END),
+  (expr, rel, pretty) AS COALESCE(
+  (SELECT expression FROM floe_pg15.main.node_expression WHERE tree = CAST(expr AS VARCHAR)),
+  CASE WHEN NOT starts_with(CAST(expr AS VARCHAR), '{') THEN CAST(expr AS VARCHAR) END)"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_relation_is_publishable(rel) AS false"#,
     // The router turns to_regtype / to_regclass into catalog lookups wrapped in
     // these, which name the result column as Postgres does.

@@ -51,6 +51,7 @@ pub mod jsonb_text;
 pub mod number_format;
 pub mod numeric_division;
 pub mod registry;
+pub mod sequences;
 pub mod string;
 pub mod template;
 pub mod text_casts;
@@ -69,6 +70,7 @@ pub mod types {
     use duckdb::ffi;
 
     pub const VARCHAR: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR;
+    pub const BOOLEAN: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_BOOLEAN;
     pub const BLOB: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_BLOB;
     pub const SMALLINT: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_SMALLINT;
     pub const INTEGER: ffi::DUCKDB_TYPE = ffi::DUCKDB_TYPE_DUCKDB_TYPE_INTEGER;

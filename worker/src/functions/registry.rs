@@ -9,15 +9,16 @@ use crate::engine::duck::{Connection, DuckError};
 /// `zoned_arithmetic`; `initcap`, `string_functions`; numeric division,
 /// `numeric_division`; `age`, `make_timestamptz` and `date_trunc` in a
 /// named zone, `zoned_calendar`; PostgreSQL's JSON layouts, `json_text`;
-/// `date_bin`; `sum(interval)`, `interval_sum`)
+/// `date_bin`; `sum(interval)`, `interval_sum`; lake sequences, `sequences`)
 /// on the engine `conn` belongs to.
 pub fn register_all(conn: &Connection) -> Result<(), DuckError> {
     use crate::functions::{
         clock, date_bin, date_part, interval, interval_sum, interval_to_char, json_text,
-        numeric_division, string, template, text_casts, zone, zoned_arithmetic, zoned_calendar,
+        numeric_division, sequences, string, template, text_casts, zone, zoned_arithmetic,
+        zoned_calendar,
     };
     type Register = unsafe fn(duckdb::ffi::duckdb_connection) -> Result<(), String>;
-    const ALL: [Register; 14] = [
+    const ALL: [Register; 15] = [
         zone::register,
         template::register,
         interval::register,
@@ -32,6 +33,7 @@ pub fn register_all(conn: &Connection) -> Result<(), DuckError> {
         json_text::register,
         date_bin::register,
         interval_sum::register,
+        sequences::register,
     ];
     let raw = conn.raw();
     for register in ALL {

@@ -11,6 +11,8 @@ pub mod reader;
 pub mod refs;
 pub mod scan_sql;
 pub mod schema;
+pub mod sequence_calls;
+pub mod stored_expr;
 pub mod views;
 pub mod write;
 
@@ -401,6 +403,9 @@ impl LakeReader {
                 depends_on: Vec::new(),
                 size_bytes: Some(data_bytes(t)),
                 lengths: floe_catalog::objects::tables::declared_lengths(t.metadata().properties()),
+                rules: floe_catalog::objects::table_rules::TableRules::from_properties(
+                    t.metadata().properties(),
+                ),
             })
             .chain(parquet.iter().map(|(schema, table, columns)| TableColumns {
                 schema,
@@ -412,6 +417,7 @@ impl LakeReader {
                 depends_on: Vec::new(),
                 size_bytes: None,
                 lengths: Default::default(),
+                rules: Default::default(),
             }))
             .chain(views.iter().map(|(schema, view)| {
                 TableColumns {
@@ -428,11 +434,19 @@ impl LakeReader {
                     // A view stores no data, as in Postgres.
                     size_bytes: Some(0),
                     lengths: Default::default(),
+                    rules: Default::default(),
                 }
             }))
             .collect();
         let schemas: Vec<&str> = listing.schemas.iter().map(|s| s.name.as_str()).collect();
-        let vs = Arc::new(VirtualSchema::build(&schemas, &tables, database));
+        let sequences: Vec<(&str, &str)> = listing
+            .schemas
+            .iter()
+            .flat_map(|s| s.sequences.iter().map(|q| (s.name.as_str(), q.as_str())))
+            .collect();
+        let vs = Arc::new(VirtualSchema::build(
+            &schemas, &tables, &sequences, database,
+        ));
         *self.virtual_schema.lock() = Some(CachedVirtualSchema {
             listing: listing.clone(),
             database: database.to_string(),

@@ -307,6 +307,13 @@ impl Session {
         let mut params = SessionParams::new(&init.user, &init.default_params, &init.startup_params);
         params.set_server_value("is_superuser", if init.superuser { "on" } else { "off" });
         let default_params = init.default_params.clone();
+        if let Some(lake) = &init.lake {
+            crate::functions::sequences::register_session(
+                conn.connection_id(),
+                lake.clone(),
+                init.runtime.clone(),
+            );
+        }
         Session {
             writer,
             rx,

@@ -96,6 +96,20 @@ impl Session {
                     database: &self.database,
                     txn: self.lake_txn.as_ref(),
                 };
+                // Sequence functions on lake sequences name them in full.
+                let called = if crate::lake::sequence_calls::mentions_sequence_functions(tokens) {
+                    let listing = lake.listing(names.txn, &self.runtime)?;
+                    crate::lake::sequence_calls::rewrite_sequence_calls(
+                        &listing, sql, tokens, &names,
+                    )?
+                } else {
+                    None
+                };
+                let called_tokens = called.as_deref().map(floe_sql::tokens::tokenize);
+                let (sql, tokens) = match (&called, &called_tokens) {
+                    (Some(s), Some(t)) => (s.as_str(), t.as_slice()),
+                    _ => (sql, tokens),
+                };
                 match lake.plan_write(sql, tokens, &self.conn, &self.runtime, &names)? {
                     Some(WritePlan::Ddl(ddl)) => {
                         return Ok(Statement::without_rows(
@@ -109,11 +123,20 @@ impl Session {
                         copy_sql,
                         rewritten,
                     }) => (rewritten, Some(commit), Some(copy_sql)),
-                    None => (
-                        lake.rewrite(sql, tokens, &self.runtime, &names)?,
-                        None,
-                        None,
-                    ),
+                    None => {
+                        let rewritten = lake.rewrite(sql, tokens, &self.runtime, &names)?;
+                        // Sequence calls alone are a rewrite that reads no table.
+                        let rewritten = rewritten.or_else(|| {
+                            called.map(|sql| crate::lake::Rewritten {
+                                sql,
+                                scans: String::new(),
+                                snapshots: Vec::new(),
+                                pins: Vec::new(),
+                                target_files: Vec::new(),
+                            })
+                        });
+                        (rewritten, None, None)
+                    }
                 }
             }
         };

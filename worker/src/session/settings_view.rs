@@ -93,5 +93,8 @@ impl Drop for Session {
         if self.zone_registered.is_some() {
             zone::forget_session(self.conn.connection_id());
         }
+        if self.lake.is_some() {
+            crate::functions::sequences::forget_session(self.conn.connection_id());
+        }
     }
 }

@@ -246,3 +246,36 @@ fn ordinary_sql_is_untouched() {
         assert!(mentions(sql) && rewrite(sql).is_some(), "{sql}");
     }
 }
+
+#[test]
+fn sequence_functions_keep_the_name_they_are_given() {
+    check(&[
+        (
+            "SELECT nextval('app.s'::regclass)",
+            Some("SELECT nextval('app.s')"),
+        ),
+        (
+            "SELECT setval('s'::regclass, 5, false)",
+            Some("SELECT setval('s', 5, false)"),
+        ),
+    ]);
+    let other = rewrite("SELECT 'app.s'::regclass").expect("rewritten");
+    assert!(other.contains("pg_class"), "{other}");
+}
+
+#[test]
+fn lake_constraint_and_index_definitions_are_looked_up_first() {
+    let def = rewrite("SELECT pg_get_constraintdef(c.oid, true) FROM pg_constraint c")
+        .expect("rewritten");
+    assert!(
+        def.contains("floe_cd.constraint_oid = (c.oid)")
+            && def.contains("pg_get_constraintdef(c.oid, true))"),
+        "{def}"
+    );
+    let def =
+        rewrite("SELECT pg_catalog.pg_get_indexdef(i.indexrelid, 0, true)").expect("rewritten");
+    assert!(
+        def.contains("floe_id.index_oid = (i.indexrelid) AND floe_id.key_number = (0)"),
+        "{def}"
+    );
+}

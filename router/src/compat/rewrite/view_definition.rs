@@ -16,7 +16,7 @@ pub(super) fn view_definition_of(x: &str, pretty: &str) -> String {
     format!(
         "floe_pg_get_viewdef(COALESCE((SELECT CASE WHEN COALESCE(TRY_CAST(({pretty}) AS BOOLEAN), false) \
          THEN floe_vd.pretty_definition ELSE floe_vd.definition END \
-         FROM pg_catalog.{VIEW_DEFINITIONS_RELATION} floe_vd WHERE floe_vd.oid = {oid} LIMIT 1), \
+         FROM pg_catalog.{VIEW_DEFINITIONS_RELATION} floe_vd WHERE floe_vd.view_oid = {oid} LIMIT 1), \
          (SELECT floe_v.definition FROM pg_catalog.pg_views floe_v \
          JOIN pg_catalog.pg_namespace floe_vn ON floe_vn.nspname = floe_v.schemaname \
          JOIN pg_catalog.pg_class floe_vc ON floe_vc.relnamespace = floe_vn.oid \

@@ -4,6 +4,41 @@
 
 use super::*;
 use crate::lake::partition as lake_partition;
+use crate::lake::stored_expr::{self, Use};
+use floe_catalog::objects::table_rules::{Identity, TableRules};
+
+/// A stored default as the engine runs it: checked against the allowlist,
+/// its sequence named in full (as `CREATE TABLE` stored it).
+fn stored_default(text: &str) -> Result<String, PgError> {
+    let qualified = |name: &str| -> Result<String, PgError> {
+        match floe_sql::spans::split_name(name).as_deref() {
+            Some([_, _]) => Ok(name.to_string()),
+            _ => Err(PgError::new(
+                sqlstate::UNDEFINED_TABLE,
+                format!("relation \"{name}\" does not exist"),
+            )),
+        }
+    };
+    Ok(stored_expr::checked(
+        text,
+        &Use::Default {
+            sequence: &qualified,
+        },
+    )?
+    .to_string())
+}
+
+/// INSERT of a value into a `GENERATED ALWAYS` identity column.
+pub(super) fn generated_always(column: &str) -> PgError {
+    PgError::new(
+        sqlstate::GENERATED_ALWAYS,
+        format!("cannot insert a non-DEFAULT value into column \"{column}\""),
+    )
+    .with_detail(format!(
+        "Column \"{column}\" is an identity column defined as GENERATED ALWAYS."
+    ))
+    .with_hint("Use OVERRIDING SYSTEM VALUE to override.")
+}
 
 /// The rows a DELETE or UPDATE changes: the target as written (name and
 /// alias) and its WHERE clause.
@@ -70,9 +105,19 @@ pub(super) fn deletes_copy(query: &str, staged: &Path) -> String {
     )
 }
 
+/// Who writes rows through [`insert_copy`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Writer {
+    /// An INSERT: `GENERATED ALWAYS` identity columns take no given value.
+    Insert,
+    /// An UPDATE's new rows or a new table's: every column given.
+    Rewrite,
+}
+
 /// `COPY (…) TO staged` writing `source`'s rows as `table`'s columns: `target`
 /// names the columns the source fills in order (all columns when empty); the
-/// rest are NULL.
+/// rest take their defaults (NULL when they have none). Rows that fail one of
+/// the table's CHECK constraints end the statement with 23514.
 pub(super) fn insert_copy(
     conn: &Connection,
     table: &Table,
@@ -80,6 +125,7 @@ pub(super) fn insert_copy(
     source: &str,
     width: Option<usize>,
     staged: &Path,
+    writer: Writer,
 ) -> Result<String, PgError> {
     let schema = table.metadata().current_schema();
     let fields: Vec<&NestedField> = schema
@@ -121,10 +167,19 @@ pub(super) fn insert_copy(
     }
     let aliases: Vec<String> = (1..=width).map(|i| format!("__floe_c{i}")).collect();
     let lengths = floe_catalog::objects::tables::declared_lengths(table.metadata().properties());
+    let rules = TableRules::from_properties(table.metadata().properties());
+    let table_name = table.identifier().name();
     let mut select = Vec::with_capacity(fields.len());
     for f in &fields {
         let ty = duck_type(&f.field_type);
-        let value = match filled.iter().take(width).position(|n| *n == f.name) {
+        let given = filled.iter().take(width).position(|n| *n == f.name);
+        if given.is_some()
+            && writer == Writer::Insert
+            && rules.identity.get(&f.id) == Some(&Identity::Always)
+        {
+            return Err(generated_always(&f.name));
+        }
+        let value = match given {
             // A value longer than a declared `character varying(n)` is an
             // error, but for trailing spaces, which go (as in PostgreSQL).
             Some(i) if lengths.contains_key(&f.id) => format!(
@@ -132,17 +187,41 @@ pub(super) fn insert_copy(
                 aliases[i], lengths[&f.id]
             ),
             Some(i) => format!("CAST(__floe_source.{} AS {ty})", aliases[i]),
-            None if f.required => return Err(not_null(&f.name, table.identifier().name())),
-            None => format!("CAST(NULL AS {ty})"),
+            None => match rules.defaults.get(&f.id) {
+                Some(text) => format!("CAST(({}) AS {ty})", stored_default(text)?),
+                None if f.required => return Err(not_null(&f.name, table_name)),
+                None => format!("CAST(NULL AS {ty})"),
+            },
         };
         select.push(format!("{value} AS {}", quote_ident(&f.name)));
     }
-    let from = if width == 0 {
+    let from = if width == 0 && source.is_empty() {
         String::new()
+    } else if width == 0 {
+        // Rows with no given column (every cell DEFAULT).
+        format!(" FROM ({source}) AS __floe_source")
     } else {
         format!(" FROM ({source}) AS __floe_source({})", aliases.join(", "))
     };
     let mut query = format!("SELECT {}{from}", select.join(", "));
+    if !rules.checks.is_empty() {
+        let columns: Vec<String> = fields.iter().map(|f| f.name.clone()).collect();
+        let mut conditions = Vec::new();
+        for (name, text) in &rules.checks {
+            let expr = stored_expr::checked(text, &Use::Check { columns: &columns })?;
+            let message = format!(
+                "new row for relation \"{table_name}\" violates check constraint \"{name}\""
+            );
+            conditions.push(format!(
+                "CASE WHEN ({expr}) IS FALSE THEN error({}) ELSE true END",
+                floe_sql::quote::literal(&message)
+            ));
+        }
+        query = format!(
+            "SELECT * FROM ({query}) AS __floe_row WHERE {}",
+            conditions.join(" AND ")
+        );
+    }
     let mut options = String::new();
     let spec = table.metadata().default_partition_spec();
     if !spec.is_unpartitioned() {
@@ -259,4 +338,83 @@ pub(super) fn insert_source(
         .map(|t| t.span.start)
         .ok_or_else(|| PgError::new(sqlstate::SYNTAX_ERROR, "INSERT without rows"))?;
     Ok(trim_statement(&sql[start..]).to_string())
+}
+
+/// Whether a VALUES cell is the keyword `DEFAULT`.
+fn is_default_cell(e: &Expr) -> bool {
+    matches!(e, Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"))
+}
+
+/// `INSERT … VALUES` with `DEFAULT` cells, as a target list and a VALUES
+/// text without them: a column that is `DEFAULT` in every row leaves the
+/// target list (it takes its default as an unnamed column does), other
+/// `DEFAULT` cells become the column's default expression. `None` when no
+/// cell is `DEFAULT`.
+pub(super) fn without_default_cells(
+    table: &Table,
+    target: &[String],
+    source: Option<&sqlparser::ast::Query>,
+) -> Result<Option<(Vec<String>, String)>, PgError> {
+    let Some(SetExpr::Values(values)) = source.map(|q| q.body.as_ref()) else {
+        return Ok(None);
+    };
+    if !values.rows.iter().flatten().any(is_default_cell) {
+        return Ok(None);
+    }
+    let schema = table.metadata().current_schema();
+    let columns: Vec<String> = if target.is_empty() {
+        schema
+            .as_struct()
+            .fields()
+            .iter()
+            .map(|f| f.name.clone())
+            .collect()
+    } else {
+        target.to_vec()
+    };
+    let width = values.rows.first().map_or(0, Vec::len);
+    if values.rows.iter().any(|r| r.len() != width) {
+        return Err(PgError::new(
+            sqlstate::SYNTAX_ERROR,
+            "VALUES lists must all be the same length",
+        ));
+    }
+    if width > columns.len() {
+        return Err(PgError::new(
+            sqlstate::SYNTAX_ERROR,
+            "INSERT has more expressions than target columns",
+        ));
+    }
+    let rules = TableRules::from_properties(table.metadata().properties());
+    let all_default = |j: usize| values.rows.iter().all(|r| is_default_cell(&r[j]));
+    let kept: Vec<usize> = (0..width).filter(|j| !all_default(*j)).collect();
+    let mut rows = Vec::with_capacity(values.rows.len());
+    for row in &values.rows {
+        let mut cells = Vec::with_capacity(kept.len());
+        for &j in &kept {
+            let cell = &row[j];
+            if !is_default_cell(cell) {
+                cells.push(cell.to_string());
+                continue;
+            }
+            let field = schema
+                .field_by_name(&columns[j])
+                .ok_or_else(|| no_column(&columns[j], table.identifier().name()))?;
+            if rules.identity.get(&field.id) == Some(&Identity::Always) {
+                return Err(generated_always(&field.name));
+            }
+            cells.push(match rules.defaults.get(&field.id) {
+                Some(text) => format!("({})", stored_default(text)?),
+                None => "NULL".to_string(),
+            });
+        }
+        rows.push(format!("({})", cells.join(", ")));
+    }
+    let target = kept.iter().map(|&j| columns[j].clone()).collect();
+    if kept.is_empty() {
+        // Every cell DEFAULT: DEFAULT VALUES, once per row.
+        let n = values.rows.len();
+        return Ok(Some((target, format!("SELECT 1 FROM range({n})"))));
+    }
+    Ok(Some((target, format!("VALUES {}", rows.join(", ")))))
 }

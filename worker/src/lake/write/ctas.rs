@@ -84,13 +84,14 @@ impl LakeReader {
             staged: staged.clone(),
             schema_id: table.metadata().current_schema_id(),
         });
-        let written = insert_copy(conn, &table, &[], query, None, &staged).and_then(|copy| {
-            if let Err(e) = conn.execute_batch(&copy) {
-                commit.discard();
-                return Err(PgError::from_duckdb(&e.message, Some(query)));
-            }
-            self.commit_write(&commit, conn, runtime, txn.as_deref_mut())
-        });
+        let written = insert_copy(conn, &table, &[], query, None, &staged, Writer::Rewrite)
+            .and_then(|copy| {
+                if let Err(e) = conn.execute_batch(&copy) {
+                    commit.discard();
+                    return Err(PgError::from_duckdb(&e.message, Some(query)));
+                }
+                self.commit_write(&commit, conn, runtime, txn.as_deref_mut())
+            });
         match written {
             Ok(n) => Ok(format!("SELECT {n}")),
             Err(e) if e.code == sqlstate::STATEMENT_COMPLETION_UNKNOWN => Err(e),

@@ -24,19 +24,31 @@ impl LakeReader {
                 schema,
                 partition,
                 properties,
+                sequences,
                 if_not_exists,
-            } => runtime
-                .block_on(lake.create_table(
+            } => {
+                if !self.create_sequences(ident, sequences, *if_not_exists, runtime)? {
+                    return Ok("CREATE TABLE".to_string());
+                }
+                let created = runtime.block_on(lake.create_table(
                     ident,
                     schema.as_ref().clone(),
                     partition.clone(),
                     properties.clone(),
                     *if_not_exists,
-                ))
-                .map(|_| "CREATE TABLE".to_string()),
-            LakeDdl::DropTables { views, .. } if !views.is_empty() => {
+                ));
+                if !matches!(created, Ok(Some(_))) {
+                    self.drop_sequences(sequences, runtime);
+                }
+                created.map(|_| "CREATE TABLE".to_string())
+            }
+            LakeDdl::DropTables { views, tables } if !views.is_empty() => {
                 // Dropping dependent views too: all of it or nothing.
-                return self.in_own_transaction(ddl, conn, runtime);
+                let done = self.in_own_transaction(ddl, conn, runtime);
+                if done.is_ok() {
+                    self.drop_owned_sequences(tables, runtime);
+                }
+                return done;
             }
             LakeDdl::DropTables { tables, .. } => {
                 let mut result = Ok(());
@@ -51,9 +63,17 @@ impl LakeReader {
                         break;
                     }
                 }
+                if result.is_ok() {
+                    self.drop_owned_sequences(tables, runtime);
+                }
                 result.map(|()| "DROP TABLE".to_string())
             }
             LakeDdl::Nothing(tag) => Ok(tag.to_string()),
+            LakeDdl::CreateSequence {
+                sequence,
+                if_not_exists,
+            } => return self.create_lake_sequence(sequence, *if_not_exists, runtime),
+            LakeDdl::DropSequences(targets) => return self.drop_lake_sequences(targets, runtime),
             LakeDdl::View(_) => {
                 // Views and comments always go through a transaction: here one
                 // of their own.
@@ -124,17 +144,30 @@ impl LakeReader {
                 schema,
                 partition,
                 properties,
+                sequences,
                 if_not_exists,
-            } => runtime
-                .block_on(txn.create_table(
-                    lake,
-                    ident,
-                    schema.as_ref().clone(),
-                    partition.clone(),
-                    properties.clone(),
-                    *if_not_exists,
-                ))
-                .map(|_| "CREATE TABLE".to_string()),
+            } => {
+                // Sequences are not transactional: made now, dropped again if
+                // the table cannot be staged.
+                let go = self.create_sequences(ident, sequences, *if_not_exists, runtime)?;
+                match go {
+                    false => Ok("CREATE TABLE".to_string()),
+                    true => {
+                        let staged = runtime.block_on(txn.create_table(
+                            lake,
+                            ident,
+                            schema.as_ref().clone(),
+                            partition.clone(),
+                            properties.clone(),
+                            *if_not_exists,
+                        ));
+                        if !matches!(staged, Ok(Some(_))) {
+                            self.drop_sequences(sequences, runtime);
+                        }
+                        staged.map(|_| "CREATE TABLE".to_string())
+                    }
+                }
+            }
             LakeDdl::DropTables { tables, views } => {
                 let mut result = views
                     .iter()
@@ -155,6 +188,11 @@ impl LakeReader {
                 result.map(|()| "DROP TABLE".to_string())
             }
             LakeDdl::Nothing(tag) => Ok(tag.to_string()),
+            LakeDdl::CreateSequence {
+                sequence,
+                if_not_exists,
+            } => return self.create_lake_sequence(sequence, *if_not_exists, runtime),
+            LakeDdl::DropSequences(targets) => return self.drop_lake_sequences(targets, runtime),
             LakeDdl::AlterColumns { ident, changes } => runtime
                 .block_on(txn.evolve_schema(lake, ident, changes))
                 .map(|()| "ALTER TABLE".to_string()),
@@ -236,5 +274,91 @@ impl LakeReader {
                 Err(e) => return Err(catalog_error(e)),
             }
         }
+    }
+}
+
+impl LakeReader {
+    /// Makes the sequences of a new table's serial and identity columns;
+    /// `false` when the table exists and `if_not_exists` says to do nothing.
+    fn create_sequences(
+        &self,
+        ident: &TableIdent,
+        sequences: &[OwnedSequence],
+        if_not_exists: bool,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<bool, PgError> {
+        if sequences.is_empty() {
+            return Ok(true);
+        }
+        let lake = self.lakehouse();
+        let listing = runtime
+            .block_on(lake.listing_fresh())
+            .map_err(catalog_error)?;
+        if listing.has_relation(ident.namespace(), ident.name()) {
+            return if if_not_exists {
+                Ok(false)
+            } else {
+                Err(catalog_error(CatalogError::Exists(
+                    ident.name().to_string(),
+                )))
+            };
+        }
+        for (i, s) in sequences.iter().enumerate() {
+            let made = runtime.block_on(lake.create_sequence(&s.namespace, &s.name, &s.def, false));
+            if let Err(e) = made {
+                self.drop_sequences(&sequences[..i], runtime);
+                return Err(catalog_error(e));
+            }
+        }
+        Ok(true)
+    }
+
+    /// Drops sequences made for a table that was not created.
+    fn drop_sequences(&self, sequences: &[OwnedSequence], runtime: &tokio::runtime::Handle) {
+        for s in sequences {
+            let _ = runtime.block_on(self.lakehouse().drop_sequence(&s.namespace, &s.name));
+        }
+    }
+
+    /// Drops the sequences the columns of dropped tables owned.
+    fn drop_owned_sequences(&self, tables: &[DropTarget], runtime: &tokio::runtime::Handle) {
+        for t in tables {
+            if let DropTarget::Iceberg(ident) = t {
+                let _ = runtime.block_on(self.lakehouse().drop_owned_sequences(ident));
+            }
+        }
+    }
+
+    /// `CREATE SEQUENCE`, run at once inside a transaction block or not
+    /// (sequences are not transactional).
+    fn create_lake_sequence(
+        &self,
+        s: &OwnedSequence,
+        if_not_exists: bool,
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<String, PgError> {
+        let lake = self.lakehouse();
+        let made = runtime
+            .block_on(lake.create_sequence(&s.namespace, &s.name, &s.def, if_not_exists))
+            .map(|_| "CREATE SEQUENCE".to_string())
+            .map_err(catalog_error);
+        self.forget_virtual_schema();
+        made
+    }
+
+    /// `DROP SEQUENCE`, run at once like `CREATE SEQUENCE`.
+    fn drop_lake_sequences(
+        &self,
+        targets: &[(NamespaceIdent, String)],
+        runtime: &tokio::runtime::Handle,
+    ) -> Result<String, PgError> {
+        let lake = self.lakehouse();
+        for (ns, name) in targets {
+            runtime
+                .block_on(lake.drop_sequence(ns, name))
+                .map_err(catalog_error)?;
+        }
+        self.forget_virtual_schema();
+        Ok("DROP SEQUENCE".to_string())
     }
 }

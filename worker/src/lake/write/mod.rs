@@ -44,6 +44,7 @@ use floe_sql::tokens::{identifier, Tok, Token};
 
 mod commit;
 mod copy_sql;
+mod create_table;
 mod ctas;
 mod ddl;
 mod partition;
@@ -52,6 +53,8 @@ mod upload;
 
 use commit::*;
 use copy_sql::*;
+pub(crate) use create_table::sequence_named;
+pub use create_table::OwnedSequence;
 use ctas::*;
 use partition::*;
 use statement_text::*;
@@ -76,8 +79,11 @@ pub enum LakeDdl {
         ident: TableIdent,
         schema: Box<iceberg::spec::Schema>,
         partition: Option<UnboundPartitionSpec>,
-        /// The declared lengths of `character varying(n)` columns.
+        /// The declared lengths of `character varying(n)` columns, defaults
+        /// and constraints.
         properties: HashMap<String, String>,
+        /// The sequences of its serial and identity columns, made first.
+        sequences: Vec<OwnedSequence>,
         if_not_exists: bool,
     },
     /// `CREATE TABLE … AS query`.
@@ -98,6 +104,14 @@ pub enum LakeDdl {
     Rename { from: TableIdent, to: TableIdent },
     /// A statement with nothing to do (`IF EXISTS` on a missing table).
     Nothing(&'static str),
+    /// `CREATE SEQUENCE` in a lake schema (made at once: sequences are not
+    /// transactional).
+    CreateSequence {
+        sequence: OwnedSequence,
+        if_not_exists: bool,
+    },
+    /// `DROP SEQUENCE` of lake sequences.
+    DropSequences(Vec<(NamespaceIdent, String)>),
     /// A view statement or COMMENT ON.
     View(ViewDdl),
 }
@@ -220,6 +234,8 @@ impl LakeReader {
                 | ("CREATE", "RECURSIVE")
                 | ("DROP", "VIEW")
                 | ("COMMENT", "ON")
+                | ("CREATE", "SEQUENCE")
+                | ("DROP", "SEQUENCE")
         );
         if !candidate {
             return Ok(None);
@@ -267,102 +283,97 @@ impl LakeReader {
                 ))));
             }
         }
-        let Ok(mut statements) = Parser::parse_sql(&PostgreSqlDialect {}, sql) else {
+        let ordered = (w(0) == "CREATE")
+            .then(|| floe_sql::sequence_options::in_parser_order(sql))
+            .flatten();
+        let Ok(mut statements) =
+            Parser::parse_sql(&PostgreSqlDialect {}, ordered.as_deref().unwrap_or(sql))
+        else {
             return Ok(None);
         };
         if statements.len() != 1 {
             return Ok(None);
         }
         match statements.remove(0) {
-            Statement::CreateTable(ct) if !ct.temporary => {
+            Statement::CreateTable(ct) if !ct.temporary && ct.query.is_none() => {
                 let Some((namespace, table)) = create_target(&listing, &parts(&ct.name), names)
                 else {
                     return Ok(None);
                 };
                 let ident = TableIdent::new(namespace, table);
-                let partition = match &ct.partition_by {
-                    Some(e) => partition_columns(e)?,
-                    None => Vec::new(),
-                };
-                if ct.or_replace {
-                    return Err(unsupported("CREATE OR REPLACE TABLE on a lake table"));
-                }
-                if ct.query.is_some() {
+                self.plan_create_table(&ct, ident, &listing, conn, runtime, names)
+                    .map(Some)
+            }
+            Statement::CreateSequence {
+                temporary: false,
+                if_not_exists,
+                name,
+                data_type,
+                sequence_options,
+                owned_by,
+            } => {
+                let Some((namespace, sequence)) = create_target(&listing, &parts(&name), names)
+                else {
                     return Ok(None);
+                };
+                if owned_by.is_some() {
+                    return Err(unsupported("CREATE SEQUENCE … OWNED BY on a lake schema"));
                 }
-                let mut primary_key: Vec<String> = Vec::new();
-                for c in &ct.constraints {
-                    match c {
-                        TableConstraint::PrimaryKey { columns, .. } => {
-                            for c in columns {
-                                match &c.column.expr {
-                                    Expr::Identifier(id) => primary_key.push(fold(id)),
-                                    other => {
-                                        return Err(PgError::new(
-                                            sqlstate::SYNTAX_ERROR,
-                                            format!("PRIMARY KEY ({other}) must name columns"),
-                                        ))
-                                    }
-                                }
+                let data_type = data_type.map_or("bigint".to_string(), |t| t.to_string());
+                let options = create_table::sequence_options(&sequence_options)?;
+                let def = floe_catalog::objects::sequences::SequenceDef::new(
+                    &data_type.to_ascii_lowercase(),
+                    &options,
+                )
+                .map_err(catalog_error)?;
+                Ok(Some(WritePlan::Ddl(LakeDdl::CreateSequence {
+                    sequence: OwnedSequence {
+                        namespace,
+                        name: sequence,
+                        def,
+                    },
+                    if_not_exists,
+                })))
+            }
+            Statement::Drop {
+                object_type: ObjectType::Sequence,
+                if_exists,
+                names: dropped,
+                ..
+            } => {
+                let mut targets = Vec::new();
+                for name in &dropped {
+                    let parts = parts(name);
+                    let found = resolve_with(&parts, names, |schema, seq| {
+                        listing.sequence(schema, seq).then(|| {
+                            (
+                                listing.schema(schema).map(|s| s.ident.clone()),
+                                seq.to_string(),
+                            )
+                        })
+                    });
+                    match found {
+                        Some((Some(ns), seq)) => targets.push((ns, seq)),
+                        _ if lake_schema_named(&listing, &parts, names) => {
+                            if !if_exists {
+                                return Err(PgError::new(
+                                    sqlstate::UNDEFINED_TABLE,
+                                    format!("sequence \"{name}\" does not exist"),
+                                ));
                             }
                         }
+                        _ if targets.is_empty() => return Ok(None),
                         _ => {
                             return Err(unsupported(
-                                "UNIQUE, CHECK and FOREIGN KEY constraints on lake tables",
+                                "DROP SEQUENCE of lake sequences and session sequences in one statement",
                             ))
                         }
                     }
                 }
-                let mut columns = Vec::with_capacity(ct.columns.len());
-                let mut lengths = Vec::new();
-                for c in &ct.columns {
-                    let name = fold(&c.name);
-                    let mut required = primary_key.contains(&name);
-                    for o in &c.options {
-                        match &o.option {
-                            ColumnOption::NotNull => required = true,
-                            ColumnOption::Null => {}
-                            ColumnOption::Unique {
-                                is_primary: true, ..
-                            } => {
-                                required = true;
-                                primary_key.push(name.clone());
-                            }
-                            ColumnOption::Default(Expr::Value(v))
-                                if matches!(v.value, Value::Null) => {}
-                            _ => {
-                                return Err(unsupported(&format!(
-                                    "column option {} on a lake table",
-                                    o.option
-                                )))
-                            }
-                        }
-                    }
-                    let declared = c.data_type.to_string();
-                    // Top-level columns take field ids 1, 2, … (build_schema).
-                    if let Some(n) = schema::declared_length(&declared) {
-                        lengths.push((columns.len() as i32 + 1, n));
-                    }
-                    columns.push(ColumnSpec {
-                        field_type: schema::from_declared(&declared)?,
-                        name,
-                        required,
-                    });
+                if targets.is_empty() {
+                    return Ok(Some(WritePlan::Ddl(LakeDdl::Nothing("DROP SEQUENCE"))));
                 }
-                for p in &partition {
-                    if !columns.iter().any(|c| c.name == p.column) {
-                        return Err(no_column(&p.column, ident.name()));
-                    }
-                }
-                let schema = schema::build_schema(columns, &primary_key)?;
-                let partition = partition_spec(&schema, &partition)?;
-                Ok(Some(WritePlan::Ddl(LakeDdl::CreateTable {
-                    ident,
-                    schema: Box::new(schema),
-                    partition,
-                    properties: floe_catalog::objects::tables::declared_type_properties(&lengths),
-                    if_not_exists: ct.if_not_exists,
-                })))
+                Ok(Some(WritePlan::Ddl(LakeDdl::DropSequences(targets))))
             }
             Statement::Drop {
                 object_type: ObjectType::Table,
@@ -540,15 +551,22 @@ impl LakeReader {
                     return Err(unsupported("ON CONFLICT and RETURNING on lake tables"));
                 }
                 let table = self.table(names.txn, &ident, runtime)?;
-                let target: Vec<String> = insert.columns.iter().map(fold).collect();
-                let source =
+                let mut target: Vec<String> = insert.columns.iter().map(fold).collect();
+                let mut source =
                     insert_source(sql, tokens, !target.is_empty(), insert.source.is_none())?;
                 // A VALUES list's width is known from the text (with parameters,
                 // the engine cannot describe it before they are bound).
-                let values_width = insert.source.as_ref().and_then(|q| match q.body.as_ref() {
+                let mut values_width = insert.source.as_ref().and_then(|q| match q.body.as_ref() {
                     SetExpr::Values(v) => v.rows.first().map(Vec::len),
                     _ => None,
                 });
+                if let Some((columns, values)) =
+                    without_default_cells(&table, &target, insert.source.as_deref())?
+                {
+                    values_width = Some(columns.len());
+                    target = columns;
+                    source = values;
+                }
                 let rewritten = self.rewrite(
                     &source,
                     &floe_sql::tokens::tokenize(&source),
@@ -557,7 +575,15 @@ impl LakeReader {
                 )?;
                 let source = rewritten.as_ref().map_or(source, |r| r.sql.clone());
                 let staged = self.staging_path(&table);
-                let copy_sql = insert_copy(conn, &table, &target, &source, values_width, &staged)?;
+                let copy_sql = insert_copy(
+                    conn,
+                    &table,
+                    &target,
+                    &source,
+                    values_width,
+                    &staged,
+                    Writer::Insert,
+                )?;
                 Ok(Some(WritePlan::Staged {
                     commit: LakeCommit::Insert(LakeInsert {
                         table: ident,
@@ -642,8 +668,22 @@ impl LakeReader {
                         return Err(unsupported("UPDATE … SET (a, b) = (…) on lake tables"));
                     };
                     let column = self::parts(column).pop().unwrap_or_default();
-                    if schema.field_by_name(&column).is_none() {
+                    let Some(field) = schema.field_by_name(&column) else {
                         return Err(no_column(&column, ident.name()));
+                    };
+                    let rules = floe_catalog::objects::table_rules::TableRules::from_properties(
+                        table.metadata().properties(),
+                    );
+                    if rules.identity.get(&field.id)
+                        == Some(&floe_catalog::objects::table_rules::Identity::Always)
+                    {
+                        return Err(PgError::new(
+                            sqlstate::GENERATED_ALWAYS,
+                            format!("column \"{column}\" can only be updated to DEFAULT"),
+                        )
+                        .with_detail(format!(
+                            "Column \"{column}\" is an identity column defined as GENERATED ALWAYS."
+                        )));
                     }
                     set.insert(column, a.value.to_string());
                 }
@@ -701,6 +741,7 @@ impl LakeReader {
                     ),
                     Some(names_list.len()),
                     &new_rows,
+                    Writer::Rewrite,
                 )?;
                 Ok(Some(WritePlan::Staged {
                     commit: LakeCommit::Update(Box::new(LakeUpdate {

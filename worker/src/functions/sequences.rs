@@ -1,0 +1,273 @@
+//! `nextval`, `currval`, `setval` and `lastval` on lake sequences, as the
+//! engine's functions `floe_nextval(name)`, `floe_currval(name)`,
+//! `floe_setval(name, value[, is_called])` and `floe_lastval()`. The session
+//! rewrites PostgreSQL's calls naming a lake sequence into these, with the
+//! name resolved and qualified (`schema.sequence`).
+//!
+//! Values come from the catalog's sequence blocks ([`Lakehouse::next_sequence_values`]),
+//! shared by every session of the worker; `currval` and `lastval` are the
+//! calling session's own, found through its engine connection id as the
+//! session-zone functions find the zone.
+
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::sync::Arc;
+
+use duckdb::ffi;
+use parking_lot::Mutex;
+
+use crate::functions::types::{BIGINT, BOOLEAN, VARCHAR};
+use crate::functions::{self, row_count, set_null, Argument, Call, Native};
+use crate::lake::LakeReader;
+
+/// What the sequence functions of one session reach: the worker's lake and
+/// runtime, and the session's last values.
+pub struct SessionSequences {
+    lake: Arc<LakeReader>,
+    runtime: tokio::runtime::Handle,
+    /// The last value `nextval` gave this session, by qualified sequence name.
+    current: Mutex<HashMap<String, i64>>,
+    last: Mutex<Option<i64>>,
+}
+
+/// Each session's sequence state, by its engine connection's id.
+static SESSIONS: Mutex<Option<HashMap<u64, Arc<SessionSequences>>>> = Mutex::new(None);
+
+/// Lets the session on engine connection `id` use lake sequences.
+pub fn register_session(id: u64, lake: Arc<LakeReader>, runtime: tokio::runtime::Handle) {
+    let state = Arc::new(SessionSequences {
+        lake,
+        runtime,
+        current: Mutex::new(HashMap::new()),
+        last: Mutex::new(None),
+    });
+    SESSIONS
+        .lock()
+        .get_or_insert_with(HashMap::new)
+        .insert(id, state);
+}
+
+/// Forgets the session on connection `id` (it closed).
+pub fn forget_session(id: u64) {
+    if let Some(s) = SESSIONS.lock().as_mut() {
+        s.remove(&id);
+    }
+}
+
+fn session(id: u64) -> Option<Arc<SessionSequences>> {
+    SESSIONS.lock().as_ref().and_then(|s| s.get(&id).cloned())
+}
+
+impl SessionSequences {
+    /// Runs a catalog request to completion from the engine's thread (which
+    /// may be one of the runtime's own: the request runs on a thread of its
+    /// own so that blocking on it is allowed).
+    fn wait<T: Send>(
+        &self,
+        request: impl std::future::Future<Output = Result<T, floe_catalog::CatalogError>> + Send,
+    ) -> Result<T, String> {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| self.runtime.block_on(request))
+                .join()
+                .map_err(|_| "sequence request failed".to_string())?
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn split(name: &str) -> Result<(&str, &str), String> {
+        name.rsplit_once('.')
+            .ok_or_else(|| format!("relation \"{name}\" does not exist"))
+    }
+
+    /// The next `wanted` values of `name` (fewer when a block runs out).
+    fn next(
+        &self,
+        name: &str,
+        wanted: i64,
+    ) -> Result<floe_catalog::objects::sequences::Values, String> {
+        let (ns, seq) = Self::split(name)?;
+        let lake = self.lake.lakehouse();
+        match lake.cached_sequence_values(ns, seq, wanted) {
+            Some(v) => Ok(v),
+            None => self.wait(lake.next_sequence_values(ns, seq, wanted)),
+        }
+    }
+
+    fn currval(&self, name: &str) -> Result<i64, String> {
+        let (_, seq) = Self::split(name)?;
+        self.current.lock().get(name).copied().ok_or_else(|| {
+            format!("currval of sequence \"{seq}\" is not yet defined in this session")
+        })
+    }
+
+    fn setval(&self, name: &str, value: i64, is_called: bool) -> Result<i64, String> {
+        let (ns, seq) = Self::split(name)?;
+        let lake = self.lake.lakehouse();
+        self.wait(lake.set_sequence(ns, seq, value, is_called))?;
+        if is_called {
+            self.current.lock().insert(name.to_string(), value);
+            *self.last.lock() = Some(value);
+        }
+        Ok(value)
+    }
+}
+
+/// Registers the sequence functions.
+///
+/// # Safety
+/// `conn` must be an open connection.
+pub unsafe fn register(conn: ffi::duckdb_connection) -> Result<(), String> {
+    let volatile =
+        |name: &'static str, params: &'static [ffi::DUCKDB_TYPE], function: functions::Callback| {
+            Native::scalar(name, params, BIGINT, function).with_bind(bind_session)
+        };
+    functions::register_volatile(conn, &volatile("floe_nextval", &[VARCHAR], nextval))?;
+    functions::register_volatile(conn, &volatile("floe_currval", &[VARCHAR], currval))?;
+    functions::register_volatile(conn, &volatile("floe_lastval", &[], lastval))?;
+    functions::register_volatile(conn, &volatile("floe_setval", &[VARCHAR, BIGINT], setval))?;
+    functions::register_volatile(
+        conn,
+        &volatile("floe_setval", &[VARCHAR, BIGINT, BOOLEAN], setval),
+    )
+}
+
+/// Binds a call to the calling session's sequence state.
+unsafe extern "C" fn bind_session(info: ffi::duckdb_bind_info) {
+    let mut context: ffi::duckdb_client_context = std::ptr::null_mut();
+    ffi::duckdb_scalar_function_get_client_context(info, &mut context);
+    let state = if context.is_null() {
+        None
+    } else {
+        let id = ffi::duckdb_client_context_get_connection_id(context);
+        ffi::duckdb_destroy_client_context(&mut context);
+        session(id)
+    };
+    let data = Box::into_raw(Box::new(state)).cast::<c_void>();
+    ffi::duckdb_scalar_function_set_bind_data(info, data, Some(drop_state));
+    ffi::duckdb_scalar_function_set_bind_data_copy(info, Some(copy_state));
+}
+
+type Bound = Option<Arc<SessionSequences>>;
+
+unsafe extern "C" fn drop_state(data: *mut c_void) {
+    if !data.is_null() {
+        drop(Box::from_raw(data.cast::<Bound>()));
+    }
+}
+
+unsafe extern "C" fn copy_state(data: *mut c_void) -> *mut c_void {
+    let state: Bound = if data.is_null() {
+        None
+    } else {
+        (*data.cast::<Bound>()).clone()
+    };
+    Box::into_raw(Box::new(state)).cast::<c_void>()
+}
+
+/// The session state bound to the running call.
+unsafe fn bound(info: ffi::duckdb_function_info) -> Result<Arc<SessionSequences>, String> {
+    let ptr = ffi::duckdb_scalar_function_get_bind_data(info).cast::<Bound>();
+    if ptr.is_null() {
+        return Err("lake sequences are not available in this session".into());
+    }
+    (*ptr)
+        .clone()
+        .ok_or_else(|| "lake sequences are not available in this session".to_string())
+}
+
+/// Runs `row(state, call, row index)` for every row, writing BIGINT results;
+/// the first error ends the statement.
+unsafe fn each_row(
+    call: Call,
+    mut row: impl FnMut(&SessionSequences, usize, usize) -> Result<Option<i64>, String>,
+) {
+    let Call(info, input, output) = call;
+    let state = match bound(info) {
+        Ok(s) => s,
+        Err(e) => return functions::fail(info, &e),
+    };
+    let out = ffi::duckdb_vector_get_data(output).cast::<i64>();
+    let rows = row_count(input);
+    for i in 0..rows {
+        match row(&state, i, rows) {
+            Ok(Some(v)) => out.add(i).write(v),
+            Ok(None) => set_null(output, i as u64),
+            Err(e) => return functions::fail(info, &e),
+        }
+    }
+}
+
+unsafe fn nextval_rows(call: Call) {
+    let names = Argument::<ffi::duckdb_string_t>::of(call.1, 0);
+    // Values already taken for this call, by sequence: one catalog request
+    // covers the rest of the chunk.
+    let mut taken: HashMap<String, floe_catalog::objects::sequences::Values> = HashMap::new();
+    each_row(call, |state, i, rows| {
+        let Some(name) = names.text(i) else {
+            return Ok(None);
+        };
+        if let Some(v) = taken.get_mut(&name).filter(|v| v.count > 0) {
+            let value = v.first;
+            v.first = v.nth(1);
+            v.count -= 1;
+            state.current.lock().insert(name, value);
+            *state.last.lock() = Some(value);
+            return Ok(Some(value));
+        }
+        let mut v = state.next(&name, (rows - i) as i64)?;
+        let value = v.first;
+        v.first = v.nth(1);
+        v.count -= 1;
+        state.current.lock().insert(name.clone(), value);
+        *state.last.lock() = Some(value);
+        taken.insert(name, v);
+        Ok(Some(value))
+    })
+}
+
+unsafe fn currval_rows(call: Call) {
+    let names = Argument::<ffi::duckdb_string_t>::of(call.1, 0);
+    each_row(call, |state, i, _| match names.text(i) {
+        Some(name) => state.currval(&name).map(Some),
+        None => Ok(None),
+    })
+}
+
+unsafe fn lastval_rows(call: Call) {
+    each_row(call, |state, _, _| {
+        state
+            .last
+            .lock()
+            .ok_or_else(|| "lastval is not yet defined in this session".to_string())
+            .map(Some)
+    })
+}
+
+unsafe fn setval_rows(call: Call) {
+    let input = call.1;
+    let names = Argument::<ffi::duckdb_string_t>::of(input, 0);
+    let values = Argument::<i64>::of(input, 1);
+    let with_flag = ffi::duckdb_data_chunk_get_column_count(input) > 2;
+    let flags = with_flag.then(|| Argument::<bool>::of(input, 2));
+    each_row(call, |state, i, _| {
+        let (Some(name), Some(value)) = (names.text(i), values.get(i)) else {
+            return Ok(None);
+        };
+        let is_called = match &flags {
+            Some(f) => match f.get(i) {
+                Some(b) => b,
+                None => return Ok(None),
+            },
+            None => true,
+        };
+        state.setval(&name, value, is_called).map(Some)
+    })
+}
+
+native_scalar! {
+    fn nextval => nextval_rows();
+    fn currval => currval_rows();
+    fn lastval => lastval_rows();
+    fn setval => setval_rows();
+}
