@@ -25,6 +25,14 @@ def lake():
 
 
 @pytest.fixture(scope="module")
+def pg(postgres):
+    """The session's PostgreSQL 15, left as this module found it."""
+    yield postgres
+    with psycopg.connect(postgres.dsn(), autocommit=True) as c:
+        c.execute("DROP SCHEMA IF EXISTS app CASCADE")
+
+
+@pytest.fixture(scope="module")
 def fleet(lake):
     """Three workers over the same lake (the module's catalog)."""
     _, _, root = lake
@@ -127,7 +135,7 @@ def test_a_tampered_default_is_checked_when_it_runs(lake):
     assert run(dsn, "SELECT count(*) FROM app.tampered") == [(0,)]
 
 
-def test_serial_identity_and_sequences(lake, postgres):
+def test_serial_identity_and_sequences(lake, pg):
     server, _, _ = lake
     script = [
         "CREATE TABLE app.items (id serial PRIMARY KEY, name text NOT NULL)",
@@ -162,7 +170,7 @@ def test_serial_identity_and_sequences(lake, postgres):
         "SELECT nextval('app.items_id_seq')",
     ]
     outcomes = []
-    for dsn, setup in [(server.dsn(), []), (postgres.dsn(), ["CREATE SCHEMA app"])]:
+    for dsn, setup in [(server.dsn(), []), (pg.dsn(), ["CREATE SCHEMA app"])]:
         got = []
         with psycopg.connect(dsn, autocommit=True) as c:
             for sql in setup:
@@ -197,7 +205,7 @@ def test_sequence_values_are_unique_across_workers(lake, fleet):
     assert min(ids) >= 1
 
 
-def test_check_constraints_are_enforced(lake, postgres):
+def test_check_constraints_are_enforced(lake, pg):
     server, _, _ = lake
     script = [
         "CREATE TABLE app.accounts (id int, balance numeric(12,2) CHECK (balance >= 0), "
@@ -217,7 +225,7 @@ def test_check_constraints_are_enforced(lake, postgres):
         "INSERT INTO app.strict VALUES (NULL)",
     ]
     outcomes = []
-    for dsn, setup in [(server.dsn(), []), (postgres.dsn(), ["CREATE SCHEMA IF NOT EXISTS app"])]:
+    for dsn, setup in [(server.dsn(), []), (pg.dsn(), ["CREATE SCHEMA IF NOT EXISTS app"])]:
         got = []
         with psycopg.connect(dsn, autocommit=True) as c:
             for sql in setup:
@@ -234,7 +242,7 @@ def test_check_constraints_are_enforced(lake, postgres):
         assert f == p
 
 
-def test_keys_and_defaults_in_the_catalog(lake, postgres):
+def test_keys_and_defaults_in_the_catalog(lake, pg):
     server, _, _ = lake
     ddl = (
         "CREATE TABLE app.orders (id serial PRIMARY KEY, code text UNIQUE, "
@@ -262,7 +270,7 @@ def test_keys_and_defaults_in_the_catalog(lake, postgres):
         "FROM pg_constraint WHERE conrelid = 'app.lines'::regclass ORDER BY conname",
     ]
     outcomes = []
-    for dsn, setup in [(server.dsn(), []), (postgres.dsn(), ["CREATE SCHEMA IF NOT EXISTS app"])]:
+    for dsn, setup in [(server.dsn(), []), (pg.dsn(), ["CREATE SCHEMA IF NOT EXISTS app"])]:
         with psycopg.connect(dsn, autocommit=True) as c:
             for sql in setup + [ddl, lines]:
                 c.execute(sql)

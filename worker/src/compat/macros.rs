@@ -108,6 +108,10 @@ pub const SESSION_SETUP: &[&str] = &[
     r#"CREATE OR REPLACE TEMP MACRO floe_to_regclass(found) AS found"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_table_is_visible(found) AS found"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_viewdef(found) AS found"#,
+    // The router looks lake constraints and indexes up first and names the
+    // column as PostgreSQL does through these.
+    r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_constraintdef(found) AS found"#,
+    r#"CREATE OR REPLACE TEMP MACRO floe_pg_get_indexdef(found) AS found"#,
     r#"CREATE OR REPLACE TEMP MACRO floe_current_setting(value) AS value"#,
     // The router turns bytea literals in hex format into these.
     r#"CREATE OR REPLACE TEMP MACRO floe_bytea(hex_digits) AS unhex(hex_digits)"#,

@@ -26,5 +26,7 @@ pub(super) fn lake_definition_of(function: &str, args: &[String]) -> Option<Stri
              WHERE floe_id.index_oid = ({first}) AND floe_id.key_number = ({key}) LIMIT 1"
         )
     };
-    Some(format!("COALESCE(({lookup}), {function}({all}))"))
+    // `floe_<function>(found)` gives the column PostgreSQL's name.
+    let function = function.to_ascii_lowercase();
+    Some(format!("floe_{function}(COALESCE(({lookup}), {function}({all})))"))
 }
