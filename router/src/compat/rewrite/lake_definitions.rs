@@ -28,5 +28,7 @@ pub(super) fn lake_definition_of(function: &str, args: &[String]) -> Option<Stri
     };
     // `floe_<function>(found)` gives the column PostgreSQL's name.
     let function = function.to_ascii_lowercase();
-    Some(format!("floe_{function}(COALESCE(({lookup}), {function}({all})))"))
+    Some(format!(
+        "floe_{function}(COALESCE(({lookup}), {function}({all})))"
+    ))
 }
