@@ -4,7 +4,7 @@ DuckDB in-process (one connection per client on one database, over the very
 same Parquet files) and PostgreSQL 15 (same data, keys, indexes). Reports
 queries per minute (22 × clients / wall-clock time) and checks every answer
 against DuckDB's. Prints Markdown for bench/RESULTS.md. Started by
-bench/tpch/concurrent."""
+bench/tpch/throughput."""
 
 import argparse
 import concurrent.futures
