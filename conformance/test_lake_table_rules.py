@@ -12,6 +12,7 @@ import concurrent.futures
 import decimal
 import json
 import sqlite3
+import subprocess
 
 import psycopg
 import pytest
@@ -275,9 +276,22 @@ def test_keys_and_defaults_in_the_catalog(lake, pg):
             for sql in setup + [ddl, lines]:
                 c.execute(sql)
             outcomes.append([c.execute(q).fetchall() for q in queries])
-    floe, pg = outcomes
-    for f, p in zip(floe, pg):
+    floe_answers, pg_answers = outcomes
+    for f, p in zip(floe_answers, pg_answers):
         assert f == p
+    # psql's \d prints the same, byte for byte: defaults, indexes, checks,
+    # foreign keys and the tables that reference this one.
+    described = []
+    for s, user in ((server, "floe"), (pg, "postgres")):
+        out = subprocess.run(
+            ["psql", "-X", "-h", s.host, "-p", str(s.port), "-U", user, "-d", user,
+             "-c", "\\d app.orders", "-c", "\\d app.lines"],
+            capture_output=True, text=True, timeout=60,
+        )
+        assert out.stderr == ""
+        described.append(out.stdout)
+    assert described[0] == described[1]
+    assert "Referenced by:" in described[0]
     # Uniqueness is recorded, not enforced: a duplicate is stored, never
     # refused with a 23505 that would sometimes be wrong.
     run(server.dsn(), "INSERT INTO app.orders (code) VALUES ('k'), ('k')")

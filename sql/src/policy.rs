@@ -497,6 +497,8 @@ const TABLE_FUNCTIONS: &[&str] = &[
     "pg_get_keywords",
     "pg_options_to_table",
     "ts_token_type",
+    // A relation's partition ancestors: itself (the router answers it).
+    "pg_partition_ancestors",
     // Floe's own: a lake table's snapshots and history, read from the catalog.
     "floe_snapshots",
     "floe_history",

@@ -36,14 +36,14 @@ pub(crate) const CONSTRAINT_COLUMNS: &str = "oid UINTEGER, conname VARCHAR, conn
      conrelid UINTEGER, confrelid UINTEGER, conkey SMALLINT[], confkey SMALLINT[], conindid UINTEGER, \
      condeferrable BOOLEAN, condeferred BOOLEAN, convalidated BOOLEAN, conislocal BOOLEAN, \
      connoinherit BOOLEAN, conbin VARCHAR, confupdtype VARCHAR, confdeltype VARCHAR, \
-     confmatchtype VARCHAR";
+     confmatchtype VARCHAR, conparentid UINTEGER";
 pub(crate) const INDEX_COLUMNS: &str =
     "indexrelid UINTEGER, indrelid UINTEGER, indnatts SMALLINT, \
      indnkeyatts SMALLINT, indisunique BOOLEAN, indisprimary BOOLEAN, indisclustered BOOLEAN, \
      indisvalid BOOLEAN, indisready BOOLEAN, indislive BOOLEAN, indimmediate BOOLEAN, \
      indisreplident BOOLEAN, indkey SMALLINT[], indexprs VARCHAR, indpred VARCHAR";
 pub(crate) const CONSTRAINT_DEFINITION_COLUMNS: &str =
-    "constraint_oid UINTEGER, definition VARCHAR";
+    "constraint_oid UINTEGER, definition VARCHAR, pretty_definition VARCHAR";
 pub(crate) const INDEX_DEFINITION_COLUMNS: &str =
     "index_oid UINTEGER, key_number INTEGER, definition VARCHAR";
 
@@ -116,15 +116,14 @@ pub(crate) fn rows(tables: &[TableColumns<'_>], sequences: &[(&str, &str)]) -> C
             let names: Vec<String> = nums.iter().map(|n| quote_ident(&column_name(*n))).collect();
             let kind = if primary { "PRIMARY KEY" } else { "UNIQUE" };
             out.constraint.push(format!(
-                "({con}, {}, {nsp}, {}, {rel}, 0, {}, NULL, {index}, false, false, true, true, true, NULL, ' ', ' ', ' ')",
+                "({con}, {}, {nsp}, {}, {rel}, 0, {}, NULL, {index}, false, false, true, true, true, NULL, ' ', ' ', ' ', 0)",
                 quote_literal(name),
                 if primary { "'p'" } else { "'u'" },
                 key_list(&nums),
             ));
-            out.constraint_definitions.push(format!(
-                "({con}, {})",
-                quote_literal(&format!("{kind} ({})", names.join(", ")))
-            ));
+            let definition = quote_literal(&format!("{kind} ({})", names.join(", ")));
+            out.constraint_definitions
+                .push(format!("({con}, {definition}, {definition})"));
             out.index.push(format!(
                 "({index}, {rel}, {n}, {n}, true, {primary}, false, true, true, true, true, false, {}, NULL, NULL)",
                 key_list(&nums),
@@ -159,14 +158,16 @@ pub(crate) fn rows(tables: &[TableColumns<'_>], sequences: &[(&str, &str)]) -> C
                 .map(|(i, _)| i as i16 + 1)
                 .collect();
             out.constraint.push(format!(
-                "({con}, {}, {nsp}, 'c', {rel}, 0, {}, NULL, 0, false, false, true, true, false, {}, ' ', ' ', ' ')",
+                "({con}, {}, {nsp}, 'c', {rel}, 0, {}, NULL, 0, false, false, true, true, false, {}, ' ', ' ', ' ', 0)",
                 quote_literal(name),
                 key_list(&nums),
                 quote_literal(expr),
             ));
+            // PostgreSQL parenthesizes the expression, but for pretty output.
             out.constraint_definitions.push(format!(
-                "({con}, {})",
-                quote_literal(&format!("CHECK (({expr}))"))
+                "({con}, {}, {})",
+                quote_literal(&format!("CHECK (({expr}))")),
+                quote_literal(&format!("CHECK ({expr})"))
             ));
         }
     }
@@ -208,7 +209,7 @@ pub(crate) fn rows(tables: &[TableColumns<'_>], sequences: &[(&str, &str)]) -> C
                 .and_then(|r| r.rules.primary_key.as_ref().map(|k| (r.schema, k)))
                 .map_or(0, |(s, k)| stable_oid("index", &format!("{s}.{k}")));
             out.constraint.push(format!(
-                "({con}, {}, {}, 'f', {}, {}, {}, {}, {index}, false, false, true, true, true, NULL, 'a', 'a', 's')",
+                "({con}, {}, {}, 'f', {}, {}, {}, {}, {index}, false, false, true, true, true, NULL, 'a', 'a', 's', 0)",
                 quote_literal(name),
                 namespace_oid(t.schema),
                 relation_oid(t.schema, t.table),
@@ -222,14 +223,13 @@ pub(crate) fn rows(tables: &[TableColumns<'_>], sequences: &[(&str, &str)]) -> C
                 format!("{}.{}", quote_ident(&fk.schema), quote_ident(&fk.table))
             };
             let referenced_names: Vec<String> = fk.columns.iter().map(|c| quote_ident(c)).collect();
-            out.constraint_definitions.push(format!(
-                "({con}, {})",
-                quote_literal(&format!(
-                    "FOREIGN KEY ({}) REFERENCES {shown_table}({})",
-                    own_names.join(", "),
-                    referenced_names.join(", ")
-                ))
+            let definition = quote_literal(&format!(
+                "FOREIGN KEY ({}) REFERENCES {shown_table}({})",
+                own_names.join(", "),
+                referenced_names.join(", ")
             ));
+            out.constraint_definitions
+                .push(format!("({con}, {definition}, {definition})"));
         }
     }
     for (schema, name) in sequences {

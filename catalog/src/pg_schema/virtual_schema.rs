@@ -152,19 +152,30 @@ impl VirtualSchema {
                     .collect(),
             ),
         );
+        // Tables a FOREIGN KEY references (PostgreSQL's RI triggers sit on
+        // both sides: psql lists "Referenced by" when relhastriggers).
+        let referenced: Vec<(&str, &str)> = tables
+            .iter()
+            .flat_map(|t| t.rules.foreign_keys.values())
+            .map(|fk| (fk.schema.as_str(), fk.table.as_str()))
+            .collect();
         let class_rows = tables
             .iter()
             .map(|t| {
                 let oid = relation_oid(t.schema, t.table);
                 let row_type = row_type_oid(t.schema, t.table);
+                let has_index = t.rules.primary_key.is_some() || !t.rules.unique.is_empty();
+                let has_triggers = !t.rules.foreign_keys.is_empty()
+                    || referenced.contains(&(t.schema, t.table));
                 format!(
-                    "({oid}, {}, {}, {row_type}, 0, 10, {}, {oid}, 0, 0, -1, 0, 0, false, false, 'p', {}, {}, 0, \
-                     {}, false, false, false, false, true, {}, false, 0, NULL, NULL)",
+                    "({oid}, {}, {}, {row_type}, 0, 10, {}, {oid}, 0, 0, -1, 0, 0, {has_index}, false, 'p', {}, {}, {}, \
+                     {}, {has_triggers}, false, false, false, true, {}, false, 0, NULL, NULL)",
                     quote_literal(t.table),
                     nsp_oid(t.schema),
                     if t.kind == RelationKind::View { 0 } else { 2 },
                     if t.kind == RelationKind::View { "'v'" } else { "'r'" },
                     t.columns.as_struct().fields().len(),
+                    t.rules.checks.len(),
                     t.kind == RelationKind::View,
                     // Views have no replica identity.
                     if t.kind == RelationKind::View { "'n'" } else { "'d'" },

@@ -363,6 +363,34 @@ fn rewrite_calls(sql: &str) -> Option<String> {
                 }
             }
         }
+        // [pg_catalog.]pg_partition_ancestors(x) → x: no relation Floe shows is
+        // a partition, so a relation's only "ancestor" is itself (psql's `\d`
+        // reads foreign keys through it, in FROM and in a select list).
+        {
+            let name_k = past_pg_catalog(&toks, k);
+            if is_word(tok(name_k), "pg_partition_ancestors")
+                && matches!(tok(name_k + 1), Some(Token::LParen))
+            {
+                if let Some(end) = matching_paren(&toks, name_k + 1) {
+                    if end > name_k + 2 {
+                        let arg = &sql[span(name_k + 2).0..span(end - 1).1];
+                        let arg = rewrite(arg).unwrap_or_else(|| arg.to_string());
+                        let relid = regclass_of(&arg);
+                        // `WITH ORDINALITY` numbers the one row: depth 1.
+                        let numbered =
+                            is_word(tok(end + 1), "WITH") && is_word(tok(end + 2), "ORDINALITY");
+                        let (call, last) = if numbered {
+                            (format!("(SELECT {relid} AS relid, 1 AS depth)"), end + 2)
+                        } else {
+                            (format!("(SELECT {relid} AS relid)"), end)
+                        };
+                        edits.push((span(k).0, span(last).1, call));
+                        k = last + 1;
+                        continue;
+                    }
+                }
+            }
+        }
         // [pg_catalog.]pg_describe_object(c, o, s) → the object's name by kind
         {
             let name_k = past_pg_catalog(&toks, k);

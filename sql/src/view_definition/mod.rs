@@ -32,7 +32,8 @@ use types::PgType;
 pub const VIEW_DEFINITIONS_RELATION: &str = "floe_view_definitions";
 
 /// The catalog relation of lake constraints' definitions (`constraint_oid`,
-/// `definition`; not `oid`, which would hide the caller's column of that name), which `pg_get_constraintdef` reads for them.
+/// `definition`, `pretty_definition`; not `oid`, which would hide the
+/// caller's column of that name), which `pg_get_constraintdef` reads for them.
 pub const CONSTRAINT_DEFINITIONS_RELATION: &str = "floe_constraint_definitions";
 
 /// The catalog relation of the definitions of the indexes behind lake

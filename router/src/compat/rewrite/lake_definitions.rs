@@ -12,8 +12,15 @@ pub(super) fn lake_definition_of(function: &str, args: &[String]) -> Option<Stri
     let first = args.first()?;
     let all = args.join(", ");
     let lookup = if function.eq_ignore_ascii_case("pg_get_constraintdef") {
+        let column = match args.get(1) {
+            Some(pretty) => format!(
+                "CASE WHEN COALESCE(TRY_CAST(({pretty}) AS BOOLEAN), false) \
+                 THEN floe_cd.pretty_definition ELSE floe_cd.definition END"
+            ),
+            None => "floe_cd.definition".to_string(),
+        };
         format!(
-            "SELECT floe_cd.definition FROM pg_catalog.{CONSTRAINT_DEFINITIONS_RELATION} floe_cd \
+            "SELECT {column} FROM pg_catalog.{CONSTRAINT_DEFINITIONS_RELATION} floe_cd \
              WHERE floe_cd.constraint_oid = ({first}) LIMIT 1"
         )
     } else {
