@@ -55,6 +55,26 @@ def run(dsn, *statements):
         return out
 
 
+def outcomes_on_both(floe, pg, script, messages=False):
+    """Each statement of `script` on Floe and on PostgreSQL 15 (with schema
+    `app`), one autocommit connection each: (statement, tag or SQLSTATE,
+    rows, or the error message when `messages`)."""
+    outcomes = []
+    for dsn, setup in [(floe.dsn(), []), (pg.dsn(), ["CREATE SCHEMA IF NOT EXISTS app"])]:
+        got = []
+        with psycopg.connect(dsn, autocommit=True) as c:
+            for sql in setup:
+                c.execute(sql)
+            for sql in script:
+                try:
+                    cur = c.execute(sql)
+                    got.append((sql, cur.statusmessage, cur.fetchall() if cur.description else None))
+                except psycopg.Error as e:
+                    got.append((sql, e.sqlstate, e.diag.message_primary if messages else None))
+        outcomes.append(got)
+    return outcomes
+
+
 def error_of(dsn, sql):
     with psycopg.connect(dsn, autocommit=True) as conn:
         with pytest.raises(psycopg.Error) as e:
@@ -170,20 +190,7 @@ def test_serial_identity_and_sequences(lake, pg):
         "DROP TABLE app.items",
         "SELECT nextval('app.items_id_seq')",
     ]
-    outcomes = []
-    for dsn, setup in [(server.dsn(), []), (pg.dsn(), ["CREATE SCHEMA app"])]:
-        got = []
-        with psycopg.connect(dsn, autocommit=True) as c:
-            for sql in setup:
-                c.execute(sql)
-            for sql in script:
-                try:
-                    cur = c.execute(sql)
-                    got.append((sql, cur.statusmessage, cur.fetchall() if cur.description else None))
-                except psycopg.Error as e:
-                    got.append((sql, e.sqlstate, None))
-        outcomes.append(got)
-    floe, pg = outcomes
+    floe, pg = outcomes_on_both(server, pg, script)
     for f, p in zip(floe, pg):
         assert f == p
 
@@ -225,20 +232,7 @@ def test_check_constraints_are_enforced(lake, pg):
         "CREATE TABLE app.strict (n int NOT NULL)",
         "INSERT INTO app.strict VALUES (NULL)",
     ]
-    outcomes = []
-    for dsn, setup in [(server.dsn(), []), (pg.dsn(), ["CREATE SCHEMA IF NOT EXISTS app"])]:
-        got = []
-        with psycopg.connect(dsn, autocommit=True) as c:
-            for sql in setup:
-                c.execute(sql)
-            for sql in script:
-                try:
-                    cur = c.execute(sql)
-                    got.append((sql, cur.statusmessage, cur.fetchall() if cur.description else None))
-                except psycopg.Error as e:
-                    got.append((sql, e.sqlstate, e.diag.message_primary))
-        outcomes.append(got)
-    floe, pg = outcomes
+    floe, pg = outcomes_on_both(server, pg, script, messages=True)
     for f, p in zip(floe, pg):
         assert f == p
 

@@ -259,10 +259,7 @@ impl Lakehouse {
         .execute(&pool)
         .await
         .map_err(sql_error)?;
-        self.sequence_blocks
-            .blocks
-            .lock()
-            .remove(&(ns.join("."), name.to_string()));
+        self.forget_sequence_block(&ns.join("."), name);
         self.changed_listing();
         Ok(result.rows_affected() > 0)
     }
@@ -449,11 +446,16 @@ impl Lakehouse {
         .execute(&pool)
         .await
         .map_err(sql_error)?;
+        self.forget_sequence_block(ns, name);
+        Ok(())
+    }
+
+    /// Drops what this process holds of a sequence's values (it changed).
+    fn forget_sequence_block(&self, ns: &str, name: &str) {
         self.sequence_blocks
             .blocks
             .lock()
             .remove(&(ns.to_string(), name.to_string()));
-        Ok(())
     }
 }
 
