@@ -122,7 +122,7 @@ impl SequenceDef {
 }
 
 /// The values one request got: `first`, `first + increment`, … (`count` of them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Values {
     pub first: i64,
     pub count: i64,

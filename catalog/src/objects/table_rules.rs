@@ -214,7 +214,7 @@ impl TableRules {
 }
 
 /// Whether `expr` names column `name` (an identifier token, quoted or not).
-fn names_column(expr: &str, name: &str) -> bool {
+pub fn names_column(expr: &str, name: &str) -> bool {
     floe_sql::tokens::tokenize(expr)
         .iter()
         .any(|t| floe_sql::tokens::identifier(t).as_deref() == Some(name))
@@ -288,5 +288,13 @@ mod tests {
         let keys = rules.drop_column(2, "w");
         assert_eq!(keys, vec!["floe.check.t_w_check".to_string()]);
         assert_eq!(rules.checks.len(), 1);
+    }
+
+    #[test]
+    fn check_columns_are_whole_identifiers() {
+        assert!(names_column("v > 0", "v"));
+        assert!(!names_column("vv > 0", "v"));
+        assert!(names_column("(a + v_2) > 0", "v_2"));
+        assert!(!names_column("'v' = w", "v"));
     }
 }

@@ -19,6 +19,7 @@ use parking_lot::Mutex;
 use crate::functions::types::{BIGINT, BOOLEAN, VARCHAR};
 use crate::functions::{self, row_count, set_null, Argument, Call, Native};
 use crate::lake::LakeReader;
+use floe_catalog::objects::sequences::Values;
 
 /// What the sequence functions of one session reach: the worker's lake and
 /// runtime, and the session's last values.
@@ -81,11 +82,7 @@ impl SessionSequences {
     }
 
     /// The next `wanted` values of `name` (fewer when a block runs out).
-    fn next(
-        &self,
-        name: &str,
-        wanted: i64,
-    ) -> Result<floe_catalog::objects::sequences::Values, String> {
+    fn next(&self, name: &str, wanted: i64) -> Result<Values, String> {
         let (ns, seq) = Self::split(name)?;
         let lake = self.lake.lakehouse();
         match lake.cached_sequence_values(ns, seq, wanted) {
@@ -200,30 +197,36 @@ unsafe fn each_row(
 
 unsafe fn nextval_rows(call: Call) {
     let names = Argument::<ffi::duckdb_string_t>::of(call.1, 0);
-    // Values already taken for this call, by sequence: one catalog request
-    // covers the rest of the chunk.
-    let mut taken: HashMap<String, floe_catalog::objects::sequences::Values> = HashMap::new();
+    // Per sequence: the values taken for this call and not handed out yet
+    // (one catalog request covers the rest of the chunk), and the last one
+    // handed out, which becomes the session's currval once, after the chunk.
+    let mut taken: HashMap<String, (Values, i64)> = HashMap::new();
+    let mut last = None;
     each_row(call, |state, i, rows| {
         let Some(name) = names.text(i) else {
             return Ok(None);
         };
-        if let Some(v) = taken.get_mut(&name).filter(|v| v.count > 0) {
-            let value = v.first;
-            v.first = v.nth(1);
-            v.count -= 1;
-            state.current.lock().insert(name, value);
-            *state.last.lock() = Some(value);
-            return Ok(Some(value));
+        let entry = match taken.get_mut(&name) {
+            Some(entry) => entry,
+            None => taken.entry(name.clone()).or_insert((Values::default(), 0)),
+        };
+        if entry.0.count == 0 {
+            entry.0 = state.next(&name, (rows - i) as i64)?;
         }
-        let mut v = state.next(&name, (rows - i) as i64)?;
-        let value = v.first;
-        v.first = v.nth(1);
-        v.count -= 1;
-        state.current.lock().insert(name.clone(), value);
-        *state.last.lock() = Some(value);
-        taken.insert(name, v);
+        let value = entry.0.first;
+        entry.0.first = entry.0.nth(1);
+        entry.0.count -= 1;
+        entry.1 = value;
+        last = Some(value);
         Ok(Some(value))
-    })
+    });
+    if let (Ok(state), Some(last)) = (bound(call.0), last) {
+        let mut current = state.current.lock();
+        for (name, (_, value)) in taken {
+            current.insert(name, value);
+        }
+        *state.last.lock() = Some(last);
+    }
 }
 
 unsafe fn currval_rows(call: Call) {

@@ -108,6 +108,39 @@ pub(crate) fn checked(text: &str, purpose: &Use<'_>) -> Result<Expr, PgError> {
     Ok(expr)
 }
 
+/// The engine's name of `nextval` on a lake sequence.
+const ENGINE_NEXTVAL: &str = "floe_nextval";
+
+fn is_engine_nextval(e: &Expr) -> bool {
+    matches!(e, Expr::Function(f) if matches!(f.name.0.as_slice(),
+        [ObjectNamePart::Identifier(id)] if id.value == ENGINE_NEXTVAL))
+}
+
+/// A checked default as the catalog keeps it: `nextval('schema.s')`.
+pub(crate) fn stored_form(expr: &Expr) -> String {
+    let mut stored = expr.clone();
+    let _ = visit_expressions_mut(&mut stored, |e| {
+        if let (true, Expr::Function(f)) = (is_engine_nextval(e), &mut *e) {
+            f.name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new("nextval"))]);
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    stored.to_string()
+}
+
+/// A checked default with each sequence call a constant: what binding it
+/// runs, so that binding takes no value.
+pub(crate) fn without_sequence_calls(expr: &Expr) -> Expr {
+    let mut probe = expr.clone();
+    let _ = visit_expressions_mut(&mut probe, |e| {
+        if is_engine_nextval(e) {
+            *e = Expr::value(Value::Number("1".into(), false));
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    probe
+}
+
 /// Checks a parsed expression in place (see [`checked`]).
 pub(crate) fn check(expr: &mut Expr, purpose: &Use<'_>) -> Result<(), PgError> {
     let mut failure = None;
@@ -188,7 +221,7 @@ fn check_node(e: &mut Expr, purpose: &Use<'_>) -> Result<(), PgError> {
                 }
                 return Ok(());
             }
-            if name == "floe_nextval" || !ALLOWED_FUNCTIONS.contains(&name.as_str()) {
+            if name == ENGINE_NEXTVAL || !ALLOWED_FUNCTIONS.contains(&name.as_str()) {
                 return Err(refused(&format!("function {name}()"), purpose));
             }
             Ok(())
@@ -271,5 +304,23 @@ mod tests {
         assert!(check_sql("v IN (SELECT 1)").is_err());
         assert!(check_sql("nextval('s') > 0").is_err());
         assert!(check_sql(&"1 + ".repeat(5000)).is_err());
+    }
+
+    #[test]
+    fn sequence_calls_are_stored_and_probed_by_their_node() {
+        let resolve = |s: &str| Ok(format!("public.{s}"));
+        let e = checked(
+            "nextval('s') + length('floe_nextval(')",
+            &Use::Default { sequence: &resolve },
+        )
+        .unwrap();
+        assert_eq!(
+            stored_form(&e),
+            "nextval('public.s') + length('floe_nextval(')"
+        );
+        assert_eq!(
+            without_sequence_calls(&e).to_string(),
+            "1 + length('floe_nextval(')"
+        );
     }
 }

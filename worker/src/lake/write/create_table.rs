@@ -228,8 +228,11 @@ impl LakeReader {
                 Some(int) => schema::from_declared(int)?,
                 None => schema::from_declared(&declared)?,
             };
-            let sequence_type =
-                serial.or_else(|| identity.as_ref().map(|_| integer_name(&declared)));
+            let sequence_type = match (serial, &identity) {
+                (Some(int), _) => Some(int),
+                (None, Some(_)) => Some(identity_type(&declared)?),
+                (None, None) => None,
+            };
             if let Some(int) = sequence_type {
                 if default.is_some() {
                     return Err(PgError::new(
@@ -364,10 +367,13 @@ impl LakeReader {
                 },
             )?;
             let ty = duck_type(&columns[*i].field_type);
-            let stored = expr.to_string().replace("floe_nextval(", "nextval(");
+            let stored = stored_expr::stored_form(&expr);
             bind_probe(
                 conn,
-                &format!("SELECT CAST(({}) AS {ty})", engine_probe(&expr)),
+                &format!(
+                    "SELECT CAST(({}) AS {ty})",
+                    stored_expr::without_sequence_calls(&expr)
+                ),
             )?;
             rules.defaults.insert(*i as i32 + 1, stored);
         }
@@ -425,12 +431,17 @@ impl LakeReader {
     }
 }
 
-/// The integer type an identity column's declared type names.
-fn integer_name(declared: &str) -> &'static str {
+/// The integer type an identity column's declared type names; other types
+/// are refused, as in PostgreSQL.
+fn identity_type(declared: &str) -> Result<&'static str, PgError> {
     match declared.to_ascii_lowercase().as_str() {
-        "smallint" | "int2" => "smallint",
-        "integer" | "int" | "int4" => "integer",
-        _ => "bigint",
+        "smallint" | "int2" => Ok("smallint"),
+        "integer" | "int" | "int4" => Ok("integer"),
+        "bigint" | "int8" => Ok("bigint"),
+        _ => Err(PgError::new(
+            sqlstate::INVALID_PARAMETER_VALUE,
+            "identity column type must be smallint, integer, or bigint",
+        )),
     }
 }
 
@@ -577,17 +588,6 @@ fn probe_columns(columns: &[ColumnSpec]) -> String {
         })
         .collect();
     format!("SELECT {}", list.join(", "))
-}
-
-/// The expression as the engine binds it: a sequence call becomes a constant
-/// (binding must not take a value).
-fn engine_probe(expr: &Expr) -> String {
-    let text = expr.to_string();
-    if text.contains("floe_nextval(") {
-        "CAST(1 AS BIGINT)".to_string()
-    } else {
-        text
-    }
 }
 
 /// Runs a probe of a stored expression (over constants or one NULL row: it

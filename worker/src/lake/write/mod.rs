@@ -662,6 +662,9 @@ impl LakeReader {
                     .and_then(|_| joined_tables(sql, tokens, "FROM", "SET"));
                 let table = self.table(names.txn, &ident, runtime)?;
                 let schema = table.metadata().current_schema().clone();
+                let rules = floe_catalog::objects::table_rules::TableRules::from_properties(
+                    table.metadata().properties(),
+                );
                 let mut set: HashMap<String, String> = HashMap::new();
                 for a in &assignments {
                     let AssignmentTarget::ColumnName(column) = &a.target else {
@@ -671,9 +674,6 @@ impl LakeReader {
                     let Some(field) = schema.field_by_name(&column) else {
                         return Err(no_column(&column, ident.name()));
                     };
-                    let rules = floe_catalog::objects::table_rules::TableRules::from_properties(
-                        table.metadata().properties(),
-                    );
                     if rules.identity.get(&field.id)
                         == Some(&floe_catalog::objects::table_rules::Identity::Always)
                     {
