@@ -198,6 +198,22 @@ def script_outcomes(dsn, setup, script):
     return out
 
 
+def run_node_test(server, script):
+    """Runs node-postgres test file `script` (under conformance/node) against
+    `server`; fails with its output when it does."""
+    here = pathlib.Path(__file__).resolve().parent / "node"
+    env = dict(os.environ, FLOE_PORT=str(server.port))
+    r = subprocess.run(
+        ["node", "--test", "--test-reporter=spec", str(here / script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=here,
+        env=env,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def fails(conn, sql, error):
     """Runs `sql` on `conn` and checks it fails with `error` (a psycopg error class)."""
     with pytest.raises(error):

@@ -75,6 +75,19 @@ def outcomes_on_both(floe, pg, script, messages=False):
     return outcomes
 
 
+def described(floe, pg, *tables):
+    """psql's `\\d` of `tables` on Floe and on PostgreSQL 15."""
+    out = []
+    for s, user in ((floe, "floe"), (pg, "postgres")):
+        args = ["psql", "-X", "-h", s.host, "-p", str(s.port), "-U", user, "-d", user]
+        for t in tables:
+            args += ["-c", f"\\d {t}"]
+        r = subprocess.run(args, capture_output=True, text=True, timeout=60)
+        assert r.stderr == ""
+        out.append(r.stdout)
+    return out
+
+
 def error_of(dsn, sql):
     with psycopg.connect(dsn, autocommit=True) as conn:
         with pytest.raises(psycopg.Error) as e:
@@ -275,17 +288,9 @@ def test_keys_and_defaults_in_the_catalog(lake, pg):
         assert f == p
     # psql's \d prints the same, byte for byte: defaults, indexes, checks,
     # foreign keys and the tables that reference this one.
-    described = []
-    for s, user in ((server, "floe"), (pg, "postgres")):
-        out = subprocess.run(
-            ["psql", "-X", "-h", s.host, "-p", str(s.port), "-U", user, "-d", user,
-             "-c", "\\d app.orders", "-c", "\\d app.lines"],
-            capture_output=True, text=True, timeout=60,
-        )
-        assert out.stderr == ""
-        described.append(out.stdout)
-    assert described[0] == described[1]
-    assert "Referenced by:" in described[0]
+    floe_d, pg_d = described(server, pg, "app.orders", "app.lines")
+    assert floe_d == pg_d
+    assert "Referenced by:" in floe_d
     # Uniqueness is recorded, not enforced: a duplicate is stored, never
     # refused with a 23505 that would sometimes be wrong.
     run(server.dsn(), "INSERT INTO app.orders (code) VALUES ('k'), ('k')")
@@ -307,3 +312,61 @@ def test_sequences_are_seen_by_every_worker(lake, fleet):
     finally:
         for c in conns:
             c.close()
+
+
+def test_create_and_drop_index_as_postgres(lake, pg):
+    """CREATE INDEX on a lake table is recorded (a lake table has no index
+    structures) and shown as PostgreSQL shows it; DROP INDEX removes it, and
+    refuses an index a constraint owns."""
+    server, _, _ = lake
+    script = [
+        "CREATE TABLE app.items (id int PRIMARY KEY, sku text, shelf int, note text)",
+        "CREATE INDEX ON app.items (sku)",
+        "CREATE INDEX ON app.items (sku)",
+        "CREATE UNIQUE INDEX items_shelf_note ON app.items (shelf, note)",
+        "CREATE INDEX items_shelf_note ON app.items (shelf)",
+        "CREATE INDEX IF NOT EXISTS items_shelf_note ON app.items (shelf)",
+        "CREATE INDEX ON app.items (nosuch)",
+        "CREATE UNIQUE INDEX ON app.items USING hash (sku)",
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'app' "
+        "AND tablename = 'items' ORDER BY 1",
+        "SELECT c.relname, i.indisunique, i.indisprimary, i.indnatts, "
+        "pg_get_indexdef(i.indexrelid, 1, true) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE i.indrelid = 'app.items'::regclass ORDER BY 1",
+        "SELECT relhasindex FROM pg_class WHERE oid = 'app.items'::regclass",
+        "DROP INDEX app.items_pkey",
+        "DROP INDEX app.items_sku_idx1",
+        "DROP INDEX IF EXISTS app.no_such_index",
+        "ALTER TABLE app.items DROP COLUMN note",
+        "SELECT indexname FROM pg_indexes WHERE schemaname = 'app' AND tablename = 'items' ORDER BY 1",
+    ]
+    floe_outcomes, pg_outcomes = outcomes_on_both(server, pg, script, messages=True)
+    for f, p in zip(floe_outcomes, pg_outcomes):
+        assert f == p
+    floe_d, pg_d = described(server, pg, "app.items")
+    assert floe_d == pg_d
+    assert '"items_sku_idx" btree (sku)' in floe_d
+
+
+def test_alter_column_defaults_as_postgres(lake, pg):
+    """ALTER COLUMN … SET DEFAULT / DROP DEFAULT change what later INSERTs
+    get; rows already written keep their values."""
+    server, _, _ = lake
+    script = [
+        "CREATE TABLE app.tasks (id int GENERATED ALWAYS AS IDENTITY, title text, "
+        "state text DEFAULT 'open', weight numeric(6,2))",
+        "INSERT INTO app.tasks (title) VALUES ('a')",
+        "ALTER TABLE app.tasks ALTER COLUMN state SET DEFAULT 'new', ALTER COLUMN weight SET DEFAULT 1.5",
+        "INSERT INTO app.tasks (title) VALUES ('b')",
+        "ALTER TABLE app.tasks ALTER COLUMN state DROP DEFAULT",
+        "INSERT INTO app.tasks (title) VALUES ('c')",
+        "SELECT id, title, state, weight FROM app.tasks ORDER BY id",
+        "ALTER TABLE app.tasks ALTER COLUMN weight SET DEFAULT 'heavy'",
+        "ALTER TABLE app.tasks ALTER COLUMN id SET DEFAULT 7",
+        "ALTER TABLE app.tasks ALTER COLUMN nosuch SET DEFAULT 1",
+        "SELECT column_name, column_default FROM information_schema.columns "
+        "WHERE table_schema = 'app' AND table_name = 'tasks' ORDER BY ordinal_position",
+    ]
+    floe_outcomes, pg_outcomes = outcomes_on_both(server, pg, script)
+    for f, p in zip(floe_outcomes, pg_outcomes):
+        assert f == p

@@ -146,10 +146,13 @@ def test_conflicting_transaction_fails_whole_and_removes_its_files(rest_lake):
 
     with psycopg.connect(server.dsn()) as conn, psycopg.connect(server.dsn(), autocommit=True) as other:
         before = parquet_files()
+        # Rows changed, not only added: the commit cannot be replayed on the
+        # table another session has moved on.
         conn.execute("INSERT INTO shop.stock VALUES (2, 5)")
+        conn.execute("UPDATE shop.stock SET qty = qty + 1 WHERE item = 1")
         conn.execute("INSERT INTO shop.items VALUES (8, 'cup', 1.00, NULL)")
         staged = parquet_files() - before
-        assert len(staged) == 2
+        assert len(staged) >= 3
         other.execute("INSERT INTO shop.stock VALUES (3, 7)")
         with pytest.raises(psycopg.errors.SerializationFailure):
             conn.commit()
@@ -159,6 +162,19 @@ def test_conflicting_transaction_fails_whole_and_removes_its_files(rest_lake):
         assert not staged & parquet_files()
         assert conn.execute("SELECT 1").fetchone() == (1,)
     assert iceberg_rows(catalog, "shop.stock", "item") == [(1, 10), (3, 7), (7, 40)]
+
+
+def test_a_transaction_of_inserts_commits_after_another_commit(rest_lake):
+    """Inserts alone never conflict: the transaction's appends are replayed
+    on the snapshot another session committed first, through the REST
+    catalog's commit endpoint."""
+    server, _, _, _ = rest_lake
+    with psycopg.connect(server.dsn()) as conn, psycopg.connect(server.dsn(), autocommit=True) as other:
+        conn.execute("INSERT INTO shop.stock VALUES (20, 1)")
+        other.execute("INSERT INTO shop.stock VALUES (21, 1)")
+        conn.commit()
+        assert rows(other, "SELECT item FROM shop.stock WHERE item >= 20 ORDER BY 1") == [(20,), (21,)]
+        other.execute("DELETE FROM shop.stock WHERE item >= 20")
 
 
 def test_without_multi_table_commits(rest_lake):

@@ -422,7 +422,7 @@ def test_limits_like_postgres():
 
 
 def test_sessions_beyond_a_workers_limit_get_53300():
-    s = Server(user_config("[workers]\nmax_sessions = 3\n"))
+    s = Server(user_config("[workers]\ncount = 1\nmax_sessions = 3\n"))
     try:
         dsn = s.dsn(user="mallory", password=MALLORY_PW)
         held = [psycopg.connect(dsn) for _ in range(3)]

@@ -21,5 +21,7 @@ pub use error::CatalogError;
 pub use lakehouse::{CatalogKind, LakeConfig, Lakehouse, Listing, SchemaEntry};
 pub use objects::lake_view::LakeView;
 pub use objects::parquet_source::{ParquetObject, ParquetSource};
-pub use scan::{plan_scan, PlannedDelete, PlannedFile, ScanColumn, ScanPlan, SnapshotSelector};
+pub use scan::{
+    plan_scan, scan_columns, PlannedDelete, PlannedFile, ScanColumn, ScanPlan, SnapshotSelector,
+};
 pub use txn::LakeTxn;

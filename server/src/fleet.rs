@@ -40,6 +40,8 @@ pub struct WorkerTemplate {
     pub data_dir: PathBuf,
     pub config_file: Option<PathBuf>,
     pub token: String,
+    /// The engine memory each worker gets when the configuration sets none.
+    pub memory_limit: Option<String>,
 }
 
 impl WorkerTemplate {
@@ -58,12 +60,16 @@ impl WorkerTemplate {
             args.push("--config".into());
             args.push(f.to_string_lossy().into_owned());
         }
+        let mut env = vec![("FLOE_WORKERS__TOKEN".into(), self.token.clone())];
+        if let Some(limit) = &self.memory_limit {
+            env.push(("FLOE_WORKERS__MEMORY_LIMIT".into(), limit.clone()));
+        }
         WorkerSpec {
             id,
             addr,
             exe: self.exe.clone(),
             args,
-            env: vec![("FLOE_WORKERS__TOKEN".into(), self.token.clone())],
+            env,
         }
     }
 }

@@ -93,9 +93,11 @@ async fn wait_for_signal() {
     }
 }
 
-/// Where a worker keeps its files under the data directory.
+/// Where a worker keeps its files under the data directory. Its engine has no
+/// database file: a worker holds no durable state (every table a client keeps
+/// lives in the lake; TEMP tables live and die with their session), so it can
+/// be added, killed or removed at any time.
 struct WorkerLayout {
-    database: PathBuf,
     tmp: PathBuf,
     cache: PathBuf,
     warehouse: PathBuf,
@@ -109,7 +111,6 @@ impl WorkerLayout {
             None => d.to_path_buf(),
         };
         WorkerLayout {
-            database: own.join("duckdb").join("floe.duckdb"),
             tmp: own.join("tmp"),
             cache: config.cache.dir.clone().unwrap_or_else(|| d.join("cache")),
             warehouse: d.join("warehouse"),
@@ -117,12 +118,7 @@ impl WorkerLayout {
     }
 
     fn create(&self) -> std::io::Result<()> {
-        for dir in [
-            self.database.parent().unwrap_or(Path::new(".")),
-            &self.tmp,
-            &self.cache,
-            &self.warehouse,
-        ] {
+        for dir in [&self.tmp, &self.cache, &self.warehouse] {
             std::fs::create_dir_all(dir)?;
         }
         Ok(())
@@ -146,7 +142,7 @@ pub async fn worker(config: Config, id: Option<usize>) -> Result<(), RunError> {
         allowed_dirs.push(PathBuf::from(local));
     }
     let sandbox = floe_worker::SandboxConfig {
-        database_path: Some(layout.database.clone()),
+        database_path: None,
         allowed_dirs,
         temp_dir: layout.tmp.clone(),
         threads: config.workers.threads,
@@ -174,6 +170,11 @@ pub async fn worker(config: Config, id: Option<usize>) -> Result<(), RunError> {
         defaults.push(("floe.worker", id.to_string()));
     }
     let lake = floe_catalog::Lakehouse::open(lake_config).await?;
+    // A catalog that refuses the namespace (a read-only REST catalog) still
+    // serves its other schemas; CREATE TABLE in `public` then fails with 3F000.
+    if let Err(e) = lake.ensure_public_schema().await {
+        tracing::warn!(error = %e, "the catalog has no public schema and cannot make one");
+    }
     // The cache downloads through the same per-bucket stores as the catalog.
     let cache = floe_worker::FileCache::new(
         layout.cache.clone(),
@@ -201,7 +202,6 @@ pub async fn worker(config: Config, id: Option<usize>) -> Result<(), RunError> {
     tracing::info!(listen = %local, data_dir = %config.data_dir.display(), "worker ready");
     println!("floe worker listening on {local}");
     worker.clone().serve(listener, stop_on_signal()).await;
-    // The database closes (and checkpoints) when the last reference goes.
     drop(worker);
     tracing::info!("worker stopped");
     Ok(())
@@ -410,6 +410,10 @@ pub async fn serve(config: Config, config_file: Option<PathBuf>) -> Result<(), R
         data_dir: std::fs::canonicalize(&config.data_dir)?,
         config_file,
         token: token.clone(),
+        memory_limit: match &config.workers.memory_limit {
+            Some(_) => None,
+            None => shared_memory_limit(size.max),
+        },
     };
     let workers = WorkerSet::new(
         Vec::new(),
@@ -436,19 +440,47 @@ pub async fn serve(config: Config, config_file: Option<PathBuf>) -> Result<(), R
 }
 
 /// The fleet `[workers]` asks for: `count` fixes it unless `min`/`max` are set.
-/// Until tables in `public` live in the lake, each worker has its own DuckDB
-/// database, so one worker is the default: every session then sees the same
-/// `public` tables.
+/// Workers hold no durable state, so any number of them is correct: by default
+/// two wherever there are two cores (a long query on one does not hold up the
+/// sessions of the other), growing under load to one per two cores.
 fn fleet_size(config: &Config) -> FleetSize {
     let w = &config.workers;
-    let min = w.min.or(w.count).unwrap_or(1).max(1);
-    let max = w.max.or(w.count).unwrap_or(min).max(min);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let default_min = if cores >= 2 { 2 } else { 1 };
+    let min = w.min.or(w.count).unwrap_or(default_min).max(1);
+    let max = w
+        .max
+        .or(w.count)
+        .unwrap_or_else(|| min.max(cores / 2))
+        .max(min);
     FleetSize {
         min,
         max,
         target_sessions: w.target_sessions.unwrap_or(16).max(1),
         cooldown: Duration::from_millis(w.cooldown_ms.unwrap_or(30_000)),
     }
+}
+
+/// Each worker's engine memory when `[workers] memory_limit` is not set: the
+/// engine's own default (80% of the machine) shared by as many workers as the
+/// fleet may have, so a busy fleet cannot ask for more than the machine has.
+fn shared_memory_limit(max_workers: usize) -> Option<String> {
+    if max_workers <= 1 {
+        return None;
+    }
+    // SAFETY: sysconf only reads system configuration values.
+    let (pages, page_size) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    if pages <= 0 || page_size <= 0 {
+        return None;
+    }
+    let total_mb = (pages as u64).saturating_mul(page_size as u64) / (1024 * 1024);
+    let each = total_mb * 8 / 10 / max_workers as u64;
+    Some(format!("{}MB", each.max(256)))
 }
 
 /// A statement keeps a descriptor open on every cached file it reads (the pin

@@ -12,9 +12,33 @@ use crate::error::{CatalogError, Result};
 use crate::lakehouse::Lakehouse;
 
 /// Schemas that belong to the engine or to Postgres itself, never to the lake.
-const BUILT_IN: &[&str] = &["public", "information_schema", "main", "temp"];
+const BUILT_IN: &[&str] = &["information_schema", "main", "temp"];
+
+/// The schema every database starts with. It is a lake namespace like any
+/// other, so a table created in it is seen by every worker and outlives them.
+pub const PUBLIC_SCHEMA: &str = "public";
 
 impl Lakehouse {
+    /// Makes sure the `public` namespace exists, as `initdb` makes sure a new
+    /// database has the `public` schema. Several workers may start at once:
+    /// losing the race to another is success.
+    pub async fn ensure_public_schema(&self) -> Result<()> {
+        let ident = schema_ident(PUBLIC_SCHEMA)?;
+        if self.catalog().namespace_exists(&ident).await? {
+            return Ok(());
+        }
+        let created = self
+            .catalog()
+            .create_namespace(&ident, HashMap::new())
+            .await;
+        self.changed_listing();
+        match created {
+            Ok(_) => Ok(()),
+            Err(_) if self.catalog().namespace_exists(&ident).await? => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Creates the namespace `name` (dots separate nested levels).
     pub async fn create_schema(&self, name: &str, if_not_exists: bool) -> Result<()> {
         let ident = schema_ident(name)?;

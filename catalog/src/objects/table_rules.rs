@@ -3,9 +3,11 @@
 //! catalog sees the same: column defaults (`floe.default.<field id>`), identity
 //! columns (`floe.identity.<field id>`), CHECK constraints
 //! (`floe.check.<name>`), UNIQUE constraints (`floe.unique.<name>`, field ids),
-//! FOREIGN KEY constraints (`floe.foreign-key.<name>`, JSON) and the name of
-//! the primary key (`floe.primary-key`; its columns are the schema's
-//! identifier fields). Keys are recorded, not enforced.
+//! FOREIGN KEY constraints (`floe.foreign-key.<name>`, JSON), indexes made
+//! with CREATE INDEX (`floe.index.<name>`, JSON) and the name of the primary
+//! key (`floe.primary-key`; its columns are the schema's identifier fields).
+//! Keys and indexes are recorded, not enforced: a lake table has no index
+//! structures, and uniqueness is not checked.
 //!
 //! Properties can be written by any engine with access to the catalog, so the
 //! expressions read here are untrusted text: whoever runs them checks them
@@ -19,6 +21,7 @@ const CHECK_PREFIX: &str = "floe.check.";
 const UNIQUE_PREFIX: &str = "floe.unique.";
 const PRIMARY_KEY: &str = "floe.primary-key";
 const FOREIGN_KEY_PREFIX: &str = "floe.foreign-key.";
+const INDEX_PREFIX: &str = "floe.index.";
 
 /// Bounds on what a table's properties may declare (a catalog written by
 /// another engine is not trusted to be small).
@@ -61,6 +64,15 @@ pub struct ForeignKey {
     pub columns: Vec<String>,
 }
 
+/// An index made with CREATE INDEX: its key columns (field ids), whether it
+/// was declared UNIQUE, and its access method as declared (`btree`…).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IndexDef {
+    pub fields: Vec<i32>,
+    pub unique: bool,
+    pub method: String,
+}
+
 /// A table's defaults and constraints, by field id where they are per column.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TableRules {
@@ -75,6 +87,8 @@ pub struct TableRules {
     pub primary_key: Option<String>,
     /// FOREIGN KEY constraints: name → the key (recorded, not enforced).
     pub foreign_keys: BTreeMap<String, ForeignKey>,
+    /// Indexes made with CREATE INDEX: name → definition (recorded only).
+    pub indexes: BTreeMap<String, IndexDef>,
 }
 
 impl TableRules {
@@ -120,6 +134,12 @@ impl TableRules {
                         rules.foreign_keys.insert(name.to_string(), fk);
                     }
                 }
+            } else if let Some(name) = key.strip_prefix(INDEX_PREFIX) {
+                if let Ok(index) = serde_json::from_str::<IndexDef>(value) {
+                    if !index.fields.is_empty() && index.method.len() <= 63 {
+                        rules.indexes.insert(name.to_string(), index);
+                    }
+                }
             } else if key == PRIMARY_KEY {
                 rules.primary_key = Some(value.clone());
             }
@@ -154,7 +174,19 @@ impl TableRules {
                 out.insert(format!("{FOREIGN_KEY_PREFIX}{name}"), json);
             }
         }
+        for (name, index) in &self.indexes {
+            out.extend([index_property(name, index)]);
+        }
         out
+    }
+
+    /// Every name the table's keys and indexes take in its schema (index
+    /// relations share the schema's namespace with tables).
+    pub fn index_names(&self) -> impl Iterator<Item = &String> {
+        self.primary_key
+            .iter()
+            .chain(self.unique.keys())
+            .chain(self.indexes.keys())
     }
 
     /// The property keys of the rules that name field `id` (to remove with
@@ -174,6 +206,11 @@ impl TableRules {
                 keys.push(format!("{FOREIGN_KEY_PREFIX}{name}"));
             }
         }
+        for (name, index) in &self.indexes {
+            if index.fields.contains(&id) {
+                keys.push(index_key(name));
+            }
+        }
         keys
     }
 
@@ -186,6 +223,7 @@ impl TableRules {
         self.identity.remove(&id);
         self.unique.retain(|_, ids| !ids.contains(&id));
         self.foreign_keys.retain(|_, fk| !fk.fields.contains(&id));
+        self.indexes.retain(|_, index| !index.fields.contains(&id));
         let checks: Vec<String> = self
             .checks
             .iter()
@@ -211,6 +249,24 @@ impl TableRules {
     pub fn is_empty(&self) -> bool {
         *self == TableRules::default()
     }
+}
+
+/// The property key of field `id`'s default.
+pub fn default_key(id: i32) -> String {
+    format!("{DEFAULT_PREFIX}{id}")
+}
+
+/// The property key of index `name`.
+pub fn index_key(name: &str) -> String {
+    format!("{INDEX_PREFIX}{name}")
+}
+
+/// The property recording index `name`.
+pub fn index_property(name: &str, index: &IndexDef) -> (String, String) {
+    (
+        index_key(name),
+        serde_json::to_string(index).unwrap_or_default(),
+    )
 }
 
 /// Whether `expr` names column `name` (an identifier token, quoted or not).
@@ -259,6 +315,14 @@ mod tests {
                 columns: vec!["id".into()],
             },
         );
+        rules.indexes.insert(
+            "t_b_idx".into(),
+            IndexDef {
+                fields: vec![2],
+                unique: false,
+                method: "btree".into(),
+            },
+        );
         let props = rules.to_properties();
         assert_eq!(TableRules::from_properties(&props), rules);
     }
@@ -270,6 +334,7 @@ mod tests {
         props.insert("floe.identity.1".to_string(), "sometimes".to_string());
         props.insert("floe.unique.u".to_string(), "1,two".to_string());
         props.insert("floe.check.big".to_string(), "x".repeat(10_000));
+        props.insert("floe.index.i".to_string(), "{\"fields\": []}".to_string());
         props.insert("write.format.default".to_string(), "parquet".to_string());
         assert!(TableRules::from_properties(&props).is_empty());
     }

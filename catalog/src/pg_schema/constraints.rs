@@ -16,6 +16,27 @@ use crate::pg_schema::virtual_schema::{namespace_oid, relation_oid, stable_oid};
 /// The btree access method (`pg_am`).
 const BTREE_AM: u32 = 403;
 
+/// What an index relation stands for.
+#[derive(Clone, Copy)]
+enum IndexKind<'a> {
+    PrimaryKey,
+    Unique,
+    /// Made with CREATE [UNIQUE] INDEX … USING method.
+    Plain(bool, &'a str),
+}
+
+/// `pg_am`'s OID of an index access method PostgreSQL 15 has built in.
+fn access_method(name: &str) -> u32 {
+    match name {
+        "hash" => 405,
+        "gist" => 783,
+        "gin" => 2742,
+        "spgist" => 4000,
+        "brin" => 3580,
+        _ => BTREE_AM,
+    }
+}
+
 /// The rows a set of lake tables adds to the catalog relations.
 #[derive(Default)]
 pub(crate) struct ConstraintRows {
@@ -26,6 +47,8 @@ pub(crate) struct ConstraintRows {
     pub classes: Vec<String>,
     pub constraint_definitions: Vec<String>,
     pub index_definitions: Vec<String>,
+    /// Rows of the `pg_indexes` view.
+    pub indexes_view: Vec<String>,
 }
 
 /// The columns of `pg_attrdef`, `pg_constraint`, `pg_index` and the two
@@ -41,9 +64,13 @@ pub(crate) const INDEX_COLUMNS: &str =
     "indexrelid UINTEGER, indrelid UINTEGER, indnatts SMALLINT, \
      indnkeyatts SMALLINT, indisunique BOOLEAN, indisprimary BOOLEAN, indisclustered BOOLEAN, \
      indisvalid BOOLEAN, indisready BOOLEAN, indislive BOOLEAN, indimmediate BOOLEAN, \
-     indisreplident BOOLEAN, indkey SMALLINT[], indexprs VARCHAR, indpred VARCHAR";
+     indisreplident BOOLEAN, indkey SMALLINT[], indexprs VARCHAR, indpred VARCHAR, \
+     indnullsnotdistinct BOOLEAN, indisexclusion BOOLEAN, indcheckxmin BOOLEAN, \
+     indoption SMALLINT[], indcollation UINTEGER[], indclass UINTEGER[]";
 pub(crate) const CONSTRAINT_DEFINITION_COLUMNS: &str =
     "constraint_oid UINTEGER, definition VARCHAR, pretty_definition VARCHAR";
+pub(crate) const INDEXES_VIEW_COLUMNS: &str =
+    "schemaname VARCHAR, tablename VARCHAR, indexname VARCHAR, tablespace VARCHAR, indexdef VARCHAR";
 pub(crate) const INDEX_DEFINITION_COLUMNS: &str =
     "index_oid UINTEGER, key_number INTEGER, definition VARCHAR";
 
@@ -91,8 +118,9 @@ pub(crate) fn rows(tables: &[TableColumns<'_>], sequences: &[(&str, &str)]) -> C
                 ));
             }
         }
-        // Keys: the primary key (the schema's identifier fields), then UNIQUE.
-        let mut keys: Vec<(&str, bool, Vec<i16>)> = Vec::new();
+        // Keys: the primary key (the schema's identifier fields), then UNIQUE;
+        // then the indexes CREATE INDEX made, which back no constraint.
+        let mut keys: Vec<(&str, IndexKind, Vec<i16>)> = Vec::new();
         if let Some(name) = &rules.primary_key {
             let nums: Vec<i16> = t
                 .columns
@@ -100,44 +128,74 @@ pub(crate) fn rows(tables: &[TableColumns<'_>], sequences: &[(&str, &str)]) -> C
                 .filter_map(attnum)
                 .collect();
             if !nums.is_empty() {
-                keys.push((name, true, nums));
+                keys.push((name, IndexKind::PrimaryKey, nums));
             }
         }
         for (name, ids) in &rules.unique {
             let nums: Vec<i16> = ids.iter().filter_map(|id| attnum(*id)).collect();
             if nums.len() == ids.len() {
-                keys.push((name, false, nums));
+                keys.push((name, IndexKind::Unique, nums));
             }
         }
-        for (name, primary, nums) in keys {
+        for (name, index) in &rules.indexes {
+            let nums: Vec<i16> = index.fields.iter().filter_map(|id| attnum(*id)).collect();
+            if nums.len() == index.fields.len() {
+                keys.push((name, IndexKind::Plain(index.unique, &index.method), nums));
+            }
+        }
+        for (name, kind, nums) in keys {
             let qualified = format!("{}.{}", t.schema, name);
             let index = stable_oid("index", &qualified);
-            let con = stable_oid("constraint", &format!("{}.{}.{name}", t.schema, t.table));
             let names: Vec<String> = nums.iter().map(|n| quote_ident(&column_name(*n))).collect();
-            let kind = if primary { "PRIMARY KEY" } else { "UNIQUE" };
-            out.constraint.push(format!(
-                "({con}, {}, {nsp}, {}, {rel}, 0, {}, NULL, {index}, false, false, true, true, true, NULL, ' ', ' ', ' ', 0)",
-                quote_literal(name),
-                if primary { "'p'" } else { "'u'" },
-                key_list(&nums),
-            ));
-            let definition = quote_literal(&format!("{kind} ({})", names.join(", ")));
-            out.constraint_definitions
-                .push(format!("({con}, {definition}, {definition})"));
+            let (unique, primary) = match kind {
+                IndexKind::PrimaryKey => (true, true),
+                IndexKind::Unique => (true, false),
+                IndexKind::Plain(unique, _) => (unique, false),
+            };
+            let constraint = match kind {
+                IndexKind::PrimaryKey => Some(("'p'", "PRIMARY KEY")),
+                IndexKind::Unique => Some(("'u'", "UNIQUE")),
+                IndexKind::Plain(..) => None,
+            };
+            if let Some((contype, shown)) = constraint {
+                let con = stable_oid("constraint", &format!("{}.{}.{name}", t.schema, t.table));
+                out.constraint.push(format!(
+                    "({con}, {}, {nsp}, {contype}, {rel}, 0, {}, NULL, {index}, false, false, true, true, true, NULL, ' ', ' ', ' ', 0)",
+                    quote_literal(name),
+                    key_list(&nums),
+                ));
+                let definition = quote_literal(&format!("{shown} ({})", names.join(", ")));
+                out.constraint_definitions
+                    .push(format!("({con}, {definition}, {definition})"));
+            }
+            // Ascending, nulls last, default collation and operator class:
+            // what an index declared without options has.
+            let zeros = vec!["0"; nums.len()].join(", ");
             out.index.push(format!(
-                "({index}, {rel}, {n}, {n}, true, {primary}, false, true, true, true, true, false, {}, NULL, NULL)",
+                "({index}, {rel}, {n}, {n}, {unique}, {primary}, false, true, true, true, true, false, {}, NULL, NULL, \
+                 false, false, false, [{zeros}]::SMALLINT[], [{zeros}]::UINTEGER[], [{zeros}]::UINTEGER[])",
                 key_list(&nums),
                 n = nums.len(),
             ));
-            out.index_definitions.push(format!(
-                "({index}, 0, {})",
-                quote_literal(&format!(
-                    "CREATE UNIQUE INDEX {} ON {}.{} USING btree ({})",
-                    quote_ident(name),
-                    quote_ident(t.schema),
-                    quote_ident(t.table),
-                    names.join(", ")
-                ))
+            let method = match kind {
+                IndexKind::Plain(_, method) => method,
+                _ => "btree",
+            };
+            let definition = quote_literal(&format!(
+                "CREATE {}INDEX {} ON {}.{} USING {method} ({})",
+                if unique { "UNIQUE " } else { "" },
+                quote_ident(name),
+                quote_ident(t.schema),
+                quote_ident(t.table),
+                names.join(", ")
+            ));
+            out.index_definitions
+                .push(format!("({index}, 0, {definition})"));
+            out.indexes_view.push(format!(
+                "({}, {}, {}, NULL, {definition})",
+                quote_literal(t.schema),
+                quote_literal(t.table),
+                quote_literal(name)
             ));
             for (k, column) in names.iter().enumerate() {
                 out.index_definitions.push(format!(
@@ -146,8 +204,14 @@ pub(crate) fn rows(tables: &[TableColumns<'_>], sequences: &[(&str, &str)]) -> C
                     quote_literal(column)
                 ));
             }
-            out.classes
-                .push(class_row(index, name, nsp, "'i'", nums.len(), BTREE_AM));
+            out.classes.push(class_row(
+                index,
+                name,
+                nsp,
+                "'i'",
+                nums.len(),
+                access_method(method),
+            ));
         }
         for (name, expr) in &rules.checks {
             let con = stable_oid("constraint", &format!("{}.{}.{name}", t.schema, t.table));

@@ -164,7 +164,7 @@ impl VirtualSchema {
             .map(|t| {
                 let oid = relation_oid(t.schema, t.table);
                 let row_type = row_type_oid(t.schema, t.table);
-                let has_index = t.rules.primary_key.is_some() || !t.rules.unique.is_empty();
+                let has_index = t.rules.index_names().next().is_some();
                 let has_triggers = !t.rules.foreign_keys.is_empty()
                     || referenced.contains(&(t.schema, t.table));
                 format!(
@@ -377,8 +377,13 @@ impl VirtualSchema {
             index,
             constraint_definitions,
             index_definitions,
+            indexes_view,
             ..
         } = constraint_rows;
+        relations.insert(
+            "pg_indexes",
+            values(constraints::INDEXES_VIEW_COLUMNS, indexes_view),
+        );
         relations.insert("pg_attrdef", values(constraints::ATTRDEF_COLUMNS, attrdef));
         relations.insert(
             "pg_constraint",

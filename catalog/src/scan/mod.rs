@@ -30,6 +30,20 @@ pub struct ScanColumn {
     pub duck_type: String,
 }
 
+/// The columns a scan of a table with `schema` reads, in the schema's order.
+pub fn scan_columns(schema: &iceberg::spec::Schema) -> Vec<ScanColumn> {
+    schema
+        .as_struct()
+        .fields()
+        .iter()
+        .map(|f| ScanColumn {
+            field_id: f.id,
+            name: f.name.clone(),
+            duck_type: duck_type(&f.field_type),
+        })
+        .collect()
+}
+
 /// One data file and the delete files that apply to it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlannedFile {
@@ -128,16 +142,7 @@ pub async fn plan_scan(
         _ => metadata.current_schema().clone(),
     };
     let by_name = readable_by_name(metadata, &schema);
-    let columns = schema
-        .as_struct()
-        .fields()
-        .iter()
-        .map(|f| ScanColumn {
-            field_id: f.id,
-            name: f.name.clone(),
-            duck_type: duck_type(&f.field_type),
-        })
-        .collect();
+    let columns = scan_columns(&schema);
     let Some(snapshot_id) = snapshot_id else {
         return Ok(ScanPlan {
             snapshot_id: None,

@@ -21,6 +21,10 @@ use crate::objects::lake_view::LakeView;
 use crate::objects::tables::{schema_updates, SchemaChange};
 use crate::txn::rest_commit::{MultiCommit, TableChange};
 
+/// How many times a transaction of appends alone is replayed after losing a
+/// commit race (as many as an autocommit write tries).
+const APPEND_RETRIES: u32 = 200;
+
 /// A table the transaction changed.
 #[derive(Debug, Clone)]
 struct TxnTable {
@@ -37,9 +41,24 @@ struct TxnTable {
     /// Every update staged on `origin` since (a REST catalog's commit sends
     /// them, checked against `origin`).
     updates: Vec<TableUpdate>,
+    /// The data files of the appends staged, and how many of `updates` they
+    /// made: while those are all the updates, the changes are appends alone,
+    /// which a commit that lost a race replays on the newer table (inserts
+    /// never conflict with each other, as in PostgreSQL).
+    appended: Vec<DataFile>,
+    append_updates: usize,
 }
 
 impl TxnTable {
+    /// Whether everything staged on this existing table is appends.
+    fn only_appends(&self) -> bool {
+        self.origin
+            .as_ref()
+            .is_some_and(|o| o.identifier() == &self.name)
+            && !self.dropped
+            && self.updates.len() == self.append_updates
+    }
+
     /// Stages `updates` on the table.
     async fn stage(&mut self, lake: &Lakehouse, updates: Vec<TableUpdate>) -> Result<()> {
         self.updates.extend(updates.iter().cloned());
@@ -215,6 +234,8 @@ impl LakeTxn {
             table,
             dropped: false,
             updates: Vec::new(),
+            appended: Vec::new(),
+            append_updates: 0,
         });
         let last = self.tables.len() - 1;
         Ok(&mut self.tables[last])
@@ -229,8 +250,44 @@ impl LakeTxn {
         operation: Operation,
     ) -> Result<()> {
         let entry = self.entry(lake, ident).await?;
-        let updates = lake.append_updates(&entry.table, files, operation).await?;
-        entry.stage(lake, updates).await
+        let appends_only = entry.only_appends() && operation == Operation::Append;
+        let updates = lake
+            .append_updates(&entry.table, files.clone(), operation)
+            .await?;
+        let made = updates.len();
+        entry.stage(lake, updates).await?;
+        if appends_only {
+            entry.appended.extend(files);
+            entry.append_updates += made;
+        }
+        Ok(())
+    }
+
+    /// After a commit lost a race: when the transaction holds nothing but
+    /// appends to existing tables, stages them again on the tables as the
+    /// catalog has them now and answers true (the commit is then tried
+    /// again); false when anything else was changed.
+    async fn rebase_appends(&mut self, lake: &Lakehouse) -> Result<bool> {
+        let rebasable = self.views.is_empty()
+            && self.created_schemas.is_empty()
+            && self.dropped_schemas.is_empty()
+            && self.tables.iter().all(TxnTable::only_appends);
+        if !rebasable {
+            return Ok(false);
+        }
+        for t in &mut self.tables {
+            lake.forget_table(&t.name);
+            let fresh = lake.table(&t.name).await?;
+            let updates = lake
+                .append_updates(&fresh, t.appended.clone(), Operation::Append)
+                .await?;
+            t.origin = Some(fresh.clone());
+            t.table = fresh;
+            t.updates = Vec::new();
+            t.append_updates = updates.len();
+            t.stage(lake, updates).await?;
+        }
+        Ok(true)
     }
 
     /// Stages an empty snapshot of `ident` (TRUNCATE).
@@ -285,6 +342,8 @@ impl LakeTxn {
             table: table.clone(),
             dropped: false,
             updates: Vec::new(),
+            appended: Vec::new(),
+            append_updates: 0,
         });
         Ok(Some(table))
     }
@@ -532,6 +591,26 @@ impl LakeTxn {
         entry.stage(lake, vec![update]).await
     }
 
+    /// Stages a change of a table's properties (`set`, then `remove`): how
+    /// CREATE INDEX and DROP INDEX record a lake table's indexes.
+    pub async fn change_table_properties(
+        &mut self,
+        lake: &Lakehouse,
+        ident: &TableIdent,
+        set: std::collections::HashMap<String, String>,
+        remove: Vec<String>,
+    ) -> Result<()> {
+        let entry = self.entry(lake, ident).await?;
+        let mut updates = Vec::new();
+        if !set.is_empty() {
+            updates.push(iceberg::TableUpdate::SetProperties { updates: set });
+        }
+        if !remove.is_empty() {
+            updates.push(iceberg::TableUpdate::RemoveProperties { removals: remove });
+        }
+        entry.stage(lake, updates).await
+    }
+
     /// Stages COMMENT ON COLUMN (the Iceberg field's doc).
     pub async fn comment_column(
         &mut self,
@@ -564,13 +643,38 @@ impl LakeTxn {
     /// is published and the error is a serialization failure. When nothing was
     /// published the uploaded files are removed; when the outcome is unknown
     /// they stay (the catalog may reference them).
-    pub async fn commit(self, lake: &Lakehouse) -> Result<()> {
+    pub async fn commit(mut self, lake: &Lakehouse) -> Result<()> {
         if self.is_empty() {
             return Ok(());
         }
-        let published = match &lake.config().kind {
-            CatalogKind::Sql { uri } => self.publish_sql(lake, uri).await,
-            CatalogKind::Rest { .. } => self.publish_rest(lake).await,
+        let mut attempt = 0u32;
+        let published = loop {
+            let published = match &lake.config().kind {
+                CatalogKind::Sql { uri } => self.publish_sql(lake, uri).await,
+                CatalogKind::Rest { .. } => self.publish_rest(lake).await,
+            };
+            // Appends alone are replayed on the newer tables, a bounded
+            // number of times, with a growing pause.
+            if matches!(published, Err(CatalogError::CommitConflict(_))) && attempt < APPEND_RETRIES
+            {
+                attempt += 1;
+                match self.rebase_appends(lake).await {
+                    Ok(true) => {
+                        // Random, growing to 200 ms, so writers that collided
+                        // do not collide again in step (as autocommit writes).
+                        let ceiling = (5u64 << attempt.min(6)).min(200);
+                        let nanos = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map_or(0, |d| u64::from(d.subsec_nanos()));
+                        let pause = 1 + nanos % ceiling;
+                        tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                        continue;
+                    }
+                    Ok(false) => {}
+                    Err(e) => break Err(e),
+                }
+            }
+            break published;
         };
         match &published {
             Ok(()) | Err(CatalogError::CommitUnknown(_)) => self.forget_cached(lake),

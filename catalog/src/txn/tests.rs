@@ -138,3 +138,59 @@ async fn creating_an_existing_table_fails_unless_asked_not_to() {
         .expect_err("no schema");
     assert_eq!(err.sqlstate(), "3F000");
 }
+
+/// A data file entry for `name` with one row (the file itself need not
+/// exist: a commit only records it).
+fn one_row_file(name: &str) -> iceberg::spec::DataFile {
+    iceberg::spec::DataFileBuilder::default()
+        .content(iceberg::spec::DataContentType::Data)
+        .file_path(format!("file:///nowhere/{name}.parquet"))
+        .file_format(iceberg::spec::DataFileFormat::Parquet)
+        .partition(iceberg::spec::Struct::empty())
+        .partition_spec_id(0)
+        .record_count(1)
+        .file_size_in_bytes(100)
+        .build()
+        .expect("data file")
+}
+
+#[tokio::test]
+async fn transactions_of_appends_alone_never_conflict() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (lake, items) = lake_with_table(dir.path()).await;
+    let other = open_lake(dir.path()).await;
+    let mut first = LakeTxn::new();
+    let mut second = LakeTxn::new();
+    for (txn, on, name) in [(&mut first, &lake, "a"), (&mut second, &other, "b")] {
+        txn.append_files(
+            on,
+            &items,
+            vec![one_row_file(name)],
+            iceberg::spec::Operation::Append,
+        )
+        .await
+        .expect("append");
+        txn.append_files(
+            on,
+            &items,
+            vec![one_row_file(&format!("{name}2"))],
+            iceberg::spec::Operation::Append,
+        )
+        .await
+        .expect("append");
+    }
+    first.commit(&lake).await.expect("first commit");
+    // The second lost the race; its appends are replayed on the first's snapshot.
+    second.commit(&other).await.expect("second commit");
+    lake.forget_table(&items);
+    let table = lake.table(&items).await.expect("table");
+    let summary = &table
+        .metadata()
+        .current_snapshot()
+        .expect("snapshot")
+        .summary()
+        .additional_properties;
+    assert_eq!(summary.get("total-records").map(String::as_str), Some("4"));
+    // The first's two snapshots, then the second's appends replayed as one.
+    assert_eq!(table.metadata().snapshots().count(), 3);
+}

@@ -276,6 +276,7 @@ impl LakeReader {
             user: names.user,
             database: names.database,
             txn: names.txn,
+            temp: &[],
         };
         let tokens = floe_sql::tokens::tokenize(&view.sql);
         let rewritten =

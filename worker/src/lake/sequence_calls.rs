@@ -123,6 +123,7 @@ mod tests {
             user: "floe",
             database: "floe",
             txn: None,
+            temp: &[],
         };
         let tokens = floe_sql::tokens::tokenize(sql);
         rewrite_sequence_calls(&listing(), sql, &tokens, &names)

@@ -12,7 +12,7 @@ use iceberg::spec::Schema;
 use iceberg::{NamespaceIdent, TableIdent};
 
 use crate::engine::duck::Connection;
-use crate::lake::names::{resolve, resolve_with, search_path, NameContext};
+use crate::lake::names::{creation_target, resolve, resolve_with, search_path, NameContext};
 use crate::lake::reader::LakeReader;
 use crate::lake::schema::{self, ColumnSpec};
 use crate::pg_error::{sqlstate, FromDuckdb, PgError};
@@ -89,23 +89,10 @@ pub(crate) fn resolve_view(
     resolve_with(parts, names, |schema, view| listing.view(schema, view))
 }
 
-/// Where a new object named `parts` goes, when that is a lake schema.
+/// The lake relation `parts` would name if it were created now; `None` for a
+/// temporary one or a schema the lake lacks (which CREATE refuses).
 fn lake_target(listing: &Listing, parts: &[String], names: &NameContext<'_>) -> Option<TableIdent> {
-    let (schema, name) = match parts {
-        [name] => (
-            search_path(names).into_iter().find(|s| {
-                listing.schema(s).is_some() || matches!(s.as_str(), "public" | "main" | "temp")
-            })?,
-            name.clone(),
-        ),
-        [schema, name] => (schema.clone(), name.clone()),
-        [db, schema, name] if db.eq_ignore_ascii_case(names.database) => {
-            (schema.clone(), name.clone())
-        }
-        _ => return None,
-    };
-    let entry = listing.schema(&schema)?;
-    Some(TableIdent::new(entry.ident.clone(), name))
+    creation_target(listing, parts, names).ok().flatten()
 }
 
 fn display(parts: &[String]) -> String {
@@ -330,7 +317,7 @@ impl LakeReader {
             let Some(parts) = dotted_name(toks, &mut i) else {
                 return Ok(None);
             };
-            if lake_target(listing, &parts, names).is_some() {
+            if creation_target(listing, &parts, names)?.is_some() {
                 return Err(PgError::new(
                     sqlstate::FEATURE_NOT_SUPPORTED,
                     "materialized views in lake schemas are not supported; use CREATE TABLE … AS",
@@ -345,7 +332,7 @@ impl LakeReader {
         let Some(parts) = dotted_name(toks, &mut i) else {
             return Ok(None);
         };
-        let Some(ident) = lake_target(listing, &parts, names) else {
+        let Some(ident) = creation_target(listing, &parts, names)? else {
             return Ok(None);
         };
         if recursive {
@@ -532,6 +519,7 @@ pub(crate) fn view_dependencies(
         user: "",
         database,
         txn: None,
+        temp: &[],
     };
     let Some(refs) = crate::lake::refs::find(&view.sql) else {
         return Vec::new();

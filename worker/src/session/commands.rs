@@ -178,12 +178,7 @@ impl Session {
                     )
                     .into());
                 };
-                let names = NameContext {
-                    search_path: self.params.get("search_path").unwrap_or("public"),
-                    user: &self.user,
-                    database: &self.database,
-                    txn: self.lake_txn.as_ref(),
-                };
+                let names = self.name_context();
                 let told =
                     crate::lake::procedures::call(&lake, procedure, args, &names, &self.runtime)?;
                 if let Some(message) = told {
@@ -400,37 +395,16 @@ impl Session {
     /// Drops the temporary tables and views a client created, so a pooled session
     /// carries nothing to the next client (Floe's own temporary macros stay).
     pub(super) fn drop_temporary_objects(&mut self) -> SResult<()> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT 'DROP TABLE IF EXISTS temp.\"' || replace(table_name, '\"', '\"\"') || '\"' \
-                 FROM duckdb_tables() WHERE temporary \
-                 UNION ALL SELECT 'DROP VIEW IF EXISTS temp.\"' || replace(view_name, '\"', '\"\"') || '\"' \
-                 FROM duckdb_views() WHERE temporary AND NOT internal",
-            )
-            .map_err(|e| PgError::from_duckdb(&e.message, None))?;
-        let mut result = stmt
-            .execute(false)
-            .map_err(|e| PgError::from_duckdb(&e.message, None))?;
-        let mut drops = Vec::new();
-        while let Some(chunk) = result
-            .fetch()
-            .map_err(|e| PgError::from_duckdb(&e.message, None))?
-        {
-            let v = chunk.vector(0);
-            for row in 0..chunk.len() {
-                if v.is_valid(row) {
-                    // SAFETY: the column is VARCHAR and `row` is within the chunk.
-                    drops.push(String::from_utf8_lossy(unsafe { v.get_bytes(row) }).into_owned());
-                }
-            }
-        }
-        drop(result);
-        for sql in drops {
+        for (name, is_view) in self.temporary_relations()? {
+            let kind = if is_view { "VIEW" } else { "TABLE" };
             self.conn
-                .execute_batch(&sql)
+                .execute_batch(&format!(
+                    "DROP {kind} IF EXISTS temp.{}",
+                    floe_sql::quote::ident(&name)
+                ))
                 .map_err(|e| PgError::from_duckdb(&e.message, None))?;
         }
+        self.temp_relations_stale = true;
         Ok(())
     }
 

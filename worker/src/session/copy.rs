@@ -46,15 +46,6 @@ impl Session {
         }
     }
 
-    fn name_context(&self) -> NameContext<'_> {
-        NameContext {
-            search_path: self.params.get("search_path").unwrap_or("public"),
-            user: &self.user,
-            database: &self.database,
-            txn: self.lake_txn.as_ref(),
-        }
-    }
-
     /// The columns `SELECT <columns> FROM <table>` has, with DuckDB's type names.
     fn copy_target(
         &mut self,

@@ -663,6 +663,7 @@ impl Session {
                 modifies: false,
                 changes_schema: false,
                 lake_commit: None,
+                returning_sql: None,
             }),
             param_types: Vec::new(),
             fields: Some(fields),

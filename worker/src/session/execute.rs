@@ -49,6 +49,7 @@ impl Session {
             };
             if d.changes_schema {
                 self.statement_cache.clear();
+                self.temp_relations_stale = true;
             }
             if d.modifies && d.lake_commit.is_none() && self.txn != TxnState::Idle {
                 self.local_writes += 1;
@@ -76,7 +77,8 @@ impl Session {
                 }
                 match bind_err {
                     Some(e) => Err(e),
-                    None => prepared.execute(d.returns_rows),
+                    // A lake INSERT's COPY returns no rows, whatever it sends back.
+                    None => prepared.execute(d.returns_rows && d.returning_sql.is_none()),
                 }
             };
             let reason = if d.returns_rows {
@@ -96,6 +98,18 @@ impl Session {
                         .into());
                 }
             };
+            if let (Some(rows_sql), Some(commit), Some(lake)) =
+                (&d.returning_sql, &d.lake_commit, &lake)
+            {
+                drop(result);
+                result = self.returned_rows(rows_sql, commit, lake, &portal.stmt.sql)?;
+            }
+            // `INSERT … RETURNING` completes as an INSERT, not as the rows' SELECT.
+            if d.returns_rows
+                && matches!(d.tag, Tag::Insert | Tag::Update | Tag::Delete | Tag::Merge)
+            {
+                portal.command_tag = Some(d.tag.clone());
+            }
             if !d.returns_rows {
                 let count = count_from_result(&mut result).map_err(|e| {
                     SessionError::Pg(PgError::from_duckdb(&e.message, Some(&portal.stmt.sql)))
@@ -195,6 +209,40 @@ impl Session {
         let seq = self.control.begin();
         self.arm_timeout(seq);
         self.stream(portal, max_rows)
+    }
+
+    /// The rows a lake INSERT … RETURNING sends: read in full from what the
+    /// statement staged, then the write committed (after which the staged
+    /// files are gone). Nothing is committed when reading them fails.
+    fn returned_rows(
+        &mut self,
+        rows_sql: &str,
+        commit: &LakeCommit,
+        lake: &LakeReader,
+        client_sql: &str,
+    ) -> SResult<crate::engine::duck::QueryResult> {
+        let read = self
+            .conn
+            .prepare(rows_sql)
+            .and_then(|mut p| p.execute(false));
+        let rows = match read {
+            Ok(rows) => rows,
+            Err(e) => {
+                commit.discard();
+                let reason = self.control.end();
+                return Err(self.engine_error(&e.message, client_sql, reason).into());
+            }
+        };
+        let txn = if self.in_transaction() {
+            Some(self.lake_txn.get_or_insert_with(LakeTxn::new))
+        } else {
+            None
+        };
+        if let Err(e) = lake.commit_write(commit, &self.conn, &self.runtime, txn) {
+            self.control.end();
+            return Err(e.into());
+        }
+        Ok(rows)
     }
 
     /// Sends rows of a started portal; ends the query control started by the caller.

@@ -31,7 +31,7 @@ use crate::engine::duck::{
     QueryResult, Value,
 };
 use crate::lake::write::{LakeCommit, LakeDdl, WritePlan};
-use crate::lake::{LakeReader, LakeSnapshot, NameContext};
+use crate::lake::{LakeReader, LakeSnapshot};
 use crate::pg_error::{sqlstate, FromDuckdb, PgError};
 use crate::session::command_text::{SessionCommand, SettingCall, SettingValue};
 use crate::wire::socket_writer::SocketWriter;
@@ -135,6 +135,9 @@ struct DuckStatement {
     /// For an INSERT, UPDATE or DELETE on a lake table: the statement writes
     /// staged files, which are committed once it ran.
     lake_commit: Option<LakeCommit>,
+    /// `INSERT … RETURNING` on a lake table: the query reading back the rows
+    /// the statement staged, run before they are committed.
+    returning_sql: Option<String>,
 }
 
 enum StatementKind {
@@ -278,6 +281,10 @@ pub struct Session {
     cursors: cursors::Cursors,
     /// The schema path `current_schema` and `current_schemas` last answered.
     schema_path: Option<Vec<String>>,
+    /// The session's TEMP tables and views (which unqualified names find
+    /// before lake relations), read again from the engine once stale.
+    temp_relations: Vec<String>,
+    temp_relations_stale: bool,
     /// Engine-local (non-lake) writes in the open transaction: a savepoint
     /// cannot undo those.
     local_writes: u64,
@@ -331,6 +338,8 @@ impl Session {
             zone_registered: None,
             on_demand_created: vec![false; macros::ON_DEMAND_MACROS.len()],
             schema_path: None,
+            temp_relations: Vec::new(),
+            temp_relations_stale: true,
             portals: HashMap::new(),
             control,
             runtime: init.runtime,

@@ -35,6 +35,10 @@ impl Session {
         tokens: &[Token],
         client_types: &[u32],
     ) -> SResult<Rc<Statement>> {
+        // Names resolve against the session's TEMP relations as they are now.
+        if self.lake.is_some() {
+            self.refresh_temp_relations()?;
+        }
         if tokens.first().is_some_and(|t| t.is_word("EXPLAIN")) {
             return self.prepare_explain(sql, tokens, client_types);
         }
@@ -87,15 +91,13 @@ impl Session {
         // Lake tables become scans of this statement's snapshot files. Writes to
         // lake tables: catalog changes run as they are; INSERT, UPDATE and DELETE
         // run as a COPY to staged files, committed after it ran.
-        let (resolved, lake_commit, copy_sql) = match &self.lake {
-            None => (None, None, None),
+        // A lake INSERT's parameters take their columns' types, as declared
+        // types would (its COPY text cannot tell the engine).
+        let mut implied_types = Vec::new();
+        let (resolved, lake_commit, copy_sql, lake_returning) = match &self.lake {
+            None => (None, None, None, None),
             Some(lake) => {
-                let names = NameContext {
-                    search_path: self.params.get("search_path").unwrap_or("public"),
-                    user: &self.user,
-                    database: &self.database,
-                    txn: self.lake_txn.as_ref(),
-                };
+                let names = self.name_context();
                 // Sequence functions on lake sequences name them in full.
                 let called = if crate::lake::sequence_calls::mentions_sequence_functions(tokens) {
                     let listing = lake.listing(names.txn, &self.runtime)?;
@@ -122,7 +124,12 @@ impl Session {
                         commit,
                         copy_sql,
                         rewritten,
-                    }) => (rewritten, Some(commit), Some(copy_sql)),
+                        returning,
+                        param_types,
+                    }) => {
+                        implied_types = param_types;
+                        (rewritten, Some(commit), Some(copy_sql), returning)
+                    }
                     None => {
                         let rewritten = lake.rewrite(sql, tokens, &self.runtime, &names)?;
                         // Sequence calls alone are a rewrite that reads no table.
@@ -135,7 +142,7 @@ impl Session {
                                 target_files: Vec::new(),
                             })
                         });
-                        (rewritten, None, None)
+                        (rewritten, None, None, None)
                     }
                 }
             }
@@ -143,6 +150,18 @@ impl Session {
         if let Some(r) = &resolved {
             self.params.set_internal("floe.lake_scan", r.scans.clone());
         }
+        let declared: Vec<u32>;
+        let client_types = if implied_types.iter().any(|t| *t != 0) {
+            declared = (0..client_types.len().max(implied_types.len()))
+                .map(|i| match client_types.get(i).copied().unwrap_or(0) {
+                    0 => implied_types.get(i).copied().unwrap_or(0),
+                    given => given,
+                })
+                .collect();
+            declared.as_slice()
+        } else {
+            client_types
+        };
         let client_sql = sql;
         let sql = copy_sql
             .as_deref()
@@ -251,22 +270,31 @@ impl Session {
                 }
             }
         }
+        // A lake INSERT's RETURNING rows come from a second query, whose
+        // columns the typed empty form tells now.
+        let returns_rows = returns_rows || lake_returning.is_some();
+        if let Some(r) = &lake_returning {
+            fields = Some(self.returning_fields(&r.described_sql)?);
+        }
         let tag = match &lake_commit {
             Some(LakeCommit::Insert(_)) => Tag::Insert,
             Some(LakeCommit::Delete(_)) => Tag::Delete,
             Some(LakeCommit::Update(_)) => Tag::Update,
             None => command_tag(stype, &words, tokens),
         };
-        let modifies = matches!(
-            stype,
-            st::INSERT
-                | st::UPDATE
-                | st::DELETE
-                | st::MERGE_INTO
-                | st::CREATE
-                | st::ALTER
-                | st::DROP
-        );
+        // A lake write runs as the engine's COPY, but it writes rows all the
+        // same: in an extended-protocol batch it joins the implicit transaction.
+        let modifies = lake_commit.is_some()
+            || matches!(
+                stype,
+                st::INSERT
+                    | st::UPDATE
+                    | st::DELETE
+                    | st::MERGE_INTO
+                    | st::CREATE
+                    | st::ALTER
+                    | st::DROP
+            );
         let is_lake_write = lake_commit.is_some();
         let changes_schema = !is_lake_write
             && !matches!(
@@ -283,6 +311,7 @@ impl Session {
                 modifies,
                 changes_schema,
                 lake_commit,
+                returning_sql: lake_returning.map(|r| r.rows_sql),
             }),
             param_types,
             fields,
@@ -303,6 +332,26 @@ impl Session {
             self.statement_cache.insert(cache_key, stmt.clone());
         }
         Ok(stmt)
+    }
+}
+
+impl Session {
+    /// The columns of a lake INSERT's RETURNING list, named as PostgreSQL
+    /// names them.
+    fn returning_fields(&self, described_sql: &str) -> SResult<Vec<Field>> {
+        let prepared = self
+            .conn
+            .prepare(described_sql)
+            .map_err(|e| PgError::from_duckdb(&e.message, Some(described_sql)))?;
+        let mut fields = late_bound::prepared_fields(&prepared);
+        let names = floe_sql::pg_names::parse_query(described_sql)
+            .as_ref()
+            .and_then(floe_sql::pg_names::query_column_names)
+            .filter(|n| n.len() == fields.len());
+        for (field, name) in fields.iter_mut().zip(names.into_iter().flatten()) {
+            field.name = name;
+        }
+        Ok(fields)
     }
 }
 

@@ -27,11 +27,71 @@ pub(super) fn mentions_schema_path(tokens: &[Token]) -> bool {
 }
 
 impl Session {
+    /// How this session's statements name lake relations.
+    pub(super) fn name_context(&self) -> NameContext<'_> {
+        NameContext {
+            search_path: self.params.get("search_path").unwrap_or("public"),
+            user: &self.user,
+            database: &self.database,
+            txn: self.lake_txn.as_ref(),
+            temp: &self.temp_relations,
+        }
+    }
+
+    /// Reads the session's TEMP relations again when a statement may have
+    /// changed them (engine DDL, ROLLBACK, DISCARD).
+    pub(super) fn refresh_temp_relations(&mut self) -> SResult<()> {
+        if self.temp_relations_stale {
+            self.temp_relations = self
+                .temporary_relations()?
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect();
+            self.temp_relations_stale = false;
+        }
+        Ok(())
+    }
+
+    /// The TEMP tables and views the client made (name, whether a view).
+    pub(super) fn temporary_relations(&mut self) -> SResult<Vec<(String, bool)>> {
+        self.close_all_streams();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT table_name, false FROM duckdb_tables() WHERE temporary \
+                 UNION ALL SELECT view_name, true FROM duckdb_views() WHERE temporary AND NOT internal",
+            )
+            .map_err(|e| PgError::from_duckdb(&e.message, None))?;
+        let mut result = stmt
+            .execute(false)
+            .map_err(|e| PgError::from_duckdb(&e.message, None))?;
+        let mut out = Vec::new();
+        while let Some(chunk) = result
+            .fetch()
+            .map_err(|e| PgError::from_duckdb(&e.message, None))?
+        {
+            let (names, views) = (chunk.vector(0), chunk.vector(1));
+            for row in 0..chunk.len() {
+                if names.is_valid(row) {
+                    // SAFETY: column 0 is VARCHAR, column 1 BOOLEAN, and `row`
+                    // is within the chunk.
+                    let name =
+                        String::from_utf8_lossy(unsafe { names.get_bytes(row) }).into_owned();
+                    let is_view = views.is_valid(row) && unsafe { views.get::<bool>(row) };
+                    out.push((name, is_view));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Rolls back the engine's transaction. Macros defined inside it are gone
     /// with it, so the schema-path macros are defined again when next needed.
     pub(super) fn rollback_engine(&mut self) {
         let _ = self.conn.execute_batch("ROLLBACK");
         self.schema_path = None;
+        // TEMP tables the transaction made are gone with it.
+        self.temp_relations_stale = true;
         // The engine dropped what the transaction created, cursors' rows too.
         self.cursors_at_rollback();
     }
@@ -39,12 +99,7 @@ impl Session {
     /// The schemas of the search path that exist, in order, and the lake's
     /// listing they were checked against.
     fn existing_schema_path(&self) -> SResult<(Vec<String>, Option<Arc<Listing>>)> {
-        let names = NameContext {
-            search_path: self.params.get("search_path").unwrap_or("public"),
-            user: &self.user,
-            database: &self.database,
-            txn: self.lake_txn.as_ref(),
-        };
+        let names = self.name_context();
         let wanted = search_path(&names);
         let listing = match &self.lake {
             Some(lake) => Some(lake.listing(self.lake_txn.as_ref(), &self.runtime)?),

@@ -418,3 +418,52 @@ pub(super) fn without_default_cells(
     }
     Ok(Some((target, format!("VALUES {}", rows.join(", ")))))
 }
+
+/// The types of the parameters that are whole cells of an `INSERT … VALUES`
+/// (`$n` under column `c` is of `c`'s type, as PostgreSQL infers it), indexed
+/// by parameter number less one; 0 where the text does not say.
+pub(super) fn values_parameter_types(
+    table: &Table,
+    target: &[String],
+    source: Option<&sqlparser::ast::Query>,
+) -> Vec<u32> {
+    let Some(SetExpr::Values(values)) = source.map(|q| q.body.as_ref()) else {
+        return Vec::new();
+    };
+    let schema = table.metadata().current_schema();
+    let lengths = floe_catalog::objects::tables::declared_lengths(table.metadata().properties());
+    let fields = schema.as_struct().fields();
+    let mut types = Vec::new();
+    for row in &values.rows {
+        for (j, cell) in row.iter().enumerate() {
+            let Expr::Value(v) = cell else { continue };
+            let sqlparser::ast::Value::Placeholder(p) = &v.value else {
+                continue;
+            };
+            let Some(n) = p.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) else {
+                continue;
+            };
+            // Parameter numbers are bounded by the protocol (at most 65535).
+            if n == 0 || n > usize::from(u16::MAX) {
+                continue;
+            }
+            let field = match target.get(j) {
+                Some(name) => schema.field_by_name(name).map(|f| f.as_ref()),
+                None if target.is_empty() => fields.get(j).map(|f| f.as_ref()),
+                None => None,
+            };
+            let Some(field) = field else { continue };
+            let mut oid = floe_catalog::pg_schema::types::pg_type(&field.field_type).0;
+            if oid == crate::codec::types::oid::TEXT && lengths.contains_key(&field.id) {
+                oid = crate::codec::types::oid::VARCHAR;
+            }
+            if types.len() < n {
+                types.resize(n, 0);
+            }
+            if types[n - 1] == 0 {
+                types[n - 1] = oid;
+            }
+        }
+    }
+    types
+}

@@ -74,6 +74,7 @@ impl LakeReader {
                 if_not_exists,
             } => return self.create_lake_sequence(sequence, *if_not_exists, runtime),
             LakeDdl::DropSequences(targets) => return self.drop_lake_sequences(targets, runtime),
+            LakeDdl::Properties { .. } => return self.in_own_transaction(ddl, conn, runtime),
             LakeDdl::View(_) => {
                 // Views and comments always go through a transaction: here one
                 // of their own.
@@ -249,6 +250,17 @@ impl LakeReader {
             LakeDdl::CreateTableAs(table) => {
                 return self.create_table_as(table, conn, runtime, Some(txn))
             }
+            LakeDdl::Properties { changes, tag } => changes
+                .iter()
+                .try_for_each(|(ident, set, remove)| {
+                    runtime.block_on(txn.change_table_properties(
+                        lake,
+                        ident,
+                        set.clone(),
+                        remove.clone(),
+                    ))
+                })
+                .map(|()| tag.to_string()),
         };
         outcome.map_err(catalog_error)
     }

@@ -33,7 +33,7 @@ use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
 use crate::engine::duck::Connection;
-use crate::lake::names::{resolve, resolve_with, search_path, NameContext};
+use crate::lake::names::{creation_target, resolve, resolve_with, NameContext};
 use crate::lake::reader::LakeReader;
 use crate::lake::refs::fold;
 use crate::lake::scan_sql;
@@ -42,12 +42,15 @@ use crate::lake::Rewritten;
 use crate::pg_error::{sqlstate, FromDuckdb, PgError};
 use floe_sql::tokens::{identifier, Tok, Token};
 
+mod column_defaults;
 mod commit;
 mod copy_sql;
 mod create_table;
 mod ctas;
 mod ddl;
+mod indexes;
 mod partition;
+mod returning;
 mod statement_text;
 mod upload;
 
@@ -57,6 +60,7 @@ pub(crate) use create_table::sequence_named;
 pub use create_table::OwnedSequence;
 use ctas::*;
 use partition::*;
+pub use returning::Returning;
 use statement_text::*;
 use upload::*;
 
@@ -114,6 +118,12 @@ pub enum LakeDdl {
     DropSequences(Vec<(NamespaceIdent, String)>),
     /// A view statement or COMMENT ON.
     View(ViewDdl),
+    /// Changes to tables' properties: (table, set, remove) each, published
+    /// together. CREATE INDEX and DROP INDEX are these.
+    Properties {
+        changes: Vec<(TableIdent, HashMap<String, String>, Vec<String>)>,
+        tag: &'static str,
+    },
 }
 
 /// A partition field as declared: `day(ts)` is transform `day` of column `ts`.
@@ -197,6 +207,11 @@ pub enum WritePlan {
         commit: LakeCommit,
         copy_sql: String,
         rewritten: Option<crate::lake::Rewritten>,
+        /// `INSERT … RETURNING`: the rows to send back, read from what was staged.
+        returning: Option<Returning>,
+        /// Parameter types the statement's text implies (by parameter number
+        /// less one; 0 where it does not say).
+        param_types: Vec<u32>,
     },
 }
 
@@ -236,12 +251,17 @@ impl LakeReader {
                 | ("COMMENT", "ON")
                 | ("CREATE", "SEQUENCE")
                 | ("DROP", "SEQUENCE")
+                | ("CREATE", "INDEX")
+                | ("CREATE", "UNIQUE")
+                | ("DROP", "INDEX")
         );
         if !candidate {
             return Ok(None);
         }
         let listing = self.listing(names.txn, runtime)?;
-        if listing.schemas.is_empty() {
+        // A new relation goes to the lake even when it has no schema yet
+        // (which is then an error, not a table of the worker's own).
+        if listing.schemas.is_empty() && w(0) != "CREATE" {
             return Ok(None);
         }
         if let Some(view) = self.plan_view_ddl(sql, tokens, &listing, conn, runtime, names)? {
@@ -249,7 +269,7 @@ impl LakeReader {
         }
         if w(0) == "CREATE" {
             if let Some(ctas) = ctas_parts(sql, tokens) {
-                let Some((namespace, table)) = create_target(&listing, &ctas.name, names) else {
+                let Some(ident) = creation_target(&listing, &ctas.name, names)? else {
                     return Ok(None);
                 };
                 let partition = match &ctas.partition_by {
@@ -273,7 +293,7 @@ impl LakeReader {
                 };
                 return Ok(Some(WritePlan::Ddl(LakeDdl::CreateTableAs(
                     TableFromQuery {
-                        ident: TableIdent::new(namespace, table),
+                        ident,
                         query,
                         column_names: ctas.columns,
                         partition,
@@ -296,14 +316,19 @@ impl LakeReader {
         }
         match statements.remove(0) {
             Statement::CreateTable(ct) if !ct.temporary && ct.query.is_none() => {
-                let Some((namespace, table)) = create_target(&listing, &parts(&ct.name), names)
-                else {
+                let Some(ident) = creation_target(&listing, &parts(&ct.name), names)? else {
                     return Ok(None);
                 };
-                let ident = TableIdent::new(namespace, table);
                 self.plan_create_table(&ct, ident, &listing, conn, runtime, names)
                     .map(Some)
             }
+            Statement::CreateIndex(ci) => self.plan_create_index(&ci, &listing, runtime, names),
+            Statement::Drop {
+                object_type: ObjectType::Index,
+                if_exists,
+                names: index_names,
+                ..
+            } => self.plan_drop_index(&index_names, if_exists, &listing, runtime, names),
             Statement::CreateSequence {
                 temporary: false,
                 if_not_exists,
@@ -312,8 +337,7 @@ impl LakeReader {
                 sequence_options,
                 owned_by,
             } => {
-                let Some((namespace, sequence)) = create_target(&listing, &parts(&name), names)
-                else {
+                let Some(ident) = creation_target(&listing, &parts(&name), names)? else {
                     return Ok(None);
                 };
                 if owned_by.is_some() {
@@ -328,8 +352,8 @@ impl LakeReader {
                 .map_err(catalog_error)?;
                 Ok(Some(WritePlan::Ddl(LakeDdl::CreateSequence {
                     sequence: OwnedSequence {
-                        namespace,
-                        name: sequence,
+                        namespace: ident.namespace().clone(),
+                        name: ident.name().to_string(),
                         def,
                     },
                     if_not_exists,
@@ -465,6 +489,11 @@ impl LakeReader {
                     }
                     return Ok(None);
                 };
+                if let Some(plan) =
+                    self.plan_column_defaults(&ident, &operations, &listing, conn, runtime, names)?
+                {
+                    return Ok(Some(plan));
+                }
                 let mut changes = Vec::new();
                 for op in &operations {
                     match op {
@@ -547,13 +576,23 @@ impl LakeReader {
                 let Some(ident) = writable_table(&listing, name, names, "insert into")? else {
                     return Ok(None);
                 };
-                if insert.on.is_some() || insert.returning.is_some() {
-                    return Err(unsupported("ON CONFLICT and RETURNING on lake tables"));
+                if insert.on.is_some() {
+                    return Err(unsupported("INSERT … ON CONFLICT on a lake table"));
                 }
                 let table = self.table(names.txn, &ident, runtime)?;
+                let (body, body_tokens, returning_list) =
+                    match returning::split_returning(sql, tokens) {
+                        Some((body, body_tokens, list)) => (body, body_tokens, Some(list)),
+                        None => (sql, tokens, None),
+                    };
                 let mut target: Vec<String> = insert.columns.iter().map(fold).collect();
-                let mut source =
-                    insert_source(sql, tokens, !target.is_empty(), insert.source.is_none())?;
+                let param_types = values_parameter_types(&table, &target, insert.source.as_deref());
+                let mut source = insert_source(
+                    body,
+                    body_tokens,
+                    !target.is_empty(),
+                    insert.source.is_none(),
+                )?;
                 // A VALUES list's width is known from the text (with parameters,
                 // the engine cannot describe it before they are bound).
                 let mut values_width = insert.source.as_ref().and_then(|q| match q.body.as_ref() {
@@ -584,6 +623,22 @@ impl LakeReader {
                     &staged,
                     Writer::Insert,
                 )?;
+                let returning = match returning_list {
+                    Some(list) => {
+                        let alias = insert
+                            .table_alias
+                            .as_ref()
+                            .map_or_else(|| ident.name().to_string(), fold);
+                        Some(returning::returning_queries(
+                            list,
+                            &floe_sql::tokens::tokenize(list),
+                            &table,
+                            &alias,
+                            &staged,
+                        )?)
+                    }
+                    None => None,
+                };
                 Ok(Some(WritePlan::Staged {
                     commit: LakeCommit::Insert(LakeInsert {
                         table: ident,
@@ -592,6 +647,8 @@ impl LakeReader {
                     }),
                     copy_sql,
                     rewritten,
+                    returning,
+                    param_types,
                 }))
             }
             Statement::Delete(delete) => {
@@ -633,6 +690,8 @@ impl LakeReader {
                     }),
                     copy_sql,
                     rewritten: Some(rewritten),
+                    returning: None,
+                    param_types: Vec::new(),
                 }))
             }
             Statement::Update {
@@ -761,6 +820,8 @@ impl LakeReader {
                     })),
                     copy_sql,
                     rewritten: Some(rewritten),
+                    returning: None,
+                    param_types: Vec::new(),
                 }))
             }
             _ => Ok(None),
@@ -803,36 +864,6 @@ impl LakeReader {
             self.staging_dir().join(id.to_string())
         }
     }
-}
-
-/// The lake namespace and table name `CREATE TABLE name` creates, if it goes to
-/// the lake: a named lake schema, or the first existing schema of the search
-/// path being one.
-fn create_target(
-    listing: &Listing,
-    parts: &[String],
-    names: &NameContext<'_>,
-) -> Option<(NamespaceIdent, String)> {
-    let (schema, table) = match parts {
-        [table] => {
-            let first = search_path(names)
-                .into_iter()
-                .find(|s| listing.schema(s).is_some() || is_engine_schema(s))?;
-            (first, table.clone())
-        }
-        [schema, table] => (schema.clone(), table.clone()),
-        [db, schema, table] if db.eq_ignore_ascii_case(names.database) => {
-            (schema.clone(), table.clone())
-        }
-        _ => return None,
-    };
-    let entry = listing.schema(&schema)?;
-    Some((entry.ident.clone(), table))
-}
-
-/// Schemas that exist in every session's DuckDB (tables there stay local).
-fn is_engine_schema(s: &str) -> bool {
-    matches!(s, "public" | "main" | "pg_temp" | "temp")
 }
 
 fn lake_schema_named(listing: &Listing, parts: &[String], names: &NameContext<'_>) -> bool {
