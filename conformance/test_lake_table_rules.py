@@ -370,3 +370,24 @@ def test_alter_column_defaults_as_postgres(lake, pg):
     floe_outcomes, pg_outcomes = outcomes_on_both(server, pg, script)
     for f, p in zip(floe_outcomes, pg_outcomes):
         assert f == p
+
+
+def test_returning_as_postgres(lake, pg):
+    """INSERT … RETURNING and UPDATE … RETURNING send back what was written:
+    defaults, sequence values, new values cast to the columns' types."""
+    server, _, _ = lake
+    script = [
+        "CREATE TABLE app.notes (id serial, body text DEFAULT 'empty', "
+        "price numeric(10,2) DEFAULT 0, n int CHECK (n >= 0))",
+        "INSERT INTO app.notes (n) VALUES (1), (2) RETURNING *",
+        "INSERT INTO app.notes AS x (body, n) VALUES ('b', 3) RETURNING x.id, x.body, n * 2 AS twice",
+        "INSERT INTO app.notes (n) VALUES (-1) RETURNING id",
+        "UPDATE app.notes SET price = price + 1.5, n = n * 10 WHERE n <= 2 RETURNING id, price, n",
+        "UPDATE app.notes AS t SET body = upper(body) WHERE t.id = 1 RETURNING t.*",
+        "UPDATE app.notes SET n = -5 WHERE id = 1 RETURNING id",
+        "UPDATE app.notes SET n = 0 WHERE id = 999 RETURNING *",
+        "SELECT * FROM app.notes ORDER BY id",
+    ]
+    floe_outcomes, pg_outcomes = outcomes_on_both(server, pg, script)
+    for f, p in zip(floe_outcomes, pg_outcomes):
+        assert f == p

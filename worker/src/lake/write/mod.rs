@@ -713,9 +713,17 @@ impl LakeReader {
                 let Some(ident) = writable_table(&listing, name, names, "update")? else {
                     return Ok(None);
                 };
-                if !joins.is_empty() || returning.is_some() || limit.is_some() {
-                    return Err(unsupported("UPDATE … RETURNING and LIMIT on lake tables"));
+                if !joins.is_empty() || limit.is_some() {
+                    return Err(unsupported("UPDATE … LIMIT on lake tables"));
                 }
+                // RETURNING reads the staged new values; the rest plans the rows.
+                let (sql, tokens, returning_list) = match returning
+                    .as_ref()
+                    .and_then(|_| returning::split_returning(sql, tokens))
+                {
+                    Some((body, body_tokens, list)) => (body, body_tokens, Some(list)),
+                    None => (sql, tokens, None),
+                };
                 let joined = from
                     .as_ref()
                     .and_then(|_| joined_tables(sql, tokens, "FROM", "SET"));
@@ -802,6 +810,21 @@ impl LakeReader {
                     &new_rows,
                     Writer::Rewrite,
                 )?;
+                let returning = match returning_list {
+                    Some(list) => {
+                        let alias = alias
+                            .as_ref()
+                            .map_or_else(|| ident.name().to_string(), |a| fold(&a.name));
+                        Some(returning::updated_rows_queries(
+                            list,
+                            &floe_sql::tokens::tokenize(list),
+                            &table,
+                            &alias,
+                            &rows,
+                        )?)
+                    }
+                    None => None,
+                };
                 Ok(Some(WritePlan::Staged {
                     commit: LakeCommit::Update(Box::new(LakeUpdate {
                         rows,
@@ -820,7 +843,7 @@ impl LakeReader {
                     })),
                     copy_sql,
                     rewritten: Some(rewritten),
-                    returning: None,
+                    returning,
                     param_types: Vec::new(),
                 }))
             }

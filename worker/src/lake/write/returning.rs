@@ -1,12 +1,14 @@
-//! `INSERT … RETURNING` on a lake table. The rows an INSERT writes are exactly
-//! the rows of its staged Parquet file (defaults filled, sequence values drawn,
-//! CHECKs passed), so RETURNING is a query over that file, read as the table's
-//! columns and types: run after the COPY wrote it and before the commit
-//! uploads it, so what the client gets back is what was committed.
+//! `INSERT … RETURNING` and `UPDATE … RETURNING` on a lake table. The rows an
+//! INSERT writes are exactly the rows of its staged Parquet file (defaults
+//! filled, sequence values drawn, CHECKs passed), and an UPDATE stages its
+//! rows' new values before it writes them, so RETURNING is a query over that
+//! file, read as the table's columns and types: run after the COPY wrote it
+//! and before the commit uploads it, so what the client gets back is what was
+//! committed (a commit that fails sends no rows).
 
 use std::path::Path;
 
-use floe_catalog::pg_schema::types::quote_ident;
+use floe_catalog::pg_schema::types::{quote_ident, quote_literal};
 use floe_sql::tokens::{Tok, Token};
 use iceberg::table::Table;
 
@@ -44,8 +46,9 @@ pub(super) fn split_returning<'a>(
     None
 }
 
-/// The queries for `list` over `table`'s rows staged at `staged` (a file, or a
-/// directory of partition files), the rows known as `alias`.
+/// The queries for `list` over `table`'s rows staged at `staged` by an
+/// INSERT (a file, or a directory of partition files), the rows known as
+/// `alias`.
 pub(super) fn returning_queries(
     list: &str,
     list_tokens: &[Token],
@@ -53,19 +56,6 @@ pub(super) fn returning_queries(
     alias: &str,
     staged: &Path,
 ) -> Result<Returning, PgError> {
-    if list.is_empty() {
-        return Err(PgError::new(
-            sqlstate::SYNTAX_ERROR,
-            "syntax error at end of input",
-        ));
-    }
-    // The COPY takes the statement's parameters; the list runs after it, alone.
-    if list_tokens.iter().any(|t| matches!(t.tok, Tok::Param(_))) {
-        return Err(PgError::new(
-            sqlstate::FEATURE_NOT_SUPPORTED,
-            "parameters in the RETURNING list of a lake table's INSERT are not supported",
-        ));
-    }
     let columns = floe_catalog::scan_columns(table.metadata().current_schema());
     let local = if staged.extension().is_some_and(|e| e == "parquet") {
         staged.to_string_lossy().into_owned()
@@ -78,11 +68,72 @@ pub(super) fn returning_queries(
         position_deletes: Vec::new(),
         equality_deletes: Vec::new(),
     };
+    queries(
+        list,
+        list_tokens,
+        alias,
+        scan_sql::render(&columns, &[], true, false),
+        scan_sql::render(&columns, &[file], true, false),
+    )
+}
+
+/// The queries for `list` over the new values an UPDATE staged at `rows`
+/// (named as the table's columns, typed as their expressions were), cast to
+/// the columns' types as the rows are written.
+pub(super) fn updated_rows_queries(
+    list: &str,
+    list_tokens: &[Token],
+    table: &Table,
+    alias: &str,
+    rows: &Path,
+) -> Result<Returning, PgError> {
+    let columns = floe_catalog::scan_columns(table.metadata().current_schema());
+    let cast: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            let q = quote_ident(&c.name);
+            format!("CAST(d.{q} AS {}) AS {q}", c.duck_type)
+        })
+        .collect();
+    let relation = format!(
+        "(SELECT {} FROM read_parquet({}) AS d)",
+        cast.join(", "),
+        quote_literal(&rows.to_string_lossy())
+    );
+    queries(
+        list,
+        list_tokens,
+        alias,
+        scan_sql::render(&columns, &[], true, false),
+        relation,
+    )
+}
+
+fn queries(
+    list: &str,
+    list_tokens: &[Token],
+    alias: &str,
+    described: String,
+    rows: String,
+) -> Result<Returning, PgError> {
+    if list.is_empty() {
+        return Err(PgError::new(
+            sqlstate::SYNTAX_ERROR,
+            "syntax error at end of input",
+        ));
+    }
+    // The COPY takes the statement's parameters; the list runs after it, alone.
+    if list_tokens.iter().any(|t| matches!(t.tok, Tok::Param(_))) {
+        return Err(PgError::new(
+            sqlstate::FEATURE_NOT_SUPPORTED,
+            "parameters in the RETURNING list of a lake table's INSERT or UPDATE are not supported",
+        ));
+    }
     let alias = quote_ident(alias);
     let over = |relation: String| format!("SELECT {list} FROM {relation} AS {alias}");
     Ok(Returning {
-        described_sql: over(scan_sql::render(&columns, &[], true, false)),
-        rows_sql: over(scan_sql::render(&columns, &[file], true, false)),
+        described_sql: over(described),
+        rows_sql: over(rows),
     })
 }
 
