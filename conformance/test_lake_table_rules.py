@@ -373,8 +373,9 @@ def test_alter_column_defaults_as_postgres(lake, pg):
 
 
 def test_returning_as_postgres(lake, pg):
-    """INSERT … RETURNING and UPDATE … RETURNING send back what was written:
-    defaults, sequence values, new values cast to the columns' types."""
+    """INSERT, UPDATE and DELETE … RETURNING send back what was written (or
+    removed): defaults, sequence values, new values cast to the columns'
+    types."""
     server, _, _ = lake
     script = [
         "CREATE TABLE app.notes (id serial, body text DEFAULT 'empty', "
@@ -387,6 +388,9 @@ def test_returning_as_postgres(lake, pg):
         "UPDATE app.notes SET n = -5 WHERE id = 1 RETURNING id",
         "UPDATE app.notes SET n = 0 WHERE id = 999 RETURNING *",
         "SELECT * FROM app.notes ORDER BY id",
+        "DELETE FROM app.notes AS d WHERE d.n >= 20 RETURNING d.id, body, price",
+        "DELETE FROM app.notes WHERE id = 999 RETURNING *",
+        "SELECT id FROM app.notes ORDER BY id",
     ]
     floe_outcomes, pg_outcomes = outcomes_on_both(server, pg, script)
     for f, p in zip(floe_outcomes, pg_outcomes):

@@ -38,6 +38,10 @@ impl LakeReader {
                 (files, rows, Operation::Append, insert.schema_id, Vec::new())
             }
             LakeCommit::Delete(delete) => {
+                if let Some(sql) = &delete.deletes_sql {
+                    conn.execute_batch(sql)
+                        .map_err(|e| PgError::from_duckdb(&e.message, None))?;
+                }
                 let (files, rows, referenced) = self.delete_files(delete, &table, &mut uploads)?;
                 let schema_id = table.metadata().current_schema_id();
                 (files, rows, Operation::Delete, schema_id, referenced)

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use floe_catalog::objects::tables::SchemaChange;
-use floe_catalog::pg_schema::types::{duck_type, quote_ident};
+use floe_catalog::pg_schema::types::{duck_type, quote_ident, quote_literal};
 use floe_catalog::{plan_scan, CatalogError, LakeTxn, Listing, SnapshotSelector, WrittenFile};
 
 use crate::lake::views::{resolve_view, CommentTarget, ViewDdl};
@@ -158,6 +158,9 @@ pub struct LakeDelete {
     pub table: TableIdent,
     pub staged: PathBuf,
     pub data_files: PlannedFiles,
+    /// `DELETE … RETURNING`: the statement staged the rows themselves; this
+    /// turns their positions into the delete files under `staged`.
+    pub deletes_sql: Option<String>,
 }
 
 /// The commit half of an `UPDATE`: the engine has written the matching rows'
@@ -664,33 +667,85 @@ impl LakeReader {
                 let Some(ident) = writable_table(&listing, name, names, "delete from")? else {
                     return Ok(None);
                 };
-                if !joins.is_empty()
-                    || delete.returning.is_some()
-                    || delete.limit.is_some()
-                    || !delete.order_by.is_empty()
-                {
-                    return Err(unsupported(
-                        "DELETE … RETURNING, ORDER BY and LIMIT on lake tables",
-                    ));
+                if !joins.is_empty() || delete.limit.is_some() || !delete.order_by.is_empty() {
+                    return Err(unsupported("DELETE … ORDER BY and LIMIT on lake tables"));
                 }
+                // RETURNING reads the rows the statement staged; the rest plans them.
+                let (sql, tokens, returning_list) = match delete
+                    .returning
+                    .as_ref()
+                    .and_then(|_| returning::split_returning(sql, tokens))
+                {
+                    Some((body, body_tokens, list)) => (body, body_tokens, Some(list)),
+                    None => (sql, tokens, None),
+                };
                 let using = delete
                     .using
                     .as_ref()
                     .and_then(|_| joined_tables(sql, tokens, "USING", "DELETE"));
                 let target = RowsScan::new(&ident, name, alias.as_ref(), sql, tokens, using);
+                let id = uuid::Uuid::new_v4();
+                let staged = self.staging_dir().join(id.to_string());
+                let Some(list) = returning_list else {
+                    let (rewritten, data_files) =
+                        self.plan_rows(&target.select("DISTINCT", &[]), &ident, runtime, names)?;
+                    let copy_sql = deletes_copy(&rewritten.sql, &staged);
+                    return Ok(Some(WritePlan::Staged {
+                        commit: LakeCommit::Delete(LakeDelete {
+                            table: ident,
+                            staged,
+                            data_files,
+                            deletes_sql: None,
+                        }),
+                        copy_sql,
+                        rewritten: Some(rewritten),
+                        returning: None,
+                        param_types: Vec::new(),
+                    }));
+                };
+                // With RETURNING the rows are staged whole, their positions
+                // taken from them at commit.
+                let table = self.table(names.txn, &ident, runtime)?;
+                let columns: Vec<String> = table
+                    .metadata()
+                    .current_schema()
+                    .as_struct()
+                    .fields()
+                    .iter()
+                    .map(|f| format!("{}.{}", target.qualifier, quote_ident(&f.name)))
+                    .collect();
                 let (rewritten, data_files) =
-                    self.plan_rows(&target.select("DISTINCT", &[]), &ident, runtime, names)?;
-                let staged = self.staging_dir().join(uuid::Uuid::new_v4().to_string());
-                let copy_sql = deletes_copy(&rewritten.sql, &staged);
+                    self.plan_rows(&target.select("DISTINCT", &columns), &ident, runtime, names)?;
+                let rows = self.staging_dir().join(format!("{id}-rows.parquet"));
+                let rows_literal = quote_literal(&rows.to_string_lossy());
+                let copy_sql = format!(
+                    "COPY ({}) TO {rows_literal} (FORMAT parquet)",
+                    rewritten.sql
+                );
+                let deletes_sql = deletes_copy(
+                    &format!("SELECT * FROM read_parquet({rows_literal})"),
+                    &staged,
+                );
+                let alias = alias
+                    .as_ref()
+                    .map_or_else(|| ident.name().to_string(), |a| fold(&a.name));
+                let returning = returning::updated_rows_queries(
+                    list,
+                    &floe_sql::tokens::tokenize(list),
+                    &table,
+                    &alias,
+                    &rows,
+                )?;
                 Ok(Some(WritePlan::Staged {
                     commit: LakeCommit::Delete(LakeDelete {
                         table: ident,
                         staged,
                         data_files,
+                        deletes_sql: Some(deletes_sql),
                     }),
                     copy_sql,
                     rewritten: Some(rewritten),
-                    returning: None,
+                    returning: Some(returning),
                     param_types: Vec::new(),
                 }))
             }
@@ -834,6 +889,7 @@ impl LakeReader {
                             table: ident.clone(),
                             staged: deletes_dir,
                             data_files,
+                            deletes_sql: None,
                         },
                         insert: LakeInsert {
                             table: ident,
