@@ -75,6 +75,13 @@ def outcomes_on_both(floe, pg, script, messages=False):
     return outcomes
 
 
+def assert_same_on_both(floe, pg, script, messages=False):
+    """Each statement of `script` gives PostgreSQL 15's outcome on Floe."""
+    floe_outcomes, pg_outcomes = outcomes_on_both(floe, pg, script, messages)
+    for f, p in zip(floe_outcomes, pg_outcomes):
+        assert f == p
+
+
 def described(floe, pg, *tables):
     """psql's `\\d` of `tables` on Floe and on PostgreSQL 15."""
     out = []
@@ -203,9 +210,7 @@ def test_serial_identity_and_sequences(lake, pg):
         "DROP TABLE app.items",
         "SELECT nextval('app.items_id_seq')",
     ]
-    floe, pg = outcomes_on_both(server, pg, script)
-    for f, p in zip(floe, pg):
-        assert f == p
+    assert_same_on_both(server, pg, script)
 
 
 def test_sequence_values_are_unique_across_workers(lake, fleet):
@@ -245,9 +250,7 @@ def test_check_constraints_are_enforced(lake, pg):
         "CREATE TABLE app.strict (n int NOT NULL)",
         "INSERT INTO app.strict VALUES (NULL)",
     ]
-    floe, pg = outcomes_on_both(server, pg, script, messages=True)
-    for f, p in zip(floe, pg):
-        assert f == p
+    assert_same_on_both(server, pg, script, messages=True)
 
 
 def test_keys_and_defaults_in_the_catalog(lake, pg):
@@ -340,9 +343,7 @@ def test_create_and_drop_index_as_postgres(lake, pg):
         "ALTER TABLE app.items DROP COLUMN note",
         "SELECT indexname FROM pg_indexes WHERE schemaname = 'app' AND tablename = 'items' ORDER BY 1",
     ]
-    floe_outcomes, pg_outcomes = outcomes_on_both(server, pg, script, messages=True)
-    for f, p in zip(floe_outcomes, pg_outcomes):
-        assert f == p
+    assert_same_on_both(server, pg, script, messages=True)
     floe_d, pg_d = described(server, pg, "app.items")
     assert floe_d == pg_d
     assert '"items_sku_idx" btree (sku)' in floe_d
@@ -367,9 +368,7 @@ def test_alter_column_defaults_as_postgres(lake, pg):
         "SELECT column_name, column_default FROM information_schema.columns "
         "WHERE table_schema = 'app' AND table_name = 'tasks' ORDER BY ordinal_position",
     ]
-    floe_outcomes, pg_outcomes = outcomes_on_both(server, pg, script)
-    for f, p in zip(floe_outcomes, pg_outcomes):
-        assert f == p
+    assert_same_on_both(server, pg, script)
 
 
 def test_returning_as_postgres(lake, pg):
@@ -392,6 +391,4 @@ def test_returning_as_postgres(lake, pg):
         "DELETE FROM app.notes WHERE id = 999 RETURNING *",
         "SELECT id FROM app.notes ORDER BY id",
     ]
-    floe_outcomes, pg_outcomes = outcomes_on_both(server, pg, script)
-    for f, p in zip(floe_outcomes, pg_outcomes):
-        assert f == p
+    assert_same_on_both(server, pg, script)

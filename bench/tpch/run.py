@@ -139,6 +139,22 @@ def fmt(t):
     return "—" if t is None else f"{t:.3f}"
 
 
+def lake_and_duckdb(parquet, work):
+    """The TPC-H tables as Iceberg tables in Floe's embedded default catalog
+    (SQLite + local warehouse under `work/floe`), and DuckDB in-process with a
+    view over the very same Parquet files for each: (files by table, DuckDB)."""
+    floe_dir = work / "floe"
+    floe_dir.mkdir()
+    local = SqlCatalog("floe", uri=f"sqlite:///{floe_dir}/catalog.db",
+                       warehouse=f"file://{floe_dir}/warehouse")
+    files = load_iceberg(local, parquet)
+    duck = duckdb.connect()
+    for t, paths in files.items():
+        plain = ", ".join(f"'{x.removeprefix('file://')}'" for x in paths)
+        duck.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet([{plain}])")
+    return files, duck
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--floe", required=True)
@@ -152,18 +168,8 @@ def main():
     p.add_argument("--pg-timeout", type=int, default=300)
     a = p.parse_args()
 
-    # Iceberg tables in Floe's embedded default catalog (SQLite + local warehouse).
+    files, duck = lake_and_duckdb(a.parquet, a.work)
     floe_dir = a.work / "floe"
-    floe_dir.mkdir()
-    local = SqlCatalog("floe", uri=f"sqlite:///{floe_dir}/catalog.db",
-                       warehouse=f"file://{floe_dir}/warehouse")
-    files = load_iceberg(local, a.parquet)
-
-    # DuckDB in-process over the very same Parquet files.
-    duck = duckdb.connect()
-    for t, paths in files.items():
-        plain = ", ".join(f"'{x.removeprefix('file://')}'" for x in paths)
-        duck.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet([{plain}])")
     threads = duck.execute("SELECT current_setting('threads')").fetchone()[0]
     duck_times, duck_rows = measure("duckdb", lambda q: duck.execute(q).fetchall(), a.runs)
 

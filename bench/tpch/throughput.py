@@ -12,13 +12,11 @@ import pathlib
 import sys
 import time
 
-import duckdb
 import psycopg
-from pyiceberg.catalog.sql import SqlCatalog
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from queries import QUERIES  # noqa: E402
-from run import FloeServer, load_iceberg, log, normalize, pg_load  # noqa: E402
+from run import FloeServer, lake_and_duckdb, log, normalize, pg_load  # noqa: E402
 
 
 def throughput(name, connect, run, clients, expected):
@@ -58,16 +56,8 @@ def main():
     p.add_argument("--clients", type=int, default=8)
     a = p.parse_args()
 
+    files, duck = lake_and_duckdb(a.parquet, a.work)
     floe_dir = a.work / "floe"
-    floe_dir.mkdir()
-    local = SqlCatalog("floe", uri=f"sqlite:///{floe_dir}/catalog.db",
-                       warehouse=f"file://{floe_dir}/warehouse")
-    files = load_iceberg(local, a.parquet)
-
-    duck = duckdb.connect()
-    for t, paths in files.items():
-        plain = ", ".join(f"'{x.removeprefix('file://')}'" for x in paths)
-        duck.execute(f"CREATE VIEW {t} AS SELECT * FROM read_parquet([{plain}])")
     expected = {n: duck.execute(q).fetchall() for n, q in QUERIES.items()}
     log("duckdb answers taken")
 
