@@ -7,6 +7,7 @@
 use bytes::{BufMut, BytesMut};
 
 use crate::lake_changes::{LakeChange, MAX_CHANGES};
+use crate::moved_session::MovedSession;
 
 /// The type byte of a control message (`~`: no Postgres frontend message has it).
 pub const CONTROL_TAG: u8 = b'~';
@@ -59,6 +60,18 @@ pub enum Control {
     /// ones this worker session has not been told of, sent before the client's
     /// next message. Either side answers nothing.
     LakeChanged(Vec<LakeChange>),
+    /// Asks an idle session for its state, to move it to another worker: the
+    /// worker answers [`Control::SessionState`], or [`Control::Stays`] when the
+    /// session holds something only this worker has, then ReadyForQuery.
+    Export,
+    /// The session's state (worker to router), answering `Export`.
+    SessionState(Box<MovedSession>),
+    /// Why the session cannot move (worker to router), answering `Export`.
+    Stays(String),
+    /// Gives a session just begun (`BeginSession`) the state another worker's
+    /// session exported; answered with ReadyForQuery, or an ErrorResponse
+    /// first when a statement cannot be prepared again here.
+    Import(Box<MovedSession>),
 }
 
 /// The digest an [`Control::Analysed`] message names its text by (64-bit
@@ -99,7 +112,7 @@ impl Control {
 #[error("malformed control message: {0}")]
 pub struct ControlError(pub &'static str);
 
-fn put_str(m: &mut BytesMut, s: &str) {
+pub(crate) fn put_str(m: &mut BytesMut, s: &str) {
     // NUL ends a field: a value holding one is cut there (it cannot come from a
     // startup packet, whose fields are NUL-terminated too).
     let s = s.split('\0').next().unwrap_or("");
@@ -184,6 +197,19 @@ impl Control {
                     }
                 }
             }
+            Control::Export => body.put_u8(b'O'),
+            Control::SessionState(state) => {
+                body.put_u8(b'M');
+                state.encode_into(body);
+            }
+            Control::Stays(reason) => {
+                body.put_u8(b'N');
+                put_str(body, reason);
+            }
+            Control::Import(state) => {
+                body.put_u8(b'I');
+                state.encode_into(body);
+            }
         }
         let len = (body.len() - at) as i32;
         body[at..at + 4].copy_from_slice(&len.to_be_bytes());
@@ -246,6 +272,10 @@ impl Control {
                 }
                 Control::LakeChanged(changes)
             }
+            b'O' => Control::Export,
+            b'M' => Control::SessionState(Box::new(MovedSession::decode(&mut r)?)),
+            b'N' => Control::Stays(r.string()?),
+            b'I' => Control::Import(Box::new(MovedSession::decode(&mut r)?)),
             _ => return Err(ControlError("kind")),
         };
         if !r.b.is_empty() {
@@ -258,17 +288,25 @@ impl Control {
 /// Deepest namespace a lake change may name.
 const MAX_NAMESPACE_DEPTH: usize = 64;
 
-struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     b: &'a [u8],
 }
 
 impl Reader<'_> {
-    fn u8(&mut self) -> Result<u8, ControlError> {
+    /// A count of items that follow, at most `max`.
+    pub(crate) fn count(&mut self, max: usize) -> Result<usize, ControlError> {
+        let n = self.u32()? as usize;
+        if n > max {
+            return Err(ControlError("too many items"));
+        }
+        Ok(n)
+    }
+    pub(crate) fn u8(&mut self) -> Result<u8, ControlError> {
         let (first, rest) = self.b.split_first().ok_or(ControlError("truncated"))?;
         self.b = rest;
         Ok(*first)
     }
-    fn u32(&mut self) -> Result<u32, ControlError> {
+    pub(crate) fn u32(&mut self) -> Result<u32, ControlError> {
         if self.b.len() < 4 {
             return Err(ControlError("truncated"));
         }
@@ -276,7 +314,7 @@ impl Reader<'_> {
         self.b = &self.b[4..];
         Ok(v)
     }
-    fn u64(&mut self) -> Result<u64, ControlError> {
+    pub(crate) fn u64(&mut self) -> Result<u64, ControlError> {
         let hi = u64::from(self.u32()?);
         let lo = u64::from(self.u32()?);
         Ok(hi << 32 | lo)
@@ -310,7 +348,7 @@ impl Reader<'_> {
         })
     }
 
-    fn string(&mut self) -> Result<String, ControlError> {
+    pub(crate) fn string(&mut self) -> Result<String, ControlError> {
         let end = self
             .b
             .iter()
@@ -359,6 +397,26 @@ mod tests {
             LakeChange::Listing,
             LakeChange::Everything,
         ]));
+        round_trip(Control::Export);
+        round_trip(Control::Stays("a TEMP table".into()));
+        let moved = MovedSession {
+            params: vec![crate::moved_session::MovedParam {
+                name: "TimeZone".into(),
+                value: "Europe/Paris".into(),
+                source: "session".into(),
+            }],
+            statements: vec![crate::moved_session::MovedStatement {
+                name: "s1".into(),
+                sql: "SELECT $1".into(),
+                param_types: vec![23, 0],
+                shape: 42,
+            }],
+            sequences: vec![("public.s".into(), -7)],
+            last_value: Some(-7),
+        };
+        round_trip(Control::SessionState(Box::new(moved.clone())));
+        round_trip(Control::Import(Box::new(moved)));
+        round_trip(Control::Import(Box::default()));
     }
 
     #[test]
@@ -392,6 +450,11 @@ mod tests {
             b"L\0\0\0\x01T\xff\xff\xff\xffs\0t\0",
             b"L\xff\xff\xff\xff",
             b"L\0\0\0\x00E",
+            b"O\0",
+            b"M\0\0\0\0\0\0\0\0\0\0\0\0",
+            b"M\0\0\0\0\0\0\0\0\0\0\0\0\x02",
+            b"M\xff\xff\xff\xff",
+            b"I\0\0\0\0\0\0\0\x01s\0q\0\xff\xff\xff\xff",
         ] {
             assert!(Control::decode(body).is_err(), "{body:?}");
         }

@@ -2,7 +2,8 @@
 //! workers need: errors with SQLSTATEs, listen addresses (TCP or unix socket) and
 //! their streams, the startup-packet exchange, message framing for relaying
 //! messages without decoding them, shape checks for frontend message bodies, the
-//! typed router-to-worker control messages, and the lake change log both sides
+//! typed router-to-worker control messages (with the state of a session
+//! moving between workers), and the lake change log both sides
 //! keep for read-after-commit across workers.
 
 pub mod backend;
@@ -11,6 +12,7 @@ pub mod frame;
 pub mod frontend;
 pub mod lake_changes;
 pub mod listen;
+pub mod moved_session;
 pub mod pg_error;
 pub mod serve;
 pub mod startup;

@@ -27,6 +27,7 @@ use crate::frontend::{self, fatal, own_fd, within, Admitted, Door, Handshake, Ha
 use crate::relay::spin::SpinWait;
 use crate::relay::{self, RelayContext, SessionEnd};
 use crate::route::backend::{self, Identity};
+use crate::route::moving::Placed;
 use crate::route::pool::BackendManager;
 use crate::route::workers::{WorkerSet, WorkerStats};
 use crate::route::{self, Pinned, RouteError};
@@ -206,17 +207,16 @@ impl Router {
             .collect();
         let pinned = route::pin_session(&self.workers, &identity, &session_params).await;
         let Pinned {
-            slot,
             lease,
-            mut backend,
+            backend,
             parameter_status,
+            ..
         } = match pinned {
             Ok(p) => p,
             Err(e) => return refuse_route(&mut client, e).await,
         };
-        let worker_pid = backend.pid;
         let worker_key = WorkerKey {
-            addr: slot.addr.clone(),
+            addr: lease.slot().addr.clone(),
             pid: backend.pid,
             secret: backend.secret,
         };
@@ -242,29 +242,37 @@ impl Router {
             max_message_bytes: self.config.limits.max_message_bytes,
             lake_changes: &self.lake_changes,
         };
+        // A session that moves to another worker takes its cancel key and
+        // its pg_stat_activity row along.
+        let retarget = |key: WorkerKey| {
+            self.cancels.retarget(pid, key.clone());
+            *info.worker.lock() = key;
+        };
+        let mut placed = Placed::new(
+            lease,
+            backend,
+            &self.workers,
+            &identity,
+            &session_params,
+            &self.lake_changes,
+            &self.metrics,
+            &retarget,
+            pid,
+        );
         let result = match client.write_all(&hello).await {
-            Ok(()) => {
-                let backend = &mut *backend;
-                relay::relay(
-                    client,
-                    client_fd,
-                    &mut backend.stream,
-                    &mut backend.lake_seen,
-                    shutdown,
-                    &ctx,
-                    &info,
-                )
-                .await
-            }
+            Ok(()) => relay::relay(client, client_fd, &mut placed, shutdown, &ctx, &info).await,
             Err(e) => Err(e),
         };
+        let (lease, backend) = placed.into_parts();
+        let slot = lease.slot().clone();
+        let worker_pid = backend.pid;
         let result = release(backend, result).await;
         self.unregister(pid);
         tracing::info!(
             pid,
             %user,
             client = %peer,
-            worker = %lease.slot().addr,
+            worker = %slot.addr,
             worker_pid = worker_pid,
             duration_ms = started.elapsed().as_millis() as u64,
             ended = ?result.as_ref().map(|e| *e).unwrap_or(SessionEnd::ClientGone),
@@ -301,7 +309,7 @@ impl Router {
             client_addr: peer.to_string(),
             backend_start: SystemTime::now(),
             superuser,
-            worker,
+            worker: parking_lot::Mutex::new(worker),
             terminate: Notify::new(),
             live: parking_lot::Mutex::new(LiveState {
                 application_name: application_name.to_string(),
@@ -336,7 +344,7 @@ impl Router {
         }
         match action {
             AdminAction::Cancel => {
-                let key = target.worker.clone();
+                let key = target.worker();
                 tokio::spawn(async move {
                     if let Err(e) = backend::cancel(&key.addr, key.pid, key.secret).await {
                         tracing::warn!(worker = %key.addr, error = %e, "could not forward cancel request");

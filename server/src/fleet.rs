@@ -1,8 +1,10 @@
 //! The workers `floe serve` runs, sized to the load: `min` started at once, one
 //! more added (up to `max`) whenever client sessions per live worker pass the
-//! target, and an extra worker that has had no session for the cool-down
-//! drained (it takes no new sessions, its idle pooled sessions close) and then
-//! stopped once nothing runs on it. Each worker process is supervised
+//! target, and an extra worker on which nothing has run for the cool-down
+//! drained when the others have room for its sessions (it takes no new
+//! sessions, its idle pooled sessions close, its client sessions move to
+//! other workers between statements) and then stopped once no session is
+//! left on it. Each worker process is supervised
 //! (`crate::supervisor`): restarted when it dies. Workers hold no durable state,
 //! so adding or removing one loses nothing; every scale event is a log line and
 //! a `/metrics` counter.
@@ -28,7 +30,7 @@ pub struct FleetSize {
     pub max: usize,
     /// Client sessions per live worker past which another worker is added.
     pub target_sessions: usize,
-    /// How long an extra worker must be without sessions before it is removed.
+    /// How long nothing must run on an extra worker before it is removed.
     pub cooldown: Duration,
 }
 
@@ -78,8 +80,10 @@ struct Member {
     slot: Arc<WorkerSlot>,
     stop: watch::Sender<bool>,
     supervisor: JoinHandle<()>,
-    /// Since when the worker has had no session.
+    /// Since when nothing has run on the worker.
     idle_since: Option<Instant>,
+    /// The worker's count of requests started, at the last look.
+    requests_seen: u64,
 }
 
 /// The supervised workers and the router's set they appear in.
@@ -138,6 +142,7 @@ impl Fleet {
                 stop,
                 supervisor,
                 idle_since: None,
+                requests_seen: 0,
             },
         );
         id
@@ -163,11 +168,13 @@ impl Fleet {
     fn step(&mut self) {
         let now = Instant::now();
         for m in self.members.values_mut() {
-            if m.slot.sessions() > 0 {
+            let (running, started) = m.slot.requests();
+            if running > 0 || started != m.requests_seen {
                 m.idle_since = None;
             } else {
                 m.idle_since.get_or_insert(now);
             }
+            m.requests_seen = started;
         }
         self.remove_drained();
         let live: Vec<&Member> = self
@@ -178,11 +185,11 @@ impl Fleet {
         let sessions: usize = live.iter().map(|m| m.slot.sessions()).sum();
         let target = self.size.target_sessions.max(1);
         let count = live.len();
-        // The newest ready worker idle past the cool-down, if any.
+        // The newest worker, when it is ready and idle past the cool-down:
+        // workers go in the reverse order they came, so the first ones stay.
         let idle = live
-            .iter()
-            .rev()
-            .find(|m| {
+            .last()
+            .filter(|m| {
                 m.slot.state() == WorkerState::Ready
                     && m.idle_since
                         .is_some_and(|t| now.duration_since(t) >= self.size.cooldown)

@@ -53,6 +53,10 @@ pub struct Metrics {
     pub queries_extended: AtomicU64,
     errors: LabeledCounter,
     classes: LabeledCounter,
+    /// Sessions moved between workers, by why (`drain`, `balance`).
+    moves: LabeledCounter,
+    /// Moves given up, by why the session stayed.
+    moves_refused: LabeledCounter,
     latency_buckets: [AtomicU64; BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_micros: AtomicU64,
@@ -65,6 +69,17 @@ impl Metrics {
 
     pub fn error(&self, sqlstate: &str) {
         self.errors.add(sqlstate);
+    }
+
+    /// Counts a session moved to another worker.
+    pub fn moved(&self, why: &str) {
+        self.moves.add(why);
+    }
+
+    /// Counts a move given up (`held` — the session holds state only its
+    /// worker has —, `no_worker`, `failed`).
+    pub fn move_refused(&self, why: &str) {
+        self.moves_refused.add(why);
     }
 
     /// Counts a statement by class (query, dml, ddl, session, catalog, other).
@@ -136,6 +151,18 @@ impl Metrics {
             "Statements by class, as the router classified them.",
             "counter",
             self.classes.lines("class"),
+        );
+        counter(
+            "floe_session_moves_total",
+            "Sessions moved to another worker between statements, by reason.",
+            "counter",
+            self.moves.lines("reason"),
+        );
+        counter(
+            "floe_session_moves_refused_total",
+            "Session moves given up, by why the session stayed.",
+            "counter",
+            self.moves_refused.lines("why"),
         );
         counter(
             "floe_worker_up",

@@ -39,7 +39,8 @@ pub struct SessionInfo {
     pub client_addr: String,
     pub backend_start: SystemTime,
     pub superuser: bool,
-    pub worker: WorkerKey,
+    /// The worker session it runs on now (it may move between statements).
+    pub worker: Mutex<WorkerKey>,
     /// Ends the session with 57P01 when notified.
     pub terminate: Notify,
     pub live: Mutex<LiveState>,
@@ -48,6 +49,10 @@ pub struct SessionInfo {
 impl SessionInfo {
     pub fn live(&self) -> parking_lot::MutexGuard<'_, LiveState> {
         self.live.lock()
+    }
+
+    pub fn worker(&self) -> WorkerKey {
+        self.worker.lock().clone()
     }
 }
 
@@ -82,7 +87,7 @@ impl Activity {
         let sessions: Vec<Arc<SessionInfo>> = self.lock().values().cloned().collect();
         sessions
             .iter()
-            .filter(|s| &s.worker.addr == addr && s.live().state == "active")
+            .filter(|s| &s.worker().addr == addr && s.live().state == "active")
             .count()
     }
 
@@ -293,11 +298,11 @@ mod tests {
             client_addr: "127.0.0.1:5555".into(),
             backend_start: SystemTime::UNIX_EPOCH,
             superuser: false,
-            worker: WorkerKey {
+            worker: Mutex::new(WorkerKey {
                 addr: "unix:/w".parse().expect("addr"),
                 pid: 1,
                 secret: 2,
-            },
+            }),
             terminate: Notify::new(),
             live: Mutex::new(LiveState {
                 application_name: "it's".into(),

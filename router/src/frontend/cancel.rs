@@ -40,6 +40,13 @@ impl CancelRegistry {
         (pid, secret)
     }
 
+    /// Points a session's key at the worker session it moved to.
+    pub fn retarget(&self, pid: i32, worker: WorkerKey) {
+        if let Some(entry) = self.lock().get_mut(&pid) {
+            entry.1 = worker;
+        }
+    }
+
     pub fn unregister(&self, pid: i32) {
         self.lock().remove(&pid);
     }
@@ -67,6 +74,13 @@ mod tests {
         };
         let (pid, secret) = r.register(key);
         assert_eq!(r.lookup(pid, secret).map(|k| k.pid), Some(5));
+        let moved = WorkerKey {
+            addr: "unix:/v".parse().expect("addr"),
+            pid: 7,
+            secret: 8,
+        };
+        r.retarget(pid, moved);
+        assert_eq!(r.lookup(pid, secret).map(|k| k.pid), Some(7));
         assert!(r.lookup(pid, secret.wrapping_add(1)).is_none());
         r.unregister(pid);
         assert!(r.lookup(pid, secret).is_none());

@@ -4,7 +4,8 @@
 //! for metrics and `pg_stat_activity` (`observe`), and a lone session's wait for
 //! its answer spun rather than slept (`spin`), and lake changes carried between
 //! workers (`freshness`). [`relay`] runs until one side ends
-//! and says whether the worker session is fit for the next client.
+//! and says whether the worker session is fit for the next client; between
+//! requests it may move the session to another worker ([`Placement`]).
 
 pub mod freshness;
 pub mod gate;
@@ -15,6 +16,7 @@ pub mod spin;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 
+use bytes::BytesMut;
 use floe_protocol::lake_changes::ChangeLog;
 use floe_protocol::{frame, sqlstate, startup, PgError, Stream};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
@@ -24,9 +26,10 @@ use crate::admin::metrics::Metrics;
 use crate::compat::activity::{self, Activity, AdminAction, SessionInfo};
 use crate::compat::rewrite;
 use crate::frontend::own_fd;
+use crate::route::workers::WorkerLoad;
 use gate::{PolicyContext, Refusal, Rewritten, SqlGate};
 use observe::Observer;
-use pump::{pump, Side};
+use pump::{pump, Pumped, Side};
 use spin::SpinWait;
 
 /// Read buffer per direction; frames larger than this are read in several steps.
@@ -58,25 +61,59 @@ pub struct RelayContext<'a> {
     pub lake_changes: &'a ChangeLog,
 }
 
-/// Relays frames both ways until one side ends. `lake_seen` is where in
-/// `ctx.lake_changes` the worker session's news ends.
-pub async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
+/// Why a session moves to another worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoveWhy {
+    /// Its worker is draining: the session moves even while its client is
+    /// silent.
+    Drain,
+    /// Its worker holds more sessions than another: the session moves before
+    /// its client's next request.
+    Balance,
+}
+
+impl MoveWhy {
+    pub fn name(self) -> &'static str {
+        match self {
+            MoveWhy::Drain => "drain",
+            MoveWhy::Balance => "balance",
+        }
+    }
+}
+
+/// A test, cheap enough to run before each request, of whether a session at
+/// an idle boundary should move now, and why.
+pub type MoveTest = Box<dyn Fn() -> Option<MoveWhy> + Send + Sync>;
+
+/// Where a relayed session's worker side is, and how it moves.
+pub trait Placement: Send {
+    /// The worker session now, and where in the router's lake change log its
+    /// news ends.
+    fn backend(&mut self) -> (&mut Stream, &mut u64);
+    /// Whether the session should move (the answer may change over time).
+    fn move_test(&self) -> MoveTest;
+    /// The worker's request counters, if it keeps them.
+    fn worker_load(&self) -> Option<Arc<WorkerLoad>>;
+    /// Moves the session, at an idle boundary, to a session on another
+    /// worker with the same state; `false` when it stays where it is.
+    fn try_move(&mut self, why: MoveWhy) -> impl std::future::Future<Output = bool> + Send;
+}
+
+/// How often a silent session looks whether its worker is draining.
+const DRAIN_LOOK: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Relays frames both ways until one side ends; between requests the
+/// session may move to another worker (`place`).
+pub async fn relay<S: AsyncRead + AsyncWrite + Unpin + Send, P: Placement>(
     client: S,
     client_fd: Option<OwnedFd>,
-    backend: &mut Stream,
-    lake_seen: &mut u64,
+    place: &mut P,
     mut shutdown: watch::Receiver<bool>,
     ctx: &RelayContext<'_>,
     info: &Arc<SessionInfo>,
 ) -> std::io::Result<(SessionEnd, bool)> {
     let _relayed = ctx.spin.session();
-    let backend_fd = own_fd(&*backend);
-    let observer = Observer {
-        metrics: ctx.metrics,
-        info,
-        pending: parking_lot::Mutex::new(None),
-        parsed: parking_lot::Mutex::new(String::new()),
-    };
+    let observer = Observer::new(ctx.metrics, info);
     // Statements about sessions (pg_stat_activity, pg_cancel_backend, …) are
     // answered from the router's view of all sessions; Postgres-isms DuckDB lacks
     // are rewritten. Texts known to need neither are remembered.
@@ -121,43 +158,83 @@ pub async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
         }
     };
     let (mut client_rd, mut client_wr) = tokio::io::split(client);
-    let (mut backend_rd, mut backend_wr) = tokio::io::split(backend);
     enum Outcome {
-        Client(std::io::Result<bool>),
-        Worker(std::io::Result<bool>),
+        Client(std::io::Result<Pumped>),
+        Worker(std::io::Result<Pumped>),
+        Move(MoveWhy),
         Shutdown,
         Terminated,
     }
     let mut gate = SqlGate::new(PolicyContext::for_database(&info.database));
-    let outcome = {
-        let upstream = pump(
-            &mut client_rd,
-            &mut backend_wr,
-            Side::ToWorker {
-                gate: &mut gate,
-                rewrite: &mut rewrite,
-                lake: ctx.lake_changes,
-                seen: lake_seen,
-            },
-            &observer,
-            backend_fd.as_ref().map(|fd| (ctx.spin, fd.as_fd())),
-            ctx.max_message_bytes,
-        );
-        let downstream = pump(
-            &mut backend_rd,
-            &mut client_wr,
-            Side::ToClient {
-                lake: ctx.lake_changes,
-            },
-            &observer,
-            client_fd.as_ref().map(|fd| (ctx.spin, fd.as_fd())),
-            frame::MAX_MESSAGE,
-        );
-        tokio::select! {
-            r = upstream => Outcome::Client(r),
-            r = downstream => Outcome::Worker(r),
-            _ = shutdown.changed() => Outcome::Shutdown,
-            _ = info.terminate.notified() => Outcome::Terminated,
+    // The client's bytes not yet relayed (a request held back for a move).
+    let mut from_client = BytesMut::with_capacity(RELAY_BUFFER);
+    let outcome = loop {
+        let test = place.move_test();
+        observer.boundary.count_on(place.worker_load());
+        let balance_now = || test().is_some();
+        // One round on the worker session there is now; its borrows end with
+        // the block, before a move.
+        let outcome = {
+            let (backend, lake_seen) = place.backend();
+            let backend_fd = own_fd(&*backend);
+            let (mut backend_rd, mut backend_wr) = tokio::io::split(backend);
+            let mut from_worker = BytesMut::with_capacity(RELAY_BUFFER);
+            let upstream = pump(
+                &mut client_rd,
+                &mut backend_wr,
+                &mut from_client,
+                Side::ToWorker {
+                    gate: &mut gate,
+                    rewrite: &mut rewrite,
+                    lake: ctx.lake_changes,
+                    seen: lake_seen,
+                },
+                &observer,
+                backend_fd.as_ref().map(|fd| (ctx.spin, fd.as_fd())),
+                ctx.max_message_bytes,
+                Some(&balance_now),
+            );
+            let downstream = pump(
+                &mut backend_rd,
+                &mut client_wr,
+                &mut from_worker,
+                Side::ToClient {
+                    lake: ctx.lake_changes,
+                },
+                &observer,
+                client_fd.as_ref().map(|fd| (ctx.spin, fd.as_fd())),
+                frame::MAX_MESSAGE,
+                None,
+            );
+            // A silent session on a draining worker moves without waiting for
+            // its client.
+            let drained = async {
+                loop {
+                    tokio::time::sleep(DRAIN_LOOK).await;
+                    if test() == Some(MoveWhy::Drain) && observer.at_boundary() {
+                        return MoveWhy::Drain;
+                    }
+                }
+            };
+            tokio::select! {
+                r = upstream => match r {
+                    Ok(Pumped::Moving) => match test() {
+                        Some(why) => Outcome::Move(why),
+                        None => continue,
+                    },
+                    r => Outcome::Client(r),
+                },
+                r = downstream => Outcome::Worker(r),
+                why = drained => Outcome::Move(why),
+                _ = shutdown.changed() => Outcome::Shutdown,
+                _ = info.terminate.notified() => Outcome::Terminated,
+            }
+        };
+        match outcome {
+            Outcome::Move(why) => {
+                place.try_move(why).await;
+            }
+            other => break other,
         }
     };
     // A client that left cleanly, with nothing running and no transaction open,
@@ -166,7 +243,7 @@ pub async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
     let idle = observer.pending.lock().is_none() && info.live().state == "idle";
     let reusable = matches!(outcome, Outcome::Client(Ok(_))) && idle;
     if !reusable {
-        let _ = backend_wr.shutdown().await;
+        let _ = place.backend().0.shutdown().await;
     }
     let (end, message) = match outcome {
         Outcome::Client(Err(e)) if e.kind() == std::io::ErrorKind::InvalidData => (
@@ -177,7 +254,7 @@ pub async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
             )),
         ),
         Outcome::Client(_) => (SessionEnd::ClientGone, None),
-        Outcome::Worker(Ok(last_was_error)) => (
+        Outcome::Worker(Ok(Pumped::Closed { last_was_error })) => (
             SessionEnd::WorkerGone,
             (!last_was_error).then(|| {
                 PgError::new(
@@ -186,8 +263,8 @@ pub async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
                 )
             }),
         ),
-        Outcome::Worker(Err(_)) => (SessionEnd::ClientGone, None),
-        Outcome::Shutdown | Outcome::Terminated => (
+        Outcome::Worker(_) => (SessionEnd::ClientGone, None),
+        Outcome::Shutdown | Outcome::Terminated | Outcome::Move(_) => (
             SessionEnd::Shutdown,
             Some(PgError::new(
                 sqlstate::ADMIN_SHUTDOWN,

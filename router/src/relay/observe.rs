@@ -1,15 +1,18 @@
 //! Watching frames go by, never changing them: statements counted by protocol,
 //! errors by SQLSTATE, latency from a request to the ReadyForQuery that ends it,
 //! and the session's `pg_stat_activity` row (state, query, application_name)
-//! kept current.
+//! kept current; and whether the session is at an idle boundary, where it
+//! may move to another worker ([`Boundary`]).
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use floe_protocol::frame;
 
 use crate::admin::metrics::Metrics;
 use crate::compat::activity::SessionInfo;
+use crate::route::workers::WorkerLoad;
 
 /// Watches frames go by for metrics: queries, errors by SQLSTATE, and the time
 /// from a request to the ReadyForQuery that ends it.
@@ -19,11 +22,106 @@ pub struct Observer<'a> {
     pub pending: parking_lot::Mutex<Option<Instant>>,
     /// SQL of the last Parse, shown as the query when it is executed.
     pub parsed: parking_lot::Mutex<String>,
+    pub boundary: Boundary,
+}
+
+/// Where a session is between its client's requests and the worker's
+/// answers: at an idle boundary every request sent has had its
+/// ReadyForQuery, no extended-protocol message waits for a Sync, the last
+/// ReadyForQuery said idle (no transaction), and neither direction is in the
+/// middle of copying a chunk. There the worker session holds nothing a
+/// client is waiting for, and the next request may go to another worker.
+#[derive(Default)]
+pub struct Boundary {
+    /// Requests that end in ReadyForQuery (Query, Sync, FunctionCall) sent
+    /// and not yet answered.
+    outstanding: AtomicU64,
+    /// Extended-protocol messages sent since the last Sync.
+    unsynced: AtomicBool,
+    /// A direction is between reading a chunk and having written it.
+    pub(super) to_worker_busy: AtomicBool,
+    pub(super) to_client_busy: AtomicBool,
+    /// The counters of the session's worker now, kept for the fleet, which
+    /// drains only workers where nothing has run for a while.
+    worker_load: parking_lot::Mutex<Option<Arc<WorkerLoad>>>,
+}
+
+impl Boundary {
+    /// Counts this session's requests on `counter` from now on (the session
+    /// moved, or started); called at an idle boundary.
+    pub fn count_on(&self, load: Option<Arc<WorkerLoad>>) {
+        *self.worker_load.lock() = load;
+    }
+
+    fn running(&self, started: bool) {
+        if let Some(load) = self.worker_load.lock().as_ref() {
+            if started {
+                load.started();
+            } else {
+                load.answered();
+            }
+        }
+    }
+}
+
+impl Drop for Boundary {
+    /// A session that ends with a request in flight no longer counts on its
+    /// worker.
+    fn drop(&mut self) {
+        if *self.outstanding.get_mut() > 0 {
+            self.running(false);
+        }
+    }
 }
 
 impl Observer<'_> {
+    pub fn new<'a>(metrics: &'a Metrics, info: &'a SessionInfo) -> Observer<'a> {
+        Observer {
+            metrics,
+            info,
+            pending: parking_lot::Mutex::new(None),
+            parsed: parking_lot::Mutex::new(String::new()),
+            boundary: Boundary::default(),
+        }
+    }
+
+    /// Whether the session is at an idle boundary (see [`Boundary`]).
+    pub fn at_boundary(&self) -> bool {
+        let b = &self.boundary;
+        b.outstanding.load(Ordering::SeqCst) == 0
+            && !b.unsynced.load(Ordering::SeqCst)
+            && !b.to_worker_busy.load(Ordering::SeqCst)
+            && !b.to_client_busy.load(Ordering::SeqCst)
+            && self.info.live().state == "idle"
+    }
+
     pub fn see(&self, dir: Direction, buf: &[u8], frames: &[frame::FrameInfo]) {
         for f in frames {
+            let b = &self.boundary;
+            match (dir, f.tag) {
+                (Direction::ToWorker, b'Q' | b'S' | b'F') => {
+                    if b.outstanding.fetch_add(1, Ordering::SeqCst) == 0 {
+                        b.running(true);
+                    }
+                    if f.tag == b'S' {
+                        b.unsynced.store(false, Ordering::SeqCst);
+                    }
+                }
+                (Direction::ToWorker, b'P' | b'B' | b'E' | b'D' | b'C' | b'H') => {
+                    b.unsynced.store(true, Ordering::SeqCst);
+                }
+                (Direction::ToClient, b'Z') => {
+                    let was = b
+                        .outstanding
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                            Some(n.saturating_sub(1))
+                        });
+                    if was == Ok(1) {
+                        b.running(false);
+                    }
+                }
+                _ => {}
+            }
             match (dir, f.tag) {
                 (Direction::ToWorker, b'Q' | b'E') => {
                     let (counter, query) = if f.tag == b'Q' {

@@ -1,8 +1,9 @@
 //! The relay in process, between a client on one end of an in-memory pipe and a
-//! fake worker on a Unix socket pair: what crosses each way, byte for byte, and
-//! how each side's end is told to the other.
+//! fake worker on a Unix socket pair (and a second one the session may move
+//! to): what crosses each way, byte for byte, how each side's end is told to
+//! the other, and where between requests a session moves.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -24,6 +25,11 @@ use crate::frontend::cancel::WorkerKey;
 struct Harness {
     client: DuplexStream,
     worker: UnixStream,
+    /// The worker the session moves to (and from, the next time).
+    other: UnixStream,
+    /// Set to have the session move at its next idle boundary.
+    want_move: Arc<AtomicBool>,
+    moves: Arc<AtomicUsize>,
     relay: tokio::task::JoinHandle<std::io::Result<(SessionEnd, bool)>>,
     info: Arc<SessionInfo>,
     metrics: Arc<Metrics>,
@@ -39,11 +45,11 @@ fn session_info() -> Arc<SessionInfo> {
         client_addr: "127.0.0.1:5000".into(),
         backend_start: SystemTime::now(),
         superuser: false,
-        worker: WorkerKey {
+        worker: parking_lot::Mutex::new(WorkerKey {
             addr: "unix:/nowhere".parse::<ListenAddr>().expect("addr"),
             pid: 1,
             secret: 2,
-        },
+        }),
         terminate: Notify::new(),
         live: parking_lot::Mutex::new(LiveState {
             application_name: String::new(),
@@ -60,9 +66,50 @@ async fn error_text(client: &mut DuplexStream) -> String {
     String::from_utf8_lossy(&got).into_owned()
 }
 
+/// Two fake worker sessions; a move goes to the one not in use.
+struct Flip {
+    sessions: [Stream; 2],
+    seen: [u64; 2],
+    current: usize,
+    want_move: Arc<AtomicBool>,
+    moves: Arc<AtomicUsize>,
+}
+
+impl Placement for Flip {
+    fn backend(&mut self) -> (&mut Stream, &mut u64) {
+        (
+            &mut self.sessions[self.current],
+            &mut self.seen[self.current],
+        )
+    }
+    fn move_test(&self) -> MoveTest {
+        let want = self.want_move.clone();
+        Box::new(move || want.load(Ordering::SeqCst).then_some(MoveWhy::Balance))
+    }
+    fn worker_load(&self) -> Option<Arc<crate::route::workers::WorkerLoad>> {
+        None
+    }
+    async fn try_move(&mut self, _: MoveWhy) -> bool {
+        self.want_move.store(false, Ordering::SeqCst);
+        self.moves.fetch_add(1, Ordering::SeqCst);
+        self.current = 1 - self.current;
+        true
+    }
+}
+
 fn start() -> Harness {
     let (client, relay_side) = tokio::io::duplex(1 << 16);
     let (worker, router_side) = UnixStream::pair().expect("socket pair");
+    let (other, other_router_side) = UnixStream::pair().expect("socket pair");
+    let want_move = Arc::new(AtomicBool::new(false));
+    let moves = Arc::new(AtomicUsize::new(0));
+    let mut place = Flip {
+        sessions: [Stream::Unix(router_side), Stream::Unix(other_router_side)],
+        seen: [0, 0],
+        current: 0,
+        want_move: want_move.clone(),
+        moves: moves.clone(),
+    };
     let info = session_info();
     let metrics = Metrics::new();
     let lake_changes = Arc::new(ChangeLog::new());
@@ -84,13 +131,15 @@ fn start() -> Harness {
                 max_message_bytes: 1 << 20,
                 lake_changes: &lake_changes,
             };
-            let mut backend = Stream::Unix(router_side);
-            relay(relay_side, None, &mut backend, &mut 0, rx, &ctx, &info).await
+            relay(relay_side, None, &mut place, rx, &ctx, &info).await
         })
     };
     Harness {
         client,
         worker,
+        other,
+        want_move,
+        moves,
         relay,
         info,
         metrics,
@@ -281,4 +330,100 @@ async fn a_frontend_tag_outside_the_protocol_is_not_relayed() {
         !matches!(n, Ok(Ok(k)) if k > 0),
         "the forged control message never reaches the worker"
     );
+}
+
+/// A worker's answer to an extended-protocol batch: ParseComplete,
+/// BindComplete, a row, CommandComplete, ReadyForQuery.
+fn extended_answer() -> BytesMut {
+    let mut m = BytesMut::new();
+    m.put_slice(b"1\0\0\0\x04");
+    m.put_slice(b"2\0\0\0\x04");
+    m.extend_from_slice(&worker_answer());
+    m
+}
+
+fn extended_batch(sql: &str) -> BytesMut {
+    let mut m = BytesMut::new();
+    m.put_u8(b'P');
+    m.put_i32(4 + 1 + sql.len() as i32 + 1 + 2);
+    m.put_u8(0);
+    m.put_slice(sql.as_bytes());
+    m.put_u8(0);
+    m.put_i16(0);
+    m.put_slice(b"B\0\0\0\x0c\0\0\0\0\0\0\0\0");
+    m.put_slice(b"E\0\0\0\x09\0\0\0\0\0");
+    m
+}
+
+#[tokio::test]
+async fn a_session_moves_only_between_requests() {
+    let mut h = start();
+    h.client
+        .write_all(&query_message("SELECT 1"))
+        .await
+        .expect("write");
+    read_until(&mut h.worker, b'Q').await;
+    // A move wanted while a request is in flight waits: the client's next
+    // request (pipelined) goes where the first one went.
+    h.want_move.store(true, Ordering::SeqCst);
+    h.client
+        .write_all(&query_message("SELECT 2"))
+        .await
+        .expect("write");
+    let seen = read_until(&mut h.worker, b'Q').await;
+    assert!(String::from_utf8_lossy(&seen).contains("SELECT 2"));
+    h.worker.write_all(&worker_answer()).await.expect("answer");
+    read_until(&mut h.client, b'Z').await;
+    h.worker.write_all(&worker_answer()).await.expect("answer");
+    read_until(&mut h.client, b'Z').await;
+    assert_eq!(h.moves.load(Ordering::SeqCst), 0);
+
+    // At the boundary the next request goes to the other worker, whole.
+    h.client
+        .write_all(&query_message("SELECT 3"))
+        .await
+        .expect("write");
+    let seen = read_until(&mut h.other, b'Q').await;
+    assert!(String::from_utf8_lossy(&seen).contains("SELECT 3"));
+    assert_eq!(h.moves.load(Ordering::SeqCst), 1);
+    h.other.write_all(&worker_answer()).await.expect("answer");
+    let got = read_until(&mut h.client, b'Z').await;
+    assert_eq!(&got[..], &worker_answer()[..]);
+
+    // An extended batch is not split at a Flush: Parse, Bind and Execute
+    // went to one worker, so its Sync follows them there.
+    h.client
+        .write_all(&extended_batch("SELECT 4"))
+        .await
+        .expect("write");
+    h.client.write_all(b"H\0\0\0\x04").await.expect("flush");
+    read_until(&mut h.other, b'H').await;
+    h.want_move.store(true, Ordering::SeqCst);
+    h.client.write_all(b"S\0\0\0\x04").await.expect("sync");
+    read_until(&mut h.other, b'S').await;
+    h.other.write_all(&extended_answer()).await.expect("answer");
+    read_until(&mut h.client, b'Z').await;
+    assert_eq!(h.moves.load(Ordering::SeqCst), 1);
+    h.want_move.store(false, Ordering::SeqCst);
+
+    // Inside a transaction (ReadyForQuery 'T') the session stays too.
+    h.client
+        .write_all(&query_message("BEGIN"))
+        .await
+        .expect("write");
+    read_until(&mut h.other, b'Q').await;
+    h.other
+        .write_all(b"C\0\0\0\x0aBEGIN\0Z\0\0\0\x05T")
+        .await
+        .expect("answer");
+    read_until(&mut h.client, b'Z').await;
+    h.want_move.store(true, Ordering::SeqCst);
+    h.client
+        .write_all(&query_message("SELECT 5"))
+        .await
+        .expect("write");
+    read_until(&mut h.other, b'Q').await;
+    assert_eq!(h.moves.load(Ordering::SeqCst), 1);
+    drop(h.client);
+    h.relay.await.expect("join").expect("relay");
 }

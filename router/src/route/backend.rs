@@ -5,6 +5,7 @@ use std::io;
 
 use bytes::{Bytes, BytesMut};
 use floe_protocol::control::{Control, CONTROL_TAG};
+use floe_protocol::moved_session::MovedSession;
 use floe_protocol::startup;
 use floe_protocol::{ListenAddr, Stream};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -115,16 +116,29 @@ pub async fn cancel(addr: &ListenAddr, pid: i32, secret: i32) -> io::Result<()> 
     stream.shutdown().await
 }
 
-/// Sends one control message and returns the ParameterStatus messages the
-/// worker answered with.
-async fn command(backend: &mut Backend, control: Control) -> Result<Vec<Bytes>, BackendError> {
+/// What a worker answered a control message with.
+struct Reply {
+    /// Its ParameterStatus messages.
+    status: Vec<Bytes>,
+    /// The control message it answered with, if any (lake change reports
+    /// left out: commands change nothing in the lake, so one here holds
+    /// nothing this session made).
+    answer: Option<Control>,
+}
+
+/// Sends one control message and reads the worker's answer up to
+/// ReadyForQuery, which must say the session is idle.
+async fn command(backend: &mut Backend, control: Control) -> Result<Reply, BackendError> {
     backend.stream.write_all(&control.encode()).await?;
-    let mut status = Vec::new();
+    let mut reply = Reply {
+        status: Vec::new(),
+        answer: None,
+    };
     let mut refused = None;
     loop {
         let (tag, msg) = read_message(&mut backend.stream).await?;
         match tag {
-            b'S' => status.push(msg),
+            b'S' => reply.status.push(msg),
             b'E' => refused = Some(msg),
             b'Z' => {
                 if msg.get(5) != Some(&b'I') {
@@ -132,12 +146,15 @@ async fn command(backend: &mut Backend, control: Control) -> Result<Vec<Bytes>, 
                 }
                 return match refused {
                     Some(m) => Err(BackendError::Refused(m)),
-                    None => Ok(status),
+                    None => Ok(reply),
                 };
             }
-            // Commands change nothing in the lake, so a lake change report
-            // (`~`) here holds nothing this session made.
-            b'C' | b'N' | CONTROL_TAG => {}
+            CONTROL_TAG => match Control::decode(&msg[5..]) {
+                Ok(Control::LakeChanged(_)) => {}
+                Ok(answer) => reply.answer = Some(answer),
+                Err(e) => return Err(BackendError::Protocol(e.to_string())),
+            },
+            b'C' | b'N' => {}
             other => {
                 return Err(BackendError::Protocol(format!(
                     "message type {}",
@@ -168,12 +185,12 @@ pub async fn begin_session(
         superuser: identity.superuser,
         params: params.to_vec(),
     };
-    command(backend, control).await
+    command(backend, control).await.map(|r| r.status)
 }
 
 /// The worker's counters (`FLOE STATS`), as (name, value) pairs.
 pub async fn stats(backend: &mut Backend) -> Result<Vec<(String, String)>, BackendError> {
-    let messages = command(backend, Control::Stats).await?;
+    let messages = command(backend, Control::Stats).await?.status;
     Ok(messages
         .iter()
         .filter_map(|m| parameter_status(m.get(5..)?))
@@ -191,4 +208,21 @@ fn parameter_status(body: &[u8]) -> Option<(String, String)> {
 /// Discards everything a client left in a worker session so it can be reused.
 pub async fn reset_session(backend: &mut Backend) -> Result<(), BackendError> {
     command(backend, Control::Reset).await.map(|_| ())
+}
+
+/// Asks an idle worker session for its state, to move it to another worker:
+/// `Ok(Err(reason))` when the session holds something only its worker has.
+pub async fn export(backend: &mut Backend) -> Result<Result<MovedSession, String>, BackendError> {
+    match command(backend, Control::Export).await?.answer {
+        Some(Control::SessionState(state)) => Ok(Ok(*state)),
+        Some(Control::Stays(reason)) => Ok(Err(reason)),
+        _ => Err(BackendError::Protocol("no session state".into())),
+    }
+}
+
+/// Gives a session just begun the state another worker's session exported.
+pub async fn import(backend: &mut Backend, state: MovedSession) -> Result<(), BackendError> {
+    command(backend, Control::Import(Box::new(state)))
+        .await
+        .map(|_| ())
 }

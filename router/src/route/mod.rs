@@ -2,9 +2,11 @@
 //! (`workers`), one pool of ready worker sessions per worker (`pool`), and the
 //! router's side of a worker session (`backend`: connect with the internal
 //! token, hand over, reset, stats, cancel). [`pin_session`] takes a pooled
-//! worker session on the least-loaded healthy worker and hands it to a client.
+//! worker session on the least-loaded healthy worker and hands it to a client;
+//! `moving` moves it to another worker between statements.
 
 pub mod backend;
+pub mod moving;
 pub mod pool;
 pub mod workers;
 

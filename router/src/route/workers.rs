@@ -51,6 +51,8 @@ pub struct WorkerSlot {
     pub started_at: SystemTime,
     healthy: AtomicBool,
     sessions: AtomicUsize,
+    /// Its sessions' requests, which each session's relay counts.
+    load: Arc<WorkerLoad>,
     state: AtomicU8,
     restarts: AtomicU64,
 }
@@ -62,6 +64,19 @@ impl WorkerSlot {
 
     pub fn sessions(&self) -> usize {
         self.sessions.load(Ordering::Relaxed)
+    }
+
+    /// Requests of its sessions in flight now, and requests started ever.
+    pub fn requests(&self) -> (usize, u64) {
+        (
+            self.load.running.load(Ordering::Relaxed),
+            self.load.started.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The counters the relay of each session on the worker keeps.
+    pub fn load(&self) -> Arc<WorkerLoad> {
+        self.load.clone()
     }
 
     pub fn state(&self) -> WorkerState {
@@ -90,6 +105,27 @@ impl WorkerSlot {
                 tracing::warn!(worker = %self.addr, "worker is unavailable");
             }
         }
+    }
+}
+
+/// A worker's requests (a Query, a Sync, a FunctionCall: each ends in
+/// ReadyForQuery), as its sessions' relays count them.
+#[derive(Debug, Default)]
+pub struct WorkerLoad {
+    /// Sent and not yet answered.
+    pub running: AtomicUsize,
+    /// Sent ever.
+    pub started: AtomicU64,
+}
+
+impl WorkerLoad {
+    pub fn started(&self) {
+        self.running.fetch_add(1, Ordering::Relaxed);
+        self.started.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn answered(&self) {
+        self.running.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -160,6 +196,7 @@ impl WorkerSet {
             started_at: SystemTime::now(),
             healthy: AtomicBool::new(true),
             sessions: AtomicUsize::new(0),
+            load: Arc::default(),
             state: AtomicU8::new(state as u8),
             restarts: AtomicU64::new(0),
         });
@@ -187,6 +224,17 @@ impl WorkerSet {
             .collect();
         ready.sort_by_key(|s| s.sessions());
         ready
+    }
+
+    /// The fewest sessions a healthy ready worker other than `slot` holds.
+    pub fn least_sessions_besides(&self, slot: &Arc<WorkerSlot>) -> Option<usize> {
+        self.slots
+            .read()
+            .iter()
+            .filter(|s| !Arc::ptr_eq(s, slot))
+            .filter(|s| s.is_healthy() && s.state() == WorkerState::Ready)
+            .map(|s| s.sessions())
+            .min()
     }
 
     /// Counts a new session on `slot`.

@@ -506,6 +506,48 @@ impl SessionParams {
         Ok(g.name)
     }
 
+    /// The parameters the session itself changed (value or source differs
+    /// from what RESET returns to), as (name, value, source): what moves with
+    /// the session to another worker, where the same start gives the rest.
+    pub fn changed(&self) -> Vec<(&'static str, String, &'static str)> {
+        GUCS.iter()
+            .filter(|g| !g.read_only)
+            .filter_map(|g| {
+                let value = self.values.get(g.name)?;
+                let source = self.sources.get(g.name).copied().unwrap_or("default");
+                let reset_source = self.reset_sources.get(g.name).copied().unwrap_or("default");
+                let same = self.reset.get(g.name) == Some(value) && source == reset_source;
+                (!same).then(|| (g.name, value.clone(), source))
+            })
+            .collect()
+    }
+
+    /// Takes a value another worker's session held (already validated there);
+    /// `source` is one `pg_settings.source` names. Read-only parameters are
+    /// the server's own and never taken.
+    pub fn restore(&mut self, name: &str, value: &str, source: &str) -> Result<(), PgError> {
+        const SOURCES: &[&str] = &["default", "configuration file", "client", "session"];
+        let g = find(name).ok_or_else(|| unrecognized_parameter(name))?;
+        if g.read_only {
+            return Err(PgError::new(
+                sqlstate::CANT_CHANGE_RUNTIME_PARAM,
+                format!("parameter \"{}\" cannot be changed", g.name),
+            ));
+        }
+        let source = SOURCES
+            .iter()
+            .copied()
+            .find(|s| *s == source)
+            .unwrap_or("session");
+        self.values.insert(g.name, value.to_string());
+        if source == "default" {
+            self.sources.remove(g.name);
+        } else {
+            self.sources.insert(g.name, source);
+        }
+        Ok(())
+    }
+
     /// Sets a read-only parameter the server maintains itself.
     pub fn set_internal(&mut self, name: &'static str, value: String) {
         self.values.insert(name, value);

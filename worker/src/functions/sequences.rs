@@ -55,6 +55,42 @@ pub fn forget_session(id: u64) {
     }
 }
 
+/// The `currval` of each sequence the session on connection `id` drew from
+/// and its `lastval`: what moves with the session to another worker.
+pub fn session_values(id: u64) -> (Vec<(String, i64)>, Option<i64>) {
+    match session(id) {
+        Some(s) => {
+            let current = s
+                .current
+                .lock()
+                .iter()
+                .map(|(k, v)| (k.clone(), *v))
+                .collect();
+            let last = *s.last.lock();
+            (current, last)
+        }
+        None => (Vec::new(), None),
+    }
+}
+
+/// Gives the session on connection `id` the `currval`s and `lastval` its
+/// session on another worker had.
+pub fn restore_session_values(id: u64, current: &[(String, i64)], last: Option<i64>) {
+    if let Some(s) = session(id) {
+        s.current.lock().extend(current.iter().cloned());
+        *s.last.lock() = last;
+    }
+}
+
+/// Forgets the `currval`s and `lastval` of the session on connection `id`
+/// (`DISCARD SEQUENCES`, and a pooled session handed to a new client).
+pub fn reset_session_values(id: u64) {
+    if let Some(s) = session(id) {
+        s.current.lock().clear();
+        *s.last.lock() = None;
+    }
+}
+
 fn session(id: u64) -> Option<Arc<SessionSequences>> {
     SESSIONS.lock().as_ref().and_then(|s| s.get(&id).cloned())
 }

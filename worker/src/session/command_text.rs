@@ -21,6 +21,10 @@ pub enum SessionCommand {
     Show(String),
     ShowAll,
     DiscardAll,
+    /// `DISCARD SEQUENCES`: `currval` and `lastval` forgotten.
+    DiscardSequences,
+    /// `DISCARD TEMP`: the session's TEMP relations dropped.
+    DiscardTemp,
     /// Accepted for compatibility, with no effect (e.g. `SET SESSION CHARACTERISTICS`).
     NoOp(&'static str),
     /// `COMMIT PREPARED` and the like.
@@ -235,8 +239,11 @@ pub fn session_command(tokens: &[Token]) -> Option<SessionCommand> {
             }
         }
         "DISCARD" => match words.get(1).map(String::as_str) {
-            Some("ALL") => Some(SessionCommand::DiscardAll),
-            _ => Some(SessionCommand::NoOp("DISCARD")),
+            Some("ALL") if words.len() == 2 => Some(SessionCommand::DiscardAll),
+            Some("SEQUENCES") if words.len() == 2 => Some(SessionCommand::DiscardSequences),
+            Some("TEMP" | "TEMPORARY") if words.len() == 2 => Some(SessionCommand::DiscardTemp),
+            Some("PLANS") if words.len() == 2 => Some(SessionCommand::NoOp("DISCARD PLANS")),
+            _ => None,
         },
         "SELECT" => set_config_call(&toks),
         "SHOW" => {

@@ -102,6 +102,8 @@ impl Session {
                 self.statement_cache.clear();
                 self.close_all_cursors();
                 self.drop_temporary_objects()?;
+                self.engine_prepared = false;
+                crate::functions::sequences::reset_session_values(self.conn.connection_id());
                 // Nobody holds the session until the router hands it on.
                 self.superuser = false;
                 self.params = self.fresh_params(&self.default_params, &[]);
@@ -353,8 +355,18 @@ impl Session {
                 self.portals.clear();
                 self.statements.clear();
                 self.close_all_cursors();
+                self.drop_temporary_objects()?;
+                crate::functions::sequences::reset_session_values(self.conn.connection_id());
                 self.announce_changes(&before);
                 wire::command_complete(&mut self.out, "DISCARD ALL");
+            }
+            SessionCommand::DiscardSequences => {
+                crate::functions::sequences::reset_session_values(self.conn.connection_id());
+                wire::command_complete(&mut self.out, "DISCARD SEQUENCES");
+            }
+            SessionCommand::DiscardTemp => {
+                self.drop_temporary_objects()?;
+                wire::command_complete(&mut self.out, "DISCARD TEMP");
             }
             SessionCommand::NoOp(tag) => wire::command_complete(&mut self.out, tag),
             SessionCommand::Deallocate(None) => {

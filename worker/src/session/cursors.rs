@@ -91,6 +91,10 @@ pub(super) struct Cursors {
 }
 
 impl Cursors {
+    pub(super) fn any_open(&self) -> bool {
+        !self.open.is_empty()
+    }
+
     pub(super) fn fields(&self, name: &str) -> Option<Vec<Field>> {
         self.open.get(name).map(|c| c.fields.clone())
     }

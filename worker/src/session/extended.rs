@@ -257,10 +257,7 @@ impl Session {
         if fresh.fields != stmt.fields || fresh.param_types != stmt.param_types {
             return Err(PgError::new(
                 sqlstate::FEATURE_NOT_SUPPORTED,
-                format!(
-                    "cached plan must not change result type DEBUG replan {:?} {:?} {:?} {:?}",
-                    fresh.fields, stmt.fields, fresh.param_types, stmt.param_types
-                ),
+                "cached plan must not change result type",
             )
             .into());
         }

@@ -260,6 +260,9 @@ pub struct Session {
     /// Prepared statements by (text, declared parameter types), reused across
     /// simple queries and unnamed Parse messages.
     statement_cache: HashMap<(String, Vec<u32>), Rc<Statement>>,
+    /// Whether SQL's PREPARE ran: such statements live in the engine, so the
+    /// session can no longer move to another worker (`moving`).
+    engine_prepared: bool,
     /// The `TimeZone` the engine's native functions know for this session.
     zone_registered: Option<String>,
     /// Which of `macros::ON_DEMAND_MACROS` this session has created
@@ -335,6 +338,7 @@ impl Session {
             ignore_till_sync: false,
             statements: HashMap::new(),
             statement_cache: HashMap::new(),
+            engine_prepared: false,
             zone_registered: None,
             on_demand_created: vec![false; macros::ON_DEMAND_MACROS.len()],
             schema_path: None,
@@ -400,6 +404,20 @@ impl Session {
             Control::Analysed { .. } => return true,
             // The reader applies these to the lakehouse as they arrive.
             Control::LakeChanged(_) => return true,
+            Control::Export => {
+                let state = self.export_state();
+                state.encode_into(&mut self.out);
+                self.ready_for_query();
+                return true;
+            }
+            Control::Import(state) => {
+                let r = self.import_state(&state);
+                self.report(r);
+                self.ready_for_query();
+                return true;
+            }
+            // A worker's answers; a router sends neither.
+            Control::SessionState(_) | Control::Stays(_) => return true,
             Control::Reset => SessionCommand::PoolReset,
             Control::Stats => SessionCommand::PoolStats,
             Control::BeginSession {
@@ -1023,6 +1041,7 @@ mod execute;
 mod explain;
 mod extended;
 mod late_bound;
+mod moving;
 pub mod placeholders;
 mod prepare;
 mod savepoints;

@@ -39,6 +39,9 @@ impl Session {
         if self.lake.is_some() {
             self.refresh_temp_relations()?;
         }
+        if tokens.first().is_some_and(|t| t.is_word("PREPARE")) {
+            self.engine_prepared = true;
+        }
         if tokens.first().is_some_and(|t| t.is_word("EXPLAIN")) {
             return self.prepare_explain(sql, tokens, client_types);
         }
