@@ -323,3 +323,147 @@ async fn the_router_analysis_covers_only_the_text_it_names() {
         None
     );
 }
+
+/// A Parse of `sql` as statement `name`, then Sync.
+fn parse_and_sync(name: &str, sql: &str) -> Vec<u8> {
+    let mut m = vec![b'P'];
+    let len = 4 + name.len() + 1 + sql.len() + 1 + 2;
+    m.extend_from_slice(&(len as i32).to_be_bytes());
+    m.extend_from_slice(name.as_bytes());
+    m.push(0);
+    m.extend_from_slice(sql.as_bytes());
+    m.push(0);
+    m.extend_from_slice(&0i16.to_be_bytes());
+    m.extend_from_slice(b"S\0\0\0\x04");
+    m
+}
+
+/// Bind of statement `name` with one text parameter, Execute, Sync.
+fn bind_execute_sync(name: &str, param: &str) -> Vec<u8> {
+    let mut m = vec![b'B'];
+    let len = 4 + 1 + name.len() + 1 + 2 + 2 + 4 + param.len() + 2;
+    m.extend_from_slice(&(len as i32).to_be_bytes());
+    m.push(0);
+    m.extend_from_slice(name.as_bytes());
+    m.push(0);
+    m.extend_from_slice(&0i16.to_be_bytes());
+    m.extend_from_slice(&1i16.to_be_bytes());
+    m.extend_from_slice(&(param.len() as i32).to_be_bytes());
+    m.extend_from_slice(param.as_bytes());
+    m.extend_from_slice(&0i16.to_be_bytes());
+    m.extend_from_slice(b"E\0\0\0\x09\0\0\0\0\0");
+    m.extend_from_slice(b"S\0\0\0\x04");
+    m
+}
+
+impl RouterLink {
+    async fn begin(&mut self) {
+        let begin = Control::BeginSession {
+            user: "alice".into(),
+            database: "floe".into(),
+            superuser: false,
+            params: Vec::new(),
+        };
+        self.send(&begin.encode()).await;
+        self.until(b'Z').await;
+    }
+
+    /// The session's answer to `Export`.
+    async fn export(&mut self) -> Control {
+        self.send(&Control::Export.encode()).await;
+        self.until(b'Z')
+            .await
+            .into_iter()
+            .filter(|(t, _)| *t == floe_protocol::control::CONTROL_TAG)
+            .filter_map(|(_, body)| Control::decode(&body).ok())
+            .find(|c| matches!(c, Control::SessionState(_) | Control::Stays(_)))
+            .expect("an answer to Export")
+    }
+
+    /// The first column of the DataRows and the SQLSTATE of an error, if any.
+    async fn answer(&mut self) -> (Vec<String>, Option<String>) {
+        let got = self.until(b'Z').await;
+        let rows = got
+            .iter()
+            .filter(|(t, _)| *t == b'D')
+            .map(|(_, b)| {
+                let len = i32::from_be_bytes([b[2], b[3], b[4], b[5]]) as usize;
+                String::from_utf8_lossy(&b[6..6 + len]).into_owned()
+            })
+            .collect();
+        let error = got.iter().find(|(t, _)| *t == b'E').map(|(_, body)| {
+            body.split(|b| *b == 0)
+                .find(|f| f.first() == Some(&b'C'))
+                .map(|f| String::from_utf8_lossy(&f[1..]).into_owned())
+                .unwrap_or_default()
+        });
+        (rows, error)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_exports_its_state_and_another_takes_it() {
+    let w = start_worker_with(Some("secret-token")).await;
+    let mut from = RouterLink::open(&w.socket_dir, "secret-token").await;
+    from.begin().await;
+    from.send(&floe_protocol::frame::query_message(
+        "SET TimeZone = 'Asia/Tokyo'",
+    ))
+    .await;
+    from.until(b'Z').await;
+    from.send(&parse_and_sync("s1", "SELECT $1::int + 1")).await;
+    from.until(b'Z').await;
+    let Control::SessionState(state) = from.export().await else {
+        panic!("an idle session without TEMP relations moves");
+    };
+    assert!(
+        state
+            .params
+            .iter()
+            .any(|p| p.name == "TimeZone" && p.value == "Asia/Tokyo" && p.source == "session"),
+        "{state:?}"
+    );
+    assert_eq!(state.statements.len(), 1);
+    assert_eq!(state.statements[0].name, "s1");
+
+    // Another session takes it: the setting holds, the statement binds.
+    let mut to = RouterLink::open(&w.socket_dir, "secret-token").await;
+    to.begin().await;
+    to.send(&Control::Import(state.clone()).encode()).await;
+    assert_eq!(to.answer().await, (vec![], None));
+    to.send(&bind_execute_sync("s1", "41")).await;
+    assert_eq!(to.answer().await, (vec!["42".to_string()], None));
+    to.send(&floe_protocol::frame::query_message("SHOW TimeZone"))
+        .await;
+    assert_eq!(to.answer().await, (vec!["Asia/Tokyo".to_string()], None));
+
+    // A statement that would come out with other types is refused.
+    let mut changed = state.clone();
+    changed.statements[0].shape ^= 1;
+    let mut other = RouterLink::open(&w.socket_dir, "secret-token").await;
+    other.begin().await;
+    other.send(&Control::Import(changed).encode()).await;
+    assert_eq!(other.answer().await.1.as_deref(), Some("0A000"));
+
+    // What lives in this worker alone keeps a session where it is.
+    from.send(&floe_protocol::frame::query_message("BEGIN"))
+        .await;
+    from.until(b'Z').await;
+    assert!(matches!(from.export().await, Control::Stays(_)));
+    from.send(&floe_protocol::frame::query_message("COMMIT"))
+        .await;
+    from.until(b'Z').await;
+    from.send(&floe_protocol::frame::query_message(
+        "CREATE TEMP TABLE mine (i int)",
+    ))
+    .await;
+    from.until(b'Z').await;
+    let Control::Stays(reason) = from.export().await else {
+        panic!("a session with a TEMP table stays");
+    };
+    assert!(reason.contains("TEMP"), "{reason}");
+    from.send(&floe_protocol::frame::query_message("DISCARD TEMP"))
+        .await;
+    from.until(b'Z').await;
+    assert!(matches!(from.export().await, Control::SessionState(_)));
+}
