@@ -27,7 +27,7 @@ use crate::frontend::{self, fatal, own_fd, within, Admitted, Door, Handshake, Ha
 use crate::relay::spin::SpinWait;
 use crate::relay::{self, RelayContext, SessionEnd};
 use crate::route::backend::{self, Identity};
-use crate::route::moving::Placed;
+use crate::route::moving::{MoveContext, Placed};
 use crate::route::pool::BackendManager;
 use crate::route::workers::{WorkerSet, WorkerStats};
 use crate::route::{self, Pinned, RouteError};
@@ -248,17 +248,16 @@ impl Router {
             self.cancels.retarget(pid, key.clone());
             *info.worker.lock() = key;
         };
-        let mut placed = Placed::new(
-            lease,
-            backend,
-            &self.workers,
-            &identity,
-            &session_params,
-            &self.lake_changes,
-            &self.metrics,
-            &retarget,
+        let moves = MoveContext {
+            workers: &self.workers,
+            identity: &identity,
+            params: &session_params,
+            lake: &self.lake_changes,
+            metrics: &self.metrics,
+            retarget: &retarget,
             pid,
-        );
+        };
+        let mut placed = Placed::new(lease, backend, moves);
         let result = match client.write_all(&hello).await {
             Ok(()) => relay::relay(client, client_fd, &mut placed, shutdown, &ctx, &info).await,
             Err(e) => Err(e),

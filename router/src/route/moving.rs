@@ -62,46 +62,39 @@ impl MoveError {
     }
 }
 
+/// What a session's moves need from the router around it.
+pub struct MoveContext<'a> {
+    pub workers: &'a WorkerSet,
+    pub identity: &'a Identity,
+    /// The client's startup parameters, for the session begun elsewhere.
+    pub params: &'a [(String, String)],
+    pub lake: &'a ChangeLog,
+    pub metrics: &'a Metrics,
+    /// Tells the router's cancel keys and `pg_stat_activity` where the
+    /// session went.
+    pub retarget: &'a (dyn Fn(WorkerKey) + Send + Sync),
+    /// The router's pid of the session, for the log.
+    pub pid: i32,
+}
+
 /// A client session's worker session, which may move.
 pub struct Placed<'a> {
     lease: SessionLease,
     backend: Object<BackendManager>,
-    workers: &'a WorkerSet,
-    identity: &'a Identity,
-    params: &'a [(String, String)],
-    lake: &'a ChangeLog,
-    metrics: &'a Metrics,
-    /// Tells the router's cancel keys and `pg_stat_activity` where the
-    /// session went.
-    retarget: &'a (dyn Fn(WorkerKey) + Send + Sync),
-    /// The router's pid of the session, for the log.
-    pid: i32,
+    ctx: MoveContext<'a>,
     not_before: Instant,
 }
 
 impl<'a> Placed<'a> {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         lease: SessionLease,
         backend: Object<BackendManager>,
-        workers: &'a WorkerSet,
-        identity: &'a Identity,
-        params: &'a [(String, String)],
-        lake: &'a ChangeLog,
-        metrics: &'a Metrics,
-        retarget: &'a (dyn Fn(WorkerKey) + Send + Sync),
-        pid: i32,
+        ctx: MoveContext<'a>,
     ) -> Placed<'a> {
         Placed {
             lease,
             backend,
-            workers,
-            identity,
-            params,
-            lake,
-            metrics,
-            retarget,
-            pid,
+            ctx,
             not_before: Instant::now() + AFTER_MOVE,
         }
     }
@@ -114,6 +107,7 @@ impl<'a> Placed<'a> {
     async fn move_once(&mut self, why: MoveWhy) -> Result<(), MoveError> {
         let from = self.lease.slot().clone();
         let target = self
+            .ctx
             .workers
             .candidates()
             .into_iter()
@@ -124,7 +118,7 @@ impl<'a> Placed<'a> {
         }
         // Counted on the new worker from now, so that sessions moving at the
         // same moment see it.
-        let lease = self.workers.lease(&target);
+        let lease = self.ctx.workers.lease(&target);
         if target.state() != WorkerState::Ready {
             return Err(MoveError::NoWorker);
         }
@@ -138,10 +132,10 @@ impl<'a> Placed<'a> {
         let begun = async {
             // The new worker session hears the lake news before it prepares
             // anything, so the statements it prepares read what committed.
-            if let Some(news) = freshness::news_for(self.lake, &mut fresh.lake_seen) {
+            if let Some(news) = freshness::news_for(self.ctx.lake, &mut fresh.lake_seen) {
                 fresh.stream.write_all(&news).await?;
             }
-            backend::begin_session(&mut fresh, self.identity, self.params).await?;
+            backend::begin_session(&mut fresh, self.ctx.identity, self.ctx.params).await?;
             backend::import(&mut fresh, state).await?;
             Ok::<(), MoveError>(())
         }
@@ -158,7 +152,7 @@ impl<'a> Placed<'a> {
         }
         let mut old = std::mem::replace(&mut self.backend, fresh);
         let old_lease = std::mem::replace(&mut self.lease, lease);
-        (self.retarget)(WorkerKey {
+        (self.ctx.retarget)(WorkerKey {
             addr: target.addr.clone(),
             pid: self.backend.pid,
             secret: self.backend.secret,
@@ -174,7 +168,7 @@ impl<'a> Placed<'a> {
         }
         drop(old_lease);
         tracing::info!(
-            pid = self.pid,
+            pid = self.ctx.pid,
             from = from.id,
             to = target.id,
             reason = why.name(),
@@ -192,7 +186,7 @@ impl Placement for Placed<'_> {
 
     fn move_test(&self) -> MoveTest {
         let slot = self.lease.slot().clone();
-        let workers = self.workers.clone();
+        let workers = self.ctx.workers.clone();
         let not_before = self.not_before;
         Box::new(move || {
             if Instant::now() < not_before {
@@ -219,13 +213,13 @@ impl Placement for Placed<'_> {
     async fn try_move(&mut self, why: MoveWhy) -> bool {
         match self.move_once(why).await {
             Ok(()) => {
-                self.metrics.moved(why.name());
+                self.ctx.metrics.moved(why.name());
                 self.not_before = Instant::now() + AFTER_MOVE;
                 true
             }
             Err(e) => {
-                self.metrics.move_refused(e.kind());
-                tracing::debug!(pid = self.pid, reason = why.name(), error = %e, "session not moved");
+                self.ctx.metrics.move_refused(e.kind());
+                tracing::debug!(pid = self.ctx.pid, reason = why.name(), error = %e, "session not moved");
                 self.not_before = Instant::now() + AFTER_REFUSAL;
                 false
             }
