@@ -1,10 +1,9 @@
 //! The workers `floe serve` runs, sized to the load: `min` started at once, one
 //! more added (up to `max`) whenever client sessions per live worker pass the
-//! target, and an extra worker on which nothing has run for the cool-down
-//! drained when the others have room for its sessions (it takes no new
-//! sessions, its idle pooled sessions close, its client sessions move to
-//! other workers between statements) and then stopped once no session is
-//! left on it. Each worker process is supervised
+//! target, and, once one worker fewer has had room for every session for the
+//! cool-down, the newest worker drained (it takes no new sessions, its idle
+//! pooled sessions close, its client sessions move to the other workers
+//! between statements) and then stopped once no session is left on it. Each worker process is supervised
 //! (`crate::supervisor`): restarted when it dies. Workers hold no durable state,
 //! so adding or removing one loses nothing; every scale event is a log line and
 //! a `/metrics` counter.
@@ -30,7 +29,8 @@ pub struct FleetSize {
     pub max: usize,
     /// Client sessions per live worker past which another worker is added.
     pub target_sessions: usize,
-    /// How long nothing must run on an extra worker before it is removed.
+    /// How long one worker fewer must have had room for every session before
+    /// the newest worker is removed.
     pub cooldown: Duration,
 }
 
@@ -72,6 +72,7 @@ impl WorkerTemplate {
             exe: self.exe.clone(),
             args,
             env,
+            warm_sessions: 0,
         }
     }
 }
@@ -80,10 +81,6 @@ struct Member {
     slot: Arc<WorkerSlot>,
     stop: watch::Sender<bool>,
     supervisor: JoinHandle<()>,
-    /// Since when nothing has run on the worker.
-    idle_since: Option<Instant>,
-    /// The worker's count of requests started, at the last look.
-    requests_seen: u64,
 }
 
 /// The supervised workers and the router's set they appear in.
@@ -93,6 +90,8 @@ pub struct Fleet {
     size: FleetSize,
     members: BTreeMap<usize, Member>,
     next_id: usize,
+    /// Since when one worker fewer would have had room for every session.
+    roomy_since: Option<Instant>,
 }
 
 /// How often the fleet looks at the load.
@@ -106,6 +105,7 @@ impl Fleet {
             size,
             members: BTreeMap::new(),
             next_id: 0,
+            roomy_since: None,
         }
     }
 
@@ -129,7 +129,9 @@ impl Fleet {
     fn add(&mut self) -> usize {
         let id = self.next_id;
         self.next_id += 1;
-        let spec = self.template.spec(id);
+        let mut spec = self.template.spec(id);
+        // About the sessions that will move here from the fuller workers.
+        spec.warm_sessions = (self.size.target_sessions / 2 + 2).clamp(1, 16);
         let slot = self
             .workers
             .add(id, spec.addr.clone(), WorkerState::Starting);
@@ -141,8 +143,6 @@ impl Fleet {
                 slot,
                 stop,
                 supervisor,
-                idle_since: None,
-                requests_seen: 0,
             },
         );
         id
@@ -164,37 +164,21 @@ impl Fleet {
     }
 
     /// One look at the load: remove drained workers, add one if sessions per
-    /// live worker pass the target, or begin draining one idle extra worker.
+    /// live worker pass the target, or drain the newest worker once the
+    /// others have had room for every session for the cool-down.
     fn step(&mut self) {
         let now = Instant::now();
-        for m in self.members.values_mut() {
-            let (running, started) = m.slot.requests();
-            if running > 0 || started != m.requests_seen {
-                m.idle_since = None;
-            } else {
-                m.idle_since.get_or_insert(now);
-            }
-            m.requests_seen = started;
-        }
         self.remove_drained();
+        // Sessions on a draining worker are moving to the live ones: they
+        // count too.
+        let sessions: usize = self.members.values().map(|m| m.slot.sessions()).sum();
         let live: Vec<&Member> = self
             .members
             .values()
             .filter(|m| m.slot.state() != WorkerState::Draining)
             .collect();
-        let sessions: usize = live.iter().map(|m| m.slot.sessions()).sum();
         let target = self.size.target_sessions.max(1);
         let count = live.len();
-        // The newest worker, when it is ready and idle past the cool-down:
-        // workers go in the reverse order they came, so the first ones stay.
-        let idle = live
-            .last()
-            .filter(|m| {
-                m.slot.state() == WorkerState::Ready
-                    && m.idle_since
-                        .is_some_and(|t| now.duration_since(t) >= self.size.cooldown)
-            })
-            .map(|m| m.slot.clone());
         if sessions > count * target && count < self.size.max {
             let id = self.add();
             tracing::info!(
@@ -204,17 +188,35 @@ impl Fleet {
                 "worker added: sessions per worker passed the target"
             );
             self.workers.events.added.fetch_add(1, Ordering::Relaxed);
+            self.roomy_since = None;
             return;
         }
-        // Removing one must leave room for the sessions there are.
+        // Removing one must leave room for the sessions there are, for the
+        // whole cool-down (a dip in a burst removes nothing).
         if count <= self.size.min || sessions > (count - 1) * target {
+            self.roomy_since = None;
             return;
         }
-        if let Some(slot) = idle {
+        let since = *self.roomy_since.get_or_insert(now);
+        if now.duration_since(since) < self.size.cooldown {
+            return;
+        }
+        // Workers go in the reverse order they came, so the first ones stay.
+        let newest = live
+            .last()
+            .filter(|m| m.slot.state() == WorkerState::Ready)
+            .map(|m| m.slot.clone());
+        if let Some(slot) = newest {
             slot.set_state(WorkerState::Draining);
-            // Idle pooled sessions close now; busy ones are not in the pool.
+            // Idle pooled sessions close now; its client sessions move to
+            // the other workers between statements.
             let _ = slot.pool.retain(|_, _| false);
-            tracing::info!(worker = slot.id, "worker draining: idle past the cool-down");
+            tracing::info!(
+                worker = slot.id,
+                sessions,
+                "worker draining: the others had room for every session for the cool-down"
+            );
+            self.roomy_since = None;
         }
     }
 

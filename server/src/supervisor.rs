@@ -19,6 +19,9 @@ pub struct WorkerSpec {
     pub exe: PathBuf,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
+    /// Worker sessions opened into the router's pool before the worker takes
+    /// sessions (a worker added under load gets sessions at once).
+    pub warm_sessions: usize,
 }
 
 impl WorkerSpec {
@@ -77,6 +80,7 @@ pub async fn supervise(spec: WorkerSpec, slot: Arc<WorkerSlot>, mut stop: watch:
         let pid = child.id().unwrap_or(0);
         if wait_ready(&spec.addr, Duration::from_secs(60)).await {
             if slot.state() == WorkerState::Starting {
+                slot.warm(spec.warm_sessions).await;
                 slot.set_state(WorkerState::Ready);
             }
             match exited_at.take() {

@@ -26,7 +26,6 @@ use crate::admin::metrics::Metrics;
 use crate::compat::activity::{self, Activity, AdminAction, SessionInfo};
 use crate::compat::rewrite;
 use crate::frontend::own_fd;
-use crate::route::workers::WorkerLoad;
 use gate::{PolicyContext, Refusal, Rewritten, SqlGate};
 use observe::Observer;
 use pump::{pump, Pumped, Side};
@@ -92,8 +91,6 @@ pub trait Placement: Send {
     fn backend(&mut self) -> (&mut Stream, &mut u64);
     /// Whether the session should move (the answer may change over time).
     fn move_test(&self) -> MoveTest;
-    /// The worker's request counters, if it keeps them.
-    fn worker_load(&self) -> Option<Arc<WorkerLoad>>;
     /// Moves the session, at an idle boundary, to a session on another
     /// worker with the same state; `false` when it stays where it is.
     fn try_move(&mut self, why: MoveWhy) -> impl std::future::Future<Output = bool> + Send;
@@ -170,7 +167,6 @@ pub async fn relay<S: AsyncRead + AsyncWrite + Unpin + Send, P: Placement>(
     let mut from_client = BytesMut::with_capacity(RELAY_BUFFER);
     let outcome = loop {
         let test = place.move_test();
-        observer.boundary.count_on(place.worker_load());
         let balance_now = || test().is_some();
         // One round on the worker session there is now; its borrows end with
         // the block, before a move.

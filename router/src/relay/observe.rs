@@ -5,14 +5,12 @@
 //! may move to another worker ([`Boundary`]).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use floe_protocol::frame;
 
 use crate::admin::metrics::Metrics;
 use crate::compat::activity::SessionInfo;
-use crate::route::workers::WorkerLoad;
 
 /// Watches frames go by for metrics: queries, errors by SQLSTATE, and the time
 /// from a request to the ReadyForQuery that ends it.
@@ -41,37 +39,6 @@ pub struct Boundary {
     /// A direction is between reading a chunk and having written it.
     pub(super) to_worker_busy: AtomicBool,
     pub(super) to_client_busy: AtomicBool,
-    /// The counters of the session's worker now, kept for the fleet, which
-    /// drains only workers where nothing has run for a while.
-    worker_load: parking_lot::Mutex<Option<Arc<WorkerLoad>>>,
-}
-
-impl Boundary {
-    /// Counts this session's requests on `counter` from now on (the session
-    /// moved, or started); called at an idle boundary.
-    pub fn count_on(&self, load: Option<Arc<WorkerLoad>>) {
-        *self.worker_load.lock() = load;
-    }
-
-    fn running(&self, started: bool) {
-        if let Some(load) = self.worker_load.lock().as_ref() {
-            if started {
-                load.started();
-            } else {
-                load.answered();
-            }
-        }
-    }
-}
-
-impl Drop for Boundary {
-    /// A session that ends with a request in flight no longer counts on its
-    /// worker.
-    fn drop(&mut self) {
-        if *self.outstanding.get_mut() > 0 {
-            self.running(false);
-        }
-    }
 }
 
 impl Observer<'_> {
@@ -100,9 +67,7 @@ impl Observer<'_> {
             let b = &self.boundary;
             match (dir, f.tag) {
                 (Direction::ToWorker, b'Q' | b'S' | b'F') => {
-                    if b.outstanding.fetch_add(1, Ordering::SeqCst) == 0 {
-                        b.running(true);
-                    }
+                    b.outstanding.fetch_add(1, Ordering::SeqCst);
                     if f.tag == b'S' {
                         b.unsynced.store(false, Ordering::SeqCst);
                     }
@@ -111,14 +76,11 @@ impl Observer<'_> {
                     b.unsynced.store(true, Ordering::SeqCst);
                 }
                 (Direction::ToClient, b'Z') => {
-                    let was = b
+                    let _ = b
                         .outstanding
                         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
                             Some(n.saturating_sub(1))
                         });
-                    if was == Ok(1) {
-                        b.running(false);
-                    }
                 }
                 _ => {}
             }

@@ -86,9 +86,6 @@ impl Placement for Flip {
         let want = self.want_move.clone();
         Box::new(move || want.load(Ordering::SeqCst).then_some(MoveWhy::Balance))
     }
-    fn worker_load(&self) -> Option<Arc<crate::route::workers::WorkerLoad>> {
-        None
-    }
     async fn try_move(&mut self, _: MoveWhy) -> bool {
         self.want_move.store(false, Ordering::SeqCst);
         self.moves.fetch_add(1, Ordering::SeqCst);

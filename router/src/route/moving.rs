@@ -19,7 +19,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::backend::{self, BackendError, Identity};
 use super::pool::BackendManager;
-use super::workers::{SessionLease, WorkerLoad, WorkerSet, WorkerState};
+use super::workers::{SessionLease, WorkerSet, WorkerState};
 use crate::admin::metrics::Metrics;
 use crate::frontend::cancel::WorkerKey;
 use crate::relay::{freshness, MoveTest, MoveWhy, Placement};
@@ -105,6 +105,7 @@ impl<'a> Placed<'a> {
     }
 
     async fn move_once(&mut self, why: MoveWhy) -> Result<(), MoveError> {
+        let started = Instant::now();
         let from = self.lease.slot().clone();
         let target = self
             .ctx
@@ -125,6 +126,7 @@ impl<'a> Placed<'a> {
         let state = backend::export(&mut self.backend)
             .await?
             .map_err(MoveError::Held)?;
+        let statements = state.statements.len();
         let mut fresh = match tokio::time::timeout(TARGET_WAIT, target.pool.get()).await {
             Ok(Ok(b)) => b,
             _ => return Err(MoveError::NoWorker),
@@ -150,6 +152,7 @@ impl<'a> Placed<'a> {
                 e => e,
             });
         }
+        let from_id = from.id;
         let mut old = std::mem::replace(&mut self.backend, fresh);
         let old_lease = std::mem::replace(&mut self.lease, lease);
         (self.ctx.retarget)(WorkerKey {
@@ -157,21 +160,26 @@ impl<'a> Placed<'a> {
             pid: self.backend.pid,
             secret: self.backend.secret,
         });
-        // The old session goes back to its worker's pool, or is closed when
-        // that worker drains.
-        let keep = from.state() == WorkerState::Ready
-            && backend::reset_session(&mut old).await.is_ok()
-            && from.state() == WorkerState::Ready;
-        if !keep {
-            let mut gone = Object::take(old);
-            let _ = gone.stream.shutdown().await;
-        }
-        drop(old_lease);
+        // The old session goes back to its worker's pool (or is closed when
+        // that worker drains) off the client's path; it counts on its worker
+        // until then.
+        tokio::spawn(async move {
+            let keep = from.state() == WorkerState::Ready
+                && backend::reset_session(&mut old).await.is_ok()
+                && from.state() == WorkerState::Ready;
+            if !keep {
+                let mut gone = Object::take(old);
+                let _ = gone.stream.shutdown().await;
+            }
+            drop(old_lease);
+        });
         tracing::info!(
             pid = self.ctx.pid,
-            from = from.id,
+            from = from_id,
             to = target.id,
             reason = why.name(),
+            statements,
+            move_us = started.elapsed().as_micros() as u64,
             "session moved to another worker"
         );
         Ok(())
@@ -204,10 +212,6 @@ impl Placement for Placed<'_> {
             let least = workers.least_sessions_besides(&slot)?;
             (least + IMBALANCE <= mine).then_some(MoveWhy::Balance)
         })
-    }
-
-    fn worker_load(&self) -> Option<Arc<WorkerLoad>> {
-        Some(self.lease.slot().load())
     }
 
     async fn try_move(&mut self, why: MoveWhy) -> bool {

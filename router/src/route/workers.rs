@@ -51,8 +51,6 @@ pub struct WorkerSlot {
     pub started_at: SystemTime,
     healthy: AtomicBool,
     sessions: AtomicUsize,
-    /// Its sessions' requests, which each session's relay counts.
-    load: Arc<WorkerLoad>,
     state: AtomicU8,
     restarts: AtomicU64,
 }
@@ -64,19 +62,6 @@ impl WorkerSlot {
 
     pub fn sessions(&self) -> usize {
         self.sessions.load(Ordering::Relaxed)
-    }
-
-    /// Requests of its sessions in flight now, and requests started ever.
-    pub fn requests(&self) -> (usize, u64) {
-        (
-            self.load.running.load(Ordering::Relaxed),
-            self.load.started.load(Ordering::Relaxed),
-        )
-    }
-
-    /// The counters the relay of each session on the worker keeps.
-    pub fn load(&self) -> Arc<WorkerLoad> {
-        self.load.clone()
     }
 
     pub fn state(&self) -> WorkerState {
@@ -96,6 +81,26 @@ impl WorkerSlot {
         self.restarts.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Opens `n` worker sessions into the pool ahead of need (at once, each
+    /// on its own worker thread), so the first sessions here, and sessions
+    /// moving here, skip a worker session's start.
+    pub async fn warm(&self, n: usize) {
+        let mut opening = tokio::task::JoinSet::new();
+        for _ in 0..n {
+            let pool = self.pool.clone();
+            opening.spawn(async move { pool.get().await.ok() });
+        }
+        let mut opened = Vec::with_capacity(n);
+        while let Some(done) = opening.join_next().await {
+            if let Ok(Some(session)) = done {
+                opened.push(session);
+            }
+        }
+        // Held together until all were open, so each is a session of its
+        // own; back to the pool, idle, from here.
+        drop(opened);
+    }
+
     pub fn mark(&self, healthy: bool) {
         let was = self.healthy.swap(healthy, Ordering::Relaxed);
         if was != healthy {
@@ -105,27 +110,6 @@ impl WorkerSlot {
                 tracing::warn!(worker = %self.addr, "worker is unavailable");
             }
         }
-    }
-}
-
-/// A worker's requests (a Query, a Sync, a FunctionCall: each ends in
-/// ReadyForQuery), as its sessions' relays count them.
-#[derive(Debug, Default)]
-pub struct WorkerLoad {
-    /// Sent and not yet answered.
-    pub running: AtomicUsize,
-    /// Sent ever.
-    pub started: AtomicU64,
-}
-
-impl WorkerLoad {
-    pub fn started(&self) {
-        self.running.fetch_add(1, Ordering::Relaxed);
-        self.started.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn answered(&self) {
-        self.running.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -196,7 +180,6 @@ impl WorkerSet {
             started_at: SystemTime::now(),
             healthy: AtomicBool::new(true),
             sessions: AtomicUsize::new(0),
-            load: Arc::default(),
             state: AtomicU8::new(state as u8),
             restarts: AtomicU64::new(0),
         });

@@ -67,12 +67,12 @@ impl Session {
         if self.engine_prepared {
             return Some("a statement prepared with PREPARE lives in the engine");
         }
-        if self.lake.is_some() {
-            match self.temporary_relations() {
-                Ok(temp) if temp.is_empty() => {}
-                Ok(_) => return Some("it has TEMP relations"),
-                Err(_) => return Some("its TEMP relations could not be listed"),
-            }
+        // The list name resolution keeps (read again after any engine DDL).
+        if self.refresh_temp_relations().is_err() {
+            return Some("its TEMP relations could not be listed");
+        }
+        if !self.temp_relations.is_empty() {
+            return Some("it has TEMP relations");
         }
         None
     }
