@@ -42,6 +42,13 @@ def fleet_now(server):
         return [(w[0], w[1]) for w in fleet(c)]
 
 
+def one_worker_again(server):
+    """Waits until an earlier test's added worker has drained and gone."""
+    wanted = ('floe_workers{state="ready"} 1', 'floe_workers{state="draining"} 0',
+              'floe_workers{state="starting"} 0')
+    wait_for("the fleet at one worker", lambda: all(w in metrics(server) for w in wanted), 60)
+
+
 def worker_of(conn):
     return conn.execute("SHOW floe.worker", prepare=False).fetchone()[0]
 
@@ -130,3 +137,67 @@ def test_sessions_spread_to_a_new_worker_and_come_back_when_it_drains(server):
     assert "session moved to another worker" in "".join(server.log)
     for c in survivors.values():
         c.close()
+
+
+def test_pgjdbc_prepared_statements_survive_a_move(server):
+    """pgjdbc names its statements on the server and binds them by name from
+    then on; a session moving between workers must keep them (and its
+    settings), and stay put while a transaction reads a portal in batches."""
+    import pathlib
+    import subprocess
+
+    # Three silent sessions and pgjdbc's make four: a second worker comes,
+    # and the busy session is the one that moves to it.
+    one_worker_again(server)
+    idle = [psycopg.connect(server.dsn(), autocommit=True) for _ in range(3)]
+    try:
+        r = subprocess.run(
+            ["java", "-cp", "/usr/share/java/postgresql.jar",
+             str(pathlib.Path(__file__).parent / "java" / "JdbcSessionMoves.java"),
+             f"jdbc:postgresql://{server.host}:{server.port}/floe?user=floe"],
+            capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        # The added worker's id is new (ids are never reused).
+        assert re.search(r"jdbc session moves ok: worker 0 -> [1-9]", r.stdout), r.stdout
+    finally:
+        for c in idle:
+            c.close()
+
+
+def test_asyncpg_statement_cache_survives_a_move(server):
+    """asyncpg prepares every statement it runs under a name of its own and
+    binds that name from then on (its statement cache); after a move the
+    names must still be there, with the types asyncpg was told."""
+    import asyncio
+
+    import asyncpg
+
+    async def run():
+        conn = await asyncpg.connect(host=server.host, port=server.port,
+                                     user="floe", database="floe")
+        try:
+            await conn.execute("SET TimeZone = 'Asia/Tokyo'")
+            first = await conn.fetchval("SHOW floe.worker")
+            now, i = first, 0
+            deadline = time.time() + 60
+            while now == first or i < 5:
+                assert time.time() < deadline, f"never moved off worker {first}"
+                i += 1
+                assert await conn.fetchval("SELECT $1::int + 1", i) == i + 1
+                row = await conn.fetchrow(
+                    "SELECT $1::text || '!' AS s, current_setting('TimeZone') AS tz", str(i))
+                assert (row["s"], row["tz"]) == (f"{i}!", "Asia/Tokyo")
+                now = await conn.fetchval("SHOW floe.worker")
+                await asyncio.sleep(0.2)
+            return first, now
+        finally:
+            await conn.close()
+
+    one_worker_again(server)
+    idle = [psycopg.connect(server.dsn(), autocommit=True) for _ in range(3)]
+    try:
+        first, now = asyncio.run(run())
+        assert (first, now != first) == ("0", True)
+    finally:
+        for c in idle:
+            c.close()
