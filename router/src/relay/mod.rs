@@ -91,12 +91,15 @@ pub trait Placement: Send {
     fn backend(&mut self) -> (&mut Stream, &mut u64);
     /// Whether the session should move (the answer may change over time).
     fn move_test(&self) -> MoveTest;
+    /// Turns true when the session's worker begins draining.
+    fn worker_draining(&self) -> watch::Receiver<bool>;
     /// Moves the session, at an idle boundary, to a session on another
     /// worker with the same state; `false` when it stays where it is.
     fn try_move(&mut self, why: MoveWhy) -> impl std::future::Future<Output = bool> + Send;
 }
 
-/// How often a silent session looks whether its worker is draining.
+/// How often a silent session on a draining worker looks whether it may move
+/// (it may be running a statement, or have been refused a move a moment ago).
 const DRAIN_LOOK: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Relays frames both ways until one side ends; between requests the
@@ -167,6 +170,7 @@ pub async fn relay<S: AsyncRead + AsyncWrite + Unpin + Send, P: Placement>(
     let mut from_client = BytesMut::with_capacity(RELAY_BUFFER);
     let outcome = loop {
         let test = place.move_test();
+        let mut draining = place.worker_draining();
         let balance_now = || test().is_some();
         // One round on the worker session there is now; its borrows end with
         // the block, before a move.
@@ -203,8 +207,11 @@ pub async fn relay<S: AsyncRead + AsyncWrite + Unpin + Send, P: Placement>(
                 None,
             );
             // A silent session on a draining worker moves without waiting for
-            // its client.
+            // its client; until its worker drains it only waits.
             let drained = async {
+                if draining.wait_for(|d| *d).await.is_err() {
+                    std::future::pending::<()>().await;
+                }
                 loop {
                     tokio::time::sleep(DRAIN_LOOK).await;
                     if test() == Some(MoveWhy::Drain) && observer.at_boundary() {

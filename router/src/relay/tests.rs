@@ -69,6 +69,8 @@ async fn error_text(client: &mut DuplexStream) -> String {
 /// Two fake worker sessions; a move goes to the one not in use.
 struct Flip {
     sessions: [Stream; 2],
+    /// The workers never drain here.
+    draining: watch::Sender<bool>,
     seen: [u64; 2],
     current: usize,
     want_move: Arc<AtomicBool>,
@@ -86,6 +88,9 @@ impl Placement for Flip {
         let want = self.want_move.clone();
         Box::new(move || want.load(Ordering::SeqCst).then_some(MoveWhy::Balance))
     }
+    fn worker_draining(&self) -> watch::Receiver<bool> {
+        self.draining.subscribe()
+    }
     async fn try_move(&mut self, _: MoveWhy) -> bool {
         self.want_move.store(false, Ordering::SeqCst);
         self.moves.fetch_add(1, Ordering::SeqCst);
@@ -102,6 +107,7 @@ fn start() -> Harness {
     let moves = Arc::new(AtomicUsize::new(0));
     let mut place = Flip {
         sessions: [Stream::Unix(router_side), Stream::Unix(other_router_side)],
+        draining: watch::Sender::new(false),
         seen: [0, 0],
         current: 0,
         want_move: want_move.clone(),

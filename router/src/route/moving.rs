@@ -214,6 +214,10 @@ impl Placement for Placed<'_> {
         })
     }
 
+    fn worker_draining(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.lease.slot().draining()
+    }
+
     async fn try_move(&mut self, why: MoveWhy) -> bool {
         match self.move_once(why).await {
             Ok(()) => {

@@ -52,6 +52,9 @@ pub struct WorkerSlot {
     healthy: AtomicBool,
     sessions: AtomicUsize,
     state: AtomicU8,
+    /// Turns true when the worker begins draining: its idle sessions wait
+    /// on it to move (no session polls for the event).
+    draining: tokio::sync::watch::Sender<bool>,
     restarts: AtomicU64,
 }
 
@@ -70,6 +73,12 @@ impl WorkerSlot {
 
     pub fn set_state(&self, state: WorkerState) {
         self.state.store(state as u8, Ordering::SeqCst);
+        self.draining.send_replace(state == WorkerState::Draining);
+    }
+
+    /// Tells when the worker begins draining.
+    pub fn draining(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.draining.subscribe()
     }
 
     /// How often the worker's process was restarted after exiting.
@@ -181,6 +190,7 @@ impl WorkerSet {
             healthy: AtomicBool::new(true),
             sessions: AtomicUsize::new(0),
             state: AtomicU8::new(state as u8),
+            draining: tokio::sync::watch::Sender::new(state == WorkerState::Draining),
             restarts: AtomicU64::new(0),
         });
         self.slots.write().push(slot.clone());

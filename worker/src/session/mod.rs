@@ -405,8 +405,8 @@ impl Session {
             // The reader applies these to the lakehouse as they arrive.
             Control::LakeChanged(_) => return true,
             Control::Export => {
-                let state = self.export_state();
-                state.encode_into(&mut self.out);
+                let answer = self.export_state();
+                self.out.extend_from_slice(&answer);
                 self.ready_for_query();
                 return true;
             }

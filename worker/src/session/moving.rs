@@ -12,10 +12,11 @@ use floe_protocol::moved_session::{MovedParam, MovedSession, MovedStatement};
 use super::*;
 
 impl Session {
-    /// The session's state for another worker, or why the session stays.
-    pub(super) fn export_state(&mut self) -> Control {
+    /// The session's state for another worker, or why the session stays, as
+    /// the encoded answer to `Export`.
+    pub(super) fn export_state(&mut self) -> BytesMut {
         if let Some(reason) = self.why_it_stays() {
-            return Control::Stays(reason.to_string());
+            return Control::Stays(reason.to_string()).encode();
         }
         let params = self
             .params
@@ -47,9 +48,9 @@ impl Session {
         };
         let too_many = state.statements.len().max(state.sequences.len())
             > floe_protocol::moved_session::MAX_MOVED_ITEMS;
-        let answer = Control::SessionState(Box::new(state));
-        if too_many || answer.encode().len() > floe_protocol::control::MAX_CONTROL {
-            return Control::Stays("its prepared statements are too many to move".into());
+        let answer = Control::SessionState(Box::new(state)).encode();
+        if too_many || answer.len() > floe_protocol::control::MAX_CONTROL {
+            return Control::Stays("its prepared statements are too many to move".into()).encode();
         }
         answer
     }
