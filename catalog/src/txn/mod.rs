@@ -21,9 +21,19 @@ use crate::objects::lake_view::LakeView;
 use crate::objects::tables::{schema_updates, SchemaChange};
 use crate::txn::rest_commit::{MultiCommit, TableChange};
 
-/// How many times a transaction of appends alone is replayed after losing a
-/// commit race (as many as an autocommit write tries).
-const APPEND_RETRIES: u32 = 200;
+/// How many times a commit is tried again after losing a race to another
+/// writer before it fails with 40001: an autocommit write's, and a
+/// transaction of appends alone replayed on the newer tables. With
+/// [`conflict_pause`] that is about half a minute of contention.
+pub const COMMIT_ATTEMPTS: usize = 200;
+
+/// The pause before trying a commit again after losing race `attempt`:
+/// random, growing to 200 ms, so writers that collided do not collide again
+/// in step.
+pub fn conflict_pause(attempt: usize) -> std::time::Duration {
+    let ceiling = (5u64 << attempt.min(6)).min(200);
+    std::time::Duration::from_millis(rand::random_range(1..=ceiling))
+}
 
 /// A table the transaction changed.
 #[derive(Debug, Clone)]
@@ -647,7 +657,7 @@ impl LakeTxn {
         if self.is_empty() {
             return Ok(());
         }
-        let mut attempt = 0u32;
+        let mut attempt = 0usize;
         let published = loop {
             let published = match &lake.config().kind {
                 CatalogKind::Sql { uri } => self.publish_sql(lake, uri).await,
@@ -655,19 +665,13 @@ impl LakeTxn {
             };
             // Appends alone are replayed on the newer tables, a bounded
             // number of times, with a growing pause.
-            if matches!(published, Err(CatalogError::CommitConflict(_))) && attempt < APPEND_RETRIES
+            if matches!(published, Err(CatalogError::CommitConflict(_)))
+                && attempt < COMMIT_ATTEMPTS
             {
                 attempt += 1;
                 match self.rebase_appends(lake).await {
                     Ok(true) => {
-                        // Random, growing to 200 ms, so writers that collided
-                        // do not collide again in step (as autocommit writes).
-                        let ceiling = (5u64 << attempt.min(6)).min(200);
-                        let nanos = std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map_or(0, |d| u64::from(d.subsec_nanos()));
-                        let pause = 1 + nanos % ceiling;
-                        tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                        tokio::time::sleep(conflict_pause(attempt)).await;
                         continue;
                     }
                     Ok(false) => {}

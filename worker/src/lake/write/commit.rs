@@ -272,14 +272,8 @@ impl LakeReader {
     }
 }
 
-/// Commits retried after a concurrent commit before giving up (40001); with the
-/// backoff below that is about half a minute of contention.
-pub(super) const COMMIT_ATTEMPTS: usize = 200;
-
-/// Waits before commit attempt `attempt` + 1: random, growing to 200 ms, so
-/// writers that collided do not collide again in step.
+/// Waits before commit attempt `attempt` + 1 (the catalog's pause after a
+/// lost commit race), on the session's own thread.
 pub(super) fn backoff(attempt: usize) {
-    let ceiling = (5u64 << attempt.min(6)).min(200);
-    let ms = rand::random_range(1..=ceiling);
-    std::thread::sleep(std::time::Duration::from_millis(ms));
+    std::thread::sleep(floe_catalog::txn::conflict_pause(attempt));
 }

@@ -59,6 +59,7 @@ use copy_sql::*;
 pub(crate) use create_table::sequence_named;
 pub use create_table::OwnedSequence;
 use ctas::*;
+use floe_catalog::txn::COMMIT_ATTEMPTS;
 use partition::*;
 pub use returning::Returning;
 use statement_text::*;
