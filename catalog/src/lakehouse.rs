@@ -413,6 +413,8 @@ impl Lakehouse {
                     self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     self.forget_listing();
                 }
+                // The worker's, not the catalog's (see the worker's reader).
+                LakeChange::ResultCacheCleared { .. } => {}
             }
         }
     }

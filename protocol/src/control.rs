@@ -54,6 +54,10 @@ pub enum Control {
         statements: u32,
         /// Whether every statement is a query.
         only_queries: bool,
+        /// Whether the router answered part of the text from its own state
+        /// (`pg_stat_activity`, `pg_stat_floe_workers`), which changes from
+        /// one statement to the next: its answers are never cached.
+        live: bool,
     },
     /// Lake changes: from a worker, the ones its session just made, sent before
     /// the client can hear that the statement finished; from the router, the
@@ -98,7 +102,17 @@ impl Control {
             class: class.to_string(),
             statements: statements as u32,
             only_queries,
+            live: false,
         }
+    }
+
+    /// This analysis, marked as describing a text the router answered part
+    /// of from its own state.
+    pub fn live(mut self) -> Control {
+        if let Control::Analysed { live, .. } = &mut self {
+            *live = true;
+        }
+        self
     }
 
     /// Whether this is the analysis of exactly `text`.
@@ -170,6 +184,7 @@ impl Control {
                 class,
                 statements,
                 only_queries,
+                live,
             } => {
                 body.put_u8(b'A');
                 body.put_u8(*describes);
@@ -178,6 +193,7 @@ impl Control {
                 put_str(body, class);
                 body.put_u32(*statements);
                 body.put_u8(u8::from(*only_queries));
+                body.put_u8(u8::from(*live));
             }
             Control::LakeChanged(changes) => {
                 body.put_u8(b'L');
@@ -194,6 +210,10 @@ impl Control {
                         }
                         LakeChange::Listing => body.put_u8(b'L'),
                         LakeChange::Everything => body.put_u8(b'E'),
+                        LakeChange::ResultCacheCleared { id } => {
+                            body.put_u8(b'R');
+                            body.put_u64(*id);
+                        }
                     }
                 }
             }
@@ -259,6 +279,11 @@ impl Control {
                     0 => false,
                     1 => true,
                     _ => return Err(ControlError("only-queries flag")),
+                },
+                live: match r.u8()? {
+                    0 => false,
+                    1 => true,
+                    _ => return Err(ControlError("live flag")),
                 },
             },
             b'L' => {
@@ -344,6 +369,7 @@ impl Reader<'_> {
             }
             b'L' => LakeChange::Listing,
             b'E' => LakeChange::Everything,
+            b'R' => LakeChange::ResultCacheCleared { id: self.u64()? },
             _ => return Err(ControlError("lake change kind")),
         })
     }
@@ -388,6 +414,7 @@ mod tests {
             message: "no".into(),
         });
         round_trip(Control::analysed(b'Q', "SELECT 1", "query", 1, true));
+        round_trip(Control::analysed(b'P', "SELECT 1", "query", 1, true).live());
         round_trip(Control::LakeChanged(vec![]));
         round_trip(Control::LakeChanged(vec![
             LakeChange::Table {
@@ -396,6 +423,7 @@ mod tests {
             },
             LakeChange::Listing,
             LakeChange::Everything,
+            LakeChange::ResultCacheCleared { id: u64::MAX - 3 },
         ]));
         round_trip(Control::Export);
         round_trip(Control::Stays("a TEMP table".into()));

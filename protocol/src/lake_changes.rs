@@ -24,6 +24,10 @@ pub enum LakeChange {
     Listing,
     /// Anything may have changed (a reader fell behind the log's window).
     Everything,
+    /// A superuser emptied the result caches (`CALL
+    /// floe_result_cache_clear()`): every worker empties its own, once per
+    /// `id`, however many of its sessions hear of it.
+    ResultCacheCleared { id: u64 },
 }
 
 /// Changes one report or one log answer may hold; past this, [`LakeChange::Everything`].

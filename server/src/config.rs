@@ -143,6 +143,15 @@ pub struct CatalogConfig {
 pub struct CacheConfig {
     pub dir: Option<PathBuf>,
     pub ssd_max_bytes: Option<u64>,
+    /// The result cache's memory per worker (default a sixteenth of the
+    /// machine's memory, at most 4 GiB; 0 turns it off).
+    pub memory_max_bytes: Option<u64>,
+    /// The largest answer one result-cache entry holds (default 64 MiB, at
+    /// most a thirty-second of `memory_max_bytes`).
+    pub result_entry_max_bytes: Option<u64>,
+    /// The answers the machine's workers share, as files in `dir/results`
+    /// (default `memory_max_bytes`; 0 turns sharing off).
+    pub shared_results_max_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

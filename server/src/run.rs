@@ -125,6 +125,9 @@ impl WorkerLayout {
     }
 }
 
+/// The largest answer one result-cache entry holds unless configured.
+const DEFAULT_RESULT_ENTRY_MAX_BYTES: u64 = 64 << 20;
+
 /// `floe worker`: one DuckDB worker behind a Postgres listener.
 pub async fn worker(config: Config, id: Option<usize>) -> Result<(), RunError> {
     let addr = config.listen_addr()?;
@@ -190,12 +193,30 @@ pub async fn worker(config: Config, id: Option<usize>) -> Result<(), RunError> {
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir_all(&staging)?;
     let reader = floe_worker::LakeReader::new(lake, cache, staging);
+    let memory = config
+        .cache
+        .memory_max_bytes
+        .unwrap_or_else(floe_worker::cache::results::default_max_bytes);
+    // Answers are shared with the machine's other workers through the cache
+    // directory they share.
+    let shared = config.cache.shared_results_max_bytes.unwrap_or(memory);
+    let result_cache = (memory > 0).then(|| {
+        floe_worker::cache::results::ResultCache::new(
+            memory,
+            config
+                .cache
+                .result_entry_max_bytes
+                .unwrap_or(DEFAULT_RESULT_ENTRY_MAX_BYTES),
+            (shared > 0).then(|| (layout.cache.join("results"), shared)),
+        )
+    });
     let worker = floe_worker::Worker::new(
         db,
         defaults,
         token,
         Some(reader),
         sessions_per_worker(&config),
+        result_cache,
     );
     let listener = bind(&addr).await?;
     let local = listener.local_addr()?;

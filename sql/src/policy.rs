@@ -482,6 +482,7 @@ pub const PROCEDURES: &[&str] = &[
     "floe_unregister_parquet",
     "floe_register_iceberg",
     "floe_remove_orphan_files",
+    "floe_result_cache_clear",
 ];
 
 /// Table functions a client may call in FROM: generators only.

@@ -14,12 +14,14 @@ use std::time::Duration;
 use bytes::BytesMut;
 use floe_protocol::control::{Control, CONTROL_TAG, MAX_CONTROL};
 use floe_protocol::frontend;
+use floe_protocol::lake_changes::LakeChange;
 use floe_protocol::startup::{self, Opening, StartupPacket};
 use floe_protocol::{Listener, Stream};
 use pgwire::messages::{DecodeContext, PgWireFrontendMessage};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, watch};
 
+use crate::cache::results::ResultCache;
 use crate::engine::duck::Database;
 use crate::lake::LakeReader;
 use crate::pg_error::{sqlstate, PgError};
@@ -61,6 +63,8 @@ pub struct Worker {
     lake: Option<Arc<LakeReader>>,
     /// Sessions at once; beyond it (and the reserve) a connection gets 53300.
     max_sessions: usize,
+    /// Answers shared by the worker's sessions (`None`: nothing is cached).
+    result_cache: Option<Arc<ResultCache>>,
 }
 
 impl Worker {
@@ -72,6 +76,7 @@ impl Worker {
         token: Option<String>,
         lake: Option<Arc<LakeReader>>,
         max_sessions: usize,
+        result_cache: Option<Arc<ResultCache>>,
     ) -> Arc<Worker> {
         Arc::new(Worker {
             db: Arc::new(db),
@@ -81,6 +86,7 @@ impl Worker {
             token,
             lake,
             max_sessions,
+            result_cache,
         })
     }
 
@@ -176,6 +182,7 @@ impl Worker {
             runtime: tokio::runtime::Handle::current(),
             lake: self.lake.clone(),
             reports_lake_changes: self.token.is_some(),
+            result_cache: self.result_cache.clone(),
         };
         let control = Arc::new(QueryControl::new(conn.interrupt_handle()));
         let session_control = control.clone();
@@ -218,6 +225,13 @@ impl Worker {
                     (SessionInput::Control(Control::LakeChanged(changes)), pending) => {
                         if let Some(lake) = &self.lake {
                             lake.lakehouse().apply_changes(&changes);
+                        }
+                        if let Some(cache) = &self.result_cache {
+                            for change in &changes {
+                                if let LakeChange::ResultCacheCleared { id } = change {
+                                    cache.clear_once(*id);
+                                }
+                            }
                         }
                         analysis = pending;
                         continue;

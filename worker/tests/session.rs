@@ -49,6 +49,11 @@ async fn start_worker_with(token: Option<&str>) -> Running {
         token.map(str::to_string),
         Some(reader),
         16,
+        Some(floe_worker::cache::results::ResultCache::new(
+            64 << 20,
+            8 << 20,
+            Some((root.join("cache").join("results"), 64 << 20)),
+        )),
     );
     let socket_dir = root.join("sock");
     std::fs::create_dir_all(&socket_dir).expect("socket dir");

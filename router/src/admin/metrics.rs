@@ -309,6 +309,78 @@ const WORKER_STATS: &[(&str, &str, &str, &str)] = &[
         "SSD cache bound.",
         "gauge",
     ),
+    (
+        "result_cache_hits",
+        "floe_result_cache_hits_total",
+        "Statements answered from the result cache.",
+        "counter",
+    ),
+    (
+        "result_cache_misses",
+        "floe_result_cache_misses_total",
+        "Cacheable statements the result cache could not answer.",
+        "counter",
+    ),
+    (
+        "result_cache_stores",
+        "floe_result_cache_stores_total",
+        "Answers stored in the result cache.",
+        "counter",
+    ),
+    (
+        "result_cache_too_large",
+        "floe_result_cache_too_large_total",
+        "Answers over the result cache's entry bound.",
+        "counter",
+    ),
+    (
+        "result_cache_waits",
+        "floe_result_cache_waits_total",
+        "Statements that waited for another session's identical statement.",
+        "counter",
+    ),
+    (
+        "result_cache_evictions",
+        "floe_result_cache_evictions_total",
+        "Entries evicted from the result cache.",
+        "counter",
+    ),
+    (
+        "result_cache_entries",
+        "floe_result_cache_entries",
+        "Entries in the result cache.",
+        "gauge",
+    ),
+    (
+        "result_cache_used_bytes",
+        "floe_result_cache_used_bytes",
+        "Memory the result cache holds.",
+        "gauge",
+    ),
+    (
+        "result_cache_max_bytes",
+        "floe_result_cache_max_bytes",
+        "The result cache's memory bound.",
+        "gauge",
+    ),
+    (
+        "shared_results_hits",
+        "floe_shared_results_hits_total",
+        "Answers read from the files the machine's workers share.",
+        "counter",
+    ),
+    (
+        "shared_results_stores",
+        "floe_shared_results_stores_total",
+        "Answers written to the files the machine's workers share.",
+        "counter",
+    ),
+    (
+        "shared_results_bytes",
+        "floe_shared_results_bytes",
+        "Bytes of shared answer files (the directory is shared by the machine's workers).",
+        "gauge",
+    ),
 ];
 
 #[cfg(test)]

@@ -36,6 +36,9 @@ pub fn check_frames(buf: &[u8], frames: &[frame::FrameInfo]) -> Result<(), Malfo
 pub enum Rewritten {
     Same,
     Text(String),
+    /// New text that answers part of the statement from the router's own
+    /// state (see `Control::Analysed::live`).
+    Live(String),
     Refused(Refusal),
 }
 
@@ -84,11 +87,15 @@ impl SqlGate {
         };
         classes(analysis.class);
         match rewrite(sql) {
-            Rewritten::Same => Decision::Allowed(None, analysis),
+            Rewritten::Same => Decision::Allowed(None, analysis, false),
             Rewritten::Refused(r) => Decision::Refused(r),
             // The policy holds for the text that runs, not only the client's.
             Rewritten::Text(new) => match self.verdict(&new) {
-                Ok(a) => Decision::Allowed(Some(new), a),
+                Ok(a) => Decision::Allowed(Some(new), a, false),
+                Err(r) => Decision::Refused(r),
+            },
+            Rewritten::Live(new) => match self.verdict(&new) {
+                Ok(a) => Decision::Allowed(Some(new), a, true),
                 Err(r) => Decision::Refused(r),
             },
         }
@@ -133,10 +140,19 @@ impl SqlGate {
             };
             match self.decide(&sql, rewrite, classes) {
                 Decision::Refused(r) => o.extend_from_slice(&refusal(f.tag, &r)),
-                Decision::Allowed(new, a) => {
+                Decision::Allowed(new, a, live) => {
                     let text = new.as_deref().unwrap_or(&sql);
-                    Control::analysed(f.tag, text, a.class.as_str(), a.statements, a.only_queries)
-                        .encode_into(o);
+                    let analysed = Control::analysed(
+                        f.tag,
+                        text,
+                        a.class.as_str(),
+                        a.statements,
+                        a.only_queries,
+                    );
+                    match live {
+                        true => analysed.live().encode_into(o),
+                        false => analysed.encode_into(o),
+                    }
                     match &new {
                         None => o.extend_from_slice(original),
                         Some(new) if f.tag == b'Q' => o.extend_from_slice(&query_message(new)),
@@ -157,9 +173,9 @@ impl SqlGate {
 enum Decision {
     /// Refused, and why.
     Refused(Refusal),
-    /// Allowed: the text to send instead (when rewritten) and the analysis of
-    /// the text that runs.
-    Allowed(Option<String>, Analysis),
+    /// Allowed: the text to send instead (when rewritten), the analysis of
+    /// the text that runs, and whether the router answered part of it.
+    Allowed(Option<String>, Analysis, bool),
 }
 
 /// A NUL-terminated string at the start of `b`, and what follows it.

@@ -123,6 +123,7 @@ pub async fn relay<S: AsyncRead + AsyncWrite + Unpin + Send, P: Placement>(
             return Rewritten::Same;
         }
         let mut current: Option<String> = None;
+        let mut live = false;
         if activity::mentions(sql) {
             let r = activity::rewrite(
                 sql,
@@ -131,7 +132,10 @@ pub async fn relay<S: AsyncRead + AsyncWrite + Unpin + Send, P: Placement>(
                 ctx.admin,
             );
             match r {
-                Ok(new) => current = new,
+                Ok(new) => {
+                    live = new.is_some();
+                    current = new;
+                }
                 Err(why) => {
                     return Rewritten::Refused(Refusal {
                         sqlstate: sqlstate::INSUFFICIENT_PRIVILEGE,
@@ -153,6 +157,7 @@ pub async fn relay<S: AsyncRead + AsyncWrite + Unpin + Send, P: Placement>(
             plain.insert(sql.to_string());
         }
         match current {
+            Some(new) if live => Rewritten::Live(new),
             Some(new) => Rewritten::Text(new),
             None => Rewritten::Same,
         }

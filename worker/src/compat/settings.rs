@@ -100,6 +100,20 @@ const GUCS: &[Guc] = &[
         description: "Shows the lake files the last planned statement reads, per table: files read / files in the snapshot.",
     },
     Guc {
+        name: "floe.result_cache",
+        default: "on",
+        reported: false,
+        read_only: false,
+        description: "Answers repeated statements from the worker's result cache when their tables are still at the same snapshots.",
+    },
+    Guc {
+        name: "floe.last_cache",
+        default: "",
+        reported: false,
+        read_only: true,
+        description: "Shows whether the last statement that returned rows was answered from the result cache, and why not.",
+    },
+    Guc {
         name: "in_hot_standby",
         default: "off",
         reported: true,
@@ -548,6 +562,32 @@ impl SessionParams {
         Ok(())
     }
 
+    /// Writes every value that may change the bytes of a statement's answer
+    /// into a result-cache key: all parameters but the few that only
+    /// describe the session or the last statement.
+    pub fn key_into(&self, key: &mut crate::cache::results::KeyBuilder) {
+        const NOT_IN_ANSWERS: &[&str] = &[
+            "application_name",
+            "statement_timeout",
+            "lock_timeout",
+            "idle_in_transaction_session_timeout",
+            "floe.result_cache",
+            "floe.last_cache",
+            "floe.lake_scan",
+            "floe.worker",
+        ];
+        for (name, value) in &self.values {
+            if !NOT_IN_ANSWERS.contains(name) {
+                key.part(name.as_bytes()).part(value.as_bytes());
+            }
+        }
+    }
+
+    /// Whether the session lets the result cache answer (`floe.result_cache`).
+    pub fn result_cache_on(&self) -> bool {
+        self.get("floe.result_cache") != Some("off")
+    }
+
     /// Sets a read-only parameter the server maintains itself.
     pub fn set_internal(&mut self, name: &'static str, value: String) {
         self.values.insert(name, value);
@@ -747,7 +787,11 @@ fn validate(name: &str, value: &str) -> Result<String, PgError> {
                 Err(invalid_value(name, v))
             }
         }
-        "default_transaction_read_only" | "transaction_read_only" | "jit" | "row_security" => {
+        "default_transaction_read_only"
+        | "transaction_read_only"
+        | "jit"
+        | "row_security"
+        | "floe.result_cache" => {
             match v.to_ascii_lowercase().as_str() {
                 "on" | "true" | "1" | "yes" => Ok("on".into()),
                 "off" | "false" | "0" | "no" => Ok("off".into()),

@@ -86,6 +86,17 @@ pub fn open_sandboxed(cfg: &SandboxConfig) -> Result<Database, DuckError> {
         .collect();
     dirs.dedup();
     conn.execute_batch(&format!("SET allowed_directories = [{}]", dirs.join(", ")))?;
+    // Lake data files never change once written: their Parquet footers are
+    // kept in memory (a scan over a known snapshot reads no footer twice),
+    // and their blocks in the engine's buffer pool, bounded by its memory
+    // limit, though the SSD cache made them local files.
+    for setting in [
+        "SET GLOBAL parquet_metadata_cache = true",
+        "SET GLOBAL enable_external_file_cache = true",
+        "SET GLOBAL cache_local_files = true",
+    ] {
+        conn.execute_batch(setting)?;
+    }
     conn.execute_batch("SET enable_external_access = false")?;
     conn.execute_batch("SET lock_configuration = true")?;
     Ok(db)

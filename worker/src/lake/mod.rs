@@ -57,6 +57,17 @@ pub struct Rewritten {
     /// With `rewrite_with_positions`: the target table's planned data files
     /// (location, partition, spec id).
     pub target_files: Vec<(String, iceberg::spec::Struct, i32)>,
+    /// Whether every relation the statement reads is a lake table at a
+    /// planned snapshot (through lake views too): nothing else — a catalog
+    /// view, registered Parquet, a TEMP or unknown relation, a table's
+    /// history — whose rows could change while those snapshots stay.
+    pub sealed: bool,
+}
+
+/// Whether `sql` parses and names no relation at all (so its answer depends
+/// on its text alone); `false` when it cannot be parsed.
+pub fn reads_no_relation(sql: &str) -> bool {
+    refs::find(sql).is_some_and(|refs| refs.is_empty())
 }
 
 /// A lake table a statement reads at its current snapshot.
@@ -128,6 +139,7 @@ impl LakeReader {
         let mut snapshots = Vec::new();
         let mut pins = Vec::new();
         let mut target_files = Vec::new();
+        let mut sealed = calls.is_empty() && functions.is_empty();
         // Lake references replaced without an alias: columns qualified with
         // their schema (`s.t.c`) then name the replacement's alias.
         let mut replaced: Vec<Vec<String>> = Vec::new();
@@ -143,6 +155,7 @@ impl LakeReader {
             if let Some(relation) =
                 self.virtual_relation(&listing, &r, names, runtime, reads_tableoid)?
             {
+                sealed = false;
                 let mut sql = relation;
                 if !r.has_alias {
                     sql.push_str(" AS ");
@@ -170,6 +183,7 @@ impl LakeReader {
                 }
                 snapshots.extend(expanded.snapshots);
                 pins.extend(expanded.pins);
+                sealed &= expanded.sealed;
                 continue;
             }
             if let Some(source) = resolve_parquet(&listing, &r.parts, names) {
@@ -185,9 +199,11 @@ impl LakeReader {
                 edits.push((r.start, r.end, planned.sql));
                 scans.push(planned.summary);
                 pins.extend(planned.pins);
+                sealed = false;
                 continue;
             }
             let Some(ident) = resolve(&listing, &r.parts, names) else {
+                sealed = false;
                 continue;
             };
             let positions = target == Some(&ident) && r.snapshot == SnapshotSelector::Current;
@@ -247,6 +263,7 @@ impl LakeReader {
             snapshots,
             pins,
             target_files,
+            sealed,
         }))
     }
 
@@ -294,6 +311,7 @@ impl LakeReader {
             snapshots: Vec::new(),
             pins: Vec::new(),
             target_files: Vec::new(),
+            sealed: reads_no_relation(&view.sql),
         });
         // Own lines, so a definition ending in a `--` comment cannot swallow
         // the closing parenthesis.

@@ -163,6 +163,19 @@ impl Session {
                 }
                 wire::command_complete(&mut self.out, "DROP SCHEMA");
             }
+            SessionCommand::FloeCall { procedure, args }
+                if procedure == "floe_result_cache_clear" =>
+            {
+                if !args.is_empty() {
+                    return Err(PgError::new(
+                        sqlstate::UNDEFINED_FUNCTION,
+                        "procedure floe_result_cache_clear takes no arguments",
+                    )
+                    .into());
+                }
+                self.clear_result_cache()?;
+                wire::command_complete(&mut self.out, "CALL");
+            }
             SessionCommand::FloeCall { procedure, args } => {
                 // They register or delete files: Postgres keeps its file access
                 // (pg_read_file, lo_import) to superusers as well.
@@ -191,11 +204,15 @@ impl Session {
                 wire::command_complete(&mut self.out, "CALL");
             }
             SessionCommand::PoolStats => {
-                let report = self
+                let mut report = self
                     .lake
                     .as_ref()
                     .map(|l| l.cache_report())
                     .unwrap_or_default();
+                if let Some(cache) = &self.result_cache {
+                    report.extend(cache.report());
+                    report.extend(cache.shared_report());
+                }
                 for (name, value) in report {
                     wire::parameter_status(&mut self.out, name, &value.to_string());
                 }

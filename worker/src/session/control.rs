@@ -66,6 +66,11 @@ impl QueryControl {
         seq
     }
 
+    /// Whether the running query was asked to stop (a wait checks this).
+    pub(super) fn interrupted(&self) -> bool {
+        self.lock().reason.is_some()
+    }
+
     pub(super) fn end(&self) -> Option<CancelReason> {
         let mut g = self.lock();
         g.running = None;

@@ -668,6 +668,7 @@ impl Session {
                 changes_schema: false,
                 lake_commit: None,
                 returning_sql: None,
+                cacheable: Err("a cursor's rows are read from its own result".into()),
             }),
             param_types: Vec::new(),
             fields: Some(fields),

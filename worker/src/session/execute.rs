@@ -4,10 +4,19 @@
 
 use super::*;
 
+/// Cached rows copied into the output between flushes.
+const CACHED_ROWS_PER_WRITE: usize = 1024;
+
 impl Session {
     /// Runs (or resumes) a portal, sending at most `max_rows` rows (0 = all).
     pub(super) fn run_portal(&mut self, portal: &mut Portal, max_rows: u64) -> SResult<()> {
         let stmt = portal.stmt.clone();
+        match &stmt.kind {
+            // SHOW floe.last_cache and the like leave it as it was.
+            StatementKind::Session(_) | StatementKind::Empty => {}
+            StatementKind::Duck(d) if d.returns_rows => {}
+            _ => self.tell_last_cache("not cached: only a SELECT is cached".into()),
+        }
         match &stmt.kind {
             StatementKind::Empty => {
                 wire::empty_query(&mut self.out);
@@ -37,6 +46,38 @@ impl Session {
     }
 
     pub(super) fn run_duck(
+        &mut self,
+        portal: &mut Portal,
+        d: &DuckStatement,
+        max_rows: u64,
+    ) -> SResult<()> {
+        let cache = match (&portal.state, &self.result_cache) {
+            (PortalState::NotStarted, Some(cache)) if d.returns_rows => cache.clone(),
+            (PortalState::Streaming(_), Some(cache)) if portal.recording.is_some() => {
+                // A recording portal read in batches: its answer is stored
+                // once its last batch is sent.
+                let cache = cache.clone();
+                let r = self.run_duck_engine(portal, d, max_rows);
+                self.finish_recording(&cache, portal, None, r.is_ok());
+                return r;
+            }
+            _ => return self.run_duck_engine(portal, d, max_rows),
+        };
+        let leader = match self.start_cached(&cache, portal, d, max_rows) {
+            result_cache::CacheStart::Bypass => return self.run_duck_engine(portal, d, max_rows),
+            result_cache::CacheStart::Hit => {
+                self.control.begin();
+                return self.stream(portal, max_rows);
+            }
+            result_cache::CacheStart::Record(leader) => leader,
+        };
+        let r = self.run_duck_engine(portal, d, max_rows);
+        self.finish_recording(&cache, portal, leader, r.is_ok());
+        r
+    }
+
+    /// Runs (or resumes) a portal on the engine.
+    fn run_duck_engine(
         &mut self,
         portal: &mut Portal,
         d: &DuckStatement,
@@ -150,7 +191,9 @@ impl Session {
                     }
                     fields
                 };
+                let from = self.out.len();
                 wire::row_description(&mut self.out, &described, &|_| false);
+                self.record_description(portal, from);
                 &described
             } else {
                 portal.stmt.fields.as_deref().unwrap_or(&[])
@@ -160,11 +203,7 @@ impl Session {
                 self.control.end();
                 return Err(PgError::new(
                     sqlstate::FEATURE_NOT_SUPPORTED,
-                    format!(
-                        "cached plan must not change result type DEBUG exec {} vs {}",
-                        ncols,
-                        fields.len()
-                    ),
+                    "cached plan must not change result type",
                 )
                 .into());
             }
@@ -177,6 +216,10 @@ impl Session {
                 true => Some(self.reg_names()?),
                 false => None,
             };
+            if reg_names.is_some() {
+                // Names as this session's catalog sees them: not the snapshot's.
+                portal.recording = None;
+            }
             for (i, field) in fields.iter().enumerate() {
                 let kind = result
                     .column_type(i)
@@ -292,6 +335,27 @@ impl Session {
                 }
                 return Ok(());
             }
+            PortalState::Cached { hit, next } => {
+                let total = hit.row_count();
+                let end =
+                    total.min(next.saturating_add(usize::try_from(limit).unwrap_or(usize::MAX)));
+                // In slices, so a large answer is flushed as it goes.
+                while *next < end {
+                    let to = end.min(*next + CACHED_ROWS_PER_WRITE);
+                    self.out.extend_from_slice(hit.slice(*next, to));
+                    sent += (to - *next) as u64;
+                    *next = to;
+                    self.maybe_flush()?;
+                }
+                if *next >= total && sent < limit {
+                    let tag = format_tag(portal.command_tag.as_ref().unwrap_or(&Tag::Select), sent);
+                    portal.state = PortalState::Done;
+                    wire::command_complete(&mut self.out, &tag);
+                } else {
+                    wire::portal_suspended(&mut self.out);
+                }
+                return Ok(());
+            }
             PortalState::Done => {
                 let tag = format_tag(portal.command_tag.as_ref().unwrap_or(&Tag::Select), 0);
                 wire::command_complete(&mut self.out, &tag);
@@ -312,6 +376,7 @@ impl Session {
             if let Some(chunk) = &active.chunk {
                 let available = chunk.len() - active.pos;
                 let take = (available as u64).min(limit - sent) as usize;
+                let from = self.out.len();
                 encode_rows(
                     &active.encoders,
                     chunk,
@@ -319,6 +384,9 @@ impl Session {
                     &settings,
                     &mut self.out,
                 );
+                if let Some(rec) = portal.recording.as_mut() {
+                    rec.take(&self.out[from..]);
+                }
                 active.pos += take;
                 sent += take as u64;
                 if active.pos >= chunk.len() {
@@ -362,6 +430,8 @@ impl Session {
             let Some(portal) = self.portals.get_mut(&name) else {
                 continue;
             };
+            // Its rows are no longer recorded as they are sent.
+            portal.recording = None;
             let settings = portal.settings.clone();
             let PortalState::Streaming(active) =
                 std::mem::replace(&mut portal.state, PortalState::Done)

@@ -22,6 +22,7 @@ impl Session {
             )
             .into());
         }
+        self.reads_router_state = false;
         self.check_policy(&m.query)?;
         if self.txn == TxnState::Failed
             && !pieces
@@ -132,6 +133,14 @@ impl Session {
         for i in 0..ncols {
             binary.push(fmt(&m.result_column_format_codes, i)?);
         }
+        let param_key = match &stmt.kind {
+            StatementKind::Duck(d) if d.cacheable.is_ok() => result_cache::parameter_key(
+                &m.parameters,
+                &m.parameter_format_codes,
+                &stmt.param_types,
+            ),
+            _ => Vec::new(),
+        };
         self.portals.remove(&portal_name);
         self.portals.insert(
             portal_name,
@@ -143,6 +152,8 @@ impl Session {
                 settings: self.params.output_settings(),
                 describe: false,
                 command_tag: None,
+                param_key,
+                recording: None,
             },
         );
         wire::bind_complete(&mut self.out);

@@ -85,6 +85,8 @@ pub struct SessionInit {
     /// Whether the peer is a router, told of the lake changes the session
     /// makes (see [`floe_protocol::lake_changes`]).
     pub reports_lake_changes: bool,
+    /// The worker's result cache (`None`: statements are never cached).
+    pub result_cache: Option<Arc<crate::cache::results::ResultCache>>,
 }
 
 enum SessionError {
@@ -138,6 +140,8 @@ struct DuckStatement {
     /// `INSERT … RETURNING` on a lake table: the query reading back the rows
     /// the statement staged, run before they are committed.
     returning_sql: Option<String>,
+    /// Whether its answers may come from the result cache (why not, if not).
+    cacheable: result_cache::Cacheable,
 }
 
 enum StatementKind {
@@ -201,6 +205,11 @@ enum PortalState {
     Buffered {
         rows: std::collections::VecDeque<Bytes>,
     },
+    /// Rows answered from the result cache, `next` the first not yet sent.
+    Cached {
+        hit: crate::cache::results::CachedHit,
+        next: usize,
+    },
     Done,
 }
 
@@ -215,6 +224,10 @@ struct Portal {
     /// The completion tag when it is not the statement's own (`COPY n` for the
     /// INSERT that loads COPY data).
     command_tag: Option<Tag>,
+    /// The Bind's parameters as the result cache keys them.
+    param_key: Vec<u8>,
+    /// A result-cache miss's answer, recorded while it streams.
+    recording: Option<Box<result_cache::Recording>>,
 }
 
 impl Portal {
@@ -228,6 +241,8 @@ impl Portal {
             settings,
             describe,
             command_tag: None,
+            param_key: Vec::new(),
+            recording: None,
         }
     }
 
@@ -272,6 +287,11 @@ pub struct Session {
     control: Arc<QueryControl>,
     runtime: tokio::runtime::Handle,
     lake: Option<Arc<LakeReader>>,
+    /// The worker's result cache, when it has one.
+    result_cache: Option<Arc<crate::cache::results::ResultCache>>,
+    /// Whether the router answered part of the text being prepared from its
+    /// own state (`pg_stat_activity`): such answers are never cached.
+    reads_router_state: bool,
     /// Where in the lakehouse's change log the session's last report to the
     /// router ended (`None` when the peer is no router).
     lake_reported: Option<u64>,
@@ -352,6 +372,8 @@ impl Session {
                 _ => None,
             },
             lake: init.lake,
+            result_cache: init.result_cache,
+            reads_router_state: false,
             lake_txn: None,
             savepoints: Vec::new(),
             cursors: cursors::Cursors::default(),
@@ -1044,6 +1066,7 @@ mod late_bound;
 mod moving;
 pub mod placeholders;
 mod prepare;
+mod result_cache;
 mod savepoints;
 mod schema_path;
 mod set_config_params;

@@ -72,6 +72,14 @@ impl Session {
         }
         let mut sql = Cow::Borrowed(sql);
         let mut tokens = Cow::Borrowed(tokens);
+        // The caches' own counters change with every statement: never cached.
+        let reads_cache_view = match self.inline_cache_view(&sql, &tokens) {
+            Some(inlined) => {
+                take_text(&mut sql, &mut tokens, Some(inlined));
+                true
+            }
+            None => false,
+        };
         if tokens.iter().any(|t| t.is_word("current_setting")) {
             let inlined = current_settings::inline_current_settings(&sql, &tokens, &self.params)?;
             take_text(&mut sql, &mut tokens, inlined);
@@ -143,6 +151,7 @@ impl Session {
                                 snapshots: Vec::new(),
                                 pins: Vec::new(),
                                 target_files: Vec::new(),
+                                sealed: false,
                             })
                         });
                         (rewritten, None, None, None)
@@ -304,6 +313,13 @@ impl Session {
                 stype,
                 st::SELECT | st::INSERT | st::UPDATE | st::DELETE | st::MERGE_INTO | st::EXPLAIN
             );
+        let sealed = !reads_cache_view
+            && !self.reads_router_state
+            && match &resolved {
+                Some(r) => r.sealed,
+                None => crate::lake::reads_no_relation(sql),
+            };
+        let cacheable = self.cacheability(stype, returns_rows, modifies, sealed, &text);
         let stmt = Rc::new(Statement {
             sql: client_sql.to_string(),
             kind: StatementKind::Duck(DuckStatement {
@@ -315,6 +331,7 @@ impl Session {
                 changes_schema,
                 lake_commit,
                 returning_sql: lake_returning.map(|r| r.rows_sql),
+                cacheable,
             }),
             param_types,
             fields,

@@ -31,7 +31,7 @@ impl Session {
             .all()
             .into_iter()
             // The statement's own lake scans are the engine's business.
-            .filter(|(name, _, _)| *name != "floe.lake_scan")
+            .filter(|(name, _, _)| !matches!(*name, "floe.lake_scan" | "floe.last_cache"))
             .map(|(name, value, _)| {
                 let reset = self.params.reset_value(name).unwrap_or(&value);
                 format!(

@@ -16,6 +16,7 @@ impl Session {
         }
         // The policy, on exactly the statements this session will run, before
         // any of them runs.
+        self.reads_router_state = false;
         self.check_policy(sql)?;
         if pieces.len() > 1 {
             for p in &pieces {
@@ -72,7 +73,8 @@ impl Session {
     /// connection without the router, is, so a worker reached without the
     /// router is just as closed.
     pub(super) fn check_policy(&mut self, text: &str) -> SResult<()> {
-        if self.analysed.take().is_some_and(|a| a.describes_text(text)) {
+        if let Some(a) = self.analysed.take().filter(|a| a.describes_text(text)) {
+            self.reads_router_state = matches!(a, Control::Analysed { live: true, .. });
             return Ok(());
         }
         let ctx = PolicyContext::for_database(&self.database);
