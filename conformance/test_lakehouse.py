@@ -5,6 +5,7 @@ evolution; pruning visible as the number of files a statement plans."""
 import datetime
 import decimal
 import pathlib
+import shutil
 import tempfile
 
 import psycopg
@@ -687,3 +688,83 @@ def test_rest_catalog_with_oauth2_client_credentials(lake):
         if server:
             server.stop()
         rest.stop()
+
+
+def test_cache_warm_loads_a_tables_files_into_the_ssd_cache():
+    """CALL floe_cache_warm('schema.table') fetches the current snapshot's files
+    from object storage (moto) into the SSD cache and says how much and how
+    long; reads then need no object storage; a second warm downloads nothing."""
+    import re
+    import subprocess
+    import sys
+    import time
+
+    import boto3
+
+    port = free_port()
+    moto = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    root = pathlib.Path(tempfile.mkdtemp(prefix="floe-warm-"))
+    server = None
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="test", aws_secret_access_key="test")
+        for _ in range(100):
+            try:
+                s3.create_bucket(Bucket="lake")
+                break
+            except Exception:
+                time.sleep(0.1)
+        catalog = SqlCatalog(
+            "floe",
+            uri=f"sqlite:///{root}/catalog.db",
+            warehouse="s3://lake/warehouse",
+            **{"s3.endpoint": endpoint, "s3.access-key-id": "test",
+               "s3.secret-access-key": "test", "s3.region": "us-east-1"},
+        )
+        catalog.create_namespace("remote")
+        t = catalog.create_table("remote.warm", schema=Schema(NestedField(1, "n", LongType())))
+        for i in range(2):
+            t.append(pa.table({"n": list(range(i * 100, (i + 1) * 100))}, schema=t.schema().as_arrow()))
+        first_snapshot = t.history()[0].snapshot_id
+        listed = s3.list_objects_v2(Bucket="lake", Prefix="warehouse/remote/warm/data")
+        sizes = {o["Key"]: o["Size"] for o in listed["Contents"]}
+        server = Server(
+            f'[catalog]\nuri = "sqlite:{root}/catalog.db"\nwarehouse = "s3://lake/warehouse"\n'
+            f'[storage]\nendpoint = "{endpoint}"\nregion = "us-east-1"\n'
+            'access_key_id = "test"\nsecret_access_key = "test"\nallow_http = "true"\n'
+            f'[cache]\ndir = "{root}/cache"\n[admin]\nlisten = ""\n'
+        )
+        notices = []
+        with psycopg.connect(server.dsn(), autocommit=True) as c:
+            c.add_notice_handler(lambda n: notices.append(n.message_primary))
+            c.execute("CALL floe_cache_warm('remote.warm')")
+            total = sum(sizes.values())
+            m = re.fullmatch(
+                r"warmed remote\.warm: 2 files, (\d+) bytes \((\d+) downloaded\) in ([\d.]+) s", notices[-1])
+            assert m, notices
+            assert int(m.group(1)) == total and int(m.group(2)) == total
+            assert len(list((root / "cache" / "objects").rglob("*.parquet"))) == 2
+            c.execute("CALL floe_cache_warm('remote.warm')")
+            assert "(0 downloaded)" in notices[-1], notices
+            c.execute(f"CALL floe_cache_warm('remote.warm', {first_snapshot})")
+            assert notices[-1].startswith("warmed remote.warm: 1 files"), notices
+            # The objects gone from storage: reads are served from the cache.
+            for key in sizes:
+                s3.delete_object(Bucket="lake", Key=key)
+            assert c.execute("SELECT count(*), sum(n) FROM remote.warm").fetchone() == (200, sum(range(200)))
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                c.execute("CALL floe_cache_warm('remote.nope')")
+            with pytest.raises(psycopg.Error):
+                c.execute("CALL floe_cache_warm('remote.warm', 12345)")
+            with pytest.raises(psycopg.errors.UndefinedFunction):
+                c.execute("CALL floe_cache_warm()")
+            assert c.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        if server:
+            server.stop()
+        moto.terminate()
+        shutil.rmtree(root, ignore_errors=True)

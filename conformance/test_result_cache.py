@@ -445,10 +445,18 @@ def test_a_superuser_clears_every_workers_cache(lake):
             c.execute(q)
             c.execute(q)
             assert last(c) == "hit"
+        assert len({worker_of(c) for c in conns}) == WORKERS
         conns[0].execute("CALL floe_result_cache_clear()")
-        for c in conns:
+        # The first read after the clear runs the statement again; the other
+        # workers' memory was emptied too, so they read that new answer from
+        # the shared tier rather than their own memory.
+        conns[0].execute(q)
+        assert last(conns[0]) == "miss: stored"
+        for c in conns[1:]:
+            before = stats(c, "shared")["hits"]
             c.execute(q)
-            assert last(c) == "miss: stored", worker_of(c)
+            assert last(c) == "hit"
+            assert stats(c, "shared")["hits"] == before + 1, worker_of(c)
     finally:
         for c in conns:
             c.close()

@@ -59,6 +59,9 @@ class FloeServer:
     def connect(self):
         conn = psycopg.connect(f"host=127.0.0.1 port={self.port} user=floe dbname=floe", autocommit=True)
         conn.execute("SET search_path = tpch")
+        # TPC-H measures execution: repeated runs must not be answered from
+        # the result cache (bench/dashboard measures that).
+        conn.execute("SET floe.result_cache = off")
         return conn
 
     def stop(self):

@@ -210,9 +210,9 @@ impl Control {
                         }
                         LakeChange::Listing => body.put_u8(b'L'),
                         LakeChange::Everything => body.put_u8(b'E'),
-                        LakeChange::ResultCacheCleared { id } => {
+                        LakeChange::ResultCacheCleared { at_ms } => {
                             body.put_u8(b'R');
-                            body.put_u64(*id);
+                            body.put_u64(*at_ms);
                         }
                     }
                 }
@@ -369,7 +369,7 @@ impl Reader<'_> {
             }
             b'L' => LakeChange::Listing,
             b'E' => LakeChange::Everything,
-            b'R' => LakeChange::ResultCacheCleared { id: self.u64()? },
+            b'R' => LakeChange::ResultCacheCleared { at_ms: self.u64()? },
             _ => return Err(ControlError("lake change kind")),
         })
     }
@@ -423,7 +423,9 @@ mod tests {
             },
             LakeChange::Listing,
             LakeChange::Everything,
-            LakeChange::ResultCacheCleared { id: u64::MAX - 3 },
+            LakeChange::ResultCacheCleared {
+                at_ms: u64::MAX - 3,
+            },
         ]));
         round_trip(Control::Export);
         round_trip(Control::Stays("a TEMP table".into()));

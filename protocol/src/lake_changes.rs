@@ -25,9 +25,11 @@ pub enum LakeChange {
     /// Anything may have changed (a reader fell behind the log's window).
     Everything,
     /// A superuser emptied the result caches (`CALL
-    /// floe_result_cache_clear()`): every worker empties its own, once per
-    /// `id`, however many of its sessions hear of it.
-    ResultCacheCleared { id: u64 },
+    /// floe_result_cache_clear()`) at `at_ms` (milliseconds since the
+    /// epoch, which also names the clear): every worker drops the answers it
+    /// stored before then, once, however many of its sessions hear of it —
+    /// and a worker started since, which hears of it too, none.
+    ResultCacheCleared { at_ms: u64 },
 }
 
 /// Changes one report or one log answer may hold; past this, [`LakeChange::Everything`].

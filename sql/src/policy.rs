@@ -483,6 +483,7 @@ pub const PROCEDURES: &[&str] = &[
     "floe_register_iceberg",
     "floe_remove_orphan_files",
     "floe_result_cache_clear",
+    "floe_cache_warm",
 ];
 
 /// Table functions a client may call in FROM: generators only.

@@ -228,8 +228,8 @@ impl Worker {
                         }
                         if let Some(cache) = &self.result_cache {
                             for change in &changes {
-                                if let LakeChange::ResultCacheCleared { id } = change {
-                                    cache.clear_once(*id);
+                                if let LakeChange::ResultCacheCleared { at_ms } = change {
+                                    cache.clear_once(*at_ms);
                                 }
                             }
                         }

@@ -113,7 +113,10 @@ impl Lakehouse {
     }
 }
 
-/// What creating `ident` asks of the catalog (zstd Parquet files by default).
+/// What creating `ident` asks of the catalog. Its data files are LZ4
+/// Parquet unless asked otherwise: measured on TPC-H lineitem, LZ4 reads a
+/// third faster than ZSTD for 40% more bytes (`bench/RESULTS.md`); every
+/// engine sharing the catalog reads the codec from this property.
 fn table_creation(
     ident: &TableIdent,
     schema: Schema,
@@ -121,10 +124,9 @@ fn table_creation(
     mut properties: HashMap<String, String>,
     location: Option<String>,
 ) -> TableCreation {
-    properties.insert(
-        "write.parquet.compression-codec".to_string(),
-        "zstd".to_string(),
-    );
+    properties
+        .entry("write.parquet.compression-codec".to_string())
+        .or_insert_with(|| "lz4".to_string());
     TableCreation::builder()
         .name(ident.name().to_string())
         .schema(schema)

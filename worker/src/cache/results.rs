@@ -210,6 +210,8 @@ pub struct ResultCache {
     counters: Counters,
     /// The tier the machine's workers share, when there is a directory for it.
     shared: Option<SharedResults>,
+    /// When the cache was made (ms since the epoch): older clears leave it be.
+    created_ms: u64,
     /// The clears applied lately, newest last.
     clears_applied: parking_lot::Mutex<std::collections::VecDeque<u64>>,
 }
@@ -259,6 +261,9 @@ impl ResultCache {
             evictions,
             counters: Counters::default(),
             clears_applied: Default::default(),
+            created_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
         })
     }
 
@@ -397,24 +402,27 @@ impl ResultCache {
         self.insert(leader, key, CachedResult::TooLarge);
     }
 
-    /// Drops every entry for the clear named `id` (`CALL
-    /// floe_result_cache_clear()` on any worker), unless that clear was
-    /// applied already: each of the worker's sessions hears of it.
-    pub fn clear_once(&self, id: u64) {
+    /// Applies the clear made at `at_ms` (`CALL floe_result_cache_clear()`
+    /// on any worker) once, however many of the worker's sessions hear of
+    /// it: the entries in memory, unless the cache is younger than the
+    /// clear, and the shared answers written before it.
+    pub fn clear_once(&self, at_ms: u64) {
         {
             let mut applied = self.clears_applied.lock();
-            if applied.contains(&id) {
+            if applied.contains(&at_ms) {
                 return;
             }
             if applied.len() == CLEARS_REMEMBERED {
                 applied.pop_front();
             }
-            applied.push_back(id);
+            applied.push_back(at_ms);
         }
         self.counters.clears.fetch_add(1, Ordering::Relaxed);
-        self.entries.clear();
+        if at_ms >= self.created_ms {
+            self.entries.clear();
+        }
         if let Some(shared) = &self.shared {
-            shared.clear();
+            shared.clear_before(std::time::UNIX_EPOCH + std::time::Duration::from_millis(at_ms));
         }
     }
 

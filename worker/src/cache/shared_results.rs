@@ -225,12 +225,16 @@ impl SharedResults {
         }
     }
 
-    /// Removes every stored answer (`CALL floe_result_cache_clear()`).
-    pub fn clear(&self) {
+    /// Removes the answers last written or read before `before` (`CALL
+    /// floe_result_cache_clear()`).
+    pub fn clear_before(&self, before: SystemTime) {
         for shard in read_dir(&self.dir) {
             for path in read_dir(&shard) {
                 let is_lock = path.extension().is_some_and(|e| e == "lock");
-                if !is_lock {
+                let older = std::fs::symlink_metadata(&path)
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|m| m < before);
+                if !is_lock && older {
                     let _ = std::fs::remove_file(&path);
                 }
             }
@@ -356,7 +360,7 @@ mod tests {
         shared.save(&key("b"), &Stored::TooLarge);
         std::fs::rename(&path_b, &path_a).expect("swap");
         assert!(shared.load(&key("a")).is_none());
-        shared.clear();
+        shared.clear_before(SystemTime::now() + Duration::from_secs(1));
         assert_eq!(shared.usage(), (0, 0));
     }
 

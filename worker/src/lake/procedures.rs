@@ -4,12 +4,75 @@
 //! metadata file, and removing a table's orphan files. They change the catalog
 //! at once, inside a transaction block or not.
 
-use floe_catalog::{CatalogError, ParquetSource};
+use floe_catalog::{CatalogError, ParquetSource, SnapshotSelector};
 use iceberg::NamespaceIdent;
 
 use crate::lake::names::{search_path, NameContext};
 use crate::lake::reader::LakeReader;
 use crate::pg_error::{sqlstate, PgError};
+
+/// `CALL floe_cache_warm('schema.table' [, snapshot_id])`: every data and
+/// delete file of the table's current (or given) snapshot fetched into the SSD
+/// cache the machine's workers share, as a first read would fetch them, so
+/// the first statement over it reads no object storage. Says what it loaded.
+pub fn warm(
+    reader: &LakeReader,
+    args: &[String],
+    names: &NameContext<'_>,
+    runtime: &tokio::runtime::Handle,
+) -> Result<String, PgError> {
+    let (name, snapshot) = match args {
+        [name] => (name, SnapshotSelector::Current),
+        [name, id] => (
+            name,
+            SnapshotSelector::Id(id.parse::<i64>().map_err(|_| {
+                PgError::new(
+                    sqlstate::INVALID_TEXT_REPRESENTATION,
+                    format!("invalid input syntax for type bigint: \"{id}\""),
+                )
+            })?),
+        ),
+        _ => {
+            return Err(PgError::new(
+                sqlstate::UNDEFINED_FUNCTION,
+                "procedure floe_cache_warm takes a table name and an optional snapshot id",
+            ))
+        }
+    };
+    let (namespace, table) = target(name, names)?;
+    let ident = iceberg::TableIdent::new(namespace, table);
+    let started = std::time::Instant::now();
+    let table = reader.table(names.txn, &ident, runtime)?;
+    let catalog = |e: CatalogError| PgError::new(e.sqlstate(), e.to_string());
+    let plan = runtime
+        .block_on(floe_catalog::scan::plan_scan(&table, snapshot, None))
+        .map_err(catalog)?;
+    let downloaded_before = reader.cache_downloaded_bytes();
+    let mut files = 0u64;
+    let mut bytes = 0u64;
+    for f in &plan.files {
+        let deletes = f.position_deletes.iter().chain(&f.equality_deletes);
+        for (path, size) in
+            std::iter::once((&f.path, f.size)).chain(deletes.map(|d| (&d.path, d.size)))
+        {
+            // Fetched and let go at once: the file stays in the cache, unpinned.
+            runtime
+                .block_on(reader.cache.local_path(path, size))
+                .map_err(catalog)?;
+            files += 1;
+            bytes += size;
+        }
+    }
+    let downloaded = reader
+        .cache_downloaded_bytes()
+        .saturating_sub(downloaded_before);
+    Ok(format!(
+        "warmed {}.{}: {files} files, {bytes} bytes ({downloaded} downloaded) in {:.3} s",
+        ident.namespace().join("."),
+        ident.name(),
+        started.elapsed().as_secs_f64()
+    ))
+}
 
 /// Files younger than this are never orphans: a write may still be committing.
 const DEFAULT_ORPHAN_AGE_SECONDS: u64 = 3600;

@@ -86,6 +86,15 @@ impl LakeReader {
     pub fn cache_report(&self) -> Vec<(&'static str, u64)> {
         self.cache.report()
     }
+
+    /// Bytes this worker has downloaded into the SSD cache so far.
+    pub fn cache_downloaded_bytes(&self) -> u64 {
+        self.cache
+            .report()
+            .iter()
+            .find(|(name, _)| *name == "cache_downloaded_bytes")
+            .map_or(0, |(_, v)| *v)
+    }
 }
 
 pub(super) fn catalog_error(e: CatalogError) -> PgError {

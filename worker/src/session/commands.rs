@@ -163,6 +163,22 @@ impl Session {
                 }
                 wire::command_complete(&mut self.out, "DROP SCHEMA");
             }
+            // Reading a table's files is no more than a SELECT of it.
+            SessionCommand::FloeCall { procedure, args } if procedure == "floe_cache_warm" => {
+                let Some(lake) = self.lake.clone() else {
+                    return Err(PgError::new(
+                        sqlstate::FEATURE_NOT_SUPPORTED,
+                        "this worker has no lakehouse",
+                    )
+                    .into());
+                };
+                let names = self.name_context();
+                let told = crate::lake::procedures::warm(&lake, args, &names, &self.runtime)?;
+                let mut notice = PgError::new(sqlstate::SUCCESSFUL_COMPLETION, told);
+                notice.severity = crate::pg_error::Severity::Notice;
+                self.notice(notice);
+                wire::command_complete(&mut self.out, "CALL");
+            }
             SessionCommand::FloeCall { procedure, args }
                 if procedure == "floe_result_cache_clear" =>
             {

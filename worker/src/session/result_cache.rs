@@ -229,14 +229,16 @@ impl Session {
         }
         // Every worker's cache: the clear travels as a lake change, which the
         // router hands to every session before its next message.
-        let id: u64 = rand::random();
+        let at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
         if let Some(cache) = &self.result_cache {
-            cache.clear_once(id);
+            cache.clear_once(at_ms);
         }
         if let Some(lake) = &self.lake {
             lake.lakehouse()
                 .changes()
-                .record([floe_protocol::lake_changes::LakeChange::ResultCacheCleared { id }]);
+                .record([floe_protocol::lake_changes::LakeChange::ResultCacheCleared { at_ms }]);
         }
         Ok(())
     }
