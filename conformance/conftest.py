@@ -86,7 +86,7 @@ class LakeServer:
     """A server whose lake is a SQLite catalog and a local warehouse in a temporary
     directory that PyIceberg opens too (`catalog`), with no metadata caching."""
 
-    def __init__(self, prefix):
+    def __init__(self, prefix, extra_config=""):
         from pyiceberg.catalog.sql import SqlCatalog
 
         self.root = pathlib.Path(tempfile.mkdtemp(prefix=prefix))
@@ -98,7 +98,7 @@ class LakeServer:
         self.server = Server(
             f'[catalog]\nuri = "sqlite:{self.root}/catalog.db"\n'
             f'warehouse = "file://{self.root}/warehouse"\n'
-            'refresh_ms = 0\n[admin]\nlisten = ""\n'
+            'refresh_ms = 0\n[admin]\nlisten = ""\n' + extra_config
         )
 
     def stop(self):

@@ -432,10 +432,10 @@ def metrics(port):
     return out
 
 
-def test_tables_on_s3_are_read_through_the_ssd_cache():
-    """An S3-compatible server (moto) holds the warehouse; the second read is served
-    from Floe's cache without fetching data files again; the cache stays within its
-    bound by evicting the least recently used file, never one a query is reading."""
+def moto_lake(prefix):
+    """An S3-compatible server (moto) with bucket `lake`, and a SQLite catalog
+    in a temporary directory whose warehouse is s3://lake/warehouse:
+    (moto process, endpoint, boto3 client, catalog, directory)."""
     import subprocess
     import sys
     import time
@@ -445,27 +445,35 @@ def test_tables_on_s3_are_read_through_the_ssd_cache():
     port = free_port()
     moto = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    root = pathlib.Path(tempfile.mkdtemp(prefix="floe-s3-"))
+    root = pathlib.Path(tempfile.mkdtemp(prefix=prefix))
+    endpoint = f"http://127.0.0.1:{port}"
+    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="test")
+    for _ in range(100):
+        try:
+            s3.create_bucket(Bucket="lake")
+            break
+        except Exception:
+            time.sleep(0.1)
+    catalog = SqlCatalog(
+        "floe",
+        uri=f"sqlite:///{root}/catalog.db",
+        warehouse="s3://lake/warehouse",
+        **{"s3.endpoint": endpoint, "s3.access-key-id": "test",
+           "s3.secret-access-key": "test", "s3.region": "us-east-1"},
+    )
+    return moto, endpoint, s3, catalog, root
+
+
+def test_tables_on_s3_are_read_through_the_ssd_cache():
+    """An S3-compatible server (moto) holds the warehouse; the second read is served
+    from Floe's cache without fetching data files again; the cache stays within its
+    bound by evicting the least recently used file, never one a query is reading."""
+    moto, endpoint, s3, catalog, root = moto_lake("floe-s3-")
     server = None
     try:
-        endpoint = f"http://127.0.0.1:{port}"
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id="test", aws_secret_access_key="test")
-        for _ in range(100):
-            try:
-                s3.create_bucket(Bucket="lake")
-                break
-            except Exception:
-                time.sleep(0.1)
-        catalog = SqlCatalog(
-            "floe",
-            uri=f"sqlite:///{root}/catalog.db",
-            warehouse="s3://lake/warehouse",
-            **{"s3.endpoint": endpoint, "s3.access-key-id": "test",
-               "s3.secret-access-key": "test", "s3.region": "us-east-1"},
-        )
         catalog.create_namespace("remote")
         t = catalog.create_table("remote.nums", schema=Schema(NestedField(1, "n", LongType())))
         t.append(pa.table({"n": list(range(1000))}, schema=t.schema().as_arrow()))
@@ -695,36 +703,10 @@ def test_cache_warm_loads_a_tables_files_into_the_ssd_cache():
     from object storage (moto) into the SSD cache and says how much and how
     long; reads then need no object storage; a second warm downloads nothing."""
     import re
-    import subprocess
-    import sys
-    import time
 
-    import boto3
-
-    port = free_port()
-    moto = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    root = pathlib.Path(tempfile.mkdtemp(prefix="floe-warm-"))
+    moto, endpoint, s3, catalog, root = moto_lake("floe-warm-")
     server = None
     try:
-        endpoint = f"http://127.0.0.1:{port}"
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id="test", aws_secret_access_key="test")
-        for _ in range(100):
-            try:
-                s3.create_bucket(Bucket="lake")
-                break
-            except Exception:
-                time.sleep(0.1)
-        catalog = SqlCatalog(
-            "floe",
-            uri=f"sqlite:///{root}/catalog.db",
-            warehouse="s3://lake/warehouse",
-            **{"s3.endpoint": endpoint, "s3.access-key-id": "test",
-               "s3.secret-access-key": "test", "s3.region": "us-east-1"},
-        )
         catalog.create_namespace("remote")
         t = catalog.create_table("remote.warm", schema=Schema(NestedField(1, "n", LongType())))
         for i in range(2):

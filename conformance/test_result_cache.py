@@ -4,50 +4,26 @@ another worker and by another engine are seen at once; statements whose answer
 may change without a snapshot changing are never answered from it; the key
 follows the settings; the bound holds; concurrent identical misses run once."""
 
-import pathlib
-import shutil
 import socket
 import struct
-import tempfile
 import threading
 
 import psycopg
 import pytest
 
-from conftest import Server
+from conftest import LakeServer
 
 WORKERS = 3
 
 
-class LakeCacheServer:
-    """A three-worker server over a SQLite catalog PyIceberg opens too, with a
-    small result cache (so its bounds are reachable)."""
-
-    def __init__(self):
-        from pyiceberg.catalog.sql import SqlCatalog
-
-        self.root = pathlib.Path(tempfile.mkdtemp(prefix="floe-result-cache-"))
-        self.catalog = SqlCatalog(
-            "floe",
-            uri=f"sqlite:///{self.root}/catalog.db",
-            warehouse=f"file://{self.root}/warehouse",
-        )
-        self.server = Server(
-            f'[catalog]\nuri = "sqlite:{self.root}/catalog.db"\n'
-            f'warehouse = "file://{self.root}/warehouse"\n'
-            "refresh_ms = 0\n[admin]\nlisten = \"\"\n"
-            f"[workers]\ncount = {WORKERS}\n"
-            "[cache]\nmemory_max_bytes = 8388608\nresult_entry_max_bytes = 65536\n"
-        )
-
-    def stop(self):
-        self.server.stop()
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def lake():
-    lake = LakeCacheServer()
+    # Three workers and a small result cache, so its bounds are reachable.
+    lake = LakeServer(
+        "floe-result-cache-",
+        f"[workers]\ncount = {WORKERS}\n"
+        "[cache]\nmemory_max_bytes = 8388608\nresult_entry_max_bytes = 65536\n",
+    )
     with psycopg.connect(lake.server.dsn(), autocommit=True) as c:
         c.execute("CREATE SCHEMA rc")
         c.execute("CREATE SCHEMA rc2")
@@ -495,3 +471,30 @@ def test_answers_outlive_the_workers_that_computed_them(lake):
         except psycopg.OperationalError:
             assert time.time() < deadline, "the workers came back"
             time.sleep(0.5)
+
+
+def test_a_session_waiting_for_another_ones_answer_keeps_its_statement_timeout(lake):
+    """While one session runs a statement, an identical one waits for its
+    answer rather than running it too — but no longer than its own
+    statement_timeout (57014), and a cancel ends the wait as it ends a run."""
+    # About a second and a half on the project's machine.
+    q = ("SELECT count(*) FROM rc.big a, rc.big b "
+         "WHERE a.pad || b.i::text <> b.pad || a.i::text /* slow */")
+    with psycopg.connect(lake.server.dsn(), autocommit=True) as lead, psycopg.connect(
+        lake.server.dsn(), autocommit=True
+    ) as waiter:
+        lead.execute("SET floe.result_cache = on")
+        answers = []
+        t = threading.Thread(target=lambda: answers.append(lead.execute(q).fetchone()))
+        t.start()
+        import time
+
+        waiter.execute("SET statement_timeout = '100ms'")
+        time.sleep(0.2)
+        with pytest.raises(psycopg.errors.QueryCanceled) as e:
+            waiter.execute(q)
+        assert "statement timeout" in str(e.value)
+        t.join()
+        waiter.execute("SET statement_timeout = 0")
+        assert waiter.execute(q).fetchone() == answers[0]
+        assert last(waiter) == "hit"

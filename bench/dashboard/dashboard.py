@@ -7,7 +7,6 @@ Markdown for bench/RESULTS.md. Started by bench/dashboard/run."""
 import argparse
 import pathlib
 import re
-import statistics
 import subprocess
 import sys
 import threading

@@ -165,13 +165,7 @@ impl Session {
             }
             // Reading a table's files is no more than a SELECT of it.
             SessionCommand::FloeCall { procedure, args } if procedure == "floe_cache_warm" => {
-                let Some(lake) = self.lake.clone() else {
-                    return Err(PgError::new(
-                        sqlstate::FEATURE_NOT_SUPPORTED,
-                        "this worker has no lakehouse",
-                    )
-                    .into());
-                };
+                let lake = self.lakehouse()?;
                 let names = self.name_context();
                 let told = crate::lake::procedures::warm(&lake, args, &names, &self.runtime)?;
                 let mut notice = PgError::new(sqlstate::SUCCESSFUL_COMPLETION, told);
@@ -202,13 +196,7 @@ impl Session {
                     )
                     .into());
                 }
-                let Some(lake) = self.lake.clone() else {
-                    return Err(PgError::new(
-                        sqlstate::FEATURE_NOT_SUPPORTED,
-                        "this worker has no lakehouse",
-                    )
-                    .into());
-                };
+                let lake = self.lakehouse()?;
                 let names = self.name_context();
                 let told =
                     crate::lake::procedures::call(&lake, procedure, args, &names, &self.runtime)?;
@@ -455,6 +443,17 @@ impl Session {
 
     /// Whether DuckDB has a setting of this name (a SET of it is then DuckDB's to
     /// accept or refuse; the locked configuration refuses engine settings).
+    /// The worker's lakehouse, for a procedure that needs one.
+    fn lakehouse(&self) -> SResult<Arc<LakeReader>> {
+        self.lake.clone().ok_or_else(|| {
+            PgError::new(
+                sqlstate::FEATURE_NOT_SUPPORTED,
+                "this worker has no lakehouse",
+            )
+            .into()
+        })
+    }
+
     pub(super) fn is_engine_setting(&mut self, name: &str) -> SResult<bool> {
         self.close_all_streams();
         let mut stmt = self

@@ -70,6 +70,9 @@ impl Session {
                 return self.stream(portal, max_rows);
             }
             result_cache::CacheStart::Record(leader) => leader,
+            result_cache::CacheStart::Stopped(reason) => {
+                return Err(self.engine_error("", &portal.stmt.sql, Some(reason)).into())
+            }
         };
         let r = self.run_duck_engine(portal, d, max_rows);
         self.finish_recording(&cache, portal, leader, r.is_ok());
@@ -326,13 +329,8 @@ impl Session {
                         None => break,
                     }
                 }
-                if rows.is_empty() && sent < limit {
-                    let tag = format_tag(portal.command_tag.as_ref().unwrap_or(&Tag::Select), sent);
-                    portal.state = PortalState::Done;
-                    wire::command_complete(&mut self.out, &tag);
-                } else {
-                    wire::portal_suspended(&mut self.out);
-                }
+                let drained = rows.is_empty();
+                self.end_batch(portal, drained, sent, limit);
                 return Ok(());
             }
             PortalState::Cached { hit, next } => {
@@ -347,13 +345,8 @@ impl Session {
                     *next = to;
                     self.maybe_flush()?;
                 }
-                if *next >= total && sent < limit {
-                    let tag = format_tag(portal.command_tag.as_ref().unwrap_or(&Tag::Select), sent);
-                    portal.state = PortalState::Done;
-                    wire::command_complete(&mut self.out, &tag);
-                } else {
-                    wire::portal_suspended(&mut self.out);
-                }
+                let drained = *next >= total;
+                self.end_batch(portal, drained, sent, limit);
                 return Ok(());
             }
             PortalState::Done => {
@@ -414,6 +407,19 @@ impl Session {
                     return Err(PgError::from_duckdb(&e.message, Some(&sql)).into());
                 }
             }
+        }
+    }
+
+    /// Ends one Execute of a portal reading rows held in memory: complete
+    /// once they are all sent within the row limit, else suspended (as a
+    /// streaming portal ends).
+    fn end_batch(&mut self, portal: &mut Portal, drained: bool, sent: u64, limit: u64) {
+        if drained && sent < limit {
+            let tag = format_tag(portal.command_tag.as_ref().unwrap_or(&Tag::Select), sent);
+            portal.state = PortalState::Done;
+            wire::command_complete(&mut self.out, &tag);
+        } else {
+            wire::portal_suspended(&mut self.out);
         }
     }
 

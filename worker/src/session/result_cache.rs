@@ -50,7 +50,14 @@ pub(super) enum CacheStart<'a> {
     Hit,
     /// Run and record the answer; a leader wakes the sessions waiting for it.
     Record(Option<Leader<'a>>),
+    /// Cancelled, or out of time, while waiting for another session's answer.
+    Stopped(CancelReason),
 }
+
+/// How long a session waits for another's identical statement before it runs
+/// the statement itself (the other's client may be reading slowly, or not
+/// at all).
+const MAX_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Session {
     /// Decides, when a statement is prepared, whether its answers may come
@@ -116,8 +123,15 @@ impl Session {
             let seq = self.control.begin();
             self.arm_timeout(seq);
             let control = self.control.clone();
-            let found = cache.lookup(&key, || !control.interrupted());
-            self.control.end();
+            let waiting_since = std::time::Instant::now();
+            let found = cache.lookup(&key, || {
+                !control.interrupted() && waiting_since.elapsed() < MAX_WAIT
+            });
+            // A cancel or the statement's timeout while it waited ends it,
+            // as they would have ended the run it waited for.
+            if let Some(reason) = self.control.end() {
+                return CacheStart::Stopped(reason);
+            }
             found
         } else {
             match cache.peek(&key) {
