@@ -463,3 +463,25 @@ def test_orphan_files_are_removed_and_committed_ones_kept(lake):
     run(server, "CALL floe_remove_orphan_files('shop.crashy', 0)")
     assert set(data_dir.glob("*.parquet")) == committed
     assert catalog.load_table("shop.crashy").scan().to_arrow().num_rows == 2
+
+
+def test_text_stored_into_bytea_reads_as_postgresql_bytea_input(lake):
+    """An untyped literal or text value into a bytea column is PostgreSQL's
+    bytea input: `\\x` and hex digits are the bytes they spell (not the text
+    of them), `\\x` alone is empty, other text is its bytes; an odd number
+    of hex digits is refused (22023) and nothing is written."""
+    server, _, _ = lake
+    run(server, "CREATE TABLE public.blobs (n int, b bytea)")
+    run(server, "INSERT INTO public.blobs VALUES (1, '\\x0102'), (2, '\\x'), (3, 'abc'), (4, NULL)")
+    run(server, "INSERT INTO public.blobs SELECT 5, '\\xDEADbeef'")
+    rows = run(server, "SELECT n, b, octet_length(b) FROM public.blobs ORDER BY n")
+    assert rows == [
+        (1, b"\x01\x02", 2),
+        (2, b"", 0),
+        (3, b"abc", 3),
+        (4, None, None),
+        (5, b"\xde\xad\xbe\xef", 4),
+    ]
+    code, message = pg_error(server, "INSERT INTO public.blobs VALUES (6, '\\x012')")
+    assert "odd number of digits" in message, message
+    assert run(server, "SELECT count(*) FROM public.blobs") == [(5,)]

@@ -115,6 +115,12 @@ pub const SESSION_SETUP: &[&str] = &[
     r#"CREATE OR REPLACE TEMP MACRO floe_current_setting(value) AS value"#,
     // The router turns bytea literals in hex format into these.
     r#"CREATE OR REPLACE TEMP MACRO floe_bytea(hex_digits) AS unhex(hex_digits)"#,
+    // Text stored into a bytea column reads as PostgreSQL's bytea input:
+    // `\x` and hex digits (an odd count is an error), else the text's bytes.
+    r#"CREATE OR REPLACE TEMP MACRO floe_bytea_in(v) AS CASE
+  WHEN NOT starts_with(v, '\x') THEN CAST(v AS BLOB)
+  WHEN length(v) % 2 = 1 THEN error('invalid hexadecimal data: odd number of digits')
+  ELSE unhex(substr(v, 3)) END"#,
     // The router writes `j #> path` as `j -> floe_json_pointer(path)`: a
     // PostgreSQL path (text[]) as the JSON pointer the engine follows.
     r#"CREATE OR REPLACE TEMP MACRO floe_json_pointer(path) AS CASE

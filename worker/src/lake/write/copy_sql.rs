@@ -139,14 +139,29 @@ pub(super) fn insert_copy(
             return Err(no_column(name, table.identifier().name()));
         }
     }
-    let width = if let Some(w) = width {
-        w
-    } else if source.is_empty() {
-        0
-    } else {
-        conn.prepare(&format!("SELECT * FROM ({source}) AS __floe_source"))
-            .map_err(|e| PgError::from_duckdb(&e.message, Some(source)))?
-            .column_count()
+    // The source's column types, when a text column may become bytea
+    // (PostgreSQL's bytea input, not the engine's escapes).
+    let writes_bytes = fields.iter().any(|f| duck_type(&f.field_type) == "BLOB");
+    let source_types: Vec<Option<duckdb::ffi::DUCKDB_TYPE>> =
+        if source.is_empty() || (width.is_some() && !writes_bytes) {
+            Vec::new()
+        } else {
+            let prepared = conn
+                .prepare(&format!("SELECT * FROM ({source}) AS __floe_source"))
+                .map_err(|e| PgError::from_duckdb(&e.message, Some(source)))?;
+            (0..prepared.column_count())
+                .map(|i| prepared.column_type(i).map(|t| t.id()))
+                .collect()
+        };
+    let width = match width {
+        Some(w) => w,
+        None => source_types.len(),
+    };
+    let is_text = |i: usize| {
+        matches!(
+            source_types.get(i),
+            Some(Some(id)) if *id == duckdb::ffi::DUCKDB_TYPE_DUCKDB_TYPE_VARCHAR
+        )
     };
     let filled: Vec<&str> = if target.is_empty() {
         fields.iter().map(|f| f.name.as_str()).collect()
@@ -186,6 +201,9 @@ pub(super) fn insert_copy(
                 "floe_varchar(CAST(__floe_source.{} AS {ty}), {})",
                 aliases[i], lengths[&f.id]
             ),
+            Some(i) if ty == "BLOB" && is_text(i) => {
+                format!("floe_bytea_in(__floe_source.{})", aliases[i])
+            }
             Some(i) => format!("CAST(__floe_source.{} AS {ty})", aliases[i]),
             None => match rules.defaults.get(&f.id) {
                 Some(text) => format!("CAST(({}) AS {ty})", stored_default(text)?),
