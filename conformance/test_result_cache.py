@@ -413,15 +413,30 @@ def test_concurrent_identical_misses_run_once_on_all_workers(lake):
             c.close()
 
 
+def settle(lake):
+    """Waits until earlier tests' sessions are gone, so none of this test's
+    sessions is moved to even out the workers' loads mid-test."""
+    import time
+
+    with psycopg.connect(lake.server.dsn(), autocommit=True) as probe:
+        for _ in range(100):
+            if probe.execute("SELECT count(*) FROM pg_stat_activity").fetchone()[0] <= 1:
+                return
+            time.sleep(0.1)
+
+
 def test_a_superuser_clears_every_workers_cache(lake):
-    conns = [psycopg.connect(lake.server.dsn(), autocommit=True) for _ in range(WORKERS)]
+    # Enough connections that every worker has one; one of each is used.
+    settle(lake)
+    opened = [psycopg.connect(lake.server.dsn(), autocommit=True) for _ in range(3 * WORKERS)]
+    conns = list({worker_of(c): c for c in opened}.values())
     try:
         q = "SELECT count(*), min(name) FROM rc.t WHERE id < 50"
         for c in conns:
             c.execute(q)
             c.execute(q)
             assert last(c) == "hit"
-        assert len({worker_of(c) for c in conns}) == WORKERS
+        assert len(conns) == WORKERS
         conns[0].execute("CALL floe_result_cache_clear()")
         # The first read after the clear runs the statement again; the other
         # workers' memory was emptied too, so they read that new answer from
@@ -434,7 +449,7 @@ def test_a_superuser_clears_every_workers_cache(lake):
             assert last(c) == "hit"
             assert stats(c, "shared")["hits"] == before + 1, worker_of(c)
     finally:
-        for c in conns:
+        for c in opened:
             c.close()
 
 

@@ -208,6 +208,10 @@ pub struct ResultCache {
     entry_max_bytes: u64,
     evictions: Evictions,
     counters: Counters,
+    /// Bytes held by answers being recorded, and their bound: many sessions
+    /// recording large answers at once cannot hold more than this.
+    recording: AtomicU64,
+    recording_max: u64,
     /// The tier the machine's workers share, when there is a directory for it.
     shared: Option<SharedResults>,
     /// When the cache was made (ms since the epoch): older clears leave it be.
@@ -257,6 +261,8 @@ impl ResultCache {
             entries,
             max_bytes,
             shared,
+            recording: AtomicU64::new(0),
+            recording_max: max_bytes / 2,
             entry_max_bytes,
             evictions,
             counters: Counters::default(),
@@ -265,6 +271,25 @@ impl ResultCache {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as u64),
         })
+    }
+
+    /// Counts `n` more bytes of answers being recorded; `false` (counting
+    /// nothing) when that would exceed their bound.
+    pub fn reserve(&self, n: u64) -> bool {
+        self.recording
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                held.checked_add(n).filter(|t| *t <= self.recording_max)
+            })
+            .is_ok()
+    }
+
+    /// Gives back `n` bytes counted by [`ResultCache::reserve`].
+    pub fn release(&self, n: u64) {
+        let _ = self
+            .recording
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                Some(held.saturating_sub(n))
+            });
     }
 
     /// The largest answer (wire bytes) one entry may hold.
@@ -545,6 +570,18 @@ mod tests {
         let report = cache.report();
         let evictions = report.iter().find(|(n, _)| *n == "result_cache_evictions");
         assert!(evictions.is_some_and(|(_, v)| *v > 0));
+    }
+
+    #[test]
+    fn answers_being_recorded_share_a_bound() {
+        let cache = ResultCache::new(1 << 20, 1 << 20, None);
+        assert!(cache.reserve(300 << 10));
+        assert!(cache.reserve(200 << 10));
+        assert!(!cache.reserve(100 << 10), "over half the budget");
+        cache.release(300 << 10);
+        assert!(cache.reserve(100 << 10));
+        cache.release(u64::MAX);
+        assert!(cache.reserve(512 << 10));
     }
 
     #[test]

@@ -25,20 +25,30 @@ pub(super) struct Recording {
     rows: BytesMut,
     limit: usize,
     over: bool,
+    /// The cache whose budget for answers being recorded `rows` counts in.
+    cache: Arc<ResultCache>,
 }
 
 impl Recording {
-    /// Keeps a copy of rows just sent, unless the answer went over its bound.
+    /// Keeps a copy of rows just sent, unless the answer went over its bound
+    /// or the worker's recordings together would go over theirs.
     pub(super) fn take(&mut self, bytes: &[u8]) {
         if self.over {
             return;
         }
-        if self.rows.len() + bytes.len() > self.limit {
+        if self.rows.len() + bytes.len() > self.limit || !self.cache.reserve(bytes.len() as u64) {
             self.over = true;
+            self.cache.release(self.rows.len() as u64);
             self.rows = BytesMut::new();
             return;
         }
         self.rows.extend_from_slice(bytes);
+    }
+}
+
+impl Drop for Recording {
+    fn drop(&mut self) {
+        self.cache.release(self.rows.len() as u64);
     }
 }
 
@@ -147,12 +157,16 @@ impl Session {
             Lookup::Lead(leader) => Some(leader),
             Lookup::Run => None,
         };
+        let Some(shared) = self.result_cache.clone() else {
+            return CacheStart::Bypass;
+        };
         portal.recording = Some(Box::new(Recording {
             key,
             description: Bytes::new(),
             rows: BytesMut::new(),
             limit: cache.entry_max_bytes() as usize,
             over: false,
+            cache: shared,
         }));
         CacheStart::Record(leader)
     }
@@ -181,7 +195,7 @@ impl Session {
             }
             return;
         }
-        let Some(rec) = portal.recording.take() else {
+        let Some(mut rec) = portal.recording.take() else {
             return;
         };
         if rec.over {
@@ -189,12 +203,15 @@ impl Session {
                 "not stored: the answer is over the entry bound of {} bytes",
                 cache.entry_max_bytes()
             ));
-            cache.too_large(leader, rec.key);
+            cache.too_large(leader, rec.key.clone());
             return;
         }
-        match CachedRows::new(rec.description, rec.rows.freeze()) {
+        let rows = std::mem::take(&mut rec.rows);
+        cache.release(rows.len() as u64);
+        let (key, description) = (rec.key.clone(), std::mem::take(&mut rec.description));
+        match CachedRows::new(description, rows.freeze()) {
             Some(rows) => {
-                cache.store(leader, rec.key, rows);
+                cache.store(leader, key, rows);
                 self.tell_last_cache("miss: stored".into());
             }
             None => self.tell_last_cache("not stored: the answer was not whole rows".into()),
