@@ -15,7 +15,7 @@ import time
 import psycopg
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent / "tpch"))
-from run import FloeServer, lake_and_duckdb, log, pg_load  # noqa: E402
+from run import FloeServer, lake_and_duckdb, log, pg_loaded  # noqa: E402
 
 TILES = {
     "revenue by month": "SELECT date_trunc('month', o_orderdate) AS month, sum(o_totalprice) AS revenue "
@@ -170,14 +170,7 @@ def main():
     log(f"lone client hits: p50 {lone[0]:.3f} ms, p99 {lone[1]:.3f} ms")
     rows["DuckDB in-process (8 cursors)"] = replay("duckdb", lambda: DuckClient(duck), a.seconds)
 
-    pg = psycopg.connect(a.pg_dsn, autocommit=True)
-    pg_load(pg, a.csv, a.parquet)
-    pg.close()
-
-    def pg_connect():
-        c = psycopg.connect(a.pg_dsn, autocommit=True)
-        c.execute("SET search_path = tpch")
-        return c
+    pg_connect = pg_loaded(a.pg_dsn, a.csv, a.parquet)
 
     rows["PostgreSQL 15"] = replay("postgres", pg_connect, a.seconds)
 

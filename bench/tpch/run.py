@@ -138,6 +138,21 @@ def pg_load(conn, csv_dir, parquet_dir):
     log("postgres keys, indexes, analyze done")
 
 
+def pg_loaded(dsn, csv_dir, parquet_dir):
+    """Loads TPC-H into the PostgreSQL at `dsn`; returns a function opening a
+    connection there with search_path = tpch."""
+    pg = psycopg.connect(dsn, autocommit=True)
+    pg_load(pg, csv_dir, parquet_dir)
+    pg.close()
+
+    def connect():
+        c = psycopg.connect(dsn, autocommit=True)
+        c.execute("SET search_path = tpch")
+        return c
+
+    return connect
+
+
 def fmt(t):
     return "—" if t is None else f"{t:.3f}"
 

@@ -16,7 +16,7 @@ import psycopg
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from queries import QUERIES  # noqa: E402
-from run import FloeServer, lake_and_duckdb, log, normalize, pg_load  # noqa: E402
+from run import FloeServer, lake_and_duckdb, log, normalize, pg_loaded  # noqa: E402
 
 
 def throughput(name, connect, run, clients, expected):
@@ -94,14 +94,7 @@ def main():
                                     expected)))
         floe.stop()
 
-    pg = psycopg.connect(a.pg_dsn, autocommit=True)
-    pg_load(pg, a.csv, a.parquet)
-    pg.close()
-
-    def pg_connect():
-        c = psycopg.connect(a.pg_dsn, autocommit=True)
-        c.execute("SET search_path = tpch")
-        return c
+    pg_connect = pg_loaded(a.pg_dsn, a.csv, a.parquet)
 
     throughput("postgres warm-up", pg_connect, psycopg_run, 1, expected)
     results.append(("PostgreSQL 15", "—", 1,
